@@ -1,0 +1,3 @@
+from directus_gitops.cli import main
+
+main()

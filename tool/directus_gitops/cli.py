@@ -1,0 +1,145 @@
+"""The command line: thin click commands over the ``commands`` package.
+
+This is the one error boundary: a :class:`GitOpsError` becomes one line on stderr and its
+exit code, Ctrl-C is 130, and a bug is one line plus a traceback file. Heavy modules (httpx,
+GitPython) are imported inside commands so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from directus_gitops import __version__
+from directus_gitops.console import Console
+from directus_gitops.errors import ExitCode, GitOpsError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success or no changes; 1 error; 2 changes found (with --exit-code); "
+    "3 refused for safety; 130 interrupted."
+)
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Configuration file (default: directus-gitops.yaml found upwards from here).",
+    )(func)
+
+
+def env_option(func: F) -> F:
+    return click.option(
+        "--env",
+        "-e",
+        "env_name",
+        metavar="NAME",
+        help="Environment from the configuration file (its token comes from DIRECTUS_<NAME>_TOKEN).",
+    )(func)
+
+
+def format_option(func: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "markdown", "json"]),
+        default="text",
+        show_default=True,
+        help="How to print results (stdout); messages go to stderr.",
+    )(func)
+
+
+def _load_config(ctx: click.Context, config_path: Path | None) -> Any:
+    from directus_gitops import config
+
+    return config.load(config_path or ctx.find_root().params.get("config_path"))
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
+@click.version_option(__version__, prog_name="directus-gitops")
+@config_option
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """Put a Directus project's data model under Git.
+
+    pull a server's schema into canonical YAML, review changes offline, and push the
+    committed schema to a server safely from CI.
+    """
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@env_option
+@click.option(
+    "--layout",
+    type=click.Choice(["split", "single"]),
+    help="File layout (default: from config, else split).",
+)
+@click.option("--commit", is_flag=True, help="Commit the schema folder afterwards.")
+@click.option("-m", "--message", help="Commit message (default: a summary of what changed).")
+@config_option
+@click.pass_context
+def pull(
+    ctx: click.Context,
+    env_name: str | None,
+    layout: str | None,
+    commit: bool,
+    message: str | None,
+    config_path: Path | None,
+) -> int:
+    """Write a server's schema snapshot into the schema folder as canonical YAML.
+
+    Pulling an unchanged server rewrites nothing, so git shows no change. Collections
+    removed on the server have their files removed.
+    """
+    from directus_gitops import config
+    from directus_gitops.commands import pull as command
+
+    if message is not None and not commit:
+        raise click.UsageError("-m/--message needs --commit")
+    cfg = _load_config(ctx, config_path)
+    target = config.resolve(cfg, env_name)
+    return command.run(cfg, target, Console(), layout=layout, commit=commit, message=message)  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    console = Console()
+    try:
+        result = cli.main(args=argv, prog_name="directus-gitops", standalone_mode=False)
+        code = int(result) if isinstance(result, int) else ExitCode.OK
+    except GitOpsError as exc:
+        console.error(exc.message)
+        if exc.hint:
+            console.info(f"hint: {exc.hint}")
+        code = exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        console.error("interrupted")
+        code = ExitCode.INTERRUPTED
+    except click.ClickException as exc:
+        # Usage errors exit 1, not click's 2: 2 means "changes found" here.
+        exc.show()
+        code = ExitCode.ERROR
+    except Exception as exc:
+        code = _unexpected(console, exc)
+    sys.exit(code)
+
+
+def _unexpected(console: Console, exc: BaseException) -> int:
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="directus-gitops-crash-", suffix=".log", delete=False, encoding="utf-8"
+    ) as log:
+        traceback.print_exception(exc, file=log)
+    console.error(f"unexpected error: {type(exc).__name__}: {exc}")
+    console.info(f"This is a bug in directus-gitops; the details are in {log.name}")
+    return ExitCode.ERROR

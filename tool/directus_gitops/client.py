@@ -1,0 +1,196 @@
+"""The one HTTP client: Directus's schema endpoints, and errors a user can act on.
+
+The token travels only in the ``Authorization: Bearer`` header; no message built here ever
+contains it. httpx is imported when a client is made, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from directus_gitops import __version__
+from directus_gitops.errors import ServerError, StaleHashError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from directus_gitops.config import Target
+
+# Directus answers 400 "request entity too large" for JSON bodies over MAX_PAYLOAD_SIZE
+# (1 MB by default); the same document as a multipart upload has a far larger limit.
+MULTIPART_THRESHOLD = 512 * 1024
+
+
+@dataclass(frozen=True)
+class Diff:
+    """A server-computed diff: what ``/schema/apply`` needs to turn the target into the snapshot."""
+
+    hash: str
+    diff: dict[str, Any]
+
+
+def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
+    try:
+        body = response.json()
+        first = body["errors"][0]
+        code = (first.get("extensions") or {}).get("code")
+        return str(first.get("message", "")).strip(), code
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+        return text, None
+
+
+class DirectusClient:
+    def __init__(self, target: Target, transport: httpx.BaseTransport | None = None) -> None:
+        import httpx
+
+        self.target = target
+        self._httpx = httpx
+        self._client = httpx.Client(
+            base_url=target.url,
+            headers={
+                "Authorization": f"Bearer {target.token}",
+                "User-Agent": f"directus-gitops/{__version__}",
+                "Accept": "application/json",
+            },
+            timeout=httpx.Timeout(target.timeout, connect=min(10.0, target.timeout)),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __enter__(self) -> DirectusClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    # ------------------------------------------------------------------ transport
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> httpx.Response:
+        what = f"{method} {path}"
+        kwargs: dict[str, Any] = {"params": params}
+        if body is not None:
+            encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            if len(encoded) > MULTIPART_THRESHOLD:
+                kwargs["files"] = {"file": ("snapshot.json", encoded, "application/json")}
+            else:
+                kwargs["content"] = encoded
+                kwargs["headers"] = {"Content-Type": "application/json"}
+        httpx = self._httpx
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise ServerError(
+                f"{what} to {self.target.url} timed out after {self.target.timeout:g} s",
+                hint="raise 'timeout' for this environment in directus-gitops.yaml if the server is just slow",
+            ) from None
+        except httpx.ConnectError as exc:
+            raise ServerError(f"cannot reach Directus at {self.target.url}: {_reason(exc)}") from None
+        except httpx.HTTPError as exc:
+            raise ServerError(f"{what} to {self.target.url} failed: {_reason(exc)}") from None
+        if response.is_success:
+            return response
+        raise self._status_error(what, response)
+
+    def _status_error(self, what: str, response: httpx.Response) -> ServerError:
+        status = response.status_code
+        message, code = _error_detail(response)
+        where = f"{what} on {self.target.url}"
+        if status == 401:
+            return ServerError(
+                f"{where}: the token was rejected (401)",
+                hint=f"check {self.target.token_env}",
+                status=status,
+                code=code,
+            )
+        if status == 403 and code == "LIMIT_EXCEEDED":
+            return ServerError(
+                f"{where}: Directus licence limit reached (403): {message}",
+                status=status,
+                code=code,
+            )
+        if status == 403:
+            return ServerError(
+                f"{where}: forbidden (403); the schema endpoints need an admin token",
+                hint=f"{self.target.token_env} must hold the static token of an admin user",
+                status=status,
+                code=code,
+            )
+        if 300 <= status < 400:
+            return ServerError(
+                f"{where}: redirected ({status}) to {response.headers.get('location', '?')}; "
+                "is the url the Directus API's base address?",
+                status=status,
+            )
+        if status == 404 and code is None:
+            return ServerError(f"{where}: not found (404); is {self.target.url} a Directus API?", status=status)
+        if status == 400 and "generate a new diff" in message:  # Directus's stale-hash wording
+            return StaleHashError(f"{where}: {message}", status=status, code=code)
+        detail = f": {message}" if message else ""
+        return ServerError(f"{where} failed ({status}){detail}", status=status, code=code)
+
+    def _data(self, what: str, response: httpx.Response) -> Any:
+        content_type = response.headers.get("content-type", "")
+        if "json" not in content_type:
+            raise ServerError(
+                f"{what}: {self.target.url} answered with {content_type or 'no content type'}, "
+                "not JSON; is it a Directus API?"
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            raise ServerError(f"{what}: {self.target.url} answered with invalid JSON") from None
+        if not isinstance(body, dict) or "data" not in body:
+            raise ServerError(f"{what}: {self.target.url} answered without a 'data' member; is it a Directus API?")
+        return body["data"]
+
+    # ------------------------------------------------------------------ endpoints
+
+    def snapshot(self) -> dict[str, Any]:
+        response = self._request("GET", "/schema/snapshot")
+        data = self._data("GET /schema/snapshot", response)
+        if not isinstance(data, dict) or "collections" not in data:
+            raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
+        return data
+
+    def server_info(self) -> dict[str, Any]:
+        data = self._data("GET /server/info", self._request("GET", "/server/info"))
+        return data if isinstance(data, dict) else {}
+
+    def diff(self, snapshot: Mapping[str, Any], *, force: bool = False) -> Diff | None:
+        """The changes that would make the target match ``snapshot``; None when it already does."""
+        # Older servers treat any ``force`` parameter, even force=false, as on.
+        params = {"force": "true"} if force else None
+        response = self._request("POST", "/schema/diff", params=params, body=snapshot)
+        if response.status_code == 204 or not response.content:
+            return None
+        data = self._data("POST /schema/diff", response)
+        if not isinstance(data, dict) or "hash" not in data or "diff" not in data:
+            raise ServerError("POST /schema/diff: the answer has no hash and diff")
+        return Diff(hash=str(data["hash"]), diff=data["diff"])
+
+    def apply(self, diff: Diff) -> None:
+        # Never send force here: on 11.17+ it turns off the hash check, our only guard.
+        self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "unknown host"
+    return text or type(exc).__name__

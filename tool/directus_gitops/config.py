@@ -1,0 +1,218 @@
+"""``directus-gitops.yaml``: where the schema lives and which Directus servers exist.
+
+Tokens are never read from the file or from a flag: only from environment variables
+(``DIRECTUS_<ENV>_TOKEN`` by default, ``token_env`` to rename). Without a configuration
+file, ``DIRECTUS_URL`` and ``DIRECTUS_TOKEN`` describe the one server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from directus_gitops import store, yamlio
+from directus_gitops.errors import ConfigError
+
+CONFIG_NAME = "directus-gitops.yaml"
+DEFAULT_TIMEOUT = 120.0
+
+_TOP_KEYS = {"schema_dir", "layout", "backup_dir", "default_env", "environments"}
+_ENV_KEYS = {"url", "token_env", "timeout"}
+_ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    url: str
+    token_env: str
+    timeout: float = DEFAULT_TIMEOUT
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved server: where it is and the token to use (kept out of ``repr``)."""
+
+    name: str
+    url: str
+    token_env: str
+    token: str = field(repr=False)
+    timeout: float = DEFAULT_TIMEOUT
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path  # the folder relative paths are taken from (the config file's folder)
+    path: Path | None  # the configuration file, when there is one
+    schema_dir: Path
+    layout: store.Layout = "split"
+    backup_dir: Path | None = None
+    default_env: str | None = None
+    environments: Mapping[str, Environment] = field(default_factory=dict)
+
+    @property
+    def backups(self) -> Path:
+        return self.backup_dir or self.root / ".directus-gitops" / "backups"
+
+
+def default_token_env(env_name: str) -> str:
+    return f"DIRECTUS_{re.sub(r'[^A-Za-z0-9]', '_', env_name).upper()}_TOKEN"
+
+
+def check_url(url: Any, where: str) -> str:
+    """A Directus base URL without credentials; returned without a trailing slash."""
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError(f"{where}: 'url' must be a non-empty string")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: url must start with http:// or https:// and name a host")
+    if parts.username or parts.password:
+        raise ConfigError(f"{where}: the url must not carry credentials; put the token in an environment variable")
+    if any(key.lower() == "access_token" for key, _ in parse_qsl(parts.query)) or "access_token" in parts.query:
+        raise ConfigError(f"{where}: the url must not carry an access_token; put the token in an environment variable")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{where}: the url must not have a query or fragment")
+    return url.strip().rstrip("/")
+
+
+def find_config(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _git_root(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def load(explicit: Path | None = None, cwd: Path | None = None) -> Config:
+    """The configuration for a command run in ``cwd`` (``--config`` given as ``explicit``)."""
+    cwd = (cwd or Path.cwd()).resolve()
+    path = explicit if explicit is not None else find_config(cwd)
+    if path is None:
+        root = _git_root(cwd) or cwd
+        return Config(root=root, path=None, schema_dir=root / "schema")
+    path = path.resolve()
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    try:
+        data = yamlio.load(path.read_text(encoding="utf-8"))
+    except yamlio.YamlError as exc:
+        line = f":{exc.problem.line}" if exc.problem.line else ""
+        raise ConfigError(f"{path}{line}: {exc.problem.message}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    return parse(data, path)
+
+
+def parse(data: Any, path: Path) -> Config:
+    where = str(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a mapping of settings")
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(_TOP_KEYS))})")
+    root = path.parent
+
+    def folder(key: str, default: str | None) -> Path | None:
+        value = data.get(key, default)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where}: '{key}' must be a folder path")
+        return (root / value).resolve()
+
+    layout = data.get("layout", "split")
+    if layout not in store.LAYOUTS:
+        raise ConfigError(f"{where}: layout must be one of {', '.join(store.LAYOUTS)}, not {layout!r}")
+
+    environments: dict[str, Environment] = {}
+    raw_envs = data.get("environments") or {}
+    if not isinstance(raw_envs, dict):
+        raise ConfigError(f"{where}: 'environments' must map names to settings")
+    for name, settings in raw_envs.items():
+        environments[str(name)] = _parse_env(str(name), settings, where)
+
+    default_env = data.get("default_env")
+    if default_env is not None and default_env not in environments:
+        raise ConfigError(f"{where}: default_env '{default_env}' is not one of the environments")
+    schema_dir = folder("schema_dir", "schema")
+    assert schema_dir is not None
+    return Config(
+        root=root,
+        path=path,
+        schema_dir=schema_dir,
+        layout=layout,
+        backup_dir=folder("backup_dir", None),
+        default_env=default_env,
+        environments=environments,
+    )
+
+
+def _parse_env(name: str, settings: Any, where: str) -> Environment:
+    where = f"{where}: environment '{name}'"
+    if not _ENV_NAME.match(name):
+        raise ConfigError(f"{where}: names may hold letters, digits, '-' and '_'")
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{where}: must be a mapping with a 'url'")
+    unknown = sorted(set(settings) - _ENV_KEYS)
+    if unknown:
+        if "token" in unknown:
+            raise ConfigError(f"{where}: tokens never go in the file; set {default_token_env(name)} instead")
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(_ENV_KEYS))})")
+    if "url" not in settings:
+        raise ConfigError(f"{where}: missing 'url'")
+    token_env = settings.get("token_env", default_token_env(name))
+    if not isinstance(token_env, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", token_env):
+        raise ConfigError(f"{where}: token_env must be an environment variable name")
+    timeout = settings.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError(f"{where}: timeout must be a positive number of seconds")
+    return Environment(name, check_url(settings["url"], where), token_env, float(timeout))
+
+
+def resolve(config: Config, env_name: str | None, environ: Mapping[str, str] | None = None) -> Target:
+    """The server a command talks to, with its token from the environment."""
+    environ = os.environ if environ is None else environ
+    if not config.environments:
+        if env_name is not None:
+            where = f"{config.path}" if config.path else f"no {CONFIG_NAME} found"
+            raise ConfigError(f"unknown environment '{env_name}' ({where} defines no environments)")
+        url = environ.get("DIRECTUS_URL")
+        if not url:
+            raise ConfigError(
+                f"no server configured: create {CONFIG_NAME} with environments, or set DIRECTUS_URL and DIRECTUS_TOKEN"
+            )
+        return _target("default", check_url(url, "DIRECTUS_URL"), "DIRECTUS_TOKEN", DEFAULT_TIMEOUT, environ)
+
+    if env_name is None:
+        env_name = config.default_env
+        if env_name is None and len(config.environments) == 1:
+            env_name = next(iter(config.environments))
+        if env_name is None:
+            names = ", ".join(config.environments)
+            raise ConfigError(f"choose an environment with --env ({names})")
+    env = config.environments.get(env_name)
+    if env is None:
+        names = ", ".join(config.environments)
+        raise ConfigError(f"unknown environment '{env_name}' (configured: {names})")
+    return _target(env.name, env.url, env.token_env, env.timeout, environ)
+
+
+def _target(name: str, url: str, token_env: str, timeout: float, environ: Mapping[str, str]) -> Target:
+    token = environ.get(token_env, "").strip()
+    if not token:
+        raise ConfigError(f"environment variable {token_env} is not set (the token for '{name}' at {url})")
+    return Target(name=name, url=url, token_env=token_env, token=token, timeout=timeout)

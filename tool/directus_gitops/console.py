@@ -1,0 +1,42 @@
+"""Output policy: results go to stdout, messages to stderr; colour only on a terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+
+class Console:
+    def __init__(self, stdout: TextIO | None = None, stderr: TextIO | None = None, *, quiet: bool = False) -> None:
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.quiet = quiet
+
+    @staticmethod
+    def _tty(stream: TextIO) -> bool:
+        return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+    @property
+    def color(self) -> bool:
+        """Whether results on stdout may carry colour."""
+        return self._tty(self.stdout)
+
+    def result(self, text: str) -> None:
+        self.stdout.write(text if text.endswith("\n") else text + "\n")
+        self.stdout.flush()
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=self.stderr, flush=True)
+
+    def warn(self, message: str) -> None:
+        print(f"warning: {message}", file=self.stderr, flush=True)
+
+    def error(self, message: str) -> None:
+        print(f"error: {message}", file=self.stderr, flush=True)
+
+    @property
+    def interactive(self) -> bool:
+        """Whether a person can answer a prompt."""
+        return sys.stdin.isatty()

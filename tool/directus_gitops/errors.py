@@ -1,0 +1,69 @@
+"""The one exception hierarchy, and the one table of exit codes.
+
+Every error a user can cause or meet derives from :class:`GitOpsError`; the CLI's error
+boundary turns it into one line on stderr and its ``exit_code``. Messages never contain a
+token: they name the environment variable that holds it instead.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0  # success, or no changes
+    ERROR = 1  # user or server error
+    CHANGES = 2  # changes found (only with --exit-code)
+    REFUSED = 3  # refused for safety: data loss, dirty tree, stale plan, no TTY and no --yes
+    INTERRUPTED = 130
+
+
+class GitOpsError(Exception):
+    """An error with a message fit for the user, and the exit code it maps to."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigError(GitOpsError):
+    """The configuration file, the environment or a command-line value is wrong."""
+
+
+class SnapshotError(GitOpsError):
+    """A snapshot (ours or Directus's) cannot be read or has the wrong shape."""
+
+
+class GitError(GitOpsError):
+    """A git repository, revision or path is missing or unusable."""
+
+
+class ServerError(GitOpsError):
+    """Directus could not be reached or answered with an error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.code = code
+
+
+class StaleHashError(ServerError):
+    """The target's schema changed after the diff was computed; nothing was applied."""
+
+    exit_code = ExitCode.REFUSED
+
+
+class RefusedError(GitOpsError):
+    """The tool refuses to go on for safety; nothing was changed."""
+
+    exit_code = ExitCode.REFUSED

@@ -1,0 +1,114 @@
+"""The one git module: reading committed schema trees, committing pulls, walking history.
+
+GitPython is imported on first use so commands that never touch git start fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from directus_gitops.errors import GitError
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    short: str
+    date: str  # ISO 8601, committer date
+    subject: str
+    parent: str | None
+
+
+class Repo:
+    def __init__(self, path: Path) -> None:
+        try:
+            import git
+        except ImportError as exc:  # pragma: no cover - git binary missing
+            raise GitError(f"git is not available: {exc}") from None
+        self._git = git
+        try:
+            self.repo: Any = git.Repo(path, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise GitError(f"{path} is not inside a git repository") from None
+        if self.repo.bare:
+            raise GitError(f"{path} is a bare repository")
+        self.root = Path(str(self.repo.working_tree_dir)).resolve()
+
+    def relpath(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            raise GitError(f"{path} is outside the git repository at {self.root}") from None
+
+    def resolve(self, rev: str) -> Any:
+        try:
+            return self.repo.commit(rev)
+        except (self._git.BadName, ValueError, self._git.GitCommandError):
+            raise GitError(f"unknown git revision '{rev}'") from None
+
+    def has_commits(self) -> bool:
+        try:
+            self.repo.head.commit  # noqa: B018 - raises on an unborn branch
+        except ValueError:
+            return False
+        return True
+
+    def tree_reader(self, rev: str, folder: str) -> tuple[Any, Any]:
+        """The commit for ``rev`` and a reader of files below ``folder`` at that commit."""
+        commit = self.resolve(rev)
+        try:
+            tree = commit.tree / folder if folder not in ("", ".") else commit.tree
+        except KeyError:
+            raise GitError(f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/") from None
+        if tree.type != "tree":
+            raise GitError(f"revision '{rev}': {folder} is not a folder")
+
+        def read(relpath: str) -> bytes | None:
+            try:
+                blob = tree / relpath
+            except KeyError:
+                return None
+            if blob.type != "blob" or blob.mode == 0o120000:  # never follow a link
+                return None
+            data: bytes = blob.data_stream.read()
+            return data
+
+        return commit, read
+
+    def dirty_paths(self, folder: str) -> list[str]:
+        """Uncommitted changes (staged, unstaged, untracked) below ``folder``."""
+        out: str = self.repo.git.status("--porcelain=v1", "--untracked-files=all", "--", folder)
+        return [line[3:] for line in out.splitlines() if line.strip()]
+
+    def commit_folder(self, folder: str, message: str) -> str | None:
+        """Commit everything below ``folder`` (and only that); None when nothing changed."""
+        self.repo.git.add("--all", "--", folder)
+        staged: str = self.repo.git.diff("--cached", "--name-only", "--", folder)
+        if not staged.strip():
+            return None
+        try:
+            self.repo.git.commit("--quiet", "-m", message, "--", folder)
+        except self._git.GitCommandError as exc:
+            raise GitError(f"git commit failed: {str(exc.stderr).strip() or exc}") from None
+        sha: str = self.repo.head.commit.hexsha
+        return sha
+
+    def history(self, folder: str, rev: str = "HEAD", limit: int | None = None) -> Iterator[CommitInfo]:
+        """Commits that touched ``folder``, newest first."""
+        if not self.has_commits():
+            return
+        self.resolve(rev)
+        kwargs: dict[str, Any] = {"paths": folder}
+        if limit is not None:
+            kwargs["max_count"] = limit
+        for commit in self.repo.iter_commits(rev, **kwargs):
+            yield CommitInfo(
+                sha=commit.hexsha,
+                short=commit.hexsha[:10],
+                date=commit.committed_datetime.isoformat(),
+                subject=commit.summary if isinstance(commit.summary, str) else commit.summary.decode(),
+                parent=commit.parents[0].hexsha if commit.parents else None,
+            )

@@ -1,0 +1,127 @@
+"""Directus schema snapshots as plain data, in canonical order.
+
+A snapshot is kept exactly as Directus produces it (``version``, ``directus``, ``vendor``,
+``collections``, ``fields``, ``relations`` and, from 11.13, ``systemFields``): the tool must
+give back byte for byte what it pulled, so it never reshapes an entry. Canonical order sorts
+the lists by name and each entry's keys, which is the only liberty taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from directus_gitops.errors import SnapshotError
+
+Snapshot = dict[str, Any]
+Entry = dict[str, Any]
+
+TOP_LEVEL_KEYS = (
+    "version",
+    "directus",
+    "vendor",
+    "collections",
+    "fields",
+    "systemFields",
+    "relations",
+)
+LIST_KEYS = ("collections", "fields", "systemFields", "relations")
+
+# The keys that name an entry come first in every entry, in this order; the rest follow sorted.
+_NAME_KEYS = ("collection", "field", "related_collection", "type")
+
+
+def entry_key(entry: Mapping[str, Any]) -> tuple[str, str]:
+    return (str(entry.get("collection", "")), str(entry.get("field", "")))
+
+
+def sort_deep(value: Any) -> Any:
+    """Sort every mapping's keys, recursively; lists keep their order (it can mean something)."""
+    kind = type(value)
+    if kind is dict:
+        return {key: sort_deep(value[key]) for key in sorted(value)}
+    if kind is list:
+        return [sort_deep(item) for item in value]
+    return value
+
+
+def canonical_entry(entry: Mapping[str, Any]) -> Entry:
+    named = {key: sort_deep(entry[key]) for key in _NAME_KEYS if key in entry}
+    rest = {key: sort_deep(entry[key]) for key in sorted(entry) if key not in named}
+    return named | rest
+
+
+def canonical(snapshot: Mapping[str, Any]) -> Snapshot:
+    """The snapshot with lists sorted by name and keys in a fixed order."""
+    result: Snapshot = {}
+    for key in TOP_LEVEL_KEYS:
+        if key not in snapshot:
+            continue
+        value = snapshot[key]
+        if key in LIST_KEYS:
+            result[key] = [canonical_entry(item) for item in sorted(value, key=entry_key)]
+        else:
+            result[key] = value
+    for key in sorted(set(snapshot) - set(TOP_LEVEL_KEYS)):
+        result[key] = sort_deep(snapshot[key])
+    return result
+
+
+def unwrap(document: Any) -> Any:
+    """Accept the API's ``{"data": snapshot}`` envelope as well as a bare snapshot."""
+    if isinstance(document, dict) and set(document) == {"data"}:
+        return document["data"]
+    return document
+
+
+def _require_str(entry: Mapping[str, Any], key: str, where: str) -> None:
+    if not isinstance(entry.get(key), str) or not entry[key]:
+        raise SnapshotError(f"{where}: '{key}' must be a non-empty string")
+
+
+def validate(snapshot: Any, source: str = "snapshot") -> Snapshot:
+    """Check the shape Directus needs; return the snapshot (for chaining)."""
+    if not isinstance(snapshot, dict):
+        raise SnapshotError(f"{source}: a snapshot must be a mapping, not {type(snapshot).__name__}")
+    missing = [key for key in ("version", "directus", "collections", "fields", "relations") if key not in snapshot]
+    if missing:
+        raise SnapshotError(f"{source}: missing top-level key(s): {', '.join(missing)}")
+    unknown = sorted(set(snapshot) - set(TOP_LEVEL_KEYS))
+    if unknown:
+        raise SnapshotError(f"{source}: unknown top-level key(s): {', '.join(unknown)}")
+    for key in LIST_KEYS:
+        if key not in snapshot:
+            continue
+        if not isinstance(snapshot[key], list):
+            raise SnapshotError(f"{source}: '{key}' must be a list")
+        for index, entry in enumerate(snapshot[key]):
+            where = f"{source}: {key}[{index}]"
+            if not isinstance(entry, dict):
+                raise SnapshotError(f"{where} must be a mapping")
+            _require_str(entry, "collection", where)
+            if key != "collections":
+                _require_str(entry, "field", where)
+    return snapshot
+
+
+def empty_like(snapshot: Mapping[str, Any]) -> Snapshot:
+    """A snapshot with the same header and no entries (what an empty project looks like)."""
+    result: Snapshot = {key: snapshot[key] for key in ("version", "directus", "vendor") if key in snapshot}
+    for key in LIST_KEYS:
+        if key in snapshot or key != "systemFields":
+            result[key] = []
+    return result
+
+
+def collection_names(snapshot: Mapping[str, Any]) -> set[str]:
+    """Every collection the snapshot mentions: defined ones and those only holding fields."""
+    names = {entry["collection"] for entry in snapshot.get("collections", [])}
+    for key in ("fields", "relations"):
+        names.update(entry["collection"] for entry in snapshot.get(key, []))
+    return names
+
+
+def count_entries(
+    snapshot: Mapping[str, Any], keys: Iterable[str] = ("collections", "fields", "relations")
+) -> dict[str, int]:
+    return {key: len(snapshot.get(key, [])) for key in keys}

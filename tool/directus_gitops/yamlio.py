@@ -1,0 +1,205 @@
+"""The only place YAML is read or written.
+
+Writing is canonical: block style, two-space indentation, no aliases, strings quoted only
+when YAML needs it, multi-line strings as literal blocks, a trailing newline. Dict key order
+is the caller's (the snapshot module decides it), so the same data always gives the same
+bytes.
+
+Reading refuses anchors, aliases and explicit tags: a snapshot never needs them, and aliases
+allow "billion laughs" memory bombs. The C-accelerated loader and dumper are used when
+PyYAML was built with libyaml; writing uses a small emitter of its own (see below).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+try:
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    """Where and why a document is not acceptable YAML for us."""
+
+    message: str
+    line: int | None = None  # 1-based
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+class YamlError(ValueError):
+    def __init__(self, problem: YamlProblem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+# --------------------------------------------------------------------------- writing
+#
+# A dedicated emitter for JSON-shaped data (dicts, lists, str, int, float, bool, None):
+# PyYAML's general representer is five times slower, and pull has a budget of a few percent
+# over the snapshot request. Whether a string can stay plain is decided by PyYAML's own
+# resolver, so the loader always reads back exactly what was written.
+
+_PLAIN_FIRST = re.compile(r"[A-Za-z0-9_./()$^+=<~\u0080-\U0010ffff]")
+_NEEDS_ESCAPE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+_LITERAL_BAD = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]|[ \t]\n|[ \t]$")
+_RESOLVER = yaml.resolver.Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _plain_ok(text: str) -> bool:
+    if not text or not _PLAIN_FIRST.match(text) or text[-1] in " :" or text != text.strip():
+        return False
+    if "\n" in text or ": " in text or " #" in text or "\t" in text or _NEEDS_ESCAPE.search(text):
+        return False
+    return bool(_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG)  # type: ignore[no-untyped-call]
+
+
+def _quoted(text: str) -> str:
+    if not _NEEDS_ESCAPE.search(text) and "\n" not in text:
+        return "'" + text.replace("'", "''") + "'"
+    out = json.dumps(text, ensure_ascii=False)
+    # JSON leaves these unescaped; YAML treats them as line breaks or BOM.
+    return _NEEDS_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", out) if _NEEDS_ESCAPE.search(out) else out
+
+
+def _literal(text: str, indent: str) -> str | None:
+    """A literal block for multi-line text, or None when one can't hold it exactly."""
+    if _LITERAL_BAD.search(text) or text.startswith((" ", "\t", "\n")) or text.endswith("\n\n"):
+        return None
+    body = text[:-1] if text.endswith("\n") else text
+    if not body:
+        return None
+    chomp = "" if text.endswith("\n") else "-"
+    lines = [f"{indent}{line}" if line else "" for line in body.split("\n")]
+    return f"|{chomp}\n" + "\n".join(lines)
+
+
+def _scalar(value: Any, indent: str) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return ".nan"
+        if value in (float("inf"), float("-inf")):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value)
+        if "." not in text:  # YAML 1.1 floats need a dot: 1e-05 -> 1.0e-05
+            text = text.replace("e", ".0e") if "e" in text else text + ".0"
+        return text
+    if isinstance(value, str):
+        if "\n" in value:
+            literal = _literal(value, indent + "  ")
+            if literal is not None:
+                return literal
+        return _single_line(value)
+    raise TypeError(f"cannot write {type(value).__name__} to a snapshot")
+
+
+_LINE_CACHE: dict[str, str] = {}
+
+
+def _single_line(text: str) -> str:
+    # Snapshots repeat the same short strings (keys, interfaces, types) thousands of times.
+    rendered = _LINE_CACHE.get(text)
+    if rendered is None:
+        rendered = text if _plain_ok(text) else _quoted(text)
+        if len(_LINE_CACHE) < 100_000:
+            _LINE_CACHE[text] = rendered
+    return rendered
+
+
+def _inline(value: Any, indent: str) -> str:
+    kind = type(value)
+    if kind is str:
+        return _scalar(value, indent) if "\n" in value else _single_line(value)
+    if kind is dict:
+        return "{}"
+    if kind is list:
+        return "[]"
+    return _scalar(value, indent)
+
+
+def _emit(value: Any, indent: str, out: list[str]) -> None:
+    """Append the block form of a non-empty dict or list, one line per item."""
+    append = out.append
+    if type(value) is dict:
+        deeper = indent + "  "
+        for key, item in value.items():
+            head = f"{indent}{_single_line(str(key))}:"
+            kind = type(item)
+            if kind is dict and item:
+                append(head)
+                _emit(item, deeper, out)
+            elif kind is list and item:
+                append(head)
+                _emit(item, indent, out)  # sequences sit at their key's indentation
+            else:
+                append(f"{head} {_inline(item, indent)}")
+        return
+    cut = len(indent) + 2
+    for item in value:
+        if type(item) in (dict, list) and item:
+            nested: list[str] = []
+            _emit(item, indent + "  ", nested)
+            append(f"{indent}- {nested[0][cut:]}")
+            out.extend(nested[1:])
+        else:
+            append(f"{indent}- {_inline(item, indent)}")
+
+
+def dump(data: Any) -> str:
+    """Serialise JSON-shaped ``data`` canonically; the result ends with one newline."""
+    if isinstance(data, (dict, list)) and data:
+        out: list[str] = []
+        _emit(data, "", out)
+        return "\n".join(out) + "\n"
+    return _inline(data, "") + "\n"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _check_events(text: str) -> None:
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlError(YamlProblem("YAML aliases are not allowed in a snapshot", line))
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise YamlError(YamlProblem(f"YAML anchor &{anchor} is not allowed", line))
+        # The parser reports a tag only when the document spells one out.
+        tag = getattr(event, "tag", None)
+        if tag is not None:
+            raise YamlError(YamlProblem(f"YAML tag {tag} is not allowed", line))
+
+
+def load(text: str) -> Any:
+    """Parse one YAML document safely; raise :class:`YamlError` with a line number."""
+    try:
+        # Anchors, aliases and tags all need one of these characters: skip the extra
+        # event pass for the common document that has none.
+        if "&" in text or "*" in text or "!" in text:
+            _check_events(text)
+        return yaml.load(text, Loader=_BaseLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise YamlError(YamlProblem(exc.problem or str(exc), line)) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(YamlProblem(str(exc))) from None
