@@ -19,6 +19,7 @@ import click
 from directus_gitops import __version__
 from directus_gitops.console import Console
 from directus_gitops.errors import ExitCode, GitOpsError
+from directus_gitops.render import FORMATS, Format
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,7 +52,7 @@ def format_option(func: F) -> F:
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(["text", "markdown", "json"]),
+        type=click.Choice(FORMATS),
         default="text",
         show_default=True,
         help="How to print results (stdout); messages go to stderr.",
@@ -111,6 +112,133 @@ def pull(
     cfg = _load_config(ctx, config_path)
     target = config.resolve(cfg, env_name)
     return command.run(cfg, target, Console(), layout=layout, commit=commit, message=message)  # type: ignore[arg-type]
+
+
+def source_options(func: F) -> F:
+    func = click.option(
+        "--from",
+        "from_path",
+        type=click.Path(exists=True, path_type=Path),
+        help="Read the snapshot from this file or folder instead of git (e.g. Directus's own snapshot.yaml).",
+    )(func)
+    return click.option(
+        "--ref",
+        metavar="REV",
+        help="Git revision whose committed schema folder is the desired state (default: HEAD).",
+    )(func)
+
+
+def force_option(func: F) -> F:
+    return click.option(
+        "--force",
+        is_flag=True,
+        help="Let Directus compare a snapshot from another Directus version or database (its own check).",
+    )(func)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@env_option
+@source_options
+@format_option
+@force_option
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (hash + diff) for push --plan."
+)
+@click.option("--exit-code", is_flag=True, help="Exit 2 when there are changes.")
+@config_option
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    env_name: str | None,
+    ref: str | None,
+    from_path: Path | None,
+    fmt: Format,
+    force: bool,
+    out: Path | None,
+    exit_code: bool,
+    config_path: Path | None,
+) -> int:
+    """Show what push would change on a server, without changing anything.
+
+    The desired state is the schema folder as committed at --ref (HEAD by default); the
+    server computes the diff. Changes that can lose data are marked.
+    """
+    from directus_gitops import config
+    from directus_gitops.commands import plan as command
+
+    cfg = _load_config(ctx, config_path)
+    target = config.resolve(cfg, env_name)
+    return command.run(
+        cfg,
+        target,
+        Console(),
+        ref=ref,
+        path=from_path,
+        fmt=fmt,
+        force=force,
+        out=out,
+        exit_code=exit_code,
+    )
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@env_option
+@source_options
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Apply a plan saved by plan --out, only if the server has not changed since.",
+)
+@format_option
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for CI).")
+@click.option("--allow-data-loss", is_flag=True, help="Allow changes that drop tables, columns or data.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
+@click.option("--no-backup", is_flag=True, help="Skip the backup of the server's current schema.")
+@force_option
+@config_option
+@click.pass_context
+def push(
+    ctx: click.Context,
+    env_name: str | None,
+    ref: str | None,
+    from_path: Path | None,
+    plan_file: Path | None,
+    fmt: Format,
+    yes: bool,
+    allow_data_loss: bool,
+    dry_run: bool,
+    no_backup: bool,
+    force: bool,
+    config_path: Path | None,
+) -> int:
+    """Apply the committed schema folder (or a saved plan) to a server.
+
+    Plans, refuses data loss unless --allow-data-loss, asks for confirmation (--yes in CI),
+    backs up the server's current schema, applies with Directus's hash guard, then checks
+    that nothing is left to apply.
+    """
+    from directus_gitops import config
+    from directus_gitops.commands import push as command
+
+    if plan_file is not None and (ref is not None or from_path is not None):
+        raise click.UsageError("--plan cannot be combined with --ref or --from")
+    cfg = _load_config(ctx, config_path)
+    target = config.resolve(cfg, env_name)
+    return command.run(
+        cfg,
+        target,
+        Console(),
+        ref=ref,
+        path=from_path,
+        plan_file=plan_file,
+        fmt=fmt,
+        force=force,
+        yes=yes,
+        allow_data_loss=allow_data_loss,
+        dry_run=dry_run,
+        no_backup=no_backup,
+    )
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

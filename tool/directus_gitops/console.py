@@ -36,6 +36,16 @@ class Console:
     def error(self, message: str) -> None:
         print(f"error: {message}", file=self.stderr, flush=True)
 
+    def confirm(self, question: str) -> bool:
+        """Ask on stderr; only the word 'yes' agrees (as Terraform does)."""
+        self.stderr.write(f"{question} Only 'yes' will be accepted: ")
+        self.stderr.flush()
+        try:
+            answer = sys.stdin.readline()
+        except (OSError, EOFError):
+            return False
+        return answer.strip().lower() == "yes"
+
     @property
     def interactive(self) -> bool:
         """Whether a person can answer a prompt."""

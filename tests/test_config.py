@@ -1,0 +1,81 @@
+"""Configuration: environments, tokens from the environment only, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from directus_gitops import config
+from directus_gitops.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "directus-gitops.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_environments_and_default_token_variables(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "schema_dir: model\nenvironments:\n  dev: {url: 'http://127.0.0.1:8055/'}\n"
+        "  prod: {url: https://cms.example.com, token_env: PROD_DIRECTUS_TOKEN}\n",
+    )
+    cfg = config.load(path)
+    assert cfg.schema_dir == tmp_path / "model"
+    dev = config.resolve(cfg, "dev", {"DIRECTUS_DEV_TOKEN": "s3cret"})
+    assert (dev.url, dev.token_env, dev.token) == ("http://127.0.0.1:8055", "DIRECTUS_DEV_TOKEN", "s3cret")
+    assert "s3cret" not in repr(dev)
+    prod = config.resolve(cfg, "prod", {"PROD_DIRECTUS_TOKEN": "t"})
+    assert prod.token_env == "PROD_DIRECTUS_TOKEN"
+
+
+def test_config_is_found_by_walking_up(tmp_path: Path) -> None:
+    write(tmp_path, "environments:\n  dev: {url: 'http://x'}\n")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    assert config.load(cwd=deep).path == tmp_path / "directus-gitops.yaml"
+
+
+def test_without_a_file_directus_url_and_token_serve(tmp_path: Path) -> None:
+    cfg = config.load(cwd=tmp_path)
+    target = config.resolve(cfg, None, {"DIRECTUS_URL": "http://h:1", "DIRECTUS_TOKEN": "t"})
+    assert (target.url, target.token_env) == ("http://h:1", "DIRECTUS_TOKEN")
+    with pytest.raises(ConfigError, match="DIRECTUS_URL"):
+        config.resolve(cfg, None, {})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour: red\n", "unknown key 'colour'"),
+        ("environments:\n  dev: {}\n", "missing 'url'"),
+        ("environments:\n  dev: {url: http://x, tokn_env: X}\n", "unknown key 'tokn_env'"),
+        ("environments:\n  dev: {url: http://x, token: abc}\n", "tokens never go in the file"),
+        ("environments:\n  dev: {url: 'http://user:pw@x'}\n", "must not carry credentials"),
+        ("environments:\n  dev: {url: 'http://x/?access_token=abc'}\n", "access_token"),
+        ("environments:\n  dev: {url: 'ftp://x'}\n", "http:// or https://"),
+        ("environments:\n  dev: {url: http://x, timeout: -1}\n", "timeout"),
+        ("layout: fancy\n", "layout must be one of"),
+        ("environments: [1]\n", "'environments' must map"),
+        ("a: [\n", "directus-gitops.yaml:2:"),
+    ],
+)
+def test_malformed_config_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("?", r"\?")):
+        config.load(write(tmp_path, text))
+
+
+def test_missing_token_names_the_variable(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, "environments:\n  staging: {url: 'http://x'}\n"))
+    with pytest.raises(ConfigError, match="DIRECTUS_STAGING_TOKEN is not set"):
+        config.resolve(cfg, None, {})
+
+
+def test_choosing_an_environment(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, "environments:\n  a: {url: 'http://a'}\n  b: {url: 'http://b'}\n"))
+    with pytest.raises(ConfigError, match=r"choose an environment with --env \(a, b\)"):
+        config.resolve(cfg, None, {})
+    with pytest.raises(ConfigError, match="unknown environment 'c'"):
+        config.resolve(cfg, "c", {})

@@ -1,0 +1,133 @@
+"""The file format: layouts, round trips, safe names, atomic writes, versions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from directus_gitops import snapshot as snap
+from directus_gitops import store
+from directus_gitops.errors import SnapshotError
+from tests import samples
+
+
+@pytest.mark.parametrize("layout", store.LAYOUTS)
+def test_round_trip_gives_back_the_snapshot(tmp_path: Path, layout: store.Layout) -> None:
+    original = samples.base()
+    store.write_tree(tmp_path / "schema", store.render(original, layout))
+    loaded = store.load_path(tmp_path / "schema")
+    assert loaded.layout == layout
+    assert snap.canonical(loaded.snapshot) == snap.canonical(original)
+
+
+def test_split_layout_has_one_file_per_collection_and_a_manifest() -> None:
+    files = store.render(samples.base())
+    assert sorted(files) == [
+        "collections/articles.yaml",
+        "collections/authors.yaml",
+        "collections/content.yaml",
+        "collections/directus_users.yaml",
+        f"collections/{store.file_stem('Mixed Case/Name')}.yaml",
+        "manifest.yaml",
+    ]
+    articles = files["collections/articles.yaml"].decode()
+    assert "collection: articles\n" in articles
+    assert "- field: author\n  related_collection: authors\n" in articles
+
+
+def test_render_is_deterministic_whatever_the_input_order() -> None:
+    shuffled = samples.base()
+    for key in ("collections", "fields", "relations"):
+        shuffled[key].reverse()
+    shuffled["collections"][0] = dict(reversed(list(shuffled["collections"][0].items())))
+    assert store.render(shuffled) == store.render(samples.base())
+
+
+@pytest.mark.parametrize(
+    "name", ["Articles", "../escape", "a/b", "con", "x" * 300, "with space", "日本", ".hidden", "a\\b"]
+)
+def test_file_names_are_safe(name: str) -> None:
+    stem = store.file_stem(name)
+    assert "/" not in stem and "\\" not in stem and ".." not in stem
+    assert stem == stem.lower() and len(stem) <= 100
+    assert stem != name.lower() or name.islower()
+
+
+def test_names_differing_in_case_never_share_a_file() -> None:
+    names = ["articles", "Articles", "ARTICLES", "aRticles"]
+    assert len({store.file_stem(n).lower() for n in names}) == len(names)
+
+
+def test_unchanged_tree_is_not_rewritten(tmp_path: Path) -> None:
+    target = tmp_path / "schema"
+    files = store.render(samples.base())
+    assert store.write_tree(target, files) is True
+    before = {p: p.stat().st_mtime_ns for p in target.rglob("*")}
+    assert store.write_tree(target, files) is False
+    assert {p: p.stat().st_mtime_ns for p in target.rglob("*")} == before
+
+
+def test_removed_collection_loses_its_file(tmp_path: Path) -> None:
+    target = tmp_path / "schema"
+    store.write_tree(target, store.render(samples.base()))
+    smaller = samples.base()
+    smaller["collections"] = [c for c in smaller["collections"] if c["collection"] != "authors"]
+    smaller["fields"] = [f for f in smaller["fields"] if f["collection"] != "authors"]
+    store.write_tree(target, store.render(smaller))
+    assert not (target / "collections/authors.yaml").exists()
+    assert (target / "collections/articles.yaml").exists()
+
+
+def test_interrupted_swap_is_recovered(tmp_path: Path) -> None:
+    target = tmp_path / "schema"
+    store.write_tree(target, store.render(samples.base()))
+    # Simulate a crash between the two renames: old tree moved aside, new one staged.
+    os.rename(target, tmp_path / ".schema.gitops-old")
+    (tmp_path / ".schema.gitops-new").mkdir()
+    (tmp_path / ".schema.gitops-new" / "manifest.yaml").write_text("half")
+    store.recover(target)
+    assert snap.canonical(store.load_path(target).snapshot) == snap.canonical(samples.base())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["schema"]
+
+
+def test_newer_format_version_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "schema"
+    store.write_tree(target, store.render(samples.base()))
+    manifest = target / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("format_version: 1", "format_version: 99"))
+    with pytest.raises(SnapshotError, match="format_version 99 is newer"):
+        store.load_path(target)
+
+
+def test_manifest_paths_cannot_escape_the_folder(tmp_path: Path) -> None:
+    target = tmp_path / "schema"
+    store.write_tree(target, store.render(samples.base()))
+    (tmp_path / "secret.yaml").write_text("collection: x\n")
+    manifest = target / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("collections/articles.yaml", "../secret.yaml"))
+    with pytest.raises(SnapshotError, match="leaves the schema folder"):
+        store.load_path(target)
+
+
+def test_directus_own_snapshot_files_are_read(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "snapshot.json").write_text(json.dumps({"data": samples.base()}))
+    assert store.load_path(tmp_path / "snapshot.json").layout == "directus"
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    (folder / "snapshot.yaml").write_text(
+        "version: 1\ndirectus: 10.13.4\nvendor: sqlite\ncollections: []\nfields: []\nrelations: []\n"
+    )
+    assert store.load_path(folder).snapshot["directus"] == "10.13.4"
+
+
+def test_broken_file_is_named_with_its_line(tmp_path: Path) -> None:
+    target = tmp_path / "schema"
+    store.write_tree(target, store.render(samples.base()))
+    path = target / "collections/authors.yaml"
+    path.write_text(path.read_text() + "fields: [\n")
+    with pytest.raises(SnapshotError, match=r"collections/authors.yaml:\d+: "):
+        store.load_path(target)

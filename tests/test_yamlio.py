@@ -1,0 +1,81 @@
+"""The YAML module: canonical output that reads back exactly, and refusal of unsafe YAML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from directus_gitops import yamlio
+
+TRICKY = [
+    "yes", "No", "on", "~", "null", "12:30", "1_000", "0x1F", "2024-01-01", "- x", "a: b", "a #b", "#x",
+    "'q'", '"d"', "a\nb", "a\nb\n", "a\n\nb\n", "line \nx", "  lead\nx", "x\n\n", "<<", "=", "[a]", "{a}",
+    "a,b", "*x", "&a", "!t", "%p", "@a", "`b", "|x", ">x", "?x", ":x", "x:", "\t", "\u2028x", "a\u0085b",
+    "\ufeffx", "é", "日本", "", " ", "1e3", ".5", "+1", "-.inf", ".NaN",
+]  # fmt: skip
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(), st.sampled_from(TRICKY)
+)
+documents = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.text(max_size=5), st.sampled_from(TRICKY)), inner, max_size=4),
+    ),
+    max_leaves=30,
+)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality that also tells 1 from 1.0 from True, and keeps dict order."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+@settings(max_examples=1500, suppress_health_check=list(HealthCheck))
+@given(documents)
+def test_dump_reads_back_exactly(document: Any) -> None:
+    text = yamlio.dump(document)
+    assert text.endswith("\n")
+    assert same(yamlio.load(text), document), text
+    assert same(yaml.safe_load(text), document), text  # any YAML reader agrees, not only ours
+
+
+def test_output_is_block_style_and_quotes_only_when_needed() -> None:
+    text = yamlio.dump({"note": "Plain words", "flag": "true", "n": "12", "tpl": "line one\nline two\n", "l": [1]})
+    assert text == "note: Plain words\nflag: 'true'\nn: '12'\ntpl: |\n  line one\n  line two\nl:\n- 1\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "what"),
+    [
+        ("a: &x [1]\nb: 2\n", 1, "anchor"),
+        ("a: 1\nb: *x\n", 2, "alias"),
+        ("a: 1\nb: !!python/object:os.system x\n", 2, "tag"),
+        ("a: 1\nb: !custom 3\n", 2, "tag"),
+        ("a: [\n", 2, "expected"),
+    ],
+)
+def test_unsafe_or_broken_yaml_is_refused_with_its_line(text: str, line: int, what: str) -> None:
+    with pytest.raises(yamlio.YamlError) as caught:
+        yamlio.load(text)
+    assert caught.value.problem.line == line
+    assert what in caught.value.problem.message
+
+
+def test_billion_laughs_is_refused_before_expansion() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(20)
+    )
+    with pytest.raises(yamlio.YamlError, match="anchor"):
+        yamlio.load(bomb)

@@ -1,0 +1,141 @@
+"""``push``: apply the committed snapshot (or a saved plan) to a target, safely.
+
+Order of events: plan → refuse data loss unless allowed → confirm → back up the target's
+current schema → apply with the target's hash as guard → diff again and report anything
+left. Nothing is applied when any step before the apply fails.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from directus_gitops import changes, render, yamlio
+from directus_gitops import snapshot as snap
+from directus_gitops.client import Diff, DirectusClient
+from directus_gitops.commands import plan as planning
+from directus_gitops.config import Config, Target
+from directus_gitops.console import Console
+from directus_gitops.errors import ExitCode, GitOpsError, RefusedError, ServerError, StaleHashError
+
+
+def backup(target: Target, current: snap.Snapshot, folder: Path) -> Path:
+    """Write the target's current schema as one canonical file Directus itself can apply."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = folder / f"{target.name}-{stamp}.yaml"
+    counter = 1
+    while path.exists():
+        counter += 1
+        path = folder / f"{target.name}-{stamp}-{counter}.yaml"
+    header = f"# Schema of '{target.name}' ({target.url}) before a push, {stamp}.\n"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(header + yamlio.dump(snap.canonical(current)), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _from_saved(config: Config, target: Target, plan_file: Path, client: DirectusClient) -> planning.Plan:
+    document = planning.load_saved(plan_file)
+    saved_url = (document.get("target") or {}).get("url")
+    if saved_url != target.url:
+        raise RefusedError(f"{plan_file} was made for {saved_url}, not for '{target.name}' ({target.url})")
+    source_info = document.get("source") or {}
+    source = planning.Source(
+        snapshot=document["snapshot"],
+        label=f"saved plan {plan_file} ({source_info.get('label', 'unknown source')})",
+        ref=source_info.get("ref"),
+        commit=source_info.get("commit"),
+    )
+    current = client.snapshot()
+    diff = Diff(hash=document["hash"], diff=document["diff"])
+    return planning.Plan(source, target, current, current.get("directus"), diff, changes.from_server(document["diff"]))
+
+
+def _report_partial(
+    client: DirectusClient, console: Console, plan: planning.Plan, error: ServerError, backup_path: Path | None
+) -> GitOpsError:
+    """After an apply that failed part-way: say what the target looks like now."""
+    lines = [f"the apply failed: {error.message}"]
+    try:
+        now = client.snapshot()
+    except ServerError as exc:
+        lines.append(f"the target's schema could not be read afterwards ({exc.message})")
+    else:
+        applied = changes.compare(plan.target_snapshot, now)
+        left = changes.compare(now, plan.source.snapshot)
+        lines.append(f"already applied on the target: {applied.summary()}")
+        lines.append(f"not applied: {left.summary()}")
+        if applied:
+            console.result(render.text(applied, title="Changes that did reach the target:"))
+    if backup_path is not None:
+        lines.append(f"the schema from before the push is in {backup_path}")
+    return ServerError("; ".join(lines), status=error.status, code=error.code)
+
+
+def run(
+    config: Config,
+    target: Target,
+    console: Console,
+    *,
+    ref: str | None,
+    path: Path | None,
+    plan_file: Path | None,
+    fmt: render.Format,
+    force: bool,
+    yes: bool,
+    allow_data_loss: bool,
+    dry_run: bool,
+    no_backup: bool,
+) -> int:
+    with DirectusClient(target) as client:
+        if plan_file is not None:
+            plan = _from_saved(config, target, plan_file, client)
+        else:
+            source = planning.read_source(config, console, ref=ref, path=path)
+            plan = planning.make_plan(client, source, console, force=force)
+        planning.show(plan, console, fmt)
+        if plan.diff is None:
+            return ExitCode.OK
+
+        lossy = plan.changes.data_loss
+        if lossy and not allow_data_loss:
+            names = ", ".join(c.name for c in lossy[:5]) + (" …" if len(lossy) > 5 else "")
+            raise RefusedError(
+                f"refusing to push: {len(lossy)} change(s) can lose data ({names}); nothing was applied",
+                hint="review the plan, then re-run with --allow-data-loss",
+            )
+        if dry_run:
+            console.info("Dry run: nothing applied.")
+            return ExitCode.OK
+        if not yes:
+            if not console.interactive:
+                raise RefusedError("no terminal to confirm the push; pass --yes to push without asking")
+            if not console.confirm(f"Apply these changes to '{target.name}' ({target.url})?"):
+                raise RefusedError("push cancelled; nothing was applied")
+
+        backup_path = None if no_backup else backup(target, plan.target_snapshot, config.backups)
+        if backup_path is not None:
+            console.info(f"Backed up the schema of '{target.name}' to {backup_path}")
+
+        console.info(f"Applying {plan.changes.summary()} to '{target.name}' …")
+        try:
+            client.apply(Diff(plan.diff.hash, planning.diff_for_apply(plan.diff.diff, plan.target_snapshot)))
+        except StaleHashError as exc:
+            raise StaleHashError(
+                f"'{target.name}' changed after this plan was made, so nothing was applied ({exc.message})",
+                hint="run plan or push again to diff against the target as it is now",
+            ) from None
+        except ServerError as exc:
+            raise _report_partial(client, console, plan, exc, backup_path) from None
+
+        remaining = client.diff(planning.for_target(plan.source.snapshot, plan.target_snapshot), force=force)
+    if remaining is not None:
+        left = changes.from_server(remaining.diff)
+        console.result(render.text(left, title=f"Still different on '{target.name}' after the apply:"))
+        raise GitOpsError(
+            f"applied, but '{target.name}' still differs from {plan.source.label}: {left.summary()}",
+            hint="Directus could not apply these or reads them back differently (see the list above)",
+        )
+    console.info(f"Done: '{target.name}' now matches {plan.source.label} ({plan.changes.summary()}).")
+    return ExitCode.OK
