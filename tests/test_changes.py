@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from directus_gitops import changes
+
 from tests import samples
 
 
@@ -117,7 +118,10 @@ def test_server_diff_records_become_the_same_model() -> None:
             {
                 "collection": "articles",
                 "field": "status",
-                "diff": [{"kind": "A", "path": ["meta", "options", "choices"], "index": 2, "item": {"kind": "N", "rhs": {"value": "x"}}}],
+                "diff": [
+                    {"kind": "A", "path": ["meta", "options", "choices"], "index": 2,
+                     "item": {"kind": "N", "rhs": {"value": "x"}}}
+                ],
             },
         ],
         "relations": [],

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-
 from directus_gitops.client import MULTIPART_THRESHOLD, Diff, DirectusClient
 from directus_gitops.config import Target
 from directus_gitops.errors import ServerError, StaleHashError
@@ -99,9 +98,8 @@ def test_large_snapshots_go_as_multipart_uploads() -> None:
 
 def test_stale_hash_is_its_own_error() -> None:
     message = 'Provided hash "a" does not match the current instance\'s schema hash "b". Please generate a new diff'
-    with client_for(lambda r: directus_error(400, message, "INVALID_PAYLOAD")) as client:
-        with pytest.raises(StaleHashError):
-            client.apply(Diff("a", {}))
+    with client_for(lambda r: directus_error(400, message, "INVALID_PAYLOAD")) as client, pytest.raises(StaleHashError):
+        client.apply(Diff("a", {}))
 
 
 @pytest.fixture
@@ -142,5 +140,5 @@ def test_unreachable_server_is_reported() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again when the block ends: nothing listens
     target = Target("dev", f"http://127.0.0.1:{port}", "DIRECTUS_DEV_TOKEN", TOKEN, 2)
-    with DirectusClient(target) as client, pytest.raises(ServerError, match="cannot reach Directus.*refused"):
+    with DirectusClient(target) as client, pytest.raises(ServerError, match=r"cannot reach Directus.*refused"):
         client.snapshot()

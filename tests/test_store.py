@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
 from directus_gitops import snapshot as snap
 from directus_gitops import store
 from directus_gitops.errors import SnapshotError
+
 from tests import samples
 
 
@@ -84,7 +83,7 @@ def test_interrupted_swap_is_recovered(tmp_path: Path) -> None:
     target = tmp_path / "schema"
     store.write_tree(target, store.render(samples.base()))
     # Simulate a crash between the two renames: old tree moved aside, new one staged.
-    os.rename(target, tmp_path / ".schema.gitops-old")
+    target.rename(tmp_path / ".schema.gitops-old")
     (tmp_path / ".schema.gitops-new").mkdir()
     (tmp_path / ".schema.gitops-new" / "manifest.yaml").write_text("half")
     store.recover(target)
