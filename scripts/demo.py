@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from demo_model import seed  # noqa: E402 - sibling module
-from directus_server import DirectusServer, install  # noqa: E402
+from demo_model import seed
+from directus_server import DirectusServer, install
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
