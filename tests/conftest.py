@@ -1,0 +1,111 @@
+"""Shared fixtures: real Directus servers, scratch git projects, and running the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from directus_gitops.cli import main as cli_main
+from tests.directus_harness import ServerPool, directus_pool, versions_under_test
+
+__all__ = ["directus_pool"]  # the fixture, registered for every test module
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "directus_version" in metafunc.fixturenames:
+        metafunc.parametrize("directus_version", versions_under_test(), scope="session")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Anything that starts a server is a real-server test, so `-m "not directus"` leaves it out.
+    for item in items:
+        if "directus_pool" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.directus)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Deterministic commits, and no influence from the machine's git configuration."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.invalid")
+        monkeypatch.setenv(f"GIT_{role}_DATE", "2026-01-01T00:00:00+00:00")
+    for name in ("DIRECTUS_URL", "DIRECTUS_TOKEN", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def output(self) -> str:
+        return self.out + self.err
+
+
+@dataclass
+class Project:
+    """A scratch git repository using directus-gitops, and a way to run the CLI in it."""
+
+    root: Path
+    capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch
+
+    @property
+    def schema(self) -> Path:
+        return self.root / "schema"
+
+    def configure(self, **environments: str) -> None:
+        lines = ["environments:"] + [f"  {name}: {{url: '{url}'}}" for name, url in environments.items()]
+        (self.root / "directus-gitops.yaml").write_text("\n".join(lines) + "\n")
+        self.git("add", "directus-gitops.yaml", ".gitignore")
+        self.git("commit", "--quiet", "-m", "Configure directus-gitops")
+
+    def token(self, env: str, token: str) -> None:
+        self.monkeypatch.setenv(f"DIRECTUS_{env.upper()}_TOKEN", token)
+
+    def run(self, *args: str) -> Result:
+        self.capsys.readouterr()
+        self.monkeypatch.chdir(self.root)
+        try:
+            cli_main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    def git(self, *args: str) -> str:
+        import subprocess
+
+        return subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def project(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
+    root = tmp_path / "project"
+    root.mkdir()
+    result = Project(root, capsys, monkeypatch)
+    result.git("init", "--quiet", "--initial-branch=main")
+    (root / ".gitignore").write_text(".directus-gitops/\n")
+    yield result
+
+
+@pytest.fixture
+def seeded(directus_pool: ServerPool, directus_version: str):  # type: ignore[no-untyped-def]
+    """A server of its own holding the demo model."""
+    return directus_pool.new_server(directus_version, seeded=True)
+
+
+@pytest.fixture
+def empty(directus_pool: ServerPool, directus_version: str):  # type: ignore[no-untyped-def]
+    """A freshly bootstrapped server with no collections."""
+    return directus_pool.new_server(directus_version, seeded=False)
