@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from directus_gitops.cli import main as cli_main
+
 from tests.directus_harness import ServerPool, directus_pool, versions_under_test
 
 __all__ = ["directus_pool"]  # the fixture, registered for every test module
