@@ -1,0 +1,244 @@
+"""plan and push against real Directus servers: the committed snapshot applied safely."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import demo_model
+import pytest
+from directus_gitops import changes, store
+from directus_gitops import snapshot as snap
+
+from tests.conftest import Project, Result
+
+
+class Loop:
+    """A project pulling from ``dev`` (the demo model) and pushing to ``prod`` (empty at first)."""
+
+    def __init__(self, project: Project, dev: Any, prod: Any) -> None:
+        self.project, self.dev, self.prod = project, dev, prod
+        self.outputs: list[str] = []
+        project.configure(dev=dev.url, prod=prod.url)
+        project.token("dev", dev.token)
+        project.token("prod", prod.token)
+
+    def run(self, *args: str) -> Result:
+        result = self.project.run(*args)
+        self.outputs.append(result.output)
+        return result
+
+    def pull(self, message: str | None = None) -> None:
+        args = ["pull", "--env", "dev", "--commit"] + (["-m", message] if message else [])
+        result = self.run(*args)
+        assert result.code == 0, result.output
+
+    def push(self, *args: str) -> Result:
+        return self.run("push", "--env", "prod", *args)
+
+    def plan_json(self, *args: str) -> dict[str, Any]:
+        result = self.run("plan", "--env", "prod", "--format", "json", *args)
+        assert result.code == 0, result.output
+        return json.loads(result.out)  # type: ignore[no-any-return]
+
+    def prod_snapshot(self) -> dict[str, Any]:
+        return demo_model.snapshot(self.prod.url, self.prod.token)  # type: ignore[no-any-return]
+
+    def committed(self, rev: str = "HEAD") -> dict[str, Any]:
+        from directus_gitops.gitrepo import Repo
+
+        _, read = Repo(self.project.root).tree_reader(rev, "schema")
+        return store.parse_tree(read, rev).snapshot
+
+
+@pytest.fixture
+def loop(project: Project, seeded: Any, empty: Any) -> Loop:
+    result = Loop(project, seeded, empty)
+    result.pull()
+    return result
+
+
+def entities(snapshot: dict[str, Any]) -> set[tuple[str, ...]]:
+    return (
+        {("collection", c["collection"]) for c in snapshot["collections"]}
+        | {("field", f["collection"], f["field"]) for f in snapshot["fields"]}
+        | {("relation", r["collection"], r["field"]) for r in snapshot["relations"]}
+    )
+
+
+def planned(plan: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {(c["action"], c["kind"], c["name"]) for c in plan["changes"]}
+
+
+def test_push_into_an_empty_target_creates_everything(loop: Loop) -> None:
+    result = loop.push("--yes")
+    assert result.code == 0, result.output
+    assert "Plan: " in result.out and " to add, 0 to change, 0 to destroy." in result.out
+    assert entities(loop.prod_snapshot()) == entities(loop.committed())
+
+    again = loop.push("--yes")
+    assert again.code == 0, again.output
+    assert "already matches" in again.out
+    assert loop.run("plan", "--env", "prod", "--exit-code").code == 0
+
+
+def test_a_committed_change_is_planned_exactly_and_applied(loop: Loop) -> None:
+    assert loop.push("--yes").code == 0
+    demo_model.add_field(loop.dev.url, loop.dev.token, "authors", "website")
+    demo_model.set_field_note(loop.dev.url, loop.dev.token, "authors", "name", "Full name, as printed")
+    loop.pull()
+
+    plan = loop.plan_json()
+    assert planned(plan) == {("create", "field", "authors.website"), ("update", "field", "authors.name")}
+    note = next(c for c in plan["changes"] if c["action"] == "update")
+    assert [p for p in note["properties"] if p["path"] == "meta.note"] == [
+        {"path": "meta.note", "old": "Display name.", "new": "Full name, as printed"}
+    ] or [p["new"] for p in note["properties"] if p["path"] == "meta.note"] == ["Full name, as printed"]
+    assert plan["summary"]["add"] == 1 and plan["summary"]["change"] == 1 and plan["summary"]["destroy"] == 0
+    assert loop.run("plan", "--env", "prod", "--exit-code").code == 2
+
+    text = loop.push("--yes")
+    assert text.code == 0, text.output
+    assert "+ field authors.website (string)" in text.out
+    assert "      meta.note: " in text.out and '→ "Full name, as printed"' in text.out
+    prod_field = next(f for f in loop.prod_snapshot()["fields"] if (f["collection"], f["field"]) == ("authors", "name"))
+    assert prod_field["meta"]["note"] == "Full name, as printed"
+    assert loop.run("plan", "--env", "prod", "--exit-code").code == 0
+
+
+def test_removing_a_collection_needs_allow_data_loss(loop: Loop) -> None:
+    assert loop.push("--yes").code == 0
+    demo_model.delete_collection(loop.dev.url, loop.dev.token, "settings")
+    loop.pull()
+
+    refused = loop.push("--yes")
+    assert refused.code == 3, refused.output
+    assert "can lose data" in refused.err and "--allow-data-loss" in refused.err
+    assert "! data loss: drops the table and all its rows" in refused.out
+    assert ("collection", "settings") in entities(loop.prod_snapshot()), "nothing may be applied"
+
+    allowed = loop.push("--yes", "--allow-data-loss")
+    assert allowed.code == 0, allowed.output
+    assert ("collection", "settings") not in entities(loop.prod_snapshot())
+
+
+def test_a_saved_plan_applies_only_to_the_unchanged_target(loop: Loop) -> None:
+    plan_file = loop.project.root / "prod.plan.json"
+    assert loop.run("plan", "--env", "prod", "--out", str(plan_file)).code == 0
+    saved = json.loads(plan_file.read_text())
+    assert saved["target"]["url"] == loop.prod.url and saved["hash"]
+
+    # Someone changes the target after the plan was made.
+    demo_model.create_collection(loop.prod.url, loop.prod.token, "hotfix")
+    stale = loop.push("--plan", str(plan_file), "--yes")
+    assert stale.code == 3, stale.output
+    assert "changed after this plan was made" in stale.err
+    assert entities(loop.prod_snapshot()) == {("collection", "hotfix"), ("field", "hotfix", "id")}
+
+    fresh = loop.project.root / "fresh.plan.json"
+    assert loop.run("plan", "--env", "prod", "--out", str(fresh)).code == 0
+    applied = loop.push("--plan", str(fresh), "--yes", "--allow-data-loss")
+    assert applied.code == 0, applied.output
+    assert entities(loop.prod_snapshot()) == entities(loop.committed())
+
+
+def test_pushing_an_older_revision_rolls_back(loop: Loop) -> None:
+    assert loop.push("--yes").code == 0
+    demo_model.add_field(loop.dev.url, loop.dev.token, "tags", "color")
+    loop.pull()
+    assert loop.push("--yes").code == 0
+    assert ("field", "tags", "color") in entities(loop.prod_snapshot())
+
+    rollback = loop.push("--ref", "HEAD~1", "--yes", "--allow-data-loss")
+    assert rollback.code == 0, rollback.output
+    assert "- field tags.color" in rollback.out
+    assert entities(loop.prod_snapshot()) == entities(loop.committed("HEAD~1"))
+
+
+def test_without_a_terminal_push_needs_yes(loop: Loop) -> None:
+    result = loop.push()
+    assert result.code == 3
+    assert "pass --yes" in result.err
+    assert loop.prod_snapshot()["collections"] == []
+
+
+def test_dry_run_applies_nothing(loop: Loop) -> None:
+    result = loop.push("--dry-run")
+    assert result.code == 0 and "Dry run" in result.err
+    assert loop.prod_snapshot()["collections"] == []
+
+
+def test_backup_holds_the_target_schema_from_before(loop: Loop) -> None:
+    demo_model.create_collection(loop.prod.url, loop.prod.token, "legacy")
+    before = loop.prod_snapshot()
+    result = loop.push("--yes", "--allow-data-loss")
+    assert result.code == 0, result.output
+    backups = list((loop.project.root / ".directus-gitops" / "backups").glob("prod-*.yaml"))
+    assert len(backups) == 1 and str(backups[0].name) in result.err
+    restored = store.load_path(backups[0]).snapshot
+    assert snap.canonical(restored) == snap.canonical(before)
+    # The backup is a snapshot Directus accepts: pushing it restores the old schema.
+    back = loop.push("--from", str(backups[0]), "--yes", "--allow-data-loss", "--no-backup")
+    assert back.code == 0, back.output
+    assert entities(loop.prod_snapshot()) == entities(before)
+
+
+def test_uncommitted_changes_are_named_and_not_pushed(loop: Loop) -> None:
+    authors = loop.project.schema / "collections/authors.yaml"
+    authors.write_text(authors.read_text().replace("collection: authors\n", "collection: authors\n# local edit\n", 1))
+    result = loop.push("--yes")
+    assert result.code == 0, result.output
+    assert "uncommitted changes under schema/ are not pushed: schema/collections/authors.yaml" in result.err
+
+
+def test_a_snapshot_from_another_version_is_explained(loop: Loop) -> None:
+    manifest = loop.project.schema / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace(f"directus: {loop.dev.version}", "directus: 9.26.0"))
+    loop.project.git("commit", "--quiet", "-am", "Pretend an older source")
+    result = loop.run("plan", "--env", "prod")
+    assert result.code == 1
+    assert "taken on Directus 9.26.0" in result.err and "--force" in result.err
+    forced = loop.run("plan", "--env", "prod", "--force")
+    assert forced.code == 0, forced.output
+    assert "to add" in forced.out
+
+
+def test_large_snapshots_are_sent_as_uploads(loop: Loop) -> None:
+    # Directus refuses JSON bodies over 1 MB by default; the tool must still push this.
+    # Each request stays under that limit; together the snapshot goes over it.
+    fields = [
+        ("authors", "bio"),
+        ("authors", "name"),
+        ("authors", "email"),
+        ("tags", "name"),
+        ("products", "name"),
+        ("languages", "name"),
+    ]
+    for index, (collection, field) in enumerate(fields):
+        note = f"Long note {index}. " * 18_000
+        demo_model.set_field_note(loop.dev.url, loop.dev.token, collection, field, note)
+    loop.pull()
+    assert len(json.dumps(loop.committed())) > 1_200_000
+    result = loop.push("--yes")
+    assert result.code == 0, result.output
+    notes = {(f["collection"], f["field"]): f["meta"]["note"] for f in loop.prod_snapshot()["fields"]}
+    assert notes[("products", "name")] == "Long note 4. " * 18_000
+
+
+def test_the_token_never_appears_in_output_or_files(loop: Loop) -> None:
+    plan_file = loop.project.root / "p.json"
+    loop.run("plan", "--env", "prod", "--out", str(plan_file), "--format", "json")
+    loop.push("--plan", str(plan_file), "--yes")
+    loop.push("--yes")
+    for token in (loop.dev.token, loop.prod.token):
+        assert all(token not in output for output in loop.outputs)
+        for path in loop.project.root.rglob("*"):
+            if path.is_file():
+                assert token.encode() not in path.read_bytes(), path
+
+
+def test_offline_comparison_agrees_with_what_was_applied(loop: Loop) -> None:
+    assert loop.push("--yes").code == 0
+    left = changes.compare(loop.prod_snapshot(), loop.committed())
+    leftover = {(c.kind, c.name) for c in left}
+    assert leftover == set(), leftover
