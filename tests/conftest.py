@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from directus_gitops.cli import main as cli_main
 
+from directus_gitops.cli import main as cli_main
 from tests.directus_harness import ServerPool, directus_pool, versions_under_test
+
+if TYPE_CHECKING:
+    from directus_server import DirectusServer
 
 __all__ = ["directus_pool"]  # the fixture, registered for every test module
 
@@ -29,10 +34,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(autouse=True)
 def _pinned_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Deterministic commits, and no influence from the machine's git configuration."""
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
+    # HOME stays: the Directus cache lives under it.
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path_factory.mktemp("git") / "config"))
     for role in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.invalid")
@@ -84,8 +88,6 @@ class Project:
         return Result(code, captured.out, captured.err)
 
     def git(self, *args: str) -> str:
-        import subprocess
-
         return subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True, text=True).stdout
 
 
@@ -100,12 +102,14 @@ def project(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pyt
 
 
 @pytest.fixture
-def seeded(directus_pool: ServerPool, directus_version: str):  # type: ignore[no-untyped-def]
-    """A server of its own holding the demo model."""
-    return directus_pool.new_server(directus_version, seeded=True)
+def seeded(directus_pool: ServerPool, directus_version: str) -> Iterator[DirectusServer]:
+    """A server of its own holding the demo model, stopped after the test."""
+    with directus_pool.new_server(directus_version, seeded=True) as server:
+        yield server
 
 
 @pytest.fixture
-def empty(directus_pool: ServerPool, directus_version: str):  # type: ignore[no-untyped-def]
-    """A freshly bootstrapped server with no collections."""
-    return directus_pool.new_server(directus_version, seeded=False)
+def empty(directus_pool: ServerPool, directus_version: str) -> Iterator[DirectusServer]:
+    """A freshly bootstrapped server with no collections, stopped after the test."""
+    with directus_pool.new_server(directus_version, seeded=False) as server:
+        yield server

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from directus_gitops import changes
-
 from tests import samples
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+
 from directus_gitops.client import MULTIPART_THRESHOLD, Diff, DirectusClient
 from directus_gitops.config import Target
 from directus_gitops.errors import ServerError, StaleHashError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from directus_gitops import config
 from directus_gitops.errors import ConfigError
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import demo_model
 import httpx
 import pytest
+
 from directus_gitops import snapshot as snap
 from directus_gitops import store
-
 from tests.conftest import Project
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import demo_model
 import pytest
+
 from directus_gitops import changes, store
 from directus_gitops import snapshot as snap
-
 from tests.conftest import Project, Result
 
 

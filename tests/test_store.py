@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from directus_gitops import snapshot as snap
 from directus_gitops import store
 from directus_gitops.errors import SnapshotError
-
 from tests import samples
 
 

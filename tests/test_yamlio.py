@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 import yaml
-from directus_gitops import yamlio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from directus_gitops import yamlio
 
 TRICKY = [
     "yes", "No", "on", "~", "null", "12:30", "1_000", "0x1F", "2024-01-01", "- x", "a: b", "a #b", "#x",

@@ -1,0 +1,79 @@
+"""The real-server harness: servers start from templates, hold the demo model, and stop."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+import pytest
+
+from tests.directus_harness import ServerPool, demo_model, versions_under_test
+
+pytestmark = pytest.mark.directus
+
+VERSIONS = versions_under_test()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_seeded_server_holds_the_demo_model(directus_pool: ServerPool, version: str) -> None:
+    server = directus_pool.new_server(version, seeded=True)
+
+    snapshot = demo_model.snapshot(server.url, server.token)
+
+    collections = {c["collection"]: c for c in snapshot["collections"]}
+    assert set(collections) == set(demo_model.COLLECTIONS)
+    relations = {(r["collection"], r["field"], r["related_collection"]) for r in snapshot["relations"]}
+    assert relations == set(demo_model.RELATIONS)
+    for folder in demo_model.FOLDERS:
+        assert "schema" not in collections[folder]
+    assert collections["articles"]["meta"]["group"] == "blog"
+    assert collections["settings"]["meta"]["singleton"] is True
+    fields = {(f["collection"], f["field"]): f for f in snapshot["fields"]}
+    assert fields[("articles", "slug")]["schema"]["is_unique"] is True
+    assert fields[("articles", "translations")]["meta"]["special"] == ["translations"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_model_helpers_change_the_schema(directus_pool: ServerPool, version: str) -> None:
+    server = directus_pool.new_server(version, seeded=True)
+    url, token = server.url, server.token
+
+    demo_model.add_field(url, token, "authors", "website", note="Personal site.")
+    demo_model.set_field_note(url, token, "articles", "title", "Changed.")
+    demo_model.delete_collection(url, token, "products")
+
+    snapshot = demo_model.snapshot(url, token)
+    fields = {(f["collection"], f["field"]): f for f in snapshot["fields"]}
+    assert fields[("authors", "website")]["meta"]["note"] == "Personal site."
+    assert fields[("articles", "title")]["meta"]["note"] == "Changed."
+    assert "products" not in {c["collection"] for c in snapshot["collections"]}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_empty_server_stops_for_good(directus_pool: ServerPool, version: str) -> None:
+    server = directus_pool.new_server(version)
+    assert demo_model.snapshot(server.url, server.token)["collections"] == []
+    pid = server.pid
+    assert pid is not None
+
+    server.stop()
+
+    assert not _alive(pid)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{server.url}/server/ping", timeout=2.0)
+
+
+def test_api_errors_carry_the_response_body(directus_pool: ServerPool) -> None:
+    server = directus_pool.new_server(VERSIONS[0])
+    with pytest.raises(demo_model.DirectusAPIError) as error:
+        demo_model.delete_collection(server.url, server.token, "no_such_collection")
+    assert error.value.status in (403, 404)
+    assert "errors" in error.value.body
