@@ -55,22 +55,21 @@ def _from_saved(config: Config, target: Target, plan_file: Path, client: Directu
 def _report_partial(
     client: DirectusClient, console: Console, plan: planning.Plan, error: ServerError, backup_path: Path | None
 ) -> GitOpsError:
-    """After an apply that failed part-way: say what the target looks like now."""
-    lines = [f"the apply failed: {error.message}"]
+    """After an apply that failed: say what the target holds now (it may be half-applied)."""
+    console.info(f"The apply to '{plan.target.name}' failed; the target now:")
     try:
         now = client.snapshot()
     except ServerError as exc:
-        lines.append(f"the target's schema could not be read afterwards ({exc.message})")
+        console.info(f"  could not be read ({exc.message})")
     else:
         applied = changes.compare(plan.target_snapshot, now)
-        left = changes.compare(now, plan.source.snapshot)
-        lines.append(f"already applied on the target: {applied.summary()}")
-        lines.append(f"not applied: {left.summary()}")
+        console.info(f"  already applied: {applied.summary()}")
+        console.info(f"  not applied:     {changes.compare(now, plan.source.snapshot).summary()}")
         if applied:
             console.result(render.text(applied, title="Changes that did reach the target:"))
     if backup_path is not None:
-        lines.append(f"the schema from before the push is in {backup_path}")
-    return ServerError("; ".join(lines), status=error.status, code=error.code)
+        console.info(f"  backup of its schema from before the push: {backup_path}")
+    return ServerError(f"the apply failed: {error.message}", status=error.status, code=error.code)
 
 
 def run(
