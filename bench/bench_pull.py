@@ -61,10 +61,15 @@ def create_model(url: str, token: str, version: str, collections: int, fields: i
                 "meta": meta,
                 "schema": {},
                 "fields": [
-                    {"field": "id", "type": "integer", "meta": {"hidden": True}, "schema": {"is_primary_key": True, "has_auto_increment": True}},
+                    {
+                        "field": "id",
+                        "type": "integer",
+                        "meta": {"hidden": True},
+                        "schema": {"is_primary_key": True, "has_auto_increment": True},
+                    },
                     *(field(f"field_{f:02d}", f) for f in range(fields - 1)),
                 ],
-            }  # fmt: skip
+            }
             response = client.post("/collections", json=body)
             if response.status_code >= 300:
                 raise SystemExit(f"creating {name} failed: {response.status_code} {response.text[:300]}")
