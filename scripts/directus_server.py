@@ -543,6 +543,18 @@ class DirectusServer:
             return
         _stop_process_group(process.pid, lambda: process.poll() is None, timeout)
 
+    def run_cli(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+        """Run Directus's own command line (e.g. ``schema snapshot``) on this server's database."""
+        installation = install(self.version, self.cache)
+        return subprocess.run(
+            installation.command(*arguments),
+            cwd=self.workdir,
+            env=self._environment(installation),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
     def _environment(self, installation: Installation) -> dict[str, str]:
         # Only what Directus needs from our environment: stray DB_* or other Directus variables
         # of the caller must not change which database a test server uses.
