@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -101,33 +100,6 @@ def test_stale_hash_is_its_own_error() -> None:
     message = 'Provided hash "a" does not match the current instance\'s schema hash "b". Please generate a new diff'
     with client_for(lambda r: directus_error(400, message, "INVALID_PAYLOAD")) as client, pytest.raises(StaleHashError):
         client.apply(Diff("a", {}))
-
-
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """A socket that accepts connections and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(5)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        sock.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(sock.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for conn in accepted:
-        conn.close()
-    sock.close()
 
 
 def test_timeout_is_reported(silent_server: str) -> None:

@@ -157,6 +157,14 @@ def test_unreachable_server(project: Project) -> None:
     assert_clean_failure(project, project.run("pull"), "cannot reach Directus")
 
 
+def test_timeout(project: Project, silent_server: str) -> None:
+    (project.root / "directus-gitops.yaml").write_text(
+        f"environments:\n  dev: {{url: '{silent_server}', timeout: 0.5}}\n"
+    )
+    project.token("dev", "t")
+    assert_clean_failure(project, project.run("pull"), "timed out after 0.5 s")
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [
