@@ -198,9 +198,14 @@ def test_a_snapshot_from_another_version_is_explained(loop: Loop) -> None:
     result = loop.run("plan", "--env", "prod")
     assert result.code == 1
     assert "taken on Directus 9.26.0" in result.err and "--force" in result.err
-    forced = loop.run("plan", "--env", "prod", "--force")
+    plan_file = loop.project.root / "forced.plan.json"
+    forced = loop.run("plan", "--env", "prod", "--force", "--out", str(plan_file))
     assert forced.code == 0, forced.output
     assert "to add" in forced.out
+    # The saved plan remembers --force, so verifying after the apply compares the same way.
+    applied = loop.push("--plan", str(plan_file), "--yes")
+    assert applied.code == 0, applied.output
+    assert entities(loop.prod_snapshot()) == entities(loop.committed())
 
 
 def test_large_snapshots_are_sent_as_uploads(loop: Loop) -> None:

@@ -43,6 +43,7 @@ class Plan:
     target_version: str | None
     diff: Diff | None
     changes: changes.ChangeSet = field(default_factory=changes.ChangeSet)
+    forced: bool = False  # made with --force: verifying it needs the same
 
     @property
     def target_vendor(self) -> str | None:
@@ -149,7 +150,9 @@ def make_plan(client: DirectusClient, source: Source, console: Console, *, force
     for problem in problems:
         console.warn(f"{problem} (--force)")
     diff = client.diff(for_target(source.snapshot, target_snapshot), force=force)
-    plan = Plan(source, target, target_snapshot, _version_of(info) or target_snapshot.get("directus"), diff)
+    plan = Plan(
+        source, target, target_snapshot, _version_of(info) or target_snapshot.get("directus"), diff, forced=force
+    )
     if diff is not None:
         plan.changes = changes.from_server(diff.diff)
     return plan
@@ -177,6 +180,7 @@ def save(plan: Plan, path: Path) -> None:
         "format_version": PLAN_FORMAT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         **plan.context(),
+        "force": plan.forced,
         "diff": plan.diff.diff,
         # The desired snapshot travels with the plan, so push can verify after applying
         # without needing the same checkout.

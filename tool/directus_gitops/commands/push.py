@@ -128,7 +128,8 @@ def run(
         except ServerError as exc:
             raise _report_partial(client, console, plan, exc, backup_path) from None
 
-        remaining = client.diff(planning.for_target(plan.source.snapshot, plan.target_snapshot), force=force)
+        sent = planning.for_target(plan.source.snapshot, plan.target_snapshot)
+        remaining = client.diff(sent, force=force or plan.forced)
     if remaining is not None:
         left = changes.from_server(remaining.diff)
         console.result(render.text(left, title=f"Still different on '{target.name}' after the apply:"))

@@ -1,0 +1,178 @@
+"""``diff``: what changes between two snapshots, offline (no server, no token).
+
+Each side is a git revision (the schema folder as committed there), a path (a schema
+folder, or a snapshot file such as Directus's own ``snapshot.yaml``), or the working tree.
+Between two folders or revisions, only the collection files that differ are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from directus_gitops import changes, render, store
+from directus_gitops import snapshot as snap
+from directus_gitops.config import Config
+from directus_gitops.console import Console, display
+from directus_gitops.errors import ConfigError, ExitCode, GitError, SnapshotError
+
+if TYPE_CHECKING:
+    from directus_gitops.gitrepo import Repo
+
+
+@dataclass(frozen=True)
+class Side:
+    """One snapshot to compare and where it came from.
+
+    ``tree`` is a schema folder read file by file; ``loaded`` a snapshot file read whole;
+    neither means a revision without the schema folder, which compares as an empty schema.
+    """
+
+    label: str
+    tree: store.Tree | None = None
+    loaded: store.Loaded | None = None
+    ref: str | None = None
+    commit: str | None = None
+    path: str | None = None
+
+    def context(self, snapshot: snap.Snapshot) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "ref": self.ref,
+            "commit": self.commit,
+            "path": self.path,
+            "directus": snapshot.get("directus"),
+            "vendor": snapshot.get("vendor"),
+        }
+
+
+def revision_side(repo: Repo, rev: str, folder: str) -> Side:
+    commit, tree = repo.schema_tree(rev, folder)
+    return Side(f"{rev} ({commit.hexsha[:10]})", tree=tree, ref=rev, commit=commit.hexsha)
+
+
+def path_side(path: Path, label: str | None = None) -> Side:
+    label = label or str(path)
+    if path.is_dir():
+        return Side(label, tree=store.folder_tree(path), path=str(path))
+    return Side(label, loaded=store.load_path(path), path=str(path))
+
+
+def snapshots(old: Side, new: Side) -> tuple[snap.Snapshot, snap.Snapshot]:
+    """The two snapshots to compare; a side without a schema is an empty one."""
+    if old.tree is not None and new.tree is not None:
+        before, after = store.load_differing(old.tree, new.tree)
+        return before.snapshot, after.snapshot
+    before_whole, after_whole = _whole(old), _whole(new)
+    if before_whole is None and after_whole is None:
+        raise GitError(f"neither {old.label} nor {new.label} has a schema folder")
+    if before_whole is None:
+        assert after_whole is not None
+        return snap.empty_like(after_whole), after_whole
+    if after_whole is None:
+        return before_whole, snap.empty_like(before_whole)
+    return before_whole, after_whole
+
+
+def _whole(side: Side) -> snap.Snapshot | None:
+    if side.loaded is not None:
+        return side.loaded.snapshot
+    if side.tree is not None:
+        return store.parse_tree(side.tree.read, side.tree.source).snapshot
+    return None
+
+
+def compare(old: Side, new: Side) -> tuple[changes.ChangeSet, snap.Snapshot, snap.Snapshot]:
+    before, after = snapshots(old, new)
+    result = changes.compare(before, after)
+    warnings = []
+    for key, what in (("directus", "Directus versions"), ("vendor", "databases")):
+        if before.get(key) and after.get(key) and before[key] != after[key]:
+            warnings.append(
+                f"the snapshots come from different {what} ({before[key]}, {after[key]}): "
+                "properties that exist on only one of them show up as changes"
+            )
+    return changes.ChangeSet(result.changes, tuple(warnings)), before, after
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+class _Git:
+    """The git repository, opened only when an argument needs it (paths never do)."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._repo: Repo | None = None
+
+    def repo(self) -> Repo:
+        if self._repo is None:
+            from directus_gitops.gitrepo import Repo
+
+            self._repo = Repo(self._config.root)
+        return self._repo
+
+    def folder(self) -> str:
+        return self.repo().relpath(self._config.schema_dir)
+
+
+def _is_revision(git: _Git, arg: str) -> bool:
+    try:
+        git.repo().resolve(arg)
+    except GitError:
+        return False
+    return True
+
+
+def side_for(arg: str, git: _Git) -> Side:
+    """An argument is a path when it exists, a git revision otherwise; both is an error."""
+    path = Path(arg)
+    if path.exists():
+        if _is_revision(git, arg):
+            raise ConfigError(
+                f"'{arg}' is both a path and a git revision",
+                hint=f"write ./{arg} for the path or {arg}^{{commit}} for the revision",
+            )
+        return path_side(path, arg)
+    try:
+        return revision_side(git.repo(), arg, git.folder())
+    except GitError as exc:
+        raise GitError(f"'{arg}' is neither an existing path nor a git revision ({exc.message})") from None
+
+
+def working_tree(config: Config) -> Side:
+    folder = config.schema_dir
+    if not folder.is_dir():
+        raise SnapshotError(f"{display(folder)}/: no schema folder in the working tree")
+    return path_side(folder, f"the working tree ({display(folder)}/)")
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def run(
+    config: Config,
+    console: Console,
+    *,
+    old: str | None,
+    new: str | None,
+    fmt: render.Format,
+    exit_code: bool,
+) -> int:
+    git = _Git(config)
+    before = side_for(old, git) if old is not None else revision_side(git.repo(), "HEAD", git.folder())
+    after = side_for(new, git) if new is not None else working_tree(config)
+    for side in (before, after):
+        if side.tree is None and side.loaded is None:
+            console.info(f"{side.label} has no schema folder: comparing with an empty schema.")
+    result, before_snapshot, after_snapshot = compare(before, after)
+    context = {"old": before.context(before_snapshot), "new": after.context(after_snapshot)}
+    if fmt == "markdown":
+        title = f"Directus schema changes: {before.label} → {after.label}"
+    else:
+        title = f"Changes from {before.label} to {after.label}:"
+    console.result(render.render(result, fmt, title=title, context=context, color=console.color))
+    if exit_code and result:
+        return ExitCode.CHANGES
+    return ExitCode.OK

@@ -1,0 +1,43 @@
+"""``log``: the schema's history as schema changes, one commit at a time, newest first."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from directus_gitops import render
+from directus_gitops.commands.diff import Side, compare, revision_side
+from directus_gitops.config import Config
+from directus_gitops.console import Console
+from directus_gitops.errors import ExitCode, GitOpsError
+from directus_gitops.gitrepo import CommitInfo, Repo
+
+_EMPTY = Side("an empty schema")
+
+
+def history(repo: Repo, folder: str, *, ref: str, limit: int | None) -> list[render.LogEntry]:
+    """Each commit at ``ref`` that touched ``folder``, with what it changed against its parent."""
+
+    # A commit's parent is usually the next commit listed: read each tree once.
+    @cache
+    def side(sha: str) -> Side:
+        return revision_side(repo, sha, folder)
+
+    def entry(commit: CommitInfo) -> render.LogEntry:
+        try:
+            changes, _, _ = compare(side(commit.parent) if commit.parent else _EMPTY, side(commit.sha))
+        except GitOpsError as exc:  # one unreadable commit must not hide the rest of the history
+            return render.LogEntry(commit, error=exc.message)
+        return render.LogEntry(commit, changes)
+
+    return [entry(commit) for commit in repo.history(folder, ref, limit)]
+
+
+def run(config: Config, console: Console, *, ref: str, limit: int | None, fmt: render.Format) -> int:
+    repo = Repo(config.root)
+    folder = repo.relpath(config.schema_dir)
+    entries = history(repo, folder, ref=ref, limit=limit)
+    if not entries:
+        console.info(f"No commit in {ref} touches {folder}/.")
+    if entries or fmt == "json":
+        console.result(render.render_log(entries, fmt, color=console.color))
+    return ExitCode.OK
