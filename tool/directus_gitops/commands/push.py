@@ -49,7 +49,15 @@ def _from_saved(config: Config, target: Target, plan_file: Path, client: Directu
     )
     current = client.snapshot()
     diff = Diff(hash=document["hash"], diff=document["diff"])
-    return planning.Plan(source, target, current, current.get("directus"), diff, changes.from_server(document["diff"]))
+    return planning.Plan(
+        source,
+        target,
+        current,
+        current.get("directus"),
+        diff,
+        changes.from_server(document["diff"]),
+        forced=bool(document.get("force")),
+    )
 
 
 def _report_partial(
