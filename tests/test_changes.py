@@ -136,3 +136,39 @@ def test_server_diff_records_become_the_same_model() -> None:
     assert status.properties[0].path == "meta.options.choices.2"
     assert [c.name for c in result.data_loss] == ["articles.body"]
     assert (result.to_add, result.to_change, result.to_destroy) == (1, 2, 1)
+
+
+def test_alias_switch_is_an_update_before_directus_11_3() -> None:
+    old, new = samples.base(), samples.base()
+    samples.find(new, "fields", "authors", "bio").update(type="alias", schema=None)
+    del old["systemFields"], new["systemFields"]
+    # "12.1.2" without systemFields is a 10.x server reporting a package version.
+    for release in ("10.13.4", "11.2.2", "12.1.2"):
+        old["directus"] = release
+        (change,) = changes.compare(old, new)
+        assert (change.action, change.name) == ("update", "authors.bio"), release
+        assert {p.path for p in change.properties} >= {"type", "schema"}
+
+
+def test_a_table_directus_does_not_manage_is_dropped_like_directus_10_does() -> None:
+    old = samples.base()
+    old["collections"].append({"collection": "legacy", "meta": None, "schema": {"name": "legacy"}})
+    old["fields"].append({**samples.field("legacy", "payload"), "meta": None})
+    (change,) = changes.compare(old, samples.base())
+    assert (change.action, change.name) == ("delete", "legacy")
+    assert change.data_loss == ("drops the table and all its rows",)
+
+
+def test_a_whole_meta_from_the_server_shows_the_properties_that_changed() -> None:
+    record = {
+        "kind": "E",
+        "path": ["meta"],
+        "lhs": {"note": None, "width": "full"},
+        "rhs": {"note": "A", "width": "full", "x": 1},
+    }
+    diff = {"fields": [{"collection": "articles", "field": "title", "diff": [record]}]}
+    (change,) = changes.from_server(diff)
+    assert [(p.path, p.old, p.new) for p in change.properties] == [
+        ("meta.note", None, "A"),
+        ("meta.x", changes.ABSENT, 1),
+    ]

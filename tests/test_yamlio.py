@@ -79,3 +79,36 @@ def test_billion_laughs_is_refused_before_expansion() -> None:
     )
     with pytest.raises(yamlio.YamlError, match="anchor"):
         yamlio.load(bomb)
+
+
+@settings(max_examples=500, suppress_health_check=list(HealthCheck))
+@given(documents.filter(lambda d: isinstance(d, dict | list) and bool(d)))
+def test_our_own_output_is_read_without_pyyaml(document: Any) -> None:
+    text = "# a header comment\n" + yamlio.dump(document)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("PyYAML was used")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yaml, "load", refuse)
+        assert same(yamlio.load(text), document), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1_000\n",
+        "a: 0x1F\n",
+        "a: 1\na: 2\n",
+        "a: [1, 2]\n",
+        "a: 'quoted for nothing'\n",
+        "a:   spaced\n",
+        "a: 1\n# a comment in the middle\nb: 2\n",
+        "a:\n    deeper: 1\n",
+        "a: yes\nb: ~\n",
+        "- a\n-   b\n",
+        "a: |\n  text\n\n",
+    ],
+)
+def test_other_yaml_reads_as_pyyaml_reads_it(text: str) -> None:
+    assert same(yamlio.load(text), yaml.safe_load(text))

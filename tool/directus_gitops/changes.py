@@ -9,6 +9,7 @@ records ``/schema/diff`` returns into the same model. Both mark changes that los
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -256,6 +257,31 @@ def _finish(change: Change) -> Change:
 
 # --------------------------------------------------------------------------- offline
 
+# From 11.3, Directus replaces a field that turns into or out of an alias (delete, then
+# create); before, it updates the field in place.
+_ALIAS_REPLACEMENT_SINCE = (11, 3, 0)
+# Every snapshot from 11.13 on has systemFields. Some 9.x/10.x servers record a package
+# version (e.g. "12.1.2") instead of their release: a "newer" one without them is one of those.
+_SYSTEM_FIELDS_SINCE = (11, 13, 0)
+
+
+def _release(snapshot: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    found = re.match(r"(\d+)\.(\d+)\.(\d+)", str(snapshot.get("directus", "")))
+    if found is None:
+        return None
+    major, minor, patch = (int(part) for part in found.groups())
+    return major, minor, patch
+
+
+def replaces_alias_switches(snapshot: Mapping[str, Any]) -> bool:
+    """Whether the Directus that took ``snapshot`` diffs an alias switch as delete + create."""
+    release = _release(snapshot)
+    if release is None:
+        return True  # unknown: what current releases do
+    if release >= _SYSTEM_FIELDS_SINCE and "systemFields" not in snapshot:
+        return False
+    return release >= _ALIAS_REPLACEMENT_SINCE
+
 
 def _index(entries: Iterable[Mapping[str, Any]], kind: Kind) -> dict[tuple[str, str], Mapping[str, Any]]:
     if kind == "collection":
@@ -284,7 +310,12 @@ def _make(
 
 
 def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> ChangeSet:
-    """What applying ``new`` to a project that looks like ``old`` would change."""
+    """What applying ``new`` to a project that looks like ``old`` would change.
+
+    ``old`` is the target's side, as in Directus's own diff: its Directus release decides
+    the rules that changed between releases.
+    """
+    replaces_alias = replaces_alias_switches(old)
     changes: list[Change] = []
     for kind in ("collection", "field", "relation"):
         before = _index(old.get(_SECTION[kind], []), kind)
@@ -292,19 +323,16 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> ChangeSet:
         for key, current in before.items():
             target = after.get(key)
             if target is None:
-                if current.get("meta") is not None:  # Directus leaves untracked tables alone
-                    changes.append(_make(kind, "delete", key, current))
+                # Also a table Directus does not manage (meta null): 10.x lists those and
+                # drops them; from 11.10 snapshots leave them out, so they never get here.
+                changes.append(_make(kind, "delete", key, current))
                 continue
             if (
                 kind == "field"
+                and replaces_alias
                 and current.get("type") != target.get("type")
-                and "alias"
-                in (
-                    current.get("type"),
-                    target.get("type"),
-                )
+                and "alias" in (current.get("type"), target.get("type"))
             ):
-                # Directus replaces a field that turns into or out of an alias.
                 changes.append(_make(kind, "delete", key, current))
                 changes.append(_make(kind, "create", key, target))
                 continue
@@ -365,7 +393,12 @@ def _record_changes(records: Iterable[Mapping[str, Any]]) -> list[PropertyChange
             kind, record = item.get("kind"), item
         old = record.get("lhs", ABSENT) if kind in ("E", "D") else ABSENT
         new = record.get("rhs", ABSENT) if kind in ("E", "N") else ABSENT
-        props.append(PropertyChange(path, old, new))
+        if isinstance(old, dict) and isinstance(new, dict):
+            # Directus 12 sends a whole `meta` when a property in it appears or disappears:
+            # show the properties that changed, as the offline diff does.
+            props.extend(property_changes(old, new, path))
+        else:
+            props.append(PropertyChange(path, old, new))
     return props
 
 

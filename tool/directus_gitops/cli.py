@@ -114,6 +114,80 @@ def pull(
     return command.run(cfg, target, Console(), layout=layout, commit=commit, message=message)  # type: ignore[arg-type]
 
 
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("old", required=False, metavar="[A]")
+@click.argument("new", required=False, metavar="[B]")
+@format_option
+@click.option("--exit-code", is_flag=True, help="Exit 2 when there are changes.")
+@config_option
+@click.pass_context
+def diff(
+    ctx: click.Context,
+    old: str | None,
+    new: str | None,
+    fmt: Format,
+    exit_code: bool,
+    config_path: Path | None,
+) -> int:
+    """Show the schema changes from A to B, offline (no server, no token).
+
+    \b
+    A and B are each a git revision (the schema folder as committed there) or a path (a
+    schema folder, or a snapshot file such as Directus's own snapshot.yaml/.json):
+      diff                         HEAD against the working tree
+      diff origin/main             origin/main against the working tree
+      diff origin/main HEAD        two commits (what a pull request changes)
+      diff old/snapshot.yaml schema
+
+    An argument that exists as a file or folder is a path, anything else a revision; one
+    that is both is refused: write ./NAME for the path or NAME^{commit} for the revision.
+    A revision without the schema folder compares as an empty schema.
+    """
+    from directus_gitops.commands import diff as command
+
+    cfg = _load_config(ctx, config_path)
+    return command.run(cfg, Console(), old=old, new=new, fmt=fmt, exit_code=exit_code)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--fix", is_flag=True, help="Rewrite the files in canonical form (when nothing would be lost).")
+@config_option
+@click.pass_context
+def check(ctx: click.Context, paths: tuple[Path, ...], fix: bool, config_path: Path | None) -> int:
+    """Validate schema files offline; --fix restores canonical form.
+
+    Checks the configured schema folder, or each PATH: YAML syntax, the file-format
+    version, the shape of every file, references (fields, relations, junction fields and
+    groups name collections and fields that exist), duplicate names, files missing from or
+    not listed in the manifest, and canonical form. Prints every problem, one per line as
+    path:line: message, and exits 1 when there is any. A PATH may also be a snapshot file
+    such as Directus's own snapshot.yaml.
+    """
+    from directus_gitops.commands import check as command
+
+    cfg = _load_config(ctx, config_path)
+    return command.run(cfg, Console(), paths=list(paths), fix=fix)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--ref", metavar="REV", default="HEAD", show_default=True, help="Start the history here.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), metavar="N", help="Show at most N commits.")
+@format_option
+@config_option
+@click.pass_context
+def log(ctx: click.Context, ref: str, limit: int | None, fmt: Format, config_path: Path | None) -> int:
+    """Show the schema's history as schema changes, newest first.
+
+    Each commit that touched the schema folder, with what it changed against its parent
+    (a root commit against an empty schema). Offline, like diff.
+    """
+    from directus_gitops.commands import log as command
+
+    cfg = _load_config(ctx, config_path)
+    return command.run(cfg, Console(), ref=ref, limit=limit, fmt=fmt)
+
+
 def source_options(func: F) -> F:
     func = click.option(
         "--from",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
 
@@ -50,3 +51,11 @@ class Console:
     def interactive(self) -> bool:
         """Whether a person can answer a prompt."""
         return sys.stdin.isatty()
+
+
+def display(path: Path) -> str:
+    """A path as users should see it: relative to the current directory when below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return str(path)

@@ -37,6 +37,16 @@ class SnapshotError(GitOpsError):
     """A snapshot (ours or Directus's) cannot be read or has the wrong shape."""
 
 
+class DocumentError(SnapshotError):
+    """A file that is not valid text, YAML or JSON; ``check`` lists these by file and line."""
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        super().__init__(f"{path}:{line}: {problem}" if line else f"{path}: {problem}")
+        self.path = path
+        self.line = line
+        self.problem = problem
+
+
 class GitError(GitOpsError):
     """A git repository, revision or path is missing or unusable."""
 

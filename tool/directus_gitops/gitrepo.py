@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from directus_gitops import store
 from directus_gitops.errors import GitError
+
+_SYMLINK = 0o120000
 
 
 @dataclass(frozen=True)
@@ -58,25 +61,43 @@ class Repo:
 
     def tree_reader(self, rev: str, folder: str) -> tuple[Any, Any]:
         """The commit for ``rev`` and a reader of files below ``folder`` at that commit."""
+        commit, tree = self.schema_tree(rev, folder)
+        if tree is None:
+            raise GitError(f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/")
+        return commit, tree.read
+
+    def schema_tree(self, rev: str, folder: str) -> tuple[Any, store.Tree | None]:
+        """The commit for ``rev`` and ``folder`` at that commit (None when it has none).
+
+        Files are listed once, with their blob ids, so comparing two commits reads only the
+        files that differ.
+        """
         commit = self.resolve(rev)
         try:
             tree = commit.tree / folder if folder not in ("", ".") else commit.tree
         except KeyError:
-            raise GitError(f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/") from None
+            return commit, None
         if tree.type != "tree":
             raise GitError(f"revision '{rev}': {folder} is not a folder")
+        skip = len(tree.path) + 1 if tree.path else 0
+        blobs = {
+            item.path[skip:]: item
+            for item in tree.traverse()
+            if item.type == "blob" and item.mode != _SYMLINK  # never follow a link
+        }
 
         def read(relpath: str) -> bytes | None:
-            try:
-                blob = tree / relpath
-            except KeyError:
-                return None
-            if blob.type != "blob" or blob.mode == 0o120000:  # never follow a link
+            blob = blobs.get(relpath)
+            if blob is None:
                 return None
             data: bytes = blob.data_stream.read()
             return data
 
-        return commit, read
+        def file_id(relpath: str) -> str | None:
+            blob = blobs.get(relpath)
+            return None if blob is None else str(blob.hexsha)
+
+        return commit, store.Tree(read, f"{rev}:{folder}", file_id)
 
     def dirty_paths(self, folder: str) -> list[str]:
         """Uncommitted changes (staged, unstaged, untracked) below ``folder``."""

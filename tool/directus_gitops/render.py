@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from directus_gitops.changes import ABSENT, KINDS, Change, ChangeSet
+
+if TYPE_CHECKING:
+    from directus_gitops.gitrepo import CommitInfo
 
 Format = Literal["text", "markdown", "json"]
 FORMATS: tuple[Format, ...] = ("text", "markdown", "json")
@@ -85,84 +90,139 @@ def _ansi(text: str, code: str) -> str:
     return f"\x1b[{code}m{text}\x1b[0m"
 
 
-def _md_cell(names: list[str]) -> str:
-    return "<br>".join(f"`{n}`" for n in names) if names else ""
+def _code(text: str) -> str:
+    """``text`` as inline code, whatever backticks it holds."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}" if longest else f"`{text}`"
 
 
-def markdown(changes: ChangeSet, *, title: str | None = None) -> str:
-    heading = title or "Directus schema changes"
+def _cell(text: str) -> str:
+    # GitHub splits table cells on "|" even inside code spans unless it is escaped.
+    return _code(text).replace("|", "\\|")
+
+
+# GitHub refuses comments over 65,536 characters: rows and details are cut to stay below.
+MARKDOWN_LIMIT = 60_000
+_TABLE_HEAD = ["| Collection | Added | Changed | Removed |", "|---|---|---|---|"]
+
+
+def markdown(changes: ChangeSet, *, title: str | None = None, limit: int = MARKDOWN_LIMIT) -> str:
+    """A pull-request comment: counts, data-loss warnings, a table by collection, details folded."""
+    heading = f"### {title or 'Directus schema changes'}"
     if not changes:
-        return f"### {heading}\n\nNo schema changes.\n"
-    out = [f"### {heading}", "", f"**{count_line(changes)}**", ""]
+        return f"{heading}\n\nNo schema changes.\n"
+    head = [heading, "", f"**{count_line(changes)}** ({changes.summary()})", ""]
     lossy = changes.data_loss
     if lossy:
-        out.append("> [!WARNING]")
-        out.append(f"> **{len(lossy)} change(s) can lose data** and need `--allow-data-loss` to be pushed:")
-        for change in ordered(ChangeSet(tuple(lossy))):
-            out.append(f"> - `{change.name}`: {'; '.join(change.data_loss)}")
-        out.append("")
-    table: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for change in ordered(changes):
-        part = change.kind.replace("_", " ") if change.kind in ("collection", "system_field") else change.field or ""
-        if change.kind == "relation":
-            part = (
-                f"{change.field} → {change.related_collection}"
-                if change.related_collection
-                else f"{change.field} (relation)"
-            )
-        table[change.collection][change.action].append(part + (" ⚠" if change.data_loss else ""))
-    out.append("| Collection | Added | Changed | Removed |")
-    out.append("|---|---|---|---|")
-    for collection, actions in table.items():
-        cells = [_md_cell(actions.get(a, [])) for a in ("create", "update", "delete")]
-        out.append(f"| `{collection}` | " + " | ".join(cells) + " |")
+        head.append("> [!WARNING]")
+        head.append(f"> **{len(lossy)} change(s) can lose data** and need `--allow-data-loss` to be pushed:")
+        reasons = [f"> - {_code(c.name)}: {'; '.join(c.data_loss)}" for c in ordered(ChangeSet(tuple(lossy)))]
+        shown, hidden = _fit(reasons, limit // 2)
+        head.extend(shown)
+        if hidden:
+            head.append(f"> - … and {hidden} more")
+        head.append("")
+    for warning in changes.warnings:
+        head.extend(["> [!NOTE]", f"> {warning}", ""])
+
+    room = limit - _length(head) - _length(_TABLE_HEAD) - 300  # 300: the wrapping lines and notes
+    rows, rows_left = _fit(_table_rows(changes), room)
+    room -= _length(rows)
+    blocks, blocks_left = _fit([_diff_block(change) for change in ordered(changes)], room)
+
+    out = [*head, *_TABLE_HEAD, *rows]
+    if rows_left:
+        out.append(f"| … | {rows_left} more collection(s) | | |")
     out.append("")
-    out.append("<details><summary>Full details</summary>")
-    out.append("")
-    out.append("```diff")
-    for change in ordered(changes):
-        out.append(f"{change.sign} {_label(change)}".replace("~", "!", 1))
-        out.extend(f"    {line}" for line in _detail_lines(change))
-    out.append("```")
-    out.append("")
-    out.append("</details>")
+    if blocks:
+        out.extend(["<details><summary>Full details</summary>", "", "```diff", *blocks, "```", "", "</details>"])
+    if blocks_left:
+        out.extend(["", f"*{blocks_left} more change(s) not shown: run `directus-gitops diff` to see them all.*"])
     return "\n".join(out) + "\n"
 
 
-def as_dict(changes: ChangeSet, context: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    items = []
+def _table_rows(changes: ChangeSet) -> list[str]:
+    table: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for change in ordered(changes):
-        item: dict[str, Any] = {
-            "kind": change.kind,
-            "action": change.action,
-            "name": change.name,
-            "collection": change.collection,
-            "field": change.field,
-            "related_collection": change.related_collection,
-            "data_loss": list(change.data_loss),
-            "properties": [],
-        }
-        for prop in change.properties:
-            entry: dict[str, Any] = {"path": prop.path}
-            if prop.old is not ABSENT:
-                entry["old"] = prop.old
-            if prop.new is not ABSENT:
-                entry["new"] = prop.new
-            item["properties"].append(entry)
-        if change.kind == "field" and change.entry and change.action != "update":
-            item["type"] = change.entry.get("type")
-        items.append(item)
+        if change.kind == "collection":
+            part = "*collection*"
+        elif change.kind == "system_field":
+            part = f"{_cell(change.field or '')} *(system index)*"
+        elif change.kind == "relation" and change.related_collection:
+            part = _cell(f"{change.field} → {change.related_collection}")
+        elif change.kind == "relation":
+            part = f"{_cell(change.field or '')} *(relation)*"
+        else:
+            part = _cell(change.field or "")
+        table[change.collection][change.action].append(part + (" ⚠" if change.data_loss else ""))
+    rows = []
+    for collection, actions in table.items():
+        cells = ["<br>".join(actions.get(action, [])) for action in ("create", "update", "delete")]
+        rows.append(f"| {_cell(collection)} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _diff_block(change: Change) -> str:
+    # In a diff block "!" (not "~") is what GitHub highlights as a change. Detail lines are
+    # indented by four spaces, so no user text in them can close the fence.
+    head = f"{change.sign} {_label(change)}".replace("~", "!", 1)
+    return "\n".join([head, *(f"    {line}" for line in _detail_lines(change))])
+
+
+def _length(lines: list[str]) -> int:
+    return sum(len(line) + 1 for line in lines)
+
+
+def _fit(items: list[str], room: int) -> tuple[list[str], int]:
+    """The leading ``items`` that fit in ``room`` characters, and how many did not."""
+    used = 0
+    for count, item in enumerate(items):
+        used += len(item) + 1
+        if used > room:
+            return items[:count], len(items) - count
+    return items, 0
+
+
+def _change_dict(change: Change) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "kind": change.kind,
+        "action": change.action,
+        "name": change.name,
+        "collection": change.collection,
+        "field": change.field,
+        "related_collection": change.related_collection,
+        "data_loss": list(change.data_loss),
+        "properties": [],
+    }
+    for prop in change.properties:
+        entry: dict[str, Any] = {"path": prop.path}
+        if prop.old is not ABSENT:
+            entry["old"] = prop.old
+        if prop.new is not ABSENT:
+            entry["new"] = prop.new
+        item["properties"].append(entry)
+    if change.kind == "field" and change.entry and change.action != "update":
+        item["type"] = change.entry.get("type")
+    return item
+
+
+def _summary_dict(changes: ChangeSet) -> dict[str, Any]:
+    return {
+        "add": changes.to_add,
+        "change": changes.to_change,
+        "destroy": changes.to_destroy,
+        "data_loss": len(changes.data_loss),
+        "text": changes.summary(),
+    }
+
+
+def as_dict(changes: ChangeSet, context: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {
         "format_version": JSON_FORMAT_VERSION,
         **(dict(context) if context else {}),
-        "summary": {
-            "add": changes.to_add,
-            "change": changes.to_change,
-            "destroy": changes.to_destroy,
-            "data_loss": len(changes.data_loss),
-            "text": changes.summary(),
-        },
-        "changes": items,
+        "summary": _summary_dict(changes),
+        "changes": [_change_dict(change) for change in ordered(changes)],
         "warnings": list(changes.warnings),
     }
 
@@ -184,3 +244,82 @@ def render(
     if fmt == "markdown":
         return markdown(changes, title=title)
     return text(changes, title=title, color=color)
+
+
+# --------------------------------------------------------------------------- semantic log
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One commit of the schema's history: what it changed, or why that is unknown."""
+
+    commit: CommitInfo
+    changes: ChangeSet = field(default_factory=ChangeSet)
+    error: str | None = None
+
+
+def _short(change: Change) -> str:
+    name = change.name
+    if change.kind == "system_field":
+        name += " (system field)"
+    elif change.kind == "relation" and not change.related_collection:
+        name += " (relation)"
+    return f"{change.sign} {name}{' (data loss)' if change.data_loss else ''}"
+
+
+def _log_lines(entry: LogEntry) -> list[str]:
+    if entry.error is not None:
+        return [f"(cannot read the schema: {entry.error})"]
+    if not entry.changes:
+        return ["(no schema changes)"]
+    return [_short(change) for change in ordered(entry.changes)]
+
+
+def log_text(entries: Sequence[LogEntry], *, color: bool = False) -> str:
+    paint: Callable[[str, str], str] = _ansi if color else (lambda s, _c: s)
+    colors = {"+": "32", "~": "33", "-": "31", "(": "2"}
+    out = []
+    for entry in entries:
+        commit = entry.commit
+        out.append(f"{paint(commit.short, '33')}  {commit.date[:10]}  {commit.subject}")
+        out.extend(paint(f"    {line}", colors[line[0]]) for line in _log_lines(entry))
+        out.append("")
+    return "\n".join(out)
+
+
+def log_markdown(entries: Sequence[LogEntry]) -> str:
+    out = ["### Directus schema history", ""]
+    for entry in entries:
+        commit = entry.commit
+        out.append(f"#### {_code(commit.short)} {commit.subject} ({commit.date[:10]})")
+        out.append("")
+        out.extend(f"- {_code(line)}" for line in _log_lines(entry))
+        out.append("")
+    return "\n".join(out)
+
+
+def log_dict(entries: Sequence[LogEntry]) -> dict[str, Any]:
+    commits = []
+    for entry in entries:
+        commit = entry.commit
+        commits.append(
+            {
+                "commit": commit.sha,
+                "short": commit.short,
+                "date": commit.date,
+                "subject": commit.subject,
+                "parent": commit.parent,
+                "error": entry.error,
+                "summary": _summary_dict(entry.changes),
+                "changes": [_change_dict(change) for change in ordered(entry.changes)],
+            }
+        )
+    return {"format_version": JSON_FORMAT_VERSION, "commits": commits}
+
+
+def render_log(entries: Sequence[LogEntry], fmt: Format, *, color: bool = False) -> str:
+    if fmt == "json":
+        return json.dumps(log_dict(entries), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "markdown":
+        return log_markdown(entries)
+    return log_text(entries, color=color)

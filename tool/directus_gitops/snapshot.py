@@ -9,6 +9,7 @@ the lists by name and each entry's keys, which is the only liberty taken.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from directus_gitops.errors import SnapshotError
@@ -74,42 +75,67 @@ def unwrap(document: Any) -> Any:
     return document
 
 
-def _require_str(entry: Mapping[str, Any], key: str, where: str) -> None:
-    if not isinstance(entry.get(key), str) or not entry[key]:
-        raise SnapshotError(f"{where}: '{key}' must be a non-empty string")
+Location = tuple[str | int, ...]
 
 
-def validate(snapshot: Any, source: str = "snapshot") -> Snapshot:
-    """Check the shape Directus needs; return the snapshot (for chaining)."""
+@dataclass(frozen=True)
+class ShapeProblem:
+    """Why a document does not have the shape we need, and where (keys and list positions)."""
+
+    at: Location
+    message: str
+
+
+def _string_problem(entry: Mapping[str, Any], key: str, at: Location, where: str) -> list[ShapeProblem]:
+    if isinstance(entry.get(key), str) and entry[key]:
+        return []
+    return [ShapeProblem((*at, key), f"{where}: '{key}' must be a non-empty string")]
+
+
+def problems(snapshot: Any) -> list[ShapeProblem]:
+    """Every way ``snapshot`` misses the shape Directus needs (``validate`` stops at the first)."""
     if not isinstance(snapshot, dict):
-        raise SnapshotError(f"{source}: a snapshot must be a mapping, not {type(snapshot).__name__}")
+        return [ShapeProblem((), f"a snapshot must be a mapping, not {type(snapshot).__name__}")]
+    found = []
     missing = [key for key in ("version", "directus", "collections", "fields", "relations") if key not in snapshot]
     if missing:
-        raise SnapshotError(f"{source}: missing top-level key(s): {', '.join(missing)}")
+        found.append(ShapeProblem((), f"missing top-level key(s): {', '.join(missing)}"))
     unknown = sorted(set(snapshot) - set(TOP_LEVEL_KEYS))
     if unknown:
-        raise SnapshotError(f"{source}: unknown top-level key(s): {', '.join(unknown)}")
+        found.append(ShapeProblem((unknown[0],), f"unknown top-level key(s): {', '.join(unknown)}"))
     for key in LIST_KEYS:
         if key not in snapshot:
             continue
         if not isinstance(snapshot[key], list):
-            raise SnapshotError(f"{source}: '{key}' must be a list")
+            found.append(ShapeProblem((key,), f"'{key}' must be a list"))
+            continue
         for index, entry in enumerate(snapshot[key]):
-            where = f"{source}: {key}[{index}]"
+            where = f"{key}[{index}]"
             if not isinstance(entry, dict):
-                raise SnapshotError(f"{where} must be a mapping")
-            _require_str(entry, "collection", where)
+                found.append(ShapeProblem((key, index), f"{where} must be a mapping"))
+                continue
+            found.extend(_string_problem(entry, "collection", (key, index), where))
             if key != "collections":
-                _require_str(entry, "field", where)
-    return snapshot
+                found.extend(_string_problem(entry, "field", (key, index), where))
+    return found
+
+
+def validate(snapshot: Any, source: str = "snapshot") -> Snapshot:
+    """Check the shape Directus needs; return the snapshot (for chaining)."""
+    found = problems(snapshot)
+    if found:
+        raise SnapshotError(f"{source}: {found[0].message}")
+    return snapshot  # type: ignore[no-any-return]
 
 
 def empty_like(snapshot: Mapping[str, Any]) -> Snapshot:
-    """A snapshot with the same header and no entries (what an empty project looks like)."""
+    """What an empty project on the same Directus looks like: the same header, no collections,
+    fields or relations, and the same ``systemFields`` (Directus's own indexes, not the project's)."""
     result: Snapshot = {key: snapshot[key] for key in ("version", "directus", "vendor") if key in snapshot}
-    for key in LIST_KEYS:
-        if key in snapshot or key != "systemFields":
-            result[key] = []
+    for key in ("collections", "fields", "relations"):
+        result[key] = []
+    if "systemFields" in snapshot:
+        result["systemFields"] = snapshot["systemFields"]
     return result
 
 

@@ -19,14 +19,16 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from directus_gitops import snapshot as snap
 from directus_gitops import yamlio
-from directus_gitops.errors import SnapshotError
+from directus_gitops.errors import DocumentError, SnapshotError
+from directus_gitops.snapshot import ShapeProblem
 
 FORMAT_NAME = "directus-gitops"
 FORMAT_VERSION = 1
@@ -143,6 +145,22 @@ class Loaded:
 
 
 Reader = Callable[[str], bytes | None]
+FileId = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A schema folder read file by file, with an id per file that is equal exactly when the
+    bytes are (git's blob id), so a file that is the same on both sides of a diff is not read."""
+
+    read: Reader
+    source: str
+    file_id: FileId
+
+
+def blob_id(data: bytes) -> str:
+    """Git's id for a blob holding ``data``: files on disk compare with committed ones by id."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def parse_document(data: bytes, name: str) -> Any:
@@ -150,26 +168,167 @@ def parse_document(data: bytes, name: str) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SnapshotError(f"{name}: not UTF-8 text ({exc.reason})") from None
+        raise DocumentError(name, None, f"not UTF-8 text ({exc.reason})") from None
     if name.endswith(".json"):
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SnapshotError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+            raise DocumentError(name, exc.lineno, f"invalid JSON: {exc.msg}") from None
     try:
         return yamlio.load(text)
     except yamlio.YamlError as exc:
-        line = f":{exc.problem.line}" if exc.problem.line else ""
-        raise SnapshotError(f"{name}{line}: {exc.problem.message}") from None
+        raise DocumentError(name, exc.problem.line, exc.problem.message) from None
 
 
-def _safe_relpath(path: Any, where: str) -> str:
+def _path_problem(path: Any, at: snap.Location) -> list[ShapeProblem]:
     if not isinstance(path, str) or not path:
-        raise SnapshotError(f"{where}: file paths must be non-empty strings")
+        return [ShapeProblem(at, "file paths must be non-empty strings")]
     pure = PurePosixPath(path)
     if pure.is_absolute() or ".." in pure.parts or "\\" in path:
-        raise SnapshotError(f"{where}: path {path!r} leaves the schema folder")
-    return str(pure)
+        return [ShapeProblem(at, f"path {path!r} leaves the schema folder")]
+    return []
+
+
+def manifest_problems(manifest: Any) -> list[ShapeProblem]:
+    """Every way ``manifest`` is not one this version can read."""
+    if not isinstance(manifest, dict):
+        return [ShapeProblem((), "the manifest must be a mapping")]
+    if manifest.get("format") != FORMAT_NAME:
+        return [ShapeProblem(("format",), f"not a directus-gitops manifest (format: {manifest.get('format')!r})")]
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return [ShapeProblem(("format_version",), "format_version must be a positive integer")]
+    if version > FORMAT_VERSION:
+        # A newer format can mean anything below: say only this.
+        return [
+            ShapeProblem(
+                ("format_version",),
+                f"format_version {version} is newer than this directus-gitops understands "
+                f"({FORMAT_VERSION}); upgrade directus-gitops to read it",
+            )
+        ]
+    found = []
+    unknown = sorted(set(manifest) - _MANIFEST_KEYS)
+    if unknown:
+        found.append(ShapeProblem((unknown[0],), f"unknown manifest key(s): {', '.join(unknown)}"))
+    layout = manifest.get("layout")
+    if layout not in LAYOUTS:
+        found.append(ShapeProblem(("layout",), f"layout must be one of {', '.join(LAYOUTS)}"))
+    if not isinstance(manifest.get("snapshot"), dict):
+        found.append(ShapeProblem(("snapshot",), "'snapshot' must be a mapping"))
+    if layout == "single":
+        found.extend(_path_problem(manifest.get("file", SINGLE_FILE), ("file",)))
+        return found
+    if "system_fields" in manifest and not isinstance(manifest["system_fields"], list):
+        found.append(ShapeProblem(("system_fields",), "'system_fields' must be a list"))
+    index = manifest.get("collections") or {}
+    if not isinstance(index, dict):
+        found.append(ShapeProblem(("collections",), "'collections' must map names to files"))
+    else:
+        for name, relpath in index.items():
+            found.extend(_path_problem(relpath, ("collections", name)))
+    return found
+
+
+def collection_file_problems(content: Any) -> list[ShapeProblem]:
+    """Every way ``content`` is not a collection file of the split layout."""
+    if not isinstance(content, dict):
+        return [ShapeProblem((), "must be a mapping")]
+    found = []
+    name = content.get("collection")
+    if not isinstance(name, str) or not name:
+        found.append(ShapeProblem(("collection",), "'collection' must be a non-empty string"))
+    for key in ("fields", "relations"):
+        items = content.get(key, [])
+        if not isinstance(items, list):
+            found.append(ShapeProblem((key,), f"'{key}' must be a list"))
+            continue
+        for index, item in enumerate(items):
+            where = f"{key}[{index}]"
+            if not isinstance(item, dict):
+                found.append(ShapeProblem((key, index), f"{where} must be a mapping"))
+            elif not isinstance(item.get("field"), str) or not item["field"]:
+                found.append(ShapeProblem((key, index, "field"), f"{where}: 'field' must be a non-empty string"))
+            elif "collection" in item:
+                # Every entry belongs to the file's collection; one naming another would
+                # silently move to it.
+                found.append(ShapeProblem((key, index, "collection"), f"{where}: 'collection' belongs only at the top"))
+    return found
+
+
+def collection_entries(content: Mapping[str, Any]) -> Iterator[tuple[str, snap.Location, snap.Entry]]:
+    """The snapshot entries a well-formed collection file holds: (list key, where, entry)."""
+    name = content["collection"]
+    entry = {key: value for key, value in content.items() if key not in _FILE_KEYS}
+    if entry:
+        yield "collections", (), {"collection": name, **entry}
+    for key in ("fields", "relations"):
+        for index, item in enumerate(content.get(key, [])):
+            yield key, (key, index), {"collection": name, **item}
+
+
+def _raise_first(found: list[ShapeProblem], where: str) -> None:
+    if found:
+        raise SnapshotError(f"{where}: {found[0].message}")
+
+
+def _read_manifest(read: Reader, source: str) -> dict[str, Any] | None:
+    data = read(MANIFEST)
+    if data is None:
+        return None
+    where = f"{source}/{MANIFEST}"
+    manifest = parse_document(data, where)
+    _raise_first(manifest_problems(manifest), where)
+    return manifest  # type: ignore[no-any-return]
+
+
+def _read_document(read: Reader, source: str, name: str, layout: Layout | Literal["directus"]) -> Loaded | None:
+    data = read(name)
+    if data is None:
+        return None
+    document = snap.unwrap(parse_document(data, f"{source}/{name}"))
+    return Loaded(snap.validate(document, f"{source}/{name}"), layout, None)
+
+
+def parse_tree(read: Reader, source: str) -> Loaded:
+    """Read a schema folder through ``read`` (relative path → bytes, or None when absent)."""
+    return _parse_tree(read, source, _read_manifest(read, source), skip=frozenset())
+
+
+def _parse_tree(read: Reader, source: str, manifest: dict[str, Any] | None, skip: AbstractSet[str]) -> Loaded:
+    if manifest is None:
+        for name in DIRECTUS_FILES:
+            loaded = _read_document(read, source, name, "directus")
+            if loaded is not None:
+                return loaded
+        raise SnapshotError(f"{source}: no {MANIFEST} (nor a Directus snapshot.yaml/.json) found")
+
+    version = int(manifest["format_version"])
+    if manifest["layout"] == "single":
+        name = str(PurePosixPath(manifest.get("file", SINGLE_FILE)))
+        loaded = _read_document(read, source, name, "single")
+        _expect(loaded is not None, f"{source}/{name}: listed in the manifest but missing")
+        assert loaded is not None
+        return Loaded(loaded.snapshot, "single", version)
+
+    result: snap.Snapshot = dict(manifest["snapshot"])
+    for key in ("collections", "fields", "relations"):
+        result[key] = []
+    if "system_fields" in manifest:
+        result["systemFields"] = manifest["system_fields"]
+    for relpath in (manifest.get("collections") or {}).values():
+        path = str(PurePosixPath(relpath))
+        if path in skip:
+            continue
+        data = read(path)
+        where = f"{source}/{path}"
+        _expect(data is not None, f"{where}: listed in the manifest but missing")
+        assert data is not None
+        content = parse_document(data, where)
+        _raise_first(collection_file_problems(content), where)
+        for key, _, entry in collection_entries(content):
+            result[key].append(entry)
+    return Loaded(snap.validate(result, source), "split", version)
 
 
 def _expect(condition: bool, message: str) -> None:
@@ -177,84 +336,36 @@ def _expect(condition: bool, message: str) -> None:
         raise SnapshotError(message)
 
 
-def _check_format(manifest: Any, name: str) -> int:
-    _expect(isinstance(manifest, dict), f"{name}: the manifest must be a mapping")
-    _expect(
-        manifest.get("format") == FORMAT_NAME,
-        f"{name}: not a directus-gitops manifest (format: {manifest.get('format')!r})",
+def load_differing(old: Tree, new: Tree) -> tuple[Loaded, Loaded]:
+    """Both trees for comparing them, without the collection files they share.
+
+    A split-layout file listed under the same collection and path with the same content on
+    both sides is left out of both: it holds every entry of its collection, and every entry
+    a comparison matches is keyed by its collection, so it cannot hold a difference. The
+    result compares exactly as the whole trees do, as long as no collection is defined by
+    two files (``check`` reports that); the manifests are always read in full.
+    """
+    old_manifest, new_manifest = _read_manifest(old.read, old.source), _read_manifest(new.read, new.source)
+    old_index, new_index = _split_index(old_manifest), _split_index(new_manifest)
+    same: set[str] = set()
+    if old_index is not None and new_index is not None:
+        for name, relpath in old_index.items():
+            if new_index.get(name) != relpath:
+                continue
+            path = str(PurePosixPath(relpath))
+            old_id = old.file_id(path)
+            if old_id is not None and old_id == new.file_id(path):
+                same.add(path)
+    return (
+        _parse_tree(old.read, old.source, old_manifest, skip=same),
+        _parse_tree(new.read, new.source, new_manifest, skip=same),
     )
-    version = manifest.get("format_version")
-    _expect(
-        isinstance(version, int) and version >= 1,
-        f"{name}: format_version must be a positive integer",
-    )
-    if version > FORMAT_VERSION:
-        raise SnapshotError(
-            f"{name}: format_version {version} is newer than this directus-gitops understands "
-            f"({FORMAT_VERSION}); upgrade directus-gitops to read it"
-        )
-    unknown = sorted(set(manifest) - _MANIFEST_KEYS)
-    _expect(not unknown, f"{name}: unknown manifest key(s): {', '.join(unknown)}")
-    return int(version)
 
 
-def parse_tree(read: Reader, source: str) -> Loaded:
-    """Read a schema folder through ``read`` (relative path → bytes, or None when absent)."""
-    manifest_bytes = read(MANIFEST)
-    if manifest_bytes is None:
-        for name in DIRECTUS_FILES:
-            data = read(name)
-            if data is not None:
-                document = snap.unwrap(parse_document(data, f"{source}/{name}"))
-                return Loaded(snap.validate(document, f"{source}/{name}"), "directus", None)
-        raise SnapshotError(f"{source}: no {MANIFEST} (nor a Directus snapshot.yaml/.json) found")
-
-    where = f"{source}/{MANIFEST}"
-    manifest = parse_document(manifest_bytes, where)
-    version = _check_format(manifest, where)
-    layout = manifest.get("layout")
-    _expect(layout in LAYOUTS, f"{where}: layout must be one of {', '.join(LAYOUTS)}")
-    header = manifest.get("snapshot")
-    _expect(isinstance(header, dict), f"{where}: 'snapshot' must be a mapping")
-
-    if layout == "single":
-        name = _safe_relpath(manifest.get("file", SINGLE_FILE), where)
-        data = read(name)
-        _expect(data is not None, f"{source}/{name}: listed in the manifest but missing")
-        assert data is not None
-        document = snap.unwrap(parse_document(data, f"{source}/{name}"))
-        return Loaded(snap.validate(document, f"{source}/{name}"), "single", version)
-
-    result: snap.Snapshot = dict(header)
-    for key in ("collections", "fields", "relations"):
-        result[key] = []
-    if "system_fields" in manifest:
-        _expect(isinstance(manifest["system_fields"], list), f"{where}: 'system_fields' must be a list")
-        result["systemFields"] = manifest["system_fields"]
-    index = manifest.get("collections") or {}
-    _expect(isinstance(index, dict), f"{where}: 'collections' must map names to files")
-    for relpath in index.values():
-        path = _safe_relpath(relpath, where)
-        data = read(path)
-        _expect(data is not None, f"{source}/{path}: listed in the manifest but missing")
-        assert data is not None
-        _add_collection_file(result, parse_document(data, f"{source}/{path}"), f"{source}/{path}")
-    return Loaded(snap.validate(result, source), "split", version)
-
-
-def _add_collection_file(result: snap.Snapshot, content: Any, where: str) -> None:
-    _expect(isinstance(content, dict), f"{where}: must be a mapping")
-    name = content.get("collection")
-    _expect(isinstance(name, str) and bool(name), f"{where}: 'collection' must be a non-empty string")
-    entry = {key: value for key, value in content.items() if key not in _FILE_KEYS}
-    if entry:
-        result["collections"].append({"collection": name, **entry})
-    for key in ("fields", "relations"):
-        items = content.get(key, [])
-        _expect(isinstance(items, list), f"{where}: '{key}' must be a list")
-        for item in items:
-            _expect(isinstance(item, dict), f"{where}: every item of '{key}' must be a mapping")
-            result[key].append({"collection": name, **item})
+def _split_index(manifest: Mapping[str, Any] | None) -> dict[str, str] | None:
+    if manifest is None or manifest["layout"] != "split":
+        return None
+    return manifest.get("collections") or {}
 
 
 # --------------------------------------------------------------------------- filesystem
@@ -270,6 +381,16 @@ def dir_reader(root: Path) -> Reader:
         return path.read_bytes()
 
     return read
+
+
+def folder_tree(root: Path) -> Tree:
+    read = dir_reader(root)
+
+    def file_id(relpath: str) -> str | None:
+        data = read(relpath)
+        return None if data is None else blob_id(data)
+
+    return Tree(read, str(root), file_id)
 
 
 def load_path(path: Path) -> Loaded:

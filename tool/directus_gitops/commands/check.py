@@ -7,7 +7,7 @@ at the first; the reference rules are what Directus needs to apply a snapshot.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -17,7 +17,7 @@ from directus_gitops import snapshot as snap
 from directus_gitops import store, yamlio
 from directus_gitops.config import Config
 from directus_gitops.console import Console, display
-from directus_gitops.errors import DocumentError, ExitCode, SnapshotError
+from directus_gitops.errors import DocumentError, ExitCode
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class _Checker:
     placed: list[_Placed] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
     data: dict[str, bytes] = field(default_factory=dict)
+    tangled: set[str] = field(default_factory=set)  # files holding an entry that is defined twice
 
     def find(self, relpath: str, at: snap.Location | None, message: str, *, blocking: bool = True) -> None:
         self.findings.append(_Finding(relpath, at, message, blocking))
@@ -185,7 +186,7 @@ class _Checker:
         snapshot: snap.Snapshot = {**header, "collections": [], "fields": [], "relations": []}
         if "system_fields" in manifest:
             snapshot["systemFields"] = []
-        for placed in self.placed:
+        for placed in _named(self.placed):
             snapshot[placed.key].append(placed.entry)
         return store.render(snapshot, "split")
 
@@ -212,7 +213,7 @@ class _Checker:
     def canonical(self, expected: Mapping[str, bytes]) -> None:
         """Every file that was read and is not as ``store.render`` would write it."""
         blocked = any(finding.blocking for finding in self.findings)
-        bad = {finding.relpath for finding in self.findings if finding.blocking}
+        bad = {finding.relpath for finding in self.findings if finding.blocking} | self.tangled
         for relpath, data in sorted(self.data.items()):
             if relpath in bad or (relpath == store.MANIFEST and blocked):
                 continue  # a rewrite would not be from what this file says
@@ -245,12 +246,20 @@ class _Checker:
 
     def check_entries(self) -> None:
         self.findings.extend(_entry_findings(self.placed))
-        named = [p for p in self.placed if isinstance(p.entry, dict) and isinstance(p.entry.get("collection"), str)]
+        named = _named(self.placed)
         self.findings.extend(_duplicate_findings(named))
+        # A file holding an entry defined twice (the first place too) has no canonical form.
+        counts = Counter(_identity(p) for p in named)
+        self.tangled = {p.relpath for p in named if counts[_identity(p)] > 1}
         self.findings.extend(_reference_findings(named))
 
 
 # --------------------------------------------------------------------------- entry rules
+
+
+def _named(placed: Iterable[_Placed]) -> list[_Placed]:
+    """The entries that name their collection: the others are reported and set aside."""
+    return [item for item in placed if isinstance(item.entry, dict) and isinstance(item.entry.get("collection"), str)]
 
 
 def _entry_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
@@ -279,10 +288,14 @@ def _entry_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
 _NOUNS = {"collections": "collection", "fields": "field", "relations": "relation", "systemFields": "system field"}
 
 
+def _identity(item: _Placed) -> tuple[str, tuple[str, str]]:
+    return item.key, snap.entry_key(item.entry)
+
+
 def _duplicate_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
     first: dict[tuple[str, tuple[str, str]], _Placed] = {}
     for item in placed:
-        key = (item.key, snap.entry_key(item.entry))
+        key = _identity(item)
         if key in first:
             message = f"{_NOUNS[item.key]} {item.name} is defined again (also in {first[key].relpath})"
             yield _Finding(item.relpath, item.at, message)
@@ -367,30 +380,32 @@ def check_file(path: Path) -> Report:
     return Report(path, checker.problems(), None)
 
 
+def check_path(path: Path, default_layout: store.Layout) -> Report:
+    if path.is_file() and path.name == store.MANIFEST:
+        path = path.parent
+    if path.is_dir():
+        return check_folder(path, default_layout)
+    if path.is_file():
+        return check_file(path)
+    return Report(path, [Problem(display(path), None, "no such file or folder")], None)
+
+
 def run(config: Config, console: Console, *, paths: list[Path], fix: bool) -> int:
     reports = []
     for path in paths or [config.schema_dir]:
-        if path.is_file() and path.name == store.MANIFEST:
-            path = path.parent
-        if path.is_dir():
-            report = check_folder(path, config.layout)
-            if fix and report.canonical is not None and report.problems:
-                if store.write_tree(path, report.canonical):
-                    console.info(f"{display(path)}/: rewritten in canonical form.")
-                report = check_folder(path, config.layout)
-            elif fix and report.problems:
-                console.info(f"{display(path)}/: not rewritten: fix the problems below by hand first.")
-        elif path.is_file():
-            report = check_file(path)
-        else:
-            raise SnapshotError(f"{display(path)}: no such file or folder")
+        report = check_path(path, config.layout)
+        if fix and report.problems and report.canonical is not None:
+            if store.write_tree(report.root, report.canonical):
+                console.info(f"{display(report.root)}: rewritten in canonical form.")
+            report = check_path(report.root, config.layout)
+        elif fix and report.problems and report.root.is_dir():
+            console.info(f"{display(report.root)}: not rewritten; fix the problems listed first.")
         reports.append(report)
 
     for report in reports:
         for problem in report.problems:
             console.result(str(problem))
-    count = sum(len(report.problems) for report in reports)
     for report in reports:
         state = f"{len(report.problems)} problem(s)" if report.problems else "no problems"
         console.info(f"{display(report.root)}: {state}.")
-    return ExitCode.ERROR if count else ExitCode.OK
+    return ExitCode.ERROR if any(report.problems for report in reports) else ExitCode.OK

@@ -136,9 +136,10 @@ def side_for(arg: str, git: _Git) -> Side:
             )
         return path_side(path, arg)
     try:
-        return revision_side(git.repo(), arg, git.folder())
+        git.repo().resolve(arg)
     except GitError as exc:
         raise GitError(f"'{arg}' is neither an existing path nor a git revision ({exc.message})") from None
+    return revision_side(git.repo(), arg, git.folder())
 
 
 def working_tree(config: Config) -> Side:

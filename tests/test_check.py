@@ -1,0 +1,246 @@
+"""check: every problem in the files, by file and line, and --fix to canonical form."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from directus_gitops import snapshot as snap
+from directus_gitops import store
+from tests import samples
+from tests.conftest import Project, Result
+
+
+@pytest.fixture
+def schema(project: Project) -> Path:
+    store.write_tree(project.schema, store.render(samples.base()))
+    return project.schema
+
+
+def lines_of(path: Path, text: str) -> list[int]:
+    """The 1-based numbers of the lines of ``path`` that contain ``text``."""
+    return [number for number, line in enumerate(path.read_text().splitlines(), 1) if text in line]
+
+
+def line_of(path: Path, text: str) -> int:
+    return lines_of(path, text)[0]
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    content = path.read_text()
+    assert old in content, f"{old!r} not in {path}"
+    path.write_text(content.replace(old, new, 1))
+
+
+def problems(result: Result) -> list[str]:
+    return result.out.splitlines()
+
+
+def test_a_canonical_tree_passes(project: Project, schema: Path) -> None:
+    result = project.run("check")
+    assert result.code == 0, result.output
+    assert result.out == ""
+    assert "schema: no problems." in result.err
+
+
+def test_broken_references_are_listed_with_file_and_line(project: Project, schema: Path) -> None:
+    articles = schema / "collections/articles.yaml"
+    edit(articles, "related_collection: authors", "related_collection: writers")
+    edit(articles, "  group: content", "  group: contents")
+    edit(articles, "    many_collection: articles", "    junction_field: tag\n    many_collection: articles")
+    result = project.run("check")
+    assert result.code == 1
+    assert problems(result) == [
+        f"schema/collections/articles.yaml:{line_of(articles, 'group: contents')}: "
+        "articles: group 'contents' is not a defined collection",
+        f"schema/collections/articles.yaml:{line_of(articles, 'related_collection: writers')}: "
+        "articles.author: related collection 'writers' is not defined",
+        f"schema/collections/articles.yaml:{line_of(articles, 'junction_field: tag')}: "
+        "articles.author: junction field 'articles.tag' is not defined",
+    ]
+
+
+def test_fields_of_an_undefined_collection_are_reported_once(project: Project, schema: Path) -> None:
+    authors = schema / "collections/authors.yaml"
+    edit(authors, "meta:\n  collection: authors\n  note: null\nschema:\n  name: authors\n", "")
+    result = project.run("check")
+    relation = line_of(schema / "collections/articles.yaml", "related_collection")
+    assert problems(result) == [
+        f"schema/collections/articles.yaml:{relation}: articles.author: related collection 'authors' is not defined",
+        f"schema/collections/authors.yaml:{line_of(authors, '- field: bio')}: "
+        "authors.bio: collection 'authors' is not defined",
+    ]
+
+
+def test_a_non_canonical_file_is_named_with_its_first_differing_line(project: Project, schema: Path) -> None:
+    authors = schema / "collections/authors.yaml"
+    edit(authors, "  note: null\n", "  note:   ~\n")
+    result = project.run("check")
+    assert result.code == 1
+    assert problems(result) == [
+        f"schema/collections/authors.yaml:{line_of(authors, 'note:   ~')}: not in canonical form"
+    ]
+
+
+def test_fix_rewrites_a_non_canonical_tree_that_then_passes(project: Project, schema: Path) -> None:
+    authors = schema / "collections/authors.yaml"
+    edit(authors, "  note: null\n", "  note:   ~\n")
+    edit(authors, "- field: bio\n", "- {field: bio,\n   type: text}\n- field: x\n")
+    manifest = schema / "manifest.yaml"
+    edit(manifest, "format_version: 1\n", "format_version: 1\n# a comment\n")
+    before = store.load_path(schema).snapshot
+    assert project.run("check").code == 1
+
+    fixed = project.run("check", "--fix")
+    assert fixed.code == 0, fixed.output
+    assert "rewritten in canonical form" in fixed.err
+    assert fixed.out == ""
+    assert snap.canonical(store.load_path(schema).snapshot) == snap.canonical(before)
+    assert project.run("check").code == 0
+
+
+def test_yaml_aliases_and_anchors_are_refused_with_file_and_line(project: Project, schema: Path) -> None:
+    (schema / "collections/authors.yaml").write_text("collection: authors\nmeta: *shared\n")
+    content = schema / "collections/content.yaml"
+    content.write_text(content.read_text() + "other: &x {}\n")
+    result = project.run("check")
+    assert result.code == 1
+    assert "schema/collections/authors.yaml:2: YAML aliases are not allowed in a snapshot" in problems(result)
+    assert f"schema/collections/content.yaml:{line_of(content, '&x')}: YAML anchor &x is not allowed" in problems(
+        result
+    )
+
+
+def test_every_problem_is_listed_not_just_the_first(project: Project, schema: Path) -> None:
+    articles = schema / "collections/articles.yaml"
+    edit(articles, "related_collection: authors", "related_collection: writers")
+    content = schema / "collections/content.yaml"
+    edit(content, "  note: null\n", "  note: ~\n")
+    (schema / "collections/authors.yaml").write_text("collection: authors\nmeta: *shared\n")
+    result = project.run("check")
+    assert result.code == 1
+    assert problems(result) == [
+        f"schema/collections/articles.yaml:{line_of(articles, 'writers')}: "
+        "articles.author: related collection 'writers' is not defined",
+        "schema/collections/authors.yaml:2: YAML aliases are not allowed in a snapshot",
+        f"schema/collections/content.yaml:{line_of(content, 'note: ~')}: not in canonical form",
+    ]
+    assert "schema: 3 problem(s)." in result.err
+
+
+def test_fix_leaves_files_alone_when_a_rewrite_would_lose_something(project: Project, schema: Path) -> None:
+    (schema / "collections/authors.yaml").write_text("collection: authors\nmeta: *shared\n")
+    (schema / "collections/notes.yaml").write_text("collection: notes\n")
+    before = {p: p.read_bytes() for p in schema.rglob("*") if p.is_file()}
+    result = project.run("check", "--fix")
+    assert result.code == 1
+    assert "not rewritten" in result.err
+    assert "schema/collections/notes.yaml: not part of the snapshot (manifest.yaml does not list it)" in problems(
+        result
+    )
+    assert {p: p.read_bytes() for p in schema.rglob("*") if p.is_file()} == before
+
+
+def test_missing_files_duplicates_and_versions(project: Project, schema: Path) -> None:
+    manifest = schema / "manifest.yaml"
+    (schema / "collections/content.yaml").unlink()
+    authors = schema / "collections/authors.yaml"
+    edit(authors, "collection: authors\n", "collection: articles\n")
+    edit(authors, "- field: name\n", "- field: bio\n")
+    result = project.run("check")
+    found = problems(result)
+    assert (
+        f"schema/manifest.yaml:{line_of(manifest, 'content:')}: lists collections/content.yaml, which is missing"
+        in found
+    )
+    again = "collection articles is defined again (also in collections/articles.yaml)"
+    assert f"schema/collections/authors.yaml:{line_of(authors, 'collection: articles')}: {again}" in found
+    second_bio = lines_of(authors, "- field: bio")[1]
+    again = "field articles.bio is defined again (also in collections/authors.yaml)"
+    assert f"schema/collections/authors.yaml:{second_bio}: {again}" in found
+
+    edit(manifest, "format_version: 1", "format_version: 7")
+    newer = project.run("check")
+    assert problems(newer) == [
+        f"schema/manifest.yaml:{line_of(manifest, 'format_version')}: format_version 7 is newer than this "
+        "directus-gitops understands (1); upgrade directus-gitops to read it"
+    ]
+
+
+def test_shape_problems_name_the_key(project: Project, schema: Path) -> None:
+    authors = schema / "collections/authors.yaml"
+    edit(authors, "  type: text\n", "")
+    edit(authors, "relations: []", "relations: {}")
+    result = project.run("check")
+    assert f"schema/collections/authors.yaml:{line_of(authors, 'relations')}: 'relations' must be a list" in problems(
+        result
+    )
+    edit(authors, "relations: {}", "relations: []")
+    result = project.run("check")
+    assert problems(result) == [
+        f"schema/collections/authors.yaml:{line_of(authors, '- field: bio')}: "
+        "field authors.bio: 'type' must be a non-empty string"
+    ]
+
+
+def test_fix_converts_directus_own_snapshot_folder(project: Project) -> None:
+    project.schema.mkdir()
+    (project.schema / "snapshot.json").write_text(json.dumps({"data": samples.base()}))
+    result = project.run("check")
+    assert result.code == 1
+    assert "not the directus-gitops layout" in result.out
+    assert project.run("check", "--fix").code == 0
+    assert store.load_path(project.schema).layout == "split"
+    assert snap.canonical(store.load_path(project.schema).snapshot) == snap.canonical(samples.base())
+
+
+def test_a_snapshot_file_is_checked_for_references(project: Project) -> None:
+    broken = samples.base()
+    broken["relations"][0]["related_collection"] = "writers"
+    path = project.root / "snapshot.yaml"
+    path.write_text(f"version: 1\ndirectus: 12.4.1\nvendor: sqlite\n{_rest(broken)}")
+    result = project.run("check", "snapshot.yaml")
+    assert result.code == 1
+    assert problems(result) == [
+        f"snapshot.yaml:{line_of(path, 'writers')}: articles.author: related collection 'writers' is not defined"
+    ]
+
+
+def _rest(snapshot: dict[str, object]) -> str:
+    from directus_gitops import yamlio
+
+    return yamlio.dump({key: snapshot[key] for key in ("collections", "fields", "relations")})
+
+
+def test_the_single_layout_is_checked_too(project: Project) -> None:
+    store.write_tree(project.schema, store.render(samples.base(), "single"))
+    assert project.run("check").code == 0
+    single = project.schema / "snapshot.yaml"
+    edit(single, "related_collection: authors", "related_collection: writers")
+    result = project.run("check")
+    expected = f"schema/snapshot.yaml:{line_of(single, 'writers')}: articles.author: related collection 'writers'"
+    assert problems(result) == [f"{expected} is not defined"]
+
+
+@pytest.mark.directus
+def test_a_real_pulled_model_has_no_problems(project: Project, seeded) -> None:  # type: ignore[no-untyped-def]
+    project.configure(dev=seeded.url)
+    project.token("dev", seeded.token)
+    assert project.run("pull").code == 0
+    result = project.run("check")
+    assert result.code == 0, result.output
+    store.write_tree(project.root / "single", store.render(store.load_path(project.schema).snapshot, "single"))
+    assert project.run("check", "single").code == 0
+
+
+def test_every_path_given_is_checked(project: Project, schema: Path) -> None:
+    content = schema / "collections/content.yaml"
+    edit(content, "  note: null\n", "  note: ~\n")
+    result = project.run("check", "nowhere", "schema")
+    assert result.code == 1
+    assert problems(result) == [
+        "nowhere: no such file or folder",
+        f"schema/collections/content.yaml:{line_of(content, 'note: ~')}: not in canonical form",
+    ]

@@ -1,0 +1,111 @@
+"""log: the schema's history as schema changes, newest first."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from directus_gitops import store
+from tests import samples
+from tests.conftest import Project
+from tests.test_diff import edited, write
+
+
+@pytest.fixture
+def history(project: Project) -> Project:
+    write(project, samples.base(), "Base model")
+    (project.root / "README.md").write_text("not the schema\n")
+    project.git("add", "README.md")
+    project.git("commit", "--quiet", "-m", "Docs only")
+    write(project, edited(), "Add subtitle, drop authors")
+    return project
+
+
+def commits(project: Project) -> list[str]:
+    return project.git("log", "--format=%h", "--abbrev=10").split()
+
+
+def test_each_commit_that_touched_the_schema_with_its_changes(history: Project) -> None:
+    result = history.run("log")
+    assert result.code == 0, result.output
+    newest, _docs, root = commits(history)
+    blocks = result.out.split("\n\n")
+    assert blocks[0].splitlines() == [
+        f"{newest}  2026-01-01  Add subtitle, drop authors",
+        "    + articles.subtitle",
+        "    ~ articles.title",
+        "    - articles.author → authors",
+        "    - authors (data loss)",
+    ]
+    root_lines = blocks[1].splitlines()
+    assert root_lines[0] == f"{root}  2026-01-01  Base model"
+    assert "    + articles" in root_lines and "    + articles.author → authors" in root_lines
+    assert all(line.startswith("    + ") for line in root_lines[1:])  # against an empty schema
+    assert len(root_lines) == 1 + 13
+    assert "Docs only" not in result.out
+
+
+def test_limit_and_ref(history: Project) -> None:
+    newest, _docs, root = commits(history)
+    limited = history.run("log", "--limit", "1").out
+    assert newest in limited and root not in limited
+    older = history.run("log", "--ref", "HEAD~1").out
+    assert root in older and newest not in older
+
+
+def test_json_lists_commits_with_changes(history: Project) -> None:
+    document = json.loads(history.run("log", "--format", "json").out)
+    assert document["format_version"] == "1"
+    newest, root = document["commits"]
+    assert newest["commit"] == history.git("rev-parse", "HEAD").strip()
+    assert newest["parent"] == history.git("rev-parse", "HEAD~1").strip()
+    assert newest["summary"]["destroy"] == 2 and newest["summary"]["data_loss"] == 1
+    assert {(c["action"], c["name"]) for c in newest["changes"]} >= {("create", "articles.subtitle")}
+    assert root["parent"] is None and root["summary"]["add"] == 13
+
+
+def test_a_commit_that_cannot_be_read_does_not_hide_the_others(history: Project) -> None:
+    broken = history.schema / "collections/articles.yaml"
+    broken.write_text(broken.read_text() + "fields: [\n")
+    history.git("commit", "--quiet", "--all", "-m", "Break the YAML")
+    result = history.run("log")
+    assert result.code == 0, result.output
+    assert "Break the YAML\n    (cannot read the schema: HEAD" not in result.out  # it names the commit, not HEAD
+    first = result.out.split("\n\n")[0].splitlines()
+    assert first[0].endswith("Break the YAML")
+    assert first[1].startswith("    (cannot read the schema: ") and "collections/articles.yaml:" in first[1]
+    assert "Add subtitle, drop authors" in result.out and "Base model" in result.out
+
+
+def test_removing_the_schema_folder_removes_everything(history: Project) -> None:
+    history.git("rm", "--quiet", "-r", "schema")
+    history.git("commit", "--quiet", "-m", "Drop the schema")
+    first = history.run("log", "--limit", "1").out.splitlines()
+    assert first[0].endswith("Drop the schema")
+    assert "    - articles (data loss)" in first
+
+
+def test_no_commit_touching_the_schema(project: Project) -> None:
+    (project.root / "README.md").write_text("hello\n")
+    project.git("add", "README.md")
+    project.git("commit", "--quiet", "-m", "Docs")
+    result = project.run("log")
+    assert result.code == 0
+    assert result.out == ""
+    assert "No commit in HEAD touches schema/." in result.err
+    assert json.loads(project.run("log", "--format", "json").out)["commits"] == []
+
+
+def test_markdown(history: Project) -> None:
+    markdown = history.run("log", "--format", "markdown").out
+    assert markdown.startswith("### Directus schema history")
+    assert "- `- authors (data loss)`" in markdown
+
+
+def test_a_format_change_alone_is_no_schema_change(history: Project) -> None:
+    store.write_tree(history.schema, store.render(store.load_path(history.schema).snapshot, "single"))
+    history.git("add", "--all")
+    history.git("commit", "--quiet", "-m", "Switch to the single layout")
+    first = history.run("log", "-n", "1").out.splitlines()
+    assert first[1:] == ["    (no schema changes)"]
