@@ -40,8 +40,9 @@ test-fast: install  ## only the tests that need no Directus server
 demo: install  ## two local Directus servers: seed one, pull, commit, push to the other
 	$(BIN)/python scripts/demo.py
 
-bench: install directus
+bench: install directus  ## pull against a real 300x20 model, and the offline diff of two such models
 	$(BIN)/python bench/bench_pull.py
+	$(BIN)/python bench/bench_diff.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo

@@ -81,6 +81,31 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--env", "-e", "env_name", default="dev", show_default=True, help="Name of the first environment.")
+@click.option("--url", default="http://127.0.0.1:8055", show_default=True, help="That environment's Directus URL.")
+@click.option(
+    "--layout", type=click.Choice(["split", "single"]), default="split", show_default=True, help="File layout."
+)
+@click.option("--no-ci", is_flag=True, help="Do not write the GitHub Actions workflow.")
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def init(env_name: str, url: str, layout: str, no_ci: bool, force: bool) -> int:
+    """Set this repository up: configuration, schema folder, CI workflow, pre-commit hooks.
+
+    Needs no server. Writes directus-gitops.yaml, schema/, .github/workflows/directus-schema.yml
+    and .pre-commit-config.yaml (existing files are left alone unless --force), and keeps push
+    backups out of git.
+    """
+    from directus_gitops.commands import init as command
+    from directus_gitops.gitrepo import Repo
+
+    try:
+        root = Repo(Path.cwd()).root
+    except GitOpsError:
+        root = Path.cwd()
+    return command.run(root, Console(), env=env_name, url=url, layout=layout, ci=not no_ci, force=force)  # type: ignore[arg-type]
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
 @env_option
 @click.option(
     "--layout",
