@@ -393,6 +393,16 @@ def folder_tree(root: Path) -> Tree:
     return Tree(read, str(root), file_id)
 
 
+def memory_tree(files: Mapping[str, bytes], source: str) -> Tree:
+    """Files about to be written, seen as a tree (to compare with what is on disk or committed)."""
+
+    def file_id(relpath: str) -> str | None:
+        data = files.get(relpath)
+        return None if data is None else blob_id(data)
+
+    return Tree(files.get, source, file_id)
+
+
 def load_path(path: Path) -> Loaded:
     """Read a schema folder (ours or holding Directus's snapshot) or a single snapshot file."""
     if path.is_dir():
@@ -440,19 +450,23 @@ def _fsync_dir(path: Path) -> None:
 def write_tree(target: Path, files: Mapping[str, bytes]) -> bool:
     """Make ``target`` hold exactly ``files``; return False when it already did."""
     recover(target)
-    if target.is_dir() and _same_content(target, files):
+    if same_content(target, files):
         return False
     new, old = _staging_paths(target)
     new.mkdir(parents=True)
-    for relpath, data in sorted(files.items()):
-        path = new / relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    for directory in {new / PurePosixPath(p).parent for p in files} | {new}:
-        _fsync_dir(directory)
+    for folder in sorted({PurePosixPath(p).parent for p in files}):
+        (new / folder).mkdir(parents=True, exist_ok=True)
+    previous = dir_reader(target) if target.is_dir() else None
+    for relpath, data in files.items():
+        if previous is not None and previous(relpath) == data:
+            # Same bytes: link the existing file instead of creating one (far cheaper, and
+            # safe because files are never changed in place, only replaced with the tree).
+            os.link(target / relpath, new / relpath)
+        else:
+            (new / relpath).write_bytes(data)
+    # One sync for the whole tree (a few ms) instead of one per file: the new files must be
+    # durable before the rename makes them the schema folder.
+    os.sync()
     if target.exists():
         target.rename(old)
         new.rename(target)
@@ -464,8 +478,9 @@ def write_tree(target: Path, files: Mapping[str, bytes]) -> bool:
     return True
 
 
-def _same_content(root: Path, files: Mapping[str, bytes]) -> bool:
-    if list_files(root) != sorted(files):
+def same_content(root: Path, files: Mapping[str, bytes]) -> bool:
+    """Whether the folder ``root`` holds exactly ``files``, byte for byte."""
+    if not root.is_dir() or list_files(root) != sorted(files):
         return False
     read = dir_reader(root)
     return all(read(relpath) == data for relpath, data in files.items())

@@ -2,47 +2,48 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from directus_gitops import changes, store
 from directus_gitops import snapshot as snap
 from directus_gitops.client import DirectusClient
 from directus_gitops.config import Config, Target
-from directus_gitops.console import Console
+from directus_gitops.console import Console, display
 from directus_gitops.errors import ExitCode, GitOpsError
 
 if TYPE_CHECKING:
     from directus_gitops.gitrepo import Repo
 
 
-def _previous(schema_dir: Path) -> snap.Snapshot | None:
-    """What the folder held before, for the change summary; None if nothing usable."""
+def summary(before: store.Tree | None, after: store.Tree) -> str | None:
+    """What changed between two trees (``+1 field, ~2 fields``), reading only differing files.
+
+    None when there was nothing readable before, so there is no change to describe.
+    """
+    if before is None:
+        return None
     try:
-        return store.load_path(schema_dir).snapshot if schema_dir.is_dir() else None
+        old, new = store.load_differing(before, after)
     except GitOpsError:
         return None
+    return changes.compare(old.snapshot, new.snapshot).summary()
 
 
-def _committed(repo: Repo, folder: str) -> snap.Snapshot | None:
-    """The snapshot as last committed, which the commit message describes changes against."""
+def _committed(repo: Repo, folder: str) -> store.Tree | None:
+    """The schema folder as last committed, which the commit message describes changes against."""
     if not repo.has_commits():
         return None
-    try:
-        _, read = repo.tree_reader("HEAD", folder)
-        return store.parse_tree(read, f"HEAD:{folder}").snapshot
-    except GitOpsError:
-        return None
+    return repo.schema_tree("HEAD", folder)[1]
 
 
-def commit_message(old: snap.Snapshot | None, new: snap.Snapshot, env: str) -> str:
-    if old is None:
+def commit_message(change_summary: str | None, new: snap.Snapshot, env: str) -> str:
+    if change_summary is None:
         counts = snap.count_entries(new)
         return (
             f"schema: snapshot of {env} ({counts['collections']} collections, "
             f"{counts['fields']} fields, {counts['relations']} relations)"
         )
-    return f"schema: {changes.compare(old, new).summary()}"
+    return f"schema: {change_summary}"
 
 
 def run(
@@ -63,35 +64,26 @@ def run(
     with DirectusClient(target) as client:
         pulled = snap.validate(client.snapshot(), f"snapshot from {target.url}")
     files = store.render(pulled, layout)
+    new_tree = store.memory_tree(files, f"snapshot of {target.name}")
     schema_dir = config.schema_dir
     store.recover(schema_dir)
-    old = _previous(schema_dir)
-    changed = store.write_tree(schema_dir, files)
 
     counts = snap.count_entries(pulled)
     source = f"Directus {pulled.get('directus')}, {pulled.get('vendor', 'unknown vendor')}"
-    shown = _display(schema_dir)
-    if not changed:
+    shown = display(schema_dir) + "/"
+    if store.same_content(schema_dir, files):
         console.info(f"{shown} already matches '{target.name}' ({source}); nothing changed.")
     else:
-        summary = changes.compare(old, pulled).summary() if old is not None else "new snapshot"
+        before = store.folder_tree(schema_dir) if schema_dir.is_dir() else None
+        described = summary(before, new_tree) or "new snapshot"
+        store.write_tree(schema_dir, files)
         console.info(
             f"Pulled '{target.name}' ({source}): {counts['collections']} collections, "
-            f"{counts['fields']} fields, {counts['relations']} relations into {shown} ({summary})."
+            f"{counts['fields']} fields, {counts['relations']} relations into {shown} ({described})."
         )
     if repo is not None:
         folder = repo.relpath(schema_dir)
-        base = _committed(repo, folder)
-        sha = repo.commit_folder(folder, message or commit_message(base, pulled, target.name))
-        if sha is None:
-            console.info("Nothing to commit.")
-        else:
-            console.info(f"Committed {sha[:10]}.")
+        text = message or commit_message(summary(_committed(repo, folder), new_tree), pulled, target.name)
+        sha = repo.commit_folder(folder, text)
+        console.info("Nothing to commit." if sha is None else f"Committed {sha[:10]}.")
     return ExitCode.OK
-
-
-def _display(path: Path) -> str:
-    try:
-        return f"{path.relative_to(Path.cwd())}/"
-    except ValueError:
-        return f"{path}/"
