@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 DIRECTUS_VERSIONS ?= 10.13.4 12.4.1
 export DIRECTUS_VERSIONS
 
-.PHONY: install directus test test-fast lint format demo bench clean
+.PHONY: install directus test test-fast lint format demo schema bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ test-fast: install  ## only the tests that need no Directus server
 
 demo: install  ## two local Directus servers: seed one, pull, commit, push to the other
 	$(BIN)/python scripts/demo.py
+
+schema: demo  ## refresh this repository's schema/ (the demo model, pulled from Directus 12.4.1)
+	rm -rf schema && cp -r .demo/project/schema schema
 
 bench: install directus  ## pull against a real 300x20 model, and the offline diff of two such models
 	$(BIN)/python bench/bench_pull.py
