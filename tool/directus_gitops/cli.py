@@ -65,6 +65,14 @@ def _load_config(ctx: click.Context, config_path: Path | None) -> Any:
     return config.load(config_path or ctx.find_root().params.get("config_path"))
 
 
+def _server(ctx: click.Context, config_path: Path | None, env_name: str | None) -> tuple[Any, Any]:
+    """The configuration, and the server (with its token) a command talks to."""
+    from directus_gitops import config
+
+    cfg = _load_config(ctx, config_path)
+    return cfg, config.resolve(cfg, env_name)
+
+
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EXIT_CODES_HELP,
@@ -129,13 +137,11 @@ def pull(
     Pulling an unchanged server rewrites nothing, so git shows no change. Collections
     removed on the server have their files removed.
     """
-    from directus_gitops import config
     from directus_gitops.commands import pull as command
 
     if message is not None and not commit:
         raise click.UsageError("-m/--message needs --commit")
-    cfg = _load_config(ctx, config_path)
-    target = config.resolve(cfg, env_name)
+    cfg, target = _server(ctx, config_path, env_name)
     return command.run(cfg, target, Console(), layout=layout, commit=commit, message=message)  # type: ignore[arg-type]
 
 
@@ -262,11 +268,9 @@ def plan(
     The desired state is the schema folder as committed at --ref (HEAD by default); the
     server computes the diff. Changes that can lose data are marked.
     """
-    from directus_gitops import config
     from directus_gitops.commands import plan as command
 
-    cfg = _load_config(ctx, config_path)
-    target = config.resolve(cfg, env_name)
+    cfg, target = _server(ctx, config_path, env_name)
     return command.run(
         cfg,
         target,
@@ -317,13 +321,11 @@ def push(
     backs up the server's current schema, applies with Directus's hash guard, then checks
     that nothing is left to apply.
     """
-    from directus_gitops import config
     from directus_gitops.commands import push as command
 
     if plan_file is not None and (ref is not None or from_path is not None):
         raise click.UsageError("--plan cannot be combined with --ref or --from")
-    cfg = _load_config(ctx, config_path)
-    target = config.resolve(cfg, env_name)
+    cfg, target = _server(ctx, config_path, env_name)
     return command.run(
         cfg,
         target,
