@@ -188,8 +188,11 @@ def resolve(config: Config, env_name: str | None, environ: Mapping[str, str] | N
     environ = os.environ if environ is None else environ
     if not config.environments:
         if env_name is not None:
-            where = f"{config.path}" if config.path else f"no {CONFIG_NAME} found"
-            raise ConfigError(f"unknown environment '{env_name}' ({where} defines no environments)")
+            where = f"{config.path} defines no environments" if config.path else f"no {CONFIG_NAME} was found"
+            raise ConfigError(
+                f"unknown environment '{env_name}': {where} (without environments, DIRECTUS_URL and "
+                "DIRECTUS_TOKEN describe the one server)"
+            )
         url = environ.get("DIRECTUS_URL")
         if not url:
             raise ConfigError(
