@@ -44,7 +44,7 @@ def test_without_a_file_directus_url_and_token_serve(tmp_path: Path) -> None:
     assert (target.url, target.token_env) == ("http://h:1", "DIRECTUS_TOKEN")
     with pytest.raises(ConfigError, match="DIRECTUS_URL"):
         config.resolve(cfg, None, {})
-    with pytest.raises(ConfigError, match="unknown environment 'prod': no directus-gitops.yaml was found"):
+    with pytest.raises(ConfigError, match=r"unknown environment 'prod': no directus-gitops\.yaml was found"):
         config.resolve(cfg, "prod", {"DIRECTUS_URL": "http://h:1", "DIRECTUS_TOKEN": "t"})
 
 
