@@ -130,3 +130,35 @@ def test_broken_file_is_named_with_its_line(tmp_path: Path) -> None:
     path.write_text(path.read_text() + "fields: [\n")
     with pytest.raises(SnapshotError, match=r"collections/authors.yaml:\d+: "):
         store.load_path(target)
+
+
+def test_interrupt_while_writing_leaves_the_old_tree_and_is_cleaned_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "schema"
+    store.write_tree(target, store.render(samples.base()))
+    before = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    changed = samples.base()
+    for entry in changed["fields"]:
+        if entry.get("meta"):
+            entry["meta"]["note"] = "changed everywhere"
+    writes = 0
+    real_write = Path.write_bytes
+
+    def interrupted(self: Path, data: bytes) -> int:
+        nonlocal writes
+        writes += 1
+        if writes == 3:
+            raise KeyboardInterrupt
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store.write_tree(target, store.render(changed))
+    monkeypatch.undo()
+    assert {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
+    assert (tmp_path / ".schema.gitops-new").exists()  # the half-built tree, beside the old one
+
+    assert store.write_tree(target, store.render(changed)) is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["schema"]
+    assert snap.canonical(store.load_path(target).snapshot) == snap.canonical(changed)
