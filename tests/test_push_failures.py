@@ -113,3 +113,62 @@ def test_a_half_applied_push_lists_what_got_through(project: Project, monkeypatc
         "error: the apply failed: POST /schema/apply on http://directus.test failed (500): ER_LOCK_DEADLOCK"
         in result.err
     )
+
+
+def test_residue_after_a_successful_apply_is_reported_not_hidden(project: Project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Directus 11.3.5 on SQLite reads a unique field back as not unique: the re-diff shows it."""
+    import httpx
+
+    from directus_gitops.client import DirectusClient
+    from directus_gitops.commands import push
+    from tests import samples
+
+    residue = {
+        "collections": [],
+        "fields": [
+            {
+                "collection": "authors",
+                "field": "name",
+                "diff": [{"kind": "E", "path": ["schema", "is_unique"], "lhs": False, "rhs": True}],
+            }
+        ],
+        "relations": [],
+    }
+    diffs = iter(
+        [
+            {
+                "collections": [{"collection": "authors", "diff": [{"kind": "N", "rhs": {}}]}],
+                "fields": [],
+                "relations": [],
+            },
+            residue,
+        ]
+    )
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/server/info":
+            return httpx.Response(200, json={"data": {"version": "12.4.1"}})
+        if request.url.path == "/schema/snapshot":
+            return httpx.Response(
+                200, json={"data": {**samples.base(), "collections": [], "fields": [], "relations": []}}
+            )
+        if request.url.path == "/schema/diff":
+            return httpx.Response(200, json={"data": {"hash": "abc", "diff": next(diffs)}})
+        return httpx.Response(204)
+
+    class Mocked(DirectusClient):
+        def __init__(self, target) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(target, transport=httpx.MockTransport(handler))
+
+    monkeypatch.setattr(push, "DirectusClient", Mocked)
+    project.configure(prod="http://directus.test")
+    project.token("prod", "t")
+    store.write_tree(project.schema, store.render(samples.base()))
+    project.git("add", "schema")
+    project.git("commit", "--quiet", "-m", "model")
+
+    result = project.run("push", "--env", "prod", "--yes", "--no-backup")
+    assert result.code == 1
+    assert "Still different on 'prod' after the apply:" in result.out
+    assert "schema.is_unique: false → true" in result.out
+    assert "applied, but 'prod' still differs from HEAD" in result.err and "~1 field" in result.err
