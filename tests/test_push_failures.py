@@ -9,6 +9,8 @@ on MySQL/MariaDB it can stop half-way, and the same report then lists what got t
 from __future__ import annotations
 
 import copy
+import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +136,7 @@ def test_residue_after_a_successful_apply_is_reported_not_hidden(project: Projec
         ],
         "relations": [],
     }
-    diffs = iter(
+    diffs = itertools.cycle(
         [
             {
                 "collections": [{"collection": "authors", "diff": [{"kind": "N", "rhs": {}}]}],
@@ -166,6 +168,11 @@ def test_residue_after_a_successful_apply_is_reported_not_hidden(project: Projec
     store.write_tree(project.schema, store.render(samples.base()))
     project.git("add", "schema")
     project.git("commit", "--quiet", "-m", "model")
+
+    as_json = project.run("push", "--env", "prod", "--yes", "--no-backup", "--format", "json")
+    assert as_json.code == 1
+    assert json.loads(as_json.out)["summary"]["add"] == 1  # stdout stays one JSON document
+    assert "Still different on 'prod' after the apply:" in as_json.err
 
     result = project.run("push", "--env", "prod", "--yes", "--no-backup")
     assert result.code == 1

@@ -60,8 +60,21 @@ def _from_saved(config: Config, target: Target, plan_file: Path, client: Directu
     )
 
 
+def _report(console: Console, fmt: render.Format, text: str) -> None:
+    """Text beside the plan: on stdout with a text plan, else on stderr (stdout stays one document)."""
+    if fmt == "text":
+        console.result(text)
+    else:
+        console.info(text.rstrip("\n"))
+
+
 def _report_partial(
-    client: DirectusClient, console: Console, plan: planning.Plan, error: ServerError, backup_path: Path | None
+    client: DirectusClient,
+    console: Console,
+    fmt: render.Format,
+    plan: planning.Plan,
+    error: ServerError,
+    backup_path: Path | None,
 ) -> GitOpsError:
     """After an apply that failed: say what the target holds now (it may be half-applied)."""
     console.info(f"The apply to '{plan.target.name}' failed; the target now:")
@@ -74,7 +87,7 @@ def _report_partial(
         console.info(f"  already applied: {applied.summary()}")
         console.info(f"  not applied:     {changes.compare(now, plan.source.snapshot).summary()}")
         if applied:
-            console.result(render.text(applied, title="Changes that did reach the target:"))
+            _report(console, fmt, render.text(applied, title="Changes that did reach the target:"))
     if backup_path is not None:
         console.info(f"  backup of its schema from before the push: {backup_path}")
     return ServerError(f"the apply failed: {error.message}", status=error.status, code=error.code)
@@ -134,13 +147,13 @@ def run(
                 hint="run plan or push again to diff against the target as it is now",
             ) from None
         except ServerError as exc:
-            raise _report_partial(client, console, plan, exc, backup_path) from None
+            raise _report_partial(client, console, fmt, plan, exc, backup_path) from None
 
         sent = planning.for_target(plan.source.snapshot, plan.target_snapshot)
         remaining = client.diff(sent, force=force or plan.forced)
     if remaining is not None:
         left = changes.from_server(remaining.diff)
-        console.result(render.text(left, title=f"Still different on '{target.name}' after the apply:"))
+        _report(console, fmt, render.text(left, title=f"Still different on '{target.name}' after the apply:"))
         raise GitOpsError(
             f"applied, but '{target.name}' still differs from {plan.source.label}: {left.summary()}",
             hint="Directus could not apply these or reads them back differently (see the list above)",
