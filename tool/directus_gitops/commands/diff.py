@@ -162,7 +162,12 @@ def run(
     exit_code: bool,
 ) -> int:
     git = _Git(config)
-    before = side_for(old, git) if old is not None else revision_side(git.repo(), "HEAD", git.folder())
+    if old is not None:
+        before = side_for(old, git)
+    elif git.repo().has_commits():
+        before = revision_side(git.repo(), "HEAD", git.folder())
+    else:  # a new repository: everything in the working tree is new
+        before = Side("HEAD (no commits yet)")
     after = side_for(new, git) if new is not None else working_tree(config)
     for side in (before, after):
         if side.tree is None and side.loaded is None:
