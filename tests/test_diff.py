@@ -247,14 +247,10 @@ def test_diff_of_two_pulled_commits_reads_no_network(project: Project, seeded) -
 
 
 def test_diff_in_a_repository_without_commits_shows_everything_as_new(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import subprocess
-
-    from directus_gitops import store as store_module
     from directus_gitops.cli import main
-    from tests import samples
 
     subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
-    store_module.write_tree(tmp_path / "schema", store_module.render(samples.base()))
+    store.write_tree(tmp_path / "schema", store.render(samples.base()))
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exited:
         main(["diff", "--exit-code"])
