@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 DIRECTUS_VERSIONS ?= 10.13.4 12.4.1
 export DIRECTUS_VERSIONS
 
-.PHONY: install directus test test-fast lint format demo schema bench clean
+.PHONY: install directus test test-fast lint format docs demo schema bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ lint: install  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+docs: install  ## regenerate docs/cli.md from the commands' --help
+	$(BIN)/python scripts/cli_reference.py
 
 format: install
 	$(BIN)/ruff format .

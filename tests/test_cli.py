@@ -97,3 +97,10 @@ def test_push_asks_in_a_terminal(project, seeded, empty, answer: str, code: int)
 
     created = demo_model.snapshot(empty.url, empty.token)["collections"]
     assert bool(created) is (answer == "yes")
+
+
+def test_the_cli_reference_is_current() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from cli_reference import DOC, reference
+
+    assert DOC.read_text() == reference(), "docs/cli.md is out of date: run `make docs`"

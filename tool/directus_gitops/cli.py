@@ -83,7 +83,7 @@ def _server(ctx: click.Context, config_path: Path | None, env_name: str | None) 
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """Put a Directus project's data model under Git.
 
-    pull a server's schema into canonical YAML, review changes offline, and push the
+    Pull a server's schema into canonical YAML, review changes offline, and push the
     committed schema to a server safely from CI.
     """
 
