@@ -15,8 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import demo_model
+import httpx
 
 from directus_gitops import store
+from directus_gitops.client import DirectusClient
+from directus_gitops.commands import push
+from tests import samples
 from tests.conftest import Project
 from tests.directus_harness import ServerPool
 
@@ -71,14 +75,23 @@ def test_apply_stopped_by_the_licence_limit_is_reported(project: Project, direct
         assert result.err.strip().splitlines()[-1].startswith("error: the apply failed: ")
 
 
+def committed_project_against(project: Project, monkeypatch, handler, snapshot: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    """``snapshot`` committed in ``project``, whose env 'prod' is a mocked Directus ``handler``."""
+
+    class Mocked(DirectusClient):
+        def __init__(self, target) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(target, transport=httpx.MockTransport(handler))
+
+    monkeypatch.setattr(push, "DirectusClient", Mocked)
+    project.configure(prod="http://directus.test")
+    project.token("prod", "t")
+    store.write_tree(project.schema, store.render(snapshot))
+    project.git("add", "schema")
+    project.git("commit", "--quiet", "-m", "model")
+
+
 def test_a_half_applied_push_lists_what_got_through(project: Project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """MySQL commits each step of an apply: a 500 half-way leaves part of it behind."""
-    import httpx
-
-    from directus_gitops.client import DirectusClient
-    from directus_gitops.commands import push
-    from tests import samples
-
     desired = samples.base()
     before = {**samples.base(), "collections": [], "fields": [], "relations": []}
     half = {**before, "collections": [samples.collection("authors")], "fields": [samples.pk("authors")]}
@@ -95,16 +108,7 @@ def test_a_half_applied_push_lists_what_got_through(project: Project, monkeypatc
         state["now"] = half  # the apply got half-way, then the database failed
         return httpx.Response(500, json={"errors": [{"message": "ER_LOCK_DEADLOCK", "extensions": {}}]})
 
-    class Mocked(DirectusClient):
-        def __init__(self, target) -> None:  # type: ignore[no-untyped-def]
-            super().__init__(target, transport=httpx.MockTransport(handler))
-
-    monkeypatch.setattr(push, "DirectusClient", Mocked)
-    project.configure(prod="http://directus.test")
-    project.token("prod", "t")
-    store.write_tree(project.schema, store.render(desired))
-    project.git("add", "schema")
-    project.git("commit", "--quiet", "-m", "model")
+    committed_project_against(project, monkeypatch, handler, desired)
 
     result = project.run("push", "--env", "prod", "--yes")
     assert result.code == 1
@@ -119,12 +123,6 @@ def test_a_half_applied_push_lists_what_got_through(project: Project, monkeypatc
 
 def test_residue_after_a_successful_apply_is_reported_not_hidden(project: Project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Directus 11.3.5 on SQLite reads a unique field back as not unique: the re-diff shows it."""
-    import httpx
-
-    from directus_gitops.client import DirectusClient
-    from directus_gitops.commands import push
-    from tests import samples
-
     residue = {
         "collections": [],
         "fields": [
@@ -158,16 +156,7 @@ def test_residue_after_a_successful_apply_is_reported_not_hidden(project: Projec
             return httpx.Response(200, json={"data": {"hash": "abc", "diff": next(diffs)}})
         return httpx.Response(204)
 
-    class Mocked(DirectusClient):
-        def __init__(self, target) -> None:  # type: ignore[no-untyped-def]
-            super().__init__(target, transport=httpx.MockTransport(handler))
-
-    monkeypatch.setattr(push, "DirectusClient", Mocked)
-    project.configure(prod="http://directus.test")
-    project.token("prod", "t")
-    store.write_tree(project.schema, store.render(samples.base()))
-    project.git("add", "schema")
-    project.git("commit", "--quiet", "-m", "model")
+    committed_project_against(project, monkeypatch, handler, samples.base())
 
     as_json = project.run("push", "--env", "prod", "--yes", "--no-backup", "--format", "json")
     assert as_json.code == 1
