@@ -162,3 +162,20 @@ def test_interrupt_while_writing_leaves_the_old_tree_and_is_cleaned_up(
     assert store.write_tree(target, store.render(changed)) is True
     assert sorted(p.name for p in tmp_path.iterdir()) == ["schema"]
     assert snap.canonical(store.load_path(target).snapshot) == snap.canonical(changed)
+
+
+def test_a_linked_folder_cannot_lead_reads_out_of_the_schema_folder(tmp_path: Path) -> None:
+    target = tmp_path / "schema"
+    store.write_tree(target, store.render(samples.base()))
+    outside = tmp_path / "outside"
+    (target / "collections").rename(outside)
+    (target / "collections").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(SnapshotError, match="listed in the manifest but missing"):
+        store.load_path(target)
+
+
+def test_the_schema_folder_itself_may_be_a_link(tmp_path: Path) -> None:
+    real = tmp_path / "shared-schema"
+    store.write_tree(real, store.render(samples.base()))
+    (tmp_path / "schema").symlink_to(real, target_is_directory=True)
+    assert snap.canonical(store.load_path(tmp_path / "schema").snapshot) == snap.canonical(samples.base())

@@ -376,7 +376,13 @@ def dir_reader(root: Path) -> Reader:
 
     def read(relpath: str) -> bytes | None:
         path = root / relpath
-        if path.is_symlink() or not path.is_file():
+        # Every component below the root, not just the file: a linked folder could lead
+        # anywhere. (The root itself may be a link: that is the user's choice of folder.)
+        inside = PurePosixPath(relpath)
+        for part in (inside, *inside.parents[:-1]):
+            if (root / part).is_symlink():
+                return None
+        if not path.is_file():
             return None
         return path.read_bytes()
 
