@@ -5,11 +5,20 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Directus versions the real-server tests run against.
-DIRECTUS_VERSIONS ?= 10.13.4 12.4.1
-export DIRECTUS_VERSIONS
+# Where the real-server tests run: Directus version:database cells. The default is the part
+# of the version x database matrix CI runs; `make test DIRECTUS_VERSIONS="11.3.5 12.4.1"
+# DIRECTUS_DATABASES="sqlite postgres"` runs the suite on those versions x databases instead.
+DIRECTUS_CELLS ?= 12.4.1:sqlite 12.4.1:postgres 12.4.1:mariadb 10.13.4:sqlite
+# Cells of the matrix loop (tests/test_matrix.py) on top: a 9.x smoke cell.
+DIRECTUS_MATRIX_CELLS ?= $(DIRECTUS_CELLS) 9.26.0:sqlite
+DIRECTUS_VERSIONS ?=
+DIRECTUS_DATABASES ?=
+export DIRECTUS_CELLS DIRECTUS_MATRIX_CELLS DIRECTUS_VERSIONS DIRECTUS_DATABASES
+# Versions and databases the cells above need installed.
+CELL_VERSIONS = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(firstword $(subst :, ,$(cell)))) $(DIRECTUS_VERSIONS))
+CELL_DATABASES = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(word 2,$(subst :, ,$(cell)))) $(DIRECTUS_DATABASES))
 
-.PHONY: install directus test test-fast lint format docs demo schema bench clean
+.PHONY: install directus databases test test-fast lint format docs demo schema bench matrix clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +28,11 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed  ## the tool and its development tools, in .venv
 
-directus: install  ## Directus $(DIRECTUS_VERSIONS) in the cache (reused across runs)
-	$(BIN)/python scripts/directus_server.py install $(DIRECTUS_VERSIONS)
+directus: install  ## the Directus versions the tests need, in the cache (reused across runs)
+	$(BIN)/python scripts/directus_server.py install $(CELL_VERSIONS)
+
+databases: install  ## PostgreSQL and MariaDB from Debian's packages, when the tests need them and they are missing
+	$(BIN)/python scripts/databases.py install $(CELL_DATABASES)
 
 lint: install  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
@@ -34,7 +46,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint directus  ## the whole suite, real Directus servers included
+test: lint directus databases  ## the whole suite, real Directus servers included (the CI part of the matrix)
 	$(BIN)/pytest
 
 test-fast: install  ## only the tests that need no Directus server
@@ -46,9 +58,12 @@ demo: install  ## two local Directus servers: seed one, pull, commit, push to th
 schema: demo  ## refresh this repository's schema/ (the demo model, pulled from Directus 12.4.1)
 	rm -rf schema && cp -r .demo/project/schema schema
 
+matrix: install  ## every Directus version x database through the whole loop; prints the table (MATRIX_ARGS=--record)
+	$(BIN)/python scripts/matrix.py $(MATRIX_ARGS)
+
 bench: install directus  ## pull against a real 300x20 model, and the offline diff of two such models
 	$(BIN)/python bench/bench_pull.py
 	$(BIN)/python bench/bench_diff.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo .matrix

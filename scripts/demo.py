@@ -8,11 +8,14 @@
 5. ``directus-gitops plan --env target --exit-code``: nothing is left to do.
 
 Everything lives under ``.demo/`` in the repository; both servers are stopped at the end.
-``DIRECTUS_VERSION`` picks the Directus version (default 12.4.1).
+``DIRECTUS_VERSION`` picks the Directus version (default 12.4.1), ``DIRECTUS_DATABASE`` the
+database (sqlite, postgres or mariadb; default sqlite): PostgreSQL and MariaDB run as a
+private server of the demo's own, installed from Debian's packages when missing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -22,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from databases import check_vendor, database_server
 from demo_model import seed
 from directus_server import DirectusServer, install
 
@@ -45,6 +49,7 @@ def run(*command: str, cwd: Path, env: dict[str, str], check: bool = True) -> in
 
 def main() -> int:
     version = os.environ.get("DIRECTUS_VERSION", "12.4.1")
+    vendor = check_vendor(os.environ.get("DIRECTUS_DATABASE", "sqlite"))
     if DEMO.exists():
         shutil.rmtree(DEMO)
     project = DEMO / "project"
@@ -55,8 +60,15 @@ def main() -> int:
     install(version)
     print(f"ready in {time.monotonic() - started:.0f} s")
 
-    step("Starting two SQLite Directus servers: source and target")
-    with DirectusServer(version, DEMO / "source") as source, DirectusServer(version, DEMO / "target") as target:
+    with contextlib.ExitStack() as stack:
+        source_db = target_db = None
+        if vendor != "sqlite":
+            step(f"Starting a private {vendor} server for the two Directus databases")
+            db = stack.enter_context(database_server(vendor))
+            source_db, target_db = db.create_database("demo_source"), db.create_database("demo_target")
+        step(f"Starting two Directus {version} servers on {vendor}: source and target")
+        source = stack.enter_context(DirectusServer(version, DEMO / "source", connection=source_db))
+        target = stack.enter_context(DirectusServer(version, DEMO / "target", connection=target_db))
         print(f"source: {source.url}\ntarget: {target.url}")
 
         step("Creating the demo data model on the source (collections, fields, relations)")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Install and run real Directus servers (SQLite) for the tests and the demo.
+"""Install and run real Directus servers (SQLite, PostgreSQL, MariaDB) for tests, demo and matrix.
 
 Everything installed lives in a cache folder outside the repository
 (``$DIRECTUS_GITOPS_CACHE`` or ``~/.cache/directus-gitops``) and is reused across runs:
@@ -10,6 +10,9 @@ Everything installed lives in a cache folder outside the repository
 Only the package registries are needed: npm's install scripts, which would download prebuilt
 binaries from elsewhere, are skipped and the two addons that need compiling are built with the
 node-gyp that ships inside npm.
+
+A server runs on SQLite (a file in its workdir) unless it is given a ``Connection`` to a
+database on a private PostgreSQL or MariaDB server (``scripts/databases.py``).
 
 Command line:
     python scripts/directus_server.py install VERSION [VERSION...]
@@ -41,6 +44,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
+from databases import Connection
 
 log = logging.getLogger("directus_server")
 
@@ -317,9 +321,10 @@ def _build_installation(version: str, root: Path, cache: Path) -> None:
     for name in _NATIVE_ADDONS:
         # npm nests a second copy when two dependents need different versions.
         for package in sorted(root.glob(f"**/node_modules/{name}/binding.gyp")):
-            seconds = _build_addon(package.parent, node, node_gyp, build_log)
+            seconds, reused = _cached_build(package.parent, node, node_gyp, build_log, cache)
             timings[f"build {package.parent.relative_to(root)}"] = round(seconds, 1)
-            log.info("built %s in %.0f s", package.parent.relative_to(root), seconds)
+            verb = "reused the build of" if reused else "built"
+            log.info("%s %s in %.0f s", verb, package.parent.relative_to(root), seconds)
     for name in (*_NATIVE_ADDONS, *_PREBUILT_ADDONS):
         for package in sorted(root.glob(f"**/node_modules/{name}/package.json")):
             _check_loads(package.parent, node, root)
@@ -336,6 +341,41 @@ def _build_installation(version: str, root: Path, cache: Path) -> None:
 def _node_env(node: NodeRuntime) -> dict[str, str]:
     # Build scripts may spawn `node`: make it the one the addon is built for.
     return os.environ | {"PATH": f"{node.binary.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def _node_abi(node: NodeRuntime) -> str:
+    """The Node ABI (``process.versions.modules``) native addons are built against."""
+    command = [str(node.binary), "-p", "process.versions.modules"]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _cached_build(package: Path, node: NodeRuntime, node_gyp: Path, build_log: Path, cache: Path) -> tuple[float, bool]:
+    """Build the addon in ``package``, or reuse an earlier build of the same addon version for
+    the same Node ABI (a build made with one Node's headers can crash another Node).
+
+    Returns the seconds it took and whether an earlier build was reused.
+    """
+    started = time.monotonic()
+    manifest = json.loads((package / "package.json").read_text())
+    key = f"{manifest['name']}-{manifest['version']}-abi{_node_abi(node)}"
+    cached = cache / "native" / key
+    if cached.is_dir():
+        shutil.copytree(cached, package, dirs_exist_ok=True)
+        return time.monotonic() - started, True
+    _build_addon(package, node, node_gyp, build_log)
+
+    def keep(partial: Path) -> None:
+        # Only the loadable binaries (build/Release/*.node, isolated-vm's out/), not the
+        # objects they were linked from.
+        for binary in package.rglob("*.node"):
+            relative = binary.relative_to(package)
+            if "obj.target" in relative.parts or relative.parts[0] == "node_modules":
+                continue
+            (partial / relative.parent).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(binary, partial / relative)
+
+    _install_once(cached, keep)
+    return time.monotonic() - started, False
 
 
 def _build_addon(package: Path, node: NodeRuntime, node_gyp: Path, build_log: Path) -> float:
@@ -393,12 +433,25 @@ class Credentials:
 
 @dataclasses.dataclass(frozen=True)
 class Template:
-    """A bootstrapped (and maybe seeded) SQLite database that servers can start from."""
+    """A bootstrapped (and maybe seeded) database that servers can start from: a SQLite file,
+    or a database on a private PostgreSQL or MariaDB server that new databases are copied from."""
 
     version: str
-    database: Path
     credentials: Credentials
     seeded: bool
+    database: Path | None = None  # SQLite
+    connection: Connection | None = None  # PostgreSQL, MariaDB
+
+    @property
+    def vendor(self) -> str:
+        return vendor_of(self.connection)
+
+
+def vendor_of(connection: Connection | None) -> str:
+    """The harness's name for the database behind ``connection``: sqlite, postgres or mariadb."""
+    if connection is None:
+        return "sqlite"
+    return "postgres" if connection.client == "pg" else "mariadb"
 
 
 def free_port() -> int:
@@ -430,11 +483,12 @@ def _stop_process_group(pid: int, running: Callable[[], bool], timeout: float) -
 
 
 class DirectusServer:
-    """One Directus server on SQLite, listening on 127.0.0.1.
+    """One Directus server listening on 127.0.0.1, on SQLite or on the database ``connection``.
 
-    A fresh server is bootstrapped into ``workdir``; one given a ``template`` starts from a
-    copy of the template's database instead, which skips the bootstrap. Restarting a
-    stopped server reuses the database already in ``workdir``.
+    A fresh server is bootstrapped into ``workdir`` (SQLite) or into its empty database; one
+    given a ``template`` starts from a copy of the template's database instead, which skips the
+    bootstrap (with a ``connection``, the caller has made that copy). Restarting a stopped
+    server reuses the database it already has.
     """
 
     def __init__(
@@ -445,6 +499,7 @@ class DirectusServer:
         port: int | None = None,
         credentials: Credentials | None = None,
         template: Template | None = None,
+        connection: Connection | None = None,
         max_payload_size: str | None = None,
         env: Mapping[str, str] | None = None,
         cache: Path | None = None,
@@ -456,9 +511,12 @@ class DirectusServer:
                 raise DirectusServerError(f"template is for Directus {template.version}, not {version}")
             if credentials is not None and credentials != template.credentials:
                 raise DirectusServerError("a template's server must use its credentials")
+            if template.vendor != vendor_of(connection):
+                raise DirectusServerError(f"template is on {template.vendor}, the server on {vendor_of(connection)}")
         self.version = version
         self.workdir = Path(workdir).resolve()
         self.template = template
+        self.connection = connection
         self.credentials = template.credentials if template is not None else credentials or Credentials.generate()
         self.max_payload_size = max_payload_size
         self.extra_env = dict(env or {})
@@ -491,15 +549,24 @@ class DirectusServer:
         return self._process.pid if self._process is not None else None
 
     @property
+    def vendor(self) -> str:
+        return vendor_of(self.connection)
+
+    @property
     def database(self) -> Path:
+        """The SQLite file (servers on PostgreSQL or MariaDB have ``connection`` instead)."""
         return self.workdir / "data.db"
+
+    @property
+    def _bootstrapped_marker(self) -> Path:
+        return self.workdir / "bootstrapped"
 
     @property
     def log_file(self) -> Path:
         return self.workdir / "directus.log"
 
     def __repr__(self) -> str:
-        return f"DirectusServer(version={self.version!r}, url={self.url!r}, pid={self.pid})"
+        return f"DirectusServer(version={self.version!r}, vendor={self.vendor!r}, url={self.url!r}, pid={self.pid})"
 
     def __enter__(self) -> Self:
         if self._process is None:
@@ -522,11 +589,16 @@ class DirectusServer:
         manifest = self.workdir / "package.json"
         if not manifest.exists():
             manifest.write_text('{"name": "directus-server", "private": true}\n')
-        if not self.database.exists():
-            if self.template is not None:
-                shutil.copyfile(self.template.database, self.database)
-            else:
-                self._bootstrap(self.installation)
+        if self.connection is None:
+            if not self.database.exists():
+                if self.template is not None:
+                    assert self.template.database is not None
+                    shutil.copyfile(self.template.database, self.database)
+                else:
+                    self._bootstrap(self.installation)
+        elif self.template is None and not self._bootstrapped_marker.exists():
+            self._bootstrap(self.installation)
+            self._bootstrapped_marker.touch()
         # Never leave a half-started server behind: the caller gets no object to stop.
         try:
             self._launch(self.installation)
@@ -560,9 +632,11 @@ class DirectusServer:
         # of the caller must not change which database a test server uses.
         env = {name: os.environ[name] for name in ("HOME", "TMPDIR", "LANG", "TZ") if name in os.environ}
         env["PATH"] = f"{installation.node.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        if self.connection is None:
+            env |= {"DB_CLIENT": "sqlite3", "DB_FILENAME": str(self.database)}
+        else:
+            env |= self.connection.directus_env()
         env |= {
-            "DB_CLIENT": "sqlite3",
-            "DB_FILENAME": str(self.database),
             "KEY": self.credentials.key,
             "SECRET": self.credentials.secret,
             "ADMIN_EMAIL": self.credentials.email,
@@ -683,15 +757,25 @@ class DirectusServer:
 Seeder = Callable[[str, str, str], None]
 
 
-def build_template(version: str, directory: Path, *, seed: Seeder | None = None, cache: Path | None = None) -> Template:
+def build_template(
+    version: str,
+    directory: Path,
+    *,
+    seed: Seeder | None = None,
+    cache: Path | None = None,
+    connection: Connection | None = None,
+) -> Template:
     """Bootstrap a server once (and ``seed(url, token, version)`` it) into a template database.
 
-    Servers started from the template skip the bootstrap and any seeding.
+    Servers started from the template skip the bootstrap and any seeding. With a
+    ``connection`` the template is that (empty) database, which must not be used otherwise.
     """
     directory = Path(directory)
-    with DirectusServer(version, directory / "build", cache=cache) as server:
+    with DirectusServer(version, directory / "build", cache=cache, connection=connection) as server:
         if seed is not None:
             seed(server.url, server.token, version)
+    if connection is not None:
+        return Template(version=version, credentials=server.credentials, seeded=seed is not None, connection=connection)
     database = directory / "template.db"
     # SQLite's backup API gives one self-contained file whatever journal mode Directus used.
     with (

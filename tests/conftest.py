@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from directus_gitops.cli import main as cli_main
-from tests.directus_harness import ServerPool, directus_pool, versions_under_test
+from tests.directus_harness import ServerPool, cells_under_test, directus_pool
 
 if TYPE_CHECKING:
     from directus_server import DirectusServer
@@ -22,8 +22,21 @@ __all__ = ["directus_pool"]  # the fixture, registered for every test module
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "directus_version" in metafunc.fixturenames:
-        metafunc.parametrize("directus_version", versions_under_test(), scope="session")
+    if "directus_cell" in metafunc.fixturenames:
+        cells = cells_under_test()
+        metafunc.parametrize("directus_cell", cells, ids=[f"{v}-{d}" for v, d in cells], scope="session")
+
+
+@pytest.fixture(scope="session")
+def directus_version(directus_cell: tuple[str, str]) -> str:
+    """The Directus version of this test's cell."""
+    return directus_cell[0]
+
+
+@pytest.fixture(scope="session")
+def directus_database(directus_cell: tuple[str, str]) -> str:
+    """The database of this test's cell: sqlite, postgres or mariadb."""
+    return directus_cell[1]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -104,16 +117,16 @@ def project(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pyt
 
 
 @pytest.fixture
-def seeded(directus_pool: ServerPool, directus_version: str) -> Iterator[DirectusServer]:
+def seeded(directus_pool: ServerPool, directus_version: str, directus_database: str) -> Iterator[DirectusServer]:
     """A server of its own holding the demo model, stopped after the test."""
-    with directus_pool.new_server(directus_version, seeded=True) as server:
+    with directus_pool.new_server(directus_version, seeded=True, vendor=directus_database) as server:
         yield server
 
 
 @pytest.fixture
-def empty(directus_pool: ServerPool, directus_version: str) -> Iterator[DirectusServer]:
+def empty(directus_pool: ServerPool, directus_version: str, directus_database: str) -> Iterator[DirectusServer]:
     """A freshly bootstrapped server with no collections, stopped after the test."""
-    with directus_pool.new_server(directus_version, seeded=False) as server:
+    with directus_pool.new_server(directus_version, seeded=False, vendor=directus_database) as server:
         yield server
 
 

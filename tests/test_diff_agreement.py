@@ -10,7 +10,6 @@ so the offline equivalent is ``compare(old=server's snapshot, new=sent snapshot)
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -126,9 +125,9 @@ def server_diff(server: Any, snapshot: dict[str, Any]) -> changes.ChangeSet:
 
 
 @pytest.fixture(scope="module")
-def reference(directus_pool: ServerPool, directus_version: str) -> Any:
+def reference(directus_pool: ServerPool, directus_version: str, directus_database: str) -> Any:
     """A seeded server nobody changes: the before state of every test."""
-    return directus_pool.new_server(directus_version, seeded=True)
+    return directus_pool.new_server(directus_version, seeded=True, vendor=directus_database)
 
 
 def assert_agreement(server: Any, reference: Any, before: dict[str, Any], after: dict[str, Any]) -> None:
@@ -148,9 +147,9 @@ def assert_agreement(server: Any, reference: Any, before: dict[str, Any], after:
 
 @pytest.mark.parametrize("change", CHANGES, ids=[change.__name__ for change in CHANGES])
 def test_offline_diff_names_what_directus_names(
-    directus_pool: ServerPool, directus_version: str, reference: Any, change: Change
+    directus_pool: ServerPool, directus_version: str, directus_database: str, reference: Any, change: Change
 ) -> None:
-    server = directus_pool.new_server(directus_version, seeded=True)
+    server = directus_pool.new_server(directus_version, seeded=True, vendor=directus_database)
     before = demo_model.snapshot(server.url, server.token)
     change(server.url, server.token)
     after = demo_model.snapshot(server.url, server.token)
@@ -158,13 +157,14 @@ def test_offline_diff_names_what_directus_names(
     assert_agreement(server, reference, before, after)
 
 
-def test_a_table_directus_does_not_manage(directus_pool: ServerPool, directus_version: str, reference: Any) -> None:
+def test_a_table_directus_does_not_manage(
+    directus_pool: ServerPool, directus_version: str, directus_database: str, reference: Any
+) -> None:
     """A table made outside Directus: 10.x lists it (meta null) and would drop it when a
     snapshot lacks it; from 11.10 snapshots leave such tables out altogether."""
-    server = directus_pool.new_server(directus_version, seeded=True)
+    server = directus_pool.new_server(directus_version, seeded=True, vendor=directus_database)
     before = demo_model.snapshot(server.url, server.token)
-    with sqlite3.connect(server.database) as database:
-        database.execute("CREATE TABLE legacy_import (id INTEGER PRIMARY KEY, payload TEXT)")
+    directus_pool.execute_sql(server, "CREATE TABLE legacy_import (id INTEGER PRIMARY KEY, payload TEXT)")
     after = demo_model.snapshot(server.url, server.token)
     listed = any(c["collection"] == "legacy_import" for c in after["collections"])
     assert listed == (int(directus_version.split(".")[0]) < 11)

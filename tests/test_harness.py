@@ -7,11 +7,9 @@ import os
 import httpx
 import pytest
 
-from tests.directus_harness import ServerPool, demo_model, versions_under_test
+from tests.directus_harness import ServerPool, demo_model
 
 pytestmark = pytest.mark.directus
-
-VERSIONS = versions_under_test()
 
 
 def _alive(pid: int) -> bool:
@@ -22,9 +20,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_seeded_server_holds_the_demo_model(directus_pool: ServerPool, version: str) -> None:
-    server = directus_pool.new_server(version, seeded=True)
+def test_seeded_server_holds_the_demo_model(
+    directus_pool: ServerPool, directus_version: str, directus_database: str
+) -> None:
+    server = directus_pool.new_server(directus_version, seeded=True, vendor=directus_database)
 
     snapshot = demo_model.snapshot(server.url, server.token)
 
@@ -41,9 +40,10 @@ def test_seeded_server_holds_the_demo_model(directus_pool: ServerPool, version: 
     assert fields[("articles", "translations")]["meta"]["special"] == ["translations"]
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_model_helpers_change_the_schema(directus_pool: ServerPool, version: str) -> None:
-    server = directus_pool.new_server(version, seeded=True)
+def test_model_helpers_change_the_schema(
+    directus_pool: ServerPool, directus_version: str, directus_database: str
+) -> None:
+    server = directus_pool.new_server(directus_version, seeded=True, vendor=directus_database)
     url, token = server.url, server.token
 
     demo_model.add_field(url, token, "authors", "website", note="Personal site.")
@@ -57,9 +57,8 @@ def test_model_helpers_change_the_schema(directus_pool: ServerPool, version: str
     assert "products" not in {c["collection"] for c in snapshot["collections"]}
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_empty_server_stops_for_good(directus_pool: ServerPool, version: str) -> None:
-    server = directus_pool.new_server(version)
+def test_empty_server_stops_for_good(directus_pool: ServerPool, directus_version: str, directus_database: str) -> None:
+    server = directus_pool.new_server(directus_version, vendor=directus_database)
     assert demo_model.snapshot(server.url, server.token)["collections"] == []
     pid = server.pid
     assert pid is not None
@@ -71,8 +70,10 @@ def test_empty_server_stops_for_good(directus_pool: ServerPool, version: str) ->
         httpx.get(f"{server.url}/server/ping", timeout=2.0)
 
 
-def test_api_errors_carry_the_response_body(directus_pool: ServerPool) -> None:
-    server = directus_pool.new_server(VERSIONS[0])
+def test_api_errors_carry_the_response_body(
+    directus_pool: ServerPool, directus_version: str, directus_database: str
+) -> None:
+    server = directus_pool.new_server(directus_version, vendor=directus_database)
     with pytest.raises(demo_model.DirectusAPIError) as error:
         demo_model.delete_collection(server.url, server.token, "no_such_collection")
     assert error.value.status in (403, 404)
