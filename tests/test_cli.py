@@ -104,3 +104,11 @@ def test_the_cli_reference_is_current() -> None:
     from cli_reference import DOC, reference
 
     assert DOC.read_text() == reference(), "docs/cli.md is out of date: run `make docs`"
+
+
+def test_the_translation_rules_table_is_current() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from cli_reference import RULES_DOC, rules_document
+
+    current = RULES_DOC.read_text()
+    assert rules_document(current) == current, "docs/translation.md is out of date: run `make docs`"

@@ -63,7 +63,15 @@ def _detail_lines(change: Change) -> list[str]:
     return lines
 
 
-def text(changes: ChangeSet, *, title: str | None = None, color: bool = False) -> str:
+TRANSLATED = "Translated for the target (rules: docs/translation.md):"
+
+
+def translation_text(notes: Sequence[str]) -> list[str]:
+    """The lines saying which translation rules a comparison relied on."""
+    return [TRANSLATED, *(f"  {note}" for note in notes)] if notes else []
+
+
+def text(changes: ChangeSet, *, title: str | None = None, color: bool = False, translated: Sequence[str] = ()) -> str:
     paint: Callable[[str, str], str] = _ansi if color else (lambda s, _c: s)
     out = []
     if title:
@@ -71,6 +79,8 @@ def text(changes: ChangeSet, *, title: str | None = None, color: bool = False) -
         out.append("")
     if not changes:
         out.append("No changes.")
+        if translated:
+            out.extend(["", *translation_text(translated)])
         return "\n".join(out) + "\n"
     colors = {"+": "32", "~": "33", "-": "31"}
     for change in ordered(changes):
@@ -79,6 +89,8 @@ def text(changes: ChangeSet, *, title: str | None = None, color: bool = False) -
             out.append(paint(f"      {line}", "31;1") if line.startswith("!") else f"      {line}")
     for warning in changes.warnings:
         out.append(f"Warning: {warning}")
+    if translated:
+        out.extend(["", *translation_text(translated)])
     out.append("")
     out.append(count_line(changes))
     if changes.data_loss:
@@ -107,11 +119,22 @@ MARKDOWN_LIMIT = 60_000
 _TABLE_HEAD = ["| Collection | Added | Changed | Removed |", "|---|---|---|---|"]
 
 
-def markdown(changes: ChangeSet, *, title: str | None = None, limit: int = MARKDOWN_LIMIT) -> str:
+def _translation_markdown(notes: Sequence[str]) -> list[str]:
+    if not notes:
+        return []
+    items = [f"- {_code(note)}" for note in notes]
+    shown, hidden = _fit(items, 4000)
+    more = [f"- … and {hidden} more"] if hidden else []
+    return ["<details><summary>Translated for the target</summary>", "", *shown, *more, "", "</details>", ""]
+
+
+def markdown(
+    changes: ChangeSet, *, title: str | None = None, limit: int = MARKDOWN_LIMIT, translated: Sequence[str] = ()
+) -> str:
     """A pull-request comment: counts, data-loss warnings, a table by collection, details folded."""
     heading = f"### {title or 'Directus schema changes'}"
     if not changes:
-        return f"{heading}\n\nNo schema changes.\n"
+        return "\n".join([heading, "", "No schema changes.", "", *_translation_markdown(translated)])
     head = [heading, "", f"**{count_line(changes)}** ({changes.summary()})", ""]
     lossy = changes.data_loss
     if lossy:
@@ -125,6 +148,7 @@ def markdown(changes: ChangeSet, *, title: str | None = None, limit: int = MARKD
         head.append("")
     for warning in changes.warnings:
         head.extend(["> [!NOTE]", f"> {warning}", ""])
+    head.extend(_translation_markdown(translated))
 
     room = limit - _length(head) - _length(_TABLE_HEAD) - 300  # 300: the wrapping lines and notes
     rows, rows_left = _fit(_table_rows(changes), room)
@@ -238,12 +262,15 @@ def render(
     title: str | None = None,
     context: Mapping[str, Any] | None = None,
     color: bool = False,
+    translated: Sequence[str] = (),
 ) -> str:
+    """``changes`` in ``fmt``; ``translated`` are the lines saying which translation rules were
+    applied (JSON carries them in ``context["translation"]``)."""
     if fmt == "json":
         return as_json(changes, context)
     if fmt == "markdown":
-        return markdown(changes, title=title)
-    return text(changes, title=title, color=color)
+        return markdown(changes, title=title, translated=translated)
+    return text(changes, title=title, color=color, translated=translated)
 
 
 # --------------------------------------------------------------------------- semantic log

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from directus_gitops import changes, render, store
+from directus_gitops import changes, render, store, translate
 from directus_gitops import snapshot as snap
 from directus_gitops.client import Diff, DirectusClient
 from directus_gitops.config import Config, Target
@@ -44,6 +44,8 @@ class Plan:
     diff: Diff | None
     changes: changes.ChangeSet = field(default_factory=changes.ChangeSet)
     forced: bool = False  # made with --force: verifying it needs the same
+    translation: translate.Translation | None = None  # what was sent instead of the source as is
+    system_index_changes: bool = False  # made with --allow-system-index-changes
 
     @property
     def target_vendor(self) -> str | None:
@@ -66,7 +68,12 @@ class Plan:
                 "vendor": self.target_vendor,
             },
             "hash": self.diff.hash if self.diff else None,
+            "translation": self.translation.as_list() if self.translation else [],
         }
+
+    @property
+    def translated(self) -> list[str]:
+        return self.translation.lines() if self.translation else []
 
 
 # --------------------------------------------------------------------------- reading the source
@@ -104,43 +111,39 @@ def _version_of(info: dict[str, Any]) -> str | None:
     return str(info["version"]) if info.get("version") else None
 
 
-def compatibility(source: snap.Snapshot, target: snap.Snapshot) -> list[str]:
-    """Why Directus would refuse to diff ``source`` against ``target`` without force."""
-    problems = []
-    if source.get("directus") != target.get("directus"):
-        problems.append(
-            f"the snapshot was taken on Directus {source.get('directus')}, the target reports {target.get('directus')}"
-        )
-    if not source.get("vendor"):
-        problems.append("the snapshot does not record its database vendor")
-    elif target.get("vendor") and source.get("vendor") != target.get("vendor"):
-        problems.append(f"the snapshot comes from {source.get('vendor')}, the target uses {target.get('vendor')}")
-    return problems
+def translation_for(
+    client: DirectusClient,
+    source: snap.Snapshot,
+    target_snapshot: snap.Snapshot,
+    target_release: str | None,
+    *,
+    system_index_changes: bool,
+) -> translate.Translation:
+    """``source`` translated for the target ``client`` talks to, as it is now."""
+    known: dict[tuple[str, str], bool] = {}
+
+    def has_field(collection: str, name: str) -> bool:
+        if (collection, name) not in known:
+            known[(collection, name)] = client.has_field(collection, name)
+        return known[(collection, name)]
+
+    return translate.translate(
+        source,
+        target_snapshot,
+        target_release=target_release,
+        system_index_changes=system_index_changes,
+        target_has_field=has_field,
+    )
 
 
-def for_target(source: snap.Snapshot, target: snap.Snapshot) -> snap.Snapshot:
-    """The snapshot as this target's Directus accepts it."""
-    sent = dict(source)
-    if "systemFields" in sent and "systemFields" not in target:
-        del sent["systemFields"]  # Directus before 11.13 rejects the key outright
-    return sent
-
-
-def diff_for_apply(diff: dict[str, Any], target: snap.Snapshot) -> dict[str, Any]:
-    """Directus 11.17+ requires ``systemFields`` in an apply; older versions reject it."""
-    result = dict(diff)
-    if "systemFields" in target:
-        result.setdefault("systemFields", [])
-    else:
-        result.pop("systemFields", None)
-    return result
-
-
-def make_plan(client: DirectusClient, source: Source, console: Console, *, force: bool) -> Plan:
+def make_plan(
+    client: DirectusClient, source: Source, console: Console, *, force: bool, system_index_changes: bool = False
+) -> Plan:
     target = client.target
     info = client.server_info()
     target_snapshot = client.snapshot()
-    problems = compatibility(source.snapshot, target_snapshot)
+    target_release = _version_of(info) or target_snapshot.get("directus")
+    problems = translate.compatibility(source.snapshot, target_snapshot)
     if problems and not force:
         raise GitOpsError(
             f"'{target.name}' would refuse this snapshot: {'; '.join(problems)}",
@@ -149,9 +152,21 @@ def make_plan(client: DirectusClient, source: Source, console: Console, *, force
         )
     for problem in problems:
         console.warn(f"{problem} (--force)")
-    diff = client.diff(for_target(source.snapshot, target_snapshot), force=force)
+    for warning in translate.origin_warnings(source.snapshot):
+        console.warn(warning)
+    translation = translation_for(
+        client, source.snapshot, target_snapshot, target_release, system_index_changes=system_index_changes
+    )
+    diff = client.diff(translation.snapshot, force=force)
     plan = Plan(
-        source, target, target_snapshot, _version_of(info) or target_snapshot.get("directus"), diff, forced=force
+        source,
+        target,
+        target_snapshot,
+        target_release,
+        diff,
+        forced=force,
+        translation=translation,
+        system_index_changes=system_index_changes,
     )
     if diff is not None:
         plan.changes = changes.from_server(diff.diff)
@@ -165,9 +180,21 @@ def title(plan: Plan) -> str:
 
 def show(plan: Plan, console: Console, fmt: render.Format) -> None:
     if fmt == "text" and not plan.changes:
-        console.result(f"'{plan.target.name}' already matches {plan.source.label}. No changes.")
+        lines = [f"'{plan.target.name}' already matches {plan.source.label}. No changes."]
+        if plan.translated:
+            lines.extend(["", *render.translation_text(plan.translated)])
+        console.result("\n".join(lines))
         return
-    console.result(render.render(plan.changes, fmt, title=title(plan), context=plan.context(), color=console.color))
+    console.result(
+        render.render(
+            plan.changes,
+            fmt,
+            title=title(plan),
+            context=plan.context(),
+            color=console.color,
+            translated=plan.translated,
+        )
+    )
 
 
 # --------------------------------------------------------------------------- saved plans
@@ -181,6 +208,7 @@ def save(plan: Plan, path: Path) -> None:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         **plan.context(),
         "force": plan.forced,
+        "system_index_changes": plan.system_index_changes,
         "diff": plan.diff.diff,
         # The desired snapshot travels with the plan, so push can verify after applying
         # without needing the same checkout.
@@ -223,10 +251,11 @@ def run(
     force: bool,
     out: Path | None,
     exit_code: bool,
+    system_index_changes: bool = False,
 ) -> int:
     source = read_source(config, console, ref=ref, path=path)
     with DirectusClient(target) as client:
-        plan = make_plan(client, source, console, force=force)
+        plan = make_plan(client, source, console, force=force, system_index_changes=system_index_changes)
     show(plan, console, fmt)
     if out is not None:
         if plan.diff is None:

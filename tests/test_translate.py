@@ -1,0 +1,231 @@
+"""The translation rules, one by one: each makes a representation difference go away and says
+so, and leaves a real difference alone. Real-server convergence is in test_cross_origin.py."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from directus_gitops import changes, translate
+from directus_gitops.errors import SnapshotError
+from tests import samples
+from tests.samples import find
+
+
+def on(vendor: str, snapshot: dict[str, Any] | None = None, directus: str = "12.4.1") -> dict[str, Any]:
+    result = copy.deepcopy(snapshot) if snapshot is not None else samples.base()
+    result["vendor"], result["directus"] = vendor, directus
+    return result
+
+
+def rules(translation: translate.Translation) -> set[str]:
+    return {note.rule for note in translation.notes}
+
+
+def remaining(source: dict[str, Any], target: dict[str, Any], **options: Any) -> changes.ChangeSet:
+    return changes.compare(target, translate.translate(source, target, **options).snapshot)
+
+
+def test_the_same_origin_is_left_alone() -> None:
+    snapshot = samples.base()
+    translation = translate.translate(snapshot, copy.deepcopy(snapshot))
+    assert translation.snapshot == snapshot
+    assert not translation
+
+
+def test_column_names_and_sizes_are_the_targets_across_databases() -> None:
+    source, target = on("sqlite"), on("postgres")
+    ours = find(source, "fields", "articles", "author")["schema"]
+    theirs = find(target, "fields", "articles", "author")["schema"]
+    ours.update(data_type="integer", numeric_precision=None, numeric_scale=None)
+    theirs.update(data_type="integer", numeric_precision=32, numeric_scale=0)
+    find(target, "fields", "authors", "bio")["schema"].update(data_type="text", max_length=None)
+    find(source, "fields", "authors", "bio")["schema"].update(data_type="longtext", max_length=4294967295)
+
+    translation = translate.translate(source, target)
+
+    assert not changes.compare(target, translation.snapshot)
+    assert rules(translation) == {"column-representation"}
+    assert "articles.author" in translation.lines()[0]
+
+
+def test_a_real_type_or_length_change_still_shows() -> None:
+    source, target = on("sqlite"), on("postgres")
+    find(source, "fields", "authors", "bio")["type"] = "integer"
+    find(source, "fields", "authors", "name")["schema"]["max_length"] = 100
+
+    left = remaining(source, target)
+
+    assert {c.name for c in left} == {"authors.bio", "authors.name"}
+    assert any("changes the type text → integer" in r for c in left for r in c.data_loss)
+
+
+def test_a_uuid_reads_back_as_a_string_on_sqlite() -> None:
+    source, target = on("postgres"), on("sqlite")
+    for snapshot, type_, data_type, length in ((source, "uuid", "uuid", None), (target, "string", "char", 36)):
+        entry = find(snapshot, "fields", "articles", "author")
+        entry["type"] = type_
+        entry["schema"].update(data_type=data_type, max_length=length)
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert "uuid-as-string" in rules(translation)
+
+    # A string of another length is a real change.
+    find(target, "fields", "articles", "author")["schema"]["max_length"] = 255
+    assert remaining(source, target)
+
+
+def test_sqlite_reads_decimal_as_float_but_other_databases_do_not() -> None:
+    source, target = on("postgres"), on("sqlite")
+    decimal = samples.field("authors", "fee", "decimal", numeric_precision=10, numeric_scale=2)
+    floating = samples.field("authors", "fee", "float", numeric_precision=None, numeric_scale=None)
+    source["fields"].append(decimal)
+    target["fields"].append(floating)
+    assert not remaining(source, target)
+    assert remaining(source, on("mysql", target))  # MySQL keeps decimals: a real change
+
+
+def test_mysql_indexes_foreign_keys_and_says_restrict() -> None:
+    source, target = on("postgres"), on("mysql")
+    find(source, "fields", "articles", "author")["schema"].update(is_indexed=False, foreign_key_table="authors")
+    find(target, "fields", "articles", "author")["schema"].update(is_indexed=True, foreign_key_table="authors")
+    find(source, "relations", "articles", "author")["schema"].update(on_update="NO ACTION", constraint_name=None)
+    find(target, "relations", "articles", "author")["schema"].update(
+        on_update="RESTRICT", constraint_name="articles_author_foreign"
+    )
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert {"foreign-key-index", "restrict-is-no-action", "foreign-key-names"} <= rules(translation)
+
+    # CASCADE is not RESTRICT anywhere.
+    find(source, "relations", "articles", "author")["schema"]["on_delete"] = "CASCADE"
+    assert [c.name for c in remaining(source, target)] == ["articles.author → authors"]
+
+
+def test_a_primary_key_is_unique_whatever_the_database_says() -> None:
+    source, target = on("sqlite"), on("mysql")
+    find(source, "fields", "authors", "id")["schema"]["is_unique"] = True
+    find(target, "fields", "authors", "id")["schema"]["is_unique"] = False
+    assert not remaining(source, target)
+    find(source, "fields", "authors", "name")["schema"]["is_unique"] = True
+    assert [c.name for c in remaining(source, target)] == ["authors.name"]  # not a key: real
+
+
+def test_sqlite_cast_timestamp_and_release_sorted_specials() -> None:
+    source, target = on("sqlite"), on("postgres")
+    find(source, "fields", "authors", "name")["meta"]["special"] = ["date-created", "cast-timestamp"]
+    find(target, "fields", "authors", "name")["meta"]["special"] = ["date-created"]
+    assert not remaining(source, target)
+
+    older, newer = on("sqlite", directus="10.13.4"), on("sqlite")
+    find(older, "fields", "authors", "name")["meta"]["special"] = ["a", "b"]
+    find(newer, "fields", "authors", "name")["meta"]["special"] = ["b", "a"]
+    assert rules(translate.translate(older, newer)) == {"special-order"}
+    assert remaining(on("sqlite", older, directus="12.4.1"), newer)  # same release: order is kept as a change
+
+
+def test_release_only_properties_take_the_targets_value_or_go() -> None:
+    older, newer = on("sqlite", directus="10.13.4"), on("sqlite")
+    for entry in newer["fields"]:
+        entry["meta"]["searchable"] = True
+        entry["schema"]["is_indexed"] = False
+    for entry in newer["collections"]:
+        entry["meta"]["status"] = "active"
+    translation = translate.translate(older, newer)
+    assert not changes.compare(newer, translation.snapshot)
+    assert rules(translation) == {"release-only-properties"}
+
+    back = translate.translate(newer, older)
+    assert not changes.compare(older, back.snapshot)
+    # A new collection loses the properties the older release does not have.
+    newer["collections"].append(samples.collection("fresh", status="active"))
+    fresh = find(translate.translate(newer, older).snapshot, "collections", "fresh")
+    assert "status" not in fresh["meta"]
+
+
+def test_leaked_system_relations_go_and_custom_system_fields_stay() -> None:
+    source = samples.base()
+    source["relations"].append(samples.relation("directus_settings", "public_registration_role", "directus_roles"))
+    source["fields"].append(samples.field("directus_settings", "public_registration_role", "uuid"))
+    translation = translate.translate(source, samples.base())
+    kept = {(f["collection"], f["field"]) for f in translation.snapshot["fields"]}
+    assert ("directus_users", "nickname") in kept  # a field a user added to a system collection
+    assert ("directus_settings", "public_registration_role") not in kept
+    assert not [r for r in translation.snapshot["relations"] if r["collection"] == "directus_settings"]
+    assert rules(translation) == {"system-collections"}
+
+
+def test_nineteen_collection_schema_keys_are_left_out() -> None:
+    source = samples.base()
+    find(source, "collections", "authors")["schema"].update(schema="public", comment=None)
+    translation = translate.translate(source, samples.base())
+    assert find(translation.snapshot, "collections", "authors")["schema"] == {"name": "authors"}
+    assert [(n.rule, n.subject) for n in translation.notes] == [("collection-schema", "authors")]
+
+
+def test_system_indexes_are_never_removed_without_the_flag() -> None:
+    target = samples.base()
+    target["systemFields"].append({"collection": "directus_users", "field": "role", "schema": {"is_indexed": True}})
+    source = samples.base()
+    source["systemFields"] = []
+
+    kept = translate.translate(source, target)
+    assert not changes.compare(target, kept.snapshot)
+    assert rules(kept) == {"system-index-kept"}
+
+    removed = remaining(source, target, system_index_changes=True)
+    assert {c.name for c in removed} == {"directus_activity.timestamp", "directus_users.role"}
+    assert all(c.data_loss for c in removed)
+
+
+def test_system_indexes_for_fields_the_target_lacks_are_left_out() -> None:
+    source = samples.base()
+    source["systemFields"].append({"collection": "directus_new", "field": "thing", "schema": {"is_indexed": True}})
+    translation = translate.translate(
+        source, samples.base(), target_has_field=lambda collection, _: collection != "directus_new"
+    )
+    assert [e["collection"] for e in translation.snapshot["systemFields"]] == ["directus_activity"]
+    assert rules(translation) == {"system-index-unknown"}
+
+
+def test_mysql_system_indexes_do_not_travel_to_other_databases() -> None:
+    source = on("mysql")
+    source["systemFields"].append({"collection": "directus_users", "field": "role", "schema": {"is_indexed": True}})
+    translation = translate.translate(source, on("postgres"))
+    assert not changes.compare(on("postgres"), translation.snapshot)
+    assert rules(translation) >= {"mysql-system-indexes"}
+
+
+def test_system_fields_are_left_out_for_a_target_before_11_13() -> None:
+    older = on("sqlite", directus="10.13.4")
+    del older["systemFields"]
+    translation = translate.translate(samples.base(), older)
+    assert "systemFields" not in translation.snapshot
+    assert "system-fields-key" in rules(translation)
+
+
+def test_a_snapshot_claiming_a_release_it_cannot_be_from_is_named() -> None:
+    claimed = samples.base()
+    del claimed["systemFields"]
+    claimed["directus"] = "12.1.2"
+    (warning,) = translate.origin_warnings(claimed)
+    assert "says Directus 12.1.2 but has no systemFields" in warning
+    assert not translate.origin_warnings(samples.base())
+
+
+def test_a_partial_snapshot_is_refused_before_directus_12() -> None:
+    partial = {**samples.base(), "version": 2}
+    with pytest.raises(SnapshotError, match="partial one"):
+        translate.translate(partial, on("sqlite", directus="11.17.4"))
+    assert translate.translate(partial, samples.base()).snapshot["version"] == 2
+
+
+def test_every_rule_is_documented() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "translation.md").read_text()
+    for rule in translate.RULES:
+        assert f"`{rule.id}`" in doc, rule.id
+        assert rule.summary in doc, rule.id

@@ -1,0 +1,621 @@
+"""Translate a snapshot for the Directus it meets: another release, another database.
+
+A snapshot taken on one Directus (release and database) is compared with, and applied to,
+projects on others. Directus compares snapshots property by property, so properties that
+only say how a database or a release *represents* the same model show up as changes that
+no apply can ever make, and some keys are refused outright. ``translate`` turns the
+snapshot we have into the one we send to (or compare offline with) a given target, by the
+rules in ``RULES``: each one is a documented equivalence or omission, and every time one
+is applied a ``Note`` says so, so a plan can show what it relied on. Nothing else is
+hidden: a property that differs in a way no rule covers stays a change.
+
+The target is described by its own current snapshot (its release, its database and its
+system indexes), plus what only the server can say (its release from ``/server/info``, and
+whether a system field exists on it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from directus_gitops.errors import SnapshotError
+
+Snapshot = dict[str, Any]
+Action = Literal["translated", "left out", "kept"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    action: Action
+    summary: str  # what the rule does and why, one sentence (the docs render these)
+    scope: str  # when it applies
+
+
+# The rules, in the order they are applied. docs/translation.md renders this table.
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "collection-schema",
+        "left out",
+        "A collection's `schema` keeps only `name`: Directus compares nothing else there, and 10.x and later "
+        "refuse the `schema.schema` and `schema.comment` that 9.x wrote (400 'is not allowed').",
+        "any target",
+    ),
+    Rule(
+        "system-fields-key",
+        "left out",
+        "`systemFields` (Directus's own indexes, snapshots from 11.13 on) is left out for a target that has none: "
+        "Directus before 11.13 refuses the key.",
+        "target before 11.13",
+    ),
+    Rule(
+        "system-collections",
+        "left out",
+        "Fields and relations that Directus itself defines on its `directus_*` collections (older releases "
+        "leaked some into snapshots, e.g. `directus_settings.public_registration_role`) are left out: the target "
+        "has its own (400 'already has an associated relationship'). Fields users added there are kept.",
+        "any target",
+    ),
+    Rule(
+        "system-index-unknown",
+        "left out",
+        "A `systemFields` entry for a field the target does not have (a newer release's system field) is left "
+        "out (Directus fails the apply with 500 'Cannot read properties of undefined').",
+        "target from 11.13",
+    ),
+    Rule(
+        "mysql-system-indexes",
+        "left out",
+        "MySQL/MariaDB index every foreign-key column of Directus's own collections by themselves (65 system "
+        "indexes on 12.4.1 against 12 on SQLite and PostgreSQL), so a snapshot from MySQL/MariaDB does not ask "
+        "another database for system indexes it lacks: they cannot be told apart from ones a user added.",
+        "source MySQL/MariaDB, target another database",
+    ),
+    Rule(
+        "system-index-kept",
+        "kept",
+        "An index the target keeps on one of Directus's own fields stays when the snapshot does not list it "
+        "(it comes from an older release or another database): only `--allow-system-index-changes` removes one.",
+        "target from 11.13",
+    ),
+    Rule(
+        "uuid-as-string",
+        "translated",
+        "A uuid column reads back as type `uuid` on PostgreSQL and, when it is not a primary key, as `string` "
+        "(char(36)) on SQLite and MySQL/MariaDB: one is taken for the other. Any other type change shows.",
+        "databases differ",
+    ),
+    Rule(
+        "sqlite-decimal",
+        "translated",
+        "SQLite reads a `decimal` column back as `float` (without precision or scale): one is taken for the other.",
+        "one side SQLite",
+    ),
+    Rule(
+        "column-representation",
+        "translated",
+        "For a field of the same type, how the database names and sizes its column (`schema.data_type`; "
+        "`numeric_precision`/`numeric_scale` except for `decimal`; `max_length` except for string, hash and csv "
+        "types) is the target's: Directus builds columns from the type, so these can never be applied.",
+        "databases differ",
+    ),
+    Rule(
+        "primary-key-unique",
+        "translated",
+        "A primary key is unique whatever `schema.is_unique` says (MySQL/MariaDB report false, SQLite and "
+        "PostgreSQL true).",
+        "any target",
+    ),
+    Rule(
+        "foreign-key-index",
+        "translated",
+        "MySQL/MariaDB index every foreign-key column by themselves (`schema.is_indexed: true`) and refuse to drop "
+        "those indexes: on a foreign-key field the target's flag is kept.",
+        "one side MySQL/MariaDB",
+    ),
+    Rule(
+        "foreign-key-names",
+        "translated",
+        "A foreign key's `schema.constraint_name` is the target's (SQLite reports none).",
+        "databases differ",
+    ),
+    Rule(
+        "restrict-is-no-action",
+        "translated",
+        "MySQL/MariaDB report `on_update`/`on_delete` NO ACTION as RESTRICT, which is the same there.",
+        "one side MySQL/MariaDB",
+    ),
+    Rule(
+        "sqlite-cast-timestamp",
+        "translated",
+        "Directus adds `cast-timestamp` to a timestamp field's `meta.special` on SQLite only: a difference in it "
+        "alone is the target's.",
+        "one side SQLite",
+    ),
+    Rule(
+        "special-order",
+        "translated",
+        "`meta.special` is a set; some releases (10.x) sort it: the same items in another order are the target's.",
+        "releases differ",
+    ),
+    Rule(
+        "release-only-properties",
+        "translated",
+        "Properties one release has and another has not (`meta.searchable` from 11.13, `schema.is_indexed`, "
+        "12.x collection `meta.status` and `autosave_revision_interval`, `meta.versioning`, …) take the target's "
+        "value where the snapshot lacks them, and are left out where the target's release lacks them.",
+        "releases differ",
+    ),
+)
+
+RULES_BY_ID = {rule.id: rule for rule in RULES}
+
+
+@dataclass(frozen=True)
+class Note:
+    """One application of a rule: which rule, to what, and what changed."""
+
+    rule: str
+    subject: str  # "articles.author", "collections", …
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Translation:
+    snapshot: Snapshot
+    notes: tuple[Note, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.notes)
+
+    def grouped(self) -> list[tuple[Rule, list[Note]]]:
+        """The notes by rule, in rule order."""
+        groups: dict[str, list[Note]] = {}
+        for note in self.notes:
+            groups.setdefault(note.rule, []).append(note)
+        return [(rule, groups[rule.id]) for rule in RULES if rule.id in groups]
+
+    def lines(self, *, examples: int = 3) -> list[str]:
+        """One line per rule: what it did, how often, and a few of the things it touched."""
+        result = []
+        for rule, notes in self.grouped():
+            subjects = list(dict.fromkeys(note.subject for note in notes))
+            shown = ", ".join(subjects[:examples]) + (
+                f" and {len(subjects) - examples} more" if len(subjects) > examples else ""
+            )
+            result.append(f"{rule.action} ({rule.id}): {len(notes)} × {shown}")
+        return result
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "rule": rule.id,
+                "action": rule.action,
+                "summary": rule.summary,
+                "count": len(notes),
+                "items": [{"subject": note.subject, "detail": note.detail} for note in notes],
+            }
+            for rule, notes in self.grouped()
+        ]
+
+
+# --------------------------------------------------------------------------- the target
+
+
+def release(value: Any) -> tuple[int, int, int] | None:
+    found = re.match(r"(\d+)\.(\d+)\.(\d+)", str(value or ""))
+    if found is None:
+        return None
+    major, minor, patch = (int(part) for part in found.groups())
+    return major, minor, patch
+
+
+@cache
+def _system_data() -> dict[str, Any]:
+    text = resources.files("directus_gitops").joinpath("data/directus_system.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def directus_defines(collection: str, field_name: str, *, relation: bool = False) -> bool:
+    """Whether Directus itself defines this field (or relation) on one of its collections,
+    in any release the tool knows."""
+    if not collection.startswith("directus_"):
+        return False
+    data = _system_data()
+    return field_name in data["relations" if relation else "fields"].get(collection, ())
+
+
+# --------------------------------------------------------------------------- what Directus checks
+
+# Every snapshot from 11.13 on has systemFields.
+_SYSTEM_FIELDS_SINCE = (11, 13, 0)
+
+
+def compatibility(source: Mapping[str, Any], target: Mapping[str, Any]) -> list[str]:
+    """Why Directus would refuse to diff ``source`` against ``target`` without force."""
+    problems = []
+    if source.get("directus") != target.get("directus"):
+        problems.append(
+            f"the snapshot was taken on Directus {source.get('directus')}, the target reports {target.get('directus')}"
+        )
+    if not source.get("vendor"):
+        problems.append("the snapshot does not record its database vendor")
+    elif target.get("vendor") and source.get("vendor") != target.get("vendor"):
+        problems.append(f"the snapshot comes from {source.get('vendor')}, the target uses {target.get('vendor')}")
+    return problems
+
+
+def origin_warnings(source: Mapping[str, Any]) -> list[str]:
+    """What can be told about where a snapshot really comes from, when it is not what it says."""
+    claimed = release(source.get("directus"))
+    if claimed is not None and claimed >= _SYSTEM_FIELDS_SINCE and "systemFields" not in source:
+        return [
+            f"the snapshot says Directus {source.get('directus')} but has no systemFields, which every snapshot "
+            "from 11.13 on has: an older release wrote it (some 9.x/10.x record an internal package version); "
+            "it is translated as coming from another release"
+        ]
+    return []
+
+
+def diff_for_apply(diff: Mapping[str, Any], target: Mapping[str, Any]) -> dict[str, Any]:
+    """Directus 11.17+ requires ``systemFields`` in an apply; older releases reject it."""
+    result = dict(diff)
+    if "systemFields" in target:
+        result.setdefault("systemFields", [])
+    else:
+        result.pop("systemFields", None)
+    return result
+
+
+# --------------------------------------------------------------------------- translating
+
+
+class _Run:
+    """One translation: the snapshot being built and the notes taken."""
+
+    def __init__(self, source: Mapping[str, Any]) -> None:
+        self.snapshot: Snapshot = dict(source)
+        self.notes: list[Note] = []
+
+    def note(self, rule: str, subject: str, detail: str = "") -> None:
+        assert rule in RULES_BY_ID, rule
+        self.notes.append(Note(rule, subject, detail))
+
+
+def _name(entry: Mapping[str, Any]) -> str:
+    if "field" in entry:
+        return f"{entry.get('collection')}.{entry.get('field')}"
+    return str(entry.get("collection"))
+
+
+def translate(
+    source: Mapping[str, Any],
+    target: Mapping[str, Any],
+    *,
+    target_release: str | None = None,
+    system_index_changes: bool = False,
+    target_has_field: Callable[[str, str], bool] | None = None,
+) -> Translation:
+    """``source`` as it should be compared with, or sent to, the project ``target`` holds.
+
+    ``target`` is the target's current snapshot; ``target_release`` its release as the
+    server reports it (a snapshot may carry an internal package version instead).
+    ``target_has_field`` answers whether a field exists on the target, when a server can
+    say; without it, system indexes for fields unknown to the target are kept.
+    """
+    if source.get("version", 1) != 1 and (release(target_release or target.get("directus")) or (0, 0, 0)) < (12, 0, 0):
+        raise SnapshotError(
+            f"the snapshot is a partial one (version {source.get('version')}), which only Directus 12 understands; "
+            "take a full snapshot to push it to this target"
+        )
+    run = _Run(source)
+    _collection_schema(run)
+    _system_collections(run)
+    _system_fields(run, target, system_index_changes=system_index_changes, target_has_field=target_has_field)
+    origins = _Origins(
+        source_vendor=_vendor(source),
+        target_vendor=_vendor(target),
+        releases_differ=_releases_differ(source, target, target_release),
+    )
+    _align(run, target, origins)
+    return Translation(run.snapshot, tuple(run.notes))
+
+
+def _collection_schema(run: _Run) -> None:
+    collections = []
+    for entry in run.snapshot.get("collections") or []:
+        schema = entry.get("schema")
+        if isinstance(schema, dict) and set(schema) - {"name"}:
+            extra = sorted(set(schema) - {"name"})
+            run.note("collection-schema", _name(entry), "schema." + ", schema.".join(extra))
+            entry = {**entry, "schema": {k: v for k, v in schema.items() if k == "name"}}
+        collections.append(entry)
+    if "collections" in run.snapshot:
+        run.snapshot["collections"] = collections
+
+
+def _system_collections(run: _Run) -> None:
+    for key, relation in (("fields", False), ("relations", True)):
+        kept = []
+        for entry in run.snapshot.get(key) or []:
+            collection, name = str(entry.get("collection", "")), str(entry.get("field", ""))
+            if directus_defines(collection, name, relation=relation):
+                run.note("system-collections", f"{collection}.{name}", "relation" if relation else "field")
+                continue
+            kept.append(entry)
+        if key in run.snapshot:
+            run.snapshot[key] = kept
+
+
+def _system_fields(
+    run: _Run,
+    target: Mapping[str, Any],
+    *,
+    system_index_changes: bool,
+    target_has_field: Callable[[str, str], bool] | None,
+) -> None:
+    ours = run.snapshot.get("systemFields")
+    if "systemFields" not in target:
+        if ours is not None:
+            del run.snapshot["systemFields"]
+            run.note("system-fields-key", "systemFields", f"{len(ours)} entries")
+        return
+    theirs = {(e["collection"], e["field"]): e for e in target.get("systemFields") or []}
+    automatic = _vendor(run.snapshot) == "mysql" and _vendor(target) != "mysql"
+    result: dict[tuple[str, str], Any] = {}
+    for entry in ours or []:
+        key = (entry["collection"], entry["field"])
+        if key not in theirs and target_has_field is not None and not target_has_field(*key):
+            run.note("system-index-unknown", f"{key[0]}.{key[1]}")
+            continue
+        if key not in theirs and automatic:
+            run.note("mysql-system-indexes", f"{key[0]}.{key[1]}")
+            continue
+        result[key] = entry
+    if not system_index_changes:
+        for key, entry in theirs.items():
+            if key not in result:
+                run.note("system-index-kept", f"{key[0]}.{key[1]}")
+                result[key] = entry
+    run.snapshot["systemFields"] = [result[key] for key in sorted(result)]
+
+
+# --------------------------------------------------------------------------- across databases and releases
+
+# Types whose ``max_length`` the user chose (the rest report what the database gives them).
+_SIZED_TYPES = frozenset({"string", "hash", "csv"})
+_NO_NATIVE_UUID = frozenset({"sqlite", "mysql"})
+_SAME_AS_RESTRICT = frozenset({"RESTRICT", "NO ACTION"})
+
+
+@dataclass(frozen=True)
+class _Origins:
+    source_vendor: str | None
+    target_vendor: str | None
+    releases_differ: bool
+
+    @property
+    def vendors_differ(self) -> bool:
+        return self.source_vendor != self.target_vendor
+
+    def involves(self, vendor: str) -> bool:
+        return vendor in (self.source_vendor, self.target_vendor)
+
+
+def _vendor(snapshot: Mapping[str, Any]) -> str | None:
+    vendor = snapshot.get("vendor")
+    return str(vendor) if vendor else None
+
+
+def _releases_differ(source: Mapping[str, Any], target: Mapping[str, Any], target_release: str | None) -> bool:
+    if origin_warnings(source):
+        return True
+    ours = release(source.get("directus"))
+    theirs = release(target_release) or release(target.get("directus"))
+    return ours is None or theirs is None or ours != theirs
+
+
+def _key(entry: Mapping[str, Any]) -> tuple[str, str]:
+    return (str(entry.get("collection", "")), str(entry.get("field", "")))
+
+
+def _align(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
+    """Give each entry the target already has the target's representation, rule by rule."""
+    if not origins.vendors_differ and not origins.releases_differ:
+        return
+    for key, align in (("collections", _align_collection), ("fields", _align_field), ("relations", _align_relation)):
+        theirs = {_key(entry): entry for entry in target.get(key) or []}
+        known = _known_keys(target.get(key) or [])
+        aligned = []
+        for entry in run.snapshot.get(key) or []:
+            other = theirs.get(_key(entry))
+            if other is not None:
+                entry = align(run, entry, other, origins)
+            elif origins.releases_differ and known is not None:
+                entry = _drop_unknown_keys(run, entry, known)
+            aligned.append(entry)
+        if key in run.snapshot:
+            run.snapshot[key] = aligned
+
+
+class _Entry:
+    """A copy of one snapshot entry being aligned, with notes on what changed."""
+
+    def __init__(self, run: _Run, entry: Mapping[str, Any]) -> None:
+        self.run = run
+        self.data: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v for k, v in entry.items()}
+        self.name = _name(entry)
+
+    def get(self, section: str | None, key: str) -> Any:
+        holder = self.data if section is None else self.data.get(section)
+        return holder.get(key, _MISSING) if isinstance(holder, dict) else _MISSING
+
+    def take(self, rule: str, section: str | None, key: str, value: Any) -> None:
+        """Set ``section.key`` to ``value`` (the target's), noting the rule when it changes."""
+        holder = self.data if section is None else self.data.get(section)
+        if not isinstance(holder, dict):
+            return
+        old = holder.get(key, _MISSING)
+        if old == value and type(old) is type(value):
+            return
+        path = key if section is None else f"{section}.{key}"
+        if value is _MISSING:
+            del holder[key]
+            self.run.note(rule, self.name, f"{path}: {_show(old)} left out")
+        else:
+            holder[key] = value
+            self.run.note(rule, self.name, f"{path}: {_show(old)} → {_show(value)}")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+_MISSING: Any = _Missing()
+
+
+def _show(value: Any) -> str:
+    return "(absent)" if value is _MISSING else json.dumps(value, ensure_ascii=False)
+
+
+def _known_keys(entries: Iterable[Mapping[str, Any]]) -> dict[str, set[str]] | None:
+    """The ``meta`` and ``schema`` keys the target's release writes, from its own entries."""
+    known: dict[str, set[str]] = {}
+    for entry in entries:
+        for section in ("meta", "schema"):
+            value = entry.get(section)
+            if isinstance(value, dict):
+                known.setdefault(section, set()).update(value)
+    return known or None
+
+
+def _drop_unknown_keys(run: _Run, entry: Mapping[str, Any], known: dict[str, set[str]]) -> Mapping[str, Any]:
+    """A new entry loses the properties the target's release does not have."""
+    item = _Entry(run, entry)
+    for section, keys in known.items():
+        value = item.data.get(section)
+        if not isinstance(value, dict):
+            continue
+        for key in sorted(set(value) - keys):
+            item.take("release-only-properties", section, key, _MISSING)
+    return item.data
+
+
+def _release_only(item: _Entry, other: Mapping[str, Any], origins: _Origins) -> None:
+    if not origins.releases_differ:
+        return
+    for section in ("meta", "schema"):
+        ours, theirs = item.data.get(section), other.get(section)
+        if not isinstance(ours, dict) or not isinstance(theirs, dict):
+            continue
+        for key in sorted(set(theirs) - set(ours)):
+            item.take("release-only-properties", section, key, theirs[key])
+        for key in sorted(set(ours) - set(theirs)):
+            item.take("release-only-properties", section, key, _MISSING)
+
+
+def _align_collection(
+    run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], origins: _Origins
+) -> Mapping[str, Any]:
+    item = _Entry(run, entry)
+    _release_only(item, other, origins)
+    return item.data
+
+
+def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], origins: _Origins) -> Mapping[str, Any]:
+    item = _Entry(run, entry)
+    ours_schema, theirs_schema = item.data.get("schema"), other.get("schema")
+    ours_type, theirs_type = item.data.get("type"), other.get("type")
+    if origins.vendors_differ and ours_type != theirs_type and isinstance(theirs_schema, dict):
+        pair = {ours_type, theirs_type}
+        string_side = ours_schema if ours_type == "string" else theirs_schema
+        if (
+            pair == {"uuid", "string"}
+            and isinstance(string_side, dict)
+            and string_side.get("max_length") in (36, None)
+            and (origins.source_vendor in _NO_NATIVE_UUID or origins.target_vendor in _NO_NATIVE_UUID)
+        ):
+            item.take("uuid-as-string", None, "type", theirs_type)
+            item.take("uuid-as-string", "schema", "max_length", theirs_schema.get("max_length", _MISSING))
+        elif pair == {"decimal", "float"} and origins.involves("sqlite"):
+            item.take("sqlite-decimal", None, "type", theirs_type)
+            for key in ("numeric_precision", "numeric_scale"):
+                item.take("sqlite-decimal", "schema", key, theirs_schema.get(key))
+    schema = item.data.get("schema")
+    if isinstance(schema, dict) and isinstance(theirs_schema, dict) and item.data.get("type") == theirs_type:
+        if origins.vendors_differ:
+            item.take("column-representation", "schema", "data_type", theirs_schema.get("data_type", _MISSING))
+            if theirs_type != "decimal":
+                for key in ("numeric_precision", "numeric_scale"):
+                    item.take("column-representation", "schema", key, theirs_schema.get(key, _MISSING))
+            if theirs_type not in _SIZED_TYPES:
+                item.take("column-representation", "schema", "max_length", theirs_schema.get("max_length", _MISSING))
+            if (
+                origins.involves("mysql")
+                and (schema.get("foreign_key_table") or theirs_schema.get("foreign_key_table"))
+                and "is_indexed" in theirs_schema
+            ):
+                item.take("foreign-key-index", "schema", "is_indexed", theirs_schema["is_indexed"])
+        if (schema.get("is_primary_key") or theirs_schema.get("is_primary_key")) and "is_unique" in theirs_schema:
+            item.take("primary-key-unique", "schema", "is_unique", theirs_schema["is_unique"])
+    _align_special(item, other, origins)
+    _release_only(item, other, origins)
+    return item.data
+
+
+def _align_special(item: _Entry, other: Mapping[str, Any], origins: _Origins) -> None:
+    meta, theirs_meta = item.data.get("meta"), other.get("meta")
+    if not isinstance(meta, dict) or not isinstance(theirs_meta, dict):
+        return
+    ours, theirs = meta.get("special"), theirs_meta.get("special")
+    if ours == theirs:
+        return
+    ours_list, theirs_list = list(ours or []), list(theirs or [])
+    if origins.vendors_differ and origins.involves("sqlite"):
+        stamp = "cast-timestamp"
+        if [s for s in ours_list if s != stamp] == [s for s in theirs_list if s != stamp]:
+            item.take("sqlite-cast-timestamp", "meta", "special", theirs)
+            return
+        if sorted(s for s in ours_list if s != stamp) == sorted(s for s in theirs_list if s != stamp):
+            item.take("sqlite-cast-timestamp", "meta", "special", theirs)
+            return
+    if origins.releases_differ and sorted(ours_list) == sorted(theirs_list) and ours_list:
+        item.take("special-order", "meta", "special", theirs)
+
+
+def _align_relation(
+    run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], origins: _Origins
+) -> Mapping[str, Any]:
+    item = _Entry(run, entry)
+    schema, theirs_schema = item.data.get("schema"), other.get("schema")
+    same_link = item.data.get("related_collection") == other.get("related_collection")
+    if isinstance(schema, dict) and isinstance(theirs_schema, dict) and same_link and origins.vendors_differ:
+        item.take("foreign-key-names", "schema", "constraint_name", theirs_schema.get("constraint_name", _MISSING))
+        if origins.involves("mysql"):
+            for key in ("on_update", "on_delete"):
+                if {schema.get(key), theirs_schema.get(key)} <= _SAME_AS_RESTRICT:
+                    item.take("restrict-is-no-action", "schema", key, theirs_schema.get(key))
+    _release_only(item, other, origins)
+    return item.data
+
+
+__all__ = [
+    "RULES",
+    "Note",
+    "Rule",
+    "Translation",
+    "compatibility",
+    "diff_for_apply",
+    "directus_defines",
+    "origin_warnings",
+    "release",
+    "translate",
+]
