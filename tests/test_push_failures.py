@@ -1,9 +1,10 @@
-"""A failed apply is reported with what the target now holds and where the backup is.
+"""Pushes that cannot go through whole: refused before anything changes where that can be
+known, else reported with what the target now holds, where the backup is, and an exit code
+that says which happened.
 
 Directus 12 without a licence allows 25 active collections; an apply that would create more
-answers 403 LIMIT_EXCEEDED. This is a real failing apply, so the test runs on 12.4.1
-whatever DIRECTUS_VERSIONS says. On SQLite Directus rolls the apply back (nothing applied);
-on MySQL/MariaDB it can stop half-way, and the same report then lists what got through.
+answers 403 LIMIT_EXCEEDED after part of it (on MySQL/MariaDB nothing rolls back). The server
+reports its limit and usage, so push refuses such a push first: this runs on a real 12.4.1.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from pathlib import Path
 from typing import Any
 
 import demo_model
@@ -45,7 +45,9 @@ def with_extra_collections(snapshot: dict[str, Any], count: int) -> dict[str, An
     return result
 
 
-def test_apply_stopped_by_the_licence_limit_is_reported(project: Project, directus_pool: ServerPool) -> None:
+def test_a_push_over_the_licence_limit_is_refused_before_anything_changes(
+    project: Project, directus_pool: ServerPool
+) -> None:
     with (
         directus_pool.new_server(LICENSED_VERSION, seeded=True) as dev,
         directus_pool.new_server(LICENSED_VERSION) as prod,
@@ -60,19 +62,22 @@ def test_apply_stopped_by_the_licence_limit_is_reported(project: Project, direct
         project.git("commit", "--quiet", "-m", "30 collections")
 
         result = project.run("push", "--env", "prod", "--yes")
-        assert result.code == 1, result.output
-        assert "licence limit" in result.err
-        assert "The apply to 'prod' failed; the target now:" in result.err
-        now = demo_model.snapshot(prod.url, prod.token)
-        if now["collections"]:  # half-applied: the report must say what got through
-            assert "already applied: +" in result.err, result.err
-            assert "Changes that did reach the target:" in result.out
-        else:
-            assert "already applied: no changes" in result.err, result.err
-        assert "not applied:     +" in result.err
-        backup = result.err.split("backup of its schema from before the push: ")[1].split()[0]
-        assert store.load_path(Path(backup)).snapshot["collections"] == []
-        assert result.err.strip().splitlines()[-1].startswith("error: the apply failed: ")
+        assert result.code == 3, result.output
+        # 9 active collections in the demo model plus 20 more, against Directus's 25.
+        assert "would leave 29 active collections on 'prod' (now 0), over its licence limit of 25" in result.err
+        assert "meta.status: inactive" in result.err
+        assert demo_model.snapshot(prod.url, prod.token)["collections"] == []
+        assert not (project.root / ".directus-gitops").exists()  # refused before the backup too
+
+        # Marked inactive, the extra collections don't count: the same push goes through.
+        for entry in bigger["collections"]:
+            if entry["collection"].startswith("extra_"):
+                entry["meta"]["status"] = "inactive"
+        store.write_tree(project.schema, store.render(bigger))
+        project.git("add", "schema")
+        project.git("commit", "--quiet", "-m", "extra collections inactive")
+        result = project.run("push", "--env", "prod", "--yes")
+        assert result.code == 0, result.output
 
 
 def committed_project_against(project: Project, monkeypatch, handler, snapshot: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
@@ -105,20 +110,27 @@ def test_a_half_applied_push_lists_what_got_through(project: Project, monkeypatc
         if request.url.path == "/schema/diff":
             diff = {"collections": [{"collection": "authors", "diff": [{"kind": "N", "rhs": {}}]}]}
             return httpx.Response(200, json={"data": {"hash": "abc", "diff": diff}})
-        state["now"] = half  # the apply got half-way, then the database failed
-        return httpx.Response(500, json={"errors": [{"message": "ER_LOCK_DEADLOCK", "extensions": {}}]})
+        if request.url.path == "/utils/cache/clear":
+            calls.append("cache cleared")
+            return httpx.Response(204)
+        if request.url.path == "/schema/apply":
+            state["now"] = half  # the apply got half-way, then the database failed
+            return httpx.Response(500, json={"errors": [{"message": "ER_LOCK_DEADLOCK", "extensions": {}}]})
+        return httpx.Response(404, json={"errors": [{"message": "Route doesn't exist.", "extensions": {}}]})
 
+    calls: list[str] = []
     committed_project_against(project, monkeypatch, handler, desired)
 
     result = project.run("push", "--env", "prod", "--yes")
-    assert result.code == 1
+    assert result.code == 5
+    assert calls == ["cache cleared"]  # the server's cached schema is not trusted
     assert "already applied: +1 collection, +1 field" in result.err
     assert "not applied:     +" in result.err
     assert "+ collection authors" in result.out.split("Changes that did reach the target:")[1]
     assert (
-        "error: the apply failed: POST /schema/apply on http://directus.test failed (500): ER_LOCK_DEADLOCK"
-        in result.err
-    )
+        "error: the apply failed part-way: +1 collection, +1 field reached 'prod': "
+        "POST /schema/apply on http://directus.test failed (500): ER_LOCK_DEADLOCK"
+    ) in result.err
 
 
 def test_residue_after_a_successful_apply_is_reported_not_hidden(project: Project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -154,17 +166,21 @@ def test_residue_after_a_successful_apply_is_reported_not_hidden(project: Projec
             )
         if request.url.path == "/schema/diff":
             return httpx.Response(200, json={"data": {"hash": "abc", "diff": next(diffs)}})
-        return httpx.Response(204)
+        if request.url.path == "/schema/apply":
+            return httpx.Response(204)
+        return httpx.Response(404, json={"errors": [{"message": "Route doesn't exist.", "extensions": {}}]})
 
     committed_project_against(project, monkeypatch, handler, samples.base())
 
     as_json = project.run("push", "--env", "prod", "--yes", "--no-backup", "--format", "json")
-    assert as_json.code == 1
+    assert as_json.code == 4
     assert json.loads(as_json.out)["summary"]["add"] == 1  # stdout stays one JSON document
-    assert "Still different on 'prod' after the apply:" in as_json.err
+    assert "Read back differently on 'prod' after the apply:" in as_json.err
 
     result = project.run("push", "--env", "prod", "--yes", "--no-backup")
-    assert result.code == 1
-    assert "Still different on 'prod' after the apply:" in result.out
+    assert result.code == 4
+    assert "Read back differently on 'prod' after the apply:" in result.out
     assert "schema.is_unique: false → true" in result.out
-    assert "applied, but 'prod' still differs from HEAD" in result.err and "~1 field" in result.err
+    last = result.err.strip().splitlines()[-2]
+    assert last == "error: applied, but 'prod' reads back differently from HEAD (" + last.split("(", 1)[1]
+    assert "in 1 place(s) (~1 field)" in result.err

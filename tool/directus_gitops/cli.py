@@ -25,7 +25,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success or no changes; 1 error; 2 changes found (with --exit-code); "
-    "3 refused for safety; 130 interrupted."
+    "3 refused for safety; 4 applied, but the server reads back differently; "
+    "5 the apply failed part-way and changed the server; 130 interrupted."
 )
 
 
@@ -234,6 +235,12 @@ def source_options(func: F) -> F:
 
 
 def force_option(func: F) -> F:
+    func = click.option(
+        "--allow-system-index-changes",
+        "system_index_changes",
+        is_flag=True,
+        help="Let the snapshot remove indexes on Directus's own fields that it does not list (kept otherwise).",
+    )(func)
     return click.option(
         "--force",
         is_flag=True,
@@ -259,6 +266,7 @@ def plan(
     from_path: Path | None,
     fmt: Format,
     force: bool,
+    system_index_changes: bool,
     out: Path | None,
     exit_code: bool,
     config_path: Path | None,
@@ -281,6 +289,7 @@ def plan(
         force=force,
         out=out,
         exit_code=exit_code,
+        system_index_changes=system_index_changes,
     )
 
 
@@ -313,6 +322,7 @@ def push(
     dry_run: bool,
     no_backup: bool,
     force: bool,
+    system_index_changes: bool,
     config_path: Path | None,
 ) -> int:
     """Apply the committed schema folder (or a saved plan) to a server.
@@ -339,6 +349,7 @@ def push(
         allow_data_loss=allow_data_loss,
         dry_run=dry_run,
         no_backup=no_backup,
+        system_index_changes=system_index_changes,
     )
 
 

@@ -182,6 +182,33 @@ class DirectusClient:
             raise ServerError("POST /schema/diff: the answer has no hash and diff")
         return Diff(hash=str(data["hash"]), diff=data["diff"])
 
+    def has_field(self, collection: str, field: str) -> bool:
+        """Whether ``collection.field`` exists on the target (Directus's own fields included)."""
+        from urllib.parse import quote
+
+        path = f"/fields/{quote(collection, safe='')}/{quote(field, safe='')}"
+        try:
+            self._request("GET", path)
+        except ServerError as exc:
+            if exc.status in (403, 404):  # 12.x answers 403 for what does not exist
+                return False
+            raise
+        return True
+
+    def licence(self) -> dict[str, Any] | None:
+        """Directus 12's licence: entitlements (limits) and usage; None where there is none."""
+        try:
+            data = self._data("GET /license", self._request("GET", "/license"))
+        except ServerError as exc:
+            if exc.status in (403, 404):
+                return None
+            raise
+        return data if isinstance(data, dict) else None
+
+    def clear_cache(self) -> None:
+        """Make the server forget its cached schema (after a failed apply on MySQL/MariaDB)."""
+        self._request("POST", "/utils/cache/clear")
+
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})

@@ -15,6 +15,8 @@ class ExitCode(IntEnum):
     ERROR = 1  # user or server error
     CHANGES = 2  # changes found (only with --exit-code)
     REFUSED = 3  # refused for safety: data loss, dirty tree, stale plan, no TTY and no --yes
+    RESIDUE = 4  # push applied, but the target reads back differently from the snapshot
+    PARTIAL = 5  # push failed part-way: part of the change reached the target
     INTERRUPTED = 130
 
 
@@ -49,6 +51,18 @@ class DocumentError(SnapshotError):
 
 class GitError(GitOpsError):
     """A git repository, revision or path is missing or unusable."""
+
+
+class ResidueError(GitOpsError):
+    """The apply went through, but the target still differs from what was pushed."""
+
+    exit_code = ExitCode.RESIDUE
+
+
+class PartialApplyError(GitOpsError):
+    """The apply failed after part of the change had reached the target."""
+
+    exit_code = ExitCode.PARTIAL
 
 
 class ServerError(GitOpsError):

@@ -10,13 +10,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from directus_gitops import changes, render, yamlio
+from directus_gitops import changes, preflight, render, translate, yamlio
 from directus_gitops import snapshot as snap
 from directus_gitops.client import Diff, DirectusClient
 from directus_gitops.commands import plan as planning
 from directus_gitops.config import Config, Target
 from directus_gitops.console import Console
-from directus_gitops.errors import ExitCode, GitOpsError, RefusedError, ServerError, StaleHashError
+from directus_gitops.errors import (
+    ExitCode,
+    GitOpsError,
+    PartialApplyError,
+    RefusedError,
+    ResidueError,
+    ServerError,
+    StaleHashError,
+)
 
 
 def backup(target: Target, current: snap.Snapshot, folder: Path) -> Path:
@@ -57,6 +65,7 @@ def _from_saved(config: Config, target: Target, plan_file: Path, client: Directu
         diff,
         changes.from_server(document["diff"]),
         forced=bool(document.get("force")),
+        system_index_changes=bool(document.get("system_index_changes")),
     )
 
 
@@ -78,6 +87,13 @@ def _report_partial(
 ) -> GitOpsError:
     """After an apply that failed: say what the target holds now (it may be half-applied)."""
     console.info(f"The apply to '{plan.target.name}' failed; the target now:")
+    # MySQL/MariaDB commit each schema change at once, and the server keeps serving its
+    # cached schema after a failure: make it read the database again before asking.
+    try:
+        client.clear_cache()
+    except ServerError as exc:
+        console.info(f"  (could not clear the server's schema cache: {exc.message}; what follows may be stale)")
+    applied: changes.ChangeSet | None = None
     try:
         now = client.snapshot()
     except ServerError as exc:
@@ -85,12 +101,38 @@ def _report_partial(
     else:
         applied = changes.compare(plan.target_snapshot, now)
         console.info(f"  already applied: {applied.summary()}")
-        console.info(f"  not applied:     {changes.compare(now, plan.source.snapshot).summary()}")
+        missing = changes.compare(now, _translated_against(client, plan, now).snapshot)
+        console.info(f"  not applied:     {missing.summary()}")
         if applied:
             _report(console, fmt, render.text(applied, title="Changes that did reach the target:"))
     if backup_path is not None:
         console.info(f"  backup of its schema from before the push: {backup_path}")
-    return ServerError(f"the apply failed: {error.message}", status=error.status, code=error.code)
+    if applied is None:
+        return ServerError(
+            f"the apply failed and the target could not be read back: {error.message}",
+            hint="check the target by hand before pushing again",
+            status=error.status,
+            code=error.code,
+        )
+    if applied:
+        return PartialApplyError(
+            f"the apply failed part-way: {applied.summary()} reached '{plan.target.name}': {error.message}",
+            hint="push again once the cause is fixed (the plan will hold only what is left), "
+            + (f"or push the backup {backup_path} back" if backup_path else "or restore the target"),
+        )
+    return ServerError(
+        f"the apply failed and nothing reached the target: {error.message}", status=error.status, code=error.code
+    )
+
+
+def _translated_against(client: DirectusClient, plan: planning.Plan, current: snap.Snapshot) -> translate.Translation:
+    return planning.translation_for(
+        client,
+        plan.source.snapshot,
+        current,
+        plan.target_version,
+        system_index_changes=plan.system_index_changes,
+    )
 
 
 def run(
@@ -107,13 +149,14 @@ def run(
     allow_data_loss: bool,
     dry_run: bool,
     no_backup: bool,
+    system_index_changes: bool = False,
 ) -> int:
     with DirectusClient(target) as client:
         if plan_file is not None:
             plan = _from_saved(config, target, plan_file, client)
         else:
             source = planning.read_source(config, console, ref=ref, path=path)
-            plan = planning.make_plan(client, source, console, force=force)
+            plan = planning.make_plan(client, source, console, force=force, system_index_changes=system_index_changes)
         planning.show(plan, console, fmt)
         if plan.diff is None:
             return ExitCode.OK
@@ -125,6 +168,9 @@ def run(
                 f"refusing to push: {len(lossy)} change(s) can lose data ({names}); nothing was applied",
                 hint="review the plan, then re-run with --allow-data-loss",
             )
+        problem = preflight.licence_problem(client.licence(), plan.changes, target.name)
+        if problem is not None:
+            raise RefusedError(f"refusing to push: {problem}; nothing was applied", hint=preflight.LICENCE_HINT)
         if dry_run:
             console.info("Dry run: nothing applied.")
             return ExitCode.OK
@@ -140,7 +186,7 @@ def run(
 
         console.info(f"Applying {plan.changes.summary()} to '{target.name}' …")
         try:
-            client.apply(Diff(plan.diff.hash, planning.diff_for_apply(plan.diff.diff, plan.target_snapshot)))
+            client.apply(Diff(plan.diff.hash, translate.diff_for_apply(plan.diff.diff, plan.target_snapshot)))
         except StaleHashError as exc:
             raise StaleHashError(
                 f"'{target.name}' changed after this plan was made, so nothing was applied ({exc.message})",
@@ -149,14 +195,17 @@ def run(
         except ServerError as exc:
             raise _report_partial(client, console, fmt, plan, exc, backup_path) from None
 
-        sent = planning.for_target(plan.source.snapshot, plan.target_snapshot)
-        remaining = client.diff(sent, force=force or plan.forced)
+        # Verify against the target as it is now: what exists there decides the translation.
+        again = _translated_against(client, plan, client.snapshot())
+        remaining = client.diff(again.snapshot, force=force or plan.forced)
     if remaining is not None:
         left = changes.from_server(remaining.diff)
-        _report(console, fmt, render.text(left, title=f"Still different on '{target.name}' after the apply:"))
-        raise GitOpsError(
-            f"applied, but '{target.name}' still differs from {plan.source.label}: {left.summary()}",
-            hint="Directus could not apply these or reads them back differently (see the list above)",
+        _report(console, fmt, render.text(left, title=f"Read back differently on '{target.name}' after the apply:"))
+        raise ResidueError(
+            f"applied, but '{target.name}' reads back differently from {plan.source.label} in "
+            f"{len(left)} place(s) ({left.summary()})",
+            hint="Directus could not apply these or stores them differently (see the list above); "
+            "pushing again will not change them",
         )
     console.info(f"Done: '{target.name}' now matches {plan.source.label} ({plan.changes.summary()}).")
     return ExitCode.OK
