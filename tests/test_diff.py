@@ -175,9 +175,9 @@ def test_reading_only_differing_files_compares_exactly_as_a_full_read(project: P
     before, after = diff.revision_side(repo, "HEAD~1", "schema"), diff.revision_side(repo, "HEAD", "schema")
     assert before.tree is not None and after.tree is not None
     reads: list[str] = []
-    fast, _, _ = diff.compare(
+    fast = diff.compare(
         diff.Side("old", tree=counting(before.tree, reads)), diff.Side("new", tree=counting(after.tree, reads))
-    )
+    ).changes
     full = changes.compare(
         *(store.parse_tree(repo.tree_reader(rev, "schema")[1], rev).snapshot for rev in ("HEAD~1", "HEAD"))
     )
@@ -186,7 +186,7 @@ def test_reading_only_differing_files_compares_exactly_as_a_full_read(project: P
     read_files = {path for path in reads if path != store.MANIFEST}
     assert 0 < len(read_files) < len(store.render(new)) - 1, "only differing collection files are read"
     # A checked-out folder on one side and a commit on the other take the same path.
-    folder, _, _ = diff.compare(before, diff.path_side(project.schema))
+    folder = diff.compare(before, diff.path_side(project.schema)).changes
     assert folder == full
 
 
@@ -255,3 +255,25 @@ def test_diff_in_a_repository_without_commits_shows_everything_as_new(tmp_path: 
     with pytest.raises(SystemExit) as exited:
         main(["diff", "--exit-code"])
     assert exited.value.code == 2
+
+
+def test_snapshots_of_different_origins_are_compared_by_the_translation_rules(project: Project) -> None:
+    """A dev snapshot from SQLite against production's PostgreSQL one: only real changes show,
+    and the comparison says which rules it relied on."""
+    production = {**samples.base(), "vendor": "postgres"}
+    samples.find(production, "fields", "articles", "author")["schema"].update(numeric_precision=32, numeric_scale=0)
+    development = samples.base()
+    samples.find(development, "fields", "authors", "name")["schema"]["max_length"] = 100  # a real change
+    write(project, production, "production")
+    write(project, development, "development")
+
+    result = project.run("diff", "HEAD~1", "HEAD")
+    assert result.code == 0, result.output
+    assert "~ field authors.name" in result.out
+    assert "articles.author" not in result.out.split("Translated for the target")[0]
+    assert "translated (column-representation): 1 × articles.author" in result.out
+    assert "different databases (postgres, sqlite): compared by the translation rules" in result.out
+
+    as_json = json.loads(project.run("diff", "HEAD~1", "HEAD", "--format", "json").out)
+    assert [c["name"] for c in as_json["changes"]] == ["authors.name"]
+    assert as_json["translation"][0]["rule"] == "column-representation"

@@ -182,14 +182,14 @@ class Translation:
         return [(rule, groups[rule.id]) for rule in RULES if rule.id in groups]
 
     def lines(self, *, examples: int = 3) -> list[str]:
-        """One line per rule: what it did, how often, and a few of the things it touched."""
+        """One line per rule: what it did, to how many entries, and a few of them."""
         result = []
         for rule, notes in self.grouped():
             subjects = list(dict.fromkeys(note.subject for note in notes))
             shown = ", ".join(subjects[:examples]) + (
                 f" and {len(subjects) - examples} more" if len(subjects) > examples else ""
             )
-            result.append(f"{rule.action} ({rule.id}): {len(notes)} × {shown}")
+            result.append(f"{rule.action} ({rule.id}): {len(subjects)} × {shown}")
         return result
 
     def as_list(self) -> list[dict[str, Any]]:

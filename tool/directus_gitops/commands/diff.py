@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from directus_gitops import changes, render, store
+from directus_gitops import changes, render, store, translate
 from directus_gitops import snapshot as snap
 from directus_gitops.config import Config
 from directus_gitops.console import Console, display
@@ -83,17 +83,31 @@ def _whole(side: Side) -> snap.Snapshot | None:
     return None
 
 
-def compare(old: Side, new: Side) -> tuple[changes.ChangeSet, snap.Snapshot, snap.Snapshot]:
+@dataclass(frozen=True)
+class Comparison:
+    changes: changes.ChangeSet
+    before: snap.Snapshot
+    after: snap.Snapshot
+    translation: translate.Translation | None = None  # when the two come from different origins
+
+
+def compare(old: Side, new: Side) -> Comparison:
+    """What applying ``new`` to a project like ``old`` changes. Snapshots from different
+    Directus releases or databases are compared as ``push`` would: ``new`` translated for
+    ``old``'s origin, by the documented rules (the comparison says which it applied)."""
     before, after = snapshots(old, new)
-    result = changes.compare(before, after)
-    warnings = []
-    for key, what in (("directus", "Directus versions"), ("vendor", "databases")):
-        if before.get(key) and after.get(key) and before[key] != after[key]:
-            warnings.append(
-                f"the snapshots come from different {what} ({before[key]}, {after[key]}): "
-                "properties that exist on only one of them show up as changes"
-            )
-    return changes.ChangeSet(result.changes, tuple(warnings)), before, after
+    origins = [(key, before.get(key), after.get(key)) for key in ("directus", "vendor")]
+    if all(ours == theirs for _, ours, theirs in origins):
+        return Comparison(changes.compare(before, after), before, after)
+    translation = translate.translate(after, before)
+    warnings = [
+        f"the snapshots come from different {what} ({ours}, {theirs}): compared by the translation rules"
+        for (key, ours, theirs), what in zip(origins, ("Directus releases", "databases"), strict=True)
+        if ours != theirs
+    ]
+    warnings += translate.origin_warnings(after)
+    result = changes.compare(before, translation.snapshot)
+    return Comparison(changes.ChangeSet(result.changes, tuple(warnings)), before, after, translation)
 
 
 # --------------------------------------------------------------------------- arguments
@@ -172,13 +186,20 @@ def run(
     for side in (before, after):
         if side.tree is None and side.loaded is None:
             console.info(f"{side.label} has no schema folder: comparing with an empty schema.")
-    result, before_snapshot, after_snapshot = compare(before, after)
-    context = {"old": before.context(before_snapshot), "new": after.context(after_snapshot)}
+    comparison = compare(before, after)
+    result = comparison.changes
+    translation = comparison.translation
+    context = {
+        "old": before.context(comparison.before),
+        "new": after.context(comparison.after),
+        "translation": translation.as_list() if translation else [],
+    }
     if fmt == "markdown":
         title = f"Directus schema changes: {before.label} → {after.label}"
     else:
         title = f"Changes from {before.label} to {after.label}:"
-    console.result(render.render(result, fmt, title=title, context=context, color=console.color))
+    translated = translation.lines() if translation else []
+    console.result(render.render(result, fmt, title=title, context=context, color=console.color, translated=translated))
     if exit_code and result:
         return ExitCode.CHANGES
     return ExitCode.OK

@@ -24,7 +24,7 @@ def history(repo: Repo, folder: str, *, ref: str, limit: int | None) -> list[ren
 
     def entry(commit: CommitInfo) -> render.LogEntry:
         try:
-            changes, _, _ = compare(side(commit.parent) if commit.parent else _EMPTY, side(commit.sha))
+            changes = compare(side(commit.parent) if commit.parent else _EMPTY, side(commit.sha)).changes
         except GitOpsError as exc:  # one unreadable commit must not hide the rest of the history
             return render.LogEntry(commit, error=exc.message)
         return render.LogEntry(commit, changes)
