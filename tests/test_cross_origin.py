@@ -1,0 +1,138 @@
+"""A snapshot pushed to another database or Directus release converges, by documented rules only.
+
+Each test pulls the demo model from a real server of one release and database and pushes it
+(with --force, Directus's own consent to compare across origins) into an empty real server of
+another. The push must converge (exit 0, nothing left), the plan must list the rules it used,
+and what Directus itself still sees when sent the untranslated snapshot must be exactly what
+those rules explain: every remaining server diff entry belongs to something a rule translated.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from directus_gitops import changes, store
+from tests.conftest import Project
+from tests.directus_harness import ServerPool
+
+pytestmark = pytest.mark.directus
+
+PAIRS = [
+    (("12.4.1", "sqlite"), ("12.4.1", "postgres")),
+    (("12.4.1", "sqlite"), ("12.4.1", "mariadb")),
+    (("12.4.1", "mariadb"), ("12.4.1", "postgres")),
+    (("10.13.4", "sqlite"), ("12.4.1", "sqlite")),
+    (("9.26.0", "sqlite"), ("11.17.4", "postgres")),
+]
+
+
+def server_diff(server: Any, snapshot: dict[str, Any]) -> changes.ChangeSet:
+    """Directus's own diff of ``snapshot`` against ``server`` (forced: another origin)."""
+    response = httpx.post(
+        f"{server.url}/schema/diff",
+        params={"force": "true"},
+        json=snapshot,
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=60,
+    )
+    if response.status_code == 204:
+        return changes.ChangeSet()
+    assert response.status_code == 200, response.text
+    return changes.from_server(response.json()["data"]["diff"])
+
+
+@pytest.mark.parametrize(("source", "target"), PAIRS, ids=[f"{s[0]}-{s[1]}-to-{t[0]}-{t[1]}" for s, t in PAIRS])
+def test_the_demo_model_converges_on_another_origin(
+    project: Project, directus_pool: ServerPool, source: tuple[str, str], target: tuple[str, str]
+) -> None:
+    with (
+        directus_pool.new_server(source[0], seeded=True, vendor=source[1]) as dev,
+        directus_pool.new_server(target[0], vendor=target[1]) as prod,
+    ):
+        project.configure(dev=dev.url, prod=prod.url)
+        project.token("dev", dev.token)
+        project.token("prod", prod.token)
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+
+        refused = project.run("plan", "--env", "prod")
+        assert refused.code == 1 and "--force" in refused.err  # Directus's own check is not bypassed
+
+        pushed = project.run("push", "--env", "prod", "--yes", "--force")
+        assert pushed.code == 0, pushed.output
+        assert "Done: 'prod' now matches HEAD" in pushed.err
+
+        planned = project.run("plan", "--env", "prod", "--force", "--exit-code", "--format", "json")
+        assert planned.code == 0, planned.output
+        document = json.loads(planned.out)
+        assert document["changes"] == []
+        translated = {item["subject"] for rule in document["translation"] for item in rule["items"]}
+        assert translated, "another origin always needs some rule"
+
+        # What Directus itself sees in the untranslated snapshot is what the rules explain.
+        committed = store.load_path(project.schema).snapshot
+        for change in server_diff(prod, committed):
+            subject = change.collection if change.kind == "collection" else f"{change.collection}.{change.field}"
+            assert subject in translated or change.kind == "system_field", change
+
+        # And the plan's text says which rules it relied on.
+        text = project.run("plan", "--env", "prod", "--force")
+        assert "Translated for the target (rules: docs/translation.md):" in text.out
+
+
+def test_a_leaked_system_relation_is_left_out(project: Project, directus_pool: ServerPool) -> None:
+    """Snapshots from before 10.13 could carry Directus's own relations; 12.x refuses them with
+    400 "already has an associated relationship". The push leaves them out and says so."""
+    with (
+        directus_pool.new_server("12.4.1", seeded=True) as dev,
+        directus_pool.new_server("12.4.1") as prod,
+    ):
+        project.configure(dev=dev.url, prod=prod.url)
+        project.token("dev", dev.token)
+        project.token("prod", prod.token)
+        assert project.run("pull", "--env", "dev").code == 0
+        snapshot = store.load_path(project.schema).snapshot
+        leaked = {
+            "collection": "directus_settings",
+            "field": "public_registration_role",
+            "related_collection": "directus_roles",
+            "meta": {
+                "many_collection": "directus_settings",
+                "many_field": "public_registration_role",
+                "one_collection": "directus_roles",
+                "one_deselect_action": "nullify",
+            },
+            "schema": {
+                "table": "directus_settings",
+                "column": "public_registration_role",
+                "foreign_key_table": "directus_roles",
+                "foreign_key_column": "id",
+                "on_delete": "SET NULL",
+            },
+        }
+        snapshot["relations"].append(leaked)
+        store.write_tree(project.schema, store.render(snapshot))
+        project.git("add", "-A")
+        project.git("commit", "--quiet", "-m", "a snapshot with a leaked system relation")
+
+        # Sent as it is, Directus refuses the whole push.
+        response = httpx.post(
+            f"{prod.url}/schema/diff",
+            json=snapshot,
+            headers={"Authorization": f"Bearer {prod.token}"},
+            timeout=60,
+        )
+        diff = response.json()["data"]
+        applied = httpx.post(
+            f"{prod.url}/schema/apply",
+            json={**diff, "diff": {**diff["diff"], "systemFields": diff["diff"].get("systemFields", [])}},
+            headers={"Authorization": f"Bearer {prod.token}"},
+            timeout=60,
+        )
+        assert applied.status_code == 400 and "already has an associated relationship" in applied.text
+        pushed = project.run("push", "--env", "prod", "--yes")
+        assert pushed.code == 0, pushed.output
+        assert "left out (system-collections): 1 × directus_settings.public_registration_role" in pushed.out
