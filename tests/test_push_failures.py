@@ -16,6 +16,7 @@ from typing import Any
 
 import demo_model
 import httpx
+import pytest
 
 from directus_gitops import store
 from directus_gitops.client import DirectusClient
@@ -184,3 +185,59 @@ def test_residue_after_a_successful_apply_is_reported_not_hidden(project: Projec
     last = result.err.strip().splitlines()[-2]
     assert last == "error: applied, but 'prod' reads back differently from HEAD (" + last.split("(", 1)[1]
     assert "in 1 place(s) (~1 field)" in result.err
+
+
+def _bad_default_model(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Two new collections; the second has an integer field whose default no database takes."""
+    result = with_extra_collections(snapshot, 0)
+    for name in ("alpha", "omega"):
+        entry = copy.deepcopy(next(c for c in snapshot["collections"] if c["collection"] == "tags"))
+        entry["collection"] = entry["meta"]["collection"] = entry["schema"]["name"] = name
+        result["collections"].append(entry)
+        key = copy.deepcopy(next(f for f in snapshot["fields"] if (f["collection"], f["field"]) == ("tags", "id")))
+        key["collection"] = key["meta"]["collection"] = key["schema"]["table"] = name
+        result["fields"].append(key)
+    broken = copy.deepcopy(next(f for f in snapshot["fields"] if (f["collection"], f["field"]) == ("tags", "id")))
+    broken["field"] = broken["meta"]["field"] = broken["schema"]["name"] = "amount"
+    broken["collection"] = broken["meta"]["collection"] = broken["schema"]["table"] = "omega"
+    broken["schema"].update(
+        is_primary_key=False, has_auto_increment=False, is_nullable=True, default_value="not a number"
+    )
+    broken["meta"].update(special=None, hidden=False, readonly=False)
+    result["fields"].append(broken)
+    return result
+
+
+@pytest.mark.parametrize(("vendor", "code"), [("mariadb", 5), ("postgres", 1)])
+def test_a_real_apply_that_fails_part_way_says_what_reached_the_target(
+    project: Project, directus_pool: ServerPool, vendor: str, code: int
+) -> None:
+    """MariaDB commits each schema change at once: a failing apply leaves its first part behind
+    (exit 5, and the report reads the real state after clearing the server's cache);
+    PostgreSQL rolls the whole apply back (exit 1, nothing reached the target)."""
+    with (
+        directus_pool.new_server(LICENSED_VERSION, seeded=True, vendor=vendor) as dev,
+        directus_pool.new_server(LICENSED_VERSION, seeded=True, vendor=vendor) as prod,
+    ):
+        project.configure(dev=dev.url, prod=prod.url)
+        project.token("dev", dev.token)
+        project.token("prod", prod.token)
+        assert project.run("pull", "--env", "dev").code == 0
+        store.write_tree(project.schema, store.render(_bad_default_model(store.load_path(project.schema).snapshot)))
+        project.git("add", "-A")
+        project.git("commit", "--quiet", "-m", "a model whose apply fails half-way")
+
+        result = project.run("push", "--env", "prod", "--yes")
+
+        assert result.code == code, result.output
+        now = {c["collection"] for c in demo_model.snapshot(prod.url, prod.token)["collections"]}
+        assert "omega" not in now
+        if code == 5:
+            assert "alpha" in now  # what the report must not hide
+            assert "already applied: +1 collection" in result.err
+            assert "error: the apply failed part-way: +1 collection" in result.err
+        else:
+            assert "alpha" not in now
+            assert "already applied: no changes" in result.err
+            assert "error: the apply failed and nothing reached the target" in result.err
+        assert "backup of its schema from before the push:" in result.err
