@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from directus_gitops.client import MULTIPART_THRESHOLD, Diff, DirectusClient
+from directus_gitops.client import MULTIPART_THRESHOLD, Diff, DirectusClient, known_cause
 from directus_gitops.config import Target
 from directus_gitops.errors import ServerError, StaleHashError
 
@@ -115,3 +115,15 @@ def test_unreachable_server_is_reported() -> None:
     target = Target("dev", f"http://127.0.0.1:{port}", "DIRECTUS_DEV_TOKEN", TOKEN, 2)
     with DirectusClient(target) as client, pytest.raises(ServerError, match=r"cannot reach Directus.*refused"):
         client.snapshot()
+
+
+def test_raw_directus_errors_with_a_known_cause_carry_it() -> None:
+    message = (
+        'Field "public_registration_role" on collection "directus_settings" already has an associated relationship'
+    )
+    client = client_for(lambda request: directus_error(400, message, "INVALID_PAYLOAD"))
+    with pytest.raises(ServerError) as error:
+        client.diff({"version": 1})
+    assert "already has an associated relationship" in error.value.message
+    assert error.value.hint is not None and "Directus defines itself" in error.value.hint
+    assert known_cause("something nobody has seen") is None

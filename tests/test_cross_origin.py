@@ -25,6 +25,7 @@ PAIRS = [
     (("12.4.1", "sqlite"), ("12.4.1", "postgres")),
     (("12.4.1", "sqlite"), ("12.4.1", "mariadb")),
     (("12.4.1", "mariadb"), ("12.4.1", "postgres")),
+    (("12.4.1", "postgres"), ("12.4.1", "sqlite")),
     (("10.13.4", "sqlite"), ("12.4.1", "sqlite")),
     (("9.26.0", "sqlite"), ("11.17.4", "postgres")),
 ]

@@ -140,7 +140,7 @@ class DirectusClient:
         if status == 400 and "generate a new diff" in message:  # Directus's stale-hash wording
             return StaleHashError(f"{where}: {message}", status=status, code=code)
         detail = f": {message}" if message else ""
-        return ServerError(f"{where} failed ({status}){detail}", status=status, code=code)
+        return ServerError(f"{where} failed ({status}){detail}", hint=known_cause(message), status=status, code=code)
 
     def _data(self, what: str, response: httpx.Response) -> Any:
         content_type = response.headers.get("content-type", "")
@@ -212,6 +212,45 @@ class DirectusClient:
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
+
+
+# Raw Directus errors whose cause is known, by a fragment of their message: the cause and
+# the way out (docs/compatibility.md has the details).
+KNOWN_CAUSES: tuple[tuple[str, str], ...] = (
+    (
+        "already has an associated relationship",
+        "the snapshot carries a relation Directus defines itself (older releases leaked them); the translation "
+        "leaves Directus's own relations out, so this one is on a custom field: remove it from the target or "
+        "the snapshot",
+    ),
+    (
+        "reading 'is_primary_key'",
+        "the diff names a field the target does not have (often a system index from another release); "
+        "plan again so the translation can leave it out",
+    ),
+    (
+        "used in a foreign key constraint",
+        "MySQL/MariaDB refuse to change or drop a column or index that backs a foreign key; "
+        "remove the relation first, in its own push",
+    ),
+    (
+        "is not allowed",
+        "the target's Directus release does not accept a key of this snapshot; "
+        "pull from a server of the target's release, or report the key so a translation rule can cover it",
+    ),
+    (
+        "does not match the current instance",
+        "the snapshot comes from another Directus release or database: pass --force to let Directus compare it",
+    ),
+)
+
+
+def known_cause(message: str) -> str | None:
+    """The cause and the way out for a raw Directus error message, when one is known."""
+    for fragment, cause in KNOWN_CAUSES:
+        if fragment in message:
+            return cause
+    return None
 
 
 def _reason(exc: Exception) -> str:

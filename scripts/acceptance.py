@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Push real-world snapshot files into fresh Directus servers and see where each one ends.
+
+The files are not part of the project (they belong to their authors): point the script at a
+folder of snapshot files (``*.yaml``/``*.json``, as ``directus schema snapshot`` writes them)::
+
+    python scripts/acceptance.py /path/to/snapshots [--jobs 2] [--only own-major own-db 12.4.1]
+
+Each file is pushed (``push --from FILE --force --yes``) into an empty server of:
+
+- **own-major**: the supported release of the file's own major version, on SQLite;
+- **own-db**: the same release on the file's own database (MySQL files on MariaDB);
+- **12.4.1**: Directus 12.4.1 on SQLite.
+
+then planned again (``plan --from FILE --force --exit-code``). A case *converges* when the push
+exits 0 and the plan is empty; otherwise the table shows the exit code and the tool's one-line
+error, and whether the target was left unchanged. It prints a table and writes Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tool"))
+
+from directus_gitops import translate  # noqa: E402
+from tests.directus_harness import ServerPool, demo_model  # noqa: E402
+
+TARGETS = ("own-major", "own-db", "12.4.1")
+# The supported release for each major version (a snapshot from 11.13 on needs 11.17.4's
+# systemFields; an earlier 11.x goes to 11.3.5).
+RELEASE_FOR_MAJOR = {9: "9.26.0", 10: "10.13.4", 11: "11.17.4", 12: "12.4.1"}
+DATABASE_FOR_VENDOR = {"sqlite": "sqlite", "postgres": "postgres", "mysql": "mariadb"}
+
+
+@dataclasses.dataclass
+class Case:
+    file: str
+    target: str
+    release: str
+    database: str
+    push_code: int | None = None
+    plan_code: int | None = None
+    left: int | None = None
+    error: str = ""
+    unchanged: bool | None = None
+    rules: list[str] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def outcome(self) -> str:
+        if self.push_code == 0 and self.plan_code == 0:
+            return "converged"
+        if self.push_code == 3:
+            return "refused" + ("" if self.unchanged else " (target changed!)")
+        return {1: "error", 4: "residue", 5: "partial"}.get(self.push_code or -1, f"exit {self.push_code}")
+
+
+def load(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    return data["data"] if isinstance(data, dict) and set(data) == {"data"} else data
+
+
+def own_release(snapshot: dict[str, Any]) -> str:
+    claimed = translate.release(snapshot.get("directus")) or (12, 0, 0)
+    if translate.origin_warnings(snapshot):
+        return "10.13.4"  # a 9.x/10.x release recording an internal package version
+    if claimed[0] == 11 and claimed < (11, 13, 0):
+        return "11.3.5"
+    return RELEASE_FOR_MAJOR.get(claimed[0], "12.4.1")
+
+
+def cases_for(path: Path, only: list[str]) -> list[Case]:
+    snapshot = load(path)
+    release = own_release(snapshot)
+    database = DATABASE_FOR_VENDOR.get(str(snapshot.get("vendor")), "sqlite")
+    wanted = {
+        "own-major": (release, "sqlite"),
+        "own-db": (release, database),
+        "12.4.1": ("12.4.1", "sqlite"),
+    }
+    return [Case(path.name, name, *wanted[name]) for name in only]
+
+
+def run_case(case: Case, path: Path, pool: ServerPool, scratch: Path) -> Case:
+    started = time.monotonic()
+    project = scratch / f"{path.stem}-{case.target}"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    try:
+        with pool.new_server(case.release, vendor=case.database) as server:
+            (project / "directus-gitops.yaml").write_text(f"environments:\n  t: {{url: '{server.url}'}}\n")
+            env = {**os.environ, "DIRECTUS_T_TOKEN": server.token, "NO_COLOR": "1"}
+            before = demo_model.snapshot(server.url, server.token)
+
+            def tool(*arguments: str) -> subprocess.CompletedProcess[str]:
+                command = [sys.executable, "-m", "directus_gitops", *arguments]
+                return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=900)
+
+            pushed = tool("push", "--from", str(path), "--env", "t", "--yes", "--force", "--no-backup")
+            (project / "push.log").write_text(pushed.stdout + pushed.stderr)
+            case.push_code = pushed.returncode
+            errors = [line for line in pushed.stderr.splitlines() if line.startswith("error:")]
+            case.error = errors[-1][7:] if errors else ""
+            if case.push_code == 3:
+                case.unchanged = demo_model.snapshot(server.url, server.token) == before
+            planned = tool("plan", "--from", str(path), "--env", "t", "--force", "--exit-code", "--format", "json")
+            (project / "plan.log").write_text(planned.stdout + planned.stderr)
+            case.plan_code = planned.returncode
+            if planned.stdout.strip():
+                document = json.loads(planned.stdout)
+                case.left = len(document["changes"])
+                case.rules = [rule["rule"] for rule in document["translation"]]
+    except Exception as error:  # a server that does not start is a result too
+        case.error = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    case.seconds = time.monotonic() - started
+    return case
+
+
+def table(cases: list[Case]) -> str:
+    lines = ["| file | target | outcome | left | error |", "|---|---|---|---|---|"]
+    for case in cases:
+        target = f"{case.target} ({case.release} {case.database})"
+        error = case.error.replace("|", "\\|")[:160]
+        lines.append(f"| {case.file} | {target} | {case.outcome} | {case.left} | {error} |")
+    lines.append("")
+    for name in dict.fromkeys(case.target for case in cases):
+        mine = [case for case in cases if case.target == name]
+        converged = sum(case.outcome == "converged" for case in mine)
+        lines.append(f"- {name}: {converged} of {len(mine)} converged")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--only", nargs="+", choices=TARGETS, default=list(TARGETS))
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="Markdown report (default FOLDER/../acceptance.md)")
+    arguments = parser.parse_args(argv)
+    files = sorted(p for p in arguments.folder.iterdir() if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
+    files = [p for p in files if p.name != "index.json"]
+    scratch = Path(tempfile.mkdtemp(prefix="dg-acceptance-"))
+    pool = ServerPool(scratch / "pool")
+    cases = [(case, path) for path in files for case in cases_for(path, arguments.only)]
+    print(f"{len(cases)} cases from {len(files)} files; scratch in {scratch}", flush=True)
+    try:
+        # Templates first, one at a time: bootstrapping takes both cores.
+        for release, database in dict.fromkeys((case.release, case.database) for case, _ in cases):
+            pool.template(release, False, database)
+        with concurrent.futures.ThreadPoolExecutor(max(1, arguments.jobs)) as executor:
+            futures = [executor.submit(run_case, case, path, pool, scratch) for case, path in cases]
+            for future in concurrent.futures.as_completed(futures):
+                case = future.result()
+                print(f"{case.file:<50} {case.target:<10} {case.outcome:<12} {case.error[:100]}", flush=True)
+    finally:
+        pool.close_all()
+    report = table([case for case, _ in cases])
+    out = arguments.out or arguments.folder.parent / "acceptance.md"
+    out.write_text(report)
+    print()
+    print(report)
+    print(f"written to {out}; logs under {scratch}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
