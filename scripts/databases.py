@@ -143,7 +143,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -173,7 +173,34 @@ class Connection:
         }
 
 
-class DatabaseServer:
+class Service:
+    """A server process of ours: ``start()`` it, or use it as a context manager, which ends it
+    with ``close()``. Shared by the database servers and the Directus servers."""
+
+    _process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def __enter__(self) -> Self:
+        if self._process is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class DatabaseServer(Service):
     """A private database server: ``start()``, ``create_database()``, ``stop()``.
 
     Subclasses say how to initialise the data folder, launch the server, run SQL and copy a
@@ -198,24 +225,13 @@ class DatabaseServer:
     # -- lifecycle ----------------------------------------------------------------------------
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    @property
     def log_file(self) -> Path:
         return self.root / "server.log"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(port={self.port}, pid={self.pid})"
 
-    def __enter__(self) -> Self:
-        if self._process is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         self.remove()
 
     def start(self) -> Self:
@@ -282,7 +298,7 @@ class DatabaseServer:
             if self._process.poll() is not None:
                 raise DatabaseError(
                     f"{self.vendor} exited with {self._process.returncode} while starting; "
-                    f"end of {self.log_file}:\n{_tail(self.log_file)}"
+                    f"end of {self.log_file}:\n{tail(self.log_file)}"
                 )
             if self._ready():
                 return
@@ -363,7 +379,8 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _tail(path: Path, lines: int = 30) -> str:
+def tail(path: Path, lines: int = 40) -> str:
+    """The last ``lines`` lines of a log file, for error messages."""
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:

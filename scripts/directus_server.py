@@ -33,18 +33,16 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 import httpx
-from databases import Connection
+from databases import Connection, Service, free_port, pid_alive, tail
 
 log = logging.getLogger("directus_server")
 
@@ -59,7 +57,6 @@ _NATIVE_ADDONS = ("sqlite3", "isolated-vm")
 # anyway because a binary that does not load breaks logins (argon2) or image handling (sharp).
 _PREBUILT_ADDONS = ("argon2", "sharp")
 
-_LOG_TAIL_LINES = 40
 _SERVER_STATE = "server.json"
 
 
@@ -113,21 +110,13 @@ def _run(
             )
         except subprocess.TimeoutExpired as error:
             raise DirectusServerError(
-                f"timed out after {timeout:.0f} s: {' '.join(command)}\nend of {log_file}:\n{_tail(log_file)}"
+                f"timed out after {timeout:.0f} s: {' '.join(command)}\nend of {log_file}:\n{tail(log_file)}"
             ) from error
     if result.returncode != 0:
         raise DirectusServerError(
-            f"command failed ({result.returncode}): {' '.join(command)}\nend of {log_file}:\n{_tail(log_file)}"
+            f"command failed ({result.returncode}): {' '.join(command)}\nend of {log_file}:\n{tail(log_file)}"
         )
     return time.monotonic() - started
-
-
-def _tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
 
 
 @contextlib.contextmanager
@@ -454,20 +443,6 @@ def vendor_of(connection: Connection | None) -> str:
     return "postgres" if connection.client == "pg" else "mariadb"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _stop_process_group(pid: int, running: Callable[[], bool], timeout: float) -> None:
     """SIGTERM the process group led by ``pid`` (a server we started in its own session),
     then SIGKILL it if it has not gone within ``timeout`` seconds."""
@@ -482,7 +457,7 @@ def _stop_process_group(pid: int, running: Callable[[], bool], timeout: float) -
     raise DirectusServerError(f"process {pid} survived SIGKILL")
 
 
-class DirectusServer:
+class DirectusServer(Service):
     """One Directus server listening on 127.0.0.1, on SQLite or on the database ``connection``.
 
     A fresh server is bootstrapped into ``workdir`` (SQLite) or into its empty database; one
@@ -545,10 +520,6 @@ class DirectusServer:
         return self.credentials.password
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    @property
     def vendor(self) -> str:
         return vendor_of(self.connection)
 
@@ -568,14 +539,7 @@ class DirectusServer:
     def __repr__(self) -> str:
         return f"DirectusServer(version={self.version!r}, vendor={self.vendor!r}, url={self.url!r}, pid={self.pid})"
 
-    def __enter__(self) -> Self:
-        if self._process is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         self.stop()
 
     def start(self) -> Self:
@@ -713,7 +677,7 @@ class DirectusServer:
                 if self._process.poll() is not None:
                     raise DirectusServerError(
                         f"Directus {self.version} exited with {self._process.returncode} "
-                        f"while starting; end of {self.log_file}:\n{_tail(self.log_file)}"
+                        f"while starting; end of {self.log_file}:\n{tail(self.log_file)}"
                     )
                 # /server/ping is public on every version (12.x refuses an anonymous
                 # /server/health); the database is checked once the token works.
@@ -723,7 +687,7 @@ class DirectusServer:
                 time.sleep(0.2)
         raise DirectusServerError(
             f"Directus {self.version} not healthy after {self.ready_timeout:.0f} s; "
-            f"end of {self.log_file}:\n{_tail(self.log_file)}"
+            f"end of {self.log_file}:\n{tail(self.log_file)}"
         )
 
     def _ensure_static_token(self) -> None:
@@ -839,7 +803,7 @@ def _stop_command(arguments: argparse.Namespace) -> None:
     except FileNotFoundError:
         command_line = []
     if state["cli"].encode() in command_line:
-        _stop_process_group(pid, lambda: _pid_alive(pid), timeout=15.0)
+        _stop_process_group(pid, lambda: pid_alive(pid), timeout=15.0)
         log.info("stopped Directus %s (pid %d)", state["version"], pid)
     else:
         log.info("Directus %s (pid %d) was not running", state["version"], pid)

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import httpx
 import pytest
 
-from tests.directus_harness import ServerPool, demo_model
+from tests.directus_harness import ServerPool, databases, demo_model
 
 pytestmark = pytest.mark.directus
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_seeded_server_holds_the_demo_model(
@@ -65,7 +55,7 @@ def test_empty_server_stops_for_good(directus_pool: ServerPool, directus_version
 
     server.stop()
 
-    assert not _alive(pid)
+    assert not databases.pid_alive(pid)
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{server.url}/server/ping", timeout=2.0)
 
