@@ -229,3 +229,36 @@ def test_every_rule_is_documented() -> None:
     for rule in translate.RULES:
         assert f"`{rule.id}`" in doc, rule.id
         assert rule.summary in doc, rule.id
+
+
+def test_a_nine_x_folder_with_a_null_schema_loses_the_key() -> None:
+    source = samples.base()
+    find(source, "collections", "content")["schema"] = None
+    translation = translate.translate(source, samples.base())
+    assert "schema" not in find(translation.snapshot, "collections", "content")
+    assert not changes.compare(samples.base(), translation.snapshot)
+
+
+def test_a_target_before_11_sorts_plain_lists_when_it_reads_them_back() -> None:
+    source, target = on("sqlite", directus="9.5.2"), on("sqlite", directus="10.13.4")
+    find(source, "fields", "authors", "bio")["meta"]["options"] = {"toolbar": ["bold", "link", "image"]}
+    find(target, "fields", "authors", "bio")["meta"]["options"] = {"toolbar": ["bold", "image", "link"]}
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert "sorted-lists" in rules(translation)
+
+    # Another item is a real change; on 11+ the order is kept and compared.
+    find(source, "fields", "authors", "bio")["meta"]["options"]["toolbar"].append("code")
+    assert remaining(source, target)
+    assert remaining(on("sqlite", source, directus="12.4.1"), on("sqlite", target, directus="12.4.1"))
+
+
+def test_char_and_varchar_of_one_length_are_one_column_for_directus() -> None:
+    source, target = on("mysql"), on("mysql")
+    find(source, "fields", "authors", "name")["schema"].update(data_type="varchar", max_length=36)
+    find(target, "fields", "authors", "name")["schema"].update(data_type="char", max_length=36)
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert rules(translation) == {"char-varchar"}
+    find(source, "fields", "authors", "name")["schema"]["max_length"] = 40
+    assert remaining(source, target)  # another length is a real change

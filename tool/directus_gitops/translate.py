@@ -44,7 +44,9 @@ RULES: tuple[Rule, ...] = (
         "collection-schema",
         "left out",
         "A collection's `schema` keeps only `name`: Directus compares nothing else there, and 10.x and later "
-        "refuse the `schema.schema` and `schema.comment` that 9.x wrote (400 'is not allowed').",
+        "refuse the `schema.schema` and `schema.comment` that 9.x wrote (400 'is not allowed'). A folder's "
+        "`schema: null`, which some 9.x releases wrote, is left out: releases from 9.26 on refuse it "
+        "(400 'must be of type object') and compare a folder the same without it.",
         "any target",
     ),
     Rule(
@@ -106,6 +108,14 @@ RULES: tuple[Rule, ...] = (
         "databases differ",
     ),
     Rule(
+        "char-varchar",
+        "translated",
+        "`char` and `varchar` columns of the same field type and length are the target's, on any database: "
+        "Directus builds both from the field's type (a foreign key to a uuid key becomes char(36)), so an apply "
+        "can never turn one into the other.",
+        "any target",
+    ),
+    Rule(
         "primary-key-unique",
         "translated",
         "A primary key is unique whatever `schema.is_unique` says (MySQL/MariaDB report false, SQLite and "
@@ -143,6 +153,14 @@ RULES: tuple[Rule, ...] = (
         "translated",
         "`meta.special` is a set; some releases (10.x) sort it: the same items in another order are the target's.",
         "releases differ",
+    ),
+    Rule(
+        "sorted-lists",
+        "translated",
+        "Directus before 11 sorts every plain list in the snapshots it returns (a rich-text toolbar, choices' "
+        "values), whatever order it stores: on such a target, a list with the same items in another order is the "
+        "target's (the order a user set is stored as sent, but such a target cannot show it).",
+        "target before 11",
     ),
     Rule(
         "release-only-properties",
@@ -319,10 +337,12 @@ def translate(
     _collection_schema(run)
     _system_collections(run)
     _system_fields(run, target, system_index_changes=system_index_changes, target_has_field=target_has_field)
+    theirs = release(target_release) or release(target.get("directus"))
     origins = _Origins(
         source_vendor=_vendor(source),
         target_vendor=_vendor(target),
         releases_differ=_releases_differ(source, target, target_release),
+        target_sorts_lists=theirs is not None and theirs < _KEEPS_LIST_ORDER_SINCE,
     )
     _align(run, target, origins)
     return Translation(run.snapshot, tuple(run.notes))
@@ -332,7 +352,10 @@ def _collection_schema(run: _Run) -> None:
     collections = []
     for entry in run.snapshot.get("collections") or []:
         schema = entry.get("schema")
-        if isinstance(schema, dict) and set(schema) - {"name"}:
+        if "schema" in entry and schema is None:
+            run.note("collection-schema", _name(entry), "schema: null (a folder)")
+            entry = {k: v for k, v in entry.items() if k != "schema"}
+        elif isinstance(schema, dict) and set(schema) - {"name"}:
             extra = sorted(set(schema) - {"name"})
             run.note("collection-schema", _name(entry), "schema." + ", schema.".join(extra))
             entry = {**entry, "schema": {k: v for k, v in schema.items() if k == "name"}}
@@ -395,11 +418,16 @@ _NO_NATIVE_UUID = frozenset({"sqlite", "mysql"})
 _SAME_AS_RESTRICT = frozenset({"RESTRICT", "NO ACTION"})
 
 
+# Directus before 11 sorts plain lists in the snapshots it returns (lodash sortBy).
+_KEEPS_LIST_ORDER_SINCE = (11, 0, 0)
+
+
 @dataclass(frozen=True)
 class _Origins:
     source_vendor: str | None
     target_vendor: str | None
     releases_differ: bool
+    target_sorts_lists: bool = False
 
     @property
     def vendors_differ(self) -> bool:
@@ -428,8 +456,6 @@ def _key(entry: Mapping[str, Any]) -> tuple[str, str]:
 
 def _align(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
     """Give each entry the target already has the target's representation, rule by rule."""
-    if not origins.vendors_differ and not origins.releases_differ:
-        return
     for key, align in (("collections", _align_collection), ("fields", _align_field), ("relations", _align_relation)):
         theirs = {_key(entry): entry for entry in target.get(key) or []}
         known = _known_keys(target.get(key) or [])
@@ -522,10 +548,35 @@ def _release_only(item: _Entry, other: Mapping[str, Any], origins: _Origins) -> 
             item.take("release-only-properties", section, key, _MISSING)
 
 
+def _sorted_like(ours: Any, theirs: Any) -> Any:
+    """``ours`` with every plain list that holds the same items as ``theirs`` in ``theirs``'s order."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        return {key: _sorted_like(value, theirs[key]) if key in theirs else value for key, value in ours.items()}
+    if isinstance(ours, list) and isinstance(theirs, list):
+        scalars = all(isinstance(v, str) for v in ours + theirs) or all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in ours + theirs
+        )
+        if scalars and ours != theirs and sorted(ours) == sorted(theirs) == theirs:
+            return list(theirs)
+        if len(ours) == len(theirs):
+            return [_sorted_like(a, b) for a, b in zip(ours, theirs, strict=True)]
+    return ours
+
+
+def _sorted_lists(item: _Entry, other: Mapping[str, Any], origins: _Origins) -> None:
+    if not origins.target_sorts_lists or not isinstance(item.data.get("meta"), dict):
+        return
+    aligned = _sorted_like(item.data["meta"], other.get("meta"))
+    for key, value in aligned.items():
+        if value != item.data["meta"].get(key):
+            item.take("sorted-lists", "meta", key, value)
+
+
 def _align_collection(
     run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], origins: _Origins
 ) -> Mapping[str, Any]:
     item = _Entry(run, entry)
+    _sorted_lists(item, other, origins)
     _release_only(item, other, origins)
     return item.data
 
@@ -551,6 +602,11 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
                 item.take("sqlite-decimal", "schema", key, theirs_schema.get(key))
     schema = item.data.get("schema")
     if isinstance(schema, dict) and isinstance(theirs_schema, dict) and item.data.get("type") == theirs_type:
+        if {_char_kind(schema.get("data_type")), _char_kind(theirs_schema.get("data_type"))} == {
+            "char",
+            "varchar",
+        } and schema.get("max_length") == theirs_schema.get("max_length"):
+            item.take("char-varchar", "schema", "data_type", theirs_schema.get("data_type"))
         if origins.vendors_differ:
             item.take("column-representation", "schema", "data_type", theirs_schema.get("data_type", _MISSING))
             if theirs_type != "decimal":
@@ -567,8 +623,18 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
         if (schema.get("is_primary_key") or theirs_schema.get("is_primary_key")) and "is_unique" in theirs_schema:
             item.take("primary-key-unique", "schema", "is_unique", theirs_schema["is_unique"])
     _align_special(item, other, origins)
+    _sorted_lists(item, other, origins)
     _release_only(item, other, origins)
     return item.data
+
+
+def _char_kind(data_type: Any) -> str | None:
+    name = str(data_type or "").lower()
+    if name in ("char", "character", "bpchar"):
+        return "char"
+    if name in ("varchar", "character varying"):
+        return "varchar"
+    return None
 
 
 def _align_special(item: _Entry, other: Mapping[str, Any], origins: _Origins) -> None:
@@ -603,6 +669,7 @@ def _align_relation(
             for key in ("on_update", "on_delete"):
                 if {schema.get(key), theirs_schema.get(key)} <= _SAME_AS_RESTRICT:
                     item.take("restrict-is-no-action", "schema", key, theirs_schema.get(key))
+    _sorted_lists(item, other, origins)
     _release_only(item, other, origins)
     return item.data
 
