@@ -262,3 +262,13 @@ def test_char_and_varchar_of_one_length_are_one_column_for_directus() -> None:
     assert rules(translation) == {"char-varchar"}
     find(source, "fields", "authors", "name")["schema"]["max_length"] = 40
     assert remaining(source, target)  # another length is a real change
+
+
+def test_mariadb_reads_a_mysql_json_column_as_longtext() -> None:
+    source, target = on("mysql", directus="10.9.3"), on("mysql", directus="10.13.4")
+    source["fields"].append(samples.field("authors", "tags", "json", data_type="json", max_length=None))
+    target["fields"].append(samples.field("authors", "tags", "json", data_type="longtext", max_length=4294967295))
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert "column-representation" in rules(translation)
+    assert not rules(translate.translate(on("sqlite", source), on("sqlite", source)))  # same origin: nothing

@@ -104,8 +104,10 @@ RULES: tuple[Rule, ...] = (
         "translated",
         "For a field of the same type, how the database names and sizes its column (`schema.data_type`; "
         "`numeric_precision`/`numeric_scale` except for `decimal`; `max_length` except for string, hash and csv "
-        "types) is the target's: Directus builds columns from the type, so these can never be applied.",
-        "databases differ",
+        "types) is the target's: Directus builds columns from the type, so these can never be applied. Directus "
+        "calls MySQL and MariaDB both `mysql`, but they name some columns differently (MariaDB reads a MySQL "
+        "`json` column back as `longtext`), so this also holds between two `mysql` snapshots.",
+        "databases differ, or both MySQL/MariaDB",
     ),
     Rule(
         "char-varchar",
@@ -607,7 +609,7 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
             "varchar",
         } and schema.get("max_length") == theirs_schema.get("max_length"):
             item.take("char-varchar", "schema", "data_type", theirs_schema.get("data_type"))
-        if origins.vendors_differ:
+        if origins.vendors_differ or origins.source_vendor == "mysql":
             item.take("column-representation", "schema", "data_type", theirs_schema.get("data_type", _MISSING))
             if theirs_type != "decimal":
                 for key in ("numeric_precision", "numeric_scale"):
