@@ -42,8 +42,7 @@ from directus_gitops import translate  # noqa: E402
 from tests.directus_harness import ServerPool, demo_model  # noqa: E402
 
 TARGETS = ("own-major", "own-db", "12.4.1")
-# The supported release for each major version (a snapshot from 11.13 on needs 11.17.4's
-# systemFields; an earlier 11.x goes to 11.3.5).
+# The supported release for each major version.
 RELEASE_FOR_MAJOR = {9: "9.26.0", 10: "10.13.4", 11: "11.17.4", 12: "12.4.1"}
 DATABASE_FOR_VENDOR = {"sqlite": "sqlite", "postgres": "postgres", "mysql": "mariadb"}
 
@@ -81,8 +80,6 @@ def own_release(snapshot: dict[str, Any]) -> str:
     claimed = translate.release(snapshot.get("directus")) or (12, 0, 0)
     if translate.origin_warnings(snapshot):
         return "10.13.4"  # a 9.x/10.x release recording an internal package version
-    if claimed[0] == 11 and claimed < (11, 13, 0):
-        return "11.3.5"
     return RELEASE_FOR_MAJOR.get(claimed[0], "12.4.1")
 
 

@@ -272,3 +272,20 @@ def test_mariadb_reads_a_mysql_json_column_as_longtext() -> None:
     assert not changes.compare(target, translation.snapshot)
     assert "column-representation" in rules(translation)
     assert not rules(translate.translate(on("sqlite", source), on("sqlite", source)))  # same origin: nothing
+
+
+def test_a_directus_collection_entry_is_left_out_but_its_custom_fields_stay() -> None:
+    source = samples.base()
+    source["collections"].append(samples.collection("directus_users"))
+    translation = translate.translate(source, samples.base())
+    assert "directus_users" not in {c["collection"] for c in translation.snapshot["collections"]}
+    assert ("directus_users", "nickname") in {(f["collection"], f["field"]) for f in translation.snapshot["fields"]}
+
+
+def test_json_casts_directus_adds_by_itself_are_the_targets() -> None:
+    source, target = on("mysql", directus="11.14.0"), on("sqlite", directus="11.17.4")
+    find(source, "fields", "authors", "bio")["meta"]["special"] = None
+    find(target, "fields", "authors", "bio")["meta"]["special"] = ["cast-json"]
+    assert not remaining(source, target)
+    find(source, "fields", "authors", "bio")["meta"]["special"] = ["cast-csv"]
+    assert remaining(source, target)  # any other special is a real change

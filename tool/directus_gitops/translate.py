@@ -61,7 +61,8 @@ RULES: tuple[Rule, ...] = (
         "left out",
         "Fields and relations that Directus itself defines on its `directus_*` collections (older releases "
         "leaked some into snapshots, e.g. `directus_settings.public_registration_role`) are left out: the target "
-        "has its own (400 'already has an associated relationship'). Fields users added there are kept.",
+        "has its own (400 'already has an associated relationship'). So is a `directus_*` collection entry "
+        "(400 'Collections can't start with \"directus_\"'). Fields users added there are kept.",
         "any target",
     ),
     Rule(
@@ -144,11 +145,11 @@ RULES: tuple[Rule, ...] = (
         "one side MySQL/MariaDB",
     ),
     Rule(
-        "sqlite-cast-timestamp",
+        "directus-casts",
         "translated",
-        "Directus adds `cast-timestamp` to a timestamp field's `meta.special` on SQLite only: a difference in it "
-        "alone is the target's.",
-        "one side SQLite",
+        "Directus adds `cast-timestamp` (SQLite) and `cast-json` (json fields, depending on release and "
+        "database) to `meta.special` by itself: a difference in those alone is the target's.",
+        "origins differ",
     ),
     Rule(
         "special-order",
@@ -367,6 +368,14 @@ def _collection_schema(run: _Run) -> None:
 
 
 def _system_collections(run: _Run) -> None:
+    if "collections" in run.snapshot:
+        kept_collections = []
+        for entry in run.snapshot["collections"] or []:
+            if str(entry.get("collection", "")).startswith("directus_"):
+                run.note("system-collections", _name(entry), "collection")
+                continue
+            kept_collections.append(entry)
+        run.snapshot["collections"] = kept_collections
     for key, relation in (("fields", False), ("relations", True)):
         kept = []
         for entry in run.snapshot.get(key) or []:
@@ -647,13 +656,11 @@ def _align_special(item: _Entry, other: Mapping[str, Any], origins: _Origins) ->
     if ours == theirs:
         return
     ours_list, theirs_list = list(ours or []), list(theirs or [])
-    if origins.vendors_differ and origins.involves("sqlite"):
-        stamp = "cast-timestamp"
-        if [s for s in ours_list if s != stamp] == [s for s in theirs_list if s != stamp]:
-            item.take("sqlite-cast-timestamp", "meta", "special", theirs)
-            return
-        if sorted(s for s in ours_list if s != stamp) == sorted(s for s in theirs_list if s != stamp):
-            item.take("sqlite-cast-timestamp", "meta", "special", theirs)
+    if origins.vendors_differ or origins.releases_differ:
+        added = ("cast-timestamp", "cast-json")
+        rest_equal = sorted(s for s in ours_list if s not in added) == sorted(s for s in theirs_list if s not in added)
+        if rest_equal and set(ours_list) != set(theirs_list):
+            item.take("directus-casts", "meta", "special", theirs)
             return
     if origins.releases_differ and sorted(ours_list) == sorted(theirs_list) and ours_list:
         item.take("special-order", "meta", "special", theirs)
