@@ -5,12 +5,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Where the real-server tests run: Directus version:database cells. The default is the part
-# of the version x database matrix CI runs; `make test DIRECTUS_VERSIONS="11.3.5 12.4.1"
-# DIRECTUS_DATABASES="sqlite postgres"` runs the suite on those versions x databases instead.
-DIRECTUS_CELLS ?= 12.4.1:sqlite 12.4.1:postgres 12.4.1:mariadb 10.13.4:sqlite
-# Cells of the matrix loop (tests/test_matrix.py) on top: a 9.x smoke cell.
-DIRECTUS_MATRIX_CELLS ?= $(DIRECTUS_CELLS) 9.26.0:sqlite
+# Where the real-server tests run: Directus version:database cells. By default the whole
+# suite runs on 12.4.1 and 10.13.4 on SQLite, and the matrix loop (tests/test_matrix.py) on
+# the part of the version x database matrix CI runs: 12.4.1 on SQLite, PostgreSQL and MariaDB,
+# 10.13.4 on SQLite and a 9.26.0 smoke cell (tests/test_cross_origin.py and
+# tests/test_push_failures.py add PostgreSQL and MariaDB servers of their own).
+# `make test DIRECTUS_VERSIONS="11.3.5 12.4.1" DIRECTUS_DATABASES="sqlite postgres"` runs the
+# whole suite on those versions x databases instead; `make matrix` runs every cell of the loop.
+DIRECTUS_CELLS ?= 12.4.1:sqlite 10.13.4:sqlite
+DIRECTUS_MATRIX_CELLS ?= 12.4.1:sqlite 12.4.1:postgres 12.4.1:mariadb 10.13.4:sqlite 9.26.0:sqlite
 DIRECTUS_VERSIONS ?=
 DIRECTUS_DATABASES ?=
 export DIRECTUS_CELLS DIRECTUS_MATRIX_CELLS DIRECTUS_VERSIONS DIRECTUS_DATABASES
