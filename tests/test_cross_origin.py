@@ -82,6 +82,8 @@ def test_the_demo_model_converges_on_another_origin(
         # And the plan's text says which rules it relied on.
         text = project.run("plan", "--env", "prod", "--force")
         assert "Translated for the target (rules: docs/translation.md):" in text.out
+        assert "relied on --force: the snapshot " in text.out
+        assert document["relied_on_force"]
 
 
 def test_a_leaked_system_relation_is_left_out(project: Project, directus_pool: ServerPool) -> None:

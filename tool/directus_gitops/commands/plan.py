@@ -46,6 +46,7 @@ class Plan:
     forced: bool = False  # made with --force: verifying it needs the same
     translation: translate.Translation | None = None  # what was sent instead of the source as is
     system_index_changes: bool = False  # made with --allow-system-index-changes
+    forced_for: tuple[str, ...] = ()  # what Directus's own check would have refused without --force
 
     @property
     def target_vendor(self) -> str | None:
@@ -69,11 +70,13 @@ class Plan:
             },
             "hash": self.diff.hash if self.diff else None,
             "translation": self.translation.as_list() if self.translation else [],
+            "relied_on_force": list(self.forced_for),
         }
 
     @property
     def translated(self) -> list[str]:
-        return self.translation.lines() if self.translation else []
+        lines = self.translation.lines() if self.translation else []
+        return lines + [f"relied on --force: {reason}" for reason in self.forced_for]
 
 
 # --------------------------------------------------------------------------- reading the source
@@ -167,6 +170,7 @@ def make_plan(
         forced=force,
         translation=translation,
         system_index_changes=system_index_changes,
+        forced_for=tuple(problems),
     )
     if diff is not None:
         plan.changes = changes.from_server(diff.diff)
