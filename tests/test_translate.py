@@ -289,3 +289,13 @@ def test_json_casts_directus_adds_by_itself_are_the_targets() -> None:
     assert not remaining(source, target)
     find(source, "fields", "authors", "bio")["meta"]["special"] = ["cast-csv"]
     assert remaining(source, target)  # any other special is a real change
+
+
+def test_a_uuid_foreign_key_reads_back_differently_across_releases_on_one_database() -> None:
+    older, newer = on("sqlite", directus="12.0.2"), on("sqlite")
+    find(older, "fields", "articles", "author").update(type="string")
+    find(older, "fields", "articles", "author")["schema"].update(data_type="char", max_length=36)
+    find(newer, "fields", "articles", "author").update(type="uuid")
+    find(newer, "fields", "articles", "author")["schema"].update(data_type="char", max_length=36)
+    assert not remaining(older, newer)
+    assert remaining(on("sqlite", older, directus="12.4.1"), newer)  # the same release: a real change

@@ -239,6 +239,16 @@ KNOWN_CAUSES: tuple[tuple[str, str], ...] = (
         "pull from a server of the target's release, or report the key so a translation rule can cover it",
     ),
     (
+        "Cannot add a NOT NULL column",
+        "SQLite cannot add a required column without a default to a table that already has rows "
+        "(directus_users always has one): give the field a default value or make it nullable",
+    ),
+    (
+        'type "geometry" does not exist',
+        "the target's PostgreSQL lacks the PostGIS extension that geometry fields need: "
+        "run CREATE EXTENSION postgis there first",
+    ),
+    (
         "does not match the current instance",
         "the snapshot comes from another Directus release or database: pass --force to let Directus compare it",
     ),

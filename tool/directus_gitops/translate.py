@@ -91,8 +91,9 @@ RULES: tuple[Rule, ...] = (
         "uuid-as-string",
         "translated",
         "A uuid column reads back as type `uuid` on PostgreSQL and, when it is not a primary key, as `string` "
-        "(char(36)) on SQLite and MySQL/MariaDB: one is taken for the other. Any other type change shows.",
-        "databases differ",
+        "(char(36)) on SQLite and MySQL/MariaDB, depending on the release too: one is taken for the other. Any "
+        "other type change shows.",
+        "databases or releases differ, one side without a native uuid",
     ),
     Rule(
         "sqlite-decimal",
@@ -596,7 +597,11 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
     item = _Entry(run, entry)
     ours_schema, theirs_schema = item.data.get("schema"), other.get("schema")
     ours_type, theirs_type = item.data.get("type"), other.get("type")
-    if origins.vendors_differ and ours_type != theirs_type and isinstance(theirs_schema, dict):
+    if (
+        (origins.vendors_differ or origins.releases_differ)
+        and ours_type != theirs_type
+        and isinstance(theirs_schema, dict)
+    ):
         pair = {ours_type, theirs_type}
         string_side = ours_schema if ours_type == "string" else theirs_schema
         if (
