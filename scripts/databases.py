@@ -545,6 +545,7 @@ class MariaDBServer(DatabaseServer):
         return ["--no-defaults"]
 
     def _initialise(self) -> None:
+        (self.root / "tmp").mkdir(exist_ok=True)
         if (self.data / "mysql").is_dir():
             return
         user = ["--user=root"] if os.geteuid() == 0 else []
@@ -569,6 +570,9 @@ class MariaDBServer(DatabaseServer):
             f"--datadir={self.data}",
             f"--socket={self.socket}",
             f"--pid-file={self.root / 'mariadb.pid'}",
+            # Temporary tables in a folder of its own: several servers sharing /tmp have failed
+            # with "Error on delete of '/tmp/#sql-temptable-…' (Errcode: 2)".
+            f"--tmpdir={self.root / 'tmp'}",
             f"--port={self.port}",
             "--bind-address=127.0.0.1",
             "--skip-name-resolve",
