@@ -149,10 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--only", nargs="+", choices=TARGETS, default=list(TARGETS))
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--match", nargs="+", metavar="TEXT", help="only files whose name contains one of these")
     parser.add_argument("--out", type=Path, help="Markdown report (default FOLDER/../acceptance.md)")
     arguments = parser.parse_args(argv)
     files = sorted(p for p in arguments.folder.iterdir() if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
     files = [p for p in files if p.name != "index.json"]
+    if arguments.match:
+        files = [p for p in files if any(text in p.name for text in arguments.match)]
     scratch = Path(tempfile.mkdtemp(prefix="dg-acceptance-"))
     pool = ServerPool(scratch / "pool")
     cases = [(case, path) for path in files for case in cases_for(path, arguments.only)]
