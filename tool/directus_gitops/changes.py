@@ -9,10 +9,11 @@ records ``/schema/diff`` returns into the same model. Both mark changes that los
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from directus_gitops import snapshot as snap
 
 Kind = Literal["collection", "field", "relation", "system_field"]
 Action = Literal["create", "update", "delete"]
@@ -260,26 +261,15 @@ def _finish(change: Change) -> Change:
 # From 11.3, Directus replaces a field that turns into or out of an alias (delete, then
 # create); before, it updates the field in place.
 _ALIAS_REPLACEMENT_SINCE = (11, 3, 0)
-# Every snapshot from 11.13 on has systemFields. Some 9.x/10.x servers record a package
-# version (e.g. "12.1.2") instead of their release: a "newer" one without them is one of those.
-_SYSTEM_FIELDS_SINCE = (11, 13, 0)
-
-
-def _release(snapshot: Mapping[str, Any]) -> tuple[int, int, int] | None:
-    found = re.match(r"(\d+)\.(\d+)\.(\d+)", str(snapshot.get("directus", "")))
-    if found is None:
-        return None
-    major, minor, patch = (int(part) for part in found.groups())
-    return major, minor, patch
 
 
 def replaces_alias_switches(snapshot: Mapping[str, Any]) -> bool:
     """Whether the Directus that took ``snapshot`` diffs an alias switch as delete + create."""
-    release = _release(snapshot)
+    release = snap.release(snapshot.get("directus"))
     if release is None:
         return True  # unknown: what current releases do
-    if release >= _SYSTEM_FIELDS_SINCE and "systemFields" not in snapshot:
-        return False
+    if snap.misreported_release(snapshot):
+        return False  # an older release wrote it
     return release >= _ALIAS_REPLACEMENT_SINCE
 
 

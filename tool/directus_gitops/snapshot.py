@@ -8,6 +8,7 @@ the lists by name and each entry's keys, which is the only liberty taken.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,26 @@ LIST_KEYS = ("collections", "fields", "systemFields", "relations")
 
 # The keys that name an entry come first in every entry, in this order; the rest follow sorted.
 _NAME_KEYS = ("collection", "field", "related_collection", "type")
+
+
+# Every snapshot from 11.13 on has systemFields.
+SYSTEM_FIELDS_SINCE = (11, 13, 0)
+
+
+def release(value: Any) -> tuple[int, int, int] | None:
+    """A Directus release string ("12.4.1", "11.3.5-beta") as numbers; None when it is not one."""
+    found = re.match(r"(\d+)\.(\d+)\.(\d+)", str(value or ""))
+    if found is None:
+        return None
+    major, minor, patch = (int(part) for part in found.groups())
+    return major, minor, patch
+
+
+def misreported_release(snapshot: Mapping[str, Any]) -> bool:
+    """Whether ``snapshot`` claims 11.13 or later but lacks the systemFields every such snapshot
+    has: some 9.x/10.x servers record an internal package version (e.g. "12.1.2")."""
+    claimed = release(snapshot.get("directus"))
+    return claimed is not None and claimed >= SYSTEM_FIELDS_SINCE and "systemFields" not in snapshot
 
 
 def entry_key(entry: Mapping[str, Any]) -> tuple[str, str]:

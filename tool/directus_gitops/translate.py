@@ -17,14 +17,15 @@ whether a system field exists on it).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+from directus_gitops.changes import ABSENT
 from directus_gitops.errors import SnapshotError
+from directus_gitops.snapshot import entry_key, misreported_release, release
 
 Snapshot = dict[str, Any]
 Action = Literal["translated", "left out", "kept"]
@@ -230,14 +231,6 @@ class Translation:
 # --------------------------------------------------------------------------- the target
 
 
-def release(value: Any) -> tuple[int, int, int] | None:
-    found = re.match(r"(\d+)\.(\d+)\.(\d+)", str(value or ""))
-    if found is None:
-        return None
-    major, minor, patch = (int(part) for part in found.groups())
-    return major, minor, patch
-
-
 @cache
 def _system_data() -> dict[str, Any]:
     text = resources.files("directus_gitops").joinpath("data/directus_system.json").read_text(encoding="utf-8")
@@ -256,9 +249,6 @@ def directus_defines(collection: str, field_name: str, *, relation: bool = False
 
 # --------------------------------------------------------------------------- what Directus checks
 
-# Every snapshot from 11.13 on has systemFields.
-_SYSTEM_FIELDS_SINCE = (11, 13, 0)
-
 
 def compatibility(source: Mapping[str, Any], target: Mapping[str, Any]) -> list[str]:
     """Why Directus would refuse to diff ``source`` against ``target`` without force."""
@@ -276,8 +266,7 @@ def compatibility(source: Mapping[str, Any], target: Mapping[str, Any]) -> list[
 
 def origin_warnings(source: Mapping[str, Any]) -> list[str]:
     """What can be told about where a snapshot really comes from, when it is not what it says."""
-    claimed = release(source.get("directus"))
-    if claimed is not None and claimed >= _SYSTEM_FIELDS_SINCE and "systemFields" not in source:
+    if misreported_release(source):
         return [
             f"the snapshot says Directus {source.get('directus')} but has no systemFields, which every snapshot "
             "from 11.13 on has: an older release wrote it (some 9.x/10.x record an internal package version); "
@@ -462,18 +451,14 @@ def _releases_differ(source: Mapping[str, Any], target: Mapping[str, Any], targe
     return ours is None or theirs is None or ours != theirs
 
 
-def _key(entry: Mapping[str, Any]) -> tuple[str, str]:
-    return (str(entry.get("collection", "")), str(entry.get("field", "")))
-
-
 def _align(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
     """Give each entry the target already has the target's representation, rule by rule."""
     for key, align in (("collections", _align_collection), ("fields", _align_field), ("relations", _align_relation)):
-        theirs = {_key(entry): entry for entry in target.get(key) or []}
+        theirs = {entry_key(entry): entry for entry in target.get(key) or []}
         known = _known_keys(target.get(key) or [])
         aligned = []
         for entry in run.snapshot.get(key) or []:
-            other = theirs.get(_key(entry))
+            other = theirs.get(entry_key(entry))
             if other is not None:
                 entry = align(run, entry, other, origins)
             elif origins.releases_differ and known is not None:
@@ -491,20 +476,16 @@ class _Entry:
         self.data: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v for k, v in entry.items()}
         self.name = _name(entry)
 
-    def get(self, section: str | None, key: str) -> Any:
-        holder = self.data if section is None else self.data.get(section)
-        return holder.get(key, _MISSING) if isinstance(holder, dict) else _MISSING
-
     def take(self, rule: str, section: str | None, key: str, value: Any) -> None:
         """Set ``section.key`` to ``value`` (the target's), noting the rule when it changes."""
         holder = self.data if section is None else self.data.get(section)
         if not isinstance(holder, dict):
             return
-        old = holder.get(key, _MISSING)
+        old = holder.get(key, ABSENT)
         if old == value and type(old) is type(value):
             return
         path = key if section is None else f"{section}.{key}"
-        if value is _MISSING:
+        if value is ABSENT:
             del holder[key]
             self.run.note(rule, self.name, f"{path}: {_show(old)} left out")
         else:
@@ -512,16 +493,8 @@ class _Entry:
             self.run.note(rule, self.name, f"{path}: {_show(old)} → {_show(value)}")
 
 
-class _Missing:
-    def __repr__(self) -> str:
-        return "(absent)"
-
-
-_MISSING: Any = _Missing()
-
-
 def _show(value: Any) -> str:
-    return "(absent)" if value is _MISSING else json.dumps(value, ensure_ascii=False)
+    return "(absent)" if value is ABSENT else json.dumps(value, ensure_ascii=False)
 
 
 def _known_keys(entries: Iterable[Mapping[str, Any]]) -> dict[str, set[str]] | None:
@@ -543,7 +516,7 @@ def _drop_unknown_keys(run: _Run, entry: Mapping[str, Any], known: dict[str, set
         if not isinstance(value, dict):
             continue
         for key in sorted(set(value) - keys):
-            item.take("release-only-properties", section, key, _MISSING)
+            item.take("release-only-properties", section, key, ABSENT)
     return item.data
 
 
@@ -557,7 +530,7 @@ def _release_only(item: _Entry, other: Mapping[str, Any], origins: _Origins) -> 
         for key in sorted(set(theirs) - set(ours)):
             item.take("release-only-properties", section, key, theirs[key])
         for key in sorted(set(ours) - set(theirs)):
-            item.take("release-only-properties", section, key, _MISSING)
+            item.take("release-only-properties", section, key, ABSENT)
 
 
 def _sorted_like(ours: Any, theirs: Any) -> Any:
@@ -611,7 +584,7 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
             and (origins.source_vendor in _NO_NATIVE_UUID or origins.target_vendor in _NO_NATIVE_UUID)
         ):
             item.take("uuid-as-string", None, "type", theirs_type)
-            item.take("uuid-as-string", "schema", "max_length", theirs_schema.get("max_length", _MISSING))
+            item.take("uuid-as-string", "schema", "max_length", theirs_schema.get("max_length", ABSENT))
         elif pair == {"decimal", "float"} and origins.involves("sqlite"):
             item.take("sqlite-decimal", None, "type", theirs_type)
             for key in ("numeric_precision", "numeric_scale"):
@@ -624,12 +597,12 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
         } and schema.get("max_length") == theirs_schema.get("max_length"):
             item.take("char-varchar", "schema", "data_type", theirs_schema.get("data_type"))
         if origins.vendors_differ or origins.source_vendor == "mysql":
-            item.take("column-representation", "schema", "data_type", theirs_schema.get("data_type", _MISSING))
+            item.take("column-representation", "schema", "data_type", theirs_schema.get("data_type", ABSENT))
             if theirs_type != "decimal":
                 for key in ("numeric_precision", "numeric_scale"):
-                    item.take("column-representation", "schema", key, theirs_schema.get(key, _MISSING))
+                    item.take("column-representation", "schema", key, theirs_schema.get(key, ABSENT))
             if theirs_type not in _SIZED_TYPES:
-                item.take("column-representation", "schema", "max_length", theirs_schema.get("max_length", _MISSING))
+                item.take("column-representation", "schema", "max_length", theirs_schema.get("max_length", ABSENT))
             if (
                 origins.involves("mysql")
                 and (schema.get("foreign_key_table") or theirs_schema.get("foreign_key_table"))
@@ -678,7 +651,7 @@ def _align_relation(
     schema, theirs_schema = item.data.get("schema"), other.get("schema")
     same_link = item.data.get("related_collection") == other.get("related_collection")
     if isinstance(schema, dict) and isinstance(theirs_schema, dict) and same_link and origins.vendors_differ:
-        item.take("foreign-key-names", "schema", "constraint_name", theirs_schema.get("constraint_name", _MISSING))
+        item.take("foreign-key-names", "schema", "constraint_name", theirs_schema.get("constraint_name", ABSENT))
         if origins.involves("mysql"):
             for key in ("on_update", "on_delete"):
                 if {schema.get(key), theirs_schema.get(key)} <= _SAME_AS_RESTRICT:
