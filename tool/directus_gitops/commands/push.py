@@ -168,7 +168,10 @@ def run(
                 f"refusing to push: {len(lossy)} change(s) can lose data ({names}); nothing was applied",
                 hint="review the plan, then re-run with --allow-data-loss",
             )
-        problem = preflight.licence_problem(client.licence(), plan.changes, target.name)
+        # Only Directus 12 has a licence limit (and GET /license); don't ask older targets.
+        known = snap.release(plan.target_version)
+        licence = client.licence() if known is None or known >= (12, 0, 0) else None
+        problem = preflight.licence_problem(licence, plan.changes, target.name)
         if problem is not None:
             raise RefusedError(f"refusing to push: {problem}; nothing was applied", hint=preflight.LICENCE_HINT)
         if dry_run:
