@@ -139,3 +139,52 @@ def test_a_leaked_system_relation_is_left_out(project: Project, directus_pool: S
         pushed = project.run("push", "--env", "prod", "--yes")
         assert pushed.code == 0, pushed.output
         assert "left out (system-collections): 1 × directus_settings.public_registration_role" in pushed.out
+
+
+def test_constraints_directus_makes_or_not_whatever_the_snapshot_says(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """A relation without a foreign-key constraint (its database lost it outside Directus) gets
+    one on every apply, and a field naming a foreign key no relation backs gets none: two
+    public snapshot files read back differently after every push until rule
+    ``foreign-keys-from-relations`` compared the constraint Directus makes."""
+    with (
+        directus_pool.new_server("12.4.1", seeded=True) as dev,
+        directus_pool.new_server("12.4.1") as prod,
+    ):
+        project.configure(dev=dev.url, prod=prod.url)
+        project.token("dev", dev.token)
+        project.token("prod", prod.token)
+        assert project.run("pull", "--env", "dev").code == 0
+        snapshot = store.load_path(project.schema).snapshot
+        parent = next(r for r in snapshot["relations"] if (r["collection"], r["field"]) == ("categories", "parent"))
+        parent["schema"] = None
+        field = next(f for f in snapshot["fields"] if (f["collection"], f["field"]) == ("categories", "parent"))
+        field["schema"].update(foreign_key_table=None, foreign_key_column=None)
+        cover = json.loads(json.dumps(field))
+        cover["field"] = cover["meta"]["field"] = cover["schema"]["name"] = "cover"
+        cover["type"] = "uuid"
+        cover["meta"].update(special=["file"], interface="file-image", sort=99)
+        cover["schema"].update(data_type="char", max_length=36, foreign_key_table="directus_files")
+        cover["schema"].update(foreign_key_column="id", numeric_precision=None, numeric_scale=None)
+        snapshot["fields"].append(cover)
+        store.write_tree(project.schema, store.render(snapshot))
+        project.git("add", "-A")
+        project.git("commit", "--quiet", "-m", "a relation without its constraint, a constraint without its relation")
+
+        pushed = project.run("push", "--env", "prod", "--yes")
+        assert pushed.code == 0, pushed.output
+        assert "(foreign-keys-from-relations): 2 × categories.parent, categories.cover" in pushed.out
+        after = project.run("plan", "--env", "prod", "--format", "json", "--exit-code")
+        assert after.code == 0, after.output
+        rules = {entry["rule"]: entry for entry in json.loads(after.out)["translation"]}
+        details = [(item["subject"], item["detail"]) for item in rules["foreign-keys-from-relations"]["items"]]
+        assert ("categories.cover", 'schema.foreign_key_table: "directus_files" → null') in details
+        assert ("categories.parent", 'schema.foreign_key_table: null → "categories"') in details
+        # What Directus made is really there: a constraint for the relation, none for the field.
+        read_back = httpx.get(
+            f"{prod.url}/schema/snapshot", headers={"Authorization": f"Bearer {prod.token}"}, timeout=60
+        ).json()["data"]
+        fields = {(f["collection"], f["field"]): f.get("schema") for f in read_back["fields"]}
+        assert fields[("categories", "parent")]["foreign_key_table"] == "categories"
+        assert fields[("categories", "cover")]["foreign_key_table"] is None

@@ -299,3 +299,48 @@ def test_a_uuid_foreign_key_reads_back_differently_across_releases_on_one_databa
     find(newer, "fields", "articles", "author")["schema"].update(data_type="char", max_length=36)
     assert not remaining(older, newer)
     assert remaining(on("sqlite", older, directus="12.4.1"), newer)  # the same release: a real change
+
+
+def test_a_relation_without_a_constraint_gets_the_one_directus_makes() -> None:
+    # Directus makes a foreign key for every relation it creates, whatever `schema` says
+    # (seen on 12.4.1 with `schema: null` and with no `schema` at all).
+    source, target = samples.base(), samples.base()
+    del find(source, "relations", "articles", "author")["schema"]
+    find(target, "fields", "articles", "author")["schema"].update(foreign_key_table="authors", foreign_key_column="id")
+
+    translation = translate.translate(source, target)
+
+    assert not changes.compare(target, translation.snapshot)
+    assert rules(translation) == {"foreign-keys-from-relations"}
+    assert {note.subject for note in translation.notes} == {"articles.author"}
+    # A relation to another collection is still a change.
+    find(source, "relations", "articles", "author")["related_collection"] = "Mixed Case/Name"
+    assert remaining(source, target)
+
+
+def test_a_foreign_key_no_relation_backs_is_not_made() -> None:
+    source, target = samples.base(), samples.base()
+    find(source, "fields", "authors", "name")["schema"].update(
+        foreign_key_table="directus_files", foreign_key_column="id"
+    )
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert {(n.rule, n.subject) for n in translation.notes} == {("foreign-keys-from-relations", "authors.name")}
+
+
+def test_new_entries_name_the_constraint_directus_will_or_will_not_make() -> None:
+    source, target = samples.base(), samples.base()
+    source["fields"].append(samples.field("authors", "avatar", "uuid", foreign_key_table="directus_files"))
+    source["fields"].append(samples.field("authors", "mentor", "integer"))
+    mentor = samples.relation("authors", "mentor", "authors")
+    mentor["schema"] = None
+    source["relations"].append(mentor)
+
+    translation = translate.translate(source, target)
+
+    assert translation.snapshot == source  # nothing to align yet: the notes say what will happen
+    details = {note.subject: note.detail for note in translation.notes}
+    assert details == {
+        "authors.mentor": "no constraint in the snapshot: Directus will make one",
+        "authors.avatar": "foreign key to directus_files without a relation: Directus will make none",
+    }

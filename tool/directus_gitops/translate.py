@@ -168,6 +168,16 @@ RULES: tuple[Rule, ...] = (
         "target before 11",
     ),
     Rule(
+        "foreign-keys-from-relations",
+        "translated",
+        "Directus makes foreign-key constraints only from relations, and always makes one when it creates or "
+        "updates a relation to a collection: a relation the snapshot holds without a constraint (`schema: null`, "
+        "or no `schema`) gets one (NO ACTION) on the target, and a field whose `schema.foreign_key_table` no "
+        "relation in the snapshot backs gets none. No apply can change either, so the target's constraint is "
+        "compared; the plan names each such relation and field.",
+        "any target",
+    ),
+    Rule(
         "release-only-properties",
         "translated",
         "Properties one release has and another has not (`meta.searchable` from 11.13, `schema.is_indexed`, "
@@ -338,6 +348,7 @@ def translate(
         target_sorts_lists=theirs is not None and theirs < _KEEPS_LIST_ORDER_SINCE,
     )
     _align(run, target, origins)
+    _foreign_keys(run, target)
     return Translation(run.snapshot, tuple(run.notes))
 
 
@@ -658,6 +669,70 @@ def _align_relation(
                     item.take("restrict-is-no-action", "schema", key, theirs_schema.get(key))
     _sorted_lists(item, other, origins)
     _release_only(item, other, origins)
+    return item.data
+
+
+# --------------------------------------------------------------------------- foreign keys
+
+_FOREIGN_KEYS = "foreign-keys-from-relations"
+
+
+def _foreign_keys(run: _Run, target: Mapping[str, Any]) -> None:
+    """Constraints Directus makes (or does not make) whatever the snapshot says: see the rule."""
+    relations = {entry_key(entry): entry for entry in run.snapshot.get("relations") or []}
+    theirs_relations = {entry_key(entry): entry for entry in target.get("relations") or []}
+    theirs_fields = {entry_key(entry): entry for entry in target.get("fields") or []}
+    if "relations" in run.snapshot:
+        run.snapshot["relations"] = [
+            _constraint_made(run, entry, theirs_relations.get(entry_key(entry))) for entry in relations.values()
+        ]
+    if "fields" in run.snapshot:
+        run.snapshot["fields"] = [
+            _constraint_of_field(run, entry, relations.get(entry_key(entry)), theirs_fields.get(entry_key(entry)))
+            for entry in run.snapshot["fields"] or []
+        ]
+
+
+def _constraint_made(run: _Run, relation: Mapping[str, Any], other: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A relation to a collection without a constraint gets the one Directus makes."""
+    if not relation.get("related_collection") or isinstance(relation.get("schema"), dict):
+        return relation
+    if other is None:
+        run.note(_FOREIGN_KEYS, _name(relation), "no constraint in the snapshot: Directus will make one")
+        return relation
+    theirs = other.get("schema")
+    if not isinstance(theirs, dict) or other.get("related_collection") != relation.get("related_collection"):
+        return relation
+    item = _Entry(run, relation)
+    item.take(_FOREIGN_KEYS, None, "schema", theirs)
+    return item.data
+
+
+def _constraint_of_field(
+    run: _Run, field: Mapping[str, Any], relation: Mapping[str, Any] | None, other: Mapping[str, Any] | None
+) -> Mapping[str, Any]:
+    """A field's foreign key is the one its relation makes, and none without a relation."""
+    schema = field.get("schema")
+    if not isinstance(schema, dict):
+        return field
+    ours = schema.get("foreign_key_table")
+    related = relation.get("related_collection") if relation is not None else None
+    if ours and relation is None:
+        expected = None  # nothing in the snapshot makes this constraint
+    elif not ours and related:
+        expected = related  # the relation's constraint, which Directus makes anyway
+    else:
+        return field
+    if other is None:
+        if expected is None:
+            run.note(_FOREIGN_KEYS, _name(field), f"foreign key to {ours} without a relation: Directus will make none")
+        return field
+    theirs = other.get("schema")
+    if not isinstance(theirs, dict) or theirs.get("foreign_key_table") != expected:
+        return field
+    item = _Entry(run, field)
+    for key in ("foreign_key_table", "foreign_key_column"):
+        item.take(_FOREIGN_KEYS, "schema", key, theirs.get(key, ABSENT))
     return item.data
 
 
