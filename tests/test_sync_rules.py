@@ -10,6 +10,7 @@ import demo_model
 import httpx
 
 from directus_gitops import store
+from tests import mermaid_parser
 from tests.conftest import Project, Result
 from tests.directus_harness import ServerPool
 
@@ -81,8 +82,13 @@ def test_ignored_parts_survive_a_push_and_merge_mode_keeps_what_only_the_target_
         plan = _planned(project, "--env", "prod")
         assert [(c["action"], c["name"]) for c in plan["changes"]] == [("create", "articles.subtitle")]
         text = _ok(project.run("plan", "--env", "prod")).out
+        markdown = _ok(project.run("plan", "--env", "prod", "--format", "markdown")).out
         for hidden in ("logs_", "hotfix", "last_log"):
-            assert hidden not in text
+            assert hidden not in text and hidden not in markdown
+        # The comment of a real change carries a diagram Mermaid's own parser accepts.
+        [diagram] = mermaid_parser.blocks(markdown)
+        assert 'string subtitle "+ added"' in diagram
+        assert mermaid_parser.parse(diagram) == {"ok": True, "type": "er"}
 
         _ok(project.run("push", "--env", "prod", "--yes"))
         on_prod = _names(prod)
