@@ -7,6 +7,7 @@ GitPython) are imported inside commands so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import functools
 import sys
 import tempfile
 import traceback
@@ -72,19 +73,21 @@ def _fan_out(
     env_names: tuple[str, ...],
     keep_going: bool,
     fmt: Format,
-    run_one: Callable[[Any, Any, Console, Any], int],
+    run_one: Callable[..., int],
 ) -> int:
-    """Run a command on one environment, or on each of several with a summary table."""
+    """Run a command on one environment, or on each of several with a summary table.
+
+    ``run_one(config, target, console, record=...)`` runs the command on one environment."""
     from directus_gitops import config, fanout
 
     cfg = _load_config(ctx, config_path)
     console = Console()
     names = list(dict.fromkeys(env_names))
     if len(names) <= 1:
-        return run_one(cfg, config.resolve(cfg, names[0] if names else None), console, fanout.Record())
+        return run_one(cfg, config.resolve(cfg, names[0] if names else None), console, record=fanout.Record())
 
     def step(name: str, record: Any) -> int:
-        return run_one(cfg, config.resolve(cfg, name), console, record)
+        return run_one(cfg, config.resolve(cfg, name), console, record=record)
 
     rows = fanout.run_each(names, step, console, keep_going=keep_going)
     summary = fanout.table(rows)
@@ -386,22 +389,17 @@ def plan(
     if out is not None and len(set(env_names)) > 1:
         raise click.UsageError("--out saves one plan: give one --env")
 
-    def run_one(cfg: Any, target: Any, console: Console, record: Any) -> int:
-        return command.run(
-            cfg,
-            target,
-            console,
-            ref=ref,
-            path=from_path,
-            fmt=fmt,
-            force=force,
-            out=out,
-            exit_code=exit_code,
-            system_index_changes=system_index_changes,
-            mode=mode,  # type: ignore[arg-type]
-            record=record,
-        )
-
+    run_one = functools.partial(
+        command.run,
+        ref=ref,
+        path=from_path,
+        fmt=fmt,
+        force=force,
+        out=out,
+        exit_code=exit_code,
+        system_index_changes=system_index_changes,
+        mode=mode,  # type: ignore[arg-type]
+    )
     return _fan_out(ctx, config_path, env_names, keep_going, fmt, run_one)
 
 
@@ -453,25 +451,20 @@ def push(
     if plan_file is not None and len(set(env_names)) > 1:
         raise click.UsageError("a saved plan belongs to one server: give one --env")
 
-    def run_one(cfg: Any, target: Any, console: Console, record: Any) -> int:
-        return command.run(
-            cfg,
-            target,
-            console,
-            ref=ref,
-            path=from_path,
-            plan_file=plan_file,
-            fmt=fmt,
-            force=force,
-            yes=yes,
-            allow_data_loss=allow_data_loss,
-            dry_run=dry_run,
-            no_backup=no_backup,
-            system_index_changes=system_index_changes,
-            mode=mode,  # type: ignore[arg-type]
-            record=record,
-        )
-
+    run_one = functools.partial(
+        command.run,
+        ref=ref,
+        path=from_path,
+        plan_file=plan_file,
+        fmt=fmt,
+        force=force,
+        yes=yes,
+        allow_data_loss=allow_data_loss,
+        dry_run=dry_run,
+        no_backup=no_backup,
+        system_index_changes=system_index_changes,
+        mode=mode,  # type: ignore[arg-type]
+    )
     return _fan_out(ctx, config_path, env_names, keep_going, fmt, run_one)
 
 
