@@ -4,6 +4,7 @@ test_status_servers.py)."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from directus_gitops import selection, status, store
@@ -53,3 +54,18 @@ def test_current_behind_and_drifted(project: Project) -> None:
     assert status.locate("p", "u", extra, history, rules=rules, mode=mode).state == "drifted"
     assert status.locate("p", "u", extra, history, rules=selection.Rules(("logs_*",)), mode=mode).state == "current"
     assert status.locate("p", "u", extra, history, rules=rules, mode="merge").state == "current"
+
+
+def test_an_environment_that_cannot_be_read_is_reported_and_exits_1(project: Project) -> None:
+    _commit(project, model(), "first")
+    (project.root / "directus-gitops.yaml").write_text(
+        "environments:\n  staging: {url: 'http://127.0.0.1:9'}\n  production: {url: 'http://127.0.0.1:9'}\n"
+    )
+    project.token("staging", "t")
+    result = project.run("status", "--format", "json")
+    assert result.code == 1, result.output
+    states = {env["env"]: env for env in json.loads(result.out)["environments"]}
+    assert states["staging"]["state"] == "error"
+    assert "DIRECTUS_PRODUCTION_TOKEN is not set" in states["production"]["error"]
+    unknown = project.run("status", "--env", "nope")
+    assert unknown.code == 1 and "unknown environment 'nope'" in unknown.err

@@ -25,7 +25,6 @@ def run(
     names = envs or list(config.environments)
     if not names:
         raise ConfigError("status needs environments in directus-gitops.yaml (or --env)")
-    targets = [configuration.resolve(config, name) for name in names]  # every token, before any request
     repo = Repo(config.root)
     folder = repo.relpath(config.schema_dir)
     head = repo.resolve(ref).hexsha
@@ -41,12 +40,18 @@ def run(
 
     history = status.cached_history(infos, load)
     results: list[status.EnvironmentStatus] = []
-    for target in targets:
+    for name in names:
+        if name not in config.environments and config.environments:
+            configuration.resolve(config, name)  # an unknown name is a usage error, not a state
+        url = config.environments[name].url if name in config.environments else ""
         try:
+            # A missing token or an unreachable server is this environment's state: the
+            # others are still worth knowing (a scheduled job often holds only some tokens).
+            target = configuration.resolve(config, name)
             with DirectusClient(target) as client:
                 live = snap.validate(client.snapshot(), f"snapshot from {target.url}")
         except GitOpsError as exc:
-            results.append(status.EnvironmentStatus(target.name, target.url, "error", error=exc.message))
+            results.append(status.EnvironmentStatus(name, url, "error", error=exc.message))
             continue
         results.append(status.locate(target.name, target.url, live, history, rules=target.ignore, mode=target.mode))
 
