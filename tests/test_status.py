@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import shlex
+from pathlib import Path
 from typing import Any
 
 from directus_gitops import selection, status, store
+from directus_gitops.cli import cli
 from directus_gitops.gitrepo import Repo
 from tests.conftest import Project
 from tests.test_selection import _field, model
@@ -69,3 +73,15 @@ def test_an_environment_that_cannot_be_read_is_reported_and_exits_1(project: Pro
     assert "DIRECTUS_PRODUCTION_TOKEN is not set" in states["production"]["error"]
     unknown = project.run("status", "--env", "nope")
     assert unknown.code == 1 and "unknown environment 'nope'" in unknown.err
+
+
+def test_the_documented_drift_workflow_runs_a_valid_status_command() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "ci.md").read_text()
+    lines = re.findall(r"directus-gitops (status\b[^\n`>|]*)", doc)
+    assert any("--exit-code" in line and "--format markdown" in line for line in lines)
+    for line in lines:
+        args = shlex.split(line)
+        group = cli.make_context("directus-gitops", list(args))
+        name, command, rest = cli.resolve_command(group, list(args))
+        assert command is not None
+        command.make_context(name, rest, parent=group)
