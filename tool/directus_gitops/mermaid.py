@@ -1,8 +1,8 @@
 """Mermaid entity-relationship diagrams: of a change (what changed and its direct neighbours),
 or of a whole model (for documentation).
 
-Only syntax every Mermaid release since 9 renders is used (GitHub and GitLab each run their
-own release): no classes or styles, no entity aliases. So what changed is marked in the text:
+Only long-standing ER syntax is used (GitHub and GitLab each run their own Mermaid release):
+no classes or styles, no entity aliases. So what changed is marked in the text:
 a collection that was added, changed or removed gets a first row ``collection ADDED``
 (``CHANGED``, ``REMOVED``); a field row and a relation label carry ``+``, ``~`` or ``-``.
 Names are reduced to the characters Mermaid accepts (letters, digits, ``_``); a name changed
