@@ -98,28 +98,23 @@ def _fan_out(
     return fanout.exit_code(rows)
 
 
-def format_option(func: F) -> F:
+def _format_choice(choices: tuple[str, ...], more_help: str = "") -> Callable[[F], F]:
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(FORMATS),
+        type=click.Choice(choices),
         default="text",
         show_default=True,
-        help="How to print results (stdout); messages go to stderr.",
-    )(func)
+        help="How to print results (stdout); messages go to stderr." + more_help,
+    )
 
 
-def diagram_format_option(func: F) -> F:
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(DIAGRAM_FORMATS),
-        default="text",
-        show_default=True,
-        help="How to print results (stdout); messages go to stderr. markdown includes a Mermaid "
-        "entity-relationship diagram of the collections that changed and their neighbours; "
-        "mermaid prints that diagram alone.",
-    )(func)
+format_option = _format_choice(FORMATS)
+diagram_format_option = _format_choice(
+    DIAGRAM_FORMATS,
+    " markdown includes a Mermaid entity-relationship diagram of the collections that changed and their "
+    "neighbours; mermaid prints that diagram alone.",
+)
 
 
 def _load_config(ctx: click.Context, config_path: Path | None) -> Any:
