@@ -3,13 +3,15 @@ test_sync_rules.py)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from directus_gitops import changes, config, selection
+from directus_gitops import changes, config, selection, store
 from directus_gitops.errors import ConfigError
+from tests.conftest import Project
 
 
 def _collection(name: str) -> dict[str, Any]:
@@ -191,3 +193,27 @@ def test_rules_per_environment_add_to_the_shared_ones(tmp_path: Path) -> None:
 def test_malformed_rules_are_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         config.load(write(tmp_path, text))
+
+
+def test_diff_leaves_out_what_the_rules_ignore(project: Project) -> None:
+    before = model()
+    store.write_tree(project.schema, store.render(before))
+    (project.root / "directus-gitops.yaml").write_text(
+        "ignore: {collections: [logs_*]}\n"
+        "environments:\n  prod: {url: 'http://p', ignore: {fields: [articles.secret_note]}}\n"
+    )
+    project.git("add", ".")
+    project.git("commit", "--quiet", "-m", "model")
+    after = model()
+    after["collections"] = [c for c in after["collections"] if c["collection"] != "logs_run"]
+    # logs_run gone from the files, with the fields that held its relations and a kept field.
+    gone = ("secret_note", "last_log", "log_entries")
+    after["fields"] = [f for f in after["fields"] if f["collection"] != "logs_run" and f["field"] not in gone]
+    after["relations"] = []
+    store.write_tree(project.schema, store.render(after))
+
+    shared = project.run("diff", "--format", "json")
+    assert shared.code == 0, shared.output
+    assert [c["name"] for c in json.loads(shared.out)["changes"]] == ["articles.secret_note"]
+    with_prod = project.run("diff", "--format", "json", "--env", "prod")
+    assert json.loads(with_prod.out)["changes"] == []
