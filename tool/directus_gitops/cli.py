@@ -7,6 +7,7 @@ GitPython) are imported inside commands so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import functools
 import sys
 import tempfile
 import traceback
@@ -19,7 +20,7 @@ import click
 from directus_gitops import __version__
 from directus_gitops.console import Console
 from directus_gitops.errors import ExitCode, GitOpsError
-from directus_gitops.render import FORMATS, Format
+from directus_gitops.render import DIAGRAM_FORMATS, FORMATS, Format
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,15 +50,71 @@ def env_option(func: F) -> F:
     )(func)
 
 
-def format_option(func: F) -> F:
+def envs_option(func: F) -> F:
+    func = click.option(
+        "--keep-going",
+        is_flag=True,
+        help="With several --env: go on with the next environment after one fails (default: stop there).",
+    )(func)
+    return click.option(
+        "--env",
+        "-e",
+        "env_names",
+        metavar="NAME",
+        multiple=True,
+        help="Environment from the configuration file (its token comes from DIRECTUS_<NAME>_TOKEN); "
+        "repeat it to run on several in order, ending with one summary table.",
+    )(func)
+
+
+def _fan_out(
+    ctx: click.Context,
+    config_path: Path | None,
+    env_names: tuple[str, ...],
+    keep_going: bool,
+    fmt: Format,
+    run_one: Callable[..., int],
+) -> int:
+    """Run a command on one environment, or on each of several with a summary table.
+
+    ``run_one(config, target, console, record=...)`` runs the command on one environment."""
+    from directus_gitops import config, fanout
+
+    cfg = _load_config(ctx, config_path)
+    console = Console()
+    names = list(dict.fromkeys(env_names))
+    if len(names) <= 1:
+        return run_one(cfg, config.resolve(cfg, names[0] if names else None), console, record=fanout.Record())
+
+    def step(name: str, record: Any) -> int:
+        return run_one(cfg, config.resolve(cfg, name), console, record=record)
+
+    rows = fanout.run_each(names, step, console, keep_going=keep_going)
+    summary = fanout.table(rows)
+    if fmt == "text":
+        console.result("\n" + summary)
+    else:  # stdout holds the plans' documents
+        console.info(summary.rstrip("\n"))
+    return fanout.exit_code(rows)
+
+
+def _format_choice(choices: tuple[str, ...], more_help: str = "") -> Callable[[F], F]:
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(FORMATS),
+        type=click.Choice(choices),
         default="text",
         show_default=True,
-        help="How to print results (stdout); messages go to stderr.",
-    )(func)
+        help="How to print results (stdout); messages go to stderr." + more_help,
+    )
+
+
+format_option = _format_choice(FORMATS)
+diagram_format_option = _format_choice(
+    DIAGRAM_FORMATS,
+    " markdown includes a Mermaid entity-relationship diagram of the collections that changed and their "
+    "neighbours; mermaid prints that diagram alone.",
+)
 
 
 def _load_config(ctx: click.Context, config_path: Path | None) -> Any:
@@ -149,8 +206,15 @@ def pull(
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("old", required=False, metavar="[A]")
 @click.argument("new", required=False, metavar="[B]")
-@format_option
+@diagram_format_option
 @click.option("--exit-code", is_flag=True, help="Exit 2 when there are changes.")
+@click.option(
+    "--env",
+    "-e",
+    "env_name",
+    metavar="NAME",
+    help="Also apply this environment's ignore rules (no server is contacted; no token needed).",
+)
 @config_option
 @click.pass_context
 def diff(
@@ -159,6 +223,7 @@ def diff(
     new: str | None,
     fmt: Format,
     exit_code: bool,
+    env_name: str | None,
     config_path: Path | None,
 ) -> int:
     """Show the schema changes from A to B, offline (no server, no token).
@@ -173,12 +238,38 @@ def diff(
 
     An argument that exists as a file or folder is a path, anything else a revision; one
     that is both is refused: write ./NAME for the path or NAME^{commit} for the revision.
-    A revision without the schema folder compares as an empty schema.
+    A revision without the schema folder compares as an empty schema. What the ignore rules
+    of directus-gitops.yaml leave out is not compared.
     """
     from directus_gitops.commands import diff as command
 
     cfg = _load_config(ctx, config_path)
-    return command.run(cfg, Console(), old=old, new=new, fmt=fmt, exit_code=exit_code)
+    return command.run(cfg, Console(), old=old, new=new, fmt=fmt, exit_code=exit_code, env=env_name)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("at", required=False, metavar="[A]")
+@click.option(
+    "--collection",
+    "-c",
+    "collections",
+    metavar="NAME",
+    multiple=True,
+    help="Draw only these collections (repeatable; default: every collection that is a table).",
+)
+@config_option
+@click.pass_context
+def diagram(ctx: click.Context, at: str | None, collections: tuple[str, ...], config_path: Path | None) -> int:
+    """Print the whole data model as a Mermaid entity-relationship diagram, offline.
+
+    A is a git revision or a path, as for diff (default: the working tree). Paste the output
+    in a ```mermaid block of any Markdown page GitHub or GitLab renders. To see only what a
+    change does, use diff or plan with --format mermaid (or markdown) instead.
+    """
+    from directus_gitops.commands import diff as command
+
+    cfg = _load_config(ctx, config_path)
+    return command.diagram(cfg, Console(), at=at, collections=list(collections))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -234,6 +325,15 @@ def source_options(func: F) -> F:
     )(func)
 
 
+def mode_option(func: F) -> F:
+    return click.option(
+        "--mode",
+        type=click.Choice(["mirror", "merge"]),
+        help="mirror: the server ends up exactly like the snapshot (guarded drops); merge: create and "
+        "change, never drop what exists only on the server. Default: the environment's mode, else mirror.",
+    )(func)
+
+
 def force_option(func: F) -> F:
     func = click.option(
         "--allow-system-index-changes",
@@ -249,10 +349,11 @@ def force_option(func: F) -> F:
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@env_option
+@envs_option
 @source_options
-@format_option
+@diagram_format_option
 @force_option
+@mode_option
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (hash + diff) for push --plan."
 )
@@ -261,12 +362,14 @@ def force_option(func: F) -> F:
 @click.pass_context
 def plan(
     ctx: click.Context,
-    env_name: str | None,
+    env_names: tuple[str, ...],
+    keep_going: bool,
     ref: str | None,
     from_path: Path | None,
     fmt: Format,
     force: bool,
     system_index_changes: bool,
+    mode: str | None,
     out: Path | None,
     exit_code: bool,
     config_path: Path | None,
@@ -278,11 +381,11 @@ def plan(
     """
     from directus_gitops.commands import plan as command
 
-    cfg, target = _server(ctx, config_path, env_name)
-    return command.run(
-        cfg,
-        target,
-        Console(),
+    if out is not None and len(set(env_names)) > 1:
+        raise click.UsageError("--out saves one plan: give one --env")
+
+    run_one = functools.partial(
+        command.run,
         ref=ref,
         path=from_path,
         fmt=fmt,
@@ -290,11 +393,13 @@ def plan(
         out=out,
         exit_code=exit_code,
         system_index_changes=system_index_changes,
+        mode=mode,  # type: ignore[arg-type]
     )
+    return _fan_out(ctx, config_path, env_names, keep_going, fmt, run_one)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@env_option
+@envs_option
 @source_options
 @click.option(
     "--plan",
@@ -308,11 +413,13 @@ def plan(
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--no-backup", is_flag=True, help="Skip the backup of the server's current schema.")
 @force_option
+@mode_option
 @config_option
 @click.pass_context
 def push(
     ctx: click.Context,
-    env_name: str | None,
+    env_names: tuple[str, ...],
+    keep_going: bool,
     ref: str | None,
     from_path: Path | None,
     plan_file: Path | None,
@@ -323,6 +430,7 @@ def push(
     no_backup: bool,
     force: bool,
     system_index_changes: bool,
+    mode: str | None,
     config_path: Path | None,
 ) -> int:
     """Apply the committed schema folder (or a saved plan) to a server.
@@ -335,11 +443,11 @@ def push(
 
     if plan_file is not None and (ref is not None or from_path is not None):
         raise click.UsageError("--plan cannot be combined with --ref or --from")
-    cfg, target = _server(ctx, config_path, env_name)
-    return command.run(
-        cfg,
-        target,
-        Console(),
+    if plan_file is not None and len(set(env_names)) > 1:
+        raise click.UsageError("a saved plan belongs to one server: give one --env")
+
+    run_one = functools.partial(
+        command.run,
         ref=ref,
         path=from_path,
         plan_file=plan_file,
@@ -350,7 +458,57 @@ def push(
         dry_run=dry_run,
         no_backup=no_backup,
         system_index_changes=system_index_changes,
+        mode=mode,  # type: ignore[arg-type]
     )
+    return _fan_out(ctx, config_path, env_names, keep_going, fmt, run_one)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option(
+    "--env",
+    "-e",
+    "env_names",
+    metavar="NAME",
+    multiple=True,
+    help="Environment to check (repeatable; default: every configured environment).",
+)
+@click.option("--ref", metavar="REV", default="HEAD", show_default=True, help="Search the history from here.")
+@click.option(
+    "--max-commits",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="How many schema commits to search back.",
+)
+@format_option
+@click.option("--exit-code", is_flag=True, help="Exit 2 when an environment does not match REV exactly.")
+@config_option
+@click.pass_context
+def status(
+    ctx: click.Context,
+    env_names: tuple[str, ...],
+    ref: str,
+    max_commits: int,
+    fmt: Format,
+    exit_code: bool,
+    config_path: Path | None,
+) -> int:
+    """Show which commit of the schema folder each environment matches, or how it drifted.
+
+    \b
+    Each environment's live schema is compared offline with the schema folder at each commit
+    that touched it (newest first), as push would send it (ignore rules, translation, merge
+    mode). States:
+      current   matches REV exactly
+      behind    matches an older commit exactly (N schema commits behind)
+      drifted   matches no commit: changed on the server; the drift is listed against the
+                closest commit
+      error     the server could not be read (exit 1)
+    """
+    from directus_gitops.commands import status as command
+
+    cfg = _load_config(ctx, config_path)
+    return command.run(cfg, Console(), envs=list(env_names), ref=ref, limit=max_commits, fmt=fmt, exit_code=exit_code)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -10,19 +10,19 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from directus_gitops import store, yamlio
+from directus_gitops import selection, store, yamlio
 from directus_gitops.errors import ConfigError
 
 CONFIG_NAME = "directus-gitops.yaml"
 DEFAULT_TIMEOUT = 120.0
 
-_TOP_KEYS = {"schema_dir", "layout", "backup_dir", "default_env", "environments"}
-_ENV_KEYS = {"url", "token_env", "timeout"}
+_TOP_KEYS = {"schema_dir", "layout", "backup_dir", "default_env", "environments", "ignore"}
+_ENV_KEYS = {"url", "token_env", "timeout", "ignore", "mode"}
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -32,6 +32,8 @@ class Environment:
     url: str
     token_env: str
     timeout: float = DEFAULT_TIMEOUT
+    ignore: selection.Rules = field(default_factory=selection.Rules)  # added to the file's top-level rules
+    mode: selection.Mode = "mirror"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Target:
     token_env: str
     token: str = field(repr=False)
     timeout: float = DEFAULT_TIMEOUT
+    ignore: selection.Rules = field(default_factory=selection.Rules)  # every rule that applies to this server
+    mode: selection.Mode = "mirror"
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,19 @@ class Config:
     backup_dir: Path | None = None
     default_env: str | None = None
     environments: Mapping[str, Environment] = field(default_factory=dict)
+    ignore: selection.Rules = field(default_factory=selection.Rules)  # for every environment and the offline diff
 
     @property
     def backups(self) -> Path:
         return self.backup_dir or self.root / ".directus-gitops" / "backups"
+
+    def rules_for(self, env_name: str | None) -> selection.Rules:
+        """The ignore rules for ``env_name`` (the top-level ones alone for None)."""
+        env = self.environments.get(env_name) if env_name is not None else None
+        if env_name is not None and env is None and self.environments:
+            names = ", ".join(self.environments)
+            raise ConfigError(f"unknown environment '{env_name}' (configured: {names})")
+        return self.ignore + env.ignore if env is not None else self.ignore
 
 
 def default_token_env(env_name: str) -> str:
@@ -158,6 +171,7 @@ def parse(data: Any, path: Path) -> Config:
         backup_dir=folder("backup_dir", None),
         default_env=default_env,
         environments=environments,
+        ignore=selection.parse_rules(data.get("ignore"), where),
     )
 
 
@@ -180,7 +194,14 @@ def _parse_env(name: str, settings: Any, where: str) -> Environment:
     timeout = settings.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigError(f"{where}: timeout must be a positive number of seconds")
-    return Environment(name, check_url(settings["url"], where), token_env, float(timeout))
+    return Environment(
+        name,
+        check_url(settings["url"], where),
+        token_env,
+        float(timeout),
+        selection.parse_rules(settings.get("ignore"), where),
+        selection.parse_mode(settings.get("mode", "mirror"), where),
+    )
 
 
 def resolve(config: Config, env_name: str | None, environ: Mapping[str, str] | None = None) -> Target:
@@ -198,7 +219,8 @@ def resolve(config: Config, env_name: str | None, environ: Mapping[str, str] | N
             raise ConfigError(
                 f"no server configured: create {CONFIG_NAME} with environments, or set DIRECTUS_URL and DIRECTUS_TOKEN"
             )
-        return _target("default", check_url(url, "DIRECTUS_URL"), "DIRECTUS_TOKEN", DEFAULT_TIMEOUT, environ)
+        target = _target("default", check_url(url, "DIRECTUS_URL"), "DIRECTUS_TOKEN", DEFAULT_TIMEOUT, environ)
+        return replace(target, ignore=config.ignore)
 
     if env_name is None:
         env_name = config.default_env
@@ -211,7 +233,8 @@ def resolve(config: Config, env_name: str | None, environ: Mapping[str, str] | N
     if env is None:
         names = ", ".join(config.environments)
         raise ConfigError(f"unknown environment '{env_name}' (configured: {names})")
-    return _target(env.name, env.url, env.token_env, env.timeout, environ)
+    target = _target(env.name, env.url, env.token_env, env.timeout, environ)
+    return replace(target, ignore=config.ignore + env.ignore, mode=env.mode)
 
 
 def _target(name: str, url: str, token_env: str, timeout: float, environ: Mapping[str, str]) -> Target:

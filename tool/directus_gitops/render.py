@@ -14,8 +14,11 @@ from directus_gitops.changes import ABSENT, KINDS, Change, ChangeSet
 if TYPE_CHECKING:
     from directus_gitops.gitrepo import CommitInfo
 
-Format = Literal["text", "markdown", "json"]
+Format = Literal["text", "markdown", "json", "mermaid"]
 FORMATS: tuple[Format, ...] = ("text", "markdown", "json")
+# diff and plan can also print the Mermaid diagram of the change alone.
+DIAGRAM_FORMATS: tuple[Format, ...] = (*FORMATS, "mermaid")
+DIAGRAM_LIMIT = 20_000  # a larger diagram is left out of a comment (GitHub renders up to ~50 kB)
 JSON_FORMAT_VERSION = "1"
 
 _MAX_VALUE = 120
@@ -71,7 +74,22 @@ def translation_text(notes: Sequence[str]) -> list[str]:
     return [TRANSLATED, *(f"  {note}" for note in notes)] if notes else []
 
 
-def text(changes: ChangeSet, *, title: str | None = None, color: bool = False, translated: Sequence[str] = ()) -> str:
+KEPT = "Kept on the target (merge mode):"
+
+
+def kept_text(lines: Sequence[str]) -> list[str]:
+    """The lines saying what merge mode leaves on the target, and why."""
+    return [KEPT, *(f"  = {line}" for line in lines)] if lines else []
+
+
+def text(
+    changes: ChangeSet,
+    *,
+    title: str | None = None,
+    color: bool = False,
+    translated: Sequence[str] = (),
+    kept: Sequence[str] = (),
+) -> str:
     paint: Callable[[str, str], str] = _ansi if color else (lambda s, _c: s)
     out = []
     if title:
@@ -81,6 +99,8 @@ def text(changes: ChangeSet, *, title: str | None = None, color: bool = False, t
         out.append("No changes.")
         if translated:
             out.extend(["", *translation_text(translated)])
+        if kept:
+            out.extend(["", *kept_text(kept)])
         return "\n".join(out) + "\n"
     colors = {"+": "32", "~": "33", "-": "31"}
     for change in ordered(changes):
@@ -91,6 +111,8 @@ def text(changes: ChangeSet, *, title: str | None = None, color: bool = False, t
         out.append(f"Warning: {warning}")
     if translated:
         out.extend(["", *translation_text(translated)])
+    if kept:
+        out.extend(["", *kept_text(kept)])
     out.append("")
     out.append(count_line(changes))
     if changes.data_loss:
@@ -119,22 +141,39 @@ MARKDOWN_LIMIT = 60_000
 _TABLE_HEAD = ["| Collection | Added | Changed | Removed |", "|---|---|---|---|"]
 
 
-def _translation_markdown(notes: Sequence[str]) -> list[str]:
+def _notes_markdown(notes: Sequence[str], summary: str) -> list[str]:
     if not notes:
         return []
     items = [f"- {_code(note)}" for note in notes]
     shown, hidden = _fit(items, 4000)
     more = [f"- … and {hidden} more"] if hidden else []
-    return ["<details><summary>Translated for the target</summary>", "", *shown, *more, "", "</details>", ""]
+    return [f"<details><summary>{summary}</summary>", "", *shown, *more, "", "</details>", ""]
+
+
+def _translation_markdown(notes: Sequence[str]) -> list[str]:
+    return _notes_markdown(notes, "Translated for the target")
+
+
+def _kept_markdown(notes: Sequence[str]) -> list[str]:
+    return _notes_markdown(notes, f"{len(notes)} part(s) kept on the target (merge mode)")
 
 
 def markdown(
-    changes: ChangeSet, *, title: str | None = None, limit: int = MARKDOWN_LIMIT, translated: Sequence[str] = ()
+    changes: ChangeSet,
+    *,
+    title: str | None = None,
+    limit: int = MARKDOWN_LIMIT,
+    translated: Sequence[str] = (),
+    kept: Sequence[str] = (),
+    diagram: str | None = None,
 ) -> str:
-    """A pull-request comment: counts, data-loss warnings, a table by collection, details folded."""
+    """A pull-request comment: counts, data-loss warnings, a table by collection, the
+    entity-relationship diagram of the change, details folded."""
     heading = f"### {title or 'Directus schema changes'}"
     if not changes:
-        return "\n".join([heading, "", "No schema changes.", "", *_translation_markdown(translated)])
+        return "\n".join(
+            [heading, "", "No schema changes.", "", *_translation_markdown(translated), *_kept_markdown(kept)]
+        )
     head = [heading, "", f"**{count_line(changes)}** ({changes.summary()})", ""]
     lossy = changes.data_loss
     if lossy:
@@ -149,6 +188,7 @@ def markdown(
     for warning in changes.warnings:
         head.extend(["> [!NOTE]", f"> {warning}", ""])
     head.extend(_translation_markdown(translated))
+    head.extend(_kept_markdown(kept))
 
     room = limit - _length(head) - _length(_TABLE_HEAD) - 300  # 300: the wrapping lines and notes
     rows, rows_left = _fit(_table_rows(changes), room)
@@ -159,6 +199,13 @@ def markdown(
     if rows_left:
         out.append(f"| … | {rows_left} more collection(s) | | |")
     out.append("")
+    if diagram and len(diagram) <= min(DIAGRAM_LIMIT, room - 200):
+        room -= len(diagram) + 100
+        blocks, blocks_left = _fit([_diff_block(change) for change in ordered(changes)], room)
+        out.extend(["<details open><summary>Diagram of the change</summary>", "", "```mermaid"])
+        out.extend([*diagram.rstrip("\n").splitlines(), "```", "", "</details>", ""])
+    elif diagram:
+        out.extend(["*The diagram of the change is too large for a comment: run with `--format mermaid`.*", ""])
     if blocks:
         out.extend(["<details><summary>Full details</summary>", "", "```diff", *blocks, "```", "", "</details>"])
     if blocks_left:
@@ -263,14 +310,19 @@ def render(
     context: Mapping[str, Any] | None = None,
     color: bool = False,
     translated: Sequence[str] = (),
+    kept: Sequence[str] = (),
+    diagram: str | None = None,
 ) -> str:
     """``changes`` in ``fmt``; ``translated`` are the lines saying which translation rules were
-    applied (JSON carries them in ``context["translation"]``)."""
+    applied, ``kept`` what merge mode leaves on the target (JSON carries both in ``context``),
+    ``diagram`` the Mermaid diagram of the change (Markdown and Mermaid only)."""
+    if fmt == "mermaid":
+        return diagram or "erDiagram\n"
     if fmt == "json":
         return as_json(changes, context)
     if fmt == "markdown":
-        return markdown(changes, title=title, translated=translated)
-    return text(changes, title=title, color=color, translated=translated)
+        return markdown(changes, title=title, translated=translated, kept=kept, diagram=diagram)
+    return text(changes, title=title, color=color, translated=translated, kept=kept)
 
 
 # --------------------------------------------------------------------------- semantic log
@@ -285,7 +337,7 @@ class LogEntry:
     error: str | None = None
 
 
-def _short(change: Change) -> str:
+def short_line(change: Change) -> str:
     name = change.name
     if change.kind == "system_field":
         name += " (system field)"
@@ -299,7 +351,7 @@ def _log_lines(entry: LogEntry) -> list[str]:
         return [f"(cannot read the schema: {entry.error})"]
     if not entry.changes:
         return ["(no schema changes)"]
-    return [_short(change) for change in ordered(entry.changes)]
+    return [short_line(change) for change in ordered(entry.changes)]
 
 
 def log_text(entries: Sequence[LogEntry], *, color: bool = False) -> str:

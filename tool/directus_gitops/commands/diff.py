@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from directus_gitops import changes, render, store, translate
+from directus_gitops import changes, mermaid, render, selection, store, translate
 from directus_gitops import snapshot as snap
 from directus_gitops.config import Config
 from directus_gitops.console import Console, display
@@ -91,11 +91,14 @@ class Comparison:
     translation: translate.Translation | None = None  # when the two come from different origins
 
 
-def compare(old: Side, new: Side) -> Comparison:
+def compare(old: Side, new: Side, rules: selection.Rules | None = None) -> Comparison:
     """What applying ``new`` to a project like ``old`` changes. Snapshots from different
     Directus releases or databases are compared as ``push`` would: ``new`` translated for
-    ``old``'s origin, by the documented rules (the comparison says which it applied)."""
+    ``old``'s origin, by the documented rules (the comparison says which it applied).
+    What ``rules`` ignore is left out of both sides."""
     before, after = snapshots(old, new)
+    if rules:
+        before, after = selection.apply(before, rules)[0], selection.apply(after, rules)[0]
     origins = [(key, before.get(key), after.get(key)) for key in ("directus", "vendor")]
     if all(ours == theirs for _, ours, theirs in origins):
         return Comparison(changes.compare(before, after), before, after)
@@ -163,6 +166,17 @@ def working_tree(config: Config) -> Side:
     return path_side(folder, f"the working tree ({display(folder)}/)")
 
 
+def diagram(config: Config, console: Console, *, at: str | None, collections: list[str]) -> int:
+    """The whole model (or some collections) at ``at`` as a Mermaid diagram, for documentation."""
+    side = side_for(at, _Git(config)) if at is not None else working_tree(config)
+    snapshot = _whole(side)
+    if snapshot is None:
+        raise GitError(f"{side.label} has no schema folder")
+    snapshot = selection.apply(snapshot, config.ignore)[0]
+    console.result(mermaid.model(snapshot, collections or None))
+    return ExitCode.OK
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -174,8 +188,10 @@ def run(
     new: str | None,
     fmt: render.Format,
     exit_code: bool,
+    env: str | None = None,
 ) -> int:
     git = _Git(config)
+    rules = config.rules_for(env)
     if old is not None:
         before = side_for(old, git)
     elif git.repo().has_commits():
@@ -186,7 +202,7 @@ def run(
     for side in (before, after):
         if side.tree is None and side.loaded is None:
             console.info(f"{side.label} has no schema folder: comparing with an empty schema.")
-    comparison = compare(before, after)
+    comparison = compare(before, after, rules)
     result = comparison.changes
     translation = comparison.translation
     context = {
@@ -199,7 +215,15 @@ def run(
     else:
         title = f"Changes from {before.label} to {after.label}:"
     translated = translation.lines() if translation else []
-    console.result(render.render(result, fmt, title=title, context=context, color=console.color, translated=translated))
+    diagram = None
+    if fmt in ("markdown", "mermaid"):
+        after_compared = translation.snapshot if translation else comparison.after
+        diagram = mermaid.diagram(result, comparison.before, after_compared)
+    console.result(
+        render.render(
+            result, fmt, title=title, context=context, color=console.color, translated=translated, diagram=diagram
+        )
+    )
     if exit_code and result:
         return ExitCode.CHANGES
     return ExitCode.OK

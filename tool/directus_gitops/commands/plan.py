@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from directus_gitops import changes, render, store, translate
+from directus_gitops import changes, mermaid, render, selection, store, translate
 from directus_gitops import snapshot as snap
 from directus_gitops.client import Diff, DirectusClient
 from directus_gitops.config import Config, Target
 from directus_gitops.console import Console
 from directus_gitops.errors import ConfigError, ExitCode, GitOpsError
+from directus_gitops.fanout import Record
 
 PLAN_FORMAT = "directus-gitops-plan"
 PLAN_FORMAT_VERSION = 1
@@ -47,6 +48,9 @@ class Plan:
     translation: translate.Translation | None = None  # what was sent instead of the source as is
     system_index_changes: bool = False  # made with --allow-system-index-changes
     forced_for: tuple[str, ...] = ()  # what Directus's own check would have refused without --force
+    mode: selection.Mode = "mirror"
+    kept: tuple[selection.Kept, ...] = ()  # what merge mode leaves on the target
+    sent: snap.Snapshot | None = None  # the snapshot the diff was asked for (for the diagram)
 
     @property
     def target_vendor(self) -> str | None:
@@ -71,7 +75,13 @@ class Plan:
             "hash": self.diff.hash if self.diff else None,
             "translation": self.translation.as_list() if self.translation else [],
             "relied_on_force": list(self.forced_for),
+            "mode": self.mode,
+            "kept": [{"kind": k.kind, "name": k.name, "reason": k.reason} for k in self.kept],
         }
+
+    @property
+    def kept_lines(self) -> list[str]:
+        return [k.line() for k in self.kept]
 
     @property
     def translated(self) -> list[str]:
@@ -139,10 +149,43 @@ def translation_for(
     )
 
 
+@dataclass(frozen=True)
+class Desired:
+    """What is sent to a target: the source without ignored parts, translated, plus what the
+    target keeps (its ignored parts; in merge mode, what only it has)."""
+
+    snapshot: snap.Snapshot
+    translation: translate.Translation
+    kept: tuple[selection.Kept, ...]
+
+
+def desired(
+    client: DirectusClient,
+    source: snap.Snapshot,
+    current: snap.Snapshot,
+    target_release: str | None,
+    *,
+    mode: selection.Mode,
+    system_index_changes: bool,
+) -> Desired:
+    rules = client.target.ignore
+    filtered, left_out = selection.apply(source, rules)
+    translation = translation_for(client, filtered, current, target_release, system_index_changes=system_index_changes)
+    sent, kept = selection.keep_on_target(translation.snapshot, current, rules, mode, left_out)
+    return Desired(sent, translation, kept)
+
+
 def make_plan(
-    client: DirectusClient, source: Source, console: Console, *, force: bool, system_index_changes: bool = False
+    client: DirectusClient,
+    source: Source,
+    console: Console,
+    *,
+    force: bool,
+    system_index_changes: bool = False,
+    mode: selection.Mode | None = None,
 ) -> Plan:
     target = client.target
+    mode = mode or target.mode
     info = client.server_info()
     target_snapshot = client.snapshot()
     target_release = _version_of(info) or target_snapshot.get("directus")
@@ -157,10 +200,11 @@ def make_plan(
         console.warn(f"{problem} (--force)")
     for warning in translate.origin_warnings(source.snapshot):
         console.warn(warning)
-    translation = translation_for(
-        client, source.snapshot, target_snapshot, target_release, system_index_changes=system_index_changes
+    wanted = desired(
+        client, source.snapshot, target_snapshot, target_release, mode=mode, system_index_changes=system_index_changes
     )
-    diff = client.diff(translation.snapshot, force=force)
+    translation = wanted.translation
+    diff = client.diff(wanted.snapshot, force=force)
     plan = Plan(
         source,
         target,
@@ -171,6 +215,9 @@ def make_plan(
         translation=translation,
         system_index_changes=system_index_changes,
         forced_for=tuple(problems),
+        mode=mode,
+        kept=wanted.kept,
+        sent=wanted.snapshot,
     )
     if diff is not None:
         plan.changes = changes.from_server(diff.diff)
@@ -183,10 +230,15 @@ def title(plan: Plan) -> str:
 
 
 def show(plan: Plan, console: Console, fmt: render.Format) -> None:
+    diagram = None
+    if fmt in ("markdown", "mermaid"):
+        diagram = mermaid.diagram(plan.changes, plan.target_snapshot, plan.sent or plan.source.snapshot)
     if fmt == "text" and not plan.changes:
         lines = [f"'{plan.target.name}' already matches {plan.source.label}. No changes."]
         if plan.translated:
             lines.extend(["", *render.translation_text(plan.translated)])
+        if plan.kept:
+            lines.extend(["", *render.kept_text(plan.kept_lines)])
         console.result("\n".join(lines))
         return
     console.result(
@@ -197,6 +249,8 @@ def show(plan: Plan, console: Console, fmt: render.Format) -> None:
             context=plan.context(),
             color=console.color,
             translated=plan.translated,
+            kept=plan.kept_lines,
+            diagram=diagram,
         )
     )
 
@@ -256,10 +310,15 @@ def run(
     out: Path | None,
     exit_code: bool,
     system_index_changes: bool = False,
+    mode: selection.Mode | None = None,
+    record: Record | None = None,
 ) -> int:
+    record = record or Record()
     source = read_source(config, console, ref=ref, path=path)
     with DirectusClient(target) as client:
-        plan = make_plan(client, source, console, force=force, system_index_changes=system_index_changes)
+        plan = make_plan(client, source, console, force=force, system_index_changes=system_index_changes, mode=mode)
+    record.changes = plan.changes.summary()
+    record.result = "planned" if plan.changes else "already matches"
     show(plan, console, fmt)
     if out is not None:
         if plan.diff is None:

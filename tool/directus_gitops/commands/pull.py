@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from directus_gitops import changes, store
+from directus_gitops import changes, selection, store
 from directus_gitops import snapshot as snap
 from directus_gitops.client import DirectusClient
 from directus_gitops.config import Config, Target
@@ -63,6 +63,11 @@ def run(
         repo = Repo(config.schema_dir.parent)  # fail before touching anything
     with DirectusClient(target) as client:
         pulled = snap.validate(client.snapshot(), f"snapshot from {target.url}")
+    pulled, left_out = selection.apply(pulled, target.ignore)
+    if left_out:
+        console.info(f"Left out by ignore rules: {selection.summary([left_out])}.")
+        for note in left_out.notes:
+            console.info(f"  also left out: {note}")
     files = store.render(pulled, layout)
     new_tree = store.memory_tree(files, f"snapshot of {target.name}")
     schema_dir = config.schema_dir

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from directus_gitops import changes, preflight, render, translate, yamlio
+from directus_gitops import changes, preflight, render, selection, translate, yamlio
 from directus_gitops import snapshot as snap
 from directus_gitops.client import Diff, DirectusClient
 from directus_gitops.commands import plan as planning
@@ -25,6 +25,7 @@ from directus_gitops.errors import (
     ServerError,
     StaleHashError,
 )
+from directus_gitops.fanout import Record
 
 
 def backup(target: Target, current: snap.Snapshot, folder: Path) -> Path:
@@ -66,6 +67,7 @@ def _from_saved(config: Config, target: Target, plan_file: Path, client: Directu
         changes.from_server(document["diff"]),
         forced=bool(document.get("force")),
         system_index_changes=bool(document.get("system_index_changes")),
+        mode="merge" if document.get("mode") == "merge" else "mirror",
     )
 
 
@@ -101,7 +103,7 @@ def _report_partial(
     else:
         applied = changes.compare(plan.target_snapshot, now)
         console.info(f"  already applied: {applied.summary()}")
-        missing = changes.compare(now, _translated_against(client, plan, now).snapshot)
+        missing = changes.compare(now, _desired_now(client, plan, now))
         console.info(f"  not applied:     {missing.summary()}")
         if applied:
             _report(console, fmt, render.text(applied, title="Changes that did reach the target:"))
@@ -125,14 +127,15 @@ def _report_partial(
     )
 
 
-def _translated_against(client: DirectusClient, plan: planning.Plan, current: snap.Snapshot) -> translate.Translation:
-    return planning.translation_for(
+def _desired_now(client: DirectusClient, plan: planning.Plan, current: snap.Snapshot) -> snap.Snapshot:
+    return planning.desired(
         client,
         plan.source.snapshot,
         current,
         plan.target_version,
+        mode=plan.mode,
         system_index_changes=plan.system_index_changes,
-    )
+    ).snapshot
 
 
 def run(
@@ -150,15 +153,22 @@ def run(
     dry_run: bool,
     no_backup: bool,
     system_index_changes: bool = False,
+    mode: selection.Mode | None = None,
+    record: Record | None = None,
 ) -> int:
+    record = record or Record()
     with DirectusClient(target) as client:
         if plan_file is not None:
             plan = _from_saved(config, target, plan_file, client)
         else:
             source = planning.read_source(config, console, ref=ref, path=path)
-            plan = planning.make_plan(client, source, console, force=force, system_index_changes=system_index_changes)
+            plan = planning.make_plan(
+                client, source, console, force=force, system_index_changes=system_index_changes, mode=mode
+            )
         planning.show(plan, console, fmt)
+        record.changes = plan.changes.summary()
         if plan.diff is None:
+            record.result = "already matches"
             return ExitCode.OK
 
         lossy = plan.changes.data_loss
@@ -176,6 +186,7 @@ def run(
             raise RefusedError(f"refusing to push: {problem}; nothing was applied", hint=preflight.LICENCE_HINT)
         if dry_run:
             console.info("Dry run: nothing applied.")
+            record.result = "dry run: nothing applied"
             return ExitCode.OK
         if not yes:
             if not console.interactive:
@@ -185,6 +196,7 @@ def run(
 
         backup_path = None if no_backup else backup(target, plan.target_snapshot, config.backups)
         if backup_path is not None:
+            record.backup = backup_path
             console.info(f"Backed up the schema of '{target.name}' to {backup_path}")
 
         console.info(f"Applying {plan.changes.summary()} to '{target.name}' …")
@@ -199,8 +211,8 @@ def run(
             raise _report_partial(client, console, fmt, plan, exc, backup_path) from None
 
         # Verify against the target as it is now: what exists there decides the translation.
-        again = _translated_against(client, plan, client.snapshot())
-        remaining = client.diff(again.snapshot, force=force or plan.forced)
+        again = _desired_now(client, plan, client.snapshot())
+        remaining = client.diff(again, force=force or plan.forced)
     if remaining is not None:
         left = changes.from_server(remaining.diff)
         _report(console, fmt, render.text(left, title=f"Read back differently on '{target.name}' after the apply:"))
@@ -211,4 +223,5 @@ def run(
             "pushing again will not change them",
         )
     console.info(f"Done: '{target.name}' now matches {plan.source.label} ({plan.changes.summary()}).")
+    record.result = "applied"
     return ExitCode.OK

@@ -1,0 +1,156 @@
+"""Where each environment stands: which commit of the schema folder it matches, or how far it
+has drifted.
+
+A live snapshot is compared offline with the schema folder as committed at each commit that
+touched it, newest first, as ``push`` would send it there (ignore rules applied, translated
+for the target's release and database, merge mode keeping what only the target has). The
+first commit that leaves nothing to change is the one the environment runs. When none does,
+the environment has drifted; the drift is shown against the closest commit (the one with the
+fewest differences) as what was changed on the target.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from directus_gitops import changes, render, selection, translate
+from directus_gitops import snapshot as snap
+from directus_gitops.gitrepo import CommitInfo
+
+State = Literal["current", "behind", "drifted", "error"]
+FORMAT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit of the schema's history and the snapshot committed there (None: no schema)."""
+
+    info: CommitInfo
+    snapshot: snap.Snapshot | None
+
+
+@dataclass(frozen=True)
+class EnvironmentStatus:
+    env: str
+    url: str
+    state: State
+    commit: CommitInfo | None = None  # the commit matched exactly, or the closest one
+    behind: int = 0  # schema commits between that commit and the reference
+    drift: changes.ChangeSet = field(default_factory=changes.ChangeSet)
+    error: str | None = None
+    searched: int = 0  # how many commits were compared
+
+    def as_dict(self) -> dict[str, Any]:
+        commit = self.commit
+        return {
+            "env": self.env,
+            "url": self.url,
+            "state": self.state,
+            "commit": commit.sha if commit else None,
+            "short": commit.short if commit else None,
+            "subject": commit.subject if commit else None,
+            "behind": self.behind,
+            "searched": self.searched,
+            "drift": render.as_dict(self.drift)["changes"] if self.state == "drifted" else [],
+            "drift_summary": self.drift.summary() if self.state == "drifted" else None,
+            "error": self.error,
+        }
+
+
+def drift_against(
+    committed: snap.Snapshot, live: snap.Snapshot, rules: selection.Rules, mode: selection.Mode
+) -> changes.ChangeSet:
+    """What was changed on the target relative to ``committed`` (empty: it matches exactly)."""
+    filtered, left_out = selection.apply(committed, rules)
+    translated = translate.translate(filtered, live).snapshot
+    wanted, _ = selection.keep_on_target(translated, live, rules, mode, left_out)
+    return changes.compare(wanted, live)
+
+
+def locate(
+    env: str,
+    url: str,
+    live: snap.Snapshot,
+    history: Iterable[Commit],
+    *,
+    rules: selection.Rules,
+    mode: selection.Mode,
+) -> EnvironmentStatus:
+    """The newest commit in ``history`` (newest first) that ``live`` matches, else the drift."""
+    closest: tuple[int, Commit, changes.ChangeSet] | None = None
+    searched = 0
+    for position, commit in enumerate(history):
+        if commit.snapshot is None:
+            continue
+        searched += 1
+        drift = drift_against(commit.snapshot, live, rules, mode)
+        if not drift:
+            state: State = "current" if position == 0 else "behind"
+            return EnvironmentStatus(env, url, state, commit.info, position, searched=searched)
+        if closest is None or len(drift) < len(closest[2]):
+            closest = (position, commit, drift)
+    if closest is None:
+        return EnvironmentStatus(env, url, "error", error="no commit holds the schema folder")
+    position, commit, drift = closest
+    return EnvironmentStatus(env, url, "drifted", commit.info, position, drift, searched=searched)
+
+
+def cached_history(infos: Sequence[CommitInfo], load: Callable[[str], snap.Snapshot | None]) -> list[Commit]:
+    """Each commit with its snapshot, read once for every environment compared with it."""
+    return [Commit(info, load(info.sha)) for info in infos]
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _where(status: EnvironmentStatus) -> str:
+    commit = status.commit
+    if status.state == "error":
+        return f"error: {status.error}"
+    assert commit is not None
+    if status.state == "current":
+        return f"matches {commit.short} (the newest schema commit): {commit.subject}"
+    if status.state == "behind":
+        return f"matches {commit.short}, {status.behind} schema commit(s) behind: {commit.subject}"
+    return f"drifted: matches no commit; closest {commit.short} ({status.drift.summary()})"
+
+
+def text(statuses: Sequence[EnvironmentStatus], ref: str) -> str:
+    width = max((len(s.env) for s in statuses), default=0)
+    out = [f"Environments against {ref}:", ""]
+    for status in statuses:
+        out.append(f"  {status.env.ljust(width)}  {_where(status)}")
+        if status.state == "drifted":
+            out.extend(f"  {' ' * width}      {render.short_line(change)}" for change in render.ordered(status.drift))
+    return "\n".join(out) + "\n"
+
+
+def markdown(statuses: Sequence[EnvironmentStatus], ref: str) -> str:
+    out = [
+        f"### Directus environments against `{ref}`",
+        "",
+        "| Environment | State | Commit | Behind | Drift |",
+        "|---|---|---|---|---|",
+    ]
+    for status in statuses:
+        commit = f"`{status.commit.short}`" if status.commit else ""
+        drift = status.drift.summary() if status.state == "drifted" else (status.error or "")
+        out.append(f"| {status.env} | {status.state} | {commit} | {status.behind} | {drift} |")
+    for status in statuses:
+        if status.state == "drifted":
+            lines = [render.short_line(change) for change in render.ordered(status.drift)]
+            out.extend(["", f"#### {status.env}: changed on the server", "", "```diff", *lines, "```"])
+    return "\n".join(out) + "\n"
+
+
+def as_json(statuses: Sequence[EnvironmentStatus], ref: str, head: str | None) -> str:
+    document: Mapping[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "ref": ref,
+        "commit": head,
+        "environments": [status.as_dict() for status in statuses],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
