@@ -23,7 +23,7 @@ import yaml
 from directus_gitops.cli import cli
 from tests import samples
 from tests.conftest import Project
-from tests.test_diff import edited, write
+from tests.test_diff import edited, make_diverged, write
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -171,7 +171,7 @@ def test_the_pull_request_steps_make_the_comment(pull_request: Project, tmp_path
     diffed = bash(step(review, "Diff against the base branch")["run"], pull_request.root, **env)
     assert diffed.returncode == 0, diffed.stderr
     comment = (tmp_path / "diff.md").read_text()
-    assert comment.startswith(f"{MARKER}\n### Directus schema changes: origin/main (")
+    assert comment.startswith(f"{MARKER}\n### Directus schema changes: merge base of origin/main and HEAD (")
     assert "**Plan: 1 to add, 1 to change, 2 to destroy.**" in comment
 
 
@@ -280,7 +280,7 @@ def test_the_merge_request_note_is_created_once_then_updated(
         "CI_PROJECT_ID": "42",
         "CI_MERGE_REQUEST_IID": "7",
         "GITLAB_NOTES_TOKEN": "secret",
-        **review["variables"],
+        **{name: str(value) for name, value in review["variables"].items()},
     }
     for attempt in range(2):
         for script in review["script"]:
@@ -290,8 +290,25 @@ def test_the_merge_request_note_is_created_once_then_updated(
     assert [method for method, _ in FakeGitLab.calls] == ["GET", "POST", "GET", "PUT"]
     assert all(path.startswith("/api/v4/projects/42/merge_requests/7/notes") for _, path in FakeGitLab.calls)
     ours = FakeGitLab.notes[1]["body"]
-    assert ours.startswith(f"{MARKER}\n### Directus schema changes: origin/main (")
+    assert ours.startswith(f"{MARKER}\n### Directus schema changes: merge base of origin/main and HEAD (")
     assert "**Plan: 1 to add, 1 to change, 2 to destroy.**" in ours
+
+
+def test_the_merge_request_review_shows_only_the_branchs_own_change(project: Project, tmp_path: Path) -> None:
+    """The target branch gained a field after the branch point: the review must not show it
+    as a removal with data loss (as a tip-against-tip diff did)."""
+    make_diverged(project)
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(project.root), str(origin)], check=True)
+    project.git("remote", "add", "origin", str(origin))
+    review = gitlab_pipeline()["review"]
+    env = {"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", **{k: str(v) for k, v in review["variables"].items()}}
+    for script in review["script"][:2]:  # fetch the target, write diff.md
+        result = bash(script, project.root, **env)
+        assert result.returncode == 0, result.stderr
+    comment = (project.root / "diff.md").read_text()
+    assert "**Plan: 1 to add, 0 to change, 0 to destroy.**" in comment
+    assert "teaser" not in comment and "data loss" not in comment
 
 
 # --------------------------------------------------------------------------- pre-commit

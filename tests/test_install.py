@@ -1,0 +1,106 @@
+"""Every documented install path works from the repository itself, without the package being
+on an index: the README's git URL, the action's checkout, and pre-commit's hook repository.
+
+Each builds and installs the tool into a fresh virtual environment (its dependencies come from
+the ordinary package index), so these tests take a little while.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from directus_gitops import REPOSITORY, __version__
+from tests import samples
+from tests.conftest import Project
+from tests.test_diff import write
+
+ROOT = Path(__file__).resolve().parent.parent
+GIT_URL = f"git+{REPOSITORY}@v{__version__}"
+
+
+def run(*args: str | Path, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This repository as committed, tagged as the release the docs name."""
+    clone = tmp_path_factory.mktemp("install") / "directus-gitops"
+    run("git", "clone", "--quiet", "--no-local", ROOT, clone)
+    run("git", "-c", "user.name=t", "-c", "user.email=t@example.com", "tag", f"v{__version__}", cwd=clone)
+    return clone
+
+
+def venv(where: Path) -> Path:
+    run(sys.executable, "-m", "venv", where)
+    return where / "bin"
+
+
+def test_the_documented_urls_name_one_repository() -> None:
+    texts = [
+        (ROOT / "README.md").read_text(),
+        (ROOT / "docs/ci.md").read_text(),
+        (ROOT / "pyproject.toml").read_text(),
+        *(p.read_text() for p in (ROOT / "tool/directus_gitops/templates").iterdir()),
+    ]
+    urls = {url for text in texts for url in re.findall(r"https://github\.com/[\w.-]+/directus-gitops", text)}
+    assert urls == {REPOSITORY}
+    assert not any("OWNER" in text for text in texts)
+    install_lines = re.findall(r"git\+https://\S+@v[\d.]+", "\n".join(texts))
+    assert install_lines and {line.strip('"') for line in install_lines} == {GIT_URL}
+    assert "license-files" in texts[2] and (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def test_the_readme_and_ci_install_line_works_from_a_git_url(checkout: Path, tmp_path: Path) -> None:
+    # The README's, the workflow's and the GitLab recipe's line, with the repository's URL
+    # pointing at a local clone (this machine has no GitHub).
+    bin_ = venv(tmp_path / "venv")
+    url = GIT_URL.replace(REPOSITORY, checkout.as_uri())
+    run(bin_ / "pip", "install", "--quiet", url)
+    assert run(bin_ / "directus-gitops", "--version").stdout.strip().endswith(__version__)
+    licence = list((tmp_path / "venv").glob("lib/python*/site-packages/directus_gitops-*.dist-info/licenses/LICENSE"))
+    assert licence, "the wheel carries the LICENSE"
+
+
+def test_the_action_installs_its_own_checkout(checkout: Path, tmp_path: Path) -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    install = next(s for s in action["runs"]["steps"] if s.get("name") == "Install directus-gitops")
+    bin_ = venv(tmp_path / "venv")
+    # The action runs `python`, as setup-python puts it on PATH; its input "version" is empty.
+    path = f"{bin_}{os.pathsep}{os.environ['PATH']}"
+    run("bash", "-eo", "pipefail", "-c", install["run"], PATH=path, VERSION="", GITHUB_ACTION_PATH=str(checkout))
+    assert run(bin_ / "directus-gitops", "--version").stdout.strip().endswith(__version__)
+
+
+@pytest.mark.skipif(
+    shutil.which("pre-commit", path=str(Path(sys.executable).parent)) is None, reason="needs pre-commit"
+)
+def test_pre_commit_installs_the_published_hooks_from_the_repository(project: Project, tmp_path: Path) -> None:
+    write(project, samples.base(), "Base model")
+    authors = project.schema / "collections/authors.yaml"
+    authors.write_text(authors.read_text().replace("  note: null\n", "  note:   ~\n"))  # not canonical
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    home = {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    for hook, expected in (("directus-gitops-check", 1), ("directus-gitops-fix", 1), ("directus-gitops-check", 0)):
+        result = subprocess.run(
+            [str(pre_commit), "try-repo", str(ROOT), hook, "--all-files"],
+            cwd=project.root,
+            env={**os.environ, **home},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == expected, f"{hook}: {result.stdout}{result.stderr}"
+        assert f"directus-gitops check{' --fix' if hook.endswith('fix') else ''}" in result.stdout
