@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from directus_gitops import REPOSITORY, __version__, config
+from directus_gitops import REPOSITORY, __version__, config, progress
 from directus_gitops.cli import cli
 from tests.conftest import Project
 from tests.directus_harness import ServerPool
@@ -234,3 +234,9 @@ def test_the_generated_workflow_runs_against_real_servers(
             master.token(env, server.token)
             planned = master.run("plan", "--env", env, "--exit-code")
             assert planned.code == 0, planned.output
+
+        # Progress goes to stderr, a line per interval here; stdout stays one JSON document.
+        master.monkeypatch.setattr(progress, "INTERVAL", 0.01)
+        planned = master.run("plan", "--env", "production", "--format", "json")
+        assert json.loads(planned.out)["summary"]["add"] == 0
+        assert "Reading the schema of 'production' … " in planned.err

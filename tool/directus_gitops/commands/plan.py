@@ -143,8 +143,9 @@ def make_plan(
     client: DirectusClient, source: Source, console: Console, *, force: bool, system_index_changes: bool = False
 ) -> Plan:
     target = client.target
-    info = client.server_info()
-    target_snapshot = client.snapshot()
+    with console.progress(f"Reading the schema of '{target.name}'"):
+        info = client.server_info()
+        target_snapshot = client.snapshot()
     target_release = _version_of(info) or target_snapshot.get("directus")
     problems = translate.compatibility(source.snapshot, target_snapshot)
     if problems and not force:
@@ -157,10 +158,12 @@ def make_plan(
         console.warn(f"{problem} (--force)")
     for warning in translate.origin_warnings(source.snapshot):
         console.warn(warning)
-    translation = translation_for(
-        client, source.snapshot, target_snapshot, target_release, system_index_changes=system_index_changes
-    )
-    diff = client.diff(translation.snapshot, force=force)
+    with console.progress(f"Translating {source.label} for '{target.name}'"):
+        translation = translation_for(
+            client, source.snapshot, target_snapshot, target_release, system_index_changes=system_index_changes
+        )
+    with console.progress(f"Waiting for '{target.name}' to compute the diff"):
+        diff = client.diff(translation.snapshot, force=force)
     plan = Plan(
         source,
         target,

@@ -43,7 +43,9 @@ def backup(target: Target, current: snap.Snapshot, folder: Path) -> Path:
     return path
 
 
-def _from_saved(config: Config, target: Target, plan_file: Path, client: DirectusClient) -> planning.Plan:
+def _from_saved(
+    config: Config, target: Target, plan_file: Path, client: DirectusClient, console: Console
+) -> planning.Plan:
     document = planning.load_saved(plan_file)
     saved_url = (document.get("target") or {}).get("url")
     if saved_url != target.url:
@@ -55,7 +57,8 @@ def _from_saved(config: Config, target: Target, plan_file: Path, client: Directu
         ref=source_info.get("ref"),
         commit=source_info.get("commit"),
     )
-    current = client.snapshot()
+    with console.progress(f"Reading the schema of '{target.name}'"):
+        current = client.snapshot()
     diff = Diff(hash=document["hash"], diff=document["diff"])
     return planning.Plan(
         source,
@@ -153,7 +156,7 @@ def run(
 ) -> int:
     with DirectusClient(target) as client:
         if plan_file is not None:
-            plan = _from_saved(config, target, plan_file, client)
+            plan = _from_saved(config, target, plan_file, client, console)
         else:
             source = planning.read_source(config, console, ref=ref, path=path)
             plan = planning.make_plan(client, source, console, force=force, system_index_changes=system_index_changes)
@@ -189,7 +192,8 @@ def run(
 
         console.info(f"Applying {plan.changes.summary()} to '{target.name}' …")
         try:
-            client.apply(Diff(plan.diff.hash, translate.diff_for_apply(plan.diff.diff, plan.target_snapshot)))
+            with console.progress(f"Applying {plan.changes.summary()} to '{target.name}'"):
+                client.apply(Diff(plan.diff.hash, translate.diff_for_apply(plan.diff.diff, plan.target_snapshot)))
         except StaleHashError as exc:
             raise StaleHashError(
                 f"'{target.name}' changed after this plan was made, so nothing was applied ({exc.message})",
@@ -199,8 +203,9 @@ def run(
             raise _report_partial(client, console, fmt, plan, exc, backup_path) from None
 
         # Verify against the target as it is now: what exists there decides the translation.
-        again = _translated_against(client, plan, client.snapshot())
-        remaining = client.diff(again.snapshot, force=force or plan.forced)
+        with console.progress(f"Reading '{target.name}' back to check the result"):
+            again = _translated_against(client, plan, client.snapshot())
+            remaining = client.diff(again.snapshot, force=force or plan.forced)
     if remaining is not None:
         left = changes.from_server(remaining.diff)
         _report(console, fmt, render.text(left, title=f"Read back differently on '{target.name}' after the apply:"))
