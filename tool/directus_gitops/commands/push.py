@@ -164,22 +164,32 @@ def run(
         if plan.diff is None:
             return ExitCode.OK
 
+        refusals: list[RefusedError] = []
         lossy = plan.changes.data_loss
         if lossy and not allow_data_loss:
             names = ", ".join(c.name for c in lossy[:5]) + (" …" if len(lossy) > 5 else "")
-            raise RefusedError(
-                f"refusing to push: {len(lossy)} change(s) can lose data ({names}); nothing was applied",
-                hint="review the plan, then re-run with --allow-data-loss",
+            refusals.append(
+                RefusedError(
+                    f"refusing to push: {len(lossy)} change(s) can lose data ({names}); nothing was applied",
+                    hint="review the plan, then re-run with --allow-data-loss",
+                )
             )
         # Only Directus 12 has a licence limit (and GET /license); don't ask older targets.
         known = snap.release(plan.target_version)
         licence = client.licence() if known is None or known >= (12, 0, 0) else None
         problem = preflight.licence_problem(licence, plan.changes, target.name)
         if problem is not None:
-            raise RefusedError(f"refusing to push: {problem}; nothing was applied", hint=preflight.LICENCE_HINT)
+            refusals.append(
+                RefusedError(f"refusing to push: {problem}; nothing was applied", hint=preflight.LICENCE_HINT)
+            )
         if dry_run:
+            # Nothing was attempted, so nothing was refused: say what a real push would do.
+            for refusal in refusals:
+                console.warn(refusal.message.replace("refusing to push", "a push would refuse", 1).split(";")[0])
             console.info("Dry run: nothing applied.")
             return ExitCode.OK
+        if refusals:
+            raise refusals[0]
         if not yes:
             if not console.interactive:
                 raise RefusedError("no terminal to confirm the push; pass --yes to push without asking")
