@@ -20,6 +20,7 @@ from directus_gitops import REPOSITORY, __version__, config, progress
 from directus_gitops.cli import cli
 from tests.conftest import Project
 from tests.directus_harness import ServerPool
+from tests.test_output_schema import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -227,6 +228,19 @@ def test_the_generated_workflow_runs_against_real_servers(
 
         master.git("checkout", "--quiet", "master")
         master.git("merge", "--quiet", "model")
+
+        # The JSON of plan and push --dry-run, and a saved plan, as docs/output.schema.json says.
+        master.token("production", production.token)
+        plan_file = tmp_path / "production.plan.json"
+        planned = master.run("plan", "--env", "production", "--format", "json", "--out", str(plan_file))
+        assert planned.code == 0, planned.output
+        assert json.loads(planned.out)["changes"] and json.loads(plan_file.read_text())["format_version"] == "1"
+        validate(json.loads(planned.out), "plan")
+        validate(json.loads(plan_file.read_text()), "plan_file")
+        dry = master.run("push", "--env", "production", "--dry-run", "--format", "json")
+        assert dry.code == 0, dry.output
+        validate(json.loads(dry.out), "plan")
+        master.monkeypatch.delenv("DIRECTUS_PRODUCTION_TOKEN")
         for env, server in (("staging", staging), ("production", production)):
             secrets = {f"DIRECTUS_{env.upper()}_TOKEN": server.token, f"DIRECTUS_{env.upper()}_URL": server.url}
             run(env, f"Push to {env}", **secrets)

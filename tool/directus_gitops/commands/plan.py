@@ -22,7 +22,9 @@ from directus_gitops.console import Console
 from directus_gitops.errors import ConfigError, ExitCode, GitOpsError
 
 PLAN_FORMAT = "directus-gitops-plan"
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = render.JSON_FORMAT_VERSION  # one type everywhere: the string "1"
+# Plan files written before the version became a string say 1; they read the same.
+_READABLE_VERSIONS = (PLAN_FORMAT_VERSION, 1)
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,8 @@ def load_saved(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not a readable plan file ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
         raise ConfigError(f"{path}: not a directus-gitops plan file")
-    if document.get("format_version") != PLAN_FORMAT_VERSION:
+    version = document.get("format_version")
+    if isinstance(version, bool) or version not in _READABLE_VERSIONS:
         raise ConfigError(f"{path}: plan format_version {document.get('format_version')} is not supported")
     if not isinstance(document.get("hash"), str) or not isinstance(document.get("diff"), dict):
         raise ConfigError(f"{path}: the plan has no hash and diff")
