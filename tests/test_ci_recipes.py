@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import click
+import jsonschema
 import pytest
 import yaml
 
@@ -334,3 +335,13 @@ def test_pre_commit_hooks_check_and_fix_the_schema_folder(project: Project) -> N
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
     local = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
     assert {"ruff", "ruff-format", "mypy", "directus-gitops-check", "directus-gitops-fix"} <= set(local)
+
+
+def test_the_documented_workflow_and_the_action_are_valid_for_github() -> None:
+    from tests.test_init import github_schema
+
+    workflow = github_workflow()
+    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the key "on" as True; GitHub does not
+    jsonschema.validate(workflow, github_schema("github-workflows"))
+    jsonschema.validate(yaml.safe_load((ROOT / "action.yml").read_text()), github_schema("github-actions"))
+    assert all(isinstance(job["timeout-minutes"], int) for job in workflow["jobs"].values())

@@ -34,11 +34,15 @@ def workflow(project: Project) -> dict[str, Any]:
     return document
 
 
-def github_workflow_schema() -> dict[str, Any]:
-    # SchemaStore's schema for GitHub workflows, as the check-jsonschema package vendors it
-    # (this machine cannot download it).
-    text = resources.files("check_jsonschema").joinpath("builtin_schemas/vendor/github-workflows.json").read_text()
+def github_schema(name: str) -> dict[str, Any]:
+    """SchemaStore's schema for GitHub workflows or actions, as the check-jsonschema package
+    vendors it (this machine cannot download it)."""
+    text = resources.files("check_jsonschema").joinpath(f"builtin_schemas/vendor/{name}.json").read_text()
     return json.loads(text)  # type: ignore[no-any-return]
+
+
+def github_workflow_schema() -> dict[str, Any]:
+    return github_schema("github-workflows")
 
 
 def run_step(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
