@@ -62,12 +62,19 @@ def test_the_documented_urls_name_one_repository() -> None:
     assert "license-files" in texts[2] and (ROOT / "LICENSE").read_text().startswith("MIT License")
 
 
-def test_the_readme_and_ci_install_line_works_from_a_git_url(checkout: Path, tmp_path: Path) -> None:
-    # The README's, the workflow's and the GitLab recipe's line, with the repository's URL
-    # pointing at a local clone (this machine has no GitHub).
+def test_the_generated_workflows_install_step_works_from_a_git_url(
+    checkout: Path, tmp_path: Path, project: Project
+) -> None:
+    # The step `init` writes, as GitHub would run it, with the repository's URL pointing at a
+    # local clone (this machine has no GitHub). The README and the GitLab recipe use the same URL.
+    assert project.run("init").code == 0
+    workflow = yaml.safe_load((project.root / ".github/workflows/directus-schema.yml").read_text())
+    install = next(s for s in workflow["jobs"]["staging"]["steps"] if s.get("name") == "Install directus-gitops")
+    assert workflow["env"]["DIRECTUS_GITOPS"] == GIT_URL
     bin_ = venv(tmp_path / "venv")
     url = GIT_URL.replace(REPOSITORY, checkout.as_uri())
-    run(bin_ / "pip", "install", "--quiet", url)
+    path = f"{bin_}{os.pathsep}{os.environ['PATH']}"  # `python` as setup-python provides it
+    run("bash", "-eo", "pipefail", "-c", install["run"], PATH=path, DIRECTUS_GITOPS=url)
     assert run(bin_ / "directus-gitops", "--version").stdout.strip().endswith(__version__)
     licence = list((tmp_path / "venv").glob("lib/python*/site-packages/directus_gitops-*.dist-info/licenses/LICENSE"))
     assert licence, "the wheel carries the LICENSE"
