@@ -45,7 +45,8 @@ def env_option(func: F) -> F:
         "-e",
         "env_name",
         metavar="NAME",
-        help="Environment from the configuration file (its token comes from DIRECTUS_<NAME>_TOKEN).",
+        help="Environment from the configuration file (its token comes from DIRECTUS_<NAME>_TOKEN; "
+        "DIRECTUS_<NAME>_URL, when set, pins its URL).",
     )(func)
 
 
