@@ -1,4 +1,4 @@
-"""docs/output.schema.json describes the JSON output of diff, plan and push and the saved plan
+"""docs/output.schema.json describes the JSON output of diff, plan, push and log and the saved plan
 file; real output is validated against it here (offline) and in tests/test_init.py (plan,
 push and a saved plan from real servers)."""
 
@@ -41,9 +41,13 @@ def test_diff_output_matches_the_schema(project: Project) -> None:
     validate(empty, "diff")
 
 
-def test_a_merge_base_diff_matches_the_schema(project: Project) -> None:
+def test_a_merge_base_diff_and_the_log_match_the_schema(project: Project) -> None:
     make_diverged(project)
     validate(json.loads(project.run("diff", "main...feature", "--format", "json").out), "diff")
+    log = json.loads(project.run("log", "--format", "json").out)
+    assert len(log["commits"]) == 2
+    validate(log, "log")
+    validate(log)
 
 
 def test_the_schema_rejects_what_it_does_not_describe(project: Project) -> None:
