@@ -125,8 +125,10 @@ def run(
         steps.insert(0, f"put the URLs of {' and '.join(placeholders)} in {config.CONFIG_NAME}")
     if ci:
         secrets = " and ".join(config.default_token_env(name) for name in CI_ENVIRONMENTS)
+        pins = " and ".join(config.pinned_url_env(name) for name in CI_ENVIRONMENTS)
         steps.append(
-            f"review {WORKFLOW} and add the secrets {secrets} to the GitHub environments staging and production"
+            f"review {WORKFLOW} and add the secrets {secrets} (and the variables {pins}, which pin the URLs) "
+            "to the GitHub environments staging and production"
         )
     console.info("Next: " + "; ".join(steps) + ".")
     return ExitCode.OK
