@@ -65,6 +65,11 @@ def test_data_loss_rules() -> None:
     assert lossy({"is_nullable": True}, {"is_nullable": False}) == ("makes a nullable column required",)
     assert lossy({"is_nullable": False}, {"is_nullable": True}) == ()
     assert lossy({"numeric_precision": 10}, {"numeric_precision": 8}) == ("shrinks numeric_precision 10 → 8",)
+    # No precision before is not a shrink (it was reported as "shrinks numeric_precision none → 10");
+    # a length limit where there was none is.
+    assert lossy({"numeric_precision": None}, {"numeric_precision": 10}) == ()
+    assert lossy({"numeric_scale": None}, {"numeric_scale": 2}) == ()
+    assert lossy({"max_length": None}, {"max_length": 100}) == ("shrinks max_length none → 100",)
     assert lossy({"is_primary_key": False}, {"is_primary_key": True}) == ("changes the primary key",)
 
 

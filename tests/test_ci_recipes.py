@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import click
+import jsonschema
 import pytest
 import yaml
 
 from directus_gitops.cli import cli
 from tests import samples
 from tests.conftest import Project
-from tests.test_diff import edited, write
+from tests.test_diff import edited, make_diverged, write
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -171,7 +172,7 @@ def test_the_pull_request_steps_make_the_comment(pull_request: Project, tmp_path
     diffed = bash(step(review, "Diff against the base branch")["run"], pull_request.root, **env)
     assert diffed.returncode == 0, diffed.stderr
     comment = (tmp_path / "diff.md").read_text()
-    assert comment.startswith(f"{MARKER}\n### Directus schema changes: origin/main (")
+    assert comment.startswith(f"{MARKER}\n### Directus schema changes: merge base of origin/main and HEAD (")
     assert "**Plan: 1 to add, 1 to change, 2 to destroy.**" in comment
 
 
@@ -280,7 +281,7 @@ def test_the_merge_request_note_is_created_once_then_updated(
         "CI_PROJECT_ID": "42",
         "CI_MERGE_REQUEST_IID": "7",
         "GITLAB_NOTES_TOKEN": "secret",
-        **review["variables"],
+        **{name: str(value) for name, value in review["variables"].items()},
     }
     for attempt in range(2):
         for script in review["script"]:
@@ -290,8 +291,25 @@ def test_the_merge_request_note_is_created_once_then_updated(
     assert [method for method, _ in FakeGitLab.calls] == ["GET", "POST", "GET", "PUT"]
     assert all(path.startswith("/api/v4/projects/42/merge_requests/7/notes") for _, path in FakeGitLab.calls)
     ours = FakeGitLab.notes[1]["body"]
-    assert ours.startswith(f"{MARKER}\n### Directus schema changes: origin/main (")
+    assert ours.startswith(f"{MARKER}\n### Directus schema changes: merge base of origin/main and HEAD (")
     assert "**Plan: 1 to add, 1 to change, 2 to destroy.**" in ours
+
+
+def test_the_merge_request_review_shows_only_the_branchs_own_change(project: Project, tmp_path: Path) -> None:
+    """The target branch gained a field after the branch point: the review must not show it
+    as a removal with data loss (as a tip-against-tip diff did)."""
+    make_diverged(project)
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(project.root), str(origin)], check=True)
+    project.git("remote", "add", "origin", str(origin))
+    review = gitlab_pipeline()["review"]
+    env = {"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main", **{k: str(v) for k, v in review["variables"].items()}}
+    for script in review["script"][:2]:  # fetch the target, write diff.md
+        result = bash(script, project.root, **env)
+        assert result.returncode == 0, result.stderr
+    comment = (project.root / "diff.md").read_text()
+    assert "**Plan: 1 to add, 0 to change, 0 to destroy.**" in comment
+    assert "teaser" not in comment and "data loss" not in comment
 
 
 # --------------------------------------------------------------------------- pre-commit
@@ -317,3 +335,13 @@ def test_pre_commit_hooks_check_and_fix_the_schema_folder(project: Project) -> N
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
     local = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
     assert {"ruff", "ruff-format", "mypy", "directus-gitops-check", "directus-gitops-fix"} <= set(local)
+
+
+def test_the_documented_workflow_and_the_action_are_valid_for_github() -> None:
+    from tests.test_init import github_schema
+
+    workflow = github_workflow()
+    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the key "on" as True; GitHub does not
+    jsonschema.validate(workflow, github_schema("github-workflows"))
+    jsonschema.validate(yaml.safe_load((ROOT / "action.yml").read_text()), github_schema("github-actions"))
+    assert all(isinstance(job["timeout-minutes"], int) for job in workflow["jobs"].values())

@@ -127,3 +127,57 @@ def test_raw_directus_errors_with_a_known_cause_carry_it() -> None:
     assert "already has an associated relationship" in error.value.message
     assert error.value.hint is not None and "Directus defines itself" in error.value.hint
     assert known_cause("something nobody has seen") is None
+
+
+SNAPSHOT = {"data": {"collections": [], "fields": [], "relations": []}}
+
+
+@pytest.fixture
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    waits: list[float] = []
+    monkeypatch.setattr("directus_gitops.client.time.sleep", waits.append)
+    return waits
+
+
+def test_reads_retry_briefly_on_pressure_and_resets(no_waiting: list[float]) -> None:
+    answers: list[Callable[[httpx.Request], httpx.Response]] = [
+        lambda r: directus_error(503, "Under pressure", "SERVICE_UNAVAILABLE"),
+        lambda r: (_ for _ in ()).throw(httpx.ReadError("[Errno 104] Connection reset by peer", request=r)),
+        lambda r: httpx.Response(200, json=SNAPSHOT),
+    ]
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return answers[len(calls) - 1](request)
+
+    with client_for(handler) as client:
+        assert client.snapshot()["collections"] == []
+    assert calls == ["/schema/snapshot"] * 3 and no_waiting == [0.5, 1.0]
+
+
+def test_retries_stop_within_the_budget(no_waiting: list[float]) -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return directus_error(503, "Under pressure", "SERVICE_UNAVAILABLE")
+
+    with client_for(handler) as client, pytest.raises(ServerError) as caught:
+        client.server_info()
+    assert "failed (503): Under pressure" in caught.value.message
+    assert sum(no_waiting) <= 10 and len(calls) == len(no_waiting) + 1 >= 3
+
+
+def test_writes_are_never_retried(no_waiting: list[float]) -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return directus_error(503, "Under pressure", "SERVICE_UNAVAILABLE")
+
+    with client_for(handler) as client, pytest.raises(ServerError):
+        client.apply(Diff("h", {"collections": [], "fields": [], "relations": []}))
+    with client_for(handler) as client, pytest.raises(ServerError):
+        client.diff({"collections": [], "fields": [], "relations": []})
+    assert calls == ["/schema/apply", "/schema/diff"] and no_waiting == []

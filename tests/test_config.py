@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from directus_gitops import config
-from directus_gitops.errors import ConfigError
+from directus_gitops.errors import ConfigError, RefusedError
+from tests.conftest import Project
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -81,3 +82,30 @@ def test_choosing_an_environment(tmp_path: Path) -> None:
         config.resolve(cfg, None, {})
     with pytest.raises(ConfigError, match="unknown environment 'c'"):
         config.resolve(cfg, "c", {})
+
+
+def test_a_url_pinned_by_ci_must_match_the_file(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, "environments:\n  prod-eu: {url: 'https://cms.example.com/'}\n"))
+    token = {"DIRECTUS_PROD_EU_TOKEN": "t"}
+    for pinned in ("https://cms.example.com", "https://CMS.example.com/", ""):
+        target = config.resolve(cfg, "prod-eu", {**token, "DIRECTUS_PROD_EU_URL": pinned})
+        assert target.url == "https://cms.example.com"
+    with pytest.raises(RefusedError) as refused:
+        config.resolve(cfg, "prod-eu", {**token, "DIRECTUS_PROD_EU_URL": "https://cms.example.org"})
+    assert "pinned to https://cms.example.org by DIRECTUS_PROD_EU_URL" in refused.value.message
+    assert refused.value.exit_code == 3
+    # Refused before the token is even looked at: no token set, still the pin's refusal.
+    with pytest.raises(RefusedError):
+        config.resolve(cfg, "prod-eu", {"DIRECTUS_PROD_EU_URL": "http://cms.example.com"})
+
+
+def test_a_pinned_url_refuses_before_anything_is_sent(project: Project, silent_server: str) -> None:
+    # The file points at a server that would receive the token; the pin says otherwise.
+    project.configure(staging=silent_server)
+    project.token("staging", "secret-token")
+    project.monkeypatch.setenv("DIRECTUS_STAGING_URL", "https://cms.example.com")
+    for command in (["plan"], ["push", "--yes"], ["pull"]):
+        result = project.run(*command, "--env", "staging")
+        assert result.code == 3, result.output
+        assert "refusing to send its token there" in result.err
+        assert "secret-token" not in result.output

@@ -277,3 +277,54 @@ def test_snapshots_of_different_origins_are_compared_by_the_translation_rules(pr
     as_json = json.loads(project.run("diff", "HEAD~1", "HEAD", "--format", "json").out)
     assert [c["name"] for c in as_json["changes"]] == ["authors.name"]
     assert as_json["translation"][0]["rule"] == "column-representation"
+
+
+# --------------------------------------------------------------------------- merge-base ranges
+
+
+def make_diverged(project: Project) -> Project:
+    """main gained a field after the branch 'feature' left it; the branch added another."""
+    write(project, samples.base(), "Base model")
+    project.git("checkout", "--quiet", "-b", "feature")
+    on_branch = samples.base()
+    on_branch["fields"].append(samples.field("articles", "subtitle"))
+    write(project, on_branch, "Add a subtitle")
+    project.git("checkout", "--quiet", "main")
+    on_main = samples.base()
+    on_main["fields"].append(samples.field("articles", "teaser"))
+    write(project, on_main, "Add a teaser on main")
+    project.git("checkout", "--quiet", "feature")
+    return project
+
+
+@pytest.fixture
+def diverged(project: Project) -> Project:
+    return make_diverged(project)
+
+
+def test_a_merge_base_range_shows_only_the_branchs_own_change(diverged: Project) -> None:
+    tips = json.loads(diverged.run("diff", "main", "feature", "--format", "json").out)
+    # Tip against tip: main's later teaser shows up reversed, as a false data loss.
+    assert {(c["action"], c["name"]) for c in tips["changes"]} == {
+        ("create", "articles.subtitle"),
+        ("delete", "articles.teaser"),
+    }
+    for args in (["main...feature"], ["main..."]):
+        result = diverged.run("diff", *args, "--format", "json", "--exit-code")
+        assert result.code == 2, result.output
+        document = json.loads(result.out)
+        assert [(c["action"], c["name"]) for c in document["changes"]] == [("create", "articles.subtitle")]
+        assert document["summary"]["data_loss"] == 0
+        assert document["old"]["label"].startswith("merge base of main and ")
+
+
+def test_a_range_goes_alone(diverged: Project) -> None:
+    result = diverged.run("diff", "main...feature", "HEAD")
+    assert result.code == 1 and "goes alone" in result.err
+
+
+def test_a_range_without_a_common_ancestor_says_so(diverged: Project) -> None:
+    diverged.git("checkout", "--quiet", "--orphan", "island")
+    write(diverged, samples.base(), "Unrelated")
+    result = diverged.run("diff", "main...island")
+    assert result.code == 1 and "no common ancestor" in result.err

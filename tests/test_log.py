@@ -9,7 +9,7 @@ import pytest
 from directus_gitops import store
 from tests import samples
 from tests.conftest import Project
-from tests.test_diff import edited, write
+from tests.test_diff import edited, make_diverged, write
 
 
 @pytest.fixture
@@ -109,3 +109,13 @@ def test_a_format_change_alone_is_no_schema_change(history: Project) -> None:
     history.git("commit", "--quiet", "-m", "Switch to the single layout")
     first = history.run("log", "-n", "1").out.splitlines()
     assert first[1:] == ["    (no schema changes)"]
+
+
+def test_a_merge_base_range_lists_only_the_branchs_own_commits(project: Project) -> None:
+    make_diverged(project)
+    result = project.run("log", "--ref", "main...feature", "--format", "json")
+    assert result.code == 0, result.output
+    subjects = [c["subject"] for c in json.loads(result.out)["commits"]]
+    assert subjects == ["Add a subtitle"]
+    everything = [c["subject"] for c in json.loads(project.run("log", "--format", "json").out)["commits"]]
+    assert everything == ["Add a subtitle", "Base model"]

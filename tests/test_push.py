@@ -117,6 +117,12 @@ def test_removing_a_collection_needs_allow_data_loss(loop: Loop) -> None:
     assert "! data loss: drops the table and all its rows" in refused.out
     assert ("collection", "settings") in entities(loop.prod_snapshot()), "nothing may be applied"
 
+    # A dry run attempts nothing, so it refuses nothing: the plan, a warning, exit 0.
+    dry = loop.push("--dry-run")
+    assert dry.code == 0, dry.output
+    assert "! data loss: drops the table and all its rows" in dry.out
+    assert "warning: a push would refuse: 1 change(s) can lose data (settings)" in dry.err
+
     allowed = loop.push("--yes", "--allow-data-loss")
     assert allowed.code == 0, allowed.output
     assert ("collection", "settings") not in entities(loop.prod_snapshot())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from directus_gitops import changes, render
 from tests import samples, synthetic
+from tests.test_diff import edited
 
 
 def changed() -> changes.ChangeSet:
@@ -44,10 +47,38 @@ def test_markdown_stays_under_the_comment_limit() -> None:
     assert len(full) > 20_000
     cut = render.markdown(everything, limit=20_000)
     assert len(cut) <= 20_000
-    assert "more change(s) not shown: run `directus-gitops diff` to see them all.*" in cut
+    assert "more change(s) not shown" not in cut
+    assert re.search(r"\*Cut to fit a comment: \d+ change\(s\) not shown\. To see everything, run the same", cut)
+    # 60 collections: the table is folded as well as the details.
+    assert "<details><summary>Changes by collection (60)</summary>" in cut
+    assert "<details><summary>Changes by collection" not in render.markdown(changes.compare(samples.base(), edited()))
     assert cut.splitlines()[2] == full.splitlines()[2]  # the counts are always complete
     tiny = render.markdown(everything, limit=3_000)
     assert len(tiny) <= 3_000 and "more collection(s) |" in tiny
+    assert re.search(r"Cut to fit a comment: \d+ collection\(s\) and \d+ change\(s\) not shown", tiny)
+
+
+def test_a_created_field_and_collection_show_their_settings() -> None:
+    old, new = samples.base(), samples.base()
+    subtitle = samples.field("articles", "subtitle", is_nullable=False, default_value="draft")
+    subtitle["meta"]["note"] = "Shown under the title"
+    new["fields"].append(subtitle)
+    new["collections"].append(samples.collection("tags", note="Labels"))
+    plan = changes.compare(old, new)
+    lines = render.text(plan).splitlines()
+    at = lines.index("  + field articles.subtitle (string)")
+    assert lines[at + 1 : at + 7] == [
+        "      data type: varchar",
+        "      length: 255",
+        "      nullable: no",
+        '      default: "draft"',
+        "      interface: input",
+        '      note: "Shown under the title"',
+    ]
+    assert '      note: "Labels"' in lines[lines.index("  + collection tags") :]
+    assert "    nullable: no" in render.markdown(plan)
+    item = next(c for c in render.as_dict(plan)["changes"] if c["name"] == "articles.subtitle")
+    assert item["settings"]["default"] == "draft" and item["settings"]["nullable"] is False
 
 
 def test_code_spans_hold_backticks() -> None:

@@ -201,12 +201,13 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def _shrinks(old: Any, new: Any) -> bool:
+def _shrinks(old: Any, new: Any, *, limit_shrinks: bool = True) -> bool:
     before, after = _number(old), _number(new)
     if after is None:
         return False
-    # A limit where there was none (unbounded text, NULL length) also shrinks.
-    return (before is None and old is not ABSENT) or (before is not None and after < before)
+    # A length limit where there was none (unbounded text, NULL length) shrinks; a precision
+    # or scale where there was none does not (the column had no number to shrink from).
+    return (before is None and old is not ABSENT and limit_shrinks) or (before is not None and after < before)
 
 
 def classify(change: Change) -> tuple[str, ...]:
@@ -236,7 +237,7 @@ def classify(change: Change) -> tuple[str, ...]:
         if prop.path == "type":
             reasons.append(f"changes the type {prop.old} → {prop.new}")
         elif prop.path in ("schema.max_length", "schema.numeric_precision", "schema.numeric_scale"):
-            if _shrinks(prop.old, prop.new):
+            if _shrinks(prop.old, prop.new, limit_shrinks=prop.path == "schema.max_length"):
                 reasons.append(f"shrinks {prop.path.split('.')[1]} {_show(prop.old)} → {_show(prop.new)}")
         elif prop.path == "schema.is_nullable" and prop.old is True and prop.new is False:
             reasons.append("makes a nullable column required")

@@ -46,7 +46,8 @@ def env_option(func: F) -> F:
         "-e",
         "env_name",
         metavar="NAME",
-        help="Environment from the configuration file (its token comes from DIRECTUS_<NAME>_TOKEN).",
+        help="Environment from the configuration file (its token comes from DIRECTUS_<NAME>_TOKEN; "
+        "DIRECTUS_<NAME>_URL, when set, pins its URL).",
     )(func)
 
 
@@ -149,26 +150,56 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.option("--env", "-e", "env_name", default="dev", show_default=True, help="Name of the first environment.")
 @click.option("--url", default="http://127.0.0.1:8055", show_default=True, help="That environment's Directus URL.")
+@click.option("--staging-url", metavar="URL", help="Staging's URL, which the workflow pushes to (else a placeholder).")
+@click.option("--production-url", metavar="URL", help="Production's URL, which the workflow pushes to last.")
+@click.option(
+    "--branch",
+    metavar="NAME",
+    help="The branch whose pushes deploy (default: the remote's default branch, else the one checked out).",
+)
 @click.option(
     "--layout", type=click.Choice(["split", "single"]), default="split", show_default=True, help="File layout."
 )
-@click.option("--no-ci", is_flag=True, help="Do not write the GitHub Actions workflow.")
+@click.option("--no-ci", is_flag=True, help="Do not write the GitHub Actions workflow (nor staging and production).")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
-def init(env_name: str, url: str, layout: str, no_ci: bool, force: bool) -> int:
+def init(
+    env_name: str,
+    url: str,
+    staging_url: str | None,
+    production_url: str | None,
+    branch: str | None,
+    layout: str,
+    no_ci: bool,
+    force: bool,
+) -> int:
     """Set this repository up: configuration, schema folder, CI workflow, pre-commit hooks.
 
-    Needs no server. Writes directus-gitops.yaml, schema/, .github/workflows/directus-schema.yml
-    and .pre-commit-config.yaml (existing files are left alone unless --force), and keeps push
-    backups out of git.
+    Needs no server. Writes directus-gitops.yaml (the first environment, which is the
+    default, plus staging and production for the workflow), schema/,
+    .github/workflows/directus-schema.yml and .pre-commit-config.yaml (existing files are
+    left alone unless --force), and keeps push backups out of git.
     """
     from directus_gitops.commands import init as command
     from directus_gitops.gitrepo import Repo
 
+    root, detected = Path.cwd(), None
     try:
-        root = Repo(Path.cwd()).root
+        repo = Repo(root)
     except GitOpsError:
-        root = Path.cwd()
-    return command.run(root, Console(), env=env_name, url=url, layout=layout, ci=not no_ci, force=force)  # type: ignore[arg-type]
+        pass
+    else:
+        root, detected = repo.root, repo.default_branch()
+    return command.run(
+        root,
+        Console(),
+        env=env_name,
+        url=url,
+        layout=layout,  # type: ignore[arg-type]
+        ci=not no_ci,
+        force=force,
+        branch=branch or detected or "main",
+        ci_urls={"staging": staging_url, "production": production_url},
+    )
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -233,7 +264,9 @@ def diff(
     schema folder, or a snapshot file such as Directus's own snapshot.yaml/.json):
       diff                         HEAD against the working tree
       diff origin/main             origin/main against the working tree
-      diff origin/main HEAD        two commits (what a pull request changes)
+      diff origin/main HEAD        two commits, tip against tip
+      diff origin/main...HEAD      HEAD against the commit it branched from origin/main at:
+                                   only the branch's own changes (what a pull request adds)
       diff old/snapshot.yaml schema
 
     An argument that exists as a file or folder is a path, anything else a revision; one
@@ -294,7 +327,13 @@ def check(ctx: click.Context, paths: tuple[Path, ...], fix: bool, config_path: P
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.option("--ref", metavar="REV", default="HEAD", show_default=True, help="Start the history here.")
+@click.option(
+    "--ref",
+    metavar="REV",
+    default="HEAD",
+    show_default=True,
+    help="Start the history here; A...B lists only B's commits since it branched from A.",
+)
 @click.option("--limit", "-n", type=click.IntRange(min=1), metavar="N", help="Show at most N commits.")
 @format_option
 @config_option

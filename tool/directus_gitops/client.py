@@ -7,6 +7,7 @@ contains it. httpx is imported when a client is made, so ``--help`` stays fast.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,12 @@ if TYPE_CHECKING:
 # Directus answers 400 "request entity too large" for JSON bodies over MAX_PAYLOAD_SIZE
 # (1 MB by default); the same document as a multipart upload has a far larger limit.
 MULTIPART_THRESHOLD = 512 * 1024
+
+# Reads that change nothing (GET /server/info, /schema/snapshot) are retried briefly when the
+# connection is reset or Directus answers 503 "under pressure" (its load limiter): waits of
+# RETRY_DELAYS seconds, never past RETRY_BUDGET seconds in all. Writes are never retried.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+RETRY_BUDGET = 10.0
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,34 @@ class DirectusClient:
         *,
         params: Mapping[str, str] | None = None,
         body: Any = None,
+        retry: bool = False,
     ) -> httpx.Response:
+        """One request; with ``retry`` (reads only), a few more after transient failures."""
+        start = time.monotonic()
+        for delay in (*RETRY_DELAYS, None) if retry else (None,):
+            try:
+                response = self._send(method, path, params=params, body=body)
+            except ServerError as exc:
+                if not exc.transient:
+                    raise
+                failure: ServerError | httpx.Response = exc
+            else:
+                if response.status_code != 503:
+                    return self._checked(method, path, response)
+                failure = response
+            if delay is None or time.monotonic() - start + delay > RETRY_BUDGET:
+                break
+            time.sleep(delay)
+        if isinstance(failure, ServerError):
+            raise failure
+        return self._checked(method, path, failure)
+
+    def _checked(self, method: str, path: str, response: httpx.Response) -> httpx.Response:
+        if response.is_success:
+            return response
+        raise self._status_error(f"{method} {path}", response)
+
+    def _send(self, method: str, path: str, *, params: Mapping[str, str] | None, body: Any) -> httpx.Response:
         what = f"{method} {path}"
         kwargs: dict[str, Any] = {"params": params}
         if body is not None:
@@ -91,19 +125,22 @@ class DirectusClient:
                 kwargs["headers"] = {"Content-Type": "application/json"}
         httpx = self._httpx
         try:
-            response = self._client.request(method, path, **kwargs)
+            return self._client.request(method, path, **kwargs)
         except httpx.TimeoutException:
             raise ServerError(
                 f"{what} to {self.target.url} timed out after {self.target.timeout:g} s",
                 hint="raise 'timeout' for this environment in directus-gitops.yaml if the server is just slow",
             ) from None
         except httpx.ConnectError as exc:
-            raise ServerError(f"cannot reach Directus at {self.target.url}: {_reason(exc)}") from None
+            reason = _reason(exc)
+            raise ServerError(
+                f"cannot reach Directus at {self.target.url}: {reason}", transient=reason == "connection reset"
+            ) from None
+        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
+            # The connection was reset or closed under the request: worth another try for a read.
+            raise ServerError(f"{what} to {self.target.url} failed: {_reason(exc)}", transient=True) from None
         except httpx.HTTPError as exc:
             raise ServerError(f"{what} to {self.target.url} failed: {_reason(exc)}") from None
-        if response.is_success:
-            return response
-        raise self._status_error(what, response)
 
     def _status_error(self, what: str, response: httpx.Response) -> ServerError:
         status = response.status_code
@@ -160,14 +197,14 @@ class DirectusClient:
     # ------------------------------------------------------------------ endpoints
 
     def snapshot(self) -> dict[str, Any]:
-        response = self._request("GET", "/schema/snapshot")
+        response = self._request("GET", "/schema/snapshot", retry=True)
         data = self._data("GET /schema/snapshot", response)
         if not isinstance(data, dict) or "collections" not in data:
             raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
         return data
 
     def server_info(self) -> dict[str, Any]:
-        data = self._data("GET /server/info", self._request("GET", "/server/info"))
+        data = self._data("GET /server/info", self._request("GET", "/server/info", retry=True))
         return data if isinstance(data, dict) else {}
 
     def diff(self, snapshot: Mapping[str, Any], *, force: bool = False) -> Diff | None:
@@ -267,6 +304,8 @@ def _reason(exc: Exception) -> str:
     text = str(exc).strip()
     if "Connection refused" in text or "Errno 111" in text:
         return "connection refused"
+    if "Connection reset" in text or "Errno 104" in text:
+        return "connection reset"
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "unknown host"
     return text or type(exc).__name__

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from directus_gitops import selection, store, yamlio
-from directus_gitops.errors import ConfigError
+from directus_gitops.errors import ConfigError, RefusedError
 
 CONFIG_NAME = "directus-gitops.yaml"
 DEFAULT_TIMEOUT = 120.0
@@ -73,8 +73,42 @@ class Config:
         return self.ignore + env.ignore if env is not None else self.ignore
 
 
+def _env_var(env_name: str, what: str) -> str:
+    return f"DIRECTUS_{re.sub(r'[^A-Za-z0-9]', '_', env_name).upper()}_{what}"
+
+
 def default_token_env(env_name: str) -> str:
-    return f"DIRECTUS_{re.sub(r'[^A-Za-z0-9]', '_', env_name).upper()}_TOKEN"
+    return _env_var(env_name, "TOKEN")
+
+
+def pinned_url_env(env_name: str) -> str:
+    """The variable CI sets to pin an environment's URL, whatever the file says."""
+    return _env_var(env_name, "URL")
+
+
+def _same_url(a: str, b: str) -> bool:
+    left, right = urlsplit(a), urlsplit(b)
+    return (left.scheme, left.netloc.lower(), left.path.rstrip("/")) == (
+        right.scheme,
+        right.netloc.lower(),
+        right.path.rstrip("/"),
+    )
+
+
+def check_pinned(env: Environment, environ: Mapping[str, str]) -> None:
+    """Refuse, before any token is read or sent, an environment whose URL in the file is not
+    the one CI pinned: a pull request can edit the file, not the CI's variables."""
+    variable = pinned_url_env(env.name)
+    pinned = environ.get(variable, "").strip()
+    if not pinned:
+        return
+    pinned = check_url(pinned, variable)
+    if not _same_url(pinned, env.url):
+        raise RefusedError(
+            f"environment '{env.name}' is pinned to {pinned} by {variable}, but the configuration says "
+            f"{env.url}: refusing to send its token there",
+            hint=f"if the server moved, change {variable} in the CI settings as well as {CONFIG_NAME}",
+        )
 
 
 def check_url(url: Any, where: str) -> str:
@@ -233,6 +267,7 @@ def resolve(config: Config, env_name: str | None, environ: Mapping[str, str] | N
     if env is None:
         names = ", ".join(config.environments)
         raise ConfigError(f"unknown environment '{env_name}' (configured: {names})")
+    check_pinned(env, environ)
     target = _target(env.name, env.url, env.token_env, env.timeout, environ)
     return replace(target, ignore=config.ignore + env.ignore, mode=env.mode)
 

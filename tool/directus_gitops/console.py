@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TextIO
+
+from directus_gitops.progress import Progress
 
 
 class Console:
@@ -16,7 +19,9 @@ class Console:
 
     @staticmethod
     def _tty(stream: TextIO) -> bool:
-        return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+        return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get(
+            "NO_COLOR"
+        )  # set and empty: colour stays (no-color.org)
 
     @property
     def color(self) -> bool:
@@ -36,6 +41,14 @@ class Console:
 
     def error(self, message: str) -> None:
         print(f"error: {message}", file=self.stderr, flush=True)
+
+    def progress(self, what: str) -> AbstractContextManager[None]:
+        """Show on stderr that ``what`` is going on while the block runs (live on a terminal,
+        a line every few seconds in a log); nothing with ``quiet``."""
+        if self.quiet:
+            return nullcontext()
+        live = bool(getattr(self.stderr, "isatty", lambda: False)())
+        return Progress(self.stderr, live=live).step(what)
 
     def confirm(self, question: str) -> bool:
         """Ask on stderr; only the word 'yes' agrees (as Terraform does)."""

@@ -75,10 +75,12 @@ class ServerError(GitOpsError):
         hint: str | None = None,
         status: int | None = None,
         code: str | None = None,
+        transient: bool = False,
     ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
         self.code = code
+        self.transient = transient  # the connection broke; the same read may well succeed again
 
 
 class StaleHashError(ServerError):

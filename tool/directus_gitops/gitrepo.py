@@ -52,6 +52,32 @@ class Repo:
         except (self._git.BadName, ValueError, self._git.GitCommandError):
             raise GitError(f"unknown git revision '{rev}'") from None
 
+    def merge_base(self, left: str, right: str) -> str:
+        """The commit ``right`` branched from ``left`` at (their best common ancestor)."""
+        a, b = self.resolve(left or "HEAD"), self.resolve(right or "HEAD")
+        try:
+            found: str = self.repo.git.merge_base(a.hexsha, b.hexsha).strip()
+        except self._git.GitCommandError:
+            found = ""
+        if not found:
+            raise GitError(
+                f"'{left}' and '{right}' have no common ancestor here",
+                hint="a shallow clone may lack it: fetch the whole history (e.g. fetch-depth: 0)",
+            )
+        return found
+
+    def default_branch(self) -> str | None:
+        """The branch deployments come from: the remote's default (origin/HEAD) when known,
+        else the branch checked out here (even one with no commits yet)."""
+        for ref, prefix in (("refs/remotes/origin/HEAD", "origin/"), ("HEAD", "")):
+            try:
+                name: str = self.repo.git.symbolic_ref("--quiet", "--short", ref).strip()
+            except self._git.GitCommandError:
+                continue
+            if name.startswith(prefix) and name[len(prefix) :]:
+                return name[len(prefix) :]
+        return None
+
     def has_commits(self) -> bool:
         try:
             self.repo.head.commit  # noqa: B018 - raises on an unborn branch
@@ -121,7 +147,11 @@ class Repo:
         """Commits that touched ``folder``, newest first."""
         if not self.has_commits():
             return
-        self.resolve(rev)
+        left, dots, right = rev.partition("...")
+        if dots:  # the commits on right since it branched from left
+            rev = f"{self.merge_base(left, right)}..{self.resolve(right or 'HEAD').hexsha}"
+        else:
+            self.resolve(rev)
         kwargs: dict[str, Any] = {"paths": folder}
         if limit is not None:
             kwargs["max_count"] = limit

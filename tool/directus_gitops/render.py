@@ -60,8 +60,71 @@ def _property_line(path: str, old: Any, new: Any) -> str:
     return f"{path}: {show_value(old)} → {show_value(new)}"
 
 
+# What a reviewer needs to judge a created field or collection, as (label, where, how to read).
+_FIELD_SETTINGS: tuple[tuple[str, str, str], ...] = (
+    ("type", "type", ""),
+    ("data type", "schema.data_type", ""),
+    ("length", "schema.max_length", ""),
+    ("precision", "schema.numeric_precision", ""),
+    ("scale", "schema.numeric_scale", ""),
+    ("nullable", "schema.is_nullable", ""),
+    ("unique", "schema.is_unique", "only-yes"),
+    ("primary key", "schema.is_primary_key", "only-yes"),
+    ("default", "schema.default_value", ""),
+    ("interface", "meta.interface", ""),
+    ("special", "meta.special", ""),
+    ("required", "meta.required", "only-yes"),
+    ("hidden", "meta.hidden", "only-yes"),
+    ("note", "meta.note", ""),
+)
+_COLLECTION_SETTINGS: tuple[tuple[str, str, str], ...] = (
+    ("folder", "schema", "folder"),
+    ("note", "meta.note", ""),
+    ("icon", "meta.icon", ""),
+    ("singleton", "meta.singleton", "only-yes"),
+    ("hidden", "meta.hidden", "only-yes"),
+    ("group", "meta.group", ""),
+)
+
+
+def _lookup(entry: Mapping[str, Any], path: str) -> Any:
+    value: Any = entry
+    for key in path.split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            return ABSENT
+        value = value[key]
+    return value
+
+
+def settings(change: Change) -> list[tuple[str, Any]]:
+    """The settings of a created field or collection worth reading in a plan, in a fixed order."""
+    if change.action != "create" or not change.entry or change.kind not in ("field", "collection"):
+        return []
+    table = _FIELD_SETTINGS if change.kind == "field" else _COLLECTION_SETTINGS
+    found: list[tuple[str, Any]] = []
+    for label, path, how in table:
+        value = _lookup(change.entry, path)
+        if how == "folder":
+            if value is None:
+                found.append((label, True))
+            continue
+        if value is ABSENT or value is None or (how == "only-yes" and value is not True):
+            continue
+        found.append((label, value))
+    return found
+
+
+def _setting_line(label: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{label}: {'yes' if value else 'no'}"
+    if isinstance(value, int | float) or (isinstance(value, str) and label not in ("note", "default")):
+        return f"{label}: {value}"
+    return f"{label}: {show_value(value)}"
+
+
 def _detail_lines(change: Change) -> list[str]:
-    lines = [_property_line(p.path, p.old, p.new) for p in change.properties]
+    lines = [_setting_line(label, value) for label, value in settings(change) if label != "type"]
+    lines += [_property_line(p.path, p.old, p.new) for p in change.properties]
     lines.extend(f"! data loss: {reason}" for reason in change.data_loss)
     return lines
 
@@ -138,6 +201,7 @@ def _cell(text: str) -> str:
 
 # GitHub refuses comments over 65,536 characters: rows and details are cut to stay below.
 MARKDOWN_LIMIT = 60_000
+TABLE_FOLD = 20  # collections in the table beyond which it is folded
 _TABLE_HEAD = ["| Collection | Added | Changed | Removed |", "|---|---|---|---|"]
 
 
@@ -195,10 +259,13 @@ def markdown(
     room -= _length(rows)
     blocks, blocks_left = _fit([_diff_block(change) for change in ordered(changes)], room)
 
-    out = [*head, *_TABLE_HEAD, *rows]
+    table = [*_TABLE_HEAD, *rows]
     if rows_left:
-        out.append(f"| … | {rows_left} more collection(s) | | |")
-    out.append("")
+        table.append(f"| … | {rows_left} more collection(s) | | |")
+    if len(rows) + rows_left > TABLE_FOLD:  # a long table is folded like the details
+        summary = f"Changes by collection ({len(rows) + rows_left})"
+        table = [f"<details><summary>{summary}</summary>", "", *table, "", "</details>"]
+    out = [*head, *table, ""]
     if diagram and len(diagram) <= min(DIAGRAM_LIMIT, room - 200):
         room -= len(diagram) + 100
         blocks, blocks_left = _fit([_diff_block(change) for change in ordered(changes)], room)
@@ -208,8 +275,17 @@ def markdown(
         out.extend(["*The diagram of the change is too large for a comment: run with `--format mermaid`.*", ""])
     if blocks:
         out.extend(["<details><summary>Full details</summary>", "", "```diff", *blocks, "```", "", "</details>"])
-    if blocks_left:
-        out.extend(["", f"*{blocks_left} more change(s) not shown: run `directus-gitops diff` to see them all.*"])
+    if rows_left or blocks_left:
+        not_shown = [
+            f"{count} {what}" for count, what in ((rows_left, "collection(s)"), (blocks_left, "change(s)")) if count
+        ]
+        out.extend(
+            [
+                "",
+                f"*Cut to fit a comment: {' and '.join(not_shown)} not shown. To see everything, run the same "
+                "`directus-gitops diff` (or `plan`) with `--format text` in a checkout, or read the CI job's log.*",
+            ]
+        )
     return "\n".join(out) + "\n"
 
 
@@ -275,6 +351,9 @@ def _change_dict(change: Change) -> dict[str, Any]:
         item["properties"].append(entry)
     if change.kind == "field" and change.entry and change.action != "update":
         item["type"] = change.entry.get("type")
+    found = settings(change)
+    if found:
+        item["settings"] = dict(found)
     return item
 
 

@@ -159,6 +159,21 @@ def side_for(arg: str, git: _Git) -> Side:
     return revision_side(git.repo(), arg, git.folder())
 
 
+def merge_base_sides(arg: str, git: _Git) -> tuple[Side, Side]:
+    """``A...B``: B against the commit it branched from A at, so that commits A gained since
+    do not show up reversed (``A...`` means ``A...HEAD``, as in git)."""
+    left, _, right = arg.partition("...")
+    repo, folder = git.repo(), git.folder()
+    base = repo.merge_base(left or "HEAD", right or "HEAD")
+    before = revision_side(repo, base, folder)
+    label = f"merge base of {left or 'HEAD'} and {right or 'HEAD'} ({base[:10]})"
+    return Side(label, tree=before.tree, ref=arg, commit=base), revision_side(repo, right or "HEAD", folder)
+
+
+def is_range(arg: str | None) -> bool:
+    return arg is not None and "..." in arg and not Path(arg).exists()
+
+
 def working_tree(config: Config) -> Side:
     folder = config.schema_dir
     if not folder.is_dir():
@@ -177,6 +192,21 @@ def diagram(config: Config, console: Console, *, at: str | None, collections: li
     return ExitCode.OK
 
 
+def _sides(config: Config, git: _Git, old: str | None, new: str | None) -> tuple[Side, Side]:
+    for arg, other in ((old, new), (new, old)):
+        if is_range(arg) and other is not None:
+            raise ConfigError(f"a range such as '{arg}' goes alone: diff A...B")
+    if old is not None and is_range(old):
+        return merge_base_sides(old, git)
+    if old is not None:
+        before = side_for(old, git)
+    elif git.repo().has_commits():
+        before = revision_side(git.repo(), "HEAD", git.folder())
+    else:  # a new repository: everything in the working tree is new
+        before = Side("HEAD (no commits yet)")
+    return before, side_for(new, git) if new is not None else working_tree(config)
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -192,13 +222,7 @@ def run(
 ) -> int:
     git = _Git(config)
     rules = config.rules_for(env)
-    if old is not None:
-        before = side_for(old, git)
-    elif git.repo().has_commits():
-        before = revision_side(git.repo(), "HEAD", git.folder())
-    else:  # a new repository: everything in the working tree is new
-        before = Side("HEAD (no commits yet)")
-    after = side_for(new, git) if new is not None else working_tree(config)
+    before, after = _sides(config, git, old, new)
     for side in (before, after):
         if side.tree is None and side.loaded is None:
             console.info(f"{side.label} has no schema folder: comparing with an empty schema.")

@@ -7,15 +7,17 @@ unless ``force``; nothing is half-written when a step fails.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from directus_gitops import __version__, config, store, yamlio
+from directus_gitops import REPOSITORY, __version__, config, store, yamlio
 from directus_gitops.console import Console
 from directus_gitops.errors import ConfigError, ExitCode
 
 BACKUPS_IGNORE = ".directus-gitops/"
+WORKFLOW = ".github/workflows/directus-schema.yml"
 
 
 @dataclass(frozen=True)
@@ -29,33 +31,73 @@ def _template(name: str) -> str:
     return resources.files("directus_gitops").joinpath("templates", name).read_text(encoding="utf-8")
 
 
-def config_text(env: str, url: str, layout: store.Layout) -> str:
-    examples = {
-        "staging": "{url: 'https://cms-staging.example.com'}",
-        "production": "{url: 'https://cms.example.com', token_env: PROD_DIRECTUS_TOKEN}",
-    }
+def _fill(template: str, **values: str) -> str:
+    for key, value in values.items():
+        template = template.replace(f"@{key}@", value)
+    return template
+
+
+# The workflow deploys to these two; their URLs are placeholders until the user gives them.
+# ".invalid" never resolves (RFC 2606), so a forgotten placeholder cannot reach anything.
+CI_ENVIRONMENTS = ("staging", "production")
+PLACEHOLDER_URLS = {name: f"https://{name}.directus.invalid" for name in CI_ENVIRONMENTS}
+
+
+def environments(env: str, url: str, *, ci: bool, ci_urls: Mapping[str, str | None]) -> dict[str, str]:
+    """Each environment the configuration names, with its URL (placeholders where unknown)."""
+    urls = {env: url}
+    if ci:
+        for name in CI_ENVIRONMENTS:
+            urls.setdefault(name, ci_urls.get(name) or PLACEHOLDER_URLS[name])
+    return urls
+
+
+def config_text(env: str, urls: Mapping[str, str], layout: store.Layout) -> str:
+    width = max(len(f"  {name}: {{url: '{url}'}}") for name, url in urls.items())
+
+    def line(name: str, url: str) -> str:
+        entry = f"  {name}: {{url: '{url}'}}"
+        todo = " (a placeholder: put the server's URL here)" if url == PLACEHOLDER_URLS.get(name) else ""
+        return f"{entry.ljust(width)}   # token from ${config.default_token_env(name)}{todo}"
+
     lines = [
         "# directus-gitops: which Directus servers exist and where the schema lives.",
         "# Tokens never go here: each environment's token comes from DIRECTUS_<ENV>_TOKEN",
-        "# (or the variable named by token_env). The CI workflow pushes to staging, then production.",
+        "# (or the variable named by token_env). CI may pin each URL with DIRECTUS_<ENV>_URL.",
         "schema_dir: schema",
         f"layout: {layout}",
+        f"default_env: {env}   # used when --env is not given",
         "environments:",
-        f"  {env}: {{url: '{url}'}}   # token from ${config.default_token_env(env)}",
-        *(f"  # {name}: {example}" for name, example in examples.items() if name != env),
+        *(line(name, url) for name, url in urls.items()),
     ]
     return "\n".join(lines) + "\n"
 
 
-def run(root: Path, console: Console, *, env: str, url: str, layout: store.Layout, ci: bool, force: bool) -> int:
+def run(
+    root: Path,
+    console: Console,
+    *,
+    env: str,
+    url: str,
+    layout: store.Layout,
+    ci: bool,
+    force: bool,
+    branch: str = "main",
+    ci_urls: Mapping[str, str | None] | None = None,
+) -> int:
     url = config.check_url(url, "--url")
+    given = {name: config.check_url(value, f"--{name}-url") for name, value in (ci_urls or {}).items() if value}
+    urls = environments(env, url, ci=ci, ci_urls=given)
+    text = config_text(env, urls, layout)
     # Validate what we write with the same parser that will read it.
-    config.parse(yamlio.load(config_text(env, url, layout)), root / config.CONFIG_NAME)
-    planned = [Planned(root / config.CONFIG_NAME, config_text(env, url, layout), "configuration")]
+    config.parse(yamlio.load(text), root / config.CONFIG_NAME)
+    values = {"VERSION": __version__, "REPOSITORY": REPOSITORY, "BRANCH": branch}
+    planned = [Planned(root / config.CONFIG_NAME, text, "configuration")]
     if ci:
-        workflow = _template("github-workflow.yml").replace("@VERSION@", __version__)
-        planned.append(Planned(root / ".github/workflows/directus-schema.yml", workflow, "GitHub Actions workflow"))
-    planned.append(Planned(root / ".pre-commit-config.yaml", _template("pre-commit-config.yaml"), "pre-commit hooks"))
+        workflow = _fill(_template("github-workflow.yml"), **values)
+        planned.append(Planned(root / WORKFLOW, workflow, f"GitHub Actions workflow, deploying from '{branch}'"))
+    hooks = _fill(_template("pre-commit-config.yaml"), **values)
+    planned.append(Planned(root / ".pre-commit-config.yaml", hooks, "pre-commit hooks"))
 
     existing = [p for p in planned if p.path.exists()]
     if existing and not force:
@@ -74,10 +116,21 @@ def run(root: Path, console: Console, *, env: str, url: str, layout: store.Layou
     (root / "schema").mkdir(exist_ok=True)
     _ignore_backups(root / ".gitignore", console)
 
-    console.info(
-        f"Next: export {config.default_token_env(env)}=<an admin's static token>, run "
-        f"`directus-gitops pull --env {env} --commit`, and review the workflow before pushing it."
-    )
+    steps = [
+        f"export {config.default_token_env(env)}=<an admin's static token>",
+        f"run `directus-gitops pull --env {env} --commit`",
+    ]
+    placeholders = [name for name, value in urls.items() if value == PLACEHOLDER_URLS.get(name)]
+    if placeholders:
+        steps.insert(0, f"put the URLs of {' and '.join(placeholders)} in {config.CONFIG_NAME}")
+    if ci:
+        secrets = " and ".join(config.default_token_env(name) for name in CI_ENVIRONMENTS)
+        pins = " and ".join(config.pinned_url_env(name) for name in CI_ENVIRONMENTS)
+        steps.append(
+            f"review {WORKFLOW} and add the secrets {secrets} (and the variables {pins}, which pin the URLs) "
+            "to the GitHub environments staging and production"
+        )
+    console.info("Next: " + "; ".join(steps) + ".")
     return ExitCode.OK
 
 

@@ -23,7 +23,9 @@ from directus_gitops.errors import ConfigError, ExitCode, GitOpsError
 from directus_gitops.fanout import Record
 
 PLAN_FORMAT = "directus-gitops-plan"
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = render.JSON_FORMAT_VERSION  # one type everywhere: the string "1"
+# Plan files written before the version became a string say 1; they read the same.
+_READABLE_VERSIONS = (PLAN_FORMAT_VERSION, 1)
 
 
 @dataclass(frozen=True)
@@ -186,8 +188,9 @@ def make_plan(
 ) -> Plan:
     target = client.target
     mode = mode or target.mode
-    info = client.server_info()
-    target_snapshot = client.snapshot()
+    with console.progress(f"Reading the schema of '{target.name}'"):
+        info = client.server_info()
+        target_snapshot = client.snapshot()
     target_release = _version_of(info) or target_snapshot.get("directus")
     problems = translate.compatibility(source.snapshot, target_snapshot)
     if problems and not force:
@@ -200,11 +203,18 @@ def make_plan(
         console.warn(f"{problem} (--force)")
     for warning in translate.origin_warnings(source.snapshot):
         console.warn(warning)
-    wanted = desired(
-        client, source.snapshot, target_snapshot, target_release, mode=mode, system_index_changes=system_index_changes
-    )
+    with console.progress(f"Translating {source.label} for '{target.name}'"):
+        wanted = desired(
+            client,
+            source.snapshot,
+            target_snapshot,
+            target_release,
+            mode=mode,
+            system_index_changes=system_index_changes,
+        )
     translation = wanted.translation
-    diff = client.diff(wanted.snapshot, force=force)
+    with console.progress(f"Waiting for '{target.name}' to compute the diff"):
+        diff = client.diff(wanted.snapshot, force=force)
     plan = Plan(
         source,
         target,
@@ -287,7 +297,8 @@ def load_saved(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not a readable plan file ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
         raise ConfigError(f"{path}: not a directus-gitops plan file")
-    if document.get("format_version") != PLAN_FORMAT_VERSION:
+    version = document.get("format_version")
+    if isinstance(version, bool) or version not in _READABLE_VERSIONS:
         raise ConfigError(f"{path}: plan format_version {document.get('format_version')} is not supported")
     if not isinstance(document.get("hash"), str) or not isinstance(document.get("diff"), dict):
         raise ConfigError(f"{path}: the plan has no hash and diff")

@@ -61,7 +61,7 @@ def run(
         from directus_gitops.gitrepo import Repo
 
         repo = Repo(config.schema_dir.parent)  # fail before touching anything
-    with DirectusClient(target) as client:
+    with DirectusClient(target) as client, console.progress(f"Reading the schema of '{target.name}'"):
         pulled = snap.validate(client.snapshot(), f"snapshot from {target.url}")
     pulled, left_out = selection.apply(pulled, target.ignore)
     if left_out:

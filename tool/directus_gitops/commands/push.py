@@ -44,7 +44,9 @@ def backup(target: Target, current: snap.Snapshot, folder: Path) -> Path:
     return path
 
 
-def _from_saved(config: Config, target: Target, plan_file: Path, client: DirectusClient) -> planning.Plan:
+def _from_saved(
+    config: Config, target: Target, plan_file: Path, client: DirectusClient, console: Console
+) -> planning.Plan:
     document = planning.load_saved(plan_file)
     saved_url = (document.get("target") or {}).get("url")
     if saved_url != target.url:
@@ -56,7 +58,8 @@ def _from_saved(config: Config, target: Target, plan_file: Path, client: Directu
         ref=source_info.get("ref"),
         commit=source_info.get("commit"),
     )
-    current = client.snapshot()
+    with console.progress(f"Reading the schema of '{target.name}'"):
+        current = client.snapshot()
     diff = Diff(hash=document["hash"], diff=document["diff"])
     return planning.Plan(
         source,
@@ -159,7 +162,7 @@ def run(
     record = record or Record()
     with DirectusClient(target) as client:
         if plan_file is not None:
-            plan = _from_saved(config, target, plan_file, client)
+            plan = _from_saved(config, target, plan_file, client, console)
         else:
             source = planning.read_source(config, console, ref=ref, path=path)
             plan = planning.make_plan(
@@ -171,23 +174,33 @@ def run(
             record.result = "already matches"
             return ExitCode.OK
 
+        refusals: list[RefusedError] = []
         lossy = plan.changes.data_loss
         if lossy and not allow_data_loss:
             names = ", ".join(c.name for c in lossy[:5]) + (" …" if len(lossy) > 5 else "")
-            raise RefusedError(
-                f"refusing to push: {len(lossy)} change(s) can lose data ({names}); nothing was applied",
-                hint="review the plan, then re-run with --allow-data-loss",
+            refusals.append(
+                RefusedError(
+                    f"refusing to push: {len(lossy)} change(s) can lose data ({names}); nothing was applied",
+                    hint="review the plan, then re-run with --allow-data-loss",
+                )
             )
         # Only Directus 12 has a licence limit (and GET /license); don't ask older targets.
         known = snap.release(plan.target_version)
         licence = client.licence() if known is None or known >= (12, 0, 0) else None
         problem = preflight.licence_problem(licence, plan.changes, target.name)
         if problem is not None:
-            raise RefusedError(f"refusing to push: {problem}; nothing was applied", hint=preflight.LICENCE_HINT)
+            refusals.append(
+                RefusedError(f"refusing to push: {problem}; nothing was applied", hint=preflight.LICENCE_HINT)
+            )
         if dry_run:
+            # Nothing was attempted, so nothing was refused: say what a real push would do.
+            for refusal in refusals:
+                console.warn(refusal.message.replace("refusing to push", "a push would refuse", 1).split(";")[0])
             console.info("Dry run: nothing applied.")
             record.result = "dry run: nothing applied"
             return ExitCode.OK
+        if refusals:
+            raise refusals[0]
         if not yes:
             if not console.interactive:
                 raise RefusedError("no terminal to confirm the push; pass --yes to push without asking")
@@ -201,7 +214,8 @@ def run(
 
         console.info(f"Applying {plan.changes.summary()} to '{target.name}' …")
         try:
-            client.apply(Diff(plan.diff.hash, translate.diff_for_apply(plan.diff.diff, plan.target_snapshot)))
+            with console.progress(f"Applying {plan.changes.summary()} to '{target.name}'"):
+                client.apply(Diff(plan.diff.hash, translate.diff_for_apply(plan.diff.diff, plan.target_snapshot)))
         except StaleHashError as exc:
             raise StaleHashError(
                 f"'{target.name}' changed after this plan was made, so nothing was applied ({exc.message})",
@@ -211,8 +225,9 @@ def run(
             raise _report_partial(client, console, fmt, plan, exc, backup_path) from None
 
         # Verify against the target as it is now: what exists there decides the translation.
-        again = _desired_now(client, plan, client.snapshot())
-        remaining = client.diff(again, force=force or plan.forced)
+        with console.progress(f"Reading '{target.name}' back to check the result"):
+            again = _desired_now(client, plan, client.snapshot())
+            remaining = client.diff(again, force=force or plan.forced)
     if remaining is not None:
         left = changes.from_server(remaining.diff)
         _report(console, fmt, render.text(left, title=f"Read back differently on '{target.name}' after the apply:"))
