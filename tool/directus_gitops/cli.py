@@ -184,22 +184,33 @@ def diff(
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--fix", is_flag=True, help="Rewrite the files in canonical form (when nothing would be lost).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: problems on stderr; json: a versioned report on stdout.",
+)
 @config_option
 @click.pass_context
-def check(ctx: click.Context, paths: tuple[Path, ...], fix: bool, config_path: Path | None) -> int:
+def check(ctx: click.Context, paths: tuple[Path, ...], fix: bool, fmt: str, config_path: Path | None) -> int:
     """Validate schema files offline; --fix restores canonical form.
 
-    Checks the configured schema folder, or each PATH: YAML syntax, the file-format
-    version, the shape of every file, references (fields, relations, junction fields and
-    groups name collections and fields that exist), duplicate names, files missing from or
-    not listed in the manifest, and canonical form. Prints every problem, one per line as
-    path:line: message, and exits 1 when there is any. A PATH may also be a snapshot file
-    such as Directus's own snapshot.yaml.
+    Checks the configured schema folder, or each PATH: YAML syntax (duplicate keys
+    included), the file-format and snapshot versions, the shape of every file, the
+    properties Directus accepts (known keys, property types, field types), references
+    (fields, relations, junction fields and groups name collections and fields that exist),
+    duplicate names, files missing from or not listed in the manifest, and canonical form.
+    Prints every problem on stderr, one per line as path:line: message, and exits 1 when
+    there is any. A PATH may also be a snapshot file such as Directus's own snapshot.yaml.
+    diff, plan and push apply the same rules and refuse a snapshot with any problem other
+    than canonical form.
     """
     from directus_gitops.commands import check as command
 
     cfg = _load_config(ctx, config_path)
-    return command.run(cfg, Console(), paths=list(paths), fix=fix)
+    return command.run(cfg, Console(), paths=list(paths), fix=fix, fmt=fmt)  # type: ignore[arg-type]
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

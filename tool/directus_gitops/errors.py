@@ -49,6 +49,27 @@ class DocumentError(SnapshotError):
         self.problem = problem
 
 
+class InvalidSnapshotError(SnapshotError):
+    """A snapshot that ``check`` rejects: no command compares it or sends it anywhere."""
+
+    SHOWN = 10  # problems listed in the message; ``check`` lists them all
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        # The first problem leads (file:line: message); the others follow, indented.
+        shown = problems[: self.SHOWN] or [f"{source}: not a valid snapshot"]
+        more = len(problems) - len(shown)
+        super().__init__(
+            "\n  ".join(shown + ([f"... and {more} more"] if more > 0 else [])),
+            hint="`directus-gitops check` lists every problem; nothing was compared or sent",
+        )
+        self.source = source
+        self.problems = problems
+
+
+class FileSystemError(GitOpsError):
+    """A file or folder cannot be read or written (permissions, a full disk, a read-only mount)."""
+
+
 class GitError(GitOpsError):
     """A git repository, revision or path is missing or unusable."""
 

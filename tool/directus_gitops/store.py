@@ -156,11 +156,32 @@ class Tree:
     read: Reader
     source: str
     file_id: FileId
+    names: Callable[[], list[str]]  # every file below the folder (links included), sorted
 
 
 def blob_id(data: bytes) -> str:
     """Git's id for a blob holding ``data``: files on disk compare with committed ones by id."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:  # JSON allows it; the last one would silently win
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _json_key_line(text: str, key: str) -> int | None:
+    """The line of the second ``"key":`` in ``text``: where a duplicate most likely is."""
+    found = [m.start() for m in re.finditer(re.escape(json.dumps(key)) + r"\s*:", text)]
+    return text.count("\n", 0, found[1]) + 1 if len(found) > 1 else None
 
 
 def parse_document(data: bytes, name: str) -> Any:
@@ -171,9 +192,11 @@ def parse_document(data: bytes, name: str) -> Any:
         raise DocumentError(name, None, f"not UTF-8 text ({exc.reason})") from None
     if name.endswith(".json"):
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as exc:
             raise DocumentError(name, exc.lineno, f"invalid JSON: {exc.msg}") from None
+        except _DuplicateKey as exc:
+            raise DocumentError(name, _json_key_line(text, exc.key), f"duplicate key {exc.key!r}") from None
     try:
         return yamlio.load(text)
     except yamlio.YamlError as exc:
@@ -396,7 +419,7 @@ def folder_tree(root: Path) -> Tree:
         data = read(relpath)
         return None if data is None else blob_id(data)
 
-    return Tree(read, str(root), file_id)
+    return Tree(read, str(root), file_id, lambda: list_files(root))
 
 
 def memory_tree(files: Mapping[str, bytes], source: str) -> Tree:
@@ -406,7 +429,7 @@ def memory_tree(files: Mapping[str, bytes], source: str) -> Tree:
         data = files.get(relpath)
         return None if data is None else blob_id(data)
 
-    return Tree(files.get, source, file_id)
+    return Tree(files.get, source, file_id, lambda: sorted(files))
 
 
 def load_path(path: Path) -> Loaded:
