@@ -18,7 +18,7 @@ import click
 
 from directus_gitops import __version__
 from directus_gitops.console import Console
-from directus_gitops.errors import ExitCode, GitOpsError
+from directus_gitops.errors import ExitCode, GitOpsError, filesystem_error
 from directus_gitops.render import FORMATS, Format
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -381,6 +381,13 @@ def main(argv: list[str] | None = None) -> NoReturn:
         # Usage errors exit 1, not click's 2: 2 means "changes found" here.
         exc.show()
         code = ExitCode.ERROR
+    except OSError as exc:
+        user_error = filesystem_error(exc, "a file")
+        if user_error is None:
+            code = _unexpected(console, exc)
+        else:
+            console.error(user_error.message)
+            code = user_error.exit_code
     except Exception as exc:
         code = _unexpected(console, exc)
     sys.exit(code)

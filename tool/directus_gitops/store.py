@@ -14,6 +14,7 @@ swapped in, so an interrupted write leaves the old snapshot or the new one, neve
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -25,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from directus_gitops import errors, yamlio
 from directus_gitops import snapshot as snap
-from directus_gitops import yamlio
 from directus_gitops.errors import DocumentError, SnapshotError
 from directus_gitops.snapshot import ShapeProblem
 
@@ -477,11 +478,57 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_tree(target: Path, files: Mapping[str, bytes]) -> bool:
-    """Make ``target`` hold exactly ``files``; return False when it already did."""
-    recover(target)
-    if same_content(target, files):
-        return False
+    """Make ``target`` hold exactly ``files``; return False when it already did.
+
+    A folder that cannot be written (permissions, a read-only mount, a full disk) is a
+    :class:`FileSystemError` naming the path, with nothing changed: the new tree is built
+    beside the old one and only swapped in once complete.
+    """
+    try:
+        recover(target)
+        if same_content(target, files):
+            return False
+        _ensure_writable(target)
+    except OSError as exc:
+        raise _unchanged(exc, target) from None
     new, old = _staging_paths(target)
+    try:
+        _build(new, target, files)
+    except OSError as exc:
+        shutil.rmtree(new, ignore_errors=True)
+        raise _unchanged(exc, target) from None
+    try:
+        if target.exists():
+            target.rename(old)
+            try:
+                new.rename(target)
+            except OSError:
+                old.rename(target)  # put the previous tree back
+                raise
+            _fsync_dir(target.parent)
+        else:
+            new.rename(target)
+            _fsync_dir(target.parent)
+    except OSError as exc:
+        shutil.rmtree(new, ignore_errors=True)
+        raise _unchanged(exc, target) from None
+    # The new tree is in place; the old one is only clean-up (the next run finishes it).
+    shutil.rmtree(old, ignore_errors=True)
+    return True
+
+
+def _ensure_writable(target: Path) -> None:
+    """Refuse up front a tree that could be built but not swapped in or cleaned up."""
+    parent = target.parent if target.parent.exists() else None
+    folders = [parent] if parent is not None else []
+    if target.is_dir():
+        folders += [target, *(p for p in target.rglob("*") if p.is_dir() and not p.is_symlink())]
+    for folder in folders:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "Permission denied", str(folder))
+
+
+def _build(new: Path, target: Path, files: Mapping[str, bytes]) -> None:
     new.mkdir(parents=True)
     for folder in sorted({PurePosixPath(p).parent for p in files}):
         (new / folder).mkdir(parents=True, exist_ok=True)
@@ -496,15 +543,10 @@ def write_tree(target: Path, files: Mapping[str, bytes]) -> bool:
     # One sync for the whole tree (a few ms) instead of one per file: the new files must be
     # durable before the rename makes them the schema folder.
     os.sync()
-    if target.exists():
-        target.rename(old)
-        new.rename(target)
-        _fsync_dir(target.parent)
-        shutil.rmtree(old)
-    else:
-        new.rename(target)
-        _fsync_dir(target.parent)
-    return True
+
+
+def _unchanged(exc: OSError, target: Path) -> Exception:
+    return errors.filesystem_error(exc, target, verb="write", unchanged=True) or exc
 
 
 def same_content(root: Path, files: Mapping[str, bytes]) -> bool:
