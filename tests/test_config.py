@@ -81,3 +81,19 @@ def test_choosing_an_environment(tmp_path: Path) -> None:
         config.resolve(cfg, None, {})
     with pytest.raises(ConfigError, match="unknown environment 'c'"):
         config.resolve(cfg, "c", {})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("schema_dir: schema\ncolour: red\n", r"directus-gitops\.yaml:2: unknown key 'colour'"),
+        (
+            "environments:\n  dev:\n    url: http://x\n    tokn_env: X\n",
+            r"directus-gitops\.yaml:4: environment 'dev': unknown key 'tokn_env'",
+        ),
+        ("environments:\n  dev: {url: http://x}\n  dev: {url: http://y}\n", r"directus-gitops\.yaml:3: duplicate key"),
+    ],
+)
+def test_unknown_and_repeated_config_keys_name_the_line(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config.load(write(tmp_path, text))
