@@ -318,6 +318,14 @@ def plan(
 @click.option("--allow-data-loss", is_flag=True, help="Allow changes that drop tables, columns or data.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--no-backup", is_flag=True, help="Skip the backup of the server's current schema.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another push to this server to finish; then exit 3 naming it.",
+)
 @force_option
 @config_option
 @click.pass_context
@@ -332,15 +340,18 @@ def push(
     allow_data_loss: bool,
     dry_run: bool,
     no_backup: bool,
+    lock_timeout: float,
     force: bool,
     system_index_changes: bool,
     config_path: Path | None,
 ) -> int:
     """Apply the committed schema folder (or a saved plan) to a server.
 
-    Plans, refuses data loss unless --allow-data-loss, asks for confirmation (--yes in CI),
-    backs up the server's current schema, applies with Directus's hash guard, then checks
-    that nothing is left to apply.
+    Takes the server's push lock (one push at a time per server, whatever machine runs
+    it), plans, refuses data loss unless --allow-data-loss, asks for confirmation (--yes in
+    CI), backs up the server's current schema, applies with Directus's hash guard, checks
+    that nothing is left to apply, and releases the lock. A push that finds the lock held
+    waits up to --lock-timeout, then exits 3 naming the holder and since when.
     """
     from directus_gitops.commands import push as command
 
@@ -361,7 +372,26 @@ def push(
         dry_run=dry_run,
         no_backup=no_backup,
         system_index_changes=system_index_changes,
+        lock_timeout=lock_timeout,
     )
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@env_option
+@click.option("--yes", "-y", is_flag=True, help="Break the lock without asking.")
+@config_option
+@click.pass_context
+def unlock(ctx: click.Context, env_name: str | None, yes: bool, config_path: Path | None) -> int:
+    """Break a server's push lock left by a run that was killed.
+
+    Shows who holds the lock and since when, then removes it (after confirmation, or with
+    --yes). Only for a holder that is gone: breaking the lock of a push still running lets
+    another push race it. Like Terraform's force-unlock, never done implicitly.
+    """
+    from directus_gitops.commands import unlock as command
+
+    cfg, target = _server(ctx, config_path, env_name)
+    return command.run(cfg, target, Console(), yes=yes)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -247,6 +247,35 @@ class DirectusClient:
         """Make the server forget its cached schema (after a failed apply on MySQL/MariaDB)."""
         self._request("POST", "/utils/cache/clear")
 
+    # ------------------------------------------------------------------ the push lock (lock.py)
+
+    def create_lock_record(self, key: str, name: str) -> bool:
+        """Create the lock's row; False when a row with that key exists (someone holds it)."""
+        try:
+            self._request("POST", "/folders", body={"id": key, "name": name})
+        except ServerError as exc:
+            if exc.code == "RECORD_NOT_UNIQUE":  # the database refused a second row with this key
+                return False
+            raise
+        return True
+
+    def lock_record(self, key: str) -> str | None:
+        """The lock row's name; None when there is no such row."""
+        try:
+            data = self._data("GET /folders", self._request("GET", f"/folders/{key}"))
+        except ServerError as exc:
+            if exc.status in (403, 404):  # 12.x answers 403 for what does not exist
+                return None
+            raise
+        return str(data.get("name") or "") if isinstance(data, dict) else None
+
+    def delete_lock_record(self, key: str) -> None:
+        try:
+            self._request("DELETE", f"/folders/{key}")
+        except ServerError as exc:
+            if exc.status not in (403, 404):  # already gone
+                raise
+
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
