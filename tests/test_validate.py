@@ -188,3 +188,24 @@ def test_check_json_is_the_machine_output(committed: Project) -> None:
     (problem,) = document["checked"][0]["problems"]
     assert problem["path"] == "schema/collections/articles.yaml" and isinstance(problem["line"], int)
     assert "integr" in problem["message"] and problem["cosmetic"] is False
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(
+    committed: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = committed
+    articles = project.schema / "collections/articles.yaml"
+    articles.write_text(articles.read_text() + "# " + "x" * 4000 + "\n")
+    project.git("commit", "--quiet", "-am", "A large file")
+    monkeypatch.setattr(store, "MAX_FILE_BYTES", 3000)
+    parsed: list[str] = []
+    real = store.parse_document
+    monkeypatch.setattr(store, "parse_document", lambda data, name: parsed.append(name) or real(data, name))
+    for args in (("check",), ("diff", "HEAD~1", "HEAD"), ("diff", "HEAD~1"), ("plan", "--env", "staging")):
+        result = project.run(*args)
+        assert result.code == 1, (args, result.output)
+        assert re.search(r"collections/articles\.yaml: 0 MB, over the 0 MB limit for a snapshot file", result.err), (
+            args,
+            result.err,
+        )
+    assert not any(name.endswith("articles.yaml") and "HEAD:" in name for name in parsed)

@@ -89,6 +89,7 @@ class Repo:
             blob = blobs.get(relpath)
             if blob is None:
                 return None
+            store.check_size(int(blob.size), f"{rev}:{blob.path}")
             data: bytes = blob.data_stream.read()
             return data
 

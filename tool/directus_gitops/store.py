@@ -38,6 +38,12 @@ COLLECTIONS_DIR = "collections"
 SINGLE_FILE = "snapshot.yaml"
 DIRECTUS_FILES = ("snapshot.yaml", "snapshot.yml", "snapshot.json")
 
+# The largest file any command reads (a collection file, a manifest, a whole snapshot):
+# Directus's own import limit. The largest real models measured (300 collections, 6,354
+# fields) are a 5.4 MB snapshot; parsing costs about seven times a file's size in memory
+# (bench/bench_check.py measures it), so a limit keeps a hostile file from exhausting it.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
 Layout = Literal["split", "single"]
 LAYOUTS: tuple[Layout, ...] = ("split", "single")
 
@@ -165,6 +171,16 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
+def check_size(size: int, name: str) -> None:
+    """Refuse a file over :data:`MAX_FILE_BYTES` before reading or parsing it."""
+    if size > MAX_FILE_BYTES:
+        raise DocumentError(
+            name,
+            None,
+            f"{size / 1024 / 1024:.0f} MB, over the {MAX_FILE_BYTES // 1024 // 1024} MB limit for a snapshot file",
+        )
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key: str) -> None:
         self.key = key
@@ -187,6 +203,7 @@ def _json_key_line(text: str, key: str) -> int | None:
 
 def parse_document(data: bytes, name: str) -> Any:
     """Parse one file (JSON or YAML by its name); errors name the file and line."""
+    check_size(len(data), name)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -408,6 +425,7 @@ def dir_reader(root: Path) -> Reader:
                 return None
         if not path.is_file():
             return None
+        check_size(path.stat().st_size, str(path))
         return path.read_bytes()
 
     return read

@@ -111,7 +111,11 @@ class _Checker:
         if known is not None and self.parsed is not None and known in self.parsed:
             self.from_cache.add(relpath)
             return True, self.parsed[known]
-        data = self.read(relpath)
+        try:
+            data = self.read(relpath)
+        except DocumentError as exc:  # too large to read
+            self.findings.append(_Finding(relpath, None, exc.problem, line=exc.line))
+            return False, None
         if data is None:  # listed, but a link (never followed) or not a regular file
             self.find(relpath, None, "is a symbolic link, which is never followed")
             return False, None
@@ -649,6 +653,7 @@ def load_path(path: Path) -> store.Loaded:
 
 def _is_manifest(path: Path) -> bool:
     try:
+        store.check_size(path.stat().st_size, str(path))
         document = store.parse_document(path.read_bytes(), str(path))
     except DocumentError:
         return False

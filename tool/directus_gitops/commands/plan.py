@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from directus_gitops import changes, render, translate, validate
+from directus_gitops import changes, render, store, translate, validate
 from directus_gitops import snapshot as snap
 from directus_gitops.client import Diff, DirectusClient
 from directus_gitops.config import Config, Target
 from directus_gitops.console import Console
-from directus_gitops.errors import ConfigError, ExitCode, GitError, GitOpsError
+from directus_gitops.errors import ConfigError, DocumentError, ExitCode, GitError, GitOpsError
 
 PLAN_FORMAT = "directus-gitops-plan"
 PLAN_FORMAT_VERSION = 1
@@ -228,7 +228,10 @@ def save(plan: Plan, path: Path) -> None:
 
 def load_saved(path: Path) -> dict[str, Any]:
     try:
+        store.check_size(path.stat().st_size, str(path))
         document = json.loads(path.read_text(encoding="utf-8"))
+    except DocumentError as exc:
+        raise ConfigError(exc.message) from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such plan file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
