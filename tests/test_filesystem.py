@@ -27,9 +27,17 @@ def _edited() -> dict[str, bytes]:
     return store.render(snapshot)
 
 
-def test_a_full_disk_while_writing_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "schema"
-    store.write_tree(target, store.render(samples.base()))
+@pytest.fixture
+def target(tmp_path: Path) -> Path:
+    """A schema folder holding the sample model."""
+    folder = tmp_path / "schema"
+    store.write_tree(folder, store.render(samples.base()))
+    return folder
+
+
+def test_a_full_disk_while_writing_changes_nothing(
+    target: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = _tree_bytes(target)
     real = Path.write_bytes
 
@@ -46,10 +54,8 @@ def test_a_full_disk_while_writing_changes_nothing(tmp_path: Path, monkeypatch: 
 
 
 def test_a_folder_that_cannot_be_swapped_is_refused_before_anything_is_built(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    target: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    target = tmp_path / "schema"
-    store.write_tree(target, store.render(samples.base()))
     before = _tree_bytes(target)
     real_access = os.access
     # As root, permissions never refuse: make the folder read-only as a user would see it.
@@ -61,10 +67,8 @@ def test_a_folder_that_cannot_be_swapped_is_refused_before_anything_is_built(
 
 
 def test_a_rename_refused_by_the_filesystem_puts_the_old_tree_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    target: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    target = tmp_path / "schema"
-    store.write_tree(target, store.render(samples.base()))
     before = _tree_bytes(target)
     real_rename = Path.rename
 
@@ -81,9 +85,7 @@ def test_a_rename_refused_by_the_filesystem_puts_the_old_tree_back(
 
 
 @pytest.mark.skipif(ROOT, reason="permissions do not apply to root")
-def test_a_read_only_schema_folder_for_real(tmp_path: Path) -> None:
-    target = tmp_path / "schema"
-    store.write_tree(target, store.render(samples.base()))
+def test_a_read_only_schema_folder_for_real(target: Path) -> None:
     before = _tree_bytes(target)
     target.chmod(0o555)
     try:

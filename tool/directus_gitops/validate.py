@@ -150,12 +150,7 @@ class _Checker:
         self.shape(relpath, problems, prefix)
         if not isinstance(body, dict):
             return None
-        version = body.get("version")
-        if "version" in body and (type(version) is not int or version not in SNAPSHOT_VERSIONS):
-            shown = ", ".join(str(v) for v in SNAPSHOT_VERSIONS)
-            self.find(
-                relpath, (*prefix, "version"), f"snapshot version {version!r} is not one Directus accepts ({shown})"
-            )
+        if self.version(relpath, body, (*prefix, "version")):
             problems = [*problems, snap.ShapeProblem(("version",), "")]
         bad = {problem.at[:2] for problem in problems}
         for key in snap.LIST_KEYS:
@@ -165,6 +160,15 @@ class _Checker:
                     if (key, index) not in bad:
                         self.placed.append(_Placed(key, entry, relpath, (*prefix, key, index)))
         return None if problems else body
+
+    def version(self, relpath: str, header: Mapping[str, Any], at: snap.Location) -> bool:
+        """Record a snapshot ``version`` Directus refuses; whether there was one."""
+        version = header.get("version")
+        if "version" not in header or (type(version) is int and version in SNAPSHOT_VERSIONS):
+            return False
+        shown = ", ".join(str(v) for v in SNAPSHOT_VERSIONS)
+        self.find(relpath, at, f"snapshot version {version!r} is not one Directus accepts ({shown})")
+        return True
 
     # ------------------------------------------------------------------ layouts
 
@@ -219,11 +223,7 @@ class _Checker:
             snap.problems({**header, "collections": [], "fields": [], "relations": []}),
             ("snapshot",),
         )
-        version = header.get("version")
-        if "version" in header and (type(version) is not int or version not in SNAPSHOT_VERSIONS):
-            shown = ", ".join(str(v) for v in SNAPSHOT_VERSIONS)
-            message = f"snapshot version {version!r} is not one Directus accepts ({shown})"
-            self.find(store.MANIFEST, ("snapshot", "version"), message)
+        self.version(store.MANIFEST, header, ("snapshot", "version"))
         for index, entry in enumerate(manifest.get("system_fields") or []):
             self.placed.append(_Placed("systemFields", entry, store.MANIFEST, ("system_fields", index)))
         listed: dict[str, str] = {}
