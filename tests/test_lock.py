@@ -1,6 +1,6 @@
 """One push at a time per target: the lock on the target itself (lock.py).
 
-The default suite races pushes on one Directus 12.4.1 SQLite server (3 races) and proves
+The default suite races pushes on one Directus 12.4.1 SQLite server (2 races) and proves
 the lock's create atomic there; ``make race`` runs the full proof: 10 races and 16
 simultaneous creates on SQLite, PostgreSQL and MariaDB (DIRECTUS_LOCK_RACES,
 DIRECTUS_LOCK_DATABASES).
@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import demo_model
 import httpx
@@ -26,8 +28,11 @@ from tests.conftest import Project
 from tests.directus_harness import ServerPool
 from tests.test_push_failures import with_extra_collections
 
+if TYPE_CHECKING:
+    from directus_server import DirectusServer
+
 VERSION = "12.4.1"
-RACES = int(os.environ.get("DIRECTUS_LOCK_RACES", "3"))
+RACES = int(os.environ.get("DIRECTUS_LOCK_RACES", "2"))
 DATABASES = os.environ.get("DIRECTUS_LOCK_DATABASES", "sqlite").split()
 TOKEN = "lock-token-never-shown"
 
@@ -146,22 +151,25 @@ def _atomic_creates(url: str, token: str, count: int = 16) -> list[bool]:
     return results
 
 
-@pytest.mark.parametrize("vendor", DATABASES)
-def test_creating_the_lock_row_is_atomic_and_leaves_no_trace_in_the_schema(
-    directus_pool: ServerPool, vendor: str
-) -> None:
-    with directus_pool.new_server(VERSION, seeded=False, vendor=vendor) as server:
-        before = demo_model.snapshot(server.url, server.token)
-        results = _atomic_creates(server.url, server.token)
-        assert sorted(results) == [False] * 15 + [True], "exactly one of 16 simultaneous creates wins"
-        with DirectusClient(Target("prod", server.url, "DIRECTUS_PROD_TOKEN", server.token, 60)) as client:
-            holder = lock.current(client)
-            assert holder is not None and holder.who.startswith("racer ")
-            assert demo_model.snapshot(server.url, server.token) == before, "the lock is data, never schema"
-            lock.release(client)
-            assert lock.current(client) is None
-            assert client.create_lock_record(lock.LOCK_ID, "again")  # free once released
-            lock.release(client)
+@pytest.fixture(scope="module", params=DATABASES)
+def server(request: pytest.FixtureRequest, directus_pool: ServerPool) -> Iterator[DirectusServer]:
+    """One seeded server per database for the whole module: the tests below run in order on it."""
+    with directus_pool.new_server(VERSION, seeded=True, vendor=request.param) as started:
+        yield started
+
+
+def test_creating_the_lock_row_is_atomic_and_leaves_no_trace_in_the_schema(server: DirectusServer) -> None:
+    before = demo_model.snapshot(server.url, server.token)
+    results = _atomic_creates(server.url, server.token)
+    assert sorted(results) == [False] * 15 + [True], "exactly one of 16 simultaneous creates wins"
+    with DirectusClient(Target("prod", server.url, "DIRECTUS_PROD_TOKEN", server.token, 60)) as client:
+        holder = lock.current(client)
+        assert holder is not None and holder.who.startswith("racer ")
+        assert demo_model.snapshot(server.url, server.token) == before, "the lock is data, never schema"
+        lock.release(client)
+        assert lock.current(client) is None
+        assert client.create_lock_record(lock.LOCK_ID, "again")  # free once released
+        lock.release(client)
 
 
 def _push(project: Project, ref: str) -> subprocess.Popen[str]:
@@ -176,40 +184,38 @@ def _push(project: Project, ref: str) -> subprocess.Popen[str]:
     )
 
 
-@pytest.mark.parametrize("vendor", DATABASES)
-def test_racing_pushes_apply_exactly_one(project: Project, directus_pool: ServerPool, vendor: str) -> None:
-    with directus_pool.new_server(VERSION, seeded=True, vendor=vendor) as server:
-        project.configure(prod=server.url)
-        project.token("prod", server.token)
-        assert project.run("pull", "--env", "prod").code == 0
+def test_racing_pushes_apply_exactly_one(project: Project, server: DirectusServer) -> None:
+    project.configure(prod=server.url)
+    project.token("prod", server.token)
+    assert project.run("pull", "--env", "prod").code == 0
+    project.git("add", "schema")
+    project.git("commit", "--quiet", "-m", "Base")
+    project.git("tag", "base")
+    base = store.load_path(project.schema).snapshot
+    for branch, extra in (("a", 1), ("b", 2)):  # two different commits: one or two more collections
+        project.git("checkout", "--quiet", "-b", branch, "base")
+        store.write_tree(project.schema, store.render(with_extra_collections(base, extra)))
         project.git("add", "schema")
-        project.git("commit", "--quiet", "-m", "Base")
-        project.git("tag", "base")
-        base = store.load_path(project.schema).snapshot
-        for branch, extra in (("a", 1), ("b", 2)):  # two different commits: one or two more collections
-            project.git("checkout", "--quiet", "-b", branch, "base")
-            store.write_tree(project.schema, store.render(with_extra_collections(base, extra)))
-            project.git("add", "schema")
-            project.git("commit", "--quiet", "-m", f"Commit {branch}")
-        project.git("checkout", "--quiet", "base")
+        project.git("commit", "--quiet", "-m", f"Commit {branch}")
+    project.git("checkout", "--quiet", "base")
 
-        for race in range(RACES):
-            reset = project.run("push", "--env", "prod", "--ref", "base", "--yes", "--allow-data-loss")
-            assert reset.code == 0, reset.output
-            racers = {ref: _push(project, ref) for ref in ("a", "b")}
-            done = {ref: process.communicate(timeout=600) for ref, process in racers.items()}
-            codes = {ref: process.returncode for ref, process in racers.items()}
-            assert sorted(codes.values()) == [0, 3], f"race {race}: {codes} {done}"
-            winner = next(ref for ref, code in codes.items() if code == 0)
-            loser = next(ref for ref, code in codes.items() if code == 3)
-            refusal = done[loser][1]
-            assert "'prod' is locked by another push: held by " in refusal and " since 20" in refusal, refusal
-            assert f"push of {winner} (" in refusal, "the refusal names what the holder pushes"
-            assert "Applying" not in refusal and server.token not in refusal
-            # The target is exactly the winner's commit, and no lock is left behind.
-            assert project.run("plan", "--env", "prod", "--ref", winner, "--exit-code").code == 0, f"race {race}"
-            with DirectusClient(Target("prod", server.url, "DIRECTUS_PROD_TOKEN", server.token, 60)) as client:
-                assert lock.current(client) is None, f"race {race}: a lock was left behind"
+    for race in range(RACES):
+        reset = project.run("push", "--env", "prod", "--ref", "base", "--yes", "--allow-data-loss")
+        assert reset.code == 0, reset.output
+        racers = {ref: _push(project, ref) for ref in ("a", "b")}
+        done = {ref: process.communicate(timeout=600) for ref, process in racers.items()}
+        codes = {ref: process.returncode for ref, process in racers.items()}
+        assert sorted(codes.values()) == [0, 3], f"race {race}: {codes} {done}"
+        winner = next(ref for ref, code in codes.items() if code == 0)
+        loser = next(ref for ref, code in codes.items() if code == 3)
+        refusal = done[loser][1]
+        assert "'prod' is locked by another push: held by " in refusal and " since 20" in refusal, refusal
+        assert f"push of {winner} (" in refusal, "the refusal names what the holder pushes"
+        assert "Applying" not in refusal and server.token not in refusal
+        # The target is exactly the winner's commit, and no lock is left behind.
+        assert project.run("plan", "--env", "prod", "--ref", winner, "--exit-code").code == 0, f"race {race}"
+        with DirectusClient(Target("prod", server.url, "DIRECTUS_PROD_TOKEN", server.token, 60)) as client:
+            assert lock.current(client) is None, f"race {race}: a lock was left behind"
 
 
 def test_a_lock_left_by_a_killed_run_blocks_pushes_until_unlocked(project: Project, directus_pool: ServerPool) -> None:
