@@ -218,34 +218,36 @@ def test_racing_pushes_apply_exactly_one(project: Project, server: DirectusServe
             assert lock.current(client) is None, f"race {race}: a lock was left behind"
 
 
-def test_a_lock_left_by_a_killed_run_blocks_pushes_until_unlocked(project: Project, directus_pool: ServerPool) -> None:
-    with directus_pool.new_server(VERSION, seeded=True) as server:
-        project.configure(prod=server.url)
-        project.token("prod", server.token)
-        assert project.run("pull", "--env", "prod").code == 0
-        snapshot = store.load_path(project.schema).snapshot
-        store.write_tree(project.schema, store.render(with_extra_collections(snapshot, 1)))
-        project.git("add", "schema")
-        project.git("commit", "--quiet", "-m", "One more collection")
-        with DirectusClient(Target("prod", server.url, "DIRECTUS_PROD_TOKEN", server.token, 60)) as client:
-            killed = lock.acquire(client, "push of main (0123456789)")  # and never released
+def test_a_lock_left_by_a_killed_run_blocks_pushes_until_unlocked(project: Project, server: DirectusServer) -> None:
+    project.configure(prod=server.url)
+    project.token("prod", server.token)
+    assert project.run("pull", "--env", "prod").code == 0
+    project.git("add", "schema")
+    project.git("commit", "--quiet", "-m", "As the server is")
+    snapshot = store.load_path(project.schema).snapshot
+    tags = next(entry for entry in snapshot["collections"] if entry["collection"] == "tags")
+    tags["meta"]["note"] = "Changed while a lock was left behind"
+    store.write_tree(project.schema, store.render(snapshot))
+    project.git("commit", "--quiet", "-am", "A new note")
+    with DirectusClient(Target("prod", server.url, "DIRECTUS_PROD_TOKEN", server.token, 60)) as client:
+        killed = lock.acquire(client, "push of main (0123456789)")  # and never released
 
-        refused = project.run("push", "--env", "prod", "--yes", "--lock-timeout", "3")
-        assert refused.code == 3, refused.output
-        assert f"held by {killed.who} since {killed.since} (push of main (0123456789))" in refused.err
-        assert "waiting up to 3 s" in refused.err
-        assert "unlock --env prod" in refused.err
-        assert project.run("push", "--env", "prod", "--dry-run").code == 0, "a dry run needs no lock"
+    refused = project.run("push", "--env", "prod", "--yes", "--lock-timeout", "3")
+    assert refused.code == 3, refused.output
+    assert f"held by {killed.who} since {killed.since} (push of main (0123456789))" in refused.err
+    assert "waiting up to 3 s" in refused.err
+    assert "unlock --env prod" in refused.err
+    assert project.run("push", "--env", "prod", "--dry-run").code == 0, "a dry run needs no lock"
 
-        no_tty = project.run("unlock", "--env", "prod")
-        assert no_tty.code == 3 and killed.since in no_tty.err, no_tty.output
-        broken = project.run("unlock", "--env", "prod", "--yes")
-        assert broken.code == 0, broken.output
-        assert f"Broke the lock on 'prod' (held by {killed.who} since {killed.since}" in broken.err
-        assert project.run("unlock", "--env", "prod", "--yes").err.strip() == "'prod' is not locked: nothing to do."
+    no_tty = project.run("unlock", "--env", "prod")
+    assert no_tty.code == 3 and killed.since in no_tty.err, no_tty.output
+    broken = project.run("unlock", "--env", "prod", "--yes")
+    assert broken.code == 0, broken.output
+    assert f"Broke the lock on 'prod' (held by {killed.who} since {killed.since}" in broken.err
+    assert project.run("unlock", "--env", "prod", "--yes").err.strip() == "'prod' is not locked: nothing to do."
 
-        pushed = project.run("push", "--env", "prod", "--yes")
-        assert pushed.code == 0, pushed.output
-        assert project.run("plan", "--env", "prod", "--exit-code").code == 0
-        with DirectusClient(Target("prod", server.url, "DIRECTUS_PROD_TOKEN", server.token, 60)) as client:
-            assert lock.current(client) is None
+    pushed = project.run("push", "--env", "prod", "--yes")
+    assert pushed.code == 0, pushed.output
+    assert project.run("plan", "--env", "prod", "--exit-code").code == 0
+    with DirectusClient(Target("prod", server.url, "DIRECTUS_PROD_TOKEN", server.token, 60)) as client:
+        assert lock.current(client) is None
