@@ -22,7 +22,7 @@ export DIRECTUS_CELLS DIRECTUS_MATRIX_CELLS DIRECTUS_VERSIONS DIRECTUS_DATABASES
 CELL_VERSIONS = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(firstword $(subst :, ,$(cell)))) $(DIRECTUS_VERSIONS) 11.17.4)
 CELL_DATABASES = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(word 2,$(subst :, ,$(cell)))) $(DIRECTUS_DATABASES))
 
-.PHONY: install directus databases test test-fast lint format docs demo schema bench matrix clean
+.PHONY: install directus databases test test-fast race lint format docs demo schema bench matrix clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,9 @@ test: lint directus databases  ## the whole suite, real Directus servers include
 test-fast: install  ## only the tests that need no Directus server
 	$(BIN)/pytest -m "not directus"
 
+race: install directus databases  ## the push lock's full proof: 10 racing pushes and 16 simultaneous locks on SQLite, PostgreSQL, MariaDB
+	DIRECTUS_LOCK_RACES=10 DIRECTUS_LOCK_DATABASES="sqlite postgres mariadb" $(BIN)/pytest tests/test_lock.py
+
 demo: install  ## two local Directus servers: seed one, pull, commit, push to the other
 	$(BIN)/python scripts/demo.py
 
@@ -65,9 +68,10 @@ schema: demo  ## refresh this repository's schema/ (the demo model, pulled from 
 matrix: install  ## every Directus version x database through the whole loop; prints the table (MATRIX_ARGS=--record)
 	$(BIN)/python scripts/matrix.py $(MATRIX_ARGS)
 
-bench: install directus  ## pull against a real 300x20 model, and the offline diff of two such models
+bench: install directus  ## pull against a real 300x20 model, the offline diff of two such models, check's peak memory on the largest accepted file
 	$(BIN)/python bench/bench_pull.py
 	$(BIN)/python bench/bench_diff.py
+	$(BIN)/python bench/bench_check.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo .matrix

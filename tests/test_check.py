@@ -35,7 +35,10 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def problems(result: Result) -> list[str]:
-    return result.out.splitlines()
+    """The findings: on stderr, before the one summary line per checked path."""
+    assert result.out == "", "human findings go to stderr, stdout is for --format json"
+    summary = ("problem(s).", "no problems.", "rewritten in canonical form.", "fix the problems listed first.")
+    return [line for line in result.err.splitlines() if not line.endswith(summary)]
 
 
 def test_a_canonical_tree_passes(project: Project, schema: Path) -> None:
@@ -190,7 +193,7 @@ def test_fix_converts_directus_own_snapshot_folder(project: Project) -> None:
     (project.schema / "snapshot.json").write_text(json.dumps({"data": samples.base()}))
     result = project.run("check")
     assert result.code == 1
-    assert "not the directus-gitops layout" in result.out
+    assert "not the directus-gitops layout" in result.err
     assert project.run("check", "--fix").code == 0
     assert store.load_path(project.schema).layout == "split"
     assert snap.canonical(store.load_path(project.schema).snapshot) == snap.canonical(samples.base())

@@ -6,8 +6,11 @@ mocked (or a local socket that never answers) to pin down each error a user can 
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
+import threading
+import time
 from collections.abc import Callable
 
 import httpx
@@ -16,6 +19,7 @@ import pytest
 from directus_gitops.client import MULTIPART_THRESHOLD, Diff, DirectusClient, known_cause
 from directus_gitops.config import Target
 from directus_gitops.errors import ServerError, StaleHashError
+from tests.conftest import Project
 
 TOKEN = "tok-8f2b1c-never-print-me"
 
@@ -181,3 +185,92 @@ def test_writes_are_never_retried(no_waiting: list[float]) -> None:
     with client_for(handler) as client, pytest.raises(ServerError):
         client.diff({"collections": [], "fields": [], "relations": []})
     assert calls == ["/schema/apply", "/schema/diff"] and no_waiting == []
+
+
+# --------------------------------------------------------------------------- the overall deadline
+
+
+def _dripping_server(prefix: bytes, drip: bytes) -> tuple[str, threading.Event, list[float]]:
+    """A server that sends ``prefix`` at once, then ``drip`` one byte every 0.2 s, forever:
+    each read succeeds well within any read timeout, so only an overall deadline stops it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(5)
+    stop = threading.Event()
+    dripped: list[float] = []
+
+    def serve() -> None:
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn = sock.accept()[0]
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+                try:
+                    conn.sendall(prefix)
+                    for index in itertools.count():
+                        if stop.is_set():
+                            break
+                        conn.sendall(drip[index % len(drip) : index % len(drip) + 1])
+                        dripped.append(time.monotonic())
+                        time.sleep(0.2)
+                except OSError:
+                    continue  # the client gave up
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", stop, dripped
+
+
+HEADERS_DRIP = (b"", b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000)
+BODY_DRIP = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+    b'{"data": "' + b"a" * 10_000,
+)
+
+
+@pytest.mark.parametrize(("prefix", "drip"), [HEADERS_DRIP, BODY_DRIP], ids=["headers", "body"])
+def test_a_dripping_server_is_abandoned_at_the_overall_deadline(prefix: bytes, drip: bytes) -> None:
+    url, stop, dripped = _dripping_server(prefix, drip)
+    target = Target("dev", url, "DIRECTUS_DEV_TOKEN", TOKEN, 1.5)
+    started = time.monotonic()
+    try:
+        with DirectusClient(target) as client, pytest.raises(ServerError, match=r"timed out after 1.5 s") as caught:
+            client.snapshot()
+    finally:
+        stop.set()
+    elapsed = time.monotonic() - started
+    assert len(dripped) >= 3, "the server did drip (each read was within the read timeout)"
+    assert 1.4 <= elapsed < 1.5 + 2, elapsed
+    assert "\n" not in caught.value.message and TOKEN not in caught.value.message
+
+
+def test_the_next_request_after_a_deadline_gets_a_fresh_connection() -> None:
+    url, stop, _ = _dripping_server(*BODY_DRIP)
+    target = Target("dev", url, "DIRECTUS_DEV_TOKEN", TOKEN, 0.8)
+    try:
+        with DirectusClient(target) as client:
+            for _ in range(2):  # both time out on their own; neither hangs on a cut connection
+                started = time.monotonic()
+                with pytest.raises(ServerError, match="timed out"):
+                    client.snapshot()
+                assert time.monotonic() - started < 0.8 + 2
+    finally:
+        stop.set()
+
+
+def test_pull_from_a_dripping_server_stops_within_the_configured_timeout(project: Project) -> None:
+    url, stop, _ = _dripping_server(*HEADERS_DRIP)
+    (project.root / "directus-gitops.yaml").write_text(f"environments:\n  dev: {{url: '{url}', timeout: 2}}\n")
+    project.token("dev", TOKEN)
+    started = time.monotonic()
+    try:
+        result = project.run("pull")
+    finally:
+        stop.set()
+    assert time.monotonic() - started < 2 + 3
+    assert result.code == 1, result.output
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: GET /schema/snapshot to {url} timed out after 2 s"], result.err
+    assert not (project.root / "schema").exists()

@@ -109,3 +109,19 @@ def test_a_pinned_url_refuses_before_anything_is_sent(project: Project, silent_s
         assert result.code == 3, result.output
         assert "refusing to send its token there" in result.err
         assert "secret-token" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("schema_dir: schema\ncolour: red\n", r"directus-gitops\.yaml:2: unknown key 'colour'"),
+        (
+            "environments:\n  dev:\n    url: http://x\n    tokn_env: X\n",
+            r"directus-gitops\.yaml:4: environment 'dev': unknown key 'tokn_env'",
+        ),
+        ("environments:\n  dev: {url: http://x}\n  dev: {url: http://y}\n", r"directus-gitops\.yaml:3: duplicate key"),
+    ],
+)
+def test_unknown_and_repeated_config_keys_name_the_line(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config.load(write(tmp_path, text))

@@ -82,11 +82,26 @@ def test_a_push_over_the_licence_limit_is_refused_before_anything_changes(
 
 
 def committed_project_against(project: Project, monkeypatch, handler, snapshot: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
-    """``snapshot`` committed in ``project``, whose env 'prod' is a mocked Directus ``handler``."""
+    """``snapshot`` committed in ``project``, whose env 'prod' is a mocked Directus ``handler``
+    (and /folders, where push keeps its lock)."""
+    locks: dict[str, str] = {}
+
+    def with_lock(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.startswith("/folders"):
+            return handler(request)  # type: ignore[no-any-return]
+        if request.method == "POST":
+            assert not locks, "the previous push left its lock behind"
+            body = json.loads(request.content)
+            locks[body["id"]] = body["name"]
+            return httpx.Response(200, json={"data": body})
+        locks.clear()  # DELETE: the push released its lock
+        return httpx.Response(204)
 
     class Mocked(DirectusClient):
         def __init__(self, target) -> None:  # type: ignore[no-untyped-def]
-            super().__init__(target, transport=httpx.MockTransport(handler))
+            super().__init__(target, transport=httpx.MockTransport(with_lock))
+
+    monkeypatch.setattr(push, "DirectusClient", Mocked)
 
     monkeypatch.setattr(push, "DirectusClient", Mocked)
     project.configure(prod="http://directus.test")

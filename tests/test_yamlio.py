@@ -99,7 +99,6 @@ def test_our_own_output_is_read_without_pyyaml(document: Any) -> None:
     [
         "a: 1_000\n",
         "a: 0x1F\n",
-        "a: 1\na: 2\n",
         "a: [1, 2]\n",
         "a: 'quoted for nothing'\n",
         "a:   spaced\n",
@@ -112,3 +111,20 @@ def test_our_own_output_is_read_without_pyyaml(document: Any) -> None:
 )
 def test_other_yaml_reads_as_pyyaml_reads_it(text: str) -> None:
     assert same(yamlio.load(text), yaml.safe_load(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a: 1\na: 2\n", 2),
+        ("a:\n  b: 1\n  c: 2\n  b: 3\n", 4),
+        ("- x: 1\n  x: 1\n", 2),
+        ("a: {b: 1, b: 2}\n", 1),
+    ],
+)
+def test_a_key_given_twice_is_refused_with_its_line(text: str, line: int) -> None:
+    # PyYAML keeps the last one silently; YAML says keys are unique.
+    with pytest.raises(yamlio.YamlError) as caught:
+        yamlio.load(text)
+    assert caught.value.problem.line == line
+    assert "duplicate key" in caught.value.problem.message

@@ -19,7 +19,7 @@ import click
 
 from directus_gitops import __version__
 from directus_gitops.console import Console
-from directus_gitops.errors import ExitCode, GitOpsError
+from directus_gitops.errors import ExitCode, GitOpsError, filesystem_error
 from directus_gitops.render import DIAGRAM_FORMATS, FORMATS, Format
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -308,22 +308,33 @@ def diagram(ctx: click.Context, at: str | None, collections: tuple[str, ...], co
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--fix", is_flag=True, help="Rewrite the files in canonical form (when nothing would be lost).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: problems on stderr; json: a versioned report on stdout.",
+)
 @config_option
 @click.pass_context
-def check(ctx: click.Context, paths: tuple[Path, ...], fix: bool, config_path: Path | None) -> int:
+def check(ctx: click.Context, paths: tuple[Path, ...], fix: bool, fmt: str, config_path: Path | None) -> int:
     """Validate schema files offline; --fix restores canonical form.
 
-    Checks the configured schema folder, or each PATH: YAML syntax, the file-format
-    version, the shape of every file, references (fields, relations, junction fields and
-    groups name collections and fields that exist), duplicate names, files missing from or
-    not listed in the manifest, and canonical form. Prints every problem, one per line as
-    path:line: message, and exits 1 when there is any. A PATH may also be a snapshot file
-    such as Directus's own snapshot.yaml.
+    Checks the configured schema folder, or each PATH: YAML syntax (duplicate keys
+    included), the file-format and snapshot versions, the shape of every file, the
+    properties Directus accepts (known keys, property types, field types), references
+    (fields, relations, junction fields and groups name collections and fields that exist),
+    duplicate names, files missing from or not listed in the manifest, and canonical form.
+    Prints every problem on stderr, one per line as path:line: message, and exits 1 when
+    there is any. A PATH may also be a snapshot file such as Directus's own snapshot.yaml.
+    diff, plan and push apply the same rules and refuse a snapshot with any problem other
+    than canonical form.
     """
     from directus_gitops.commands import check as command
 
     cfg = _load_config(ctx, config_path)
-    return command.run(cfg, Console(), paths=list(paths), fix=fix)
+    return command.run(cfg, Console(), paths=list(paths), fix=fix, fmt=fmt)  # type: ignore[arg-type]
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -451,6 +462,14 @@ def plan(
 @click.option("--allow-data-loss", is_flag=True, help="Allow changes that drop tables, columns or data.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--no-backup", is_flag=True, help="Skip the backup of the server's current schema.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another push to this server to finish; then exit 3 naming it.",
+)
 @force_option
 @mode_option
 @config_option
@@ -467,6 +486,7 @@ def push(
     allow_data_loss: bool,
     dry_run: bool,
     no_backup: bool,
+    lock_timeout: float,
     force: bool,
     system_index_changes: bool,
     mode: str | None,
@@ -474,9 +494,11 @@ def push(
 ) -> int:
     """Apply the committed schema folder (or a saved plan) to a server.
 
-    Plans, refuses data loss unless --allow-data-loss, asks for confirmation (--yes in CI),
-    backs up the server's current schema, applies with Directus's hash guard, then checks
-    that nothing is left to apply.
+    Takes the server's push lock (one push at a time per server, whatever machine runs
+    it), plans, refuses data loss unless --allow-data-loss, asks for confirmation (--yes in
+    CI), backs up the server's current schema, applies with Directus's hash guard, checks
+    that nothing is left to apply, and releases the lock. A push that finds the lock held
+    waits up to --lock-timeout, then exits 3 naming the holder and since when.
     """
     from directus_gitops.commands import push as command
 
@@ -498,6 +520,7 @@ def push(
         no_backup=no_backup,
         system_index_changes=system_index_changes,
         mode=mode,  # type: ignore[arg-type]
+        lock_timeout=lock_timeout,
     )
     return _fan_out(ctx, config_path, env_names, keep_going, fmt, run_one)
 
@@ -550,6 +573,24 @@ def status(
     return command.run(cfg, Console(), envs=list(env_names), ref=ref, limit=max_commits, fmt=fmt, exit_code=exit_code)
 
 
+@cli.command(epilog=EXIT_CODES_HELP)
+@env_option
+@click.option("--yes", "-y", is_flag=True, help="Break the lock without asking.")
+@config_option
+@click.pass_context
+def unlock(ctx: click.Context, env_name: str | None, yes: bool, config_path: Path | None) -> int:
+    """Break a server's push lock left by a run that was killed.
+
+    Shows who holds the lock and since when, then removes it (after confirmation, or with
+    --yes). Only for a holder that is gone: breaking the lock of a push still running lets
+    another push race it. Like Terraform's force-unlock, never done implicitly.
+    """
+    from directus_gitops.commands import unlock as command
+
+    cfg, target = _server(ctx, config_path, env_name)
+    return command.run(cfg, target, Console(), yes=yes)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     console = Console()
     try:
@@ -567,6 +608,13 @@ def main(argv: list[str] | None = None) -> NoReturn:
         # Usage errors exit 1, not click's 2: 2 means "changes found" here.
         exc.show()
         code = ExitCode.ERROR
+    except OSError as exc:
+        user_error = filesystem_error(exc, "a file")
+        if user_error is None:
+            code = _unexpected(console, exc)
+        else:
+            console.error(user_error.message)
+            code = user_error.exit_code
     except Exception as exc:
         code = _unexpected(console, exc)
     sys.exit(code)

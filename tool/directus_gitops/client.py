@@ -6,7 +6,10 @@ contains it. httpx is imported when a client is made, so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,6 +59,7 @@ class DirectusClient:
 
         self.target = target
         self._httpx = httpx
+        self._transport = transport
         self._client = httpx.Client(
             base_url=target.url,
             headers={
@@ -66,7 +70,10 @@ class DirectusClient:
             timeout=httpx.Timeout(target.timeout, connect=min(10.0, target.timeout)),
             transport=transport,
             follow_redirects=False,
+            # One connection at a time, so the socket the deadline watches is the one in use.
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
         )
+        self._socket: socket.socket | None = None
 
     def __enter__(self) -> DirectusClient:
         return self
@@ -124,23 +131,54 @@ class DirectusClient:
                 kwargs["content"] = encoded
                 kwargs["headers"] = {"Content-Type": "application/json"}
         httpx = self._httpx
+        timed_out = ServerError(
+            f"{what} to {self.target.url} timed out after {self.target.timeout:g} s",
+            hint="raise 'timeout' for this environment in directus-gitops.yaml if the server is just slow",
+        )
+        kwargs["extensions"] = {"trace": self._trace}
+        deadline = _Deadline(self.target.timeout, lambda: self._socket)
         try:
-            return self._client.request(method, path, **kwargs)
+            with deadline:
+                response = self._client.request(method, path, **kwargs)
         except httpx.TimeoutException:
-            raise ServerError(
-                f"{what} to {self.target.url} timed out after {self.target.timeout:g} s",
-                hint="raise 'timeout' for this environment in directus-gitops.yaml if the server is just slow",
-            ) from None
-        except httpx.ConnectError as exc:
-            reason = _reason(exc)
-            raise ServerError(
-                f"cannot reach Directus at {self.target.url}: {reason}", transient=reason == "connection reset"
-            ) from None
-        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
-            # The connection was reset or closed under the request: worth another try for a read.
-            raise ServerError(f"{what} to {self.target.url} failed: {_reason(exc)}", transient=True) from None
+            self._reset()
+            raise timed_out from None
         except httpx.HTTPError as exc:
-            raise ServerError(f"{what} to {self.target.url} failed: {_reason(exc)}") from None
+            if deadline.expired:
+                self._reset()
+                raise timed_out from None
+            reason = _reason(exc)
+            if isinstance(exc, httpx.ConnectError):
+                raise ServerError(
+                    f"cannot reach Directus at {self.target.url}: {reason}", transient=reason == "connection reset"
+                ) from None
+            # A connection reset or closed under the request is worth another try for a read.
+            transient = isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError | httpx.WriteError)
+            raise ServerError(f"{what} to {self.target.url} failed: {reason}", transient=transient) from None
+        if deadline.expired:  # the answer was complete as the deadline struck
+            self._reset()
+        return response
+
+    def _trace(self, event: str, info: Mapping[str, Any]) -> None:
+        # httpx bounds each read, not a whole request: a server sending one byte a second
+        # would never time out. Knowing the connection's socket lets the deadline cut it.
+        if event == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            self._socket = sock if isinstance(sock, socket.socket) else None
+
+    def _reset(self) -> None:
+        """Forget a connection the deadline may have cut, so the next request opens a new one."""
+        self._client.close()
+        self._client = self._httpx.Client(
+            base_url=self._client.base_url,
+            headers=self._client.headers,
+            timeout=self._client.timeout,
+            transport=self._transport,
+            follow_redirects=False,
+            limits=self._httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        )
+        self._socket = None
 
     def _status_error(self, what: str, response: httpx.Response) -> ServerError:
         status = response.status_code
@@ -246,9 +284,71 @@ class DirectusClient:
         """Make the server forget its cached schema (after a failed apply on MySQL/MariaDB)."""
         self._request("POST", "/utils/cache/clear")
 
+    # ------------------------------------------------------------------ the push lock (lock.py)
+
+    def create_lock_record(self, key: str, name: str) -> bool:
+        """Create the lock's row; False when a row with that key exists (someone holds it)."""
+        try:
+            self._request("POST", "/folders", body={"id": key, "name": name})
+        except ServerError as exc:
+            if exc.code == "RECORD_NOT_UNIQUE":  # the database refused a second row with this key
+                return False
+            raise
+        return True
+
+    def lock_record(self, key: str) -> str | None:
+        """The lock row's name; None when there is no such row."""
+        try:
+            data = self._data("GET /folders", self._request("GET", f"/folders/{key}"))
+        except ServerError as exc:
+            if exc.status in (403, 404):  # 12.x answers 403 for what does not exist
+                return None
+            raise
+        return str(data.get("name") or "") if isinstance(data, dict) else None
+
+    def delete_lock_record(self, key: str) -> None:
+        try:
+            self._request("DELETE", f"/folders/{key}")
+        except ServerError as exc:
+            if exc.status not in (403, 404):  # already gone
+                raise
+
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
+
+
+class _Deadline:
+    """An overall deadline on one request: when it passes, the connection's socket is shut
+    down, which ends any read in progress at once (headers or body, however slowly they drip)."""
+
+    def __init__(self, seconds: float, current: Any) -> None:
+        self._seconds = seconds
+        self._current = current  # the socket in use, when known
+        self._lock = threading.Lock()
+        self._done = False
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            sock = self._current()
+            if sock is not None:
+                with contextlib.suppress(OSError):  # already closed: the request is ending anyway
+                    sock.shutdown(socket.SHUT_RDWR)
 
 
 # Raw Directus errors whose cause is known, by a fragment of their message: the cause and

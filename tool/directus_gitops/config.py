@@ -153,24 +153,34 @@ def load(explicit: Path | None = None, cwd: Path | None = None) -> Config:
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found")
     try:
-        data = yamlio.load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yamlio.load(text)
     except yamlio.YamlError as exc:
         line = f":{exc.problem.line}" if exc.problem.line else ""
         raise ConfigError(f"{path}{line}: {exc.problem.message}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    return parse(data, path)
+    return parse(data, path, text)
 
 
-def parse(data: Any, path: Path) -> Config:
+def _at(path: Path, text: str | None, keys: tuple[str, ...]) -> str:
+    """``path:line`` of ``keys`` in the file's text (just ``path`` without it)."""
+    if text is None:
+        return str(path)
+    (line,) = yamlio.locate(text, [keys])
+    return f"{path}:{line}" if line else str(path)
+
+
+def parse(data: Any, path: Path, text: str | None = None) -> Config:
     where = str(path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must be a mapping of settings")
-    unknown = sorted(set(data) - _TOP_KEYS)
+    unknown = sorted(set(data) - _TOP_KEYS, key=str)
     if unknown:
-        raise ConfigError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(_TOP_KEYS))})")
+        at = _at(path, text, (str(unknown[0]),))
+        raise ConfigError(f"{at}: unknown key '{unknown[0]}' (known: {', '.join(sorted(_TOP_KEYS))})")
     root = path.parent
 
     def folder(key: str, default: str | None) -> Path | None:
@@ -190,7 +200,9 @@ def parse(data: Any, path: Path) -> Config:
     if not isinstance(raw_envs, dict):
         raise ConfigError(f"{where}: 'environments' must map names to settings")
     for name, settings in raw_envs.items():
-        environments[str(name)] = _parse_env(str(name), settings, where)
+        unknown_env = sorted(set(settings) - _ENV_KEYS, key=str) if isinstance(settings, dict) else []
+        at = _at(path, text, ("environments", str(name), str(unknown_env[0]))) if unknown_env else where
+        environments[str(name)] = _parse_env(str(name), settings, at)
 
     default_env = data.get("default_env")
     if default_env is not None and default_env not in environments:
@@ -215,7 +227,7 @@ def _parse_env(name: str, settings: Any, where: str) -> Environment:
         raise ConfigError(f"{where}: names may hold letters, digits, '-' and '_'")
     if not isinstance(settings, dict):
         raise ConfigError(f"{where}: must be a mapping with a 'url'")
-    unknown = sorted(set(settings) - _ENV_KEYS)
+    unknown = sorted(set(settings) - _ENV_KEYS, key=str)
     if unknown:
         if "token" in unknown:
             raise ConfigError(f"{where}: tokens never go in the file; set {default_token_env(name)} instead")

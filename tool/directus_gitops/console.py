@@ -39,6 +39,10 @@ class Console:
     def warn(self, message: str) -> None:
         print(f"warning: {message}", file=self.stderr, flush=True)
 
+    def problem(self, text: str) -> None:
+        """A finding (``path:line: message``): on stderr like every problem, even when quiet."""
+        print(text, file=self.stderr, flush=True)
+
     def error(self, message: str) -> None:
         print(f"error: {message}", file=self.stderr, flush=True)
 

@@ -7,6 +7,7 @@ token: they name the environment variable that holds it instead.
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -47,6 +48,48 @@ class DocumentError(SnapshotError):
         self.path = path
         self.line = line
         self.problem = problem
+
+
+class InvalidSnapshotError(SnapshotError):
+    """A snapshot that ``check`` rejects: no command compares it or sends it anywhere."""
+
+    SHOWN = 10  # problems listed in the message; ``check`` lists them all
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        # The first problem leads (file:line: message); the others follow, indented.
+        shown = problems[: self.SHOWN] or [f"{source}: not a valid snapshot"]
+        more = len(problems) - len(shown)
+        super().__init__(
+            "\n  ".join(shown + ([f"... and {more} more"] if more > 0 else [])),
+            hint="`directus-gitops check` lists every problem; nothing was compared or sent",
+        )
+        self.source = source
+        self.problems = problems
+
+
+class FileSystemError(GitOpsError):
+    """A file or folder cannot be read or written (permissions, a full disk, a read-only mount)."""
+
+
+# OS errors a user causes and can fix: reported as one line naming the path, never as a bug.
+FILESYSTEM_REASONS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+def filesystem_error(
+    exc: OSError, fallback: object, *, verb: str = "use", unchanged: bool = False
+) -> FileSystemError | None:
+    """The user error for ``exc`` when it is one of :data:`FILESYSTEM_REASONS`, else None."""
+    reason = FILESYSTEM_REASONS.get(exc.errno or 0)
+    if reason is None:
+        return None
+    where = exc.filename or fallback
+    return FileSystemError(f"cannot {verb} {where}: {reason}" + ("; nothing was changed" if unchanged else ""))
 
 
 class GitError(GitOpsError):

@@ -106,16 +106,16 @@ class Repo:
         if tree.type != "tree":
             raise GitError(f"revision '{rev}': {folder} is not a folder")
         skip = len(tree.path) + 1 if tree.path else 0
-        blobs = {
-            item.path[skip:]: item
-            for item in tree.traverse()
-            if item.type == "blob" and item.mode != _SYMLINK  # never follow a link
-        }
+        every = [item for item in tree.traverse() if item.type == "blob"]
+        # never follow a link (but list it, so the validation can say why it is not read)
+        blobs = {item.path[skip:]: item for item in every if item.mode != _SYMLINK}
+        names = sorted(item.path[skip:] for item in every)
 
         def read(relpath: str) -> bytes | None:
             blob = blobs.get(relpath)
             if blob is None:
                 return None
+            store.check_size(int(blob.size), f"{rev}:{blob.path}")
             data: bytes = blob.data_stream.read()
             return data
 
@@ -123,7 +123,7 @@ class Repo:
             blob = blobs.get(relpath)
             return None if blob is None else str(blob.hexsha)
 
-        return commit, store.Tree(read, f"{rev}:{folder}", file_id)
+        return commit, store.Tree(read, f"{rev}:{folder}", file_id, lambda: names)
 
     def dirty_paths(self, folder: str) -> list[str]:
         """Uncommitted changes (staged, unstaged, untracked) below ``folder``."""

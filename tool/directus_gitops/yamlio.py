@@ -288,6 +288,8 @@ class _OwnReader:
             if entry is None:
                 raise _NotOurs
             key, inline = entry
+            if key in result:
+                raise _NotOurs  # PyYAML's path reports the duplicate with its line
             self.pos += 1
             if inline is not None:
                 result[key] = self.value(inline, indent)
@@ -342,6 +344,25 @@ def _load_own(text: str) -> tuple[bool, Any]:
 
 
 # --------------------------------------------------------------------------- reading
+
+
+class _StrictLoader(_BaseLoader):
+    """The safe loader, refusing a mapping that holds a key twice (YAML says keys are
+    unique; PyYAML would silently keep the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:
+                continue  # an unhashable key: PyYAML's own error says so
+            if first is not None:
+                raise YamlError(YamlProblem(f"duplicate key {key!r} (first at line {first})", line))
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def _check_events(text: str) -> None:
@@ -400,7 +421,7 @@ def load(text: str) -> Any:
         # event pass for the common document that has none.
         if "&" in text or "*" in text or "!" in text:
             _check_events(text)
-        return yaml.load(text, Loader=_BaseLoader)
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

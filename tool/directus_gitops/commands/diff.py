@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from directus_gitops import changes, mermaid, render, selection, store, translate
+from directus_gitops import changes, mermaid, render, selection, store, translate, validate
 from directus_gitops import snapshot as snap
 from directus_gitops.config import Config
 from directus_gitops.console import Console, display
@@ -56,15 +56,14 @@ def path_side(path: Path, label: str | None = None) -> Side:
     label = label or str(path)
     if path.is_dir():
         return Side(label, tree=store.folder_tree(path), path=str(path))
-    return Side(label, loaded=store.load_path(path), path=str(path))
+    return Side(label, loaded=validate.load_path(path), path=str(path))
 
 
 def snapshots(old: Side, new: Side) -> tuple[snap.Snapshot, snap.Snapshot]:
-    """The two snapshots to compare; a side without a schema is an empty one."""
-    if old.tree is not None and new.tree is not None:
-        before, after = store.load_differing(old.tree, new.tree)
-        return before.snapshot, after.snapshot
-    before_whole, after_whole = _whole(old), _whole(new)
+    """The two snapshots to compare, each validated as ``check`` does; a side without a schema
+    is an empty one."""
+    parsed: dict[str, Any] = {}  # a file both sides hold is parsed once
+    before_whole, after_whole = _whole(old, parsed), _whole(new, parsed)
     if before_whole is None and after_whole is None:
         raise GitError(f"neither {old.label} nor {new.label} has a schema folder")
     if before_whole is None:
@@ -75,11 +74,11 @@ def snapshots(old: Side, new: Side) -> tuple[snap.Snapshot, snap.Snapshot]:
     return before_whole, after_whole
 
 
-def _whole(side: Side) -> snap.Snapshot | None:
+def _whole(side: Side, parsed: dict[str, Any]) -> snap.Snapshot | None:
     if side.loaded is not None:
         return side.loaded.snapshot
     if side.tree is not None:
-        return store.parse_tree(side.tree.read, side.tree.source).snapshot
+        return validate.load_tree(side.tree, parsed).snapshot
     return None
 
 
@@ -184,7 +183,7 @@ def working_tree(config: Config) -> Side:
 def diagram(config: Config, console: Console, *, at: str | None, collections: list[str]) -> int:
     """The whole model (or some collections) at ``at`` as a Mermaid diagram, for documentation."""
     side = side_for(at, _Git(config)) if at is not None else working_tree(config)
-    snapshot = _whole(side)
+    snapshot = _whole(side, {})
     if snapshot is None:
         raise GitError(f"{side.label} has no schema folder")
     snapshot = selection.apply(snapshot, config.ignore)[0]

@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from directus_gitops import changes, mermaid, render, selection, store, translate
+from directus_gitops import changes, mermaid, render, selection, store, translate, validate
 from directus_gitops import snapshot as snap
 from directus_gitops.client import Diff, DirectusClient
 from directus_gitops.config import Config, Target
 from directus_gitops.console import Console
-from directus_gitops.errors import ConfigError, ExitCode, GitOpsError
+from directus_gitops.errors import ConfigError, DocumentError, ExitCode, GitError, GitOpsError
 from directus_gitops.fanout import Record
 
 PLAN_FORMAT = "directus-gitops-plan"
@@ -99,7 +99,7 @@ def read_source(config: Config, console: Console, *, ref: str | None, path: Path
     if path is not None:
         if ref is not None:
             raise ConfigError("give either --ref or --from, not both")
-        return Source(store.load_path(path).snapshot, label=str(path))
+        return Source(validate.load_path(path).snapshot, label=str(path))
     from directus_gitops.gitrepo import Repo
 
     repo = Repo(config.schema_dir.parent if config.schema_dir.parent.exists() else config.root)
@@ -107,8 +107,10 @@ def read_source(config: Config, console: Console, *, ref: str | None, path: Path
     rev = ref or "HEAD"
     if not repo.has_commits():
         raise GitOpsError(f"the repository has no commits yet: commit {folder}/ first")
-    commit, read = repo.tree_reader(rev, folder)
-    loaded = store.parse_tree(read, f"{rev}:{folder}")
+    commit, tree = repo.schema_tree(rev, folder)
+    if tree is None:
+        raise GitError(f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/")
+    loaded = validate.load_tree(tree)
     dirty = repo.dirty_paths(folder)
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
@@ -290,7 +292,10 @@ def save(plan: Plan, path: Path) -> None:
 
 def load_saved(path: Path) -> dict[str, Any]:
     try:
+        store.check_size(path.stat().st_size, str(path))
         document = json.loads(path.read_text(encoding="utf-8"))
+    except DocumentError as exc:
+        raise ConfigError(exc.message) from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such plan file") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -302,7 +307,7 @@ def load_saved(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: plan format_version {document.get('format_version')} is not supported")
     if not isinstance(document.get("hash"), str) or not isinstance(document.get("diff"), dict):
         raise ConfigError(f"{path}: the plan has no hash and diff")
-    snap.validate(document.get("snapshot"), f"{path}: snapshot")
+    validate.load_document(document.get("snapshot"), f"{path}: snapshot")
     return document
 
 

@@ -7,10 +7,11 @@ left. Nothing is applied when any step before the apply fails.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from directus_gitops import changes, preflight, render, selection, translate, yamlio
+from directus_gitops import changes, lock, preflight, render, selection, translate, yamlio
 from directus_gitops import snapshot as snap
 from directus_gitops.client import Diff, DirectusClient
 from directus_gitops.commands import plan as planning
@@ -158,76 +159,84 @@ def run(
     system_index_changes: bool = False,
     mode: selection.Mode | None = None,
     record: Record | None = None,
+    lock_timeout: float = 0.0,
 ) -> int:
     record = record or Record()
     with DirectusClient(target) as client:
+        # Read and validate the source before taking the lock: no request for a bad file.
+        source = None if plan_file is not None else planning.read_source(config, console, ref=ref, path=path)
         if plan_file is not None:
-            plan = _from_saved(config, target, plan_file, client, console)
-        else:
-            source = planning.read_source(config, console, ref=ref, path=path)
-            plan = planning.make_plan(
-                client, source, console, force=force, system_index_changes=system_index_changes, mode=mode
-            )
-        planning.show(plan, console, fmt)
-        record.changes = plan.changes.summary()
-        if plan.diff is None:
-            record.result = "already matches"
-            return ExitCode.OK
-
-        refusals: list[RefusedError] = []
-        lossy = plan.changes.data_loss
-        if lossy and not allow_data_loss:
-            names = ", ".join(c.name for c in lossy[:5]) + (" …" if len(lossy) > 5 else "")
-            refusals.append(
-                RefusedError(
-                    f"refusing to push: {len(lossy)} change(s) can lose data ({names}); nothing was applied",
-                    hint="review the plan, then re-run with --allow-data-loss",
+            planning.load_saved(plan_file)
+        what = f"push of {source.label}" if source is not None else f"push of the plan {plan_file}"
+        guard = contextlib.nullcontext() if dry_run else lock.held(client, what, wait=lock_timeout, info=console.info)
+        with guard:
+            if plan_file is not None:
+                plan = _from_saved(config, target, plan_file, client, console)
+            else:
+                assert source is not None
+                plan = planning.make_plan(
+                    client, source, console, force=force, system_index_changes=system_index_changes, mode=mode
                 )
-            )
-        # Only Directus 12 has a licence limit (and GET /license); don't ask older targets.
-        known = snap.release(plan.target_version)
-        licence = client.licence() if known is None or known >= (12, 0, 0) else None
-        problem = preflight.licence_problem(licence, plan.changes, target.name)
-        if problem is not None:
-            refusals.append(
-                RefusedError(f"refusing to push: {problem}; nothing was applied", hint=preflight.LICENCE_HINT)
-            )
-        if dry_run:
-            # Nothing was attempted, so nothing was refused: say what a real push would do.
-            for refusal in refusals:
-                console.warn(refusal.message.replace("refusing to push", "a push would refuse", 1).split(";")[0])
-            console.info("Dry run: nothing applied.")
-            record.result = "dry run: nothing applied"
-            return ExitCode.OK
-        if refusals:
-            raise refusals[0]
-        if not yes:
-            if not console.interactive:
-                raise RefusedError("no terminal to confirm the push; pass --yes to push without asking")
-            if not console.confirm(f"Apply these changes to '{target.name}' ({target.url})?"):
-                raise RefusedError("push cancelled; nothing was applied")
+            planning.show(plan, console, fmt)
+            record.changes = plan.changes.summary()
+            if plan.diff is None:
+                record.result = "already matches"
+                return ExitCode.OK
 
-        backup_path = None if no_backup else backup(target, plan.target_snapshot, config.backups)
-        if backup_path is not None:
-            record.backup = backup_path
-            console.info(f"Backed up the schema of '{target.name}' to {backup_path}")
+            refusals: list[RefusedError] = []
+            lossy = plan.changes.data_loss
+            if lossy and not allow_data_loss:
+                names = ", ".join(c.name for c in lossy[:5]) + (" …" if len(lossy) > 5 else "")
+                refusals.append(
+                    RefusedError(
+                        f"refusing to push: {len(lossy)} change(s) can lose data ({names}); nothing was applied",
+                        hint="review the plan, then re-run with --allow-data-loss",
+                    )
+                )
+            # Only Directus 12 has a licence limit (and GET /license); don't ask older targets.
+            known = snap.release(plan.target_version)
+            licence = client.licence() if known is None or known >= (12, 0, 0) else None
+            problem = preflight.licence_problem(licence, plan.changes, target.name)
+            if problem is not None:
+                refusals.append(
+                    RefusedError(f"refusing to push: {problem}; nothing was applied", hint=preflight.LICENCE_HINT)
+                )
+            if dry_run:
+                # Nothing was attempted, so nothing was refused: say what a real push would do.
+                for refusal in refusals:
+                    console.warn(refusal.message.replace("refusing to push", "a push would refuse", 1).split(";")[0])
+                console.info("Dry run: nothing applied.")
+                record.result = "dry run: nothing applied"
+                return ExitCode.OK
+            if refusals:
+                raise refusals[0]
+            if not yes:
+                if not console.interactive:
+                    raise RefusedError("no terminal to confirm the push; pass --yes to push without asking")
+                if not console.confirm(f"Apply these changes to '{target.name}' ({target.url})?"):
+                    raise RefusedError("push cancelled; nothing was applied")
 
-        console.info(f"Applying {plan.changes.summary()} to '{target.name}' …")
-        try:
-            with console.progress(f"Applying {plan.changes.summary()} to '{target.name}'"):
-                client.apply(Diff(plan.diff.hash, translate.diff_for_apply(plan.diff.diff, plan.target_snapshot)))
-        except StaleHashError as exc:
-            raise StaleHashError(
-                f"'{target.name}' changed after this plan was made, so nothing was applied ({exc.message})",
-                hint="run plan or push again to diff against the target as it is now",
-            ) from None
-        except ServerError as exc:
-            raise _report_partial(client, console, fmt, plan, exc, backup_path) from None
+            backup_path = None if no_backup else backup(target, plan.target_snapshot, config.backups)
+            if backup_path is not None:
+                record.backup = backup_path
+                console.info(f"Backed up the schema of '{target.name}' to {backup_path}")
 
-        # Verify against the target as it is now: what exists there decides the translation.
-        with console.progress(f"Reading '{target.name}' back to check the result"):
-            again = _desired_now(client, plan, client.snapshot())
-            remaining = client.diff(again, force=force or plan.forced)
+            console.info(f"Applying {plan.changes.summary()} to '{target.name}' …")
+            try:
+                with console.progress(f"Applying {plan.changes.summary()} to '{target.name}'"):
+                    client.apply(Diff(plan.diff.hash, translate.diff_for_apply(plan.diff.diff, plan.target_snapshot)))
+            except StaleHashError as exc:
+                raise StaleHashError(
+                    f"'{target.name}' changed after this plan was made, so nothing was applied ({exc.message})",
+                    hint="run plan or push again to diff against the target as it is now",
+                ) from None
+            except ServerError as exc:
+                raise _report_partial(client, console, fmt, plan, exc, backup_path) from None
+
+            # Verify against the target as it is now: what exists there decides the translation.
+            with console.progress(f"Reading '{target.name}' back to check the result"):
+                again = _desired_now(client, plan, client.snapshot())
+                remaining = client.diff(again, force=force or plan.forced)
     if remaining is not None:
         left = changes.from_server(remaining.diff)
         _report(console, fmt, render.text(left, title=f"Read back differently on '{target.name}' after the apply:"))

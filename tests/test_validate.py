@@ -1,0 +1,211 @@
+"""Every reader is as strict as ``check``: a snapshot ``check`` rejects is refused by ``diff``,
+``plan`` and ``push`` alike, with file and line, before any request reaches a server."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from directus_gitops import store, yamlio
+from tests import samples
+from tests.conftest import Project
+
+
+@pytest.fixture
+def counting_server() -> Iterator[tuple[str, list[str]]]:
+    """An HTTP server that records every request (and fails it)."""
+    requests: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            requests.append(f"{self.command} {self.path}")
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _any
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    server.shutdown()
+    server.server_close()
+
+
+def _file(project: Project, relpath: str) -> Path:
+    return project.schema / relpath
+
+
+def _rewrite(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    content = yamlio.load(path.read_text())
+    change(content)
+    path.write_text(yamlio.dump(content))
+
+
+def _field(content: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(item for item in content["fields"] if item["field"] == name)
+
+
+def duplicate_yaml_key(project: Project) -> None:
+    path = _file(project, "collections/articles.yaml")
+    path.write_text(path.read_text().replace("  group: content\n", "  group: content\n  group: other\n", 1))
+
+
+def duplicated_field(project: Project) -> None:
+    _rewrite(_file(project, "collections/articles.yaml"), lambda c: c["fields"].append(dict(_field(c, "title"))))
+
+
+def wrong_property_type(project: Project) -> None:
+    _rewrite(
+        _file(project, "collections/articles.yaml"), lambda c: _field(c, "title")["schema"].update(is_nullable="yes")
+    )
+
+
+def unknown_field_type(project: Project) -> None:
+    _rewrite(_file(project, "collections/articles.yaml"), lambda c: _field(c, "title").update(type="integr"))
+
+
+def unknown_property(project: Project) -> None:
+    _rewrite(_file(project, "collections/articles.yaml"), lambda c: _field(c, "title").update(colour="red"))
+
+
+def snapshot_version(project: Project) -> None:
+    _rewrite(_file(project, "manifest.yaml"), lambda c: c["snapshot"].update(version=999))
+
+
+def inner_name(project: Project) -> None:
+    _rewrite(_file(project, "collections/authors.yaml"), lambda c: c.update(collection="writers"))
+
+
+def missing_related_collection(project: Project) -> None:
+    def change(content: dict[str, Any]) -> None:
+        content["relations"][0]["related_collection"] = "publishers"
+
+    _rewrite(_file(project, "collections/articles.yaml"), change)
+
+
+BREAKAGES: dict[str, tuple[Callable[[Project], None], str, str]] = {
+    # name: (breakage, file it is in, what the message says)
+    "duplicate YAML key": (duplicate_yaml_key, "collections/articles.yaml", "duplicate key 'group'"),
+    "duplicated field": (duplicated_field, "collections/articles.yaml", "field articles.title is defined again"),
+    "wrong property type": (wrong_property_type, "collections/articles.yaml", "schema.is_nullable must be true or"),
+    "unknown field type": (unknown_field_type, "collections/articles.yaml", "type 'integr' is not a Directus"),
+    "unknown property": (unknown_property, "collections/articles.yaml", "unknown property 'colour'"),
+    "snapshot version": (snapshot_version, "manifest.yaml", "snapshot version 999 is not one Directus accepts"),
+    "inner name": (inner_name, "collections/authors.yaml", "holds collection 'writers'"),
+    "missing collection": (missing_related_collection, "collections/articles.yaml", "'publishers' is not defined"),
+}
+
+
+@pytest.fixture
+def committed(project: Project, counting_server: tuple[str, list[str]]) -> Project:
+    project.configure(staging=counting_server[0])
+    project.token("staging", "secret-token-value")
+    store.write_tree(project.schema, store.render(samples.base()))
+    project.git("add", "schema")
+    project.git("commit", "--quiet", "-m", "A valid model")
+    return project
+
+
+@pytest.mark.parametrize("name", list(BREAKAGES))
+def test_every_reader_refuses_what_check_rejects(
+    committed: Project, counting_server: tuple[str, list[str]], name: str
+) -> None:
+    project = committed
+    breakage, relpath, message = BREAKAGES[name]
+    breakage(project)
+    project.git("commit", "--quiet", "-am", f"Break: {name}")
+    finding = re.compile(rf"schema/{re.escape(relpath)}:\d+: .*{re.escape(message)}")
+
+    runs = {
+        "check": project.run("check"),
+        "diff of two revisions": project.run("diff", "HEAD~1", "HEAD"),
+        "diff of the working tree": project.run("diff", "HEAD~1"),
+        "plan": project.run("plan", "--env", "staging"),
+        "push": project.run("push", "--env", "staging", "--yes"),
+    }
+    for command, result in runs.items():
+        assert result.code == 1, f"{command}: {result.output}"
+        assert finding.search(result.err), f"{command} does not name file and line:\n{result.err}"
+        assert result.out == "", f"{command} printed results for a snapshot it refuses"
+        assert "secret-token-value" not in result.output
+    assert counting_server[1] == [], "a request reached the server"
+
+
+def test_a_saved_plan_with_an_invalid_snapshot_is_refused_before_any_request(
+    committed: Project, counting_server: tuple[str, list[str]]
+) -> None:
+    import json
+
+    snapshot = samples.base()
+    snapshot["fields"][1]["schema"]["is_nullable"] = "yes"
+    plan = committed.root / "plan.json"
+    plan.write_text(
+        json.dumps(
+            {"format": "directus-gitops-plan", "format_version": 1, "hash": "h", "diff": {}, "snapshot": snapshot}
+        )
+    )
+    result = committed.run("push", "--env", "staging", "--plan", str(plan), "--yes")
+    assert result.code == 1, result.output
+    assert "is_nullable must be true or false" in result.err
+    assert counting_server[1] == []
+
+
+def test_directus_own_single_file_with_a_duplicate_key_is_refused_everywhere(committed: Project) -> None:
+    project = committed
+    text = yamlio.dump(samples.base()).replace("vendor: sqlite\n", "vendor: sqlite\nvendor: postgres\n", 1)
+    own = project.root / "snapshot.yaml"
+    own.write_text(text)
+    line = text.splitlines().index("vendor: postgres") + 1
+    for args in (
+        ("check", "snapshot.yaml"),
+        ("diff", "schema", "snapshot.yaml"),
+        ("plan", "--env", "staging", "--from", "snapshot.yaml"),
+    ):
+        result = project.run(*args)
+        assert result.code == 1, result.output
+        assert f"snapshot.yaml:{line}: duplicate key 'vendor'" in result.err, (args, result.err)
+
+
+def test_check_json_is_the_machine_output(committed: Project) -> None:
+    import json
+
+    unknown_field_type(committed)
+    result = committed.run("check", "--format", "json")
+    assert result.code == 1
+    document = json.loads(result.out)
+    assert document["format_version"] == "1" and document["ok"] is False
+    (problem,) = document["checked"][0]["problems"]
+    assert problem["path"] == "schema/collections/articles.yaml" and isinstance(problem["line"], int)
+    assert "integr" in problem["message"] and problem["cosmetic"] is False
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(
+    committed: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = committed
+    articles = project.schema / "collections/articles.yaml"
+    articles.write_text(articles.read_text() + "# " + "x" * 4000 + "\n")
+    project.git("commit", "--quiet", "-am", "A large file")
+    monkeypatch.setattr(store, "MAX_FILE_BYTES", 3000)
+    parsed: list[str] = []
+    real = store.parse_document
+    monkeypatch.setattr(store, "parse_document", lambda data, name: parsed.append(name) or real(data, name))
+    for args in (("check",), ("diff", "HEAD~1", "HEAD"), ("diff", "HEAD~1"), ("plan", "--env", "staging")):
+        result = project.run(*args)
+        assert result.code == 1, (args, result.output)
+        assert re.search(r"collections/articles\.yaml: 0 MB, over the 0 MB limit for a snapshot file", result.err), (
+            args,
+            result.err,
+        )
+    assert not any(name.endswith("articles.yaml") and "HEAD:" in name for name in parsed)
