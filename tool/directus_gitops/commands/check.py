@@ -130,9 +130,13 @@ class _Checker:
             for relpath in sorted(self.files - {store.MANIFEST}):
                 self.document(relpath)
             return None
-        if manifest["layout"] == "single":
-            return self.single(manifest)
-        return self.split(manifest)
+        expected = self.single(manifest) if manifest["layout"] == "single" else self.split(manifest)
+        if expected is not None and manifest.get("config"):
+            # The configuration kinds' files are kept as they are (pull writes them canonical).
+            expected |= {
+                path: (self.root / path).read_bytes() for path in store.config_files(manifest) if path in self.files
+            }
+        return expected
 
     def directus_folder(self, layout: store.Layout) -> dict[str, bytes] | None:
         name = next((name for name in store.DIRECTUS_FILES if name in self.files), None)
@@ -152,13 +156,13 @@ class _Checker:
 
     def single(self, manifest: Mapping[str, Any]) -> dict[str, bytes] | None:
         name = str(PurePosixPath(manifest.get("file", store.SINGLE_FILE)))
-        self.unlisted({store.MANIFEST, name})
+        self.unlisted({store.MANIFEST, name, *store.config_files(manifest)})
         if name not in self.files:
             self.find(store.MANIFEST, ("file",), f"names {name}, which is missing")
             return None
         ok, document = self.document(name)
         snapshot = self.snapshot_document(name, document) if ok else None
-        return store.render(snapshot, "single") if snapshot is not None else None
+        return store.render(snapshot, "single", manifest.get("config")) if snapshot is not None else None
 
     def split(self, manifest: Mapping[str, Any]) -> dict[str, bytes] | None:
         header = manifest["snapshot"]
@@ -181,14 +185,14 @@ class _Checker:
                 self.find(store.MANIFEST, at, f"lists {path}, which is missing")
                 continue
             self.collection_file(path, str(name))
-        self.unlisted({store.MANIFEST, *listed})
+        self.unlisted({store.MANIFEST, *listed, *store.config_files(manifest)})
 
         snapshot: snap.Snapshot = {**header, "collections": [], "fields": [], "relations": []}
         if "system_fields" in manifest:
             snapshot["systemFields"] = []
         for placed in _named(self.placed):
             snapshot[placed.key].append(placed.entry)
-        return store.render(snapshot, "split")
+        return store.render(snapshot, "split", manifest.get("config"))
 
     def collection_file(self, relpath: str, listed_as: str) -> None:
         ok, content = self.document(relpath)

@@ -10,6 +10,7 @@ from directus_gitops.client import DirectusClient
 from directus_gitops.config import Config, Target
 from directus_gitops.console import Console, display
 from directus_gitops.errors import ExitCode, GitOpsError
+from directus_gitops.kinds import sync
 
 if TYPE_CHECKING:
     from directus_gitops.gitrepo import Repo
@@ -63,7 +64,13 @@ def run(
         repo = Repo(config.schema_dir.parent)  # fail before touching anything
     with DirectusClient(target) as client:
         pulled = snap.validate(client.snapshot(), f"snapshot from {target.url}")
-    files = store.render(pulled, layout)
+        # The configuration kinds directus-gitops.yaml enables (none: schema only).
+        configured = sync.pull(client, config.sync, pulled.get("directus"))
+    files = store.render(pulled, layout, configured.entry if configured else None)
+    if configured is not None:
+        files.update(configured.files)
+        for key in configured.withheld:
+            console.warn(f"setting '{key}' holds a credential and is never written (set it on each instance)")
     new_tree = store.memory_tree(files, f"snapshot of {target.name}")
     schema_dir = config.schema_dir
     store.recover(schema_dir)
@@ -79,7 +86,9 @@ def run(
         store.write_tree(schema_dir, files)
         console.info(
             f"Pulled '{target.name}' ({source}): {counts['collections']} collections, "
-            f"{counts['fields']} fields, {counts['relations']} relations into {shown} ({described})."
+            f"{counts['fields']} fields, {counts['relations']} relations"
+            + (f"; {configured.counts}" if configured else "")
+            + f" into {shown} ({described})."
         )
     if repo is not None:
         folder = repo.relpath(schema_dir)
