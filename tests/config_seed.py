@@ -49,7 +49,7 @@ def seed(http: httpx.Client, *, policies: bool, filtered: bool = True, secret: s
         {
             "collection": "articles",
             "action": "create",
-            "fields": ["title", "status"],
+            "fields": ["title", "slug", "status"],
             "validation": {"title": {"_nnull": True}},
             "presets": {"status": "draft"},
         },

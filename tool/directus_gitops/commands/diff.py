@@ -16,6 +16,8 @@ from directus_gitops import snapshot as snap
 from directus_gitops.config import Config
 from directus_gitops.console import Console, display
 from directus_gitops.errors import ConfigError, ExitCode, GitError, SnapshotError
+from directus_gitops.kinds import compare as kinds_compare
+from directus_gitops.kinds import sync
 
 if TYPE_CHECKING:
     from directus_gitops.gitrepo import Repo
@@ -199,7 +201,17 @@ def run(
     else:
         title = f"Changes from {before.label} to {after.label}:"
     translated = translation.lines() if translation else []
+    configured = sync.diff(_config(before), _config(after))
+    if configured is not None and fmt == "json":
+        context["config"] = kinds_compare.as_dict(configured)
     console.result(render.render(result, fmt, title=title, context=context, color=console.color, translated=translated))
-    if exit_code and result:
+    if configured is not None and fmt != "json":
+        console.result(kinds_compare.markdown(configured) if fmt == "markdown" else kinds_compare.text(configured))
+    if exit_code and (result or configured):
         return ExitCode.CHANGES
     return ExitCode.OK
+
+
+def _config(side: Side) -> Any:
+    """The configuration kinds a side's schema folder holds (None: none)."""
+    return sync.load(side.tree.read, side.tree.source) if side.tree is not None else None

@@ -105,7 +105,9 @@ def _props(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[PropertyChan
     def strip(item: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in item.items() if k not in _NESTED and not k.startswith("_")}
 
-    return tuple(property_changes(strip(old), strip(new)))
+    # Compared with secrets redacted, so no change can show one (files never hold a secret,
+    # and a target's secret that is not the placeholder's value reads as redacted).
+    return tuple(property_changes(secrets.redact(strip(old)), secrets.redact(strip(new))))
 
 
 def _by(items: list[Item], key: Callable[[Item], Any]) -> dict[Any, Item]:
@@ -183,7 +185,7 @@ def compare(old: State, new: State) -> ConfigChangeSet:
             )
         )
     if "settings" in new:
-        props = tuple(property_changes(dict(old.get("settings") or {}), dict(new["settings"] or {})))
+        props = _props(dict(old.get("settings") or {}), dict(new["settings"] or {}))
         if props:
             changes.append(
                 ConfigChange(

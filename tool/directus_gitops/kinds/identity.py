@@ -52,6 +52,32 @@ def mark(state: State) -> None:
             admins[0]["builtin"] = ADMINISTRATOR
 
 
+# In the files, the bootstrapped items carry these ids instead of the instance's own, so that
+# the files of two instances agree.
+SYMBOLIC = {
+    ("roles", ADMINISTRATOR): "admin-role",
+    ("policies", ADMINISTRATOR): "admin-policy",
+    ("policies", PUBLIC): "public-policy",
+}
+
+
+def symbolic(state: State) -> State:
+    """``state`` with the bootstrapped items' ids replaced by their symbolic ids."""
+    mapping = {
+        item["id"]: SYMBOLIC[(group, item["builtin"])]
+        for group in ("roles", "policies")
+        for item in state.get(group, [])
+        if (group, item.get("builtin")) in SYMBOLIC
+    }
+    renamed = rename(state, mapping)
+    if "_access" in state:
+        renamed["_access"] = {
+            (mapping.get(role, role), mapping.get(policy, policy)): ident
+            for (role, policy), ident in state["_access"].items()
+        }
+    return renamed
+
+
 def id_map(desired: State, current: State) -> dict[str, str]:
     """Desired id → current id for the bootstrapped items whose ids differ."""
     mapping: dict[str, str] = {}

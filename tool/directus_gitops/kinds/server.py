@@ -37,8 +37,9 @@ def _real_permissions(client: DirectusClient) -> list[dict[str, Any]]:
     return [p for p in _items(client, "/permissions") if p.get("id") is not None and not p.get("system")]
 
 
-def read(client: DirectusClient, groups: Collection[str], release: Any) -> State:
-    """The configuration of the groups in ``groups`` (``access``, ``flows``, …) on ``client``."""
+def read(client: DirectusClient, groups: Collection[str], release: Any, *, symbolic: bool = False) -> State:
+    """The configuration of the groups in ``groups`` (``access``, ``flows``, …) on ``client``;
+    ``symbolic``: with the bootstrapped items' symbolic ids, as the files hold them."""
     kind = model_for(release)
     state: State = {"model": kind}
     if "access" in groups:
@@ -66,7 +67,7 @@ def read(client: DirectusClient, groups: Collection[str], release: Any) -> State
         ]
     if "folders" in groups:
         state["folders"] = [{"id": f["id"], **model.pick(f, model.FOLDER_FIELDS)} for f in _items(client, "/folders")]
-    return model.canonical(state)
+    return model.canonical(identity.symbolic(state) if symbolic else state)
 
 
 def settings(raw: dict[str, Any]) -> Item:

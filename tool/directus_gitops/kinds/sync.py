@@ -35,7 +35,7 @@ def pull(client: DirectusClient, sync: Collection[str], release: Any) -> Pulled 
     wanted = groups(sync)
     if not wanted:
         return None
-    state = server.read(client, wanted, release)
+    state = server.read(client, wanted, release, symbolic=True)
     docs = files.documents(state)
     found = secrets.find(docs)
     if found:
@@ -64,6 +64,19 @@ def load(read: store.Reader, source: str) -> State | None:
     if manifest is None:
         return None
     return files.parse(read, source, manifest.get("config"))
+
+
+def source(schema_dir: Path, root: Path, *, ref: str | None, path: Path | None) -> State | None:
+    """The configuration to push: the schema folder as committed at ``ref`` (default HEAD),
+    or the folder at ``path``; None when it holds none."""
+    if path is not None:
+        return load(store.dir_reader(path), str(path)) if path.is_dir() else None
+    from directus_gitops.gitrepo import Repo
+
+    repo = Repo(schema_dir.parent if schema_dir.parent.exists() else root)
+    rev = ref or "HEAD"
+    _, read = repo.tree_reader(rev, repo.relpath(schema_dir))
+    return load(read, f"{rev}:{repo.relpath(schema_dir)}")
 
 
 def diff(old: State | None, new: State | None) -> ConfigChangeSet | None:
