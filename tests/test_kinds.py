@@ -11,7 +11,7 @@ import pytest
 from directus_gitops import config as config_module
 from directus_gitops import store
 from directus_gitops.commands import check
-from directus_gitops.errors import ConfigError, RefusedError, SnapshotError
+from directus_gitops.errors import ConfigError, PartialApplyError, RefusedError, ServerError, SnapshotError
 from directus_gitops.kinds import apply, compare, files, identity, model, secrets, sync
 
 ADMIN_ROLE, ADMIN_POLICY, PUBLIC = "r-admin-1", "p-admin-1", "p-public-1"
@@ -252,3 +252,41 @@ def test_lockout_when_admin_access_goes(monkeypatch: pytest.MonkeyPatch) -> None
     assert "administrator" in (sync.lockout(Client(), plan) or "")  # type: ignore[arg-type]
     fine = sync.Plan(marked(), marked(), compare.compare(marked(), {**marked(), "roles": marked()["roles"][:1]}))
     assert sync.lockout(Client(), fine) is None  # type: ignore[arg-type]
+
+
+class _Failing:
+    """Answers every call until the ``fail_at``-th, which fails like Directus would."""
+
+    def __init__(self, fail_at: int) -> None:
+        self.fail_at = fail_at
+        self.calls: list[tuple[str, str]] = []
+
+    def write(self, method: str, path: str, body: Any = None) -> Any:
+        self.calls.append((method, path))
+        if len(self.calls) == self.fail_at:
+            raise ServerError(f"{method} {path} failed (500): boom", status=500)
+        return None
+
+
+def test_a_failing_call_stops_and_says_what_reached_the_target() -> None:
+    desired = marked()
+    current = {**desired, "flows": []}
+    plan = apply.steps(compare.compare(current, desired), desired, current)
+    client = _Failing(fail_at=3)
+    with pytest.raises(PartialApplyError) as raised:
+        apply.run(client, plan, "/backups/prod-config.json")  # type: ignore[arg-type]
+    message = raised.value.message
+    assert raised.value.exit_code == 5 and len(client.calls) == 3
+    reached, missing = message.split("did not:")
+    assert plan[0].what in reached and plan[1].what in reached
+    assert plan[2].what in missing and plan[-1].what in missing
+    assert "/backups/prod-config.json" in message
+
+
+def test_a_first_call_that_fails_reached_nothing() -> None:
+    desired = marked()
+    current = {**desired, "flows": []}
+    plan = apply.steps(compare.compare(current, desired), desired, current)
+    with pytest.raises(ServerError, match="nothing reached") as raised:
+        apply.run(_Failing(fail_at=1), plan, None)  # type: ignore[arg-type]
+    assert not isinstance(raised.value, PartialApplyError)

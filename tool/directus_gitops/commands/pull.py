@@ -25,9 +25,13 @@ def summary(before: store.Tree | None, after: store.Tree) -> str | None:
         return None
     try:
         old, new = store.load_differing(before, after)
+        configured = sync.diff(sync.load(before.read, before.source), sync.load(after.read, after.source))
     except GitOpsError:
         return None
-    return changes.compare(old.snapshot, new.snapshot).summary()
+    schema = changes.compare(old.snapshot, new.snapshot)
+    if not configured:
+        return schema.summary()
+    return f"{schema.summary()}; configuration: {configured.summary()}" if schema else configured.summary()
 
 
 def _committed(repo: Repo, folder: str) -> store.Tree | None:

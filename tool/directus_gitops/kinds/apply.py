@@ -232,6 +232,14 @@ def run(client: DirectusClient, plan: list[Step], backup: str | None) -> list[st
         try:
             client.write(step.method, step.path, secrets.substitute(step.body) if step.body is not None else None)
         except ServerError as exc:
+            if not done:
+                raise ServerError(
+                    f"the configuration push failed at its first call '{step.what}', so nothing reached the "
+                    f"target: {exc.message}",
+                    hint=exc.hint,
+                    status=exc.status,
+                    code=exc.code,
+                ) from None
             left = [s.what for s in plan[index:]]
             reached = "\n".join(f"    {what}" for what in done) or "    (nothing)"
             missing = "\n".join(f"    {what}" for what in left)
