@@ -56,6 +56,35 @@ def _depth(items: list[Item]) -> Callable[[Item], int]:
     return depth
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """How one kind is written: its REST endpoint, the properties sent, what it belongs to."""
+
+    kind: str
+    path: str
+    fields: tuple[str, ...]
+    parent: str | None = None  # the property naming the flow/dashboard it belongs to
+    server_id: bool = False  # matched by a natural key: changed/deleted by the target's own id
+    nested: bool = False  # may point at another item of its kind (parents created first)
+
+
+_FOLDER = Endpoint("folder", "folders", model.FOLDER_FIELDS, nested=True)
+_POLICY = Endpoint("policy", "policies", model.POLICY_FIELDS)
+_FLOW = Endpoint("flow", "flows", model.FLOW_FIELDS)
+_OPERATION = Endpoint("operation", "operations", model.OPERATION_FIELDS, parent="flow")
+_DASHBOARD = Endpoint("dashboard", "dashboards", model.DASHBOARD_FIELDS)
+_PANEL = Endpoint("panel", "panels", model.PANEL_FIELDS, parent="dashboard")
+_PRESET = Endpoint("preset", "presets", model.PRESET_FIELDS, server_id=True)
+_TRANSLATION = Endpoint("translation", "translations", model.TRANSLATION_FIELDS, server_id=True)
+
+
+def _ident(change: ConfigChange, endpoint: Endpoint) -> Any:
+    if endpoint.server_id:
+        assert change.current is not None
+        return change.current["_id"]
+    return change.key[0]
+
+
 def steps(changes: ConfigChangeSet, desired: State, current: State) -> list[Step]:
     """Every REST call that turns ``current`` into ``desired``, in the order to send them."""
     by: dict[tuple[str, str], list[ConfigChange]] = {}
@@ -66,112 +95,76 @@ def steps(changes: ConfigChangeSet, desired: State, current: State) -> list[Step
         return by.get((kind, action), [])
 
     roles_model = desired.get("model") == model.ROLES
-    role_fields = model.ROLE_FIELDS_ROLES if roles_model else model.ROLE_FIELDS_POLICIES
+    holder = "role" if roles_model else "policy"
+    role = Endpoint(
+        "role", "roles", model.ROLE_FIELDS_ROLES if roles_model else model.ROLE_FIELDS_POLICIES, nested=True
+    )
+    permission = Endpoint("permission", "permissions", model.PERMISSION_FIELDS, server_id=True)
     out: list[Step] = []
 
-    def create(change: ConfigChange, endpoint: str, fields: tuple[str, ...], **extra: Any) -> None:
-        assert change.entry is not None
-        body = {"id": change.entry["id"]} if "id" in change.entry else {}
-        body.update({k: change.entry[k] for k in fields if k in change.entry})
-        body.update(extra)
-        out.append(Step(f"+ {change.label}", "POST", f"/{endpoint}", body))
+    def write(endpoint: Endpoint) -> None:
+        creates = of(endpoint.kind, "create")
+        if endpoint.nested:
+            depth = _depth(desired.get(endpoint.path, []))
+            creates = sorted(creates, key=lambda c: depth(dict(c.entry or {})))
+        for change in creates:
+            assert change.entry is not None
+            body = {"id": change.entry["id"]} if "id" in change.entry else {}
+            body.update({k: change.entry[k] for k in endpoint.fields if k in change.entry})
+            if endpoint.parent:
+                body[endpoint.parent] = change.parent
+            if endpoint is permission:
+                body[holder] = change.key[0]
+            if endpoint is _PRESET:
+                body["user"] = None
+            out.append(Step(f"+ {change.label}", "POST", f"/{endpoint.path}", body))
+        for change in of(endpoint.kind, "update"):
+            body = _changed(change, endpoint.fields)
+            if body:
+                out.append(Step(f"~ {change.label}", "PATCH", _path(endpoint.path, _ident(change, endpoint)), body))
 
-    def update(
-        change: ConfigChange, endpoint: str, ident: Any, fields: tuple[str, ...], skip: tuple[str, ...] = ()
-    ) -> None:
-        body = _changed(change, fields, skip)
-        if body:
-            out.append(Step(f"~ {change.label}", "PATCH", _path(endpoint, ident), body))
+    def remove(endpoint: Endpoint) -> None:
+        removals = of(endpoint.kind, "delete")
+        if endpoint.nested:
+            depth = _depth(current.get(endpoint.path, []))
+            removals = sorted(removals, key=lambda c: -depth(dict(c.entry or {})))
+        for change in removals:
+            out.append(Step(f"- {change.label}", "DELETE", _path(endpoint.path, _ident(change, endpoint))))
 
-    folders = desired.get("folders", [])
-    for change in sorted(of("folder", "create"), key=lambda c: _depth(folders)(dict(c.entry or {}))):
-        create(change, "folders", model.FOLDER_FIELDS)
-    for change in of("folder", "update"):
-        update(change, "folders", change.key[0], model.FOLDER_FIELDS)
-    for change in of("policy", "create"):
-        create(change, "policies", model.POLICY_FIELDS)
-    for change in of("policy", "update"):
-        update(change, "policies", change.key[0], model.POLICY_FIELDS)
-    roles = desired.get("roles", [])
-    for change in sorted(of("role", "create"), key=lambda c: _depth(roles)(dict(c.entry or {}))):
-        create(change, "roles", role_fields)
-    for change in of("role", "update"):
-        update(change, "roles", change.key[0], role_fields)
+    for endpoint in (_FOLDER, _POLICY, role):
+        write(endpoint)
     for change in of("access", "create"):
-        role, policy = change.key
-        out.append(Step(f"+ {change.label}", "POST", "/access", {"role": role, "policy": policy, "user": None}))
-    holder = "role" if roles_model else "policy"
-    for change in of("permission", "create"):
-        create(change, "permissions", model.PERMISSION_FIELDS, **{holder: change.key[0]})
-    for change in of("permission", "update"):
-        assert change.current is not None
-        update(change, "permissions", change.current["_id"], model.PERMISSION_FIELDS)
-
-    for change in of("flow", "create"):
-        create(change, "flows", model.FLOW_FIELDS)
-    for change in of("flow", "update"):
-        update(change, "flows", change.key[0], model.FLOW_FIELDS)
-    for change in of("operation", "create"):
-        create(change, "operations", model.OPERATION_FIELDS, flow=change.parent)
-    for change in of("operation", "update"):
-        update(change, "operations", change.key[0], model.OPERATION_FIELDS)
+        out.append(Step(f"+ {change.label}", "POST", "/access", {"role": change.key[0], "policy": change.key[1]}))
+    for endpoint in (permission, _FLOW, _OPERATION):
+        write(endpoint)
     out.extend(_links(desired, current, {c.key[0] for c in of("operation", "delete")}))
-
-    for change in of("dashboard", "create"):
-        create(change, "dashboards", model.DASHBOARD_FIELDS)
-    for change in of("dashboard", "update"):
-        update(change, "dashboards", change.key[0], model.DASHBOARD_FIELDS)
-    for change in of("panel", "create"):
-        create(change, "panels", model.PANEL_FIELDS, dashboard=change.parent)
-    for change in of("panel", "update"):
-        update(change, "panels", change.key[0], model.PANEL_FIELDS)
-    for change in of("preset", "create"):
-        create(change, "presets", model.PRESET_FIELDS, user=None)
-    for change in of("preset", "update"):
-        assert change.current is not None
-        update(change, "presets", change.current["_id"], model.PRESET_FIELDS)
-    for change in of("translation", "create"):
-        create(change, "translations", model.TRANSLATION_FIELDS)
-    for change in of("translation", "update"):
-        assert change.current is not None
-        update(change, "translations", change.current["_id"], model.TRANSLATION_FIELDS)
+    for endpoint in (_DASHBOARD, _PANEL, _PRESET, _TRANSLATION):
+        write(endpoint)
     for change in of("settings", "update"):
         assert change.entry is not None
         body = {key: change.entry.get(key) for key in sorted({p.path.split(".", 1)[0] for p in change.properties})}
         out.append(Step(f"~ {change.label}", "PATCH", "/settings", body))
 
     # Removals: what belongs to something before the thing itself.
-    for change in of("preset", "delete"):
-        assert change.current is not None
-        out.append(Step(f"- {change.label}", "DELETE", _path("presets", change.current["_id"])))
-    for change in of("translation", "delete"):
-        assert change.current is not None
-        out.append(Step(f"- {change.label}", "DELETE", _path("translations", change.current["_id"])))
-    for kind, endpoint in (
-        ("panel", "panels"),
-        ("dashboard", "dashboards"),
-        ("operation", "operations"),
-        ("flow", "flows"),
-    ):
-        for change in of(kind, "delete"):
-            out.append(Step(f"- {change.label}", "DELETE", _path(endpoint, change.key[0])))
-    for change in of("permission", "delete"):
-        assert change.current is not None
-        out.append(Step(f"- {change.label}", "DELETE", _path("permissions", change.current["_id"])))
+    for endpoint in (_PRESET, _TRANSLATION, _PANEL, _DASHBOARD, _OPERATION, _FLOW, permission):
+        remove(endpoint)
     access_ids: Mapping[tuple[Any, Any], str] = current.get("_access", {})
     for change in of("access", "delete"):
         ident = access_ids.get((change.key[0], change.key[1]))
         if ident is not None:
             out.append(Step(f"- {change.label}", "DELETE", _path("access", ident)))
-    current_roles = current.get("roles", [])
-    for change in sorted(of("role", "delete"), key=lambda c: -_depth(current_roles)(dict(c.entry or {}))):
-        out.append(Step(f"- {change.label}", "DELETE", _path("roles", change.key[0])))
-    for change in of("policy", "delete"):
-        out.append(Step(f"- {change.label}", "DELETE", _path("policies", change.key[0])))
-    current_folders = current.get("folders", [])
-    for change in sorted(of("folder", "delete"), key=lambda c: -_depth(current_folders)(dict(c.entry or {}))):
-        out.append(Step(f"- {change.label}", "DELETE", _path("folders", change.key[0])))
+    for endpoint in (role, _POLICY, _FOLDER):
+        remove(endpoint)
     return out
+
+
+def _unlink(op: Item) -> Step:
+    return Step(
+        f"~ operation {op['key']}: clear links",
+        "PATCH",
+        _path("operations", op["id"]),
+        {"resolve": None, "reject": None},
+    )
 
 
 def _links(desired: State, current: State, removed: set[Any]) -> list[Step]:
@@ -192,26 +185,12 @@ def _links(desired: State, current: State, removed: set[Any]) -> list[Step]:
             if want == have:
                 continue
             if any(have.values()):
-                clear.append(
-                    Step(
-                        f"~ operation {op['key']}: clear links",
-                        "PATCH",
-                        _path("operations", op["id"]),
-                        {"resolve": None, "reject": None},
-                    )
-                )
+                clear.append(_unlink(op))
             if any(want.values()):
                 link.append(Step(f"~ operation {op['key']}: links", "PATCH", _path("operations", op["id"]), want))
         for op in before.get("operations") or []:
             if op["id"] in removed and (op.get("resolve") or op.get("reject")):
-                clear.append(
-                    Step(
-                        f"~ operation {op['key']}: clear links",
-                        "PATCH",
-                        _path("operations", op["id"]),
-                        {"resolve": None, "reject": None},
-                    )
-                )
+                clear.append(_unlink(op))
         first = ids.get(flow.get("operation"))
         if first != before_ids.get(before.get("operation")) and (first or before):
             link.append(
