@@ -18,6 +18,7 @@ def test_init_writes_a_working_setup(project: Project) -> None:
     target = config.resolve(cfg, None, {"DIRECTUS_STAGING_TOKEN": "t"})
     assert (target.name, target.url) == ("staging", "https://cms.example.com")
     assert cfg.schema_dir == project.root / "schema" and cfg.schema_dir.is_dir()
+    assert cfg.sync == ("schema", "access", "flows", "dashboards", "presets", "settings", "translations", "folders")
     assert ".directus-gitops/" in (project.root / ".gitignore").read_text().splitlines()
     hooks = yaml.safe_load((project.root / ".pre-commit-config.yaml").read_text())
     assert hooks["repos"][0]["hooks"][0]["entry"] == "directus-gitops check --fix"

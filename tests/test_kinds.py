@@ -290,3 +290,20 @@ def test_a_first_call_that_fails_reached_nothing() -> None:
     with pytest.raises(ServerError, match="nothing reached") as raised:
         apply.run(_Failing(fail_at=1), plan, None)  # type: ignore[arg-type]
     assert not isinstance(raised.value, PartialApplyError)
+
+
+def test_check_reads_the_config_files_as_push_would(tmp_path: Path) -> None:
+    snapshot = {
+        "version": 1,
+        "directus": "12.4.1",
+        "vendor": "sqlite",
+        "collections": [],
+        "fields": [],
+        "relations": [],
+    }
+    rendered, entry = files.render(identity.symbolic(marked()))
+    store.write_tree(tmp_path / "schema", store.render(snapshot, "split", entry) | rendered)
+    flow = tmp_path / "schema" / "config" / "flows" / "notify-on-publish.yaml"
+    flow.write_text(flow.read_text().replace("kind: flow", "kind: webhook"))
+    problems = [str(p) for p in check.check_folder(tmp_path / "schema", "split").problems]
+    assert any("notify-on-publish.yaml" in p and "unknown kind 'webhook'" in p for p in problems), problems

@@ -17,7 +17,7 @@ from directus_gitops import snapshot as snap
 from directus_gitops import store, yamlio
 from directus_gitops.config import Config
 from directus_gitops.console import Console, display
-from directus_gitops.errors import DocumentError, ExitCode
+from directus_gitops.errors import DocumentError, ExitCode, SnapshotError
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,8 @@ class _Checker:
                 self.document(relpath)
             return None
         expected = self.single(manifest) if manifest["layout"] == "single" else self.split(manifest)
+        if manifest.get("config"):
+            self.config_files(manifest["config"])
         if expected is not None and manifest.get("config"):
             # The configuration kinds' files are kept as they are (pull writes them canonical).
             expected |= {
@@ -193,6 +195,19 @@ class _Checker:
         for placed in _named(self.placed):
             snapshot[placed.key].append(placed.entry)
         return store.render(snapshot, "split", manifest.get("config"))
+
+    def config_files(self, entry: Mapping[str, Any]) -> None:
+        """The configuration kinds' files, each read as push would read it."""
+        from directus_gitops.kinds import files as config_files
+
+        for relpath in store.config_files({"config": entry}):
+            if relpath not in self.files:
+                self.find(store.MANIFEST, ("config",), f"lists {relpath}, which is missing")
+                continue
+            try:
+                config_files.parse(store.dir_reader(self.root), "", {**entry, "files": [relpath]})
+            except SnapshotError as exc:
+                self.find(relpath, None, exc.message.split(": ", 1)[-1])
 
     def collection_file(self, relpath: str, listed_as: str) -> None:
         ok, content = self.document(relpath)

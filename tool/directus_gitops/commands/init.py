@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from directus_gitops import __version__, config, store, yamlio
+from directus_gitops import __version__, config, kinds, store, yamlio
 from directus_gitops.console import Console
 from directus_gitops.errors import ConfigError, ExitCode
 
@@ -40,6 +40,8 @@ def config_text(env: str, url: str, layout: store.Layout) -> str:
         "# (or the variable named by token_env). The CI workflow pushes to staging, then production.",
         "schema_dir: schema",
         f"layout: {layout}",
+        "# What pull writes and push applies: the schema and the configuration kinds (docs/config-kinds.md).",
+        f"sync: [{', '.join(kinds.COMMON)}]",
         "environments:",
         f"  {env}: {{url: '{url}'}}   # token from ${config.default_token_env(env)}",
         *(f"  # {name}: {example}" for name, example in examples.items() if name != env),
