@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,17 @@ from directus_gitops import store
 from directus_gitops.commands import check
 from directus_gitops.errors import ConfigError, PartialApplyError, RefusedError, ServerError, SnapshotError
 from directus_gitops.kinds import apply, compare, files, identity, model, secrets, sync
+from tests.conftest import Project
 
 ADMIN_ROLE, ADMIN_POLICY, PUBLIC = "r-admin-1", "p-admin-1", "p-public-1"
+EMPTY_SNAPSHOT = {
+    "version": 1,
+    "directus": "12.4.1",
+    "vendor": "sqlite",
+    "collections": [],
+    "fields": [],
+    "relations": [],
+}
 
 
 def state() -> dict[str, Any]:
@@ -307,3 +317,28 @@ def test_check_reads_the_config_files_as_push_would(tmp_path: Path) -> None:
     flow.write_text(flow.read_text().replace("kind: flow", "kind: webhook"))
     problems = [str(p) for p in check.check_folder(tmp_path / "schema", "split").problems]
     assert any("notify-on-publish.yaml" in p and "unknown kind 'webhook'" in p for p in problems), problems
+
+
+def test_diff_and_log_show_configuration_changes_between_commits(project: Project) -> None:
+    snapshot = {
+        "version": 1,
+        "directus": "12.4.1",
+        "vendor": "sqlite",
+        "collections": [],
+        "fields": [],
+        "relations": [],
+    }
+    first = identity.symbolic(marked())
+    second = copy.deepcopy(first)
+    second["flows"] = []
+    for state_ in (first, second):
+        rendered, entry = files.render(state_)
+        store.write_tree(project.schema, store.render(snapshot, "split", entry) | rendered)
+        project.git("add", "-A")
+        project.git("commit", "--quiet", "-m", "config")
+    log = project.run("log", "-n", "1")
+    assert log.code == 0 and '- flow "Notify on publish" (destructive)' in log.out
+    diff = project.run("diff", "HEAD~1", "HEAD", "--exit-code")
+    assert diff.code == 2 and '- flow "Notify on publish"' in diff.out
+    as_json = json.loads(project.run("diff", "HEAD~1", "HEAD", "--format", "json").out)
+    assert as_json["config"]["summary"]["destroy"] == 1

@@ -201,7 +201,7 @@ def run(
     else:
         title = f"Changes from {before.label} to {after.label}:"
     translated = translation.lines() if translation else []
-    configured = sync.diff(_config(before), _config(after))
+    configured = sync.diff(config_of(before), config_of(after))
     if configured is not None and fmt == "json":
         context["config"] = kinds_compare.as_dict(configured)
     console.result(render.render(result, fmt, title=title, context=context, color=console.color, translated=translated))
@@ -212,6 +212,6 @@ def run(
     return ExitCode.OK
 
 
-def _config(side: Side) -> Any:
+def config_of(side: Side) -> Any:
     """The configuration kinds a side's schema folder holds (None: none)."""
     return sync.load(side.tree.read, side.tree.source) if side.tree is not None else None

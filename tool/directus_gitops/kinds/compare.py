@@ -331,6 +331,11 @@ def ordered(changes: ConfigChangeSet) -> list[ConfigChange]:
     return sorted(changes, key=lambda c: (rank[c.kind], c.name, c.action != "delete"))
 
 
+def short_lines(changes: ConfigChangeSet) -> tuple[str, ...]:
+    """One line per change, for the semantic log: ``- flow "Notify on publish" (destructive)``."""
+    return tuple(f"{c.sign} {c.label}{' (destructive)' if c.destructive else ''}" for c in ordered(changes))
+
+
 def count_line(changes: ConfigChangeSet) -> str:
     return (
         f"Configuration: {changes.count('create')} to add, {changes.count('update')} to change, "

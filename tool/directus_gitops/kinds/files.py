@@ -73,7 +73,12 @@ def render(state: State) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The files for ``state`` and the manifest's ``config`` entry listing them."""
     docs = documents(state)
     files = {path: (HEADER + yamlio.dump(doc)).encode("utf-8") for path, doc in docs.items()}
-    return files, {"model": state.get("model", model.POLICIES), "files": sorted(files)}
+    # The groups are listed so that a group left empty (the last flow removed) still counts.
+    return files, {
+        "model": state.get("model", model.POLICIES),
+        "groups": sorted(groups_of(state)),
+        "files": sorted(files),
+    }
 
 
 def groups_of(state: State) -> set[str]:
@@ -109,7 +114,11 @@ def parse(read: store.Reader, source: str, entry: Any) -> State | None:
         if not isinstance(document, dict) or not isinstance(document.get("kind"), str):
             raise SnapshotError(f"{where}: must be a mapping with a 'kind'")
         _place(state, document, where)
-    if "roles" in state or "policies" in state:
+    listed = entry.get("groups") or []
+    for group in ("flows", "dashboards", "presets", "translations", "folders"):
+        if group in listed:
+            state.setdefault(group, [])
+    if "roles" in state or "policies" in state or "access" in listed:
         state.setdefault("roles", [])
         if kind_model == model.POLICIES:
             state.setdefault("policies", [])
