@@ -99,6 +99,12 @@ def state() -> dict[str, Any]:
     )
 
 
+def write_schema(folder: Path, config_state: dict[str, Any]) -> None:
+    """A schema folder holding an empty data model and ``config_state``."""
+    rendered, entry = files.render(config_state)
+    store.write_tree(folder, store.render(EMPTY_SNAPSHOT, "split", entry) | rendered)
+
+
 def marked() -> dict[str, Any]:
     result = state()
     identity.mark(result)
@@ -227,17 +233,7 @@ def test_sync_is_opt_in_and_checked(tmp_path: Path) -> None:
 
 
 def test_check_accepts_the_listed_config_files(tmp_path: Path) -> None:
-    snapshot = {
-        "version": 1,
-        "directus": "12.4.1",
-        "vendor": "sqlite",
-        "collections": [],
-        "fields": [],
-        "relations": [],
-    }
-    rendered, entry = files.render(identity.symbolic(marked()))
-    tree = store.render(snapshot, "split", entry) | rendered
-    store.write_tree(tmp_path / "schema", tree)
+    write_schema(tmp_path / "schema", identity.symbolic(marked()))
     report = check.check_folder(tmp_path / "schema", "split")
     assert report.problems == []
     (tmp_path / "schema" / "config" / "stray.yaml").write_text("kind: flow\n")
@@ -303,16 +299,7 @@ def test_a_first_call_that_fails_reached_nothing() -> None:
 
 
 def test_check_reads_the_config_files_as_push_would(tmp_path: Path) -> None:
-    snapshot = {
-        "version": 1,
-        "directus": "12.4.1",
-        "vendor": "sqlite",
-        "collections": [],
-        "fields": [],
-        "relations": [],
-    }
-    rendered, entry = files.render(identity.symbolic(marked()))
-    store.write_tree(tmp_path / "schema", store.render(snapshot, "split", entry) | rendered)
+    write_schema(tmp_path / "schema", identity.symbolic(marked()))
     flow = tmp_path / "schema" / "config" / "flows" / "notify-on-publish.yaml"
     flow.write_text(flow.read_text().replace("kind: flow", "kind: webhook"))
     problems = [str(p) for p in check.check_folder(tmp_path / "schema", "split").problems]
@@ -320,20 +307,11 @@ def test_check_reads_the_config_files_as_push_would(tmp_path: Path) -> None:
 
 
 def test_diff_and_log_show_configuration_changes_between_commits(project: Project) -> None:
-    snapshot = {
-        "version": 1,
-        "directus": "12.4.1",
-        "vendor": "sqlite",
-        "collections": [],
-        "fields": [],
-        "relations": [],
-    }
     first = identity.symbolic(marked())
     second = copy.deepcopy(first)
     second["flows"] = []
     for state_ in (first, second):
-        rendered, entry = files.render(state_)
-        store.write_tree(project.schema, store.render(snapshot, "split", entry) | rendered)
+        write_schema(project.schema, state_)
         project.git("add", "-A")
         project.git("commit", "--quiet", "-m", "config")
     log = project.run("log", "-n", "1")
