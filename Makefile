@@ -22,7 +22,7 @@ export DIRECTUS_CELLS DIRECTUS_MATRIX_CELLS DIRECTUS_VERSIONS DIRECTUS_DATABASES
 CELL_VERSIONS = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(firstword $(subst :, ,$(cell)))) $(DIRECTUS_VERSIONS) 11.17.4)
 CELL_DATABASES = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(word 2,$(subst :, ,$(cell)))) $(DIRECTUS_DATABASES))
 
-.PHONY: install directus databases test test-fast race lint format docs demo schema bench matrix clean
+.PHONY: install directus databases test test-fast test-config-kinds race lint format docs demo schema bench matrix clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ format: install
 
 test: lint directus databases  ## the whole suite, real Directus servers included (the CI part of the matrix)
 	$(BIN)/pytest
+
+test-config-kinds: directus  ## the configuration kinds' acceptance on 10.13.4, 11.17.4 and 12.4.1 (make test runs 12.4.1)
+	DIRECTUS_CONFIG_VERSIONS="10.13.4 11.17.4 12.4.1" $(BIN)/pytest tests/test_config_kinds.py
 
 test-fast: install  ## only the tests that need no Directus server
 	$(BIN)/pytest -m "not directus"

@@ -78,6 +78,7 @@ def test_init_writes_a_configuration_the_workflow_can_use(master: Project) -> No
     pushed = re.findall(r"push --env (\w+)", (master.root / WORKFLOW).read_text())
     assert pushed == ["staging", "production"]
     assert set(pushed) <= set(cfg.environments)
+    assert cfg.sync == ("schema", "access", "flows", "dashboards", "presets", "settings", "translations", "folders")
 
 
 def test_init_deploys_from_the_default_branch(master: Project) -> None:

@@ -224,7 +224,8 @@ def pull(
     """Write a server's schema snapshot into the schema folder as canonical YAML.
 
     Pulling an unchanged server rewrites nothing, so git shows no change. Collections
-    removed on the server have their files removed.
+    removed on the server have their files removed. With `sync:` in directus-gitops.yaml,
+    also writes the configuration kinds under config/, and refuses to write a secret.
     """
     from directus_gitops.commands import pull as command
 
@@ -499,6 +500,10 @@ def push(
     CI), backs up the server's current schema, applies with Directus's hash guard, checks
     that nothing is left to apply, and releases the lock. A push that finds the lock held
     waits up to --lock-timeout, then exits 3 naming the holder and since when.
+
+    With `sync:` in directus-gitops.yaml, also pushes roles, policies, permissions, flows,
+    dashboards, presets, settings, translations and folders (docs/config-kinds.md): removals
+    need --allow-data-loss; a push that would lock out its own token is always refused.
     """
     from directus_gitops.commands import push as command
 

@@ -313,6 +313,19 @@ class DirectusClient:
             if exc.status not in (403, 404):  # already gone
                 raise
 
+    # ------------------------------------------------------------------ configuration items
+
+    def read(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        """The ``data`` of a GET on a REST endpoint (roles, policies, flows, settings, …)."""
+        return self._data(f"GET {path}", self._request("GET", path, params=params))
+
+    def write(self, method: str, path: str, body: Any = None) -> Any:
+        """Create, change or delete configuration items; the answer's ``data``, if any."""
+        response = self._request(method, path, body=body)
+        if response.status_code == 204 or not response.content:
+            return None
+        return self._data(f"{method} {path}", response)
+
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})

@@ -21,7 +21,7 @@ from directus_gitops.errors import ConfigError, RefusedError
 CONFIG_NAME = "directus-gitops.yaml"
 DEFAULT_TIMEOUT = 120.0
 
-_TOP_KEYS = {"schema_dir", "layout", "backup_dir", "default_env", "environments", "ignore"}
+_TOP_KEYS = {"schema_dir", "layout", "backup_dir", "default_env", "environments", "ignore", "sync"}
 _ENV_KEYS = {"url", "token_env", "timeout", "ignore", "mode"}
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
@@ -59,6 +59,7 @@ class Config:
     default_env: str | None = None
     environments: Mapping[str, Environment] = field(default_factory=dict)
     ignore: selection.Rules = field(default_factory=selection.Rules)  # for every environment and the offline diff
+    sync: tuple[str, ...] = ("schema",)  # what pull writes: the schema and configuration kinds
 
     @property
     def backups(self) -> Path:
@@ -209,6 +210,7 @@ def parse(data: Any, path: Path, text: str | None = None) -> Config:
         raise ConfigError(f"{where}: default_env '{default_env}' is not one of the environments")
     schema_dir = folder("schema_dir", "schema")
     assert schema_dir is not None
+    sync = _parse_sync(data.get("sync", ["schema"]), where)
     return Config(
         root=root,
         path=path,
@@ -218,7 +220,21 @@ def parse(data: Any, path: Path, text: str | None = None) -> Config:
         default_env=default_env,
         environments=environments,
         ignore=selection.parse_rules(data.get("ignore"), where),
+        sync=sync,
     )
+
+
+def _parse_sync(value: Any, where: str) -> tuple[str, ...]:
+    from directus_gitops.kinds import GROUPS
+
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: 'sync' must be a list of: {', '.join(GROUPS)}")
+    unknown = [item for item in value if item not in GROUPS]
+    if unknown:
+        raise ConfigError(f"{where}: sync: unknown kind '{unknown[0]}' (known: {', '.join(GROUPS)})")
+    if "schema" not in value:
+        raise ConfigError(f"{where}: sync must include 'schema' (the data model is always pulled)")
+    return tuple(dict.fromkeys(value))
 
 
 def _parse_env(name: str, settings: Any, where: str) -> Environment:

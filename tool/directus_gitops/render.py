@@ -414,6 +414,7 @@ class LogEntry:
     commit: CommitInfo
     changes: ChangeSet = field(default_factory=ChangeSet)
     error: str | None = None
+    config: tuple[str, ...] = ()  # the configuration kinds' changes, one line each ("- flow X")
 
 
 def short_line(change: Change) -> str:
@@ -428,9 +429,9 @@ def short_line(change: Change) -> str:
 def _log_lines(entry: LogEntry) -> list[str]:
     if entry.error is not None:
         return [f"(cannot read the schema: {entry.error})"]
-    if not entry.changes:
+    if not entry.changes and not entry.config:
         return ["(no schema changes)"]
-    return [short_line(change) for change in ordered(entry.changes)]
+    return [short_line(change) for change in ordered(entry.changes)] + list(entry.config)
 
 
 def log_text(entries: Sequence[LogEntry], *, color: bool = False) -> str:
@@ -470,6 +471,7 @@ def log_dict(entries: Sequence[LogEntry]) -> dict[str, Any]:
                 "error": entry.error,
                 "summary": _summary_dict(entry.changes),
                 "changes": [_change_dict(change) for change in ordered(entry.changes)],
+                "config": list(entry.config),
             }
         )
     return {"format_version": JSON_FORMAT_VERSION, "commits": commits}

@@ -61,6 +61,7 @@ _MANIFEST_KEYS = {
     "file",
     "collections",
     "system_fields",
+    "config",  # the configuration kinds' files (directus_gitops.kinds)
 }
 _FILE_KEYS = {"collection", "fields", "relations"}
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(10)}
@@ -100,8 +101,11 @@ def _without_collection(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if key != "collection"}
 
 
-def render(snapshot: Mapping[str, Any], layout: Layout = "split") -> dict[str, bytes]:
-    """The files (relative POSIX path → bytes) that hold ``snapshot`` in ``layout``."""
+def render(
+    snapshot: Mapping[str, Any], layout: Layout = "split", config: Mapping[str, Any] | None = None
+) -> dict[str, bytes]:
+    """The files (relative POSIX path → bytes) that hold ``snapshot`` in ``layout``; ``config``
+    is the manifest's entry listing the configuration kinds' files (written by the caller)."""
     canon = snap.canonical(snapshot)
     header = {key: canon[key] for key in ("version", "directus", "vendor") if key in canon}
     manifest: dict[str, Any] = {
@@ -110,6 +114,8 @@ def render(snapshot: Mapping[str, Any], layout: Layout = "split") -> dict[str, b
         "layout": layout,
         "snapshot": header,
     }
+    if config:
+        manifest["config"] = dict(config)
     if layout == "single":
         manifest["file"] = SINGLE_FILE
         return {MANIFEST: _dump(manifest), SINGLE_FILE: _dump(canon, header=False)}
@@ -258,6 +264,14 @@ def manifest_problems(manifest: Any) -> list[ShapeProblem]:
         found.append(ShapeProblem(("layout",), f"layout must be one of {', '.join(LAYOUTS)}"))
     if not isinstance(manifest.get("snapshot"), dict):
         found.append(ShapeProblem(("snapshot",), "'snapshot' must be a mapping"))
+    config = manifest.get("config")
+    if config is not None:
+        files = config.get("files") if isinstance(config, dict) else None
+        if not isinstance(files, list):
+            found.append(ShapeProblem(("config",), "'config' must hold 'model' and a list of 'files'"))
+        else:
+            for position, relpath in enumerate(files):
+                found.extend(_path_problem(relpath, ("config", "files", position)))
     if layout == "single":
         found.extend(_path_problem(manifest.get("file", SINGLE_FILE), ("file",)))
         return found
@@ -312,6 +326,17 @@ def collection_entries(content: Mapping[str, Any]) -> Iterator[tuple[str, snap.L
 def _raise_first(found: list[ShapeProblem], where: str) -> None:
     if found:
         raise SnapshotError(f"{where}: {found[0].message}")
+
+
+def config_files(manifest: Mapping[str, Any]) -> list[str]:
+    """The configuration kinds' files a (well-formed) manifest lists."""
+    config = manifest.get("config") or {}
+    return [str(PurePosixPath(path)) for path in config.get("files") or []]
+
+
+def read_manifest(read: Reader, source: str) -> dict[str, Any] | None:
+    """The manifest of a schema folder, checked; None when the folder has none."""
+    return _read_manifest(read, source)
 
 
 def _read_manifest(read: Reader, source: str) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from directus_gitops import snapshot as snap
 from directus_gitops import store, yamlio
 from directus_gitops.console import display
-from directus_gitops.errors import DocumentError, InvalidSnapshotError
+from directus_gitops.errors import DocumentError, InvalidSnapshotError, SnapshotError
 
 
 @dataclass(frozen=True)
@@ -183,9 +183,16 @@ class _Checker:
             return None
         self.layout = manifest["layout"]
         self.format_version = manifest["format_version"]
-        if manifest["layout"] == "single":
-            return self.single(manifest)
-        return self.split(manifest)
+        expected = self.single(manifest) if manifest["layout"] == "single" else self.split(manifest)
+        if manifest.get("config"):
+            self.config_files(manifest["config"])
+            if expected is not None:
+                # The configuration kinds' files are kept as they are (pull writes them canonical).
+                for path in store.config_files(manifest):
+                    data = self.read(path) if path in self.files else None
+                    if data is not None:
+                        expected[path] = data
+        return expected
 
     def directus_folder(self, layout: store.Layout) -> dict[str, bytes] | None:
         name = next((name for name in store.DIRECTUS_FILES if name in self.files), None)
@@ -207,14 +214,14 @@ class _Checker:
 
     def single(self, manifest: Mapping[str, Any]) -> dict[str, bytes] | None:
         name = str(PurePosixPath(manifest.get("file", store.SINGLE_FILE)))
-        self.unlisted({store.MANIFEST, name})
+        self.unlisted({store.MANIFEST, name, *store.config_files(manifest)})
         if name not in self.files:
             self.find(store.MANIFEST, ("file",), f"names {name}, which is missing")
             return None
         ok, document = self.document(name)
         snapshot = self.snapshot_document(name, document) if ok else None
         self.snapshot = snapshot
-        return store.render(snapshot, "single") if snapshot is not None else None
+        return store.render(snapshot, "single", manifest.get("config")) if snapshot is not None else None
 
     def split(self, manifest: Mapping[str, Any]) -> dict[str, bytes] | None:
         header = manifest["snapshot"]
@@ -238,7 +245,7 @@ class _Checker:
                 self.find(store.MANIFEST, at, f"lists {path}, which is missing")
                 continue
             self.collection_file(path, str(name))
-        self.unlisted({store.MANIFEST, *listed})
+        self.unlisted({store.MANIFEST, *listed, *store.config_files(manifest)})
 
         snapshot: snap.Snapshot = {**header, "collections": [], "fields": [], "relations": []}
         if "system_fields" in manifest:
@@ -246,7 +253,20 @@ class _Checker:
         for placed in _named(self.placed):
             snapshot[placed.key].append(placed.entry)
         self.snapshot = snapshot
-        return store.render(snapshot, "split")
+        return store.render(snapshot, "split", manifest.get("config"))
+
+    def config_files(self, entry: Mapping[str, Any]) -> None:
+        """The configuration kinds' files, each read as push would read it."""
+        from directus_gitops.kinds import files as config_files
+
+        for relpath in store.config_files({"config": entry}):
+            if relpath not in self.files:
+                self.find(store.MANIFEST, ("config",), f"lists {relpath}, which is missing")
+                continue
+            try:
+                config_files.parse(self.read, "", {**entry, "files": [relpath]})
+            except SnapshotError as exc:
+                self.find(relpath, None, exc.message.split(": ", 1)[-1])
 
     def collection_file(self, relpath: str, listed_as: str) -> None:
         ok, content = self.document(relpath)

@@ -16,6 +16,8 @@ from directus_gitops import snapshot as snap
 from directus_gitops.config import Config
 from directus_gitops.console import Console, display
 from directus_gitops.errors import ConfigError, ExitCode, GitError, SnapshotError
+from directus_gitops.kinds import compare as kinds_compare
+from directus_gitops.kinds import sync
 
 if TYPE_CHECKING:
     from directus_gitops.gitrepo import Repo
@@ -242,11 +244,21 @@ def run(
     if fmt in ("markdown", "mermaid"):
         after_compared = translation.snapshot if translation else comparison.after
         diagram = mermaid.diagram(result, comparison.before, after_compared)
+    configured = sync.diff(config_of(before), config_of(after))
+    if configured is not None and fmt == "json":
+        context["config"] = kinds_compare.as_dict(configured)
     console.result(
         render.render(
             result, fmt, title=title, context=context, color=console.color, translated=translated, diagram=diagram
         )
     )
-    if exit_code and result:
+    if configured is not None and fmt in ("text", "markdown"):
+        console.result(kinds_compare.markdown(configured) if fmt == "markdown" else kinds_compare.text(configured))
+    if exit_code and (result or configured):
         return ExitCode.CHANGES
     return ExitCode.OK
+
+
+def config_of(side: Side) -> Any:
+    """The configuration kinds a side's schema folder holds (None: none)."""
+    return sync.load(side.tree.read, side.tree.source) if side.tree is not None else None

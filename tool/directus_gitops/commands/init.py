@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from directus_gitops import REPOSITORY, __version__, config, store, yamlio
+from directus_gitops import REPOSITORY, __version__, config, kinds, store, yamlio
 from directus_gitops.console import Console
 from directus_gitops.errors import ConfigError, ExitCode
 
@@ -67,6 +67,8 @@ def config_text(env: str, urls: Mapping[str, str], layout: store.Layout) -> str:
         "schema_dir: schema",
         f"layout: {layout}",
         f"default_env: {env}   # used when --env is not given",
+        "# What pull writes and push applies: the schema and the configuration kinds (docs/config-kinds.md).",
+        f"sync: [{', '.join(kinds.COMMON)}]",
         "environments:",
         *(line(name, url) for name, url in urls.items()),
     ]

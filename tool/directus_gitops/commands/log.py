@@ -5,11 +5,13 @@ from __future__ import annotations
 from functools import cache
 
 from directus_gitops import render
-from directus_gitops.commands.diff import Side, compare, revision_side
+from directus_gitops.commands.diff import Side, compare, config_of, revision_side
 from directus_gitops.config import Config
 from directus_gitops.console import Console
 from directus_gitops.errors import ExitCode, GitOpsError
 from directus_gitops.gitrepo import CommitInfo, Repo
+from directus_gitops.kinds import compare as kinds_compare
+from directus_gitops.kinds import sync
 
 _EMPTY = Side("an empty schema")
 
@@ -24,10 +26,12 @@ def history(repo: Repo, folder: str, *, ref: str, limit: int | None) -> list[ren
 
     def entry(commit: CommitInfo) -> render.LogEntry:
         try:
-            changes = compare(side(commit.parent) if commit.parent else _EMPTY, side(commit.sha)).changes
+            before, after = side(commit.parent) if commit.parent else _EMPTY, side(commit.sha)
+            changes = compare(before, after).changes
+            configured = sync.diff(config_of(before), config_of(after))
         except GitOpsError as exc:  # one unreadable commit must not hide the rest of the history
             return render.LogEntry(commit, error=exc.message)
-        return render.LogEntry(commit, changes)
+        return render.LogEntry(commit, changes, config=kinds_compare.short_lines(configured) if configured else ())
 
     return [entry(commit) for commit in repo.history(folder, ref, limit)]
 

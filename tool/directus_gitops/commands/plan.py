@@ -21,6 +21,8 @@ from directus_gitops.config import Config, Target
 from directus_gitops.console import Console
 from directus_gitops.errors import ConfigError, DocumentError, ExitCode, GitError, GitOpsError
 from directus_gitops.fanout import Record
+from directus_gitops.kinds import compare as kinds_compare
+from directus_gitops.kinds import sync
 
 PLAN_FORMAT = "directus-gitops-plan"
 PLAN_FORMAT_VERSION = render.JSON_FORMAT_VERSION  # one type everywhere: the string "1"
@@ -333,15 +335,33 @@ def run(
     source = read_source(config, console, ref=ref, path=path)
     with DirectusClient(target) as client:
         plan = make_plan(client, source, console, force=force, system_index_changes=system_index_changes, mode=mode)
+        desired = sync.source(config.schema_dir, config.root, ref=ref, path=path)
+        config_plan = sync.plan(client, desired, plan.target_version) if desired is not None else None
     record.changes = plan.changes.summary()
-    record.result = "planned" if plan.changes else "already matches"
+    record.result = "planned" if plan.changes or (config_plan and config_plan.changes) else "already matches"
     show(plan, console, fmt)
+    if config_plan is not None:
+        _show_config(config_plan.changes, console, fmt)
+        if out is not None:
+            console.warn("a saved plan holds the schema only; push without --plan to apply the configuration")
     if out is not None:
         if plan.diff is None:
             console.info(f"Nothing to save: '{target.name}' already matches.")
         else:
             save(plan, out)
             console.info(f"Saved the plan to {out}; apply it with: directus-gitops push --plan {out}")
-    if exit_code and plan.changes:
+    if exit_code and (plan.changes or (config_plan and config_plan.changes)):
         return ExitCode.CHANGES
     return ExitCode.OK
+
+
+def _show_config(changes: kinds_compare.ConfigChangeSet, console: Console, fmt: render.Format) -> None:
+    """The configuration kinds' plan: after the schema's (JSON: on stderr, stdout stays one document)."""
+    if fmt == "json":
+        console.info(json.dumps({"config": kinds_compare.as_dict(changes)}, indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        console.result(kinds_compare.markdown(changes))
+    elif fmt == "text":
+        console.result(kinds_compare.text(changes))
+    else:  # a diagram of the schema alone: the configuration's plan goes beside it
+        console.info(kinds_compare.text(changes))

@@ -10,6 +10,7 @@ from directus_gitops.client import DirectusClient
 from directus_gitops.config import Config, Target
 from directus_gitops.console import Console, display
 from directus_gitops.errors import ExitCode, GitOpsError
+from directus_gitops.kinds import sync
 
 if TYPE_CHECKING:
     from directus_gitops.gitrepo import Repo
@@ -24,9 +25,13 @@ def summary(before: store.Tree | None, after: store.Tree) -> str | None:
         return None
     try:
         old, new = store.load_differing(before, after)
+        configured = sync.diff(sync.load(before.read, before.source), sync.load(after.read, after.source))
     except GitOpsError:
         return None
-    return changes.compare(old.snapshot, new.snapshot).summary()
+    schema = changes.compare(old.snapshot, new.snapshot)
+    if not configured:
+        return schema.summary()
+    return f"{schema.summary()}; configuration: {configured.summary()}" if schema else configured.summary()
 
 
 def _committed(repo: Repo, folder: str) -> store.Tree | None:
@@ -63,12 +68,18 @@ def run(
         repo = Repo(config.schema_dir.parent)  # fail before touching anything
     with DirectusClient(target) as client, console.progress(f"Reading the schema of '{target.name}'"):
         pulled = snap.validate(client.snapshot(), f"snapshot from {target.url}")
+        # The configuration kinds directus-gitops.yaml enables (none: schema only).
+        configured = sync.pull(client, config.sync, pulled.get("directus"))
     pulled, left_out = selection.apply(pulled, target.ignore)
     if left_out:
         console.info(f"Left out by ignore rules: {selection.summary([left_out])}.")
         for note in left_out.notes:
             console.info(f"  also left out: {note}")
-    files = store.render(pulled, layout)
+    files = store.render(pulled, layout, configured.entry if configured else None)
+    if configured is not None:
+        files.update(configured.files)
+        for key in configured.withheld:
+            console.warn(f"setting '{key}' holds a credential and is never written (set it on each instance)")
     new_tree = store.memory_tree(files, f"snapshot of {target.name}")
     schema_dir = config.schema_dir
     store.recover(schema_dir)
@@ -84,7 +95,9 @@ def run(
         store.write_tree(schema_dir, files)
         console.info(
             f"Pulled '{target.name}' ({source}): {counts['collections']} collections, "
-            f"{counts['fields']} fields, {counts['relations']} relations into {shown} ({described})."
+            f"{counts['fields']} fields, {counts['relations']} relations"
+            + (f"; {configured.counts}" if configured else "")
+            + f" into {shown} ({described})."
         )
     if repo is not None:
         folder = repo.relpath(schema_dir)

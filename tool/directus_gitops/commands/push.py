@@ -27,6 +27,8 @@ from directus_gitops.errors import (
     StaleHashError,
 )
 from directus_gitops.fanout import Record
+from directus_gitops.kinds import compare as kinds_compare
+from directus_gitops.kinds import sync
 
 
 def backup(target: Target, current: snap.Snapshot, folder: Path) -> Path:
@@ -142,6 +144,27 @@ def _desired_now(client: DirectusClient, plan: planning.Plan, current: snap.Snap
     ).snapshot
 
 
+def _config_plan(
+    config: Config, client: DirectusClient, plan: planning.Plan, *, ref: str | None, path: Path | None, saved: bool
+) -> sync.Plan | None:
+    """The configuration kinds' plan, when the pushed folder holds any (saved plans: schema only)."""
+    if saved:
+        return None
+    desired = sync.source(config.schema_dir, config.root, ref=ref, path=path)
+    if desired is None:
+        return None
+    return sync.plan(client, desired, plan.target_version)
+
+
+def _push_config(
+    client: DirectusClient, console: Console, config_plan: sync.Plan, plan: planning.Plan, backup_path: Path | None
+) -> int:
+    console.info(f"Applying configuration ({config_plan.changes.summary()}) to '{plan.target.name}' …")
+    done = sync.push(client, config_plan, plan.target_version, backup_path)
+    console.info(f"Configuration of '{plan.target.name}' now matches {plan.source.label} ({len(done)} call(s)).")
+    return ExitCode.OK
+
+
 def run(
     config: Config,
     target: Target,
@@ -178,12 +201,24 @@ def run(
                     client, source, console, force=force, system_index_changes=system_index_changes, mode=mode
                 )
             planning.show(plan, console, fmt)
+            config_plan = _config_plan(config, client, plan, ref=ref, path=path, saved=plan_file is not None)
+            if config_plan is not None:
+                _report(console, fmt, kinds_compare.text(config_plan.changes))
             record.changes = plan.changes.summary()
-            if plan.diff is None:
+            if plan.diff is None and not (config_plan and config_plan.changes):
                 record.result = "already matches"
                 return ExitCode.OK
 
             refusals: list[RefusedError] = []
+            if config_plan is not None and config_plan.changes:
+                lockout = sync.lockout(client, config_plan)
+                if lockout is not None:  # whatever the flags
+                    refusals.append(RefusedError(f"refusing to push: {lockout}; nothing was applied"))
+                if not allow_data_loss:
+                    try:
+                        sync.refuse_removals(config_plan.changes)
+                    except RefusedError as exc:
+                        refusals.append(exc)
             lossy = plan.changes.data_loss
             if lossy and not allow_data_loss:
                 names = ", ".join(c.name for c in lossy[:5]) + (" …" if len(lossy) > 5 else "")
@@ -220,6 +255,14 @@ def run(
             if backup_path is not None:
                 record.backup = backup_path
                 console.info(f"Backed up the schema of '{target.name}' to {backup_path}")
+            config_backup = None
+            if config_plan is not None and config_plan.changes and not no_backup:
+                config_backup = sync.backup(config_plan, config.backups, target.name)
+                console.info(f"Backed up the configuration of '{target.name}' to {config_backup}")
+            if plan.diff is None:
+                assert config_plan is not None
+                record.result = "applied"
+                return _push_config(client, console, config_plan, plan, config_backup)
 
             console.info(f"Applying {plan.changes.summary()} to '{target.name}' …")
             try:
@@ -233,6 +276,8 @@ def run(
             except ServerError as exc:
                 raise _report_partial(client, console, fmt, plan, exc, backup_path) from None
 
+            if config_plan is not None and config_plan.changes:
+                _push_config(client, console, config_plan, plan, config_backup)
             # Verify against the target as it is now: what exists there decides the translation.
             with console.progress(f"Reading '{target.name}' back to check the result"):
                 again = _desired_now(client, plan, client.snapshot())

@@ -1,0 +1,167 @@
+"""Configuration kinds on real Directus servers: pull → commit → push → verify, identity,
+removals, the lock-out guard and secrets.
+
+By default on 12.4.1 only (about 2 minutes: two servers). ``make test-config-kinds`` runs
+the same acceptance on 10.13.4, 11.17.4 and 12.4.1 (``DIRECTUS_CONFIG_VERSIONS``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests import config_seed
+from tests.conftest import Project
+from tests.directus_harness import DirectusServer, ServerPool
+
+VERSIONS = os.environ.get("DIRECTUS_CONFIG_VERSIONS", "12.4.1").split()
+SYNC = "sync: [schema, access, flows, dashboards, presets, settings, translations, folders]\n"
+
+
+def _configure(project: Project, **environments: str) -> None:
+    project.configure(**environments)
+    with (project.root / "directus-gitops.yaml").open("a") as config:
+        config.write(SYNC)
+    project.git("commit", "--quiet", "-am", "sync configuration kinds")
+
+
+def _major(version: str) -> int:
+    return int(version.split(".")[0])
+
+
+@pytest.fixture(params=VERSIONS)
+def pair(
+    request: pytest.FixtureRequest, directus_pool: ServerPool
+) -> Iterator[tuple[str, DirectusServer, DirectusServer]]:
+    version = request.param
+    with (
+        directus_pool.new_server(version, seeded=True) as source,
+        directus_pool.new_server(version, seeded=True) as target,
+    ):
+        yield version, source, target
+
+
+def _http(server: DirectusServer, token: str | None = None) -> httpx.Client:
+    return config_seed.client(server.url, token or server.token)
+
+
+def _user(server: DirectusServer, role: str, token: str) -> None:
+    with _http(server) as http:
+        response = http.post(
+            "/users", json={"email": f"{token}@example.com", "password": "pw-not-used-1", "role": role, "token": token}
+        )
+        assert response.is_success, response.text
+
+
+def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) -> None:
+    version, source, target = pair
+    policies = _major(version) >= 11
+    with _http(source) as http:
+        config_seed.seed(http, policies=policies, filtered=_major(version) < 12)
+    _configure(project, dev=source.url, prod=target.url)
+    project.token("dev", source.token)
+    project.token("prod", target.token)
+
+    pulled = project.run("pull", "--env", "dev", "--commit")
+    assert pulled.code == 0, pulled.output
+    config = project.schema / "config"
+    assert (config / "flows" / "notify-on-publish.yaml").is_file()
+    flow = (config / "flows" / "notify-on-publish.yaml").read_text()
+    # Operations in execution order: the trigger's first operation, then along resolve.
+    assert flow.index("key: check") < flow.index("key: notify") < flow.index("key: log_failure")
+    assert "resolve: notify" in flow and "reject: log_failure" in flow
+    holder = config / ("policies/editors.yaml" if policies else "roles/editor.yaml")
+    assert "action: delete" in holder.read_text()
+    assert (config / "roles" / "administrator.yaml").read_text().count("id: admin-role") == 1
+
+    pushed = project.run("push", "--env", "prod", "--yes")
+    assert pushed.code == 0, pushed.output
+    assert "+ flow" in pushed.output and "+ permission" in pushed.output
+
+    # A user of the pushed Viewer role can read articles and not create them.
+    _user(target, config_seed.VIEWER_ROLE, "viewer-token-1")
+    with _http(target, "viewer-token-1") as viewer:
+        assert viewer.get("/items/articles").status_code == 200
+        assert viewer.post("/items/articles", json={"title": "x"}).status_code == 403
+    _user(target, config_seed.EDITOR_ROLE, "editor-token-1")
+    with _http(target, "editor-token-1") as editor:
+        assert editor.post(
+            "/items/articles", json={"title": "by editor", "slug": "by-editor", "status": "draft"}
+        ).is_success
+
+    again = project.run("push", "--env", "prod", "--yes")
+    assert again.code == 0, again.output
+    assert "No configuration changes." in again.output
+
+    # The target pulled into the same folder: the same files (the users made there aside).
+    target_pull = project.run("pull", "--env", "prod")
+    assert target_pull.code == 0, target_pull.output
+    assert project.git("status", "--porcelain", "--", "schema/config") == ""
+
+    # Removing a permission is refused without the opt-in, applied with it.
+    with _http(source) as http:
+        holder_key = "policy" if policies else "role"
+        holder_id = config_seed.EDITOR_POLICY if policies else config_seed.EDITOR_ROLE
+        found = http.get(
+            "/permissions",
+            params={
+                "filter[collection][_eq]": "articles",
+                "filter[action][_eq]": "delete",
+                f"filter[{holder_key}][_eq]": holder_id,
+            },
+        ).json()["data"]
+        assert http.delete(f"/permissions/{found[0]['id']}").status_code == 204
+    assert project.run("pull", "--env", "dev", "--commit").code == 0
+    refused = project.run("push", "--env", "prod", "--yes")
+    assert refused.code == 3, refused.output
+    assert "articles.delete" in refused.output
+    allowed = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
+    assert allowed.code == 0, allowed.output
+    assert project.run("push", "--env", "prod", "--yes").code == 0
+
+    # A push that would take admin access from the pushing token is refused, whatever the flags.
+    admin = config / ("policies/administrator.yaml" if policies else "roles/administrator.yaml")
+    admin.write_text(admin.read_text().replace("admin_access: true", "admin_access: false"))
+    project.git("commit", "--quiet", "-am", "no more admin")
+    locked = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
+    assert locked.code == 3, locked.output
+    assert "refusing to push" in locked.output and "admin" in locked.output
+
+    # A secret planted in a flow's request header reaches no file, output or git object.
+    secret = "s3cr3t-planted-9f8e7d6c"
+    headers = [{"header": "Authorization", "value": f"Bearer {secret}"}]
+    with _http(source) as http:
+        options = http.get(f"/operations/{config_seed.OPS['notify']}").json()["data"]["options"]
+        response = http.patch(
+            f"/operations/{config_seed.OPS['notify']}", json={"options": {**options, "headers": headers}}
+        )
+        assert response.is_success, response.text
+    result = project.run("pull", "--env", "dev", "--commit")
+    assert result.code == 3, result.output
+    assert "config/flows/notify-on-publish.yaml: operations[key=notify].options.headers.0.value" in result.output
+    assert secret not in result.output
+    for path in project.root.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    objects = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=project.root, capture_output=True, check=True
+    ).stdout
+    assert b"notify-on-publish" in objects and secret.encode() not in objects
+    # The way out: a placeholder, substituted on push from the environment.
+    placeholder = [{"header": "Authorization", "value": "Bearer ${env:HOOK_TOKEN}"}]
+    with _http(source) as http:
+        http.patch(f"/operations/{config_seed.OPS['notify']}", json={"options": {**options, "headers": placeholder}})
+    assert project.run("pull", "--env", "dev", "--commit").code == 0
+    project.monkeypatch.setenv("HOOK_TOKEN", secret)
+    substituted = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
+    assert substituted.code == 0, substituted.output
+    assert secret not in substituted.output
+    with _http(target) as http:
+        pushed_options = http.get(f"/operations/{config_seed.OPS['notify']}").json()["data"]["options"]
+    assert pushed_options["headers"] == [{"header": "Authorization", "value": f"Bearer {secret}"}]
+    assert project.run("push", "--env", "prod", "--yes").output.count("No configuration changes.") == 1

@@ -1,0 +1,322 @@
+"""The configuration kinds without a server: files, comparison, identity, secrets, ordering."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from directus_gitops import config as config_module
+from directus_gitops import store
+from directus_gitops.commands import check
+from directus_gitops.errors import ConfigError, PartialApplyError, RefusedError, ServerError, SnapshotError
+from directus_gitops.kinds import apply, compare, files, identity, model, secrets, sync
+from tests.conftest import Project
+
+ADMIN_ROLE, ADMIN_POLICY, PUBLIC = "r-admin-1", "p-admin-1", "p-public-1"
+EMPTY_SNAPSHOT = {
+    "version": 1,
+    "directus": "12.4.1",
+    "vendor": "sqlite",
+    "collections": [],
+    "fields": [],
+    "relations": [],
+}
+
+
+def state() -> dict[str, Any]:
+    return model.canonical(
+        {
+            "model": "policies",
+            "roles": [
+                {
+                    "id": ADMIN_ROLE,
+                    "name": "Administrator",
+                    "description": "$t:admin_description",
+                    "parent": None,
+                    "policies": [ADMIN_POLICY],
+                },
+                {"id": "r-editor", "name": "Editor", "parent": None, "policies": ["p-editors"]},
+            ],
+            "policies": [
+                {
+                    "id": ADMIN_POLICY,
+                    "name": "Administrator",
+                    "description": "$t:admin_description",
+                    "admin_access": True,
+                    "app_access": True,
+                    "permissions": [],
+                },
+                {"id": PUBLIC, "name": "$t:public_label", "admin_access": False, "public": True, "permissions": []},
+                {
+                    "id": "p-editors",
+                    "name": "Editors",
+                    "admin_access": False,
+                    "permissions": [
+                        {"collection": "articles", "action": "update", "fields": ["title"], "permissions": None},
+                        {"collection": "articles", "action": "read", "fields": ["title", "id"], "permissions": None},
+                    ],
+                },
+            ],
+            "flows": [
+                {
+                    "id": "f1",
+                    "name": "Notify on publish",
+                    "operation": "check",
+                    "operations": [
+                        {
+                            "id": "o3",
+                            "key": "log_failure",
+                            "type": "log",
+                            "resolve": None,
+                            "reject": None,
+                            "options": {"message": "no"},
+                        },
+                        {
+                            "id": "o2",
+                            "key": "notify",
+                            "type": "request",
+                            "resolve": None,
+                            "reject": None,
+                            "options": {"url": "https://hooks.example.com/x", "headers": []},
+                        },
+                        {
+                            "id": "o1",
+                            "key": "check",
+                            "type": "condition",
+                            "resolve": "notify",
+                            "reject": "log_failure",
+                            "options": {},
+                        },
+                    ],
+                },
+            ],
+            "settings": {"project_name": "Demo"},
+        }
+    )
+
+
+def write_schema(folder: Path, config_state: dict[str, Any]) -> None:
+    """A schema folder holding an empty data model and ``config_state``."""
+    rendered, entry = files.render(config_state)
+    store.write_tree(folder, store.render(EMPTY_SNAPSHOT, "split", entry) | rendered)
+
+
+def marked() -> dict[str, Any]:
+    result = state()
+    identity.mark(result)
+    return result
+
+
+def test_permissions_sorted_by_collection_then_action_and_fields_as_sets() -> None:
+    editors = next(p for p in state()["policies"] if p["name"] == "Editors")
+    assert [p["action"] for p in editors["permissions"]] == ["read", "update"]
+    assert model.value("fields", "title,id") == ["id", "title"]
+
+
+def test_operations_follow_the_trigger_along_resolve_then_reject() -> None:
+    assert [op["key"] for op in state()["flows"][0]["operations"]] == ["check", "notify", "log_failure"]
+
+
+def test_files_round_trip_byte_stable() -> None:
+    rendered, entry = files.render(identity.symbolic(marked()))
+    assert "config/flows/notify-on-publish.yaml" in rendered
+    assert "config/roles/administrator.yaml" in rendered
+    assert b"id: admin-role" in rendered["config/roles/administrator.yaml"]
+    read = store.memory_tree(rendered, "mem").read
+    back = files.parse(read, "mem", entry)
+    assert back is not None
+    again, again_entry = files.render(back)
+    assert again == rendered and again_entry == entry
+
+
+def test_bootstrapped_items_are_matched_by_meaning() -> None:
+    source = identity.symbolic(marked())
+    target = marked()
+    mapping = identity.id_map(source, target)
+    assert mapping == {"admin-role": ADMIN_ROLE, "admin-policy": ADMIN_POLICY, "public-policy": PUBLIC}
+    assert not compare.compare(target, identity.rename(source, mapping))
+
+
+def test_changes_read_like_the_schema_plan() -> None:
+    old = marked()
+    new = copy.deepcopy(old)
+    editors = next(p for p in new["policies"] if p["name"] == "Editors")
+    editors["permissions"] = [p for p in editors["permissions"] if p["action"] != "update"]
+    new["flows"] = []
+    changes = compare.compare(old, new)
+    text = compare.text(changes)
+    assert "- permission policy Editors: articles.update" in text
+    assert '- flow "Notify on publish"' in text
+    assert "operation" not in text  # they go with their flow
+    assert {c.label for c in changes.destructive} == {
+        'flow "Notify on publish"',
+        "permission policy Editors: articles.update",
+    }
+    with pytest.raises(RefusedError):
+        sync.refuse_removals(changes)
+
+
+def test_links_are_set_after_every_operation_exists() -> None:
+    desired = marked()
+    current = {**desired, "flows": []}
+    changes = compare.compare(current, desired)
+    steps = apply.steps(changes, desired, current)
+    methods = [(s.method, s.path) for s in steps]
+    creates = [i for i, (m, p) in enumerate(methods) if m == "POST" and p == "/operations"]
+    links = [i for i, (m, p) in enumerate(methods) if m == "PATCH" and p.startswith("/operations/")]
+    first = [i for i, (m, p) in enumerate(methods) if m == "PATCH" and p == "/flows/f1"]
+    assert len(creates) == 3 and links and first
+    assert max(creates) < min(links) < first[0]
+    check_op = next(s for s in steps if s.method == "PATCH" and s.path == "/operations/o1")
+    assert check_op.body == {"resolve": "o2", "reject": "o3"}
+    flow_create = next(s for s in steps if s.path == "/flows")
+    assert "operation" not in flow_create.body
+
+
+@pytest.mark.parametrize(
+    ("options", "where"),
+    [
+        ({"headers": [{"header": "Authorization", "value": "Bearer abc123"}]}, "headers.0.value"),
+        ({"url": "https://user:hunter2@example.com/hook"}, "url"),
+        ({"url": "https://example.com/hook?access_token=abc"}, "url"),
+        ({"body": {"api_key": "k-123"}}, "body.api_key"),
+    ],
+)
+def test_secrets_are_found_and_named(options: dict[str, Any], where: str) -> None:
+    document = {"kind": "flow", "operations": [{"key": "notify", "options": options}]}
+    found = secrets.find({"config/flows/x.yaml": document})
+    assert [str(f) for f in found] == [f"config/flows/x.yaml: operations[key=notify].options.{where}"]
+    message = secrets.refuse(found).message
+    assert "abc" not in message and "hunter2" not in message and "k-123" not in message
+
+
+@pytest.mark.parametrize(
+    "value", ["${env:HOOK_TOKEN}", "Bearer ${env:HOOK_TOKEN}", "{{ $env.HOOK_TOKEN }}", "{{$last.token}}", ""]
+)
+def test_placeholders_and_references_are_no_secret(value: str) -> None:
+    document = {"operations": [{"key": "n", "options": {"headers": [{"header": "Authorization", "value": value}]}}]}
+    assert secrets.find({"f.yaml": document}) == []
+
+
+def test_placeholders_are_substituted_on_push_and_put_back_for_comparison() -> None:
+    desired = {"options": {"token": "Bearer ${env:HOOK_TOKEN}"}}
+    env = {"HOOK_TOKEN": "abc"}
+    sent = secrets.substitute(desired, env)
+    assert sent == {"options": {"token": "Bearer abc"}}
+    assert secrets.unsubstitute(sent, desired, env) == desired
+    assert (
+        secrets.unsubstitute({"options": {"token": "Bearer other"}}, desired, env)["options"]["token"] == "<redacted>"
+    )
+    with pytest.raises(ConfigError, match="HOOK_TOKEN"):
+        secrets.substitute(desired, {})
+
+
+def test_shown_changes_never_reveal_a_secret() -> None:
+    old = marked()
+    new = copy.deepcopy(old)
+    new["flows"][0]["operations"][1]["options"]["headers"] = [{"header": "Authorization", "value": "Bearer ${env:T}"}]
+    old["flows"][0]["operations"][1]["options"]["headers"] = [{"header": "Authorization", "value": "Bearer leaked"}]
+    text = compare.text(compare.compare(old, new))
+    assert "leaked" not in text and "<redacted>" in text
+
+
+def test_sync_is_opt_in_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "directus-gitops.yaml"
+    assert config_module.parse({}, path).sync == ("schema",)
+    assert config_module.parse({"sync": ["schema", "flows"]}, path).sync == ("schema", "flows")
+    with pytest.raises(ConfigError, match="unknown kind 'users'"):
+        config_module.parse({"sync": ["schema", "users"]}, path)
+
+
+def test_check_accepts_the_listed_config_files(tmp_path: Path) -> None:
+    write_schema(tmp_path / "schema", identity.symbolic(marked()))
+    report = check.check_folder(tmp_path / "schema", "split")
+    assert report.problems == []
+    (tmp_path / "schema" / "config" / "stray.yaml").write_text("kind: flow\n")
+    assert any("stray.yaml" in str(p) for p in check.check_folder(tmp_path / "schema", "split").problems)
+
+
+def test_unknown_kind_in_a_file_is_an_error() -> None:
+    rendered = {"config/x.yaml": b"kind: webhook\n"}
+    with pytest.raises(SnapshotError, match="unknown kind"):
+        files.parse(store.memory_tree(rendered, "mem").read, "mem", {"model": "policies", "files": ["config/x.yaml"]})
+
+
+def test_lockout_when_admin_access_goes(monkeypatch: pytest.MonkeyPatch) -> None:
+    desired = marked()
+    next(p for p in desired["policies"] if p["id"] == ADMIN_POLICY)["admin_access"] = False
+    plan = sync.Plan(desired, marked(), compare.compare(marked(), desired))
+
+    class Client:
+        def read(self, path: str, params: Any = None) -> Any:
+            return {"id": "u1", "role": ADMIN_ROLE} if path == "/users/me" else []
+
+    assert "administrator" in (sync.lockout(Client(), plan) or "")  # type: ignore[arg-type]
+    fine = sync.Plan(marked(), marked(), compare.compare(marked(), {**marked(), "roles": marked()["roles"][:1]}))
+    assert sync.lockout(Client(), fine) is None  # type: ignore[arg-type]
+
+
+class _Failing:
+    """Answers every call until the ``fail_at``-th, which fails like Directus would."""
+
+    def __init__(self, fail_at: int) -> None:
+        self.fail_at = fail_at
+        self.calls: list[tuple[str, str]] = []
+
+    def write(self, method: str, path: str, body: Any = None) -> Any:
+        self.calls.append((method, path))
+        if len(self.calls) == self.fail_at:
+            raise ServerError(f"{method} {path} failed (500): boom", status=500)
+        return None
+
+
+def test_a_failing_call_stops_and_says_what_reached_the_target() -> None:
+    desired = marked()
+    current = {**desired, "flows": []}
+    plan = apply.steps(compare.compare(current, desired), desired, current)
+    client = _Failing(fail_at=3)
+    with pytest.raises(PartialApplyError) as raised:
+        apply.run(client, plan, "/backups/prod-config.json")  # type: ignore[arg-type]
+    message = raised.value.message
+    assert raised.value.exit_code == 5 and len(client.calls) == 3
+    reached, missing = message.split("did not:")
+    assert plan[0].what in reached and plan[1].what in reached
+    assert plan[2].what in missing and plan[-1].what in missing
+    assert "/backups/prod-config.json" in message
+
+
+def test_a_first_call_that_fails_reached_nothing() -> None:
+    desired = marked()
+    current = {**desired, "flows": []}
+    plan = apply.steps(compare.compare(current, desired), desired, current)
+    with pytest.raises(ServerError, match="nothing reached") as raised:
+        apply.run(_Failing(fail_at=1), plan, None)  # type: ignore[arg-type]
+    assert not isinstance(raised.value, PartialApplyError)
+
+
+def test_check_reads_the_config_files_as_push_would(tmp_path: Path) -> None:
+    write_schema(tmp_path / "schema", identity.symbolic(marked()))
+    flow = tmp_path / "schema" / "config" / "flows" / "notify-on-publish.yaml"
+    flow.write_text(flow.read_text().replace("kind: flow", "kind: webhook"))
+    problems = [str(p) for p in check.check_folder(tmp_path / "schema", "split").problems]
+    assert any("notify-on-publish.yaml" in p and "unknown kind 'webhook'" in p for p in problems), problems
+
+
+def test_diff_and_log_show_configuration_changes_between_commits(project: Project) -> None:
+    first = identity.symbolic(marked())
+    second = copy.deepcopy(first)
+    second["flows"] = []
+    for state_ in (first, second):
+        write_schema(project.schema, state_)
+        project.git("add", "-A")
+        project.git("commit", "--quiet", "-m", "config")
+    log = project.run("log", "-n", "1")
+    assert log.code == 0 and '- flow "Notify on publish" (destructive)' in log.out
+    diff = project.run("diff", "HEAD~1", "HEAD", "--exit-code")
+    assert diff.code == 2 and '- flow "Notify on publish"' in diff.out
+    as_json = json.loads(project.run("diff", "HEAD~1", "HEAD", "--format", "json").out)
+    assert as_json["config"]["summary"]["destroy"] == 1

@@ -1,0 +1,177 @@
+"""The configuration kinds in the pull → diff → plan → push loop: what the commands call."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from directus_gitops import store
+from directus_gitops.client import DirectusClient
+from directus_gitops.errors import RefusedError, ResidueError
+from directus_gitops.kinds import apply, compare, files, identity, model, secrets, server
+from directus_gitops.kinds.compare import ConfigChangeSet
+from directus_gitops.kinds.model import State
+
+
+@dataclass(frozen=True)
+class Pulled:
+    files: dict[str, bytes]
+    entry: dict[str, Any]  # the manifest's ``config``
+    counts: str
+    withheld: tuple[str, ...] = ()
+
+
+def groups(sync: Collection[str]) -> list[str]:
+    return [group for group in sync if group != "schema"]
+
+
+def pull(client: DirectusClient, sync: Collection[str], release: Any) -> Pulled | None:
+    """The files for the configuration kinds ``sync`` enables; refuses to write a secret."""
+    wanted = groups(sync)
+    if not wanted:
+        return None
+    state = server.read(client, wanted, release, symbolic=True)
+    docs = files.documents(state)
+    found = secrets.find(docs)
+    if found:
+        raise secrets.refuse(found)
+    rendered, entry = files.render(state)
+    withheld: tuple[str, ...] = ()
+    if "settings" in wanted:
+        raw = client.read("/settings")
+        withheld = tuple(server.withheld_settings(raw if isinstance(raw, dict) else {}))
+    return Pulled(rendered, entry, counts(state), withheld)
+
+
+def counts(state: State) -> str:
+    parts = []
+    for group in ("roles", "policies", "flows", "dashboards", "presets", "translations", "folders"):
+        if group in state:
+            parts.append(f"{len(state[group])} {group}")
+    if "settings" in state:
+        parts.append("settings")
+    return ", ".join(parts)
+
+
+def load(read: store.Reader, source: str) -> State | None:
+    """The configuration a schema folder holds (None when its manifest lists none)."""
+    manifest = store.read_manifest(read, source)
+    if manifest is None:
+        return None
+    return files.parse(read, source, manifest.get("config"))
+
+
+def source(schema_dir: Path, root: Path, *, ref: str | None, path: Path | None) -> State | None:
+    """The configuration to push: the schema folder as committed at ``ref`` (default HEAD),
+    or the folder at ``path``; None when it holds none."""
+    if path is not None:
+        return load(store.dir_reader(path), str(path)) if path.is_dir() else None
+    from directus_gitops.gitrepo import Repo
+
+    repo = Repo(schema_dir.parent if schema_dir.parent.exists() else root)
+    rev = ref or "HEAD"
+    _, read = repo.tree_reader(rev, repo.relpath(schema_dir))
+    return load(read, f"{rev}:{repo.relpath(schema_dir)}")
+
+
+def diff(old: State | None, new: State | None) -> ConfigChangeSet | None:
+    """Offline: what changes between two committed configurations (None: neither has one)."""
+    if old is None and new is None:
+        return None
+    empty: State = {"model": (new or old or {}).get("model", model.POLICIES)}
+    return compare.compare(old or empty, new or empty)
+
+
+@dataclass
+class Plan:
+    desired: State  # in the target's ids
+    current: State
+    changes: ConfigChangeSet
+    mapping: dict[str, str] = field(default_factory=dict)
+
+
+def plan(client: DirectusClient, desired: State, release: Any, environ: Mapping[str, str] | None = None) -> Plan:
+    current = server.read(client, files.groups_of(desired), release)
+    mapping = identity.id_map(desired, current)
+    wanted = identity.rename(desired, mapping)
+    shown = secrets.unsubstitute(current, wanted, environ)
+    return Plan(wanted, current, compare.compare(shown, wanted), mapping)
+
+
+def lockout(client: DirectusClient, config_plan: Plan) -> str | None:
+    """Why the push would lock out the pushing user or leave no administrator (None: it won't)."""
+    desired = config_plan.desired
+    if "roles" not in desired or not any(c.kind in ("role", "policy", "access") for c in config_plan.changes):
+        return None
+    me = client.read("/users/me", {"fields": "id,role"})
+    me = me if isinstance(me, dict) else {}
+    roles = {role["id"]: role for role in desired.get("roles", [])}
+    if desired.get("model") == model.ROLES:
+        mine = roles.get(me.get("role"))
+        if not any(role.get("admin_access") for role in roles.values()):
+            return "it would leave the instance without an administrator role"
+        if mine is None or not mine.get("admin_access"):
+            return "it would remove admin access from the user whose token runs it"
+        return None
+    admin = {p["id"] for p in desired.get("policies", []) if p.get("admin_access")}
+    own: list[Any] = []
+    if me.get("id"):
+        links = client.read("/access", {"limit": "-1", "filter[user][_eq]": str(me["id"])})
+        own = [link.get("policy") for link in links or [] if isinstance(link, dict)]
+    held, role, seen = set(own), me.get("role"), set()
+    while role in roles and role not in seen:
+        seen.add(role)
+        held.update(roles[role].get("policies") or [])
+        role = roles[role].get("parent")
+    if not any(set(role.get("policies") or []) & admin for role in roles.values()) and not set(own) & admin:
+        return "it would leave the instance without an administrator"
+    if not held & admin:
+        return "it would remove admin access from the user whose token runs it"
+    return None
+
+
+def backup(config_plan: Plan, folder: Path, target_name: str) -> Path:
+    """The target's configuration before the push, secrets redacted, beside the schema backups."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = folder / f"{target_name}-config-{stamp}.json"
+    documents = secrets.redact(files.documents(config_plan.current))
+    path.write_text(json.dumps(documents, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def push(client: DirectusClient, config_plan: Plan, release: Any, backup_path: Path | None) -> list[str]:
+    """Apply the plan, then read the target back: it must equal what was pushed."""
+    secrets.substitute(config_plan.desired)  # every placeholder's variable is set, before anything is sent
+    done = apply.run(
+        client,
+        apply.steps(config_plan.changes, config_plan.desired, config_plan.current),
+        str(backup_path) if backup_path else None,
+    )
+    again = server.read(client, files.groups_of(config_plan.desired), release)
+    left = compare.compare(secrets.unsubstitute(again, config_plan.desired), config_plan.desired)
+    if left:
+        raise ResidueError(
+            f"configuration applied, but the target reads back differently in {len(left)} place(s) "
+            f"({left.summary()}):\n" + compare.text(left, title="Read back differently:"),
+        )
+    return done
+
+
+def refuse_removals(changes: ConfigChangeSet) -> None:
+    gone = changes.destructive
+    if gone:
+        names = ", ".join(c.label for c in gone[:5]) + (" …" if len(gone) > 5 else "")
+        raise RefusedError(
+            f"refusing to push: {len(gone)} change(s) remove configuration ({names}); nothing was applied",
+            hint="review the plan, then re-run with --allow-data-loss",
+        )
+
+
+def environ() -> Mapping[str, str]:
+    return os.environ
