@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from directus_gitops import config as config_module
-from directus_gitops import store
-from directus_gitops.commands import check
+from directus_gitops import store, validate
 from directus_gitops.errors import ConfigError, PartialApplyError, RefusedError, ServerError, SnapshotError
 from directus_gitops.kinds import apply, compare, files, identity, model, secrets, sync
 from tests.conftest import Project
@@ -234,10 +233,10 @@ def test_sync_is_opt_in_and_checked(tmp_path: Path) -> None:
 
 def test_check_accepts_the_listed_config_files(tmp_path: Path) -> None:
     write_schema(tmp_path / "schema", identity.symbolic(marked()))
-    report = check.check_folder(tmp_path / "schema", "split")
+    report = validate.check_folder(tmp_path / "schema", "split")
     assert report.problems == []
     (tmp_path / "schema" / "config" / "stray.yaml").write_text("kind: flow\n")
-    assert any("stray.yaml" in str(p) for p in check.check_folder(tmp_path / "schema", "split").problems)
+    assert any("stray.yaml" in str(p) for p in validate.check_folder(tmp_path / "schema", "split").problems)
 
 
 def test_unknown_kind_in_a_file_is_an_error() -> None:
@@ -302,7 +301,7 @@ def test_check_reads_the_config_files_as_push_would(tmp_path: Path) -> None:
     write_schema(tmp_path / "schema", identity.symbolic(marked()))
     flow = tmp_path / "schema" / "config" / "flows" / "notify-on-publish.yaml"
     flow.write_text(flow.read_text().replace("kind: flow", "kind: webhook"))
-    problems = [str(p) for p in check.check_folder(tmp_path / "schema", "split").problems]
+    problems = [str(p) for p in validate.check_folder(tmp_path / "schema", "split").problems]
     assert any("notify-on-publish.yaml" in p and "unknown kind 'webhook'" in p for p in problems), problems
 
 
