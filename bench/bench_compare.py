@@ -74,6 +74,7 @@ class Sample:
     seconds: float
     calls: list[str]  # the requests Directus logged, "METHOD /path"
     rss_mb: float | None = None
+    output: str = ""  # what the command printed, to check it did the work (the last line is reported)
 
     @property
     def requests(self) -> int:
@@ -275,6 +276,10 @@ def report(operations: list[Operation], header: str) -> str:
                 calls = collections.Counter(samples[-1].calls)
                 listed = ", ".join(f"{call} ×{n}" if n > 1 else call for call, n in sorted(calls.items()))
                 lines.append(f"- {column} (last round): {listed or 'no requests'}")
+                printed = [line.strip() for line in samples[-1].output.splitlines() if line.strip()]
+                if printed:
+                    last = printed[-1][:200].replace("`", "'")
+                    lines.append(f"  - its last line of output: `{last}`")
         lines.append("")
     return "\n".join(lines)
 
@@ -411,8 +416,8 @@ def run(
 
         def measure_process(key: str, column: str, runner: Callable[[], tuple[float, float, str]]) -> None:
             with counter.counting() as requests:
-                seconds, rss, _ = runner()
-            operations[key].add(column, Sample(seconds, requests(), rss))
+                seconds, rss, output = runner()
+            operations[key].add(column, Sample(seconds, requests(), rss, output))
 
         def measure_bare(key: str, action: Callable[[], object]) -> None:
             with counter.counting() as requests:
