@@ -171,19 +171,29 @@ def bare_get(server: DirectusServer, path: str) -> Any:
         return response.json()
 
 
+def post_document(client: httpx.Client, path: str, document: Any) -> httpx.Response:
+    """POST a JSON document as a bare client must: Directus refuses JSON bodies over
+    MAX_PAYLOAD_SIZE (1 MB by default), so a large one goes as a multipart file upload."""
+    body = json.dumps(document, separators=(",", ":")).encode()
+    if len(body) > 512 * 1024:
+        response = client.post(path, files={"file": ("snapshot.json", body, "application/json")})
+    else:
+        response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    response.raise_for_status()
+    return response
+
+
 def bare_diff(server: DirectusServer, snapshot: dict[str, Any]) -> Any:
     with httpx.Client(base_url=server.url, headers=bearer(server), timeout=600) as client:
-        response = client.post("/schema/diff", json=snapshot)
-        response.raise_for_status()
+        response = post_document(client, "/schema/diff", snapshot)
         return response.json() if response.content else None
 
 
 def bare_push(server: DirectusServer, snapshot: dict[str, Any]) -> None:
     with httpx.Client(base_url=server.url, headers=bearer(server), timeout=600) as client:
-        response = client.post("/schema/diff", json=snapshot)
-        response.raise_for_status()
+        response = post_document(client, "/schema/diff", snapshot)
         if response.content:
-            client.post("/schema/apply", json=response.json()["data"]).raise_for_status()
+            post_document(client, "/schema/apply", response.json()["data"])
 
 
 def edit_notes(server: DirectusServer, collections: int) -> None:
