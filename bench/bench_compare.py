@@ -140,20 +140,31 @@ class RequestCounter:
 # Running things
 
 
+# A child's peak RSS as wait4 reports it starts at its parent's: Linux carries the high-water
+# mark of the memory a process had before exec over to what it execs, so every command started
+# from this (large) process would read at least this process's size. GNU time forks the
+# command from a small process of its own and reports the command's own peak; without it the
+# figures are only upper bounds.
+GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
+
+
 def run_process(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
     """Run ``command``; return its wall seconds, its peak RSS in MB and its output."""
-    with tempfile.TemporaryFile() as output:
+    with tempfile.TemporaryFile() as output, tempfile.NamedTemporaryFile(mode="r") as peak:
+        wrapped = [GNU_TIME, "-f", "%M", "-o", peak.name, *command] if GNU_TIME else command
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output,
+        process = subprocess.Popen(wrapped, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output,
                                    stderr=subprocess.STDOUT)  # fmt: skip
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         output.seek(0)
         text = output.read().decode(errors="replace")
+        reported = peak.read().split()
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} (in {cwd}) exited {process.returncode}:\n{text[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, text
+    kilobytes = int(reported[-1]) if GNU_TIME and reported else usage.ru_maxrss
+    return seconds, kilobytes / 1024, text
 
 
 def git(root: Path, *args: str) -> None:
@@ -327,7 +338,7 @@ def main() -> int:
             f"{rounds} of {args.rounds} rounds, interleaved. {tool_version}; d6s (@directus/cli) {d6s_version}; "
             f"{os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end "
             f"(the server shares the machine with the clients). Medians, min–max over rounds; ratios of "
-            f"medians; peak RSS of the client process (max over rounds; the bare requests run inside this "
+            f"medians; peak RSS of the client process (max over rounds, GNU time; the bare requests run inside this "
             f"benchmark's process); HTTP requests counted from Directus's request log."
         )
 
