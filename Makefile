@@ -71,9 +71,13 @@ schema: demo  ## refresh this repository's schema/ (the demo model, pulled from 
 matrix: install  ## every Directus version x database through the whole loop; prints the table (MATRIX_ARGS=--record)
 	$(BIN)/python scripts/matrix.py $(MATRIX_ARGS)
 
-bench: install directus  ## pull against a real 300x20 model, the offline diff of two such models, check's peak memory on the largest accepted file
-	$(BIN)/python bench/bench_pull.py
-	$(BIN)/python bench/bench_diff.py
+# `make bench BENCH_ARGS="--rounds 3 --markdown"` also writes bench/results.md; `--collections 30`
+# for a quick run. bench/bench_pull.py and bench/bench_diff.py break pull and diff down further.
+BENCH_ARGS ?=
+bench: install  ## directus-gitops vs Directus's own CLI (d6s) vs the bare requests on a real 300x20 model; check's peak memory on the largest accepted file
+	$(BIN)/python scripts/directus_server.py install 12.4.1
+	$(BIN)/python scripts/directus_server.py install-cli
+	$(BIN)/python bench/bench_compare.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_check.py
 
 clean:

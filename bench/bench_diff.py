@@ -88,19 +88,19 @@ def main() -> int:
             if path != store.MANIFEST and old_files.get(path) != files.get(path)
         )
         repo = Repo(root)
-        result, _, _ = diff.compare(
+        result = diff.compare(
             diff.revision_side(repo, "HEAD~1", "schema"), diff.revision_side(repo, "HEAD", "schema")
-        )
+        ).changes
 
         def cli() -> None:
             subprocess.run([str(TOOL), "diff", "HEAD~1", "HEAD"], cwd=root, check=True, capture_output=True)
 
         def commits() -> None:
             before, after = diff.revision_side(repo, "HEAD~1", "schema"), diff.revision_side(repo, "HEAD", "schema")
-            render.text(diff.compare(before, after)[0])
+            render.text(diff.compare(before, after).changes)
 
         def checkouts() -> None:
-            render.text(diff.compare(diff.path_side(folders["old"]), diff.path_side(folders["new"]))[0])
+            render.text(diff.compare(diff.path_side(folders["old"]), diff.path_side(folders["new"])).changes)
 
         def full() -> None:
             _, read_old = repo.tree_reader("HEAD~1", "schema")

@@ -18,6 +18,7 @@ Command line:
     python scripts/directus_server.py install VERSION [VERSION...]
     python scripts/directus_server.py start --version V --dir DIR [--port P] [--seed]
     python scripts/directus_server.py stop --dir DIR
+    python scripts/directus_server.py install-cli [VERSION]    # @directus/cli (d6s), for bench/
 """
 
 from __future__ import annotations
@@ -392,6 +393,59 @@ def _check_loads(package: Path, node: NodeRuntime, root: Path) -> None:
         raise DirectusServerError(
             f"{package.relative_to(root)} does not load on Node {node.binary}:\n{result.stderr.strip()[-2000:]}"
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Directus's own command line for schema sync (@directus/cli, bin ``d6s``), for the benchmarks
+
+
+DIRECTUS_CLI_VERSION = "12.2.1"
+
+
+@dataclasses.dataclass(frozen=True)
+class DirectusCli:
+    version: str
+    root: Path
+    node: Path
+
+    @property
+    def script(self) -> Path:
+        return self.root / "node_modules" / "@directus" / "cli" / "dist" / "bin.js"
+
+    def command(self, *arguments: str) -> list[str]:
+        return [str(self.node), str(self.script), *arguments]
+
+
+def install_cli(version: str = DIRECTUS_CLI_VERSION, cache: Path | None = None) -> DirectusCli:
+    """Install ``@directus/cli@version`` into ``<cache>/directus-cli/<version>`` (a no-op when there).
+
+    Plain JavaScript (no native addons), so ``--ignore-scripts`` loses nothing; it runs on the
+    Node its ``engines`` asks for (22 for 12.x), from the cache when the system one is older.
+    """
+    _check_version(version)
+    cache = cache or cache_root()
+    target = cache / "directus-cli" / version
+
+    def build(partial: Path) -> None:
+        manifest = {"name": "directus-cli", "private": True, "dependencies": {"@directus/cli": version}}
+        (partial / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        log.info("installing @directus/cli@%s into %s", version, target)
+        _run([_npm(), "install", "--ignore-scripts", "--no-save"], cwd=partial, log_file=partial / "npm-install.log",
+             env=_npm_env())  # fmt: skip
+        package_json = partial / "node_modules" / "@directus" / "cli" / "package.json"
+        node = node_runtime(_engine_minimum(package_json), cache)
+        record = {"version": version, "node": str(node.binary), "node_version": ".".join(map(str, node.version))}
+        (partial / "install.json").write_text(json.dumps(record, indent=2) + "\n")
+
+    if not target.is_dir():
+        _install_once(target, build)
+    record = json.loads((target / "install.json").read_text())
+    cli = DirectusCli(version=version, root=target, node=Path(record["node"]))
+    if not cli.node.is_file() or not cli.script.is_file():
+        raise DirectusServerError(
+            f"{target} is incomplete or its Node ({cli.node}) is gone; remove it and install again"
+        )
+    return cli
 
 
 # --------------------------------------------------------------------------------------------
@@ -820,6 +874,8 @@ def main(argv: list[str] | None = None) -> int:
     start_parser.add_argument("--dir", required=True, help="workdir; gets server.json")
     start_parser.add_argument("--port", type=int)
     start_parser.add_argument("--seed", action="store_true", help="create the demo data model")
+    cli_parser = commands.add_parser("install-cli", help="install @directus/cli (d6s) into the cache")
+    cli_parser.add_argument("version", nargs="?", default=DIRECTUS_CLI_VERSION)
     stop_parser = commands.add_parser("stop", help="stop the server started in --dir")
     stop_parser.add_argument("--dir", required=True)
     arguments = parser.parse_args(argv)
@@ -832,6 +888,9 @@ def main(argv: list[str] | None = None) -> int:
             for version in arguments.versions:
                 installation = install(version)
                 log.info("Directus %s: %s (node %s)", version, installation.root, installation.node)
+        elif arguments.command == "install-cli":
+            cli = install_cli(arguments.version)
+            log.info("@directus/cli %s: %s (node %s)", cli.version, cli.script, cli.node)
         elif arguments.command == "start":
             _start_command(arguments)
         else:
