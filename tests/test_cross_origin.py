@@ -9,7 +9,9 @@ those rules explain: every remaining server diff entry belongs to something a ru
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -44,6 +46,20 @@ def server_diff(server: Any, snapshot: dict[str, Any]) -> changes.ChangeSet:
         return changes.ChangeSet()
     assert response.status_code == 200, response.text
     return changes.from_server(response.json()["data"]["diff"])
+
+
+@contextlib.contextmanager
+def pulled_from_dev(project: Project, directus_pool: ServerPool) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """An empty 12.4.1 'prod' and the model pulled from a seeded 12.4.1 'dev', both configured."""
+    with (
+        directus_pool.new_server("12.4.1", seeded=True) as dev,
+        directus_pool.new_server("12.4.1") as prod,
+    ):
+        project.configure(dev=dev.url, prod=prod.url)
+        project.token("dev", dev.token)
+        project.token("prod", prod.token)
+        assert project.run("pull", "--env", "dev").code == 0
+        yield prod, store.load_path(project.schema).snapshot
 
 
 @pytest.mark.parametrize(("source", "target"), PAIRS, ids=[f"{s[0]}-{s[1]}-to-{t[0]}-{t[1]}" for s, t in PAIRS])
@@ -89,15 +105,7 @@ def test_the_demo_model_converges_on_another_origin(
 def test_a_leaked_system_relation_is_left_out(project: Project, directus_pool: ServerPool) -> None:
     """Snapshots from before 10.13 could carry Directus's own relations; 12.x refuses them with
     400 "already has an associated relationship". The push leaves them out and says so."""
-    with (
-        directus_pool.new_server("12.4.1", seeded=True) as dev,
-        directus_pool.new_server("12.4.1") as prod,
-    ):
-        project.configure(dev=dev.url, prod=prod.url)
-        project.token("dev", dev.token)
-        project.token("prod", prod.token)
-        assert project.run("pull", "--env", "dev").code == 0
-        snapshot = store.load_path(project.schema).snapshot
+    with pulled_from_dev(project, directus_pool) as (prod, snapshot):
         leaked = {
             "collection": "directus_settings",
             "field": "public_registration_role",
@@ -148,15 +156,7 @@ def test_constraints_directus_makes_or_not_whatever_the_snapshot_says(
     one on every apply, and a field naming a foreign key no relation backs gets none: two
     public snapshot files read back differently after every push until rule
     ``foreign-keys-from-relations`` compared the constraint Directus makes."""
-    with (
-        directus_pool.new_server("12.4.1", seeded=True) as dev,
-        directus_pool.new_server("12.4.1") as prod,
-    ):
-        project.configure(dev=dev.url, prod=prod.url)
-        project.token("dev", dev.token)
-        project.token("prod", prod.token)
-        assert project.run("pull", "--env", "dev").code == 0
-        snapshot = store.load_path(project.schema).snapshot
+    with pulled_from_dev(project, directus_pool) as (prod, snapshot):
         parent = next(r for r in snapshot["relations"] if (r["collection"], r["field"]) == ("categories", "parent"))
         parent["schema"] = None
         field = next(f for f in snapshot["fields"] if (f["collection"], f["field"]) == ("categories", "parent"))
