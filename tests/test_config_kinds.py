@@ -131,6 +131,8 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
     locked = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
     assert locked.code == 3, locked.output
     assert "refusing to push" in locked.output and "admin" in locked.output
+    dry = project.run("push", "--env", "prod", "--dry-run", "--allow-data-loss")
+    assert dry.code == 3 and "admin" in dry.output, dry.output  # a dry run says so just the same
 
     # A secret planted in a flow's request header reaches no file, output or git object.
     secret = "s3cr3t-planted-9f8e7d6c"

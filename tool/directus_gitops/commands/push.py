@@ -212,8 +212,8 @@ def run(
             refusals: list[RefusedError] = []
             if config_plan is not None and config_plan.changes:
                 lockout = sync.lockout(client, config_plan)
-                if lockout is not None:  # whatever the flags
-                    refusals.append(RefusedError(f"refusing to push: {lockout}; nothing was applied"))
+                if lockout is not None:  # whatever the flags, --dry-run included
+                    raise RefusedError(f"refusing to push: {lockout}; nothing was applied")
                 if not allow_data_loss:
                     try:
                         sync.refuse_removals(config_plan.changes)
