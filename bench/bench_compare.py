@@ -49,22 +49,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_diff import GIT_ENV, TOOL, git  # noqa: E402
 from bench_pull import create_model  # noqa: E402
 from demo_model import seed as seed_demo  # noqa: E402
 from directus_server import DirectusCli, DirectusServer, Template, build_template, install_cli  # noqa: E402
 
-TOOL = Path(sys.executable).with_name("directus-gitops")
 COLUMNS = ("directus-gitops", "d6s", "bare HTTP")
 # Every configuration resource d6s pulls by default (users is not among them): schema only.
 D6S_NO_RESOURCES = ("--no-dashboards", "--no-flows", "--no-folders", "--no-policies", "--no-roles", "--no-settings",
                     "--no-translations")  # fmt: skip
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-    "GIT_COMMITTER_NAME": "Bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 # Directus logs one JSON line per request it answered, with the request in "req".
 SERVER_ENV = {"LOG_STYLE": "raw", "LOG_LEVEL": "info"}
 
@@ -165,10 +158,6 @@ def run_process(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[flo
         raise SystemExit(f"{' '.join(command)} (in {cwd}) exited {process.returncode}:\n{text[-3000:]}")
     kilobytes = int(reported[-1]) if GNU_TIME and reported else usage.ru_maxrss
     return seconds, kilobytes / 1024, text
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env={**os.environ, **GIT_ENV})
 
 
 def bearer(server: DirectusServer) -> dict[str, str]:
