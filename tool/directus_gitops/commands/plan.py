@@ -335,8 +335,7 @@ def run(
     source = read_source(config, console, ref=ref, path=path)
     with DirectusClient(target) as client:
         plan = make_plan(client, source, console, force=force, system_index_changes=system_index_changes, mode=mode)
-        desired = sync.source(config.schema_dir, config.root, ref=ref, path=path)
-        config_plan = sync.plan(client, desired, plan.target_version) if desired is not None else None
+        config_plan = plan_config(config, client, plan, ref=ref, path=path)
     record.changes = plan.changes.summary()
     record.result = "planned" if plan.changes or (config_plan and config_plan.changes) else "already matches"
     show(plan, console, fmt)
@@ -353,6 +352,14 @@ def run(
     if exit_code and (plan.changes or (config_plan and config_plan.changes)):
         return ExitCode.CHANGES
     return ExitCode.OK
+
+
+def plan_config(
+    config: Config, client: DirectusClient, plan: Plan, *, ref: str | None, path: Path | None
+) -> sync.Plan | None:
+    """The configuration kinds' plan, when the source folder holds any."""
+    desired = sync.source(config.schema_dir, config.root, ref=ref, path=path)
+    return sync.plan(client, desired, plan.target_version) if desired is not None else None
 
 
 def _show_config(changes: kinds_compare.ConfigChangeSet, console: Console, fmt: render.Format) -> None:

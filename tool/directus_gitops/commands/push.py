@@ -144,18 +144,6 @@ def _desired_now(client: DirectusClient, plan: planning.Plan, current: snap.Snap
     ).snapshot
 
 
-def _config_plan(
-    config: Config, client: DirectusClient, plan: planning.Plan, *, ref: str | None, path: Path | None, saved: bool
-) -> sync.Plan | None:
-    """The configuration kinds' plan, when the pushed folder holds any (saved plans: schema only)."""
-    if saved:
-        return None
-    desired = sync.source(config.schema_dir, config.root, ref=ref, path=path)
-    if desired is None:
-        return None
-    return sync.plan(client, desired, plan.target_version)
-
-
 def _push_config(
     client: DirectusClient, console: Console, config_plan: sync.Plan, plan: planning.Plan, backup_path: Path | None
 ) -> int:
@@ -201,7 +189,10 @@ def run(
                     client, source, console, force=force, system_index_changes=system_index_changes, mode=mode
                 )
             planning.show(plan, console, fmt)
-            config_plan = _config_plan(config, client, plan, ref=ref, path=path, saved=plan_file is not None)
+            # A saved plan holds the schema only.
+            config_plan = (
+                None if plan_file is not None else planning.plan_config(config, client, plan, ref=ref, path=path)
+            )
             if config_plan is not None:
                 _report(console, fmt, kinds_compare.text(config_plan.changes))
             record.changes = plan.changes.summary()
