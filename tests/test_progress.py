@@ -75,7 +75,7 @@ def test_plan_reports_progress_while_it_waits_and_never_on_stdout(
     write(project, samples.base())
     result = project.run("plan", "--env", "staging", "--format", "json", "--from", str(project.schema))
     assert result.code == 1 and "timed out" in result.err
-    waiting = [line for line in result.err.splitlines() if line.startswith("Reading the schema of 'staging' … ")]
+    waiting = [line for line in result.err.splitlines() if line.startswith("Asking 'staging' for its release … ")]
     assert len(waiting) >= 3, result.err
     assert result.out == ""
 

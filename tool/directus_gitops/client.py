@@ -84,6 +84,10 @@ class DirectusClient:
     def close(self) -> None:
         self._client.close()
 
+    def sibling(self) -> DirectusClient:
+        """A second client for the same target, for a request made alongside this one's."""
+        return DirectusClient(self.target, transport=self._transport)
+
     # ------------------------------------------------------------------ transport
 
     def _request(

@@ -9,17 +9,18 @@ safe, so a plan saved with ``--out`` can only be applied to the unchanged target
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from directus_gitops import changes, mermaid, render, selection, store, translate, validate
+from directus_gitops import changes, mermaid, render, selection, store, targetview, translate, validate
 from directus_gitops import snapshot as snap
 from directus_gitops.client import Diff, DirectusClient
 from directus_gitops.config import Config, Target
 from directus_gitops.console import Console
-from directus_gitops.errors import ConfigError, DocumentError, ExitCode, GitError, GitOpsError
+from directus_gitops.errors import ConfigError, DocumentError, ExitCode, GitError, GitOpsError, ServerError
 from directus_gitops.fanout import Record
 from directus_gitops.kinds import compare as kinds_compare
 from directus_gitops.kinds import sync
@@ -55,6 +56,8 @@ class Plan:
     mode: selection.Mode = "mirror"
     kept: tuple[selection.Kept, ...] = ()  # what merge mode leaves on the target
     sent: snap.Snapshot | None = None  # the snapshot the diff was asked for (for the diagram)
+    # True when target_snapshot is the target's view the diff gives (targetview), not a full read.
+    from_diff: bool = False
 
     @property
     def target_vendor(self) -> str | None:
@@ -189,13 +192,175 @@ def make_plan(
     force: bool,
     system_index_changes: bool = False,
     mode: selection.Mode | None = None,
+    read_target: bool = False,
 ) -> Plan:
+    """The plan for ``client``'s target. With ``read_target`` the plan's ``target_snapshot`` is
+    the target read in full (a push backs it up); it is read while the target computes the
+    diff. Otherwise the target is read in full only where the diff alone cannot tell the
+    translation what it needs (see ``_from_diff``)."""
     target = client.target
     mode = mode or target.mode
-    with console.progress(f"Reading the schema of '{target.name}'"):
+    with console.progress(f"Asking '{target.name}' for its release"):
         info = client.server_info()
-        target_snapshot = client.snapshot()
-    target_release = _version_of(info) or target_snapshot.get("directus")
+    target_release = _version_of(info)
+    with _Background(client if read_target else None) as full:
+        if _diff_tells_enough(source, target, mode, force=force, target_release=target_release):
+            plan = _from_diff(client, source, console, target_release, full, system_index_changes=system_index_changes)
+            if plan is not None:
+                return plan
+        with console.progress(f"Reading the schema of '{target.name}'"):
+            target_snapshot = full.result() if full is not None else client.snapshot()
+    return _from_snapshot(
+        client,
+        source,
+        console,
+        target_snapshot,
+        target_release or target_snapshot.get("directus"),
+        force=force,
+        system_index_changes=system_index_changes,
+        mode=mode,
+    )
+
+
+class _Background:
+    """``GET /schema/snapshot`` on a second connection, while this one asks for the diff."""
+
+    def __init__(self, client: DirectusClient | None) -> None:
+        self._client = client
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> Future[snap.Snapshot] | None:
+        if self._client is None:
+            return None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
+        return self._pool.submit(_read_in_full, self._client)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+def _read_in_full(client: DirectusClient) -> snap.Snapshot:
+    with client.sibling() as other:
+        return other.snapshot()
+
+
+def _diff_tells_enough(
+    source: Source, target: Target, mode: selection.Mode, *, force: bool, target_release: str | None
+) -> bool:
+    """Whether the target's diff alone can show the translation what it needs.
+
+    Only for a snapshot of the target's own release, without ignore rules or merge mode (they
+    keep parts of the target the diff does not show) and without --force (Directus's own
+    release and database check is what tells a snapshot of another database apart).
+    """
+    theirs = snap.release(target_release)
+    return (
+        not force
+        and mode == "mirror"
+        and not target.ignore
+        and theirs is not None
+        and snap.release(source.snapshot.get("directus")) == theirs
+        and bool(source.snapshot.get("vendor"))
+        and source.snapshot.get("version", 1) == 1
+        and not translate.origin_warnings(source.snapshot)
+    )
+
+
+def _from_diff(
+    client: DirectusClient,
+    source: Source,
+    console: Console,
+    target_release: str | None,
+    full: Future[snap.Snapshot] | None,
+    *,
+    system_index_changes: bool,
+) -> Plan | None:
+    """The plan from the diff alone: the source is sent translated as if the target held it,
+    and the target's answer shows every entry that differs, with the target's side
+    (``targetview``). The translation made against that view is the one a full read would
+    give; when it differs from what was sent, the diff is asked again for it. With ``full``
+    (the target read in full, alongside), the translation is checked against that instead.
+
+    None when the target refuses the snapshot (another database: Directus says so) or the
+    view cannot be made; the caller then reads the target in full.
+    """
+    target = client.target
+    snapshot = source.snapshot
+
+    def translated(current: snap.Snapshot) -> translate.Translation:
+        return translation_for(client, snapshot, current, target_release, system_index_changes=system_index_changes)
+
+    def ask(sent: snap.Snapshot) -> Diff | None:
+        with console.progress(f"Waiting for '{target.name}' to compute the diff"):
+            return client.diff(sent)
+
+    sent = translated(snapshot).snapshot
+    try:
+        diff = ask(sent)
+    except ServerError as exc:
+        if exc.status == 400:  # another database, or something a translation may fix: read in full
+            return None
+        raise
+    if full is not None:
+        with console.progress(f"Reading the schema of '{target.name}'"):
+            current = full.result()
+        translation = translated(current)
+        if translation.snapshot != sent:
+            diff = ask(translation.snapshot)
+        return _plan(source, target, current, target_release, diff, translation, from_diff=False)
+    for last in (False, True):
+        view = targetview.view(sent, diff.diff if diff else None)
+        if view is None:
+            return None
+        translation = translated(view)
+        if translation.snapshot == sent:
+            return _plan(source, target, view, target_release, diff, translation, from_diff=True)
+        if last:
+            break
+        sent = translation.snapshot
+        diff = ask(sent)
+    return None
+
+
+def _plan(
+    source: Source,
+    target: Target,
+    target_snapshot: snap.Snapshot,
+    target_release: str | None,
+    diff: Diff | None,
+    translation: translate.Translation,
+    *,
+    from_diff: bool,
+) -> Plan:
+    plan = Plan(
+        source,
+        target,
+        target_snapshot,
+        target_release,
+        diff,
+        translation=translation,
+        sent=translation.snapshot,
+        from_diff=from_diff,
+    )
+    if diff is not None:
+        plan.changes = changes.from_server(diff.diff)
+    return plan
+
+
+def _from_snapshot(
+    client: DirectusClient,
+    source: Source,
+    console: Console,
+    target_snapshot: snap.Snapshot,
+    target_release: str | None,
+    *,
+    force: bool,
+    system_index_changes: bool,
+    mode: selection.Mode,
+) -> Plan:
+    """The plan from the target read in full: any release, database, ignore rules or mode."""
+    target = client.target
     problems = translate.compatibility(source.snapshot, target_snapshot)
     if problems and not force:
         raise GitOpsError(
@@ -236,6 +401,39 @@ def make_plan(
     if diff is not None:
         plan.changes = changes.from_server(diff.diff)
     return plan
+
+
+def verify(client: DirectusClient, plan: Plan) -> Diff | None:
+    """What still differs on the target after an apply of ``plan``: None when nothing does.
+
+    The target is asked for the diff of what was sent; only when something is left is it
+    translated again against the target as it is now (the translation may see the target
+    differently once the apply made new entries), which the diff itself shows for a plan
+    made from the diff alone, and a full read shows otherwise.
+    """
+    force = plan.forced
+    if plan.sent is not None and _diff_tells_enough(
+        plan.source, plan.target, plan.mode, force=force, target_release=plan.target_version
+    ):
+        remaining = client.diff(plan.sent)
+        if remaining is None:
+            return None
+        view = targetview.view(plan.sent, remaining.diff)
+        if view is not None:
+            again = desired_now(client, plan, view)
+            return remaining if again == plan.sent else client.diff(again)
+    return client.diff(desired_now(client, plan, client.snapshot()), force=force)
+
+
+def desired_now(client: DirectusClient, plan: Plan, current: snap.Snapshot) -> snap.Snapshot:
+    return desired(
+        client,
+        plan.source.snapshot,
+        current,
+        plan.target_version,
+        mode=plan.mode,
+        system_index_changes=plan.system_index_changes,
+    ).snapshot
 
 
 def title(plan: Plan) -> str:
@@ -334,7 +532,15 @@ def run(
     record = record or Record()
     source = read_source(config, console, ref=ref, path=path)
     with DirectusClient(target) as client:
-        plan = make_plan(client, source, console, force=force, system_index_changes=system_index_changes, mode=mode)
+        plan = make_plan(
+            client,
+            source,
+            console,
+            force=force,
+            system_index_changes=system_index_changes,
+            mode=mode,
+            read_target=fmt in ("markdown", "mermaid"),  # the diagram draws the target's collections
+        )
         config_plan = plan_config(config, client, plan, ref=ref, path=path)
     record.changes = plan.changes.summary()
     record.result = "planned" if plan.changes or (config_plan and config_plan.changes) else "already matches"

@@ -109,7 +109,7 @@ def _report_partial(
     else:
         applied = changes.compare(plan.target_snapshot, now)
         console.info(f"  already applied: {applied.summary()}")
-        missing = changes.compare(now, _desired_now(client, plan, now))
+        missing = changes.compare(now, planning.desired_now(client, plan, now))
         console.info(f"  not applied:     {missing.summary()}")
         if applied:
             _report(console, fmt, render.text(applied, title="Changes that did reach the target:"))
@@ -131,17 +131,6 @@ def _report_partial(
     return ServerError(
         f"the apply failed and nothing reached the target: {error.message}", status=error.status, code=error.code
     )
-
-
-def _desired_now(client: DirectusClient, plan: planning.Plan, current: snap.Snapshot) -> snap.Snapshot:
-    return planning.desired(
-        client,
-        plan.source.snapshot,
-        current,
-        plan.target_version,
-        mode=plan.mode,
-        system_index_changes=plan.system_index_changes,
-    ).snapshot
 
 
 def _push_config(
@@ -186,7 +175,13 @@ def run(
             else:
                 assert source is not None
                 plan = planning.make_plan(
-                    client, source, console, force=force, system_index_changes=system_index_changes, mode=mode
+                    client,
+                    source,
+                    console,
+                    force=force,
+                    system_index_changes=system_index_changes,
+                    mode=mode,
+                    read_target=not (no_backup or dry_run),  # the backup, read while the diff is computed
                 )
             planning.show(plan, console, fmt)
             # A saved plan holds the schema only.
@@ -269,10 +264,8 @@ def run(
 
             if config_plan is not None and config_plan.changes:
                 _push_config(client, console, config_plan, plan, config_backup)
-            # Verify against the target as it is now: what exists there decides the translation.
-            with console.progress(f"Reading '{target.name}' back to check the result"):
-                again = _desired_now(client, plan, client.snapshot())
-                remaining = client.diff(again, force=force or plan.forced)
+            with console.progress(f"Asking '{target.name}' what differs after the apply"):
+                remaining = planning.verify(client, plan)
     if remaining is not None:
         left = changes.from_server(remaining.diff)
         _report(console, fmt, render.text(left, title=f"Read back differently on '{target.name}' after the apply:"))
