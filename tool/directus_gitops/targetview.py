@@ -36,7 +36,11 @@ class _Unreadable(Exception):
 
 def view(sent: Mapping[str, Any], diff: Mapping[str, Any] | None) -> Snapshot | None:
     """The target's snapshot as far as ``diff`` (its answer to ``sent``) shows it."""
-    result: Snapshot = copy.deepcopy(dict(sent))
+    # Entries no record names are shared with ``sent``, not copied: nothing changes a view.
+    result: Snapshot = dict(sent)
+    for section in (*_SECTIONS, "systemFields"):
+        if isinstance(result.get(section), list):
+            result[section] = list(result[section])
     if not diff:
         return result
     try:
@@ -79,6 +83,7 @@ def _section(entries: list[Any], records: Sequence[Any]) -> list[Any]:
             continue
         if key not in by_key:
             raise _Unreadable(key)
+        by_key[key] = copy.deepcopy(by_key[key])
         for change in reversed(changes):
             _undo(by_key[key], change)
     return [by_key[key] for key in order if key not in removed]

@@ -466,11 +466,11 @@ def _align(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
     """Give each entry the target already has the target's representation, rule by rule."""
     for key, align in (("collections", _align_collection), ("fields", _align_field), ("relations", _align_relation)):
         theirs = {entry_key(entry): entry for entry in target.get(key) or []}
-        known = _known_keys(target.get(key) or [])
+        known = _known_keys(target.get(key) or []) if origins.releases_differ else None
         aligned = []
         for entry in run.snapshot.get(key) or []:
             other = theirs.get(entry_key(entry))
-            if other is not None:
+            if other is not None and other != entry:  # an entry equal to the target's is already its
                 entry = align(run, entry, other, origins)
             elif origins.releases_differ and known is not None:
                 entry = _drop_unknown_keys(run, entry, known)
