@@ -7,10 +7,13 @@ collections without a licence), the same operations are run by the three, interl
 round-robin over ``--rounds`` rounds (the order of the three rotates each round):
 
 * floor: ``--version`` of each CLI (process start) and ``GET /server/info``;
+* (bare plan: ``GET /server/info`` and ``POST /schema/diff``, what a plan cannot do without);
 * pull, already up to date;
 * plan/diff of the large model with one changed note per collection against a live target;
 * plan/diff of the large model against an empty target;
-* push of the demo model (relations, translations, ...) into a fresh empty target each round;
+* push of the demo model (relations, translations, ...) into a fresh empty target each round,
+  and of the large model's changes into a fresh copy of the live target (bare: diff, apply and
+  the diff again that checks nothing is left, which a push promises);
 * offline ``diff HEAD~1 HEAD`` (those changes over that many files; directus-gitops only);
 * pull of the large model into an empty folder, for memory.
 
@@ -189,11 +192,19 @@ def bare_diff(server: DirectusServer, snapshot: dict[str, Any]) -> Any:
         return response.json() if response.content else None
 
 
+def bare_plan(server: DirectusServer, snapshot: dict[str, Any]) -> Any:
+    """What a plan cannot do without: the target's release and its diff."""
+    bare_get(server, "/server/info")
+    return bare_diff(server, snapshot)
+
+
 def bare_push(server: DirectusServer, snapshot: dict[str, Any]) -> None:
+    """Diff, apply, and the diff again that checks nothing is left (the push's promise)."""
     with httpx.Client(base_url=server.url, headers=bearer(server), timeout=600) as client:
         response = post_document(client, "/schema/diff", snapshot)
         if response.content:
             post_document(client, "/schema/apply", response.json()["data"])
+            post_document(client, "/schema/diff", snapshot)
 
 
 def edit_notes(server: DirectusServer, collections: int) -> None:
@@ -425,6 +436,7 @@ def run(
                 ("plan", f"plan vs a live target, {args.collections} changes"),
                 ("plan-empty", f"plan vs an empty target ({args.collections}×{args.fields} model)"),
                 ("push", "push of the demo model into a fresh empty target"),
+                ("push-large", f"push of {args.collections} changes into a fresh copy of the live target"),
                 ("diff", f"offline diff HEAD~1 HEAD ({args.collections} changes over {args.collections} files)"),
                 ("pull-new", f"pull into an empty folder ({args.collections}×{args.fields} model), for memory"),
             )
@@ -449,11 +461,12 @@ def run(
         o["pull"].commands = {"directus-gitops": "pull --env edited", "d6s": " ".join(d6s_pull("edited")),
                               "bare HTTP": "GET /schema/snapshot"}  # fmt: skip
         o["plan"].commands = {"directus-gitops": "plan --env base", "d6s": "sync diff --to base",
-                              "bare HTTP": "POST /schema/diff"}  # fmt: skip
+                              "bare HTTP": "GET /server/info + POST /schema/diff"}  # fmt: skip
         o["plan-empty"].commands = {"directus-gitops": "plan --env empty", "d6s": "sync diff --to empty",
-                                    "bare HTTP": "POST /schema/diff"}  # fmt: skip
+                                    "bare HTTP": "GET /server/info + POST /schema/diff"}  # fmt: skip
         o["push"].commands = {"directus-gitops": "push --env fresh --yes", "d6s": "sync push --to fresh --yes",
-                              "bare HTTP": "POST /schema/diff + POST /schema/apply"}  # fmt: skip
+                              "bare HTTP": "POST /schema/diff + POST /schema/apply + POST /schema/diff"}  # fmt: skip
+        o["push-large"].commands = {**o["push"].commands}
         o["diff"].commands = {"directus-gitops": "diff HEAD~1 HEAD"}
         o["pull-new"].commands = {"directus-gitops": "pull --env edited (no schema/ yet)",
                                   "d6s": " ".join(d6s_pull("edited")) + " (no directus/ yet)",
@@ -483,14 +496,14 @@ def run(
                 "directus-gitops": lambda: measure_process("plan", "directus-gitops",
                                                            lambda: g(main, "plan", "--env", "base")),
                 "d6s": lambda: measure_process("plan", "d6s", lambda: d(d6s_main, "sync", "diff", "--to", "base")),
-                "bare HTTP": lambda: measure_bare("plan", lambda: bare_diff(live["base"], edited_snapshot)),
+                "bare HTTP": lambda: measure_bare("plan", lambda: bare_plan(live["base"], edited_snapshot)),
             }),
             ("plan-empty", {
                 "directus-gitops": lambda: measure_process("plan-empty", "directus-gitops",
                                                            lambda: g(main, "plan", "--env", "empty")),
                 "d6s": lambda: measure_process("plan-empty", "d6s",
                                                lambda: d(d6s_main, "sync", "diff", "--to", "empty")),
-                "bare HTTP": lambda: measure_bare("plan-empty", lambda: bare_diff(live["empty"], edited_snapshot)),
+                "bare HTTP": lambda: measure_bare("plan-empty", lambda: bare_plan(live["empty"], edited_snapshot)),
             }),
             ("diff", {
                 "directus-gitops": lambda: measure_process("diff", "directus-gitops",
@@ -510,25 +523,31 @@ def run(
                 for column in order:
                     if column in runners:
                         runners[column]()
-            # push: a fresh empty target per client, started (outside the timing) from the template
-            for column in order:
-                with server(f"fresh-{round_number}-{column.split()[0]}", empty) as target:
-                    live["fresh"] = target
-                    projects.set_servers(live)
-                    counter.servers = list(live.values())
-                    if column == "bare HTTP":
-                        measure_bare("push", lambda target=target: bare_push(target, demo_snapshot))
-                    else:
-                        folder = push_source if column == "directus-gitops" else d6s_push
-                        projects.configure(folder, ["fresh"])
-                        if column == "directus-gitops":
-                            measure_process("push", column, lambda f=folder: g(f, "push", "--env", "fresh", "--yes"))
+            # push: a fresh target per client, started (outside the timing) from a template: the
+            # demo model into an empty one, the edited large model into a copy of the live one
+            pushes = (("push", empty, demo_snapshot, push_source, d6s_push),
+                      ("push-large", large, edited_snapshot, main, d6s_main))  # fmt: skip
+            for key, template, snapshot, gitops_folder, d6s_folder in pushes:
+                for column in order:
+                    name = f"fresh-{key}-{round_number}-{column.split()[0]}"
+                    with server(name, template) as target:
+                        live["fresh"] = target
+                        projects.set_servers(live)
+                        counter.servers = list(live.values())
+                        if column == "bare HTTP":
+                            measure_bare(key, lambda t=target, s=snapshot: bare_push(t, s))
                         else:
-                            measure_process("push", column, lambda f=folder: d(f, "sync", "push", "--to", "fresh",
-                                                                               "--yes"))  # fmt: skip
-                    live.pop("fresh")
-                    counter.servers = list(live.values())
-                shutil.rmtree(work / "servers" / f"fresh-{round_number}-{column.split()[0]}", ignore_errors=True)
+                            folder = gitops_folder if column == "directus-gitops" else d6s_folder
+                            others = ["base", "edited", "empty"] if folder in (main, d6s_main) else []
+                            projects.configure(folder, ["fresh", *others])
+                            if column == "directus-gitops":
+                                measure_process(key, column, lambda f=folder: g(f, "push", "--env", "fresh", "--yes"))
+                            else:
+                                measure_process(key, column, lambda f=folder: d(f, "sync", "push", "--to", "fresh",
+                                                                                "--yes"))  # fmt: skip
+                        live.pop("fresh")
+                        counter.servers = list(live.values())
+                    shutil.rmtree(work / "servers" / name, ignore_errors=True)
             print(f"round {round_number + 1}/{args.rounds} done in {time.perf_counter() - started:.0f} s", flush=True)
             write(list(operations.values()), round_number + 1)
     return list(operations.values())
