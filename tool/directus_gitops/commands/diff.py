@@ -64,8 +64,8 @@ def path_side(path: Path, label: str | None = None) -> Side:
 def snapshots(old: Side, new: Side) -> tuple[snap.Snapshot, snap.Snapshot]:
     """The two snapshots to compare, each validated as ``check`` does; a side without a schema
     is an empty one."""
-    parsed: dict[str, Any] = {}  # a file both sides hold is parsed once
-    before_whole, after_whole = _whole(old, parsed), _whole(new, parsed)
+    shared = validate.Shared()  # what both sides hold is read and checked once
+    before_whole, after_whole = _whole(old, shared), _whole(new, shared)
     if before_whole is None and after_whole is None:
         raise GitError(f"neither {old.label} nor {new.label} has a schema folder")
     if before_whole is None:
@@ -76,11 +76,11 @@ def snapshots(old: Side, new: Side) -> tuple[snap.Snapshot, snap.Snapshot]:
     return before_whole, after_whole
 
 
-def _whole(side: Side, parsed: dict[str, Any]) -> snap.Snapshot | None:
+def _whole(side: Side, shared: validate.Shared) -> snap.Snapshot | None:
     if side.loaded is not None:
         return side.loaded.snapshot
     if side.tree is not None:
-        return validate.load_tree(side.tree, parsed).snapshot
+        return validate.load_tree(side.tree, shared).snapshot
     return None
 
 
@@ -185,7 +185,7 @@ def working_tree(config: Config) -> Side:
 def diagram(config: Config, console: Console, *, at: str | None, collections: list[str]) -> int:
     """The whole model (or some collections) at ``at`` as a Mermaid diagram, for documentation."""
     side = side_for(at, _Git(config)) if at is not None else working_tree(config)
-    snapshot = _whole(side, {})
+    snapshot = _whole(side, validate.Shared())
     if snapshot is None:
         raise GitError(f"{side.label} has no schema folder")
     snapshot = selection.apply(snapshot, config.ignore)[0]
