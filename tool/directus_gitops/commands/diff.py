@@ -137,7 +137,7 @@ class _Git:
 
 def _is_revision(git: _Git, arg: str) -> bool:
     try:
-        git.repo().resolve(arg)
+        git.repo().revision(arg)
     except GitError:
         return False
     return True
@@ -154,7 +154,7 @@ def side_for(arg: str, git: _Git) -> Side:
             )
         return path_side(path, arg)
     try:
-        git.repo().resolve(arg)
+        git.repo().revision(arg)
     except GitError as exc:
         raise GitError(f"'{arg}' is neither an existing path nor a git revision ({exc.message})") from None
     return revision_side(git.repo(), arg, git.folder())
