@@ -155,16 +155,49 @@ def _entry(content: str) -> tuple[str, str | None] | None:
     return found
 
 
+# What a line is, by its whole text (indentation included): most lines of a snapshot repeat
+# ("    hidden: false"), so each distinct line is taken apart and checked once.
+_SCALAR, _OPEN, _TOKEN, _ITEM, _OTHER = range(5)
+_LINES: dict[str, tuple[int, int, str, Any]] = {}
+
+
+def _line(line: str) -> tuple[int, int, str, Any]:
+    """(indentation, kind, key or content, value or token) for one line."""
+    content = line.lstrip(" ")
+    at = len(content)
+    at = len(line) - at
+    if content.startswith("- "):
+        found: tuple[int, int, str, Any] = (at, _ITEM, content, None)
+    else:
+        entry = _entry(content)
+        if entry is None:
+            found = (at, _OTHER, content, None)
+        elif entry[1] is None:
+            found = (at, _OPEN, entry[0], None)
+        elif entry[1] in ("|", "|-", "{}", "[]"):
+            found = (at, _TOKEN, entry[0], entry[1])
+        else:
+            found = (at, _SCALAR, entry[0], _scalar(entry[1]))
+    if len(_LINES) < _MEMO_LIMIT:
+        _LINES[line] = found
+    return found
+
+
 class _Reader:
-    def __init__(self, lines: list[tuple[int, str]]) -> None:
-        self.lines = lines  # (indentation, the rest of the line)
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
         self.pos = 0
 
+    def info(self, pos: int) -> tuple[int, int, str, Any]:
+        line = self.lines[pos]
+        found = _LINES.get(line)
+        return found if found is not None else _line(line)
+
     def block(self, indent: int) -> Any:
-        at, content = self.lines[self.pos]
+        at, kind, _, _ = self.info(self.pos)
         if at != indent:
             raise _NotOurs
-        return self.sequence(indent) if content.startswith("- ") else self.mapping(indent)
+        return self.sequence(indent) if kind == _ITEM else self.mapping(indent)
 
     def value(self, token: str, indent: int) -> Any:
         if token == "|" or token == "|-":
@@ -175,12 +208,14 @@ class _Reader:
         deeper = indent + 2
         body = []
         while self.pos < len(self.lines):
-            at, content = self.lines[self.pos]
+            line = self.lines[self.pos]
+            content = line.lstrip(" ")
+            at = len(line) - len(content)
             if content and at < deeper:
                 break
             if not content and at:
                 raise _NotOurs  # a line of spaces: the writer never writes one
-            body.append(" " * (at - deeper) + content if content else "")
+            body.append(line[deeper:] if content else "")
             self.pos += 1
         text = "\n".join(body) + ("\n" if keep_newline else "")
         written = yamlio.inline(text, " " * indent)
@@ -191,47 +226,49 @@ class _Reader:
 
     def mapping(self, indent: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        lines = self.lines
-        while self.pos < len(lines):
-            at, content = lines[self.pos]
-            if at < indent or content.startswith("- "):
+        lines, known = self.lines, _LINES
+        count, pos = len(lines), self.pos
+        while pos < count:
+            info = known.get(lines[pos])
+            at, kind, key, value = info if info is not None else _line(lines[pos])
+            if at < indent or kind == _ITEM:
                 break
-            if at > indent:
-                raise _NotOurs
-            entry = _entry(content)
-            if entry is None:
-                raise _NotOurs
-            key, inline = entry
-            if key in result:
-                raise _NotOurs  # PyYAML's path reports the duplicate with its line
-            self.pos += 1
-            if inline is not None:
-                result[key] = self.value(inline, indent)
+            if at > indent or kind == _OTHER or key in result:
+                raise _NotOurs  # (PyYAML's path reports a duplicate key with its line)
+            pos += 1
+            if kind == _SCALAR:
+                result[key] = value
                 continue
-            if self.pos >= len(lines):
-                raise _NotOurs
-            below, first = lines[self.pos]
-            if below == indent and first.startswith("- "):
-                result[key] = self.sequence(indent)  # lists sit at their key's indentation
-            elif below == indent + 2 and not first.startswith("- "):
-                result[key] = self.mapping(indent + 2)
-            else:
-                raise _NotOurs
+            self.pos = pos
+            if kind == _TOKEN:
+                result[key] = self.value(value, indent)
+            else:  # _OPEN: a block follows
+                if pos >= count:
+                    raise _NotOurs
+                below, under, _, _ = self.info(pos)
+                if below == indent and under == _ITEM:
+                    result[key] = self.sequence(indent)  # lists sit at their key's indentation
+                elif below == indent + 2 and under != _ITEM:
+                    result[key] = self.mapping(indent + 2)
+                else:
+                    raise _NotOurs
+            pos = self.pos
+        self.pos = pos
         return result
 
     def sequence(self, indent: int) -> list[Any]:
         result: list[Any] = []
         lines = self.lines
         while self.pos < len(lines):
-            at, content = lines[self.pos]
-            if at < indent or not content.startswith("- "):
+            at, kind, content, _ = self.info(self.pos)
+            if at < indent or kind != _ITEM:
                 break
             if at > indent:
                 raise _NotOurs
             item = content[2:]
             if item.startswith("- ") or _entry(item) is not None:
                 # A nested block starts on the item's own line: read it as its own line.
-                lines[self.pos] = (indent + 2, item)
+                lines[self.pos] = " " * (indent + 2) + item
                 result.append(self.block(indent + 2))
             else:
                 self.pos += 1
@@ -239,12 +276,8 @@ class _Reader:
         return result
 
 
-def _lines(body: str) -> list[tuple[int, str]]:
-    result = []
-    for line in body.split("\n"):
-        content = line.lstrip(" ")
-        result.append((len(line) - len(content), content))
-    return result
+def _lines(body: str) -> list[str]:
+    return body.split("\n")
 
 
 def _body(text: str) -> str | None:

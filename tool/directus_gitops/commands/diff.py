@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from directus_gitops import changes, mermaid, render, selection, store, translate, validate
+from directus_gitops import changes, render, selection, store, validate
 from directus_gitops import snapshot as snap
 from directus_gitops.config import Config
 from directus_gitops.console import Console, display
 from directus_gitops.errors import ConfigError, ExitCode, GitError, SnapshotError
-from directus_gitops.kinds import compare as kinds_compare
-from directus_gitops.kinds import sync
 
+# The translation, the diagram and the configuration kinds are imported where they are
+# needed: most diffs compare snapshots of one origin, in text, with no configuration kinds,
+# and their import is a good part of an offline diff's time.
 if TYPE_CHECKING:
+    from directus_gitops import translate
     from directus_gitops.gitrepo import Repo
 
 
@@ -103,6 +105,8 @@ def compare(old: Side, new: Side, rules: selection.Rules | None = None) -> Compa
     origins = [(key, before.get(key), after.get(key)) for key in ("directus", "vendor")]
     if all(ours == theirs for _, ours, theirs in origins):
         return Comparison(changes.compare(before, after), before, after)
+    from directus_gitops import translate
+
     translation = translate.translate(after, before)
     warnings = [
         f"the snapshots come from different {what} ({ours}, {theirs}): compared by the translation rules"
@@ -189,6 +193,8 @@ def diagram(config: Config, console: Console, *, at: str | None, collections: li
     if snapshot is None:
         raise GitError(f"{side.label} has no schema folder")
     snapshot = selection.apply(snapshot, config.ignore)[0]
+    from directus_gitops import mermaid
+
     console.result(mermaid.model(snapshot, collections or None))
     return ExitCode.OK
 
@@ -242,9 +248,17 @@ def run(
     translated = translation.lines() if translation else []
     diagram = None
     if fmt in ("markdown", "mermaid"):
+        from directus_gitops import mermaid
+
         after_compared = translation.snapshot if translation else comparison.after
         diagram = mermaid.diagram(result, comparison.before, after_compared)
-    configured = sync.diff(config_of(before), config_of(after))
+    old_config, new_config = config_of(before), config_of(after)
+    configured = None
+    if old_config is not None or new_config is not None:
+        from directus_gitops.kinds import compare as kinds_compare
+        from directus_gitops.kinds import sync
+
+        configured = sync.diff(old_config, new_config)
     if configured is not None and fmt == "json":
         context["config"] = kinds_compare.as_dict(configured)
     console.result(
@@ -261,4 +275,11 @@ def run(
 
 def config_of(side: Side) -> Any:
     """The configuration kinds a side's schema folder holds (None: none)."""
-    return sync.load(side.tree.read, side.tree.source) if side.tree is not None else None
+    if side.tree is None:
+        return None
+    manifest = store.read_manifest(side.tree.read, side.tree.source)
+    if manifest is None or manifest.get("config") is None:
+        return None  # what sync.load says then, without importing the kinds
+    from directus_gitops.kinds import sync
+
+    return sync.load(side.tree.read, side.tree.source)
