@@ -509,6 +509,13 @@ PROPERTY_TYPES: dict[tuple[str, str, str], tuple[type, ...]] = {
 }
 
 
+# The same, by list and section: one lookup per property instead of building a key.
+_SECTION_TYPES: dict[tuple[str, str], dict[str, tuple[type, ...]]] = defaultdict(dict)
+for (_list, _section, _property), _types in PROPERTY_TYPES.items():
+    _SECTION_TYPES[(_list, _section)][_property] = _types
+_SECTION_TYPES = dict(_SECTION_TYPES)
+
+
 def _has_type(value: Any, expected: tuple[type, ...]) -> bool:
     if isinstance(value, bool):  # bool is an int in Python, never in a snapshot
         return bool in expected
@@ -550,10 +557,12 @@ def _entry_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
             yield _Finding(relpath, (*at, "type"), message)
         for section in ("meta", "schema"):
             properties = entry.get(section)
-            if isinstance(properties, dict):
+            typed = _SECTION_TYPES.get((item.key, section))
+            if isinstance(properties, dict) and typed:
                 for key, value in properties.items():
-                    expected = PROPERTY_TYPES.get((item.key, section, key))
-                    if expected is not None and not _has_type(value, expected):
+                    expected = typed.get(key)
+                    # (the exact type in the list is the common case, and always right)
+                    if expected is not None and type(value) not in expected and not _has_type(value, expected):
                         message = f"{item.name}: {section}.{key} must be {_type_names(expected)}, not {value!r}"
                         yield _Finding(relpath, (*at, section, key), message)
         if item.key == "relations" and "related_collection" not in entry:
