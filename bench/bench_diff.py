@@ -12,7 +12,8 @@ order that rotates from round to round:
 * ``directus-gitops --help``: the start-up floor of any command;
 * with ``--compare-with SRC``, the same diff by the tool whose source folder (the one holding
   ``directus_gitops/``) is SRC, e.g. an export of main: before/after in the same conditions;
-* in-process: reading both commits (every file checked as ``check`` does) and comparing;
+* in-process: reading both commits (every file checked as ``check`` does) and comparing,
+  with the reader's memos emptied first;
 * for reference, the full read: every file parsed by PyYAML and checked on its own, as the
   diff did before the fast reader (tool/directus_gitops/canonread.py).
 
@@ -122,6 +123,7 @@ def main() -> int:
         repo = Repo(root)
 
         def commits() -> changes.ChangeSet:
+            canonread.forget()  # as cold as a new process
             before, after = diff.revision_side(repo, "HEAD~1", "schema"), diff.revision_side(repo, "HEAD", "schema")
             result = diff.compare(before, after).changes
             render.text(result)
