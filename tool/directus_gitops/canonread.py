@@ -40,6 +40,8 @@ class _NotOurs(Exception):
 
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
 _FLOAT = re.compile(r"-?[0-9]+\.[0-9]*(?:e[-+][0-9]+)?\Z")
+# (".nan" is not here: NaN is never equal to itself, so a document holding one goes to PyYAML
+# and no entry holding one is ever shared between the two sides of a comparison.)
 _WORDS: dict[str, Any] = {
     "null": None,
     "true": True,
@@ -171,8 +173,7 @@ _LINES: dict[str, tuple[int, int, str, Any]] = {}
 def _line(line: str) -> tuple[int, int, str, Any]:
     """(indentation, kind, key or content, value or token) for one line."""
     content = line.lstrip(" ")
-    at = len(content)
-    at = len(line) - at
+    at = len(line) - len(content)
     if content.startswith("- "):
         found: tuple[int, int, str, Any] = (at, _ITEM, content, None)
     else:
@@ -341,9 +342,7 @@ def load_split(text: str, memo: dict[str, Any]) -> tuple[bool, Any]:
 def _piece(piece: str, memo: dict[str, Any]) -> Any:
     found = memo.get(piece, _NO_WORD)
     if found is _NO_WORD:
-        found = _read_block(piece)
-        if ".nan" not in piece:  # NaN is never equal to itself: never share it
-            memo[piece] = found
+        found = memo[piece] = _read_block(piece)
     return found
 
 
@@ -388,6 +387,5 @@ def _item(piece: str, memo: dict[str, Any]) -> Any:
     items = reader.sequence(0)
     if reader.pos != len(lines) or len(items) != 1:
         raise _NotOurs
-    if ".nan" not in piece:
-        memo[piece] = items[0]
+    memo[piece] = items[0]
     return items[0]
