@@ -1,22 +1,31 @@
 #!/usr/bin/env python3
-"""Benchmark: offline ``diff`` of a large model, between two commits and between two folders.
+"""Benchmark: offline ``diff HEAD~1 HEAD`` of a large model with a change in every collection file.
 
-Builds a generated model of 300 collections × 20 fields (tests/synthetic.py: every key a real
-Directus field has) and an edited copy with a few hundred changes, commits both into a
-scratch git repository, and times, ``--rounds`` times:
+The acceptance case of issue 13: a generated model of 300 collections × 20 fields
+(tests/synthetic.py: every key a real Directus field has, about 6 MB of YAML) and a copy
+with one field note changed in every collection (300 changes spread over all 300 collection
+files), committed one after the other in a scratch git repository. Every round runs, in an
+order that rotates from round to round:
 
-* ``directus-gitops diff HEAD~1 HEAD`` as a user runs it (a new process: wall time);
-* the same in-process (reading both commits and comparing);
-* in-process between two checked-out folders;
-* for reference, a full read of both commits and a comparison, which the diff avoids by
-  reading only the collection files that differ.
+* ``directus-gitops diff HEAD~1 HEAD`` as a user runs it: a new process, wall time and the
+  CPU time it used (start-up and imports included);
+* ``directus-gitops --help``: the start-up floor of any command;
+* with ``--compare-with SRC``, the same diff by the tool whose source folder (the one holding
+  ``directus_gitops/``) is SRC, e.g. an export of main: before/after in the same conditions;
+* in-process: reading both commits (every file checked as ``check`` does) and comparing,
+  with the reader's memos emptied first;
+* for reference, the full read: every file parsed by PyYAML and checked on its own, as the
+  diff did before the fast reader (tool/directus_gitops/canonread.py).
 
-Prints medians. Nothing is asserted: these are figures to read.
+There is no cache: every run reads and checks both commits from scratch, so every figure is
+a cold one (as in a fresh clone in CI). Prints the median and min–max of ``--rounds`` rounds.
+Nothing is asserted: these are figures to read, and on a shared machine they are noisy.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
 import subprocess
@@ -25,11 +34,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from directus_gitops import changes, render, store  # noqa: E402
+from directus_gitops import canonread, changes, render, store, validate  # noqa: E402
 from directus_gitops.commands import diff  # noqa: E402
 from directus_gitops.gitrepo import Repo  # noqa: E402
 from tests import synthetic  # noqa: E402
@@ -48,25 +58,56 @@ def git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, env={**os.environ, **GIT_ENV})
 
 
-def median_time(action: Callable[[], object], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def one_change_per_file(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A new note on the first plain field of every collection."""
+    result = copy.deepcopy(snapshot)
+    done: set[str] = set()
+    for entry in result["fields"]:
+        if entry["collection"] not in done and entry["field"] != "id":
+            done.add(entry["collection"])
+            entry["meta"]["note"] = f"Changed note of {entry['collection']}.{entry['field']}."
+    return result
+
+
+class Timing:
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def show(self, values: list[float]) -> str:
+        if not values:
+            return "-"
+        return f"{statistics.median(values):.3f} s ({min(values):.3f}–{max(values):.3f})"
+
+
+def run_process(command: list[str], cwd: Path, env: dict[str, str], timing: Timing) -> None:
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    timing.wall.append(time.perf_counter() - start)
+    timing.cpu.append(usage.ru_utime + usage.ru_stime)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode() if process.stderr else ''}")
+
+
+def run_inline(action: Callable[[], object], timing: Timing) -> None:
+    start, cpu = time.perf_counter(), time.process_time()
+    action()
+    timing.wall.append(time.perf_counter() - start)
+    timing.cpu.append(time.process_time() - cpu)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collections", type=int, default=300)
     parser.add_argument("--fields", type=int, default=20)
-    parser.add_argument("--edits", type=int, default=150, help="random edits (each makes one or more changes)")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--compare-with", type=Path, help="another version's source folder (holding directus_gitops/)")
     args = parser.parse_args()
 
     old = synthetic.model(args.collections, args.fields)
-    new = synthetic.edited(old, args.edits)
+    new = one_change_per_file(old)
     with tempfile.TemporaryDirectory(prefix="bench-diff-") as scratch:
         root = Path(scratch) / "project"
         root.mkdir()
@@ -75,49 +116,72 @@ def main() -> int:
             store.write_tree(root / "schema", store.render(snapshot))
             git(root, "add", "--all")
             git(root, "commit", "--quiet", "-m", message)
-        folders = {}
-        for name, snapshot in (("old", old), ("new", new)):
-            folders[name] = Path(scratch) / name
-            store.write_tree(folders[name], store.render(snapshot))
 
         old_files, files = store.render(old), store.render(new)
         size = sum(len(data) for data in files.values())
-        differing = sum(
-            1
-            for path in old_files.keys() | files.keys()
-            if path != store.MANIFEST and old_files.get(path) != files.get(path)
-        )
+        differing = sum(1 for path in files if path != store.MANIFEST and old_files.get(path) != files.get(path))
         repo = Repo(root)
-        result = diff.compare(
-            diff.revision_side(repo, "HEAD~1", "schema"), diff.revision_side(repo, "HEAD", "schema")
-        ).changes
 
-        def cli() -> None:
-            subprocess.run([str(TOOL), "diff", "HEAD~1", "HEAD"], cwd=root, check=True, capture_output=True)
-
-        def commits() -> None:
+        def commits() -> changes.ChangeSet:
+            canonread.forget()  # as cold as a new process
             before, after = diff.revision_side(repo, "HEAD~1", "schema"), diff.revision_side(repo, "HEAD", "schema")
-            render.text(diff.compare(before, after).changes)
+            result = diff.compare(before, after).changes
+            render.text(result)
+            return result
 
-        def checkouts() -> None:
-            render.text(diff.compare(diff.path_side(folders["old"]), diff.path_side(folders["new"])).changes)
+        def full() -> changes.ChangeSet:
+            saved = canonread.load, canonread.load_split
+            canonread.load = lambda text: (False, None)  # type: ignore[assignment]
+            canonread.load_split = lambda text, memo: (False, None)  # type: ignore[assignment]
+            try:
+                trees = [repo.schema_tree(rev, "schema")[1] for rev in ("HEAD~1", "HEAD")]
+                result = changes.compare(*(validate.load_tree(tree).snapshot for tree in trees if tree is not None))
+                render.text(result)
+                return result
+            finally:
+                canonread.load, canonread.load_split = saved  # type: ignore[assignment]
 
-        def full() -> None:
-            _, read_old = repo.tree_reader("HEAD~1", "schema")
-            _, read_new = repo.tree_reader("HEAD", "schema")
-            render.text(
-                changes.compare(store.parse_tree(read_old, "old").snapshot, store.parse_tree(read_new, "new").snapshot)
+        result = commits()
+        assert full() == result, "the fast path and the full read disagree"
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)
+        measures: dict[str, tuple[Timing, Callable[[Timing], None]]] = {
+            "directus-gitops diff HEAD~1 HEAD (new process)": (
+                Timing(),
+                lambda t: run_process([str(TOOL), "diff", "HEAD~1", "HEAD"], root, env, t),
+            ),
+            "directus-gitops --help (start-up floor)": (
+                Timing(),
+                lambda t: run_process([str(TOOL), "--help"], root, env, t),
+            ),
+        }
+        if args.compare_with is not None:
+            other = {**env, "PYTHONPATH": str(args.compare_with.resolve())}
+            command = [sys.executable, "-c", "from directus_gitops.cli import main; main()", "diff", "HEAD~1", "HEAD"]
+            measures[f"the same diff by {args.compare_with} (new process)"] = (
+                Timing(),
+                lambda t: run_process(command, root, other, t),
             )
+        measures["in-process: read, check and compare both commits"] = (Timing(), lambda t: run_inline(commits, t))
+        measures["for reference, full read (PyYAML, every file) + compare"] = (Timing(), lambda t: run_inline(full, t))
+
+        names = list(measures)
+        for number in range(args.rounds):
+            for name in names[number % len(names) :] + names[: number % len(names)]:
+                timing, action = measures[name]
+                action(timing)
 
         print(
             f"model: {args.collections} collections × {args.fields} fields, {len(files)} files, "
-            f"{size / 1e6:.1f} MB of YAML; {len(result)} changes ({render.count_line(result)}) "
-            f"in {differing} differing collection files"
+            f"{size / 1e6:.1f} MB of YAML per commit; {len(result)} changes ({render.count_line(result)}) "
+            f"in {differing} of {len(files) - 1} collection files"
         )
-        print(f"directus-gitops diff HEAD~1 HEAD (new process, wall): {median_time(cli, args.rounds):.3f} s")
-        print(f"in-process, two commits:                            {median_time(commits, args.rounds):.3f} s")
-        print(f"in-process, two folders:                            {median_time(checkouts, args.rounds):.3f} s")
-        print(f"for reference, full read of both commits + compare: {median_time(full, args.rounds):.3f} s")
+        print(f"median (min–max) of {args.rounds} interleaved rounds; no cache: every run is cold")
+        width = max(len(name) for name in names)
+        print(f"{'':{width}}  {'wall':<24} cpu (user+sys)")
+        for name in names:
+            timing = measures[name][0]
+            print(f"{name:{width}}  {timing.show(timing.wall):<24} {timing.show(timing.cpu)}")
     return 0
 
 

@@ -318,6 +318,8 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> ChangeSet:
                 # drops them; from 11.10 snapshots leave them out, so they never get here.
                 changes.append(_make(kind, "delete", key, current))
                 continue
+            if current is target:  # read from the same text on both sides (validate.Shared)
+                continue
             if (
                 kind == "field"
                 and replaces_alias

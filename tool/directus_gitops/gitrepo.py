@@ -1,10 +1,15 @@
 """The one git module: reading committed schema trees, committing pulls, walking history.
 
-GitPython is imported on first use so commands that never touch git start fast.
+Reading a committed tree (what ``diff`` and ``plan`` do) runs the git command directly: one
+``rev-parse``, one ``ls-tree`` and one ``cat-file --batch`` per revision. GitPython, which
+costs more to import than a whole offline diff should take, is imported only by the commands
+that commit, walk history or ask for branches.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,20 +30,53 @@ class CommitInfo:
     parent: str | None
 
 
+@dataclass(frozen=True)
+class Revision:
+    """A commit as the tree readers name it."""
+
+    hexsha: str
+
+
+def _run(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(
+            ["git", *args],
+            cwd=root,
+            input=stdin,
+            capture_output=True,
+            check=False,
+            env={**os.environ, "GIT_LITERAL_PATHSPECS": "1", "LC_ALL": "C"},
+        )
+    except OSError as exc:  # no git binary, or no such folder
+        raise GitError(f"git is not available: {exc}") from None
+
+
 class Repo:
     def __init__(self, path: Path) -> None:
         try:
-            import git
-        except ImportError as exc:  # pragma: no cover - git binary missing
-            raise GitError(f"git is not available: {exc}") from None
-        self._git = git
-        try:
-            self.repo: Any = git.Repo(path, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            found = _run(path, "rev-parse", "--is-bare-repository", "--show-toplevel")
+        except GitError:
+            if path.is_dir():
+                raise
             raise GitError(f"{path} is not inside a git repository") from None
-        if self.repo.bare:
+        lines = found.stdout.decode("utf-8", "surrogateescape").splitlines()
+        if lines[:1] == ["true"]:
             raise GitError(f"{path} is a bare repository")
-        self.root = Path(str(self.repo.working_tree_dir)).resolve()
+        if found.returncode != 0 or len(lines) < 2:
+            raise GitError(f"{path} is not inside a git repository")
+        self.root = Path(lines[1]).resolve()
+        self._repo: Any = None
+        self._git: Any = None
+
+    @property
+    def repo(self) -> Any:
+        """GitPython's repository, opened on first use."""
+        if self._repo is None:
+            import git
+
+            self._git = git
+            self._repo = git.Repo(self.root)
+        return self._repo
 
     def relpath(self, path: Path) -> str:
         try:
@@ -51,6 +89,14 @@ class Repo:
             return self.repo.commit(rev)
         except (self._git.BadName, ValueError, self._git.GitCommandError):
             raise GitError(f"unknown git revision '{rev}'") from None
+
+    def revision(self, rev: str) -> Revision:
+        """The commit ``rev`` names, without GitPython (what ``resolve`` accepts, as cheaply)."""
+        found = _run(self.root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
+        sha = found.stdout.decode("ascii", "replace").strip()
+        if found.returncode != 0 or not sha or rev.startswith("-"):
+            raise GitError(f"unknown git revision '{rev}'")
+        return Revision(sha)
 
     def merge_base(self, left: str, right: str) -> str:
         """The commit ``right`` branched from ``left`` at (their best common ancestor)."""
@@ -79,51 +125,77 @@ class Repo:
         return None
 
     def has_commits(self) -> bool:
-        try:
-            self.repo.head.commit  # noqa: B018 - raises on an unborn branch
-        except ValueError:
-            return False
-        return True
+        """False on an unborn branch (a new repository)."""
+        return _run(self.root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").returncode == 0
 
-    def tree_reader(self, rev: str, folder: str) -> tuple[Any, Any]:
+    def tree_reader(self, rev: str, folder: str) -> tuple[Revision, Any]:
         """The commit for ``rev`` and a reader of files below ``folder`` at that commit."""
         commit, tree = self.schema_tree(rev, folder)
         if tree is None:
             raise GitError(f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/")
         return commit, tree.read
 
-    def schema_tree(self, rev: str, folder: str) -> tuple[Any, store.Tree | None]:
+    def schema_tree(self, rev: str, folder: str) -> tuple[Revision, store.Tree | None]:
         """The commit for ``rev`` and ``folder`` at that commit (None when it has none).
 
-        Files are listed once, with their blob ids, so comparing two commits reads only the
-        files that differ.
+        Files are listed once, with their blob ids, so comparing two commits compares ids
+        first; the first file read fetches every blob of the folder in one ``cat-file``.
         """
-        commit = self.resolve(rev)
-        try:
-            tree = commit.tree / folder if folder not in ("", ".") else commit.tree
-        except KeyError:
+        commit = self.revision(rev)
+        inside = folder not in ("", ".")
+        args = ["ls-tree", "-r", "-l", "-z", "--full-tree", commit.hexsha]
+        listed = _run(self.root, *args, *(["--", folder] if inside else []))
+        if listed.returncode != 0:
+            message = listed.stderr.decode("utf-8", "replace").strip()
+            raise GitError(f"revision '{rev}': cannot list {folder or 'the tree'} ({message})")
+        prefix = folder.rstrip("/") + "/" if inside else ""
+        sizes: dict[str, int] = {}
+        ids: dict[str, str] = {}
+        names: list[str] = []
+        for record in listed.stdout.split(b"\0"):
+            if not record:
+                continue
+            info, _, raw = record.partition(b"\t")
+            mode, kind, sha, size = info.decode("ascii").split()
+            path = raw.decode("utf-8", "surrogateescape")
+            if inside and path == folder.rstrip("/"):
+                raise GitError(f"revision '{rev}': {folder} is not a folder")
+            if kind != "blob" or not path.startswith(prefix):
+                continue
+            relpath = path[len(prefix) :]
+            names.append(relpath)
+            if int(mode, 8) != _SYMLINK:  # never follow a link (but list it, so the validation can say why)
+                ids[relpath], sizes[relpath] = sha, int(size)
+        if not names:
             return commit, None
-        if tree.type != "tree":
-            raise GitError(f"revision '{rev}': {folder} is not a folder")
-        skip = len(tree.path) + 1 if tree.path else 0
-        every = [item for item in tree.traverse() if item.type == "blob"]
-        # never follow a link (but list it, so the validation can say why it is not read)
-        blobs = {item.path[skip:]: item for item in every if item.mode != _SYMLINK}
-        names = sorted(item.path[skip:] for item in every)
+        names.sort()
+        fetched: dict[str, bytes] = {}
+
+        def fetch() -> None:
+            wanted = sorted({ids[path] for path in ids if sizes[path] <= store.MAX_FILE_BYTES})
+            out = _run(self.root, "cat-file", "--batch", stdin="".join(f"{sha}\n" for sha in wanted).encode())
+            if out.returncode != 0:
+                raise GitError(f"revision '{rev}': cannot read {folder}: {out.stderr.decode('utf-8', 'replace')}")
+            data, at = out.stdout, 0
+            for sha in wanted:
+                end = data.index(b"\n", at)
+                header = data[at:end].split()
+                if len(header) != 3 or header[0].decode() != sha:
+                    raise GitError(f"revision '{rev}': git could not read blob {sha}")
+                size = int(header[2])
+                fetched[sha] = data[end + 1 : end + 1 + size]
+                at = end + 2 + size
 
         def read(relpath: str) -> bytes | None:
-            blob = blobs.get(relpath)
-            if blob is None:
+            sha = ids.get(relpath)
+            if sha is None:
                 return None
-            store.check_size(int(blob.size), f"{rev}:{blob.path}")
-            data: bytes = blob.data_stream.read()
-            return data
+            store.check_size(sizes[relpath], f"{rev}:{prefix}{relpath}")
+            if not fetched:
+                fetch()
+            return fetched[sha]
 
-        def file_id(relpath: str) -> str | None:
-            blob = blobs.get(relpath)
-            return None if blob is None else str(blob.hexsha)
-
-        return commit, store.Tree(read, f"{rev}:{folder}", file_id, lambda: names)
+        return commit, store.Tree(read, f"{rev}:{folder}", ids.get, lambda: names)
 
     def dirty_paths(self, folder: str) -> list[str]:
         """Uncommitted changes (staged, unstaged, untracked) below ``folder``."""

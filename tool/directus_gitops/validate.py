@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from directus_gitops import canonread, store, yamlio
 from directus_gitops import snapshot as snap
-from directus_gitops import store, yamlio
 from directus_gitops.console import display
 from directus_gitops.errors import DocumentError, InvalidSnapshotError, SnapshotError
 
@@ -80,6 +80,20 @@ class Report:
 
 
 @dataclass
+class Shared:
+    """What the two sides of a comparison share while they are read, so that what both hold
+    is read, parsed and checked once: parsed files by id (git's blob id), the entries of the
+    canonical format by their text (:func:`canonread.load_split`), snapshot entries built from
+    them, and the entries already found without a problem. Everything in it is shared by both
+    snapshots: nothing may change it in place."""
+
+    parsed: dict[str, Any] = field(default_factory=dict)
+    pieces: dict[str, Any] = field(default_factory=dict)
+    entries: dict[tuple[str, str, int], tuple[Any, snap.Entry]] = field(default_factory=dict)
+    clean: dict[int, snap.Entry] = field(default_factory=dict)  # by id; holding them keeps ids unique
+
+
+@dataclass
 class _Checker:
     read: store.Reader
     files: set[str]
@@ -97,6 +111,9 @@ class _Checker:
     file_id: store.FileId | None = None
     parsed: dict[str, Any] | None = None
     from_cache: set[str] = field(default_factory=set)
+    shared: Shared | None = None
+    # Whether to build the canonical files (only ``check`` compares with them).
+    render: bool = True
 
     def find(
         self, relpath: str, at: snap.Location | None, message: str, *, blocking: bool = True, cosmetic: bool = False
@@ -121,7 +138,7 @@ class _Checker:
             return False, None
         self.data[relpath] = data
         try:
-            document = store.parse_document(data, relpath)
+            document = self.parse(data, relpath)
         except DocumentError as exc:
             self.findings.append(_Finding(relpath, None, exc.problem, line=exc.line))
             return False, None
@@ -129,6 +146,18 @@ class _Checker:
         if known is not None and self.parsed is not None:
             self.parsed[known] = document
         return True, document
+
+    def parse(self, data: bytes, relpath: str) -> Any:
+        if self.shared is not None and relpath.endswith((".yaml", ".yml")) and len(data) <= store.MAX_FILE_BYTES:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+            if text is not None:
+                ours, document = canonread.load_split(text, self.shared.pieces)
+                if ours:
+                    return document
+        return store.parse_document(data, relpath)  # anything else, and every error message
 
     def text(self, relpath: str) -> str:
         if relpath not in self.texts:  # parsed on the other side of a comparison
@@ -210,7 +239,9 @@ class _Checker:
             cosmetic=True,
         )
         self.snapshot = snapshot
-        return store.render(snapshot, layout) if snapshot is not None else None
+        if snapshot is None:
+            return None
+        return store.render(snapshot, layout) if self.render else {}
 
     def single(self, manifest: Mapping[str, Any]) -> dict[str, bytes] | None:
         name = str(PurePosixPath(manifest.get("file", store.SINGLE_FILE)))
@@ -221,7 +252,9 @@ class _Checker:
         ok, document = self.document(name)
         snapshot = self.snapshot_document(name, document) if ok else None
         self.snapshot = snapshot
-        return store.render(snapshot, "single", manifest.get("config")) if snapshot is not None else None
+        if snapshot is None:
+            return None
+        return store.render(snapshot, "single", manifest.get("config")) if self.render else {}
 
     def split(self, manifest: Mapping[str, Any]) -> dict[str, bytes] | None:
         header = manifest["snapshot"]
@@ -253,7 +286,7 @@ class _Checker:
         for placed in _named(self.placed):
             snapshot[placed.key].append(placed.entry)
         self.snapshot = snapshot
-        return store.render(snapshot, "split", manifest.get("config"))
+        return store.render(snapshot, "split", manifest.get("config")) if self.render else {}
 
     def config_files(self, entry: Mapping[str, Any]) -> None:
         """The configuration kinds' files, each read as push would read it."""
@@ -281,8 +314,25 @@ class _Checker:
                 f"holds collection '{content['collection']}', but {store.MANIFEST} lists it for '{listed_as}'",
                 blocking=False,
             )
-        for key, at, entry in store.collection_entries(content):
+        for key, at, entry in self.entries(content):
             self.placed.append(_Placed(key, entry, relpath, at))
+
+    def entries(self, content: Mapping[str, Any]) -> Iterator[tuple[str, snap.Location, snap.Entry]]:
+        """The file's snapshot entries; a field or relation read from the same text as one
+        already built for the same collection is that same entry (see :class:`Shared`)."""
+        if self.shared is None:
+            yield from store.collection_entries(content)
+            return
+        built, name = self.shared.entries, content["collection"]
+        for key, at, entry in store.collection_entries(content):
+            if key == "collections":
+                yield key, at, entry
+                continue
+            item = content[key][at[1]]
+            known = built.get((key, name, id(item)))
+            if known is None:
+                built[(key, name, id(item))] = known = (item, entry)  # the item too: its id stays unique
+            yield key, at, known[1]
 
     def unlisted(self, listed: set[str]) -> None:
         for relpath in sorted(self.files - listed):
@@ -328,7 +378,18 @@ class _Checker:
         return sorted(result, key=lambda p: (p.path, p.line or 0, p.message))
 
     def check_entries(self) -> None:
-        self.findings.extend(_entry_findings(self.placed))
+        if self.shared is None:
+            self.findings.extend(_entry_findings(self.placed))
+        else:  # an entry both sides share is checked once
+            clean = self.shared.clean
+            for placed in self.placed:
+                if id(placed.entry) in clean:
+                    continue
+                found = list(_entry_findings([placed]))
+                if found:
+                    self.findings.extend(found)
+                elif isinstance(placed.entry, dict):
+                    clean[id(placed.entry)] = placed.entry
         named = _named(self.placed)
         self.findings.extend(_duplicate_findings(named))
         # A file holding an entry defined twice (the first place too) has no canonical form.
@@ -448,6 +509,13 @@ PROPERTY_TYPES: dict[tuple[str, str, str], tuple[type, ...]] = {
 }
 
 
+# The same, by list and section: one lookup per property instead of building a key.
+_SECTION_TYPES: dict[tuple[str, str], dict[str, tuple[type, ...]]] = defaultdict(dict)
+for (_list, _section, _property), _types in PROPERTY_TYPES.items():
+    _SECTION_TYPES[(_list, _section)][_property] = _types
+_SECTION_TYPES = dict(_SECTION_TYPES)
+
+
 def _has_type(value: Any, expected: tuple[type, ...]) -> bool:
     if isinstance(value, bool):  # bool is an int in Python, never in a snapshot
         return bool in expected
@@ -489,10 +557,12 @@ def _entry_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
             yield _Finding(relpath, (*at, "type"), message)
         for section in ("meta", "schema"):
             properties = entry.get(section)
-            if isinstance(properties, dict):
+            typed = _SECTION_TYPES.get((item.key, section))
+            if isinstance(properties, dict) and typed:
                 for key, value in properties.items():
-                    expected = PROPERTY_TYPES.get((item.key, section, key))
-                    if expected is not None and not _has_type(value, expected):
+                    expected = typed.get(key)
+                    # (the exact type in the list is the common case, and always right)
+                    if expected is not None and type(value) not in expected and not _has_type(value, expected):
                         message = f"{item.name}: {section}.{key} must be {_type_names(expected)}, not {value!r}"
                         yield _Finding(relpath, (*at, section, key), message)
         if item.key == "relations" and "related_collection" not in entry:
@@ -647,15 +717,17 @@ def _loaded(report: Report, source: str) -> store.Loaded:
     return store.Loaded(report.snapshot, report.layout, report.format_version)
 
 
-def load_tree(tree: store.Tree, parsed: dict[str, Any] | None = None) -> store.Loaded:
+def load_tree(tree: store.Tree, shared: Shared | None = None) -> store.Loaded:
     """The snapshot a schema folder (on disk, committed, or about to be written) holds, after
     the same validation ``check`` does; :class:`InvalidSnapshotError` lists what is wrong.
 
-    ``parsed`` (parsed files by id) can be shared by the two trees of a comparison: a file
-    both hold is then read and parsed once.
+    ``shared`` can be shared by the two trees of a comparison: what both hold (files,
+    entries) is then read, parsed and checked once, and an entry the same on both sides is
+    the same object in both snapshots.
     """
-    checker = _Checker(tree.read, set(tree.names()), lambda relpath: f"{tree.source}/{relpath}")
-    checker.file_id, checker.parsed = tree.file_id, parsed
+    checker = _Checker(tree.read, set(tree.names()), lambda relpath: f"{tree.source}/{relpath}", render=False)
+    if shared is not None:
+        checker.file_id, checker.parsed, checker.shared = tree.file_id, shared.parsed, shared
     expected = checker.folder("split")
     checker.check_entries()
     return _loaded(_report(Path(tree.source), checker, expected), tree.source)

@@ -176,171 +176,20 @@ def dump(data: Any) -> str:
 # --------------------------------------------------------------------------- reading our own output
 #
 # PyYAML constructs objects in Python even with libyaml (about 5 MB/s), which is most of the
-# time a diff of two large commits takes. Text as ``dump`` writes it is read by a small parser
-# for exactly that output, and its result is kept only if dumping it gives the same text
-# back: ``dump``'s output always loads back to the data it came from (property-tested), so
-# the result is then what PyYAML returns. Anything else goes to PyYAML.
+# time a diff of two large commits takes. Text exactly as ``dump`` writes it is read by
+# :mod:`directus_gitops.canonread`, which checks every line and token against the writer;
+# anything else goes to PyYAML.
 
 
-class _NotOurs(Exception):
-    pass
+def inline(value: Any, indent: str) -> str:
+    """How the writer writes ``value`` after ``key: `` or ``- `` at ``indent`` (an empty
+    container as ``{}``/``[]``; the reader checks every token against it)."""
+    return _inline(value, indent)
 
 
-_INT = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
-_FLOAT = re.compile(r"-?[0-9]+\.[0-9]*(?:e[-+][0-9]+)?\Z")
-_WORDS: dict[str, Any] = {
-    "null": None,
-    "true": True,
-    "false": False,
-    ".nan": float("nan"),
-    ".inf": float("inf"),
-    "-.inf": float("-inf"),
-}
-_NUMBER_START = frozenset("-0123456789")
-_NO_WORD = object()
-
-
-def _read_scalar(token: str) -> Any:
-    first = token[:1]
-    if first in _NUMBER_START:
-        if _INT.match(token):
-            return int(token)
-        if _FLOAT.match(token):
-            return float(token)
-    elif first == "'":
-        if len(token) < 2 or not token.endswith("'"):
-            raise _NotOurs
-        return token[1:-1].replace("''", "'")
-    elif first == '"':
-        return json.loads(token)  # dump writes double quotes as JSON does
-    elif token == "{}":
-        return {}
-    elif token == "[]":
-        return []
-    word = _WORDS.get(token, _NO_WORD)
-    return token if word is _NO_WORD else word
-
-
-def _quoted_end(text: str) -> int:
-    """Where the quoted scalar that ``text`` starts with ends (the closing quote)."""
-    quote, end = text[0], 1
-    while True:
-        end = text.find(quote, end)
-        if end < 0:
-            raise _NotOurs
-        if quote == "'" and text[end + 1 : end + 2] == "'":
-            end += 2
-        elif quote == '"' and (end - len(text[:end].rstrip("\\"))) % 2:
-            end += 1
-        else:
-            return end
-
-
-def _split_entry(content: str) -> tuple[str, str | None] | None:
-    """(key, inline value or None for a nested block) when ``content`` starts a mapping entry."""
-    if content.startswith(("'", '"')):
-        end = _quoted_end(content)
-        rest = content[end + 1 :]
-        if rest != ":" and not rest.startswith(": "):
-            return None
-        return str(_read_scalar(content[: end + 1])), (rest[2:] if rest != ":" else None)
-    colon = content.find(": ")  # a plain key or value never holds ": " (see _plain_ok)
-    if colon >= 0:
-        return content[:colon], content[colon + 2 :]
-    return (content[:-1], None) if content.endswith(":") else None
-
-
-class _OwnReader:
-    def __init__(self, lines: list[tuple[int, str]]) -> None:
-        self.lines = lines  # (indentation, the rest of the line)
-        self.pos = 0
-
-    def block(self, indent: int) -> Any:
-        at, content = self.lines[self.pos]
-        if at != indent:
-            raise _NotOurs
-        return self.sequence(indent) if content.startswith("- ") else self.mapping(indent)
-
-    def value(self, token: str, indent: int) -> Any:
-        if token in ("|", "|-"):
-            return self.literal(indent + 2, keep_newline=token == "|")
-        return _read_scalar(token)
-
-    def literal(self, indent: int, keep_newline: bool) -> str:
-        body = []
-        while self.pos < len(self.lines):
-            at, content = self.lines[self.pos]
-            if content and at < indent:
-                break
-            body.append(" " * (at - indent) + content if content else "")
-            self.pos += 1
-        return "\n".join(body) + ("\n" if keep_newline else "")
-
-    def mapping(self, indent: int) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        while self.pos < len(self.lines):
-            at, content = self.lines[self.pos]
-            if at > indent:
-                raise _NotOurs
-            if at < indent or content.startswith("- "):
-                break
-            entry = _split_entry(content)
-            if entry is None:
-                raise _NotOurs
-            key, inline = entry
-            if key in result:
-                raise _NotOurs  # PyYAML's path reports the duplicate with its line
-            self.pos += 1
-            if inline is not None:
-                result[key] = self.value(inline, indent)
-                continue
-            below, first = self.lines[self.pos]
-            if below == indent and first.startswith("- "):
-                result[key] = self.sequence(indent)  # sequences sit at their key's indentation
-            elif below > indent:
-                result[key] = self.block(below)
-            else:
-                raise _NotOurs
-        return result
-
-    def sequence(self, indent: int) -> list[Any]:
-        result: list[Any] = []
-        while self.pos < len(self.lines):
-            at, content = self.lines[self.pos]
-            if at > indent:
-                raise _NotOurs
-            if at < indent or not content.startswith("- "):
-                break
-            item = content[2:]
-            if item.startswith("- ") or _split_entry(item) is not None:
-                # A nested block starts on the item's own line: read it as its own line.
-                self.lines[self.pos] = (indent + 2, item)
-                result.append(self.block(indent + 2))
-            else:
-                self.pos += 1
-                result.append(self.value(item, indent))
-        return result
-
-
-def _load_own(text: str) -> tuple[bool, Any]:
-    """(True, data) when ``text`` is exactly what ``dump`` writes, after leading comments."""
-    body = text
-    while body.startswith("#"):
-        body = body.partition("\n")[2]
-    if not body.endswith("\n") or body.startswith((" ", "\n")):
-        return False, None
-    lines = []
-    for line in body[:-1].split("\n"):
-        content = line.lstrip(" ")
-        lines.append((len(line) - len(content), content))
-    reader = _OwnReader(lines)
-    try:
-        data = reader.block(0)
-    except (_NotOurs, IndexError, ValueError, RecursionError):
-        return False, None
-    if reader.pos != len(lines) or dump(data) != body:
-        return False, None
-    return True, data
+def key_text(key: str) -> str:
+    """How the writer writes a mapping key."""
+    return _single_line(key)
 
 
 # --------------------------------------------------------------------------- reading
@@ -413,7 +262,9 @@ def _line_of(node: yaml.Node, path: Sequence[str | int]) -> int:
 
 def load(text: str) -> Any:
     """Parse one YAML document safely; raise :class:`YamlError` with a line number."""
-    ours, data = _load_own(text)
+    from directus_gitops import canonread  # it builds on the writer above
+
+    ours, data = canonread.load(text)
     if ours:
         return data
     try:

@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from directus_gitops import changes, mermaid, render, selection, store, translate, validate
+from directus_gitops import changes, render, selection, store, validate
 from directus_gitops import snapshot as snap
 from directus_gitops.config import Config
 from directus_gitops.console import Console, display
 from directus_gitops.errors import ConfigError, ExitCode, GitError, SnapshotError
-from directus_gitops.kinds import compare as kinds_compare
-from directus_gitops.kinds import sync
 
+# The translation, the diagram and the configuration kinds are imported where they are
+# needed: most diffs compare snapshots of one origin, in text, with no configuration kinds,
+# and their import is a good part of an offline diff's time.
 if TYPE_CHECKING:
+    from directus_gitops import translate
     from directus_gitops.gitrepo import Repo
 
 
@@ -64,8 +66,8 @@ def path_side(path: Path, label: str | None = None) -> Side:
 def snapshots(old: Side, new: Side) -> tuple[snap.Snapshot, snap.Snapshot]:
     """The two snapshots to compare, each validated as ``check`` does; a side without a schema
     is an empty one."""
-    parsed: dict[str, Any] = {}  # a file both sides hold is parsed once
-    before_whole, after_whole = _whole(old, parsed), _whole(new, parsed)
+    shared = validate.Shared()  # what both sides hold is read and checked once
+    before_whole, after_whole = _whole(old, shared), _whole(new, shared)
     if before_whole is None and after_whole is None:
         raise GitError(f"neither {old.label} nor {new.label} has a schema folder")
     if before_whole is None:
@@ -76,11 +78,11 @@ def snapshots(old: Side, new: Side) -> tuple[snap.Snapshot, snap.Snapshot]:
     return before_whole, after_whole
 
 
-def _whole(side: Side, parsed: dict[str, Any]) -> snap.Snapshot | None:
+def _whole(side: Side, shared: validate.Shared) -> snap.Snapshot | None:
     if side.loaded is not None:
         return side.loaded.snapshot
     if side.tree is not None:
-        return validate.load_tree(side.tree, parsed).snapshot
+        return validate.load_tree(side.tree, shared).snapshot
     return None
 
 
@@ -103,6 +105,8 @@ def compare(old: Side, new: Side, rules: selection.Rules | None = None) -> Compa
     origins = [(key, before.get(key), after.get(key)) for key in ("directus", "vendor")]
     if all(ours == theirs for _, ours, theirs in origins):
         return Comparison(changes.compare(before, after), before, after)
+    from directus_gitops import translate
+
     translation = translate.translate(after, before)
     warnings = [
         f"the snapshots come from different {what} ({ours}, {theirs}): compared by the translation rules"
@@ -137,7 +141,7 @@ class _Git:
 
 def _is_revision(git: _Git, arg: str) -> bool:
     try:
-        git.repo().resolve(arg)
+        git.repo().revision(arg)
     except GitError:
         return False
     return True
@@ -154,7 +158,7 @@ def side_for(arg: str, git: _Git) -> Side:
             )
         return path_side(path, arg)
     try:
-        git.repo().resolve(arg)
+        git.repo().revision(arg)
     except GitError as exc:
         raise GitError(f"'{arg}' is neither an existing path nor a git revision ({exc.message})") from None
     return revision_side(git.repo(), arg, git.folder())
@@ -185,10 +189,12 @@ def working_tree(config: Config) -> Side:
 def diagram(config: Config, console: Console, *, at: str | None, collections: list[str]) -> int:
     """The whole model (or some collections) at ``at`` as a Mermaid diagram, for documentation."""
     side = side_for(at, _Git(config)) if at is not None else working_tree(config)
-    snapshot = _whole(side, {})
+    snapshot = _whole(side, validate.Shared())
     if snapshot is None:
         raise GitError(f"{side.label} has no schema folder")
     snapshot = selection.apply(snapshot, config.ignore)[0]
+    from directus_gitops import mermaid
+
     console.result(mermaid.model(snapshot, collections or None))
     return ExitCode.OK
 
@@ -242,9 +248,17 @@ def run(
     translated = translation.lines() if translation else []
     diagram = None
     if fmt in ("markdown", "mermaid"):
+        from directus_gitops import mermaid
+
         after_compared = translation.snapshot if translation else comparison.after
         diagram = mermaid.diagram(result, comparison.before, after_compared)
-    configured = sync.diff(config_of(before), config_of(after))
+    old_config, new_config = config_of(before), config_of(after)
+    configured = None
+    if old_config is not None or new_config is not None:
+        from directus_gitops.kinds import compare as kinds_compare
+        from directus_gitops.kinds import sync
+
+        configured = sync.diff(old_config, new_config)
     if configured is not None and fmt == "json":
         context["config"] = kinds_compare.as_dict(configured)
     console.result(
@@ -261,4 +275,11 @@ def run(
 
 def config_of(side: Side) -> Any:
     """The configuration kinds a side's schema folder holds (None: none)."""
-    return sync.load(side.tree.read, side.tree.source) if side.tree is not None else None
+    if side.tree is None:
+        return None
+    manifest = store.read_manifest(side.tree.read, side.tree.source)
+    if manifest is None or manifest.get("config") is None:
+        return None  # what sync.load says then, without importing the kinds
+    from directus_gitops.kinds import sync
+
+    return sync.load(side.tree.read, side.tree.source)
