@@ -171,6 +171,7 @@ def run(
     mode: selection.Mode | None = None,
     record: Record | None = None,
     lock_timeout: float = 0.0,
+    details: bool = False,
 ) -> int:
     record = record or Record()
     with DirectusClient(target) as client:
@@ -188,7 +189,7 @@ def run(
                 plan = planning.make_plan(
                     client, source, console, force=force, system_index_changes=system_index_changes, mode=mode
                 )
-            planning.show(plan, console, fmt)
+            planning.show(plan, console, fmt, details=details)
             # A saved plan holds the schema only.
             config_plan = (
                 None if plan_file is not None else planning.plan_config(config, client, plan, ref=ref, path=path)
