@@ -235,7 +235,14 @@ class DirectusClient:
     # ------------------------------------------------------------------ endpoints
 
     def snapshot(self) -> dict[str, Any]:
-        response = self._request("GET", "/schema/snapshot", retry=True)
+        return self.snapshot_of(self.snapshot_response())
+
+    def snapshot_response(self) -> httpx.Response:
+        """GET /schema/snapshot's answer, its body not yet decoded (``pull`` skips decoding an
+        answer it has already written out); :meth:`snapshot_of` decodes and checks it."""
+        return self._request("GET", "/schema/snapshot", retry=True)
+
+    def snapshot_of(self, response: httpx.Response) -> dict[str, Any]:
         data = self._data("GET /schema/snapshot", response)
         if not isinstance(data, dict) or "collections" not in data:
             raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
