@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ import click
 from directus_gitops import __version__
 from directus_gitops.console import Console
 from directus_gitops.errors import ExitCode, GitOpsError, filesystem_error
-from directus_gitops.render import DIAGRAM_FORMATS, FORMATS, Format
+from directus_gitops.formats import DIAGRAM_FORMATS, FORMATS, Format
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -646,6 +645,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 
 def _unexpected(console: Console, exc: BaseException) -> int:
+    import tempfile
+
     with tempfile.NamedTemporaryFile(
         "w", prefix="directus-gitops-crash-", suffix=".log", delete=False, encoding="utf-8"
     ) as log:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import threading
 import time
@@ -72,6 +73,7 @@ class DirectusClient:
             follow_redirects=False,
             # One connection at a time, so the socket the deadline watches is the one in use.
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            verify=_may_use_tls(target.url),
         )
         self._socket: socket.socket | None = None
 
@@ -177,6 +179,7 @@ class DirectusClient:
             transport=self._transport,
             follow_redirects=False,
             limits=self._httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            verify=_may_use_tls(self.target.url),
         )
         self._socket = None
 
@@ -336,6 +339,15 @@ class DirectusClient:
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
+
+
+def _may_use_tls(url: str) -> bool:
+    """Whether a client for ``url`` could open a TLS connection: an https URL, or any URL when
+    the environment names a proxy (which may be https). Only then are the CA certificates
+    loaded: that takes a good share of a quick command's time, for nothing on plain http."""
+    if not url.lower().startswith("http://"):
+        return True
+    return any(name.lower().endswith("_proxy") and name.lower() != "no_proxy" for name in os.environ)
 
 
 class _Deadline:

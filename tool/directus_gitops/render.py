@@ -7,17 +7,16 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from directus_gitops.changes import ABSENT, KINDS, Change, ChangeSet
+from directus_gitops.formats import DIAGRAM_FORMATS as DIAGRAM_FORMATS
+from directus_gitops.formats import FORMATS as FORMATS
+from directus_gitops.formats import Format as Format
 
 if TYPE_CHECKING:
     from directus_gitops.gitrepo import CommitInfo
 
-Format = Literal["text", "markdown", "json", "mermaid"]
-FORMATS: tuple[Format, ...] = ("text", "markdown", "json")
-# diff and plan can also print the Mermaid diagram of the change alone.
-DIAGRAM_FORMATS: tuple[Format, ...] = (*FORMATS, "mermaid")
 DIAGRAM_LIMIT = 20_000  # a larger diagram is left out of a comment (GitHub renders up to ~50 kB)
 JSON_FORMAT_VERSION = "1"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from directus_gitops import pullcache, selection, store
@@ -59,10 +60,13 @@ def commit_message(change_summary: str | None, new: snap.Snapshot, env: str) -> 
     return f"schema: {change_summary}"
 
 
-def _request(target: Target) -> tuple[DirectusClient, httpx.Response]:
-    from directus_gitops.client import DirectusClient
+def _request(target: Target, sending: threading.Event) -> tuple[DirectusClient, httpx.Response]:
+    try:
+        from directus_gitops.client import DirectusClient
 
-    client = DirectusClient(target)
+        client = DirectusClient(target)
+    finally:
+        sending.set()  # on its way (or failed: nothing to wait for)
     try:
         return client, client.snapshot_response()
     except BaseException:
@@ -79,7 +83,11 @@ def run(
     commit: bool = False,
     message: str | None = None,
 ) -> int:
-    fetch = Prefetch(lambda: _request(target), cleanup=lambda answer: answer[0].close())
+    sending = threading.Event()
+    fetch = Prefetch(lambda: _request(target, sending), cleanup=lambda answer: answer[0].close())
+    # Leave the interpreter to the request until it is on its way (loading httpx is most of
+    # that); what follows has the whole time the server takes to build the snapshot.
+    sending.wait(timeout=5)
     try:
         return _run(config, target, console, fetch, layout=layout or config.layout, commit=commit, message=message)
     finally:
