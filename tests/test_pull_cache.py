@@ -178,3 +178,34 @@ def test_a_git_worktree_keeps_its_record_in_its_own_git_directory(pulled: Projec
     pulled.git("worktree", "add", "--quiet", str(linked))
     path = pullcache.record_path(linked / "schema")
     assert path is not None and path.is_relative_to(pulled.root / ".git" / "worktrees")
+
+
+def test_files_left_as_written_are_reused_and_the_rest_rendered(pulled: Project, directus: FakeDirectus) -> None:
+    edited = pulled.schema / "collections" / "table_003.yaml"
+    edited.write_text(edited.read_text() + "# a comment added by hand\n")
+    directus.snapshot["fields"].append(
+        {**directus.snapshot["fields"][-1], "collection": "table_001", "field": "added_later"}
+    )
+    result = pulled.run("pull")
+    assert result.code == 0, result.output
+    assert folder(pulled.schema) == full_render(directus.snapshot)  # the hand edit is gone too
+
+
+def test_a_memo_gives_back_only_bytes_rendered_from_the_same_content_by_the_same_code() -> None:
+    content = {"collection": "a", "fields": [{"field": "id", "type": "integer"}], "relations": []}
+    key = store.content_key(content)
+    written = b"collection: a\n"
+    record = pullcache.Record(
+        "answer", {"collections/a.yaml": store.blob_id(written)}, "Directus", [], "code", {"collections/a.yaml": key}
+    )
+    disk = {"collections/a.yaml": written}
+    assert pullcache.Memo(record, "code", disk).recall("collections/a.yaml", key) == written
+    assert pullcache.Memo(record, "other code", disk).recall("collections/a.yaml", key) is None
+    other = store.content_key({**content, "note": "x"})
+    assert pullcache.Memo(record, "code", disk).recall("collections/a.yaml", other) is None
+    edited = {"collections/a.yaml": written + b"# edited\n"}
+    assert pullcache.Memo(record, "code", edited).recall("collections/a.yaml", key) is None
+    assert pullcache.Memo(None, "code", disk).recall("collections/a.yaml", key) is None
+    # Content keys tell apart what YAML tells apart: types and key order.
+    assert len({store.content_key(v) for v in ({"a": 1}, {"a": 1.0}, {"a": True}, {"a": "1"})}) == 4
+    assert store.content_key({"a": 1, "b": 2}) != store.content_key({"b": 2, "a": 1})

@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from directus_gitops import __version__, store
 from directus_gitops.errors import DocumentError
@@ -38,6 +38,32 @@ class Record:
     files: dict[str, str]  # relative path → git blob id, every file of the folder
     source: str  # "Directus 12.4.1, sqlite": for the message saying nothing changed
     notes: list[str] = field(default_factory=list)  # what the ignore rules left out, as told then
+    fingerprint: str = ""  # of the code and settings that rendered the files
+    contents: dict[str, str] = field(default_factory=dict)  # collection file → store.content_key
+
+
+class Memo:
+    """:class:`store.Memo` over a record and the folder as read: a collection file is reused
+    when its content has the key it was rendered from then, by the same code and settings, and
+    the bytes read from disk are still those written then."""
+
+    def __init__(self, record: Record | None, fingerprint: str, disk: Mapping[str, bytes] | None) -> None:
+        usable = record is not None and disk is not None and record.fingerprint == fingerprint
+        self._record = record if usable else None
+        self._disk = disk or {}
+        self.contents: dict[str, str] = {}
+
+    def note(self, path: str, key: str) -> None:
+        self.contents[path] = key
+
+    def recall(self, path: str, key: str) -> bytes | None:
+        record = self._record
+        if record is None or record.contents.get(path) != key:
+            return None
+        data = self._disk.get(path)
+        if data is None or store.blob_id(data) != record.files.get(path):
+            return None
+        return data
 
 
 def git_dir(start: Path) -> Path | None:
@@ -70,7 +96,10 @@ def record_path(schema_dir: Path) -> Path | None:
 
 def fingerprint(layout: str, rules: object) -> str:
     """Everything besides the server's answer that decides the files, as one hash."""
-    digest = hashlib.sha256(json.dumps([RECORD_VERSION, __version__, layout, repr(rules)]).encode("utf-8"))
+    import yaml  # its resolver decides which strings are quoted
+
+    parts = [RECORD_VERSION, __version__, yaml.__version__, sys.version_info[:2], layout, repr(rules)]
+    digest = hashlib.sha256(json.dumps(parts).encode("utf-8"))
     here = Path(__file__).parent
     for name in _RENDERING_MODULES:
         digest.update((here / name).read_bytes())
@@ -90,7 +119,9 @@ def load(schema_dir: Path) -> Record | None:
         record = Record(**data["record"]) if data.get("version") == RECORD_VERSION else None
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
-    if record is None or not isinstance(record.files, dict) or not isinstance(record.notes, list):
+    if record is None or not all(isinstance(part, dict) for part in (record.files, record.contents)):
+        return None
+    if not isinstance(record.notes, list):
         return None
     return record
 
@@ -115,19 +146,19 @@ def forget(schema_dir: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def on_disk(schema_dir: Path) -> dict[str, str] | None:
-    """The blob id of every file in the folder (None: no folder, or a file that cannot be
-    read, such as a link, which no pull writes)."""
+def on_disk(schema_dir: Path) -> dict[str, bytes] | None:
+    """Every file in the folder (None: no folder, or a file that cannot be read, such as a
+    link, which no pull writes)."""
     if not schema_dir.is_dir():
         return None
     read = store.dir_reader(schema_dir)
-    found: dict[str, str] = {}
+    found: dict[str, bytes] = {}
     try:
         for relpath in store.list_files(schema_dir):
             data = read(relpath)
             if data is None:
                 return None
-            found[relpath] = store.blob_id(data)
+            found[relpath] = data
     except (OSError, DocumentError):
         return None
     return found
@@ -137,5 +168,8 @@ def ids(files: Mapping[str, bytes]) -> dict[str, str]:
     return {relpath: store.blob_id(data) for relpath, data in files.items()}
 
 
-def matches(record: Record | None, answer_key: str, disk: Mapping[str, Any] | None) -> bool:
-    return record is not None and disk is not None and record.key == answer_key and dict(disk) == record.files
+def matches(record: Record | None, answer_key: str, disk: Mapping[str, bytes] | None) -> bool:
+    """Whether the folder holds exactly what the record says the answer with ``answer_key`` gives."""
+    if record is None or disk is None or record.key != answer_key or sorted(disk) != sorted(record.files):
+        return False
+    return all(store.blob_id(data) == record.files[path] for path, data in disk.items())

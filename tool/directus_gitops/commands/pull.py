@@ -115,7 +115,7 @@ def _run(
     # While the server works: what the last pull wrote, and what the folder holds now. Only
     # a schema-only pull without --commit can be done from the record alone.
     schema_only = all(group == "schema" for group in config.sync)
-    remembered = pullcache.load(schema_dir) if schema_only and repo is None else None
+    remembered = pullcache.load(schema_dir) if schema_only else None
     disk = pullcache.on_disk(schema_dir) if remembered is not None else None
     fingerprint = pullcache.fingerprint(layout, target.ignore)
     if not schema_only:
@@ -125,7 +125,7 @@ def _run(
         client, response = fetch.result()
         with client:
             answer_key = pullcache.key(response.content, fingerprint)
-            if pullcache.matches(remembered, answer_key, disk):
+            if repo is None and pullcache.matches(remembered, answer_key, disk):
                 assert remembered is not None
                 for note in remembered.notes:
                     console.info(note)
@@ -142,7 +142,8 @@ def _run(
         notes.extend(f"  also left out: {note}" for note in left_out.notes)
     for note in notes:
         console.info(note)
-    files = store.render(pulled, layout, configured.entry if configured else None)
+    memo = pullcache.Memo(remembered, fingerprint, disk)
+    files = store.render(pulled, layout, configured.entry if configured else None, memo)
     if configured is not None:
         files.update(configured.files)
         for key in configured.withheld:
@@ -165,7 +166,8 @@ def _run(
             + f" into {shown} ({described})."
         )
     if configured is None:
-        pullcache.save(schema_dir, pullcache.Record(answer_key, pullcache.ids(files), source, notes))
+        record = pullcache.Record(answer_key, pullcache.ids(files), source, notes, fingerprint, memo.contents)
+        pullcache.save(schema_dir, record)
     if repo is not None:
         folder = repo.relpath(schema_dir)
         text = message or commit_message(summary(_committed(repo, folder), new_tree), pulled, target.name)
