@@ -5,8 +5,11 @@ The key hashes the server's answer byte for byte with everything else that decid
 (the layout, the ignore rules, this version of the code that renders them). When the next
 answer gives the same key and every file on disk still has the recorded id (so a file edited
 by hand, added or removed is noticed), the folder is exactly what rendering the answer would
-write, and decoding and rendering are skipped. Anything else, an unreadable record included,
-means a full render: the record only ever saves work, it never decides what is written.
+write, and decoding and rendering are skipped. When the answer differs, a collection whose
+content has the key recorded for its file, and whose file still holds the bytes written then,
+keeps those bytes instead of being written out as YAML again (:class:`Memo`). Anything else,
+an unreadable record included, means rendering: the record only ever saves work, it never
+decides what is written.
 
 Records live in the repository's git directory (never in the working tree): one per schema
 folder, under ``<git dir>/directus-gitops/``. Outside a git repository nothing is remembered.
