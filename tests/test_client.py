@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import socket
 import threading
 import time
@@ -274,3 +275,14 @@ def test_pull_from_a_dripping_server_stops_within_the_configured_timeout(project
     errors = [line for line in result.err.splitlines() if line.startswith("error:")]
     assert errors == [f"error: GET /schema/snapshot to {url} timed out after 2 s"], result.err
     assert not (project.root / "schema").exists()
+
+
+def test_certificates_are_loaded_only_where_tls_can_happen(monkeypatch: pytest.MonkeyPatch) -> None:
+    from directus_gitops.client import _may_use_tls
+
+    for name in [n for n in os.environ if n.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
+    assert _may_use_tls("https://cms.example.com")
+    assert not _may_use_tls("http://127.0.0.1:8055")
+    monkeypatch.setenv("HTTPS_PROXY", "https://proxy.example.com")
+    assert _may_use_tls("http://127.0.0.1:8055")  # a proxy may speak TLS

@@ -65,7 +65,7 @@ def test_a_created_field_and_collection_show_their_settings() -> None:
     new["fields"].append(subtitle)
     new["collections"].append(samples.collection("tags", note="Labels"))
     plan = changes.compare(old, new)
-    lines = render.text(plan).splitlines()
+    lines = render.text(plan, details=True).splitlines()
     at = lines.index("  + field articles.subtitle (string)")
     assert lines[at + 1 : at + 7] == [
         "      data type: varchar",
@@ -93,3 +93,43 @@ def test_a_huge_data_loss_list_is_cut_too() -> None:
     text = render.markdown(gone, limit=5_000)
     assert len(text) <= 5_000
     assert "> **200 change(s) can lose data**" in text and "more" in text
+
+
+def test_a_collection_created_whole_is_one_line_with_its_field_count() -> None:
+    old = synthetic.model(collections=1, fields=3)
+    new = synthetic.model(collections=3, fields=20)
+    plan = changes.compare(old, new)
+    lines = render.text(plan).splitlines()
+    created = [line for line in lines if line.startswith("  + collection ")]
+    sizes = render.field_counts(new)
+    assert created == [f"  + collection {name} ({sizes[name]} fields)" for name in ("table_001", "table_002")]
+    assert render.count_line(plan) in lines  # the count line still counts every change
+    shown = {line.split()[2].split(".")[0] for line in lines if line.startswith("  + field ")}
+    assert not shown & {line.split()[2] for line in created}  # their fields are left out...
+    detailed = render.text(plan, details=True).splitlines()
+    assert sum(line.startswith("  + field ") for line in detailed) == plan.to_add - 2 - _relations(plan)
+    assert render.count_line(plan) in detailed  # ...and listed on request
+
+    markdown = render.markdown(plan)
+    assert f"*collection* ({sizes['table_001']} fields)" in markdown  # one cell in the table
+    details = markdown.split("<summary>Full details</summary>")[1]
+    assert sum(line.startswith("+ field ") for line in details.splitlines()) == plan.to_add - 2 - _relations(plan)
+    assert render.as_json(plan) == render.render(plan, "json", details=True)  # JSON lists everything either way
+    assert len(render.as_dict(plan)["changes"]) == len(plan)
+
+
+def _relations(plan: changes.ChangeSet) -> int:
+    return sum(1 for c in plan if c.kind == "relation" and c.action == "create")
+
+
+def test_a_dropped_collection_counts_the_fields_of_the_old_side() -> None:
+    old, new = samples.base(), samples.base()
+    new["collections"] = [c for c in new["collections"] if c["collection"] != "authors"]
+    new["fields"] = [f for f in new["fields"] if f["collection"] != "authors"]
+    new["relations"] = [r for r in new["relations"] if r["related_collection"] != "authors"]
+    plan = changes.compare(old, new)
+    counts = render.field_counts(old)
+    lines = render.text(plan, fields=counts).splitlines()
+    at = lines.index(f"  - collection authors ({counts['authors']} fields)")
+    assert lines[at + 1] == "      ! data loss: drops the table and all its rows"  # loss stays marked
+    assert "  - collection authors" in render.text(plan).splitlines()  # count unknown: no count

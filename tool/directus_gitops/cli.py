@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ import click
 from directus_gitops import __version__
 from directus_gitops.console import Console
 from directus_gitops.errors import ExitCode, GitOpsError, filesystem_error
-from directus_gitops.render import DIAGRAM_FORMATS, FORMATS, Format
+from directus_gitops.formats import DIAGRAM_FORMATS, FORMATS, Format
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -111,6 +110,18 @@ def _format_choice(choices: tuple[str, ...], more_help: str = "") -> Callable[[F
 
 
 format_option = _format_choice(FORMATS)
+
+
+def details_option(func: F) -> F:
+    return click.option(
+        "--details",
+        "-d",
+        is_flag=True,
+        help="In the text plan, list the settings and fields of collections created or dropped whole "
+        "(by default one line each, with the field count; Markdown folds them into its details).",
+    )(func)
+
+
 diagram_format_option = _format_choice(
     DIAGRAM_FORMATS,
     " markdown includes a Mermaid entity-relationship diagram of the collections that changed and their "
@@ -239,6 +250,7 @@ def pull(
 @click.argument("old", required=False, metavar="[A]")
 @click.argument("new", required=False, metavar="[B]")
 @diagram_format_option
+@details_option
 @click.option("--exit-code", is_flag=True, help="Exit 2 when there are changes.")
 @click.option(
     "--env",
@@ -254,6 +266,7 @@ def diff(
     old: str | None,
     new: str | None,
     fmt: Format,
+    details: bool,
     exit_code: bool,
     env_name: str | None,
     config_path: Path | None,
@@ -278,7 +291,7 @@ def diff(
     from directus_gitops.commands import diff as command
 
     cfg = _load_config(ctx, config_path)
-    return command.run(cfg, Console(), old=old, new=new, fmt=fmt, exit_code=exit_code, env=env_name)
+    return command.run(cfg, Console(), old=old, new=new, fmt=fmt, exit_code=exit_code, env=env_name, details=details)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -403,6 +416,7 @@ def force_option(func: F) -> F:
 @envs_option
 @source_options
 @diagram_format_option
+@details_option
 @force_option
 @mode_option
 @click.option(
@@ -418,6 +432,7 @@ def plan(
     ref: str | None,
     from_path: Path | None,
     fmt: Format,
+    details: bool,
     force: bool,
     system_index_changes: bool,
     mode: str | None,
@@ -440,6 +455,7 @@ def plan(
         ref=ref,
         path=from_path,
         fmt=fmt,
+        details=details,
         force=force,
         out=out,
         exit_code=exit_code,
@@ -459,6 +475,7 @@ def plan(
     help="Apply a plan saved by plan --out, only if the server has not changed since.",
 )
 @format_option
+@details_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for CI).")
 @click.option("--allow-data-loss", is_flag=True, help="Allow changes that drop tables, columns or data.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
@@ -483,6 +500,7 @@ def push(
     from_path: Path | None,
     plan_file: Path | None,
     fmt: Format,
+    details: bool,
     yes: bool,
     allow_data_loss: bool,
     dry_run: bool,
@@ -518,6 +536,7 @@ def push(
         path=from_path,
         plan_file=plan_file,
         fmt=fmt,
+        details=details,
         force=force,
         yes=yes,
         allow_data_loss=allow_data_loss,
@@ -626,6 +645,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 
 def _unexpected(console: Console, exc: BaseException) -> int:
+    import tempfile
+
     with tempfile.NamedTemporaryFile(
         "w", prefix="directus-gitops-crash-", suffix=".log", delete=False, encoding="utf-8"
     ) as log:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import threading
 import time
@@ -72,6 +73,7 @@ class DirectusClient:
             follow_redirects=False,
             # One connection at a time, so the socket the deadline watches is the one in use.
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            verify=_may_use_tls(target.url),
         )
         self._socket: socket.socket | None = None
 
@@ -181,6 +183,7 @@ class DirectusClient:
             transport=self._transport,
             follow_redirects=False,
             limits=self._httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            verify=_may_use_tls(self.target.url),
         )
         self._socket = None
 
@@ -239,7 +242,14 @@ class DirectusClient:
     # ------------------------------------------------------------------ endpoints
 
     def snapshot(self) -> dict[str, Any]:
-        response = self._request("GET", "/schema/snapshot", retry=True)
+        return self.snapshot_of(self.snapshot_response())
+
+    def snapshot_response(self) -> httpx.Response:
+        """GET /schema/snapshot's answer, its body not yet decoded (``pull`` skips decoding an
+        answer it has already written out); :meth:`snapshot_of` decodes and checks it."""
+        return self._request("GET", "/schema/snapshot", retry=True)
+
+    def snapshot_of(self, response: httpx.Response) -> dict[str, Any]:
         data = self._data("GET /schema/snapshot", response)
         if not isinstance(data, dict) or "collections" not in data:
             raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
@@ -333,6 +343,15 @@ class DirectusClient:
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
+
+
+def _may_use_tls(url: str) -> bool:
+    """Whether a client for ``url`` could open a TLS connection: an https URL, or any URL when
+    the environment names a proxy (which may be https). Only then are the CA certificates
+    loaded: that takes a good share of a quick command's time, for nothing on plain http."""
+    if not url.lower().startswith("http://"):
+        return True
+    return any(name.lower().endswith("_proxy") and name.lower() != "no_proxy" for name in os.environ)
 
 
 class _Deadline:

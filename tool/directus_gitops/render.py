@@ -7,17 +7,16 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from directus_gitops.changes import ABSENT, KINDS, Change, ChangeSet
+from directus_gitops.formats import DIAGRAM_FORMATS as DIAGRAM_FORMATS
+from directus_gitops.formats import FORMATS as FORMATS
+from directus_gitops.formats import Format as Format
 
 if TYPE_CHECKING:
     from directus_gitops.gitrepo import CommitInfo
 
-Format = Literal["text", "markdown", "json", "mermaid"]
-FORMATS: tuple[Format, ...] = ("text", "markdown", "json")
-# diff and plan can also print the Mermaid diagram of the change alone.
-DIAGRAM_FORMATS: tuple[Format, ...] = (*FORMATS, "mermaid")
 DIAGRAM_LIMIT = 20_000  # a larger diagram is left out of a comment (GitHub renders up to ~50 kB)
 JSON_FORMAT_VERSION = "1"
 
@@ -145,6 +144,48 @@ def kept_text(lines: Sequence[str]) -> list[str]:
     return [KEPT, *(f"  = {line}" for line in lines)] if lines else []
 
 
+@dataclass(frozen=True)
+class Folding:
+    """Which changes a short plan leaves out: the fields (and the own settings) of a collection
+    that is created or dropped whole, which its one line stands for with a field count."""
+
+    whole: Mapping[str, int | None]  # collection created or dropped whole → its field count, if known
+    hidden: frozenset[int]  # positions in ``ordered(changes)`` of the changes its line stands for
+
+
+def field_counts(snapshot: Mapping[str, Any] | None) -> dict[str, int]:
+    """How many fields each collection of ``snapshot`` has (what a dropped collection takes along)."""
+    counts: dict[str, int] = defaultdict(int)
+    for entry in (snapshot or {}).get("fields") or []:
+        counts[entry["collection"]] += 1
+    return dict(counts)
+
+
+def folding(changes: Sequence[Change], fields: Mapping[str, int] | None = None) -> Folding:
+    """The collections of ``changes`` (in plan order) created or dropped whole, with their
+    field counts: created fields are counted from the changes, a dropped collection's (which
+    the diff does not list) from ``fields``, the old side's counts when known. A change that
+    can lose data is never hidden."""
+    whole = {c.collection: c.action for c in changes if c.kind == "collection" and c.action != "update"}
+    hidden = [
+        index
+        for index, c in enumerate(changes)
+        if c.kind == "field" and whole.get(c.collection) == c.action and not c.data_loss
+    ]
+    counted: dict[str, int] = defaultdict(int)
+    for index in hidden:
+        counted[changes[index].collection] += 1
+    sizes: dict[str, int | None] = {}
+    for name, action in whole.items():
+        known = (fields or {}).get(name) if action == "delete" else None
+        sizes[name] = known if known is not None else (counted[name] if counted[name] or action == "create" else None)
+    return Folding(sizes, frozenset(hidden))
+
+
+def _fields_noun(count: int | None) -> str:
+    return "" if count is None else f" ({count} field{'' if count == 1 else 's'})"
+
+
 def text(
     changes: ChangeSet,
     *,
@@ -152,7 +193,12 @@ def text(
     color: bool = False,
     translated: Sequence[str] = (),
     kept: Sequence[str] = (),
+    details: bool = False,
+    fields: Mapping[str, int] | None = None,
 ) -> str:
+    """The plan as text. A collection created or dropped whole is one line with its field
+    count (its fields and settings only with ``details``); ``fields`` gives the field counts
+    of the old side's collections, for the dropped ones."""
     paint: Callable[[str, str], str] = _ansi if color else (lambda s, _c: s)
     out = []
     if title:
@@ -166,10 +212,26 @@ def text(
             out.extend(["", *kept_text(kept)])
         return "\n".join(out) + "\n"
     colors = {"+": "32", "~": "33", "-": "31"}
-    for change in ordered(changes):
-        out.append(paint(f"  {change.sign} {_label(change)}", colors[change.sign]))
+    plan = ordered(changes)
+    folded = folding(plan, fields) if not details else Folding({}, frozenset())
+    left_out = bool(folded.hidden)
+    for index, change in enumerate(plan):
+        if index in folded.hidden:
+            continue
+        short = change.kind == "collection" and change.collection in folded.whole
+        label = _label(change) + (_fields_noun(folded.whole[change.collection]) if short else "")
+        out.append(paint(f"  {change.sign} {label}", colors[change.sign]))
         for line in _detail_lines(change):
+            if short and not line.startswith("!"):
+                left_out = True
+                continue  # a data-loss mark is shown wherever its change appears
             out.append(paint(f"      {line}", "31;1") if line.startswith("!") else f"      {line}")
+    if left_out:
+        out.append("")
+        out.append(
+            f"({len(folded.whole)} collection(s) created or dropped whole are one line each; "
+            "--details lists their settings and fields.)"
+        )
     for warning in changes.warnings:
         out.append(f"Warning: {warning}")
     if translated:
@@ -230,9 +292,11 @@ def markdown(
     translated: Sequence[str] = (),
     kept: Sequence[str] = (),
     diagram: str | None = None,
+    fields: Mapping[str, int] | None = None,
 ) -> str:
-    """A pull-request comment: counts, data-loss warnings, a table by collection, the
-    entity-relationship diagram of the change, details folded."""
+    """A pull-request comment: counts, data-loss warnings, a table by collection (a collection
+    created or dropped whole is one cell with its field count), the entity-relationship diagram
+    of the change, details folded (every change, fields of whole collections included)."""
     heading = f"### {title or 'Directus schema changes'}"
     if not changes:
         return "\n".join(
@@ -254,8 +318,9 @@ def markdown(
     head.extend(_translation_markdown(translated))
     head.extend(_kept_markdown(kept))
 
-    room = limit - _length(head) - _length(_TABLE_HEAD) - 300  # 300: the wrapping lines and notes
-    rows, rows_left = _fit(_table_rows(changes), room)
+    # 500: the folds around the table and the details, and the note on what was cut
+    room = limit - _length(head) - _length(_TABLE_HEAD) - 500
+    rows, rows_left = _fit(_table_rows(changes, fields), room)
     room -= _length(rows)
     blocks, blocks_left = _fit([_diff_block(change) for change in ordered(changes)], room)
 
@@ -289,11 +354,16 @@ def markdown(
     return "\n".join(out) + "\n"
 
 
-def _table_rows(changes: ChangeSet) -> list[str]:
+def _table_rows(changes: ChangeSet, fields: Mapping[str, int] | None = None) -> list[str]:
     table: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for change in ordered(changes):
+    plan = ordered(changes)
+    folded = folding(plan, fields)
+    for index, change in enumerate(plan):
+        if index in folded.hidden:
+            continue
         if change.kind == "collection":
-            part = "*collection*"
+            count = folded.whole.get(change.collection) if change.collection in folded.whole else None
+            part = "*collection*" + _fields_noun(count)
         elif change.kind == "system_field":
             part = f"{_cell(change.field or '')} *(system index)*"
         elif change.kind == "relation" and change.related_collection:
@@ -391,17 +461,21 @@ def render(
     translated: Sequence[str] = (),
     kept: Sequence[str] = (),
     diagram: str | None = None,
+    details: bool = False,
+    fields: Mapping[str, int] | None = None,
 ) -> str:
     """``changes`` in ``fmt``; ``translated`` are the lines saying which translation rules were
     applied, ``kept`` what merge mode leaves on the target (JSON carries both in ``context``),
-    ``diagram`` the Mermaid diagram of the change (Markdown and Mermaid only)."""
+    ``diagram`` the Mermaid diagram of the change (Markdown and Mermaid only). ``details`` lists
+    the fields of collections created or dropped whole in text (Markdown always folds them into
+    its details); ``fields`` are the old side's field counts (:func:`field_counts`)."""
     if fmt == "mermaid":
         return diagram or "erDiagram\n"
     if fmt == "json":
         return as_json(changes, context)
     if fmt == "markdown":
-        return markdown(changes, title=title, translated=translated, kept=kept, diagram=diagram)
-    return text(changes, title=title, color=color, translated=translated, kept=kept)
+        return markdown(changes, title=title, translated=translated, kept=kept, diagram=diagram, fields=fields)
+    return text(changes, title=title, color=color, translated=translated, kept=kept, details=details, fields=fields)
 
 
 # --------------------------------------------------------------------------- semantic log

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from directus_gitops import errors, yamlio
 from directus_gitops import snapshot as snap
@@ -101,11 +101,32 @@ def _without_collection(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if key != "collection"}
 
 
+class Memo(Protocol):
+    """Collection files rendered before, for :func:`render` to reuse instead of writing them
+    out again: ``recall`` gives the bytes once rendered from content with ``key`` at ``path``
+    (None when unknown or no longer at hand), ``note`` hears every key ``render`` computes."""
+
+    def recall(self, path: str, key: str) -> bytes | None: ...
+
+    def note(self, path: str, key: str) -> None: ...
+
+
+def content_key(content: Any) -> str:
+    """Equal for two JSON-shaped contents exactly when they are equal with the same key order
+    and types (1, 1.0 and true differ), which is all the YAML written from them depends on."""
+    encoded = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha1(encoded.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
 def render(
-    snapshot: Mapping[str, Any], layout: Layout = "split", config: Mapping[str, Any] | None = None
+    snapshot: Mapping[str, Any],
+    layout: Layout = "split",
+    config: Mapping[str, Any] | None = None,
+    memo: Memo | None = None,
 ) -> dict[str, bytes]:
     """The files (relative POSIX path → bytes) that hold ``snapshot`` in ``layout``; ``config``
-    is the manifest's entry listing the configuration kinds' files (written by the caller)."""
+    is the manifest's entry listing the configuration kinds' files (written by the caller).
+    With ``memo``, a collection file whose content was rendered before is taken from it."""
     canon = snap.canonical(snapshot)
     header = {key: canon[key] for key in ("version", "directus", "vendor") if key in canon}
     manifest: dict[str, Any] = {
@@ -137,7 +158,12 @@ def render(
             raise SnapshotError(f"collections {name!r} and another map to the same file {path}")
         content.setdefault("fields", [])
         content.setdefault("relations", [])
-        files[path] = _dump(content)
+        if memo is None:
+            files[path] = _dump(content)
+        else:
+            key = content_key(content)
+            memo.note(path, key)
+            files[path] = memo.recall(path, key) or _dump(content)
         index[name] = path
     manifest["collections"] = index
     if "systemFields" in canon:

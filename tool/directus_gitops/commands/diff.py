@@ -226,6 +226,7 @@ def run(
     fmt: render.Format,
     exit_code: bool,
     env: str | None = None,
+    details: bool = False,
 ) -> int:
     git = _Git(config)
     rules = config.rules_for(env)
@@ -263,7 +264,15 @@ def run(
         context["config"] = kinds_compare.as_dict(configured)
     console.result(
         render.render(
-            result, fmt, title=title, context=context, color=console.color, translated=translated, diagram=diagram
+            result,
+            fmt,
+            title=title,
+            context=context,
+            color=console.color,
+            translated=translated,
+            diagram=diagram,
+            details=details,
+            fields=render.field_counts(comparison.before),
         )
     )
     if configured is not None and fmt in ("text", "markdown"):

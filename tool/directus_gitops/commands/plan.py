@@ -441,7 +441,7 @@ def title(plan: Plan) -> str:
     return f"Plan for {where} from {plan.source.label}:"
 
 
-def show(plan: Plan, console: Console, fmt: render.Format) -> None:
+def show(plan: Plan, console: Console, fmt: render.Format, *, details: bool = False) -> None:
     diagram = None
     if fmt in ("markdown", "mermaid"):
         diagram = mermaid.diagram(plan.changes, plan.target_snapshot, plan.sent or plan.source.snapshot)
@@ -463,6 +463,8 @@ def show(plan: Plan, console: Console, fmt: render.Format) -> None:
             translated=plan.translated,
             kept=plan.kept_lines,
             diagram=diagram,
+            details=details,
+            fields=render.field_counts(plan.target_snapshot),
         )
     )
 
@@ -528,6 +530,7 @@ def run(
     system_index_changes: bool = False,
     mode: selection.Mode | None = None,
     record: Record | None = None,
+    details: bool = False,
 ) -> int:
     record = record or Record()
     source = read_source(config, console, ref=ref, path=path)
@@ -544,7 +547,7 @@ def run(
         config_plan = plan_config(config, client, plan, ref=ref, path=path)
     record.changes = plan.changes.summary()
     record.result = "planned" if plan.changes or (config_plan and config_plan.changes) else "already matches"
-    show(plan, console, fmt)
+    show(plan, console, fmt, details=details)
     if config_plan is not None:
         _show_config(config_plan.changes, console, fmt)
         if out is not None:

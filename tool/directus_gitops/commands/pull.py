@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
-from directus_gitops import changes, selection, store
+from directus_gitops import pullcache, selection, store
 from directus_gitops import snapshot as snap
-from directus_gitops.client import DirectusClient
 from directus_gitops.config import Config, Target
 from directus_gitops.console import Console, display
 from directus_gitops.errors import ExitCode, GitOpsError
-from directus_gitops.kinds import sync
+from directus_gitops.prefetch import Prefetch
 
 if TYPE_CHECKING:
+    import httpx
+
+    from directus_gitops.client import DirectusClient
     from directus_gitops.gitrepo import Repo
+
+# httpx, the change model and the configuration kinds are imported only where needed: the
+# snapshot request starts first, and the rest loads while the server builds the snapshot.
 
 
 def summary(before: store.Tree | None, after: store.Tree) -> str | None:
@@ -23,6 +29,9 @@ def summary(before: store.Tree | None, after: store.Tree) -> str | None:
     """
     if before is None:
         return None
+    from directus_gitops import changes
+    from directus_gitops.kinds import sync
+
     try:
         old, new = store.load_differing(before, after)
         configured = sync.diff(sync.load(before.read, before.source), sync.load(after.read, after.source))
@@ -51,6 +60,20 @@ def commit_message(change_summary: str | None, new: snap.Snapshot, env: str) -> 
     return f"schema: {change_summary}"
 
 
+def _request(target: Target, sending: threading.Event) -> tuple[DirectusClient, httpx.Response]:
+    try:
+        from directus_gitops.client import DirectusClient
+
+        client = DirectusClient(target)
+    finally:
+        sending.set()  # on its way (or failed: nothing to wait for)
+    try:
+        return client, client.snapshot_response()
+    except BaseException:
+        client.close()
+        raise
+
+
 def run(
     config: Config,
     target: Target,
@@ -60,38 +83,81 @@ def run(
     commit: bool = False,
     message: str | None = None,
 ) -> int:
-    layout = layout or config.layout
+    sending = threading.Event()
+    fetch = Prefetch(lambda: _request(target, sending), cleanup=lambda answer: answer[0].close())
+    # Leave the interpreter to the request until it is on its way (loading httpx is most of
+    # that); what follows has the whole time the server takes to build the snapshot.
+    sending.wait(timeout=5)
+    try:
+        return _run(config, target, console, fetch, layout=layout or config.layout, commit=commit, message=message)
+    finally:
+        fetch.discard()
+
+
+def _run(
+    config: Config,
+    target: Target,
+    console: Console,
+    fetch: Prefetch[tuple[DirectusClient, httpx.Response]],
+    *,
+    layout: store.Layout,
+    commit: bool,
+    message: str | None,
+) -> int:
     repo = None
     if commit:
         from directus_gitops.gitrepo import Repo
 
         repo = Repo(config.schema_dir.parent)  # fail before touching anything
-    with DirectusClient(target) as client, console.progress(f"Reading the schema of '{target.name}'"):
-        pulled = snap.validate(client.snapshot(), f"snapshot from {target.url}")
-        # The configuration kinds directus-gitops.yaml enables (none: schema only).
-        configured = sync.pull(client, config.sync, pulled.get("directus"))
+    schema_dir = config.schema_dir
+    store.recover(schema_dir)
+    shown = display(schema_dir) + "/"
+    # While the server works: what the last pull wrote, and what the folder holds now. Only
+    # a schema-only pull without --commit can be done from the record alone.
+    schema_only = all(group == "schema" for group in config.sync)
+    remembered = pullcache.load(schema_dir) if schema_only else None
+    disk = pullcache.on_disk(schema_dir) if remembered is not None else None
+    fingerprint = pullcache.fingerprint(layout, target.ignore)
+    if not schema_only:
+        from directus_gitops.kinds import sync  # loads while the request runs
+
+    with console.progress(f"Reading the schema of '{target.name}'"):
+        client, response = fetch.result()
+        with client:
+            answer_key = pullcache.key(response.content, fingerprint)
+            if repo is None and pullcache.matches(remembered, answer_key, disk):
+                assert remembered is not None
+                for note in remembered.notes:
+                    console.info(note)
+                console.info(f"{shown} already matches '{target.name}' ({remembered.source}); nothing changed.")
+                return ExitCode.OK
+            pulled = snap.validate(client.snapshot_of(response), f"snapshot from {target.url}")
+            del response  # its body is decoded: let it go before the files are rendered
+            # The configuration kinds directus-gitops.yaml enables (none: schema only).
+            configured = None if schema_only else sync.pull(client, config.sync, pulled.get("directus"))
     pulled, left_out = selection.apply(pulled, target.ignore)
+    notes = []
     if left_out:
-        console.info(f"Left out by ignore rules: {selection.summary([left_out])}.")
-        for note in left_out.notes:
-            console.info(f"  also left out: {note}")
-    files = store.render(pulled, layout, configured.entry if configured else None)
+        notes.append(f"Left out by ignore rules: {selection.summary([left_out])}.")
+        notes.extend(f"  also left out: {note}" for note in left_out.notes)
+    for note in notes:
+        console.info(note)
+    memo = pullcache.Memo(remembered, fingerprint, disk)
+    files = store.render(pulled, layout, configured.entry if configured else None, memo)
     if configured is not None:
         files.update(configured.files)
         for key in configured.withheld:
             console.warn(f"setting '{key}' holds a credential and is never written (set it on each instance)")
     new_tree = store.memory_tree(files, f"snapshot of {target.name}")
-    schema_dir = config.schema_dir
-    store.recover(schema_dir)
 
     counts = snap.count_entries(pulled)
     source = f"Directus {pulled.get('directus')}, {pulled.get('vendor', 'unknown vendor')}"
-    shown = display(schema_dir) + "/"
     if store.same_content(schema_dir, files):
         console.info(f"{shown} already matches '{target.name}' ({source}); nothing changed.")
     else:
         before = store.folder_tree(schema_dir) if schema_dir.is_dir() else None
         described = summary(before, new_tree) or "new snapshot"
+        pullcache.forget(schema_dir)  # until the new tree is in place
         store.write_tree(schema_dir, files)
         console.info(
             f"Pulled '{target.name}' ({source}): {counts['collections']} collections, "
@@ -99,6 +165,9 @@ def run(
             + (f"; {configured.counts}" if configured else "")
             + f" into {shown} ({described})."
         )
+    if configured is None:
+        record = pullcache.Record(answer_key, pullcache.ids(files), source, notes, fingerprint, memo.contents)
+        pullcache.save(schema_dir, record)
     if repo is not None:
         folder = repo.relpath(schema_dir)
         text = message or commit_message(summary(_committed(repo, folder), new_tree), pulled, target.name)

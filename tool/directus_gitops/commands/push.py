@@ -160,6 +160,7 @@ def run(
     mode: selection.Mode | None = None,
     record: Record | None = None,
     lock_timeout: float = 0.0,
+    details: bool = False,
 ) -> int:
     record = record or Record()
     with DirectusClient(target) as client:
@@ -183,7 +184,7 @@ def run(
                     mode=mode,
                     read_target=not (no_backup or dry_run),  # the backup, read while the diff is computed
                 )
-            planning.show(plan, console, fmt)
+            planning.show(plan, console, fmt, details=details)
             # A saved plan holds the schema only.
             config_plan = (
                 None if plan_file is not None else planning.plan_config(config, client, plan, ref=ref, path=path)
