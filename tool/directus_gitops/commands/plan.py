@@ -9,6 +9,7 @@ safe, so a plan saved with ``--out`` can only be applied to the unchanged target
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +59,7 @@ class Plan:
     sent: snap.Snapshot | None = None  # the snapshot the diff was asked for (for the diagram)
     # True when target_snapshot is the target's view the diff gives (targetview), not a full read.
     from_diff: bool = False
+    prepared: str | None = None  # made from the full read alongside the diff (push: the backup's text)
 
     @property
     def target_vendor(self) -> str | None:
@@ -193,47 +195,64 @@ def make_plan(
     system_index_changes: bool = False,
     mode: selection.Mode | None = None,
     read_target: bool = False,
+    prepare: Callable[[snap.Snapshot], str] | None = None,
 ) -> Plan:
     """The plan for ``client``'s target. With ``read_target`` the plan's ``target_snapshot`` is
     the target read in full (a push backs it up); it is read while the target computes the
-    diff. Otherwise the target is read in full only where the diff alone cannot tell the
+    diff, and ``prepare`` (the backup's text) is made from it there too, into ``prepared``.
+    Otherwise the target is read in full only where the diff alone cannot tell the
     translation what it needs (see ``_from_diff``)."""
     target = client.target
     mode = mode or target.mode
     with console.progress(f"Asking '{target.name}' for its release"):
         info = client.server_info()
     target_release = _version_of(info)
-    with _Background(client if read_target else None) as full:
+    with _Background(client if read_target else None, prepare) as background:
+        full = background.snapshot if background is not None else None
+        plan = None
         if _diff_tells_enough(source, target, mode, force=force, target_release=target_release):
             plan = _from_diff(client, source, console, target_release, full, system_index_changes=system_index_changes)
-            if plan is not None:
-                return plan
-        with console.progress(f"Reading the schema of '{target.name}'"):
-            target_snapshot = full.result() if full is not None else client.snapshot()
-    return _from_snapshot(
-        client,
-        source,
-        console,
-        target_snapshot,
-        target_release or target_snapshot.get("directus"),
-        force=force,
-        system_index_changes=system_index_changes,
-        mode=mode,
-    )
+        if plan is None:
+            with console.progress(f"Reading the schema of '{target.name}'"):
+                target_snapshot = full.result() if full is not None else client.snapshot()
+            plan = _from_snapshot(
+                client,
+                source,
+                console,
+                target_snapshot,
+                target_release or target_snapshot.get("directus"),
+                force=force,
+                system_index_changes=system_index_changes,
+                mode=mode,
+            )
+        if background is not None and background.prepared is not None:
+            plan.prepared = background.prepared.result()
+    return plan
+
+
+@dataclass(frozen=True)
+class _Reads:
+    snapshot: Future[snap.Snapshot]
+    prepared: Future[str] | None
 
 
 class _Background:
-    """``GET /schema/snapshot`` on a second connection, while this one asks for the diff."""
+    """``GET /schema/snapshot`` on a second connection, while this one asks for the diff; then
+    what ``prepare`` makes of it, still while this thread waits for the server."""
 
-    def __init__(self, client: DirectusClient | None) -> None:
+    def __init__(self, client: DirectusClient | None, prepare: Callable[[snap.Snapshot], str] | None) -> None:
         self._client = client
+        self._prepare = prepare
         self._pool: ThreadPoolExecutor | None = None
 
-    def __enter__(self) -> Future[snap.Snapshot] | None:
+    def __enter__(self) -> _Reads | None:
         if self._client is None:
             return None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
-        return self._pool.submit(_read_in_full, self._client)
+        snapshot = self._pool.submit(_read_in_full, self._client)
+        prepare = self._prepare
+        prepared = self._pool.submit(lambda: prepare(snapshot.result())) if prepare is not None else None
+        return _Reads(snapshot, prepared)
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:

@@ -31,8 +31,13 @@ from directus_gitops.kinds import compare as kinds_compare
 from directus_gitops.kinds import sync
 
 
-def backup(target: Target, current: snap.Snapshot, folder: Path) -> Path:
-    """Write the target's current schema as one canonical file Directus itself can apply."""
+def backup_text(current: snap.Snapshot) -> str:
+    """The target's schema as one canonical file Directus itself can apply (header aside)."""
+    return yamlio.dump(snap.canonical(current))
+
+
+def backup(target: Target, current: snap.Snapshot, folder: Path, text: str | None = None) -> Path:
+    """Write the target's current schema (``text``, when already made from it) to a new file."""
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"{target.name}-{stamp}.yaml"
@@ -42,7 +47,7 @@ def backup(target: Target, current: snap.Snapshot, folder: Path) -> Path:
         path = folder / f"{target.name}-{stamp}-{counter}.yaml"
     header = f"# Schema of '{target.name}' ({target.url}) before a push, {stamp}.\n"
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(header + yamlio.dump(snap.canonical(current)), encoding="utf-8")
+    tmp.write_text(header + (text if text is not None else backup_text(current)), encoding="utf-8")
     tmp.replace(path)
     return path
 
@@ -183,6 +188,7 @@ def run(
                     system_index_changes=system_index_changes,
                     mode=mode,
                     read_target=not (no_backup or dry_run),  # the backup, read while the diff is computed
+                    prepare=backup_text,
                 )
             planning.show(plan, console, fmt, details=details)
             # A saved plan holds the schema only.
@@ -238,7 +244,7 @@ def run(
                 if not console.confirm(f"Apply these changes to '{target.name}' ({target.url})?"):
                     raise RefusedError("push cancelled; nothing was applied")
 
-            backup_path = None if no_backup else backup(target, plan.target_snapshot, config.backups)
+            backup_path = None if no_backup else backup(target, plan.target_snapshot, config.backups, plan.prepared)
             if backup_path is not None:
                 record.backup = backup_path
                 console.info(f"Backed up the schema of '{target.name}' to {backup_path}")
