@@ -319,3 +319,28 @@ def test_diff_and_log_show_configuration_changes_between_commits(project: Projec
     assert diff.code == 2 and '- flow "Notify on publish"' in diff.out
     as_json = json.loads(project.run("diff", "HEAD~1", "HEAD", "--format", "json").out)
     assert as_json["config"]["summary"]["destroy"] == 1
+
+
+def test_a_first_config_call_that_fails_after_the_schema_is_a_partial_apply() -> None:
+    desired = marked()
+    current = {**desired, "flows": []}
+    plan = apply.steps(compare.compare(current, desired), desired, current)
+    with pytest.raises(PartialApplyError) as raised:
+        apply.run(_Failing(fail_at=1), plan, "/b.json", before=["schema: 1 to add"])  # type: ignore[arg-type]
+    reached, missing = raised.value.message.split("did not:")
+    assert "schema: 1 to add" in reached and plan[0].what in missing
+
+
+@pytest.mark.parametrize(("files_model", "target"), [("roles", "12.4.1"), ("policies", "10.13.4")])
+def test_access_of_the_other_model_is_refused(files_model: str, target: str) -> None:
+    desired = {**marked(), "model": files_model}
+
+    class Client:
+        def read(self, path: str, params: Any = None) -> Any:  # pragma: no cover - never reached
+            raise AssertionError("nothing is read once the models differ")
+
+    with pytest.raises(RefusedError, match="access model") as raised:
+        sync.plan(Client(), desired, target)  # type: ignore[arg-type]
+    assert raised.value.exit_code == 3 and "\n" not in raised.value.message
+    # Without access in the files, the other kinds still go.
+    assert sync.refuse_model({"model": files_model, "flows": []}, "policies" if files_model == "roles" else "roles") is None

@@ -145,10 +145,16 @@ def _desired_now(client: DirectusClient, plan: planning.Plan, current: snap.Snap
 
 
 def _push_config(
-    client: DirectusClient, console: Console, config_plan: sync.Plan, plan: planning.Plan, backup_path: Path | None
+    client: DirectusClient,
+    console: Console,
+    config_plan: sync.Plan,
+    plan: planning.Plan,
+    backup_path: Path | None,
+    *,
+    before: list[str] | None = None,
 ) -> int:
     console.info(f"Applying configuration ({config_plan.changes.summary()}) to '{plan.target.name}' …")
-    done = sync.push(client, config_plan, plan.target_version, backup_path)
+    done = sync.push(client, config_plan, plan.target_version, backup_path, before=before)
     console.info(f"Configuration of '{plan.target.name}' now matches {plan.source.label} ({len(done)} call(s)).")
     return ExitCode.OK
 
@@ -268,7 +274,8 @@ def run(
                 raise _report_partial(client, console, fmt, plan, exc, backup_path) from None
 
             if config_plan is not None and config_plan.changes:
-                _push_config(client, console, config_plan, plan, config_backup)
+                schema_done = [f"schema: {plan.changes.summary()}"]
+                _push_config(client, console, config_plan, plan, config_backup, before=schema_done)
             # Verify against the target as it is now: what exists there decides the translation.
             with console.progress(f"Reading '{target.name}' back to check the result"):
                 again = _desired_now(client, plan, client.snapshot())

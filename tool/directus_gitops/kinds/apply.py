@@ -204,9 +204,11 @@ def _links(desired: State, current: State, removed: set[Any]) -> list[Step]:
     return clear + link
 
 
-def run(client: DirectusClient, plan: list[Step], backup: str | None) -> list[str]:
-    """Send ``plan``; on a failure, say what reached the target and what did not."""
-    done: list[str] = []
+def run(client: DirectusClient, plan: list[Step], backup: str | None, *, before: list[str] | None = None) -> list[str]:
+    """Send ``plan``; on a failure, say what reached the target and what did not.
+
+    ``before``: what this push already applied (the schema), which has reached the target too."""
+    done: list[str] = list(before or [])
     for index, step in enumerate(plan):
         try:
             client.write(step.method, step.path, secrets.substitute(step.body) if step.body is not None else None)
@@ -229,4 +231,4 @@ def run(client: DirectusClient, plan: list[Step], backup: str | None) -> list[st
                 hint="fix the cause and push again: the next plan holds only what is left",
             ) from None
         done.append(step.what)
-    return done
+    return done[len(before or []) :]

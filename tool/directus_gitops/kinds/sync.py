@@ -96,11 +96,26 @@ class Plan:
 
 
 def plan(client: DirectusClient, desired: State, release: Any, environ: Mapping[str, str] | None = None) -> Plan:
+    refuse_model(desired, server.model_for(release))
     current = server.read(client, files.groups_of(desired), release)
     mapping = identity.id_map(desired, current)
     wanted = identity.rename(desired, mapping)
     shown = secrets.unsubstitute(current, wanted, environ)
     return Plan(wanted, current, compare.compare(shown, wanted), mapping)
+
+
+def refuse_model(desired: State, target_model: str) -> None:
+    """Roles and permissions of one access model are never pushed into the other: Directus
+    9.x/10.x keep permissions on roles, 11+ on policies, and converting is no implicit step."""
+    files_model = desired.get("model", model.POLICIES)
+    if "roles" in desired and files_model != target_model:
+        names = {model.ROLES: "9.x/10.x (permissions on roles)", model.POLICIES: "11+ (permissions on policies)"}
+        raise RefusedError(
+            f"refusing to push: the files hold the Directus {names[files_model]} access model and the target "
+            f"has the {names[target_model]} one; nothing was applied",
+            hint="pull from an instance of the target's major version, or leave `access` out of `sync:` "
+            "to push the other kinds",
+        )
 
 
 def lockout(client: DirectusClient, config_plan: Plan) -> str | None:
@@ -145,13 +160,22 @@ def backup(config_plan: Plan, folder: Path, target_name: str) -> Path:
     return path
 
 
-def push(client: DirectusClient, config_plan: Plan, release: Any, backup_path: Path | None) -> list[str]:
-    """Apply the plan, then read the target back: it must equal what was pushed."""
+def push(
+    client: DirectusClient,
+    config_plan: Plan,
+    release: Any,
+    backup_path: Path | None,
+    *,
+    before: list[str] | None = None,
+) -> list[str]:
+    """Apply the plan, then read the target back: it must equal what was pushed.
+    ``before``: what this push already applied (the schema's changes)."""
     secrets.substitute(config_plan.desired)  # every placeholder's variable is set, before anything is sent
     done = apply.run(
         client,
         apply.steps(config_plan.changes, config_plan.desired, config_plan.current),
         str(backup_path) if backup_path else None,
+        before=before,
     )
     again = server.read(client, files.groups_of(config_plan.desired), release)
     left = compare.compare(secrets.unsubstitute(again, config_plan.desired), config_plan.desired)
