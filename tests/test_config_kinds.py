@@ -167,3 +167,66 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
         pushed_options = http.get(f"/operations/{config_seed.OPS['notify']}").json()["data"]["options"]
     assert pushed_options["headers"] == [{"header": "Authorization", "value": f"Bearer {secret}"}]
     assert project.run("push", "--env", "prod", "--yes").output.count("No configuration changes.") == 1
+
+
+PARTIAL_VERSION = os.environ.get("DIRECTUS_PARTIAL_VERSION", "12.4.1")
+
+
+def test_a_push_that_fails_half_way_says_what_reached_the_target_and_a_second_push_completes_it(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """Another admin creates, on the target and while the push runs, a flow with the id the
+    push is about to create: the real server refuses that call. The push stops there (exit 5)
+    and names what reached the target, what did not, and the backup; pushing again finishes."""
+    with (
+        directus_pool.new_server(PARTIAL_VERSION, seeded=True) as source,
+        directus_pool.new_server(PARTIAL_VERSION, seeded=True) as target,
+    ):
+        policies = _major(PARTIAL_VERSION) >= 11
+        with _http(source) as http:
+            config_seed.seed(http, policies=policies, filtered=_major(PARTIAL_VERSION) < 12)
+        _configure(project, dev=source.url, prod=target.url)
+        project.token("dev", source.token)
+        project.token("prod", target.token)
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+
+        from directus_gitops.client import DirectusClient
+
+        original = DirectusClient.write
+        raced: list[str] = []
+
+        def concurrent_admin(self: DirectusClient, method: str, path: str, body: Any = None) -> Any:
+            if method == "POST" and path == "/flows" and not raced:
+                with _http(target) as other:  # the other admin, on the real target
+                    made = other.post("/flows", json={"id": config_seed.FLOW, "name": "Made by hand", "status": "inactive"})
+                    assert made.is_success, made.text
+                raced.append(path)
+            return original(self, method, path, body)
+
+        project.monkeypatch.setattr(DirectusClient, "write", concurrent_admin)
+        failed = project.run("push", "--env", "prod", "--yes")
+        assert failed.code == 5, failed.output
+        assert raced == ["/flows"]
+        message = failed.err
+        assert "stopped at '+ flow" in message, message
+        reached, missing = message.split("did not:", 1)
+        holder = "+ policy Editors" if policies else "+ role Editor"
+        assert holder in reached and "+ permission" in reached
+        assert "+ flow" in missing and "+ operation" in missing and "+ dashboard" in missing
+        assert "+ dashboard" not in reached
+        backup_line = next(line for line in message.splitlines() if "backup of the configuration" in line)
+        backup_file = backup_line.split(": ", 1)[1].strip()
+        assert os.path.isfile(backup_file), backup_file
+        with _http(target) as http:  # it stopped: nothing after the refused call was sent
+            assert http.get("/dashboards").json()["data"] == []
+            assert http.get(f"/flows/{config_seed.FLOW}").json()["data"]["name"] == "Made by hand"
+
+        project.monkeypatch.setattr(DirectusClient, "write", original)
+        resumed = project.run("push", "--env", "prod", "--yes")
+        assert resumed.code == 0, resumed.output
+        assert holder not in resumed.out  # already there: planned no more
+        assert "~ flow" in resumed.out and "+ dashboard" in resumed.out
+        with _http(target) as http:
+            assert http.get(f"/flows/{config_seed.FLOW}").json()["data"]["name"] == "Notify on publish"
+        again = project.run("push", "--env", "prod", "--yes")
+        assert again.code == 0 and "No configuration changes." in again.output, again.output
