@@ -343,4 +343,44 @@ def test_access_of_the_other_model_is_refused(files_model: str, target: str) -> 
         sync.plan(Client(), desired, target)  # type: ignore[arg-type]
     assert raised.value.exit_code == 3 and "\n" not in raised.value.message
     # Without access in the files, the other kinds still go.
-    assert sync.refuse_model({"model": files_model, "flows": []}, "policies" if files_model == "roles" else "roles") is None
+    assert (
+        sync.refuse_model({"model": files_model, "flows": []}, "policies" if files_model == "roles" else "roles")
+        is None
+    )
+
+
+def test_ignore_rules_leave_configuration_items_out() -> None:
+    from directus_gitops.kinds import ignore
+    from directus_gitops.selection import Rules
+
+    rules = Rules(config=("flow:Notify *", "policy:Edit*", "role:Edit*", "setting:project_*", "role:Admin*"))
+    kept, left_out = ignore.apply(marked(), rules)
+    assert kept["flows"] == [] and 'flow "Notify on publish"' in left_out
+    assert [p["name"] for p in kept["policies"]] == ["$t:public_label", "Administrator"]
+    assert [r["name"] for r in kept["roles"]] == ["Administrator"]  # bootstrapped: never ignored
+    assert kept["settings"] == {} and 'setting "project_name"' in left_out
+    assert marked()["flows"]  # the input is left as it was
+
+
+def test_ignored_items_are_neither_created_changed_nor_removed() -> None:
+    from directus_gitops.kinds import ignore
+    from directus_gitops.selection import Rules
+
+    files_state, target = marked(), marked()
+    target["flows"] = [{**target["flows"][0], "id": "f-hand", "name": "Debug on target", "operations": []}]
+    files_state["flows"][0]["name"] = "Notify on publish"
+    rules = Rules(config=("flow:Debug*",))
+    without = compare.compare(target, files_state)
+    assert any(c.kind == "flow" and c.action == "delete" for c in without)
+    shown = compare.compare(ignore.apply(target, rules)[0], ignore.apply(files_state, rules)[0])
+    assert not any(c.kind == "flow" and c.action == "delete" for c in shown)
+    assert any(c.kind == "flow" and c.action == "create" for c in shown)
+
+
+@pytest.mark.parametrize("entry", ["flow", "webhook:x", "flow:", "Debug"])
+def test_ignore_config_entries_are_checked(entry: str) -> None:
+    from directus_gitops.selection import parse_rules
+
+    with pytest.raises(ConfigError, match="kind:name"):
+        parse_rules({"config": [entry]}, "directus-gitops.yaml")
+    assert parse_rules({"config": ["flow:Debug *"]}, "x").config_patterns("flow") == ("Debug *",)

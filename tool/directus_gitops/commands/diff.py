@@ -244,7 +244,7 @@ def run(
     if fmt in ("markdown", "mermaid"):
         after_compared = translation.snapshot if translation else comparison.after
         diagram = mermaid.diagram(result, comparison.before, after_compared)
-    configured = sync.diff(config_of(before), config_of(after))
+    configured = sync.diff(config_of(before), config_of(after), rules)
     if configured is not None and fmt == "json":
         context["config"] = kinds_compare.as_dict(configured)
     console.result(

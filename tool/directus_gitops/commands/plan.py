@@ -359,7 +359,9 @@ def plan_config(
 ) -> sync.Plan | None:
     """The configuration kinds' plan, when the source folder holds any."""
     desired = sync.source(config.schema_dir, config.root, ref=ref, path=path)
-    return sync.plan(client, desired, plan.target_version) if desired is not None else None
+    if desired is None:
+        return None
+    return sync.plan(client, desired, plan.target_version, rules=client.target.ignore)
 
 
 def _show_config(changes: kinds_compare.ConfigChangeSet, console: Console, fmt: render.Format) -> None:

@@ -69,7 +69,7 @@ def run(
     with DirectusClient(target) as client, console.progress(f"Reading the schema of '{target.name}'"):
         pulled = snap.validate(client.snapshot(), f"snapshot from {target.url}")
         # The configuration kinds directus-gitops.yaml enables (none: schema only).
-        configured = sync.pull(client, config.sync, pulled.get("directus"))
+        configured = sync.pull(client, config.sync, pulled.get("directus"), target.ignore)
     pulled, left_out = selection.apply(pulled, target.ignore)
     if left_out:
         console.info(f"Left out by ignore rules: {selection.summary([left_out])}.")
@@ -78,6 +78,8 @@ def run(
     files = store.render(pulled, layout, configured.entry if configured else None)
     if configured is not None:
         files.update(configured.files)
+        if configured.ignored:
+            console.info(f"Left out by ignore rules: {', '.join(configured.ignored)}.")
         for key in configured.withheld:
             console.warn(f"setting '{key}' holds a credential and is never written (set it on each instance)")
     new_tree = store.memory_tree(files, f"snapshot of {target.name}")

@@ -13,9 +13,10 @@ from typing import Any
 from directus_gitops import store
 from directus_gitops.client import DirectusClient
 from directus_gitops.errors import RefusedError, ResidueError
-from directus_gitops.kinds import apply, compare, files, identity, model, secrets, server
+from directus_gitops.kinds import apply, compare, files, identity, ignore, model, secrets, server
 from directus_gitops.kinds.compare import ConfigChangeSet
 from directus_gitops.kinds.model import State
+from directus_gitops.selection import Rules
 
 
 @dataclass(frozen=True)
@@ -24,18 +25,20 @@ class Pulled:
     entry: dict[str, Any]  # the manifest's ``config``
     counts: str
     withheld: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()  # left out by ignore rules
 
 
 def groups(sync: Collection[str]) -> list[str]:
     return [group for group in sync if group != "schema"]
 
 
-def pull(client: DirectusClient, sync: Collection[str], release: Any) -> Pulled | None:
-    """The files for the configuration kinds ``sync`` enables; refuses to write a secret."""
+def pull(client: DirectusClient, sync: Collection[str], release: Any, rules: Rules | None = None) -> Pulled | None:
+    """The files for the configuration kinds ``sync`` enables, without what ``rules`` ignore;
+    refuses to write a secret."""
     wanted = groups(sync)
     if not wanted:
         return None
-    state = server.read(client, wanted, release, symbolic=True)
+    state, left_out = ignore.apply(server.read(client, wanted, release, symbolic=True), rules or Rules())
     docs = files.documents(state)
     found = secrets.find(docs)
     if found:
@@ -45,7 +48,7 @@ def pull(client: DirectusClient, sync: Collection[str], release: Any) -> Pulled 
     if "settings" in wanted:
         raw = client.read("/settings")
         withheld = tuple(server.withheld_settings(raw if isinstance(raw, dict) else {}))
-    return Pulled(rendered, entry, counts(state), withheld)
+    return Pulled(rendered, entry, counts(state), withheld, tuple(left_out))
 
 
 def counts(state: State) -> str:
@@ -79,12 +82,15 @@ def source(schema_dir: Path, root: Path, *, ref: str | None, path: Path | None) 
     return load(read, f"{rev}:{repo.relpath(schema_dir)}")
 
 
-def diff(old: State | None, new: State | None) -> ConfigChangeSet | None:
-    """Offline: what changes between two committed configurations (None: neither has one)."""
+def diff(old: State | None, new: State | None, rules: Rules | None = None) -> ConfigChangeSet | None:
+    """Offline: what changes between two committed configurations (None: neither has one),
+    without what ``rules`` ignore."""
     if old is None and new is None:
         return None
     empty: State = {"model": (new or old or {}).get("model", model.POLICIES)}
-    return compare.compare(old or empty, new or empty)
+    before, _ = ignore.apply(old or empty, rules or Rules())
+    after, _ = ignore.apply(new or empty, rules or Rules())
+    return compare.compare(before, after)
 
 
 @dataclass
@@ -95,9 +101,18 @@ class Plan:
     mapping: dict[str, str] = field(default_factory=dict)
 
 
-def plan(client: DirectusClient, desired: State, release: Any, environ: Mapping[str, str] | None = None) -> Plan:
+def plan(
+    client: DirectusClient,
+    desired: State,
+    release: Any,
+    environ: Mapping[str, str] | None = None,
+    rules: Rules | None = None,
+) -> Plan:
+    """What turns the target's configuration into ``desired``; what ``rules`` ignore is left
+    out of both sides, so it is neither created, changed nor removed on the target."""
     refuse_model(desired, server.model_for(release))
-    current = server.read(client, files.groups_of(desired), release)
+    current, _ = ignore.apply(server.read(client, files.groups_of(desired), release), rules or Rules())
+    desired, _ = ignore.apply(desired, rules or Rules())
     mapping = identity.id_map(desired, current)
     wanted = identity.rename(desired, mapping)
     shown = secrets.unsubstitute(current, wanted, environ)
