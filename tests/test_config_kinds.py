@@ -2,7 +2,7 @@
 removals, the lock-out guard and secrets.
 
 By default on 12.4.1 only (about 2 minutes: two servers). ``make test-config-kinds`` runs
-the same acceptance on 10.13.4, 11.17.4 and 12.4.1 (``DIRECTUS_CONFIG_VERSIONS``).
+the same acceptance on 9.26.0, 10.13.4, 11.17.4 and 12.4.1 (``DIRECTUS_CONFIG_VERSIONS``).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -62,7 +63,9 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
     version, source, target = pair
     policies = _major(version) >= 11
     with _http(source) as http:
-        config_seed.seed(http, policies=policies, filtered=_major(version) < 12)
+        config_seed.seed(
+            http, policies=policies, filtered=_major(version) < 12, legacy_translations=_major(version) < 10
+        )
     _configure(project, dev=source.url, prod=target.url)
     project.token("dev", source.token)
     project.token("prod", target.token)
@@ -78,6 +81,9 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
     holder = config / ("policies/editors.yaml" if policies else "roles/editor.yaml")
     assert "action: delete" in holder.read_text()
     assert (config / "roles" / "administrator.yaml").read_text().count("id: admin-role") == 1
+    # 9.x keeps translation strings in a setting: the same file as the /translations of 10+.
+    assert "key: greeting" in (config / "translations.yaml").read_text()
+    assert "translation_strings" not in (config / "settings.yaml").read_text()
 
     pushed = project.run("push", "--env", "prod", "--yes")
     assert pushed.code == 0, pushed.output
@@ -198,7 +204,9 @@ def test_a_push_that_fails_half_way_says_what_reached_the_target_and_a_second_pu
         def concurrent_admin(self: DirectusClient, method: str, path: str, body: Any = None) -> Any:
             if method == "POST" and path == "/flows" and not raced:
                 with _http(target) as other:  # the other admin, on the real target
-                    made = other.post("/flows", json={"id": config_seed.FLOW, "name": "Made by hand", "status": "inactive"})
+                    made = other.post(
+                        "/flows", json={"id": config_seed.FLOW, "name": "Made by hand", "status": "inactive"}
+                    )
                     assert made.is_success, made.text
                 raced.append(path)
             return original(self, method, path, body)
@@ -216,7 +224,7 @@ def test_a_push_that_fails_half_way_says_what_reached_the_target_and_a_second_pu
         assert "+ dashboard" not in reached
         backup_line = next(line for line in message.splitlines() if "backup of the configuration" in line)
         backup_file = backup_line.split(": ", 1)[1].strip()
-        assert os.path.isfile(backup_file), backup_file
+        assert Path(backup_file).is_file(), backup_file
         with _http(target) as http:  # it stopped: nothing after the refused call was sent
             assert http.get("/dashboards").json()["data"] == []
             assert http.get(f"/flows/{config_seed.FLOW}").json()["data"]["name"] == "Made by hand"
@@ -228,5 +236,74 @@ def test_a_push_that_fails_half_way_says_what_reached_the_target_and_a_second_pu
         assert "~ flow" in resumed.out and "+ dashboard" in resumed.out
         with _http(target) as http:
             assert http.get(f"/flows/{config_seed.FLOW}").json()["data"]["name"] == "Notify on publish"
+        again = project.run("push", "--env", "prod", "--yes")
+        assert again.code == 0 and "No configuration changes." in again.output, again.output
+
+
+def test_users_opt_in_and_ignore_rules_on_a_real_server(project: Project, directus_pool: ServerPool) -> None:
+    """``sync: [..., users]`` pulls users without passwords, tokens or TFA secrets, and push
+    creates and changes them (never setting a password); an environment's ``ignore.config``
+    keeps a flow that exists only on the target."""
+    version = PARTIAL_VERSION
+    with (
+        directus_pool.new_server(version, seeded=True) as source,
+        directus_pool.new_server(version, seeded=True) as target,
+    ):
+        with _http(source) as http:
+            config_seed.seed(http, policies=_major(version) >= 11, filtered=_major(version) < 12)
+            made = http.post(
+                "/users",
+                json={
+                    "email": "alice@example.com",
+                    "first_name": "Alice",
+                    "password": "pw-alice-n0t-in-git",
+                    "token": "alice-static-token-n0t-in-git",
+                    "role": config_seed.EDITOR_ROLE,
+                },
+            )
+            assert made.is_success, made.text
+        with _http(target) as http:
+            hand = http.post("/flows", json={"name": "Hand-made on prod", "status": "inactive", "trigger": "manual"})
+            assert hand.is_success, hand.text
+        (project.root / "directus-gitops.yaml").write_text(
+            f"environments:\n  dev: {{url: '{source.url}'}}\n"
+            f"  prod:\n    url: '{target.url}'\n    ignore:\n      config: ['flow:Hand-made *']\n"
+            + SYNC.replace("folders]", "folders, users]")
+        )
+        project.git("add", "directus-gitops.yaml")
+        project.git("commit", "--quiet", "-m", "sync users")
+        project.token("dev", source.token)
+        project.token("prod", target.token)
+
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        users = (project.schema / "config" / "users.yaml").read_text()
+        assert "email: alice@example.com" in users and "first_name: Alice" in users
+        for path in project.root.rglob("*"):
+            if path.is_file():
+                text = path.read_bytes()
+                assert b"n0t-in-git" not in text and b"$argon2" not in text, path
+        assert "password" not in users and "token" not in users and "tfa" not in users
+
+        pushed = project.run("push", "--env", "prod", "--yes")  # no --allow-data-loss: nothing is removed
+        assert pushed.code == 0, pushed.output
+        assert "+ user alice@example.com" in pushed.out and "Hand-made" not in pushed.output
+        with _http(target) as http:
+            found = http.get(
+                "/users", params={"filter[email][_eq]": "alice@example.com", "fields": "id,role,token,first_name"}
+            ).json()["data"]
+            assert len(found) == 1 and found[0]["role"] == config_seed.EDITOR_ROLE and found[0]["token"] is None
+            login = http.post("/auth/login", json={"email": "alice@example.com", "password": "pw-alice-n0t-in-git"})
+            assert login.status_code == 401, login.text  # no password was set
+            flows = [f["name"] for f in http.get("/flows").json()["data"]]
+            assert "Hand-made on prod" in flows and "Notify on publish" in flows
+
+        with _http(source) as http:
+            assert http.patch(f"/users/{made.json()['data']['id']}", json={"first_name": "Alicia"}).is_success
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        changed = project.run("push", "--env", "prod", "--yes")
+        assert changed.code == 0 and "~ user alice@example.com" in changed.out, changed.output
+        with _http(target) as http:
+            names = http.get("/users", params={"filter[email][_eq]": "alice@example.com"}).json()["data"]
+            assert [u["first_name"] for u in names] == ["Alicia"]
         again = project.run("push", "--env", "prod", "--yes")
         assert again.code == 0 and "No configuration changes." in again.output, again.output

@@ -384,3 +384,32 @@ def test_ignore_config_entries_are_checked(entry: str) -> None:
     with pytest.raises(ConfigError, match="kind:name"):
         parse_rules({"config": [entry]}, "directus-gitops.yaml")
     assert parse_rules({"config": ["flow:Debug *"]}, "x").config_patterns("flow") == ("Debug *",)
+
+
+def test_users_are_created_and_changed_never_removed_and_never_get_a_password() -> None:
+    current = {"model": "policies", "users": [{"email": "old@example.com", "role": ADMIN_ROLE, "_id": "u-old"}]}
+    desired = {
+        "model": "policies",
+        "users": [{"email": "alice@example.com", "first_name": "Alice", "role": "r-editor", "status": "active"}],
+    }
+    changes = compare.compare(current, desired)
+    assert [(c.kind, c.action) for c in changes] == [("user", "create")]
+    plan = apply.steps(changes, desired, current)
+    assert [(s.method, s.path) for s in plan] == [("POST", "/users")]
+    assert "password" not in plan[0].body and "token" not in plan[0].body
+    assert set(model.USER_FIELDS) >= set(plan[0].body)
+    assert not {"password", "token", "tfa_secret", "auth_data"} & set(model.USER_FIELDS)
+
+
+def test_users_are_written_to_one_file_and_read_back() -> None:
+    state = {"model": "policies", "users": [{"email": "b@x.org", "role": "admin-role"}, {"email": "a@x.org"}]}
+    rendered, entry = files.render(state)
+    assert list(rendered) == ["config/users.yaml"] and "users" in entry["groups"]
+    back = files.parse(store.memory_tree(rendered, "mem").read, "mem", entry)
+    assert back is not None and [u["email"] for u in back["users"]] == ["a@x.org", "b@x.org"]
+
+
+def test_users_are_opt_in(tmp_path: Path) -> None:
+    from directus_gitops import kinds
+
+    assert "users" in kinds.GROUPS and "users" not in kinds.COMMON

@@ -33,7 +33,7 @@ MODES: tuple[Mode, ...] = ("mirror", "merge")
 # collections and fields are ignored by name.
 KINDS = ("relations", "system_fields")
 # Configuration items ignored by ``kind:name`` globs (kinds/ignore.py applies them).
-CONFIG_KINDS = ("role", "policy", "flow", "dashboard", "folder", "preset", "translation", "setting")
+CONFIG_KINDS = ("role", "policy", "flow", "dashboard", "folder", "preset", "translation", "setting", "user")
 _RULE_KEYS = {"collections", "fields", "kinds", "config"}
 
 Key = tuple[str, str]

@@ -4,7 +4,7 @@
 level or per environment) leaves those items out everywhere: ``pull`` does not write them,
 and ``plan``/``push`` leave them out of both the files and the target, so they are neither
 created, changed nor removed there. Roles, policies, flows, dashboards and folders are
-matched by name, presets by bookmark, translations by key, settings by key. What belongs
+matched by name, presets by bookmark, translations and settings by key, users by email. What belongs
 to an ignored item goes with it: a flow's operations, a dashboard's panels, a role's
 permissions and presets, a policy's permissions and its links to roles. The administrator
 role and policy and the public policy are never ignored (the lock-out guard needs them).
@@ -28,6 +28,7 @@ _NAMED = {
     "folder": ("folders", "name"),
     "preset": ("presets", "bookmark"),
     "translation": ("translations", "key"),
+    "user": ("users", "email"),
 }
 
 

@@ -53,7 +53,7 @@ def pull(client: DirectusClient, sync: Collection[str], release: Any, rules: Rul
 
 def counts(state: State) -> str:
     parts = []
-    for group in ("roles", "policies", "flows", "dashboards", "presets", "translations", "folders"):
+    for group in ("roles", "policies", "flows", "dashboards", "presets", "translations", "folders", "users"):
         if group in state:
             parts.append(f"{len(state[group])} {group}")
     if "settings" in state:
@@ -136,10 +136,19 @@ def refuse_model(desired: State, target_model: str) -> None:
 def lockout(client: DirectusClient, config_plan: Plan) -> str | None:
     """Why the push would lock out the pushing user or leave no administrator (None: it won't)."""
     desired = config_plan.desired
-    if "roles" not in desired or not any(c.kind in ("role", "policy", "access") for c in config_plan.changes):
+    if not any(c.kind in ("role", "policy", "access", "user") for c in config_plan.changes):
         return None
-    me = client.read("/users/me", {"fields": "id,role"})
+    me = client.read("/users/me", {"fields": "id,role,email"})
     me = me if isinstance(me, dict) else {}
+    mine_in_files = next(
+        (u for u in desired.get("users", []) if model.user_key(u) == str(me.get("email") or "").lower()), None
+    )
+    if mine_in_files is not None and mine_in_files.get("role") != me.get("role"):
+        if "roles" not in desired:  # without the roles, admin access cannot be checked
+            return "it would change the role of the user whose token runs it"
+        me = {**me, "role": mine_in_files.get("role")}  # the push changes the pushing user's own role
+    if "roles" not in desired:
+        return None
     roles = {role["id"]: role for role in desired.get("roles", [])}
     if desired.get("model") == model.ROLES:
         mine = roles.get(me.get("role"))
