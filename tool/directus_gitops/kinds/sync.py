@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Collection, Mapping
@@ -12,7 +13,7 @@ from typing import Any
 
 from directus_gitops import store
 from directus_gitops.client import DirectusClient
-from directus_gitops.errors import RefusedError, ResidueError
+from directus_gitops.errors import RefusedError, ResidueError, SnapshotError
 from directus_gitops.kinds import apply, compare, files, identity, ignore, model, secrets, server
 from directus_gitops.kinds.compare import ConfigChangeSet
 from directus_gitops.kinds.model import State
@@ -99,6 +100,8 @@ class Plan:
     current: State
     changes: ConfigChangeSet
     mapping: dict[str, str] = field(default_factory=dict)
+    source: State = field(default_factory=dict)  # as the files hold it (for a saved plan)
+    rules: Rules = field(default_factory=Rules)  # what is left out of both sides
 
 
 def plan(
@@ -111,12 +114,54 @@ def plan(
     """What turns the target's configuration into ``desired``; what ``rules`` ignore is left
     out of both sides, so it is neither created, changed nor removed on the target."""
     refuse_model(desired, server.model_for(release))
+    source = desired
     current, _ = ignore.apply(server.read(client, files.groups_of(desired), release), rules or Rules())
     desired, _ = ignore.apply(desired, rules or Rules())
     mapping = identity.id_map(desired, current)
     wanted = identity.rename(desired, mapping)
     shown = secrets.unsubstitute(current, wanted, environ)
-    return Plan(wanted, current, compare.compare(shown, wanted), mapping)
+    return Plan(wanted, current, compare.compare(shown, wanted), mapping, source, rules or Rules())
+
+
+def fingerprint(state: State) -> str:
+    """A digest of a target's configuration: a saved plan applies only while it is unchanged."""
+    text = json.dumps(files.documents(state), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def saved(config_plan: Plan) -> dict[str, Any]:
+    """The configuration part of a saved plan: the files as pushed (no secret: files hold
+    none) and the fingerprint of the target's configuration the plan was made against."""
+    rendered, entry = files.render(config_plan.source)
+    return {
+        "entry": entry,
+        "files": {path: data.decode("utf-8") for path, data in sorted(rendered.items())},
+        "target": fingerprint(config_plan.current),
+        "changes": config_plan.changes.summary(),
+    }
+
+
+def from_saved(
+    client: DirectusClient, document: Any, release: Any, where: str, target_name: str, rules: Rules | None = None
+) -> Plan:
+    """The configuration plan of a saved plan, made again against the target; refused when the
+    target's configuration changed since (as the schema's hash guard refuses a changed schema)."""
+    if not isinstance(document, dict) or not isinstance(document.get("files"), dict):
+        raise SnapshotError(f"{where}: 'config' must hold 'entry' and 'files'")
+    texts = document["files"]
+    if not all(isinstance(text, str) for text in texts.values()):
+        raise SnapshotError(f"{where}: config files must be text")
+    tree = store.memory_tree({path: text.encode("utf-8") for path, text in texts.items()}, where)
+    desired = files.parse(tree.read, where, document.get("entry"))
+    if desired is None:
+        raise SnapshotError(f"{where}: 'config' has no manifest entry")
+    again = plan(client, desired, release, rules=rules)
+    if fingerprint(again.current) != document.get("target"):
+        raise RefusedError(
+            f"the configuration of '{target_name}' changed after {where} was made; nothing was applied",
+            hint="run plan again to plan against the target as it is now",
+        )
+    return again
 
 
 def refuse_model(desired: State, target_model: str) -> None:
@@ -201,7 +246,7 @@ def push(
         str(backup_path) if backup_path else None,
         before=before,
     )
-    again = server.read(client, files.groups_of(config_plan.desired), release)
+    again, _ = ignore.apply(server.read(client, files.groups_of(config_plan.desired), release), config_plan.rules)
     left = compare.compare(secrets.unsubstitute(again, config_plan.desired), config_plan.desired)
     if left:
         raise ResidueError(
