@@ -7,6 +7,7 @@ the same acceptance on 9.26.0, 10.13.4, 11.17.4 and 12.4.1 (``DIRECTUS_CONFIG_VE
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -307,3 +308,27 @@ def test_users_opt_in_and_ignore_rules_on_a_real_server(project: Project, direct
             assert [u["first_name"] for u in names] == ["Alicia"]
         again = project.run("push", "--env", "prod", "--yes")
         assert again.code == 0 and "No configuration changes." in again.output, again.output
+
+        # A saved plan carries the configuration too, and applies only to an unchanged target.
+        with _http(source) as http:
+            assert http.patch(f"/users/{made.json()['data']['id']}", json={"last_name": "Liddell"}).is_success
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        plan_path = project.root / "prod.plan.json"
+        planned = project.run("plan", "--env", "prod", "--out", str(plan_path))
+        assert planned.code == 0 and "~ user alice@example.com" in planned.out, planned.output
+        assert "schema only" not in planned.output
+        saved = json.loads(plan_path.read_text())
+        assert saved["diff"] is None and "config/users.yaml" in saved["config"]["files"]
+        assert "n0t-in-git" not in plan_path.read_text()
+        with _http(target) as http:  # someone changes the target's configuration meanwhile
+            assert http.patch(f"/flows/{config_seed.FLOW}", json={"description": "edited on prod"}).is_success
+        stale = project.run("push", "--env", "prod", "--plan", str(plan_path), "--yes")
+        assert stale.code == 3 and "changed after" in stale.err, stale.output
+        with _http(target) as http:
+            assert http.patch(f"/flows/{config_seed.FLOW}", json={"description": None}).is_success
+        from_plan = project.run("push", "--env", "prod", "--plan", str(plan_path), "--yes")
+        assert from_plan.code == 0 and "~ user alice@example.com" in from_plan.out, from_plan.output
+        with _http(target) as http:
+            names = http.get("/users", params={"filter[email][_eq]": "alice@example.com"}).json()["data"]
+            assert [u["last_name"] for u in names] == ["Liddell"]
+        assert "No configuration changes." in project.run("push", "--env", "prod", "--yes").output

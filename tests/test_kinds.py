@@ -413,3 +413,30 @@ def test_users_are_opt_in(tmp_path: Path) -> None:
     from directus_gitops import kinds
 
     assert "users" in kinds.GROUPS and "users" not in kinds.COMMON
+
+
+def test_a_saved_plan_may_carry_the_configuration_alone(tmp_path: Path) -> None:
+    from directus_gitops.commands import plan as planning
+
+    base = {"format": "directus-gitops-plan", "format_version": "1", "snapshot": EMPTY_SNAPSHOT}
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({**base, "hash": None, "diff": None, "config": {"entry": {}, "files": {}}}))
+    assert planning.load_saved(path)["config"] == {"entry": {}, "files": {}}
+    path.write_text(json.dumps({**base, "hash": None, "diff": None}))
+    with pytest.raises(ConfigError, match="no hash and diff"):
+        planning.load_saved(path)
+
+
+def test_a_saved_configuration_plan_refuses_a_changed_target() -> None:
+    rendered, entry = files.render(marked())
+    saved = {"entry": entry, "files": {p: d.decode() for p, d in rendered.items()}, "target": "not-the-digest"}
+
+    class Client:
+        def read(self, path: str, params: Any = None) -> Any:
+            return {} if path == "/settings" else []
+
+    with pytest.raises(RefusedError, match=r"changed after plan\.json was made") as raised:
+        sync.from_saved(Client(), saved, "12.4.1", "plan.json", "prod")  # type: ignore[arg-type]
+    assert raised.value.exit_code == 3
+    with pytest.raises(SnapshotError, match="'config' must hold"):
+        sync.from_saved(Client(), {"files": []}, "12.4.1", "plan.json", "prod")  # type: ignore[arg-type]

@@ -63,14 +63,14 @@ def _from_saved(
     )
     with console.progress(f"Reading the schema of '{target.name}'"):
         current = client.snapshot()
-    diff = Diff(hash=document["hash"], diff=document["diff"])
+    diff = Diff(hash=document["hash"], diff=document["diff"]) if document.get("diff") is not None else None
     return planning.Plan(
         source,
         target,
         current,
         current.get("directus"),
         diff,
-        changes.from_server(document["diff"]),
+        changes.from_server(document.get("diff") or {}),
         forced=bool(document.get("force")),
         system_index_changes=bool(document.get("system_index_changes")),
         mode="merge" if document.get("mode") == "merge" else "mirror",
@@ -195,10 +195,17 @@ def run(
                     client, source, console, force=force, system_index_changes=system_index_changes, mode=mode
                 )
             planning.show(plan, console, fmt)
-            # A saved plan holds the schema only.
-            config_plan = (
-                None if plan_file is not None else planning.plan_config(config, client, plan, ref=ref, path=path)
-            )
+            if plan_file is None:
+                config_plan = planning.plan_config(config, client, plan, ref=ref, path=path)
+            else:  # the configuration the plan was saved with, if any, against an unchanged target
+                saved = planning.load_saved(plan_file).get("config")
+                config_plan = (
+                    None
+                    if saved is None
+                    else sync.from_saved(
+                        client, saved, plan.target_version, f"{plan_file}", target.name, rules=target.ignore
+                    )
+                )
             if config_plan is not None:
                 _report(console, fmt, kinds_compare.text(config_plan.changes))
             record.changes = plan.changes.summary()
