@@ -332,3 +332,27 @@ def test_users_opt_in_and_ignore_rules_on_a_real_server(project: Project, direct
             names = http.get("/users", params={"filter[email][_eq]": "alice@example.com"}).json()["data"]
             assert [u["last_name"] for u in names] == ["Liddell"]
         assert "No configuration changes." in project.run("push", "--env", "prod", "--yes").output
+
+
+def test_access_is_never_pushed_across_the_10x_11x_model_boundary(project: Project, directus_pool: ServerPool) -> None:
+    """Files pulled from 10.x (permissions on roles) pushed into 11+ (policies): a one-line
+    refusal, exit 3, before anything is applied."""
+    with (
+        directus_pool.new_server(os.environ.get("DIRECTUS_OLD_MODEL_VERSION", "10.13.4"), seeded=True) as source,
+        directus_pool.new_server(PARTIAL_VERSION, seeded=True) as target,
+    ):
+        with _http(source) as http:
+            config_seed.seed(http, policies=False)
+        _configure(project, dev=source.url, prod=target.url)
+        project.token("dev", source.token)
+        project.token("prod", target.token)
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        for command in (["plan", "--env", "prod"], ["push", "--env", "prod", "--yes", "--allow-data-loss"]):
+            refused = project.run(*command)
+            assert refused.code == 3, refused.output
+            first = refused.err.splitlines()[0]
+            assert "access model" in first and "nothing was applied" in first, refused.err
+            assert "Traceback" not in refused.output
+        with _http(target) as http:
+            assert http.get("/flows").json()["data"] == []
+            assert http.get(f"/roles/{config_seed.EDITOR_ROLE}").status_code in (403, 404)
