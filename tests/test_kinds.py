@@ -227,8 +227,9 @@ def test_sync_is_opt_in_and_checked(tmp_path: Path) -> None:
     path = tmp_path / "directus-gitops.yaml"
     assert config_module.parse({}, path).sync == ("schema",)
     assert config_module.parse({"sync": ["schema", "flows"]}, path).sync == ("schema", "flows")
-    with pytest.raises(ConfigError, match="unknown kind 'users'"):
-        config_module.parse({"sync": ["schema", "users"]}, path)
+    assert config_module.parse({"sync": ["schema", "users"]}, path).sync == ("schema", "users")  # the opt-in
+    with pytest.raises(ConfigError, match="unknown kind 'webhooks'"):
+        config_module.parse({"sync": ["schema", "webhooks"]}, path)
 
 
 def test_check_accepts_the_listed_config_files(tmp_path: Path) -> None:
