@@ -441,3 +441,17 @@ def test_a_saved_configuration_plan_refuses_a_changed_target() -> None:
     assert raised.value.exit_code == 3
     with pytest.raises(SnapshotError, match="'config' must hold"):
         sync.from_saved(Client(), {"files": []}, "12.4.1", "plan.json", "prod")  # type: ignore[arg-type]
+
+
+def test_on_9x_translation_strings_are_one_setting() -> None:
+    raw = [{"key": "greeting", "translations": {"en-US": "Hello", "de-DE": "Hallo"}}]
+    items = model.translations_from_settings(json.dumps(raw))
+    assert sorted((t["language"], t["value"]) for t in items) == [("de-DE", "Hallo"), ("en-US", "Hello")]
+    current = {"model": "roles", "translations": [], "_translations_in_settings": True}
+    desired = {"model": "roles", "translations": items}
+    plan = apply.steps(compare.compare(current, desired), desired, current)
+    assert [(s.method, s.path) for s in plan] == [("PATCH", "/settings")]
+    assert plan[0].body == {"translation_strings": model.translations_to_settings(items)}
+    assert model.translations_to_settings(items) == [
+        {"key": "greeting", "translations": {"de-DE": "Hallo", "en-US": "Hello"}}
+    ]

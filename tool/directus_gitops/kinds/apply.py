@@ -139,8 +139,10 @@ def steps(changes: ConfigChangeSet, desired: State, current: State) -> list[Step
     for endpoint in (_USER, permission, _FLOW, _OPERATION):
         write(endpoint)
     out.extend(_links(desired, current, {c.key[0] for c in of("operation", "delete")}))
+    # 9.x keeps translation strings in one setting: one call sets them all, none goes to /translations.
     legacy = bool(current.get("_translations_in_settings"))
-    for endpoint in (_DASHBOARD, _PANEL, _PRESET) if legacy else (_DASHBOARD, _PANEL, _PRESET, _TRANSLATION):
+    translations = () if legacy else (_TRANSLATION,)
+    for endpoint in (_DASHBOARD, _PANEL, _PRESET, *translations):
         write(endpoint)
     if legacy and any(c.kind == "translation" for c in changes):
         strings = model.translations_to_settings(desired.get("translations", []))
@@ -158,19 +160,7 @@ def steps(changes: ConfigChangeSet, desired: State, current: State) -> list[Step
         out.append(Step(f"~ {change.label}", "PATCH", "/settings", body))
 
     # Removals: what belongs to something before the thing itself.
-    for endpoint in (
-        (_PRESET, _PANEL, _DASHBOARD, _OPERATION, _FLOW, permission)
-        if legacy
-        else (
-            _PRESET,
-            _TRANSLATION,
-            _PANEL,
-            _DASHBOARD,
-            _OPERATION,
-            _FLOW,
-            permission,
-        )
-    ):
+    for endpoint in (_PRESET, *translations, _PANEL, _DASHBOARD, _OPERATION, _FLOW, permission):
         remove(endpoint)
     access_ids: Mapping[tuple[Any, Any], str] = current.get("_access", {})
     for change in of("access", "delete"):
