@@ -455,3 +455,18 @@ def test_on_9x_translation_strings_are_one_setting() -> None:
     assert model.translations_to_settings(items) == [
         {"key": "greeting", "translations": {"de-DE": "Hallo", "en-US": "Hello"}}
     ]
+
+
+def test_lockout_when_the_pushing_users_own_role_changes() -> None:
+    desired = {**marked(), "users": [{"email": "Admin@Example.com", "role": "r-editor"}]}
+    current = {**marked(), "users": [{"email": "admin@example.com", "role": ADMIN_ROLE, "_id": "u1"}]}
+    plan = sync.Plan(desired, current, compare.compare(current, desired))
+
+    class Client:
+        def read(self, path: str, params: Any = None) -> Any:
+            return {"id": "u1", "role": ADMIN_ROLE, "email": "admin@example.com"} if path == "/users/me" else []
+
+    assert "remove admin access" in (sync.lockout(Client(), plan) or "")  # type: ignore[arg-type]
+    no_roles = {"model": "policies", "users": desired["users"]}
+    plan = sync.Plan(no_roles, current, compare.compare(current, no_roles))
+    assert "change the role" in (sync.lockout(Client(), plan) or "")  # type: ignore[arg-type]
