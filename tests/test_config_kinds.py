@@ -191,7 +191,12 @@ def test_a_push_that_fails_half_way_says_what_reached_the_target_and_a_second_pu
     ):
         policies = _major(PARTIAL_VERSION) >= 11
         with _http(source) as http:
-            config_seed.seed(http, policies=policies, filtered=_major(PARTIAL_VERSION) < 12)
+            config_seed.seed(
+                http,
+                policies=policies,
+                filtered=_major(PARTIAL_VERSION) < 12,
+                legacy_translations=_major(PARTIAL_VERSION) < 10,
+            )
         _configure(project, dev=source.url, prod=target.url)
         project.token("dev", source.token)
         project.token("prod", target.token)
@@ -251,7 +256,12 @@ def test_users_opt_in_and_ignore_rules_on_a_real_server(project: Project, direct
         directus_pool.new_server(version, seeded=True) as target,
     ):
         with _http(source) as http:
-            config_seed.seed(http, policies=_major(version) >= 11, filtered=_major(version) < 12)
+            config_seed.seed(
+                http,
+                policies=_major(version) >= 11,
+                filtered=_major(version) < 12,
+                legacy_translations=_major(version) < 10,
+            )
             made = http.post(
                 "/users",
                 json={
