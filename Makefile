@@ -53,8 +53,8 @@ format: install
 test: lint directus databases  ## the whole suite, real Directus servers included (the CI part of the matrix)
 	$(BIN)/pytest
 
-test-config-kinds: directus  ## the configuration kinds' acceptance on 10.13.4, 11.17.4 and 12.4.1 (make test runs 12.4.1)
-	DIRECTUS_CONFIG_VERSIONS="10.13.4 11.17.4 12.4.1" $(BIN)/pytest tests/test_config_kinds.py
+test-config-kinds: directus  ## the configuration kinds' acceptance on 9.26.0, 10.13.4, 11.17.4 and 12.4.1 (make test runs 12.4.1)
+	DIRECTUS_CONFIG_VERSIONS="9.26.0 10.13.4 11.17.4 12.4.1" $(BIN)/pytest tests/test_config_kinds.py
 
 test-fast: install  ## only the tests that need no Directus server
 	$(BIN)/pytest -m "not directus"

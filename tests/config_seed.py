@@ -34,7 +34,14 @@ def _send(http: httpx.Client, method: str, path: str, body: Any = None) -> Any:
     return response.json().get("data") if response.content else None
 
 
-def seed(http: httpx.Client, *, policies: bool, filtered: bool = True, secret: str | None = None) -> None:
+def seed(
+    http: httpx.Client,
+    *,
+    policies: bool,
+    filtered: bool = True,
+    secret: str | None = None,
+    legacy_translations: bool = False,
+) -> None:
     """Two roles with field-level and filtered permissions, a flow of three operations with a
     resolve/reject branch, a dashboard with panels, a global and a role preset, changed
     settings, a translation string and a folder. ``secret`` goes into the flow's request.
@@ -222,5 +229,9 @@ def seed(http: httpx.Client, *, policies: bool, filtered: bool = True, secret: s
         },
     )
     _send(http, "PATCH", "/settings", {"project_name": "Config as code", "project_color": "#123456"})
-    _send(http, "POST", "/translations", {"language": "en-US", "key": "greeting", "value": "Hello"})
+    if legacy_translations:  # Directus 9.x: translation strings are a setting
+        strings = [{"key": "greeting", "translations": {"en-US": "Hello"}}]
+        _send(http, "PATCH", "/settings", {"translation_strings": strings})
+    else:
+        _send(http, "POST", "/translations", {"language": "en-US", "key": "greeting", "value": "Hello"})
     _send(http, "POST", "/folders", {"id": FOLDER, "name": "Images"})

@@ -2,14 +2,16 @@
 removals, the lock-out guard and secrets.
 
 By default on 12.4.1 only (about 2 minutes: two servers). ``make test-config-kinds`` runs
-the same acceptance on 10.13.4, 11.17.4 and 12.4.1 (``DIRECTUS_CONFIG_VERSIONS``).
+the same acceptance on 9.26.0, 10.13.4, 11.17.4 and 12.4.1 (``DIRECTUS_CONFIG_VERSIONS``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -62,7 +64,9 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
     version, source, target = pair
     policies = _major(version) >= 11
     with _http(source) as http:
-        config_seed.seed(http, policies=policies, filtered=_major(version) < 12)
+        config_seed.seed(
+            http, policies=policies, filtered=_major(version) < 12, legacy_translations=_major(version) < 10
+        )
     _configure(project, dev=source.url, prod=target.url)
     project.token("dev", source.token)
     project.token("prod", target.token)
@@ -78,6 +82,9 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
     holder = config / ("policies/editors.yaml" if policies else "roles/editor.yaml")
     assert "action: delete" in holder.read_text()
     assert (config / "roles" / "administrator.yaml").read_text().count("id: admin-role") == 1
+    # 9.x keeps translation strings in a setting: the same file as the /translations of 10+.
+    assert "key: greeting" in (config / "translations.yaml").read_text()
+    assert "translation_strings" not in (config / "settings.yaml").read_text()
 
     pushed = project.run("push", "--env", "prod", "--yes")
     assert pushed.code == 0, pushed.output
@@ -167,3 +174,200 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
         pushed_options = http.get(f"/operations/{config_seed.OPS['notify']}").json()["data"]["options"]
     assert pushed_options["headers"] == [{"header": "Authorization", "value": f"Bearer {secret}"}]
     assert project.run("push", "--env", "prod", "--yes").output.count("No configuration changes.") == 1
+
+
+PARTIAL_VERSION = os.environ.get("DIRECTUS_PARTIAL_VERSION", "12.4.1")
+
+
+def test_a_push_that_fails_half_way_says_what_reached_the_target_and_a_second_push_completes_it(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """Another admin creates, on the target and while the push runs, a flow with the id the
+    push is about to create: the real server refuses that call. The push stops there (exit 5)
+    and names what reached the target, what did not, and the backup; pushing again finishes."""
+    with (
+        directus_pool.new_server(PARTIAL_VERSION, seeded=True) as source,
+        directus_pool.new_server(PARTIAL_VERSION, seeded=True) as target,
+    ):
+        policies = _major(PARTIAL_VERSION) >= 11
+        with _http(source) as http:
+            config_seed.seed(
+                http,
+                policies=policies,
+                filtered=_major(PARTIAL_VERSION) < 12,
+                legacy_translations=_major(PARTIAL_VERSION) < 10,
+            )
+        _configure(project, dev=source.url, prod=target.url)
+        project.token("dev", source.token)
+        project.token("prod", target.token)
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+
+        from directus_gitops.client import DirectusClient
+
+        original = DirectusClient.write
+        raced: list[str] = []
+
+        def concurrent_admin(self: DirectusClient, method: str, path: str, body: Any = None) -> Any:
+            if method == "POST" and path == "/flows" and not raced:
+                with _http(target) as other:  # the other admin, on the real target
+                    made = other.post(
+                        "/flows", json={"id": config_seed.FLOW, "name": "Made by hand", "status": "inactive"}
+                    )
+                    assert made.is_success, made.text
+                raced.append(path)
+            return original(self, method, path, body)
+
+        project.monkeypatch.setattr(DirectusClient, "write", concurrent_admin)
+        failed = project.run("push", "--env", "prod", "--yes")
+        assert failed.code == 5, failed.output
+        assert raced == ["/flows"]
+        message = failed.err
+        assert "stopped at '+ flow" in message, message
+        reached, missing = message.split("did not:", 1)
+        holder = "+ policy Editors" if policies else "+ role Editor"
+        assert holder in reached and "+ permission" in reached
+        assert "+ flow" in missing and "+ operation" in missing and "+ dashboard" in missing
+        assert "+ dashboard" not in reached
+        backup_line = next(line for line in message.splitlines() if "backup of the configuration" in line)
+        backup_file = backup_line.split(": ", 1)[1].strip()
+        assert Path(backup_file).is_file(), backup_file
+        with _http(target) as http:  # it stopped: nothing after the refused call was sent
+            assert http.get("/dashboards").json()["data"] == []
+            assert http.get(f"/flows/{config_seed.FLOW}").json()["data"]["name"] == "Made by hand"
+
+        project.monkeypatch.setattr(DirectusClient, "write", original)
+        resumed = project.run("push", "--env", "prod", "--yes")
+        assert resumed.code == 0, resumed.output
+        assert holder not in resumed.out  # already there: planned no more
+        assert "~ flow" in resumed.out and "+ dashboard" in resumed.out
+        with _http(target) as http:
+            assert http.get(f"/flows/{config_seed.FLOW}").json()["data"]["name"] == "Notify on publish"
+        again = project.run("push", "--env", "prod", "--yes")
+        assert again.code == 0 and "No configuration changes." in again.output, again.output
+
+
+def test_users_opt_in_and_ignore_rules_on_a_real_server(project: Project, directus_pool: ServerPool) -> None:
+    """``sync: [..., users]`` pulls users without passwords, tokens or TFA secrets, and push
+    creates and changes them (never setting a password); an environment's ``ignore.config``
+    keeps a flow that exists only on the target."""
+    version = PARTIAL_VERSION
+    with (
+        directus_pool.new_server(version, seeded=True) as source,
+        directus_pool.new_server(version, seeded=True) as target,
+    ):
+        with _http(source) as http:
+            config_seed.seed(
+                http,
+                policies=_major(version) >= 11,
+                filtered=_major(version) < 12,
+                legacy_translations=_major(version) < 10,
+            )
+            made = http.post(
+                "/users",
+                json={
+                    "email": "alice@example.com",
+                    "first_name": "Alice",
+                    "password": "pw-alice-n0t-in-git",
+                    "token": "alice-static-token-n0t-in-git",
+                    "role": config_seed.EDITOR_ROLE,
+                },
+            )
+            assert made.is_success, made.text
+        with _http(target) as http:
+            hand = http.post("/flows", json={"name": "Hand-made on prod", "status": "inactive", "trigger": "manual"})
+            assert hand.is_success, hand.text
+        (project.root / "directus-gitops.yaml").write_text(
+            f"environments:\n  dev: {{url: '{source.url}'}}\n"
+            f"  prod:\n    url: '{target.url}'\n    ignore:\n      config: ['flow:Hand-made *']\n"
+            + SYNC.replace("folders]", "folders, users]")
+        )
+        project.git("add", "directus-gitops.yaml")
+        project.git("commit", "--quiet", "-m", "sync users")
+        project.token("dev", source.token)
+        project.token("prod", target.token)
+
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        users = (project.schema / "config" / "users.yaml").read_text()
+        assert "email: alice@example.com" in users and "first_name: Alice" in users
+        for path in project.root.rglob("*"):
+            if path.is_file():
+                text = path.read_bytes()
+                assert b"n0t-in-git" not in text and b"$argon2" not in text, path
+        assert "password" not in users and "token" not in users and "tfa" not in users
+
+        pushed = project.run("push", "--env", "prod", "--yes")  # no --allow-data-loss: nothing is removed
+        assert pushed.code == 0, pushed.output
+        assert "+ user alice@example.com" in pushed.out and "Hand-made" not in pushed.output
+        with _http(target) as http:
+            found = http.get(
+                "/users", params={"filter[email][_eq]": "alice@example.com", "fields": "id,role,token,first_name"}
+            ).json()["data"]
+            assert len(found) == 1 and found[0]["role"] == config_seed.EDITOR_ROLE and found[0]["token"] is None
+            login = http.post("/auth/login", json={"email": "alice@example.com", "password": "pw-alice-n0t-in-git"})
+            assert login.status_code == 401, login.text  # no password was set
+            flows = [f["name"] for f in http.get("/flows").json()["data"]]
+            assert "Hand-made on prod" in flows and "Notify on publish" in flows
+
+        with _http(source) as http:
+            assert http.patch(f"/users/{made.json()['data']['id']}", json={"first_name": "Alicia"}).is_success
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        changed = project.run("push", "--env", "prod", "--yes")
+        assert changed.code == 0 and "~ user alice@example.com" in changed.out, changed.output
+        with _http(target) as http:
+            names = http.get("/users", params={"filter[email][_eq]": "alice@example.com"}).json()["data"]
+            assert [u["first_name"] for u in names] == ["Alicia"]
+        again = project.run("push", "--env", "prod", "--yes")
+        assert again.code == 0 and "No configuration changes." in again.output, again.output
+
+        # A saved plan carries the configuration too, and applies only to an unchanged target.
+        with _http(source) as http:
+            assert http.patch(f"/users/{made.json()['data']['id']}", json={"last_name": "Liddell"}).is_success
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        plan_path = project.root / "prod.plan.json"
+        planned = project.run("plan", "--env", "prod", "--out", str(plan_path))
+        assert planned.code == 0 and "~ user alice@example.com" in planned.out, planned.output
+        assert "schema only" not in planned.output
+        saved = json.loads(plan_path.read_text())
+        assert saved["diff"] is None and "config/users.yaml" in saved["config"]["files"]
+        assert "n0t-in-git" not in plan_path.read_text()
+        with _http(target) as http:  # someone changes the target's configuration meanwhile
+            assert http.patch(f"/flows/{config_seed.FLOW}", json={"description": "edited on prod"}).is_success
+        stale = project.run("push", "--env", "prod", "--plan", str(plan_path), "--yes")
+        assert stale.code == 3 and "changed after" in stale.err, stale.output
+        with _http(target) as http:
+            assert http.patch(f"/flows/{config_seed.FLOW}", json={"description": None}).is_success
+        from_plan = project.run("push", "--env", "prod", "--plan", str(plan_path), "--yes")
+        assert from_plan.code == 0 and "~ user alice@example.com" in from_plan.out, from_plan.output
+        with _http(target) as http:
+            names = http.get("/users", params={"filter[email][_eq]": "alice@example.com"}).json()["data"]
+            assert [u["last_name"] for u in names] == ["Liddell"]
+        assert "No configuration changes." in project.run("push", "--env", "prod", "--yes").output
+
+
+def test_access_is_never_pushed_across_the_10x_11x_model_boundary(project: Project, directus_pool: ServerPool) -> None:
+    """Files pulled from 10.x (permissions on roles) pushed into 11+ (policies): a one-line
+    refusal, exit 3, before anything is applied."""
+    with (
+        directus_pool.new_server(os.environ.get("DIRECTUS_OLD_MODEL_VERSION", "10.13.4"), seeded=True) as source,
+        directus_pool.new_server(PARTIAL_VERSION, seeded=True) as target,
+    ):
+        with _http(source) as http:
+            config_seed.seed(http, policies=False)
+        _configure(project, dev=source.url, prod=target.url)
+        project.token("dev", source.token)
+        project.token("prod", target.token)
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        # --force: the schema of another major version is compared anyway; the access model is not.
+        for command in (
+            ["plan", "--env", "prod", "--force"],
+            ["push", "--env", "prod", "--force", "--yes", "--allow-data-loss"],
+        ):
+            refused = project.run(*command)
+            assert refused.code == 3, refused.output
+            errors = [line for line in refused.err.splitlines() if line.startswith("error:")]
+            assert len(errors) == 1, refused.err  # one line (and a hint), whatever --force warns
+            assert "access model" in errors[0] and "nothing was applied" in errors[0], refused.err
+            assert "Traceback" not in refused.output
+        with _http(target) as http:
+            assert http.get("/flows").json()["data"] == []
+            assert http.get(f"/roles/{config_seed.EDITOR_ROLE}").status_code in (403, 404)

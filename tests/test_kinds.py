@@ -227,8 +227,9 @@ def test_sync_is_opt_in_and_checked(tmp_path: Path) -> None:
     path = tmp_path / "directus-gitops.yaml"
     assert config_module.parse({}, path).sync == ("schema",)
     assert config_module.parse({"sync": ["schema", "flows"]}, path).sync == ("schema", "flows")
-    with pytest.raises(ConfigError, match="unknown kind 'users'"):
-        config_module.parse({"sync": ["schema", "users"]}, path)
+    assert config_module.parse({"sync": ["schema", "users"]}, path).sync == ("schema", "users")  # the opt-in
+    with pytest.raises(ConfigError, match="unknown kind 'webhooks'"):
+        config_module.parse({"sync": ["schema", "webhooks"]}, path)
 
 
 def test_check_accepts_the_listed_config_files(tmp_path: Path) -> None:
@@ -319,3 +320,153 @@ def test_diff_and_log_show_configuration_changes_between_commits(project: Projec
     assert diff.code == 2 and '- flow "Notify on publish"' in diff.out
     as_json = json.loads(project.run("diff", "HEAD~1", "HEAD", "--format", "json").out)
     assert as_json["config"]["summary"]["destroy"] == 1
+
+
+def test_a_first_config_call_that_fails_after_the_schema_is_a_partial_apply() -> None:
+    desired = marked()
+    current = {**desired, "flows": []}
+    plan = apply.steps(compare.compare(current, desired), desired, current)
+    with pytest.raises(PartialApplyError) as raised:
+        apply.run(_Failing(fail_at=1), plan, "/b.json", before=["schema: 1 to add"])  # type: ignore[arg-type]
+    reached, missing = raised.value.message.split("did not:")
+    assert "schema: 1 to add" in reached and plan[0].what in missing
+
+
+@pytest.mark.parametrize(("files_model", "target"), [("roles", "12.4.1"), ("policies", "10.13.4")])
+def test_access_of_the_other_model_is_refused(files_model: str, target: str) -> None:
+    desired = {**marked(), "model": files_model}
+
+    class Client:
+        def read(self, path: str, params: Any = None) -> Any:  # pragma: no cover - never reached
+            raise AssertionError("nothing is read once the models differ")
+
+    with pytest.raises(RefusedError, match="access model") as raised:
+        sync.plan(Client(), desired, target)  # type: ignore[arg-type]
+    assert raised.value.exit_code == 3 and "\n" not in raised.value.message
+    # Without access in the files, the other kinds still go.
+    assert (
+        sync.refuse_model({"model": files_model, "flows": []}, "policies" if files_model == "roles" else "roles")
+        is None
+    )
+
+
+def test_ignore_rules_leave_configuration_items_out() -> None:
+    from directus_gitops.kinds import ignore
+    from directus_gitops.selection import Rules
+
+    rules = Rules(config=("flow:Notify *", "policy:Edit*", "role:Edit*", "setting:project_*", "role:Admin*"))
+    kept, left_out = ignore.apply(marked(), rules)
+    assert kept["flows"] == [] and 'flow "Notify on publish"' in left_out
+    assert [p["name"] for p in kept["policies"]] == ["$t:public_label", "Administrator"]
+    assert [r["name"] for r in kept["roles"]] == ["Administrator"]  # bootstrapped: never ignored
+    assert kept["settings"] == {} and 'setting "project_name"' in left_out
+    assert marked()["flows"]  # the input is left as it was
+
+
+def test_ignored_items_are_neither_created_changed_nor_removed() -> None:
+    from directus_gitops.kinds import ignore
+    from directus_gitops.selection import Rules
+
+    files_state, target = marked(), marked()
+    target["flows"] = [{**target["flows"][0], "id": "f-hand", "name": "Debug on target", "operations": []}]
+    files_state["flows"][0]["name"] = "Notify on publish"
+    rules = Rules(config=("flow:Debug*",))
+    without = compare.compare(target, files_state)
+    assert any(c.kind == "flow" and c.action == "delete" for c in without)
+    shown = compare.compare(ignore.apply(target, rules)[0], ignore.apply(files_state, rules)[0])
+    assert not any(c.kind == "flow" and c.action == "delete" for c in shown)
+    assert any(c.kind == "flow" and c.action == "create" for c in shown)
+
+
+@pytest.mark.parametrize("entry", ["flow", "webhook:x", "flow:", "Debug"])
+def test_ignore_config_entries_are_checked(entry: str) -> None:
+    from directus_gitops.selection import parse_rules
+
+    with pytest.raises(ConfigError, match="kind:name"):
+        parse_rules({"config": [entry]}, "directus-gitops.yaml")
+    assert parse_rules({"config": ["flow:Debug *"]}, "x").config_patterns("flow") == ("Debug *",)
+
+
+def test_users_are_created_and_changed_never_removed_and_never_get_a_password() -> None:
+    current = {"model": "policies", "users": [{"email": "old@example.com", "role": ADMIN_ROLE, "_id": "u-old"}]}
+    desired = {
+        "model": "policies",
+        "users": [{"email": "alice@example.com", "first_name": "Alice", "role": "r-editor", "status": "active"}],
+    }
+    changes = compare.compare(current, desired)
+    assert [(c.kind, c.action) for c in changes] == [("user", "create")]
+    plan = apply.steps(changes, desired, current)
+    assert [(s.method, s.path) for s in plan] == [("POST", "/users")]
+    assert "password" not in plan[0].body and "token" not in plan[0].body
+    assert set(model.USER_FIELDS) >= set(plan[0].body)
+    assert not {"password", "token", "tfa_secret", "auth_data"} & set(model.USER_FIELDS)
+
+
+def test_users_are_written_to_one_file_and_read_back() -> None:
+    state = {"model": "policies", "users": [{"email": "b@x.org", "role": "admin-role"}, {"email": "a@x.org"}]}
+    rendered, entry = files.render(state)
+    assert list(rendered) == ["config/users.yaml"] and "users" in entry["groups"]
+    back = files.parse(store.memory_tree(rendered, "mem").read, "mem", entry)
+    assert back is not None and [u["email"] for u in back["users"]] == ["a@x.org", "b@x.org"]
+
+
+def test_users_are_opt_in(tmp_path: Path) -> None:
+    from directus_gitops import kinds
+
+    assert "users" in kinds.GROUPS and "users" not in kinds.COMMON
+
+
+def test_a_saved_plan_may_carry_the_configuration_alone(tmp_path: Path) -> None:
+    from directus_gitops.commands import plan as planning
+
+    base = {"format": "directus-gitops-plan", "format_version": "1", "snapshot": EMPTY_SNAPSHOT}
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({**base, "hash": None, "diff": None, "config": {"entry": {}, "files": {}}}))
+    assert planning.load_saved(path)["config"] == {"entry": {}, "files": {}}
+    path.write_text(json.dumps({**base, "hash": None, "diff": None}))
+    with pytest.raises(ConfigError, match="no hash and diff"):
+        planning.load_saved(path)
+
+
+def test_a_saved_configuration_plan_refuses_a_changed_target() -> None:
+    rendered, entry = files.render(marked())
+    saved = {"entry": entry, "files": {p: d.decode() for p, d in rendered.items()}, "target": "not-the-digest"}
+
+    class Client:
+        def read(self, path: str, params: Any = None) -> Any:
+            return {} if path == "/settings" else []
+
+    with pytest.raises(RefusedError, match=r"changed after plan\.json was made") as raised:
+        sync.from_saved(Client(), saved, "12.4.1", "plan.json", "prod")  # type: ignore[arg-type]
+    assert raised.value.exit_code == 3
+    with pytest.raises(SnapshotError, match="'config' must hold"):
+        sync.from_saved(Client(), {"files": []}, "12.4.1", "plan.json", "prod")  # type: ignore[arg-type]
+
+
+def test_on_9x_translation_strings_are_one_setting() -> None:
+    raw = [{"key": "greeting", "translations": {"en-US": "Hello", "de-DE": "Hallo"}}]
+    items = model.translations_from_settings(json.dumps(raw))
+    assert sorted((t["language"], t["value"]) for t in items) == [("de-DE", "Hallo"), ("en-US", "Hello")]
+    current = {"model": "roles", "translations": [], "_translations_in_settings": True}
+    desired = {"model": "roles", "translations": items}
+    plan = apply.steps(compare.compare(current, desired), desired, current)
+    assert [(s.method, s.path) for s in plan] == [("PATCH", "/settings")]
+    assert plan[0].body == {"translation_strings": model.translations_to_settings(items)}
+    assert model.translations_to_settings(items) == [
+        {"key": "greeting", "translations": {"de-DE": "Hallo", "en-US": "Hello"}}
+    ]
+
+
+def test_lockout_when_the_pushing_users_own_role_changes() -> None:
+    desired = {**marked(), "users": [{"email": "Admin@Example.com", "role": "r-editor"}]}
+    current = {**marked(), "users": [{"email": "admin@example.com", "role": ADMIN_ROLE, "_id": "u1"}]}
+    plan = sync.Plan(desired, current, compare.compare(current, desired))
+
+    class Client:
+        def read(self, path: str, params: Any = None) -> Any:
+            return {"id": "u1", "role": ADMIN_ROLE, "email": "admin@example.com"} if path == "/users/me" else []
+
+    assert "remove admin access" in (sync.lockout(Client(), plan) or "")  # type: ignore[arg-type]
+    no_roles = {"model": "policies", "users": desired["users"]}
+    plan = sync.Plan(no_roles, current, compare.compare(current, no_roles))
+    assert "change the role" in (sync.lockout(Client(), plan) or "")  # type: ignore[arg-type]

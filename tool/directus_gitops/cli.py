@@ -420,7 +420,9 @@ def force_option(func: F) -> F:
 @force_option
 @mode_option
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (hash + diff) for push --plan."
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (hash + diff, and the configuration kinds) for push --plan.",
 )
 @click.option("--exit-code", is_flag=True, help="Exit 2 when there are changes.")
 @config_option

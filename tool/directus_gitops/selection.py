@@ -32,7 +32,9 @@ MODES: tuple[Mode, ...] = ("mirror", "merge")
 # Whole kinds that can be ignored. The schema has two that can be left alone on their own;
 # collections and fields are ignored by name.
 KINDS = ("relations", "system_fields")
-_RULE_KEYS = {"collections", "fields", "kinds"}
+# Configuration items ignored by ``kind:name`` globs (kinds/ignore.py applies them).
+CONFIG_KINDS = ("role", "policy", "flow", "dashboard", "folder", "preset", "translation", "setting", "user")
+_RULE_KEYS = {"collections", "fields", "kinds", "config"}
 
 Key = tuple[str, str]
 
@@ -44,9 +46,19 @@ class Rules:
     collections: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
+    config: tuple[str, ...] = ()  # "flow:Debug *", "role:Contractor"
 
     def __bool__(self) -> bool:
+        return bool(self.collections or self.fields or self.kinds or self.config)
+
+    @property
+    def schema(self) -> bool:
+        """Whether any rule ignores part of the data model (not only configuration items)."""
         return bool(self.collections or self.fields or self.kinds)
+
+    def config_patterns(self, kind: str) -> tuple[str, ...]:
+        """The name globs that ignore items of the configuration kind ``kind``."""
+        return tuple(rule.split(":", 1)[1] for rule in self.config if rule.split(":", 1)[0] == kind)
 
     def __add__(self, other: Rules) -> Rules:
         def union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
@@ -56,6 +68,7 @@ class Rules:
             union(self.collections, other.collections),
             union(self.fields, other.fields),
             union(self.kinds, other.kinds),
+            union(self.config, other.config),
         )
 
     def ignores_collection(self, name: str) -> bool:
@@ -67,7 +80,12 @@ class Rules:
         )
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {"collections": list(self.collections), "fields": list(self.fields), "kinds": list(self.kinds)}
+        return {
+            "collections": list(self.collections),
+            "fields": list(self.fields),
+            "kinds": list(self.kinds),
+            "config": list(self.config),
+        }
 
 
 def parse_rules(data: Any, where: str) -> Rules:
@@ -75,7 +93,7 @@ def parse_rules(data: Any, where: str) -> Rules:
     if data is None:
         return Rules()
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: 'ignore' must be a mapping with collections, fields or kinds")
+        raise ConfigError(f"{where}: 'ignore' must be a mapping with collections, fields, kinds or config")
     unknown = sorted(set(data) - _RULE_KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key 'ignore.{unknown[0]}' (known: {', '.join(sorted(_RULE_KEYS))})")
@@ -94,7 +112,15 @@ def parse_rules(data: Any, where: str) -> Rules:
     for kind in kinds:
         if kind not in KINDS:
             raise ConfigError(f"{where}: ignore.kinds entry {kind!r} is not one of {', '.join(KINDS)}")
-    return Rules(strings("collections"), fields, kinds)
+    config = strings("config")
+    for rule in config:
+        kind, _, pattern = rule.partition(":")
+        if kind not in CONFIG_KINDS or not pattern:
+            raise ConfigError(
+                f"{where}: ignore.config entry {rule!r} must be kind:name (globs allowed), "
+                f"kind one of {', '.join(CONFIG_KINDS)}"
+            )
+    return Rules(strings("collections"), fields, kinds, config)
 
 
 def parse_mode(value: Any, where: str) -> Mode:

@@ -259,7 +259,7 @@ def run(
         from directus_gitops.kinds import compare as kinds_compare
         from directus_gitops.kinds import sync
 
-        configured = sync.diff(old_config, new_config)
+        configured = sync.diff(old_config, new_config, rules)
     if configured is not None and fmt == "json":
         context["config"] = kinds_compare.as_dict(configured)
     console.result(

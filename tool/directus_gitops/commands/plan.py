@@ -277,7 +277,7 @@ def _diff_tells_enough(
     return (
         not force
         and mode == "mirror"
-        and not target.ignore
+        and not target.ignore.schema
         and theirs is not None
         and snap.release(source.snapshot.get("directus")) == theirs
         and bool(source.snapshot.get("vendor"))
@@ -491,20 +491,24 @@ def show(plan: Plan, console: Console, fmt: render.Format, *, details: bool = Fa
 # --------------------------------------------------------------------------- saved plans
 
 
-def save(plan: Plan, path: Path) -> None:
-    assert plan.diff is not None
-    document = {
+def save(plan: Plan, path: Path, config_plan: sync.Plan | None = None) -> None:
+    """The plan as a file for ``push --plan``: the schema's diff (absent when only the
+    configuration changes) and the configuration kinds' files with the target's fingerprint."""
+    assert plan.diff is not None or (config_plan is not None and config_plan.changes)
+    document: dict[str, Any] = {
         "format": PLAN_FORMAT,
         "format_version": PLAN_FORMAT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         **plan.context(),
         "force": plan.forced,
         "system_index_changes": plan.system_index_changes,
-        "diff": plan.diff.diff,
+        "diff": plan.diff.diff if plan.diff is not None else None,
         # The desired snapshot travels with the plan, so push can verify after applying
         # without needing the same checkout.
         "snapshot": plan.source.snapshot,
     }
+    if config_plan is not None and config_plan.changes:
+        document["config"] = sync.saved(config_plan)
     text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -526,7 +530,8 @@ def load_saved(path: Path) -> dict[str, Any]:
     version = document.get("format_version")
     if isinstance(version, bool) or version not in _READABLE_VERSIONS:
         raise ConfigError(f"{path}: plan format_version {document.get('format_version')} is not supported")
-    if not isinstance(document.get("hash"), str) or not isinstance(document.get("diff"), dict):
+    config_only = document.get("config") is not None and document.get("diff") is None
+    if not config_only and (not isinstance(document.get("hash"), str) or not isinstance(document.get("diff"), dict)):
         raise ConfigError(f"{path}: the plan has no hash and diff")
     validate.load_document(document.get("snapshot"), f"{path}: snapshot")
     return document
@@ -569,13 +574,11 @@ def run(
     show(plan, console, fmt, details=details)
     if config_plan is not None:
         _show_config(config_plan.changes, console, fmt)
-        if out is not None:
-            console.warn("a saved plan holds the schema only; push without --plan to apply the configuration")
     if out is not None:
-        if plan.diff is None:
+        if plan.diff is None and not (config_plan and config_plan.changes):
             console.info(f"Nothing to save: '{target.name}' already matches.")
         else:
-            save(plan, out)
+            save(plan, out, config_plan)
             console.info(f"Saved the plan to {out}; apply it with: directus-gitops push --plan {out}")
     if exit_code and (plan.changes or (config_plan and config_plan.changes)):
         return ExitCode.CHANGES
@@ -587,7 +590,9 @@ def plan_config(
 ) -> sync.Plan | None:
     """The configuration kinds' plan, when the source folder holds any."""
     desired = sync.source(config.schema_dir, config.root, ref=ref, path=path)
-    return sync.plan(client, desired, plan.target_version) if desired is not None else None
+    if desired is None:
+        return None
+    return sync.plan(client, desired, plan.target_version, rules=client.target.ignore)
 
 
 def _show_config(changes: kinds_compare.ConfigChangeSet, console: Console, fmt: render.Format) -> None:

@@ -134,7 +134,7 @@ def _run(
             pulled = snap.validate(client.snapshot_of(response), f"snapshot from {target.url}")
             del response  # its body is decoded: let it go before the files are rendered
             # The configuration kinds directus-gitops.yaml enables (none: schema only).
-            configured = None if schema_only else sync.pull(client, config.sync, pulled.get("directus"))
+            configured = None if schema_only else sync.pull(client, config.sync, pulled.get("directus"), target.ignore)
     pulled, left_out = selection.apply(pulled, target.ignore)
     notes = []
     if left_out:
@@ -146,6 +146,8 @@ def _run(
     files = store.render(pulled, layout, configured.entry if configured else None, memo)
     if configured is not None:
         files.update(configured.files)
+        if configured.ignored:
+            console.info(f"Left out by ignore rules: {', '.join(configured.ignored)}.")
         for key in configured.withheld:
             console.warn(f"setting '{key}' holds a credential and is never written (set it on each instance)")
     new_tree = store.memory_tree(files, f"snapshot of {target.name}")

@@ -68,14 +68,14 @@ def _from_saved(
     )
     with console.progress(f"Reading the schema of '{target.name}'"):
         current = client.snapshot()
-    diff = Diff(hash=document["hash"], diff=document["diff"])
+    diff = Diff(hash=document["hash"], diff=document["diff"]) if document.get("diff") is not None else None
     return planning.Plan(
         source,
         target,
         current,
         current.get("directus"),
         diff,
-        changes.from_server(document["diff"]),
+        changes.from_server(document.get("diff") or {}),
         forced=bool(document.get("force")),
         system_index_changes=bool(document.get("system_index_changes")),
         mode="merge" if document.get("mode") == "merge" else "mirror",
@@ -139,10 +139,16 @@ def _report_partial(
 
 
 def _push_config(
-    client: DirectusClient, console: Console, config_plan: sync.Plan, plan: planning.Plan, backup_path: Path | None
+    client: DirectusClient,
+    console: Console,
+    config_plan: sync.Plan,
+    plan: planning.Plan,
+    backup_path: Path | None,
+    *,
+    before: list[str] | None = None,
 ) -> int:
     console.info(f"Applying configuration ({config_plan.changes.summary()}) to '{plan.target.name}' …")
-    done = sync.push(client, config_plan, plan.target_version, backup_path)
+    done = sync.push(client, config_plan, plan.target_version, backup_path, before=before)
     console.info(f"Configuration of '{plan.target.name}' now matches {plan.source.label} ({len(done)} call(s)).")
     return ExitCode.OK
 
@@ -191,10 +197,17 @@ def run(
                     prepare=backup_text,
                 )
             planning.show(plan, console, fmt, details=details)
-            # A saved plan holds the schema only.
-            config_plan = (
-                None if plan_file is not None else planning.plan_config(config, client, plan, ref=ref, path=path)
-            )
+            if plan_file is None:
+                config_plan = planning.plan_config(config, client, plan, ref=ref, path=path)
+            else:  # the configuration the plan was saved with, if any, against an unchanged target
+                saved = planning.load_saved(plan_file).get("config")
+                config_plan = (
+                    None
+                    if saved is None
+                    else sync.from_saved(
+                        client, saved, plan.target_version, f"{plan_file}", target.name, rules=target.ignore
+                    )
+                )
             if config_plan is not None:
                 _report(console, fmt, kinds_compare.text(config_plan.changes))
             record.changes = plan.changes.summary()
@@ -270,7 +283,8 @@ def run(
                 raise _report_partial(client, console, fmt, plan, exc, backup_path) from None
 
             if config_plan is not None and config_plan.changes:
-                _push_config(client, console, config_plan, plan, config_backup)
+                schema_done = [f"schema: {plan.changes.summary()}"]
+                _push_config(client, console, config_plan, plan, config_backup, before=schema_done)
             with console.progress(f"Asking '{target.name}' what differs after the apply"):
                 remaining = planning.verify(client, plan)
     if remaining is not None:

@@ -30,6 +30,7 @@ GROUPS: tuple[str, ...] = (
     "settings",
     "translations",
     "folders",
+    "users",  # opt-in only: never in COMMON
 )
 # What ``init`` enables.
 COMMON: tuple[str, ...] = ("schema", "access", "flows", "dashboards", "presets", "settings", "translations", "folders")

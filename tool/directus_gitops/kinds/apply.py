@@ -76,6 +76,7 @@ _DASHBOARD = Endpoint("dashboard", "dashboards", model.DASHBOARD_FIELDS)
 _PANEL = Endpoint("panel", "panels", model.PANEL_FIELDS, parent="dashboard")
 _PRESET = Endpoint("preset", "presets", model.PRESET_FIELDS, server_id=True)
 _TRANSLATION = Endpoint("translation", "translations", model.TRANSLATION_FIELDS, server_id=True)
+_USER = Endpoint("user", "users", model.USER_FIELDS, server_id=True)  # never a password
 
 
 def _ident(change: ConfigChange, endpoint: Endpoint) -> Any:
@@ -135,18 +136,31 @@ def steps(changes: ConfigChangeSet, desired: State, current: State) -> list[Step
         write(endpoint)
     for change in of("access", "create"):
         out.append(Step(f"+ {change.label}", "POST", "/access", {"role": change.key[0], "policy": change.key[1]}))
-    for endpoint in (permission, _FLOW, _OPERATION):
+    for endpoint in (_USER, permission, _FLOW, _OPERATION):
         write(endpoint)
     out.extend(_links(desired, current, {c.key[0] for c in of("operation", "delete")}))
-    for endpoint in (_DASHBOARD, _PANEL, _PRESET, _TRANSLATION):
+    # 9.x keeps translation strings in one setting: one call sets them all, none goes to /translations.
+    legacy = bool(current.get("_translations_in_settings"))
+    translations = () if legacy else (_TRANSLATION,)
+    for endpoint in (_DASHBOARD, _PANEL, _PRESET, *translations):
         write(endpoint)
+    if legacy and any(c.kind == "translation" for c in changes):
+        strings = model.translations_to_settings(desired.get("translations", []))
+        out.append(
+            Step(
+                f"~ translations: {len(desired.get('translations', []))} string(s) in the settings",
+                "PATCH",
+                "/settings",
+                {model.LEGACY_TRANSLATIONS: strings},
+            )
+        )
     for change in of("settings", "update"):
         assert change.entry is not None
         body = {key: change.entry.get(key) for key in sorted({p.path.split(".", 1)[0] for p in change.properties})}
         out.append(Step(f"~ {change.label}", "PATCH", "/settings", body))
 
     # Removals: what belongs to something before the thing itself.
-    for endpoint in (_PRESET, _TRANSLATION, _PANEL, _DASHBOARD, _OPERATION, _FLOW, permission):
+    for endpoint in (_PRESET, *translations, _PANEL, _DASHBOARD, _OPERATION, _FLOW, permission):
         remove(endpoint)
     access_ids: Mapping[tuple[Any, Any], str] = current.get("_access", {})
     for change in of("access", "delete"):
@@ -204,9 +218,11 @@ def _links(desired: State, current: State, removed: set[Any]) -> list[Step]:
     return clear + link
 
 
-def run(client: DirectusClient, plan: list[Step], backup: str | None) -> list[str]:
-    """Send ``plan``; on a failure, say what reached the target and what did not."""
-    done: list[str] = []
+def run(client: DirectusClient, plan: list[Step], backup: str | None, *, before: list[str] | None = None) -> list[str]:
+    """Send ``plan``; on a failure, say what reached the target and what did not.
+
+    ``before``: what this push already applied (the schema), which has reached the target too."""
+    done: list[str] = list(before or [])
     for index, step in enumerate(plan):
         try:
             client.write(step.method, step.path, secrets.substitute(step.body) if step.body is not None else None)
@@ -229,4 +245,4 @@ def run(client: DirectusClient, plan: list[Step], backup: str | None) -> list[st
                 hint="fix the cause and push again: the next plan holds only what is left",
             ) from None
         done.append(step.what)
-    return done
+    return done[len(before or []) :]

@@ -31,6 +31,7 @@ KIND_ORDER = (
     "preset",
     "settings",
     "translation",
+    "user",
 )
 DESTRUCTIVE = frozenset({"role", "policy", "permission", "flow", "dashboard"})
 _NESTED = {"permissions", "operations", "panels", "policies", "public"}
@@ -208,6 +209,15 @@ def compare(old: State, new: State) -> ConfigChangeSet:
                 model.translation_key,
                 lambda t: f"{t.get('language')} {t.get('key')}",
             )
+        )
+    if "users" in new:
+        # Users are created and changed, never removed: one that exists only on the target stays.
+        changes.extend(
+            change
+            for change in _items(
+                "user", old.get("users", []), new["users"], model.user_key, lambda u: str(u.get("email"))
+            )
+            if change.action != "delete"
         )
     return ConfigChangeSet(tuple(_drop_cascaded(changes)), tuple(warnings))
 

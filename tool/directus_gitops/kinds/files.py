@@ -6,6 +6,7 @@
     config/flows/<name>.yaml          a flow with its operations, from the trigger along links
     config/dashboards/<name>.yaml     a dashboard with its panels
     config/presets.yaml, settings.yaml, translations.yaml, folders.yaml
+    config/users.yaml                 opt-in: users without passwords, tokens or TFA secrets
 
 Every file says which kind it holds (``kind:``); the manifest's ``config`` entry names the
 access model and lists the files. File names come from item names, made safe like
@@ -29,7 +30,7 @@ HEADER = (
     "# Written by directus-gitops from a Directus instance's configuration. Change it in\n"
     "# Directus and pull; ids are kept on push (docs/config-kinds.md).\n"
 )
-_SINGLE = {"presets": "presets", "translations": "translations", "folders": "folders"}
+_SINGLE = {"presets": "presets", "translations": "translations", "folders": "folders", "users": "users"}
 _PER_ITEM = {"roles": "role", "policies": "policy", "flows": "flow", "dashboards": "dashboard"}
 _KIND_GROUP = {kind: group for group, kind in _PER_ITEM.items()}
 
@@ -87,7 +88,9 @@ def groups_of(state: State) -> set[str]:
     if "roles" in state or "policies" in state:
         found.add("access")
     found.update(
-        group for group in ("flows", "dashboards", "presets", "settings", "translations", "folders") if group in state
+        group
+        for group in ("flows", "dashboards", "presets", "settings", "translations", "folders", "users")
+        if group in state
     )
     return found
 
@@ -115,7 +118,7 @@ def parse(read: store.Reader, source: str, entry: Any) -> State | None:
             raise SnapshotError(f"{where}: must be a mapping with a 'kind'")
         _place(state, document, where)
     listed = entry.get("groups") or []
-    for group in ("flows", "dashboards", "presets", "translations", "folders"):
+    for group in ("flows", "dashboards", "presets", "translations", "folders", "users"):
         if group in listed:
             state.setdefault(group, [])
     if "roles" in state or "policies" in state or "access" in listed:

@@ -113,6 +113,8 @@ def rename(state: State, mapping: Mapping[str, str]) -> State:
         result["policies"] = [{**policy, "id": swap(policy["id"])} for policy in state["policies"]]
     if "presets" in state:
         result["presets"] = [{**preset, "role": swap(preset.get("role"))} for preset in state["presets"]]
+    if "users" in state:
+        result["users"] = [{**user, "role": swap(user.get("role"))} for user in state["users"]]
     settings = state.get("settings")
     if isinstance(settings, dict) and "public_registration_role" in settings:
         result["settings"] = {**settings, "public_registration_role": swap(settings["public_registration_role"])}

@@ -61,6 +61,21 @@ PRESET_FIELDS = (
     "color",
 )
 TRANSLATION_FIELDS = ("language", "key", "value")
+# Users (opt-in): never their password, tokens, TFA secret, auth data, avatar or activity.
+USER_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "role",
+    "status",
+    "title",
+    "description",
+    "location",
+    "language",
+    "tags",
+    "provider",
+    "external_identifier",
+)
 FOLDER_FIELDS = ("name", "parent")
 
 # Settings that belong to one instance, or point at files (which are not synced): never
@@ -85,10 +100,38 @@ SETTINGS_INSTANCE = frozenset(
     }
 )
 
+# Directus 9.x (and 10.x before directus_translations) keeps translation strings in this
+# setting, as [{key, translations: {language: value}}]; they are synced as ``translations``.
+LEGACY_TRANSLATIONS = "translation_strings"
+
+
+def translations_from_settings(raw: Any) -> list[Item]:
+    """The setting's strings as translation items (language, key, value)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return []
+    items: list[Item] = []
+    for entry in raw if isinstance(raw, list) else []:
+        texts = entry.get("translations") if isinstance(entry, dict) else None
+        if isinstance(texts, dict) and entry.get("key"):
+            items.extend({"language": lang, "key": entry["key"], "value": text} for lang, text in texts.items())
+    return items
+
+
+def translations_to_settings(items: Iterable[Item]) -> list[Item]:
+    """Translation items as the setting holds them: one entry per key."""
+    by_key: dict[str, dict[str, Any]] = {}
+    for item in items:
+        by_key.setdefault(str(item.get("key")), {})[str(item.get("language"))] = item.get("value")
+    return [{"key": key, "translations": dict(sorted(texts.items()))} for key, texts in sorted(by_key.items())]
+
+
 _JSON_PROPERTIES = frozenset(
     {"permissions", "validation", "presets", "options", "layout_query", "layout_options", "filter", "basemaps"}
 )
-_SET_LISTS = frozenset({"fields", "ip_access"})
+_SET_LISTS = frozenset({"fields", "ip_access", "tags"})
 
 # Bootstrapped items, matched across instances by meaning (identity.py).
 ADMINISTRATOR = "administrator"
@@ -161,6 +204,10 @@ def preset_key(item: Mapping[str, Any]) -> tuple[str, str, str]:
     return str(item.get("role") or ""), str(item.get("collection")), str(item.get("bookmark") or "")
 
 
+def user_key(item: Mapping[str, Any]) -> str:
+    return str(item.get("email") or "").lower()
+
+
 def translation_key(item: Mapping[str, Any]) -> tuple[str, str]:
     return str(item.get("language")), str(item.get("key"))
 
@@ -194,6 +241,8 @@ def canonical(state: State) -> State:
         result["presets"] = sorted(state["presets"], key=preset_key)
     if "translations" in state:
         result["translations"] = sorted(state["translations"], key=translation_key)
+    if "users" in state:
+        result["users"] = sorted(state["users"], key=user_key)
     if "settings" in state:
         result["settings"] = dict(sorted((state["settings"] or {}).items()))
     return result

@@ -59,12 +59,27 @@ def read(client: DirectusClient, groups: Collection[str], release: Any, *, symbo
             for p in _items(client, "/presets")
             if p.get("user") is None
         ]
-    if "settings" in groups:
+    raw_settings: dict[str, Any] = {}
+    if "settings" in groups or "translations" in groups:
         raw = client.read("/settings")
-        state["settings"] = settings(raw if isinstance(raw, dict) else {})
+        raw_settings = raw if isinstance(raw, dict) else {}
+    if "settings" in groups:
+        state["settings"] = settings(raw_settings)
     if "translations" in groups:
-        state["translations"] = [
-            {**model.pick(t, model.TRANSLATION_FIELDS), "_id": t["id"]} for t in _items(client, "/translations")
+        if _legacy_translations(client, raw_settings):  # 9.x: no /translations, a setting instead
+            state["translations"] = model.translations_from_settings(raw_settings.get(model.LEGACY_TRANSLATIONS))
+            state["_translations_in_settings"] = True
+        else:
+            state["translations"] = [
+                {**model.pick(t, model.TRANSLATION_FIELDS), "_id": t["id"]} for t in _items(client, "/translations")
+            ]
+    if "users" in groups:
+        # Only the synced fields are asked for: passwords, tokens and TFA secrets never leave the server.
+        wanted = ",".join(("id", *model.USER_FIELDS))
+        state["users"] = [
+            {**model.pick(u, model.USER_FIELDS), "_id": u["id"]}
+            for u in _items(client, "/users", {"fields": wanted})
+            if u.get("email")
         ]
     if "folders" in groups:
         # The push lock is a folder while a push runs (lock.py): never configuration.
@@ -76,12 +91,23 @@ def read(client: DirectusClient, groups: Collection[str], release: Any, *, symbo
     return model.canonical(identity.symbolic(state) if symbolic else state)
 
 
+def _legacy_translations(client: DirectusClient, raw_settings: dict[str, Any]) -> bool:
+    """Whether this Directus keeps translation strings in a setting (9.x, early 10.x). A fresh
+    instance whose settings were never saved answers without the key: ask for the field."""
+    if model.LEGACY_TRANSLATIONS in raw_settings:
+        return True
+    fields = client.read("/fields/directus_settings")
+    return any(isinstance(f, dict) and f.get("field") == model.LEGACY_TRANSLATIONS for f in fields or [])
+
+
 def settings(raw: dict[str, Any]) -> Item:
     """The settings that are synced: not the instance's own, not credentials."""
     return {
         key: model.value(key, value)
         for key, value in raw.items()
-        if key not in model.SETTINGS_INSTANCE and not secrets.secret_name(key)
+        if key not in model.SETTINGS_INSTANCE
+        and key != model.LEGACY_TRANSLATIONS  # synced as translations, on the versions that keep them here
+        and not secrets.secret_name(key)
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Collection, Mapping
@@ -12,10 +13,11 @@ from typing import Any
 
 from directus_gitops import store
 from directus_gitops.client import DirectusClient
-from directus_gitops.errors import RefusedError, ResidueError
-from directus_gitops.kinds import apply, compare, files, identity, model, secrets, server
+from directus_gitops.errors import RefusedError, ResidueError, SnapshotError
+from directus_gitops.kinds import apply, compare, files, identity, ignore, model, secrets, server
 from directus_gitops.kinds.compare import ConfigChangeSet
 from directus_gitops.kinds.model import State
+from directus_gitops.selection import Rules
 
 
 @dataclass(frozen=True)
@@ -24,18 +26,20 @@ class Pulled:
     entry: dict[str, Any]  # the manifest's ``config``
     counts: str
     withheld: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()  # left out by ignore rules
 
 
 def groups(sync: Collection[str]) -> list[str]:
     return [group for group in sync if group != "schema"]
 
 
-def pull(client: DirectusClient, sync: Collection[str], release: Any) -> Pulled | None:
-    """The files for the configuration kinds ``sync`` enables; refuses to write a secret."""
+def pull(client: DirectusClient, sync: Collection[str], release: Any, rules: Rules | None = None) -> Pulled | None:
+    """The files for the configuration kinds ``sync`` enables, without what ``rules`` ignore;
+    refuses to write a secret."""
     wanted = groups(sync)
     if not wanted:
         return None
-    state = server.read(client, wanted, release, symbolic=True)
+    state, left_out = ignore.apply(server.read(client, wanted, release, symbolic=True), rules or Rules())
     docs = files.documents(state)
     found = secrets.find(docs)
     if found:
@@ -45,12 +49,12 @@ def pull(client: DirectusClient, sync: Collection[str], release: Any) -> Pulled 
     if "settings" in wanted:
         raw = client.read("/settings")
         withheld = tuple(server.withheld_settings(raw if isinstance(raw, dict) else {}))
-    return Pulled(rendered, entry, counts(state), withheld)
+    return Pulled(rendered, entry, counts(state), withheld, tuple(left_out))
 
 
 def counts(state: State) -> str:
     parts = []
-    for group in ("roles", "policies", "flows", "dashboards", "presets", "translations", "folders"):
+    for group in ("roles", "policies", "flows", "dashboards", "presets", "translations", "folders", "users"):
         if group in state:
             parts.append(f"{len(state[group])} {group}")
     if "settings" in state:
@@ -79,12 +83,15 @@ def source(schema_dir: Path, root: Path, *, ref: str | None, path: Path | None) 
     return load(read, f"{rev}:{repo.relpath(schema_dir)}")
 
 
-def diff(old: State | None, new: State | None) -> ConfigChangeSet | None:
-    """Offline: what changes between two committed configurations (None: neither has one)."""
+def diff(old: State | None, new: State | None, rules: Rules | None = None) -> ConfigChangeSet | None:
+    """Offline: what changes between two committed configurations (None: neither has one),
+    without what ``rules`` ignore."""
     if old is None and new is None:
         return None
     empty: State = {"model": (new or old or {}).get("model", model.POLICIES)}
-    return compare.compare(old or empty, new or empty)
+    before, _ = ignore.apply(old or empty, rules or Rules())
+    after, _ = ignore.apply(new or empty, rules or Rules())
+    return compare.compare(before, after)
 
 
 @dataclass
@@ -93,23 +100,100 @@ class Plan:
     current: State
     changes: ConfigChangeSet
     mapping: dict[str, str] = field(default_factory=dict)
+    source: State = field(default_factory=dict)  # as the files hold it (for a saved plan)
+    rules: Rules = field(default_factory=Rules)  # what is left out of both sides
 
 
-def plan(client: DirectusClient, desired: State, release: Any, environ: Mapping[str, str] | None = None) -> Plan:
-    current = server.read(client, files.groups_of(desired), release)
+def plan(
+    client: DirectusClient,
+    desired: State,
+    release: Any,
+    environ: Mapping[str, str] | None = None,
+    rules: Rules | None = None,
+) -> Plan:
+    """What turns the target's configuration into ``desired``; what ``rules`` ignore is left
+    out of both sides, so it is neither created, changed nor removed on the target."""
+    refuse_model(desired, server.model_for(release))
+    source = desired
+    current, _ = ignore.apply(server.read(client, files.groups_of(desired), release), rules or Rules())
+    desired, _ = ignore.apply(desired, rules or Rules())
     mapping = identity.id_map(desired, current)
     wanted = identity.rename(desired, mapping)
     shown = secrets.unsubstitute(current, wanted, environ)
-    return Plan(wanted, current, compare.compare(shown, wanted), mapping)
+    return Plan(wanted, current, compare.compare(shown, wanted), mapping, source, rules or Rules())
+
+
+def fingerprint(state: State) -> str:
+    """A digest of a target's configuration: a saved plan applies only while it is unchanged."""
+    text = json.dumps(files.documents(state), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def saved(config_plan: Plan) -> dict[str, Any]:
+    """The configuration part of a saved plan: the files as pushed (no secret: files hold
+    none) and the fingerprint of the target's configuration the plan was made against."""
+    rendered, entry = files.render(config_plan.source)
+    return {
+        "entry": entry,
+        "files": {path: data.decode("utf-8") for path, data in sorted(rendered.items())},
+        "target": fingerprint(config_plan.current),
+        "changes": config_plan.changes.summary(),
+    }
+
+
+def from_saved(
+    client: DirectusClient, document: Any, release: Any, where: str, target_name: str, rules: Rules | None = None
+) -> Plan:
+    """The configuration plan of a saved plan, made again against the target; refused when the
+    target's configuration changed since (as the schema's hash guard refuses a changed schema)."""
+    if not isinstance(document, dict) or not isinstance(document.get("files"), dict):
+        raise SnapshotError(f"{where}: 'config' must hold 'entry' and 'files'")
+    texts = document["files"]
+    if not all(isinstance(text, str) for text in texts.values()):
+        raise SnapshotError(f"{where}: config files must be text")
+    tree = store.memory_tree({path: text.encode("utf-8") for path, text in texts.items()}, where)
+    desired = files.parse(tree.read, where, document.get("entry"))
+    if desired is None:
+        raise SnapshotError(f"{where}: 'config' has no manifest entry")
+    again = plan(client, desired, release, rules=rules)
+    if fingerprint(again.current) != document.get("target"):
+        raise RefusedError(
+            f"the configuration of '{target_name}' changed after {where} was made; nothing was applied",
+            hint="run plan again to plan against the target as it is now",
+        )
+    return again
+
+
+def refuse_model(desired: State, target_model: str) -> None:
+    """Roles and permissions of one access model are never pushed into the other: Directus
+    9.x/10.x keep permissions on roles, 11+ on policies, and converting is no implicit step."""
+    files_model = desired.get("model", model.POLICIES)
+    if "roles" in desired and files_model != target_model:
+        names = {model.ROLES: "9.x/10.x (permissions on roles)", model.POLICIES: "11+ (permissions on policies)"}
+        raise RefusedError(
+            f"refusing to push: the files hold the Directus {names[files_model]} access model and the target "
+            f"has the {names[target_model]} one; nothing was applied",
+            hint="pull from an instance of the target's major version, or leave `access` out of `sync:` "
+            "to push the other kinds",
+        )
 
 
 def lockout(client: DirectusClient, config_plan: Plan) -> str | None:
     """Why the push would lock out the pushing user or leave no administrator (None: it won't)."""
     desired = config_plan.desired
-    if "roles" not in desired or not any(c.kind in ("role", "policy", "access") for c in config_plan.changes):
+    if not any(c.kind in ("role", "policy", "access", "user") for c in config_plan.changes):
         return None
-    me = client.read("/users/me", {"fields": "id,role"})
+    me = client.read("/users/me", {"fields": "id,role,email"})
     me = me if isinstance(me, dict) else {}
+    mine_in_files = next(
+        (u for u in desired.get("users", []) if model.user_key(u) == str(me.get("email") or "").lower()), None
+    )
+    if mine_in_files is not None and mine_in_files.get("role") != me.get("role"):
+        if "roles" not in desired:  # without the roles, admin access cannot be checked
+            return "it would change the role of the user whose token runs it"
+        me = {**me, "role": mine_in_files.get("role")}  # the push changes the pushing user's own role
+    if "roles" not in desired:
+        return None
     roles = {role["id"]: role for role in desired.get("roles", [])}
     if desired.get("model") == model.ROLES:
         mine = roles.get(me.get("role"))
@@ -145,15 +229,24 @@ def backup(config_plan: Plan, folder: Path, target_name: str) -> Path:
     return path
 
 
-def push(client: DirectusClient, config_plan: Plan, release: Any, backup_path: Path | None) -> list[str]:
-    """Apply the plan, then read the target back: it must equal what was pushed."""
+def push(
+    client: DirectusClient,
+    config_plan: Plan,
+    release: Any,
+    backup_path: Path | None,
+    *,
+    before: list[str] | None = None,
+) -> list[str]:
+    """Apply the plan, then read the target back: it must equal what was pushed.
+    ``before``: what this push already applied (the schema's changes)."""
     secrets.substitute(config_plan.desired)  # every placeholder's variable is set, before anything is sent
     done = apply.run(
         client,
         apply.steps(config_plan.changes, config_plan.desired, config_plan.current),
         str(backup_path) if backup_path else None,
+        before=before,
     )
-    again = server.read(client, files.groups_of(config_plan.desired), release)
+    again, _ = ignore.apply(server.read(client, files.groups_of(config_plan.desired), release), config_plan.rules)
     left = compare.compare(secrets.unsubstitute(again, config_plan.desired), config_plan.desired)
     if left:
         raise ResidueError(
