@@ -258,4 +258,4 @@ def test_the_generated_workflow_runs_against_real_servers(
         master.monkeypatch.setattr(progress, "INTERVAL", 0.01)
         planned = master.run("plan", "--env", "production", "--format", "json")
         assert json.loads(planned.out)["summary"]["add"] == 0
-        assert "Reading the schema of 'production' … " in planned.err
+        assert "Waiting for 'production' to compute the diff … " in planned.err
