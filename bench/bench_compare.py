@@ -83,6 +83,7 @@ class Operation:
     title: str
     samples: dict[str, list[Sample]] = dataclasses.field(default_factory=dict)
     commands: dict[str, str] = dataclasses.field(default_factory=dict)
+    failures: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # column: why each run failed
 
     def add(self, column: str, sample: Sample) -> None:
         self.samples.setdefault(column, []).append(sample)
@@ -297,7 +298,11 @@ def report(operations: list[Operation], header: str) -> str:
             command = operation.commands.get(column, "")
             lines.append(f"| {column} | {median:.3f} | {low:.3f}–{high:.3f} | {versus_bare} | {versus_d6s} | {peak} "
                          f"| {requests_text(samples)} | `{command}` |")  # fmt: skip
+        for column, why in operation.failures.items():
+            lines.append(f"| {column} | failed {len(why)}× | | | | | | `{operation.commands.get(column, '')}` |")
         lines.append("")
+        for column, why in operation.failures.items():
+            lines.append(f"- {column} failed: `{why[-1].replace('`', chr(39))}`")
         for column in COLUMNS:
             if samples := operation.samples.get(column):
                 calls = collections.Counter(samples[-1].calls)
@@ -444,7 +449,16 @@ def run(
 
         def measure_process(key: str, column: str, runner: Callable[[], tuple[float, float, str]]) -> None:
             with counter.counting() as requests:
-                seconds, rss, output = runner()
+                try:
+                    seconds, rss, output = runner()
+                except SystemExit as failed:
+                    if column == "directus-gitops":
+                        raise
+                    # The other CLI failing is a figure too (d6s gives up on a slow request).
+                    lines = [line.strip() for line in str(failed.code).splitlines() if line.strip()]
+                    operations[key].failures.setdefault(column, []).append(" ".join(lines[-2:])[:200])
+                    print(f"{column} failed: {lines[-2:]}", flush=True)
+                    return
             operations[key].add(column, Sample(seconds, requests(), rss, output))
 
         def measure_bare(key: str, action: Callable[[], object]) -> None:
