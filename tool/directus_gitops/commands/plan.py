@@ -61,6 +61,10 @@ class Plan:
     from_diff: bool = False
     prepared: str | None = None  # made from the full read alongside the diff (push: the backup's text)
 
+    def __post_init__(self) -> None:
+        if self.diff is not None and not self.changes:
+            self.changes = changes.from_server(self.diff.diff)
+
     @property
     def target_vendor(self) -> str | None:
         vendor = self.target_snapshot.get("vendor")
@@ -352,7 +356,7 @@ def _plan(
     *,
     from_diff: bool,
 ) -> Plan:
-    plan = Plan(
+    return Plan(
         source,
         target,
         target_snapshot,
@@ -362,9 +366,6 @@ def _plan(
         sent=translation.snapshot,
         from_diff=from_diff,
     )
-    if diff is not None:
-        plan.changes = changes.from_server(diff.diff)
-    return plan
 
 
 def _from_snapshot(
@@ -403,7 +404,7 @@ def _from_snapshot(
     translation = wanted.translation
     with console.progress(f"Waiting for '{target.name}' to compute the diff"):
         diff = client.diff(wanted.snapshot, force=force)
-    plan = Plan(
+    return Plan(
         source,
         target,
         target_snapshot,
@@ -417,9 +418,6 @@ def _from_snapshot(
         kept=wanted.kept,
         sent=wanted.snapshot,
     )
-    if diff is not None:
-        plan.changes = changes.from_server(diff.diff)
-    return plan
 
 
 def verify(client: DirectusClient, plan: Plan) -> Diff | None:

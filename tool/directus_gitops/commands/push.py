@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from directus_gitops import changes, lock, preflight, render, selection, translate, yamlio
 from directus_gitops import snapshot as snap
@@ -53,9 +54,8 @@ def backup(target: Target, current: snap.Snapshot, folder: Path, text: str | Non
 
 
 def _from_saved(
-    config: Config, target: Target, plan_file: Path, client: DirectusClient, console: Console
+    target: Target, plan_file: Path, document: dict[str, Any], client: DirectusClient, console: Console
 ) -> planning.Plan:
-    document = planning.load_saved(plan_file)
     saved_url = (document.get("target") or {}).get("url")
     if saved_url != target.url:
         raise RefusedError(f"{plan_file} was made for {saved_url}, not for '{target.name}' ({target.url})")
@@ -177,13 +177,13 @@ def run(
     with DirectusClient(target) as client:
         # Read and validate the source before taking the lock: no request for a bad file.
         source = None if plan_file is not None else planning.read_source(config, console, ref=ref, path=path)
-        if plan_file is not None:
-            planning.load_saved(plan_file)
+        saved = planning.load_saved(plan_file) if plan_file is not None else None
         what = f"push of {source.label}" if source is not None else f"push of the plan {plan_file}"
         guard = contextlib.nullcontext() if dry_run else lock.held(client, what, wait=lock_timeout, info=console.info)
         with guard:
             if plan_file is not None:
-                plan = _from_saved(config, target, plan_file, client, console)
+                assert saved is not None
+                plan = _from_saved(target, plan_file, saved, client, console)
             else:
                 assert source is not None
                 plan = planning.make_plan(
@@ -200,12 +200,12 @@ def run(
             if plan_file is None:
                 config_plan = planning.plan_config(config, client, plan, ref=ref, path=path)
             else:  # the configuration the plan was saved with, if any, against an unchanged target
-                saved = planning.load_saved(plan_file).get("config")
+                saved_config = (saved or {}).get("config")
                 config_plan = (
                     None
-                    if saved is None
+                    if saved_config is None
                     else sync.from_saved(
-                        client, saved, plan.target_version, f"{plan_file}", target.name, rules=target.ignore
+                        client, saved_config, plan.target_version, f"{plan_file}", target.name, rules=target.ignore
                     )
                 )
             if config_plan is not None:
