@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from directus_gitops import canonread, changes, render, store, validate
+from directus_gitops import canonread, changes, render, store, treecache, validate
 from directus_gitops.commands import diff
 from directus_gitops.errors import InvalidSnapshotError
 from directus_gitops.gitrepo import Repo
@@ -95,9 +95,11 @@ def sides(project: Project) -> tuple[diff.Side, diff.Side]:
 
 
 def full_reader(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Read every file with PyYAML, as before the fast reader."""
+    """Read every file with PyYAML, as before the fast reader (and nothing remembered)."""
     monkeypatch.setattr(canonread, "load", lambda text: (False, None))
     monkeypatch.setattr(canonread, "load_split", lambda text, memo: (False, None))
+    monkeypatch.setattr(treecache, "load", lambda tree: None)
+    monkeypatch.setattr(treecache, "save", lambda tree, record: None)
 
 
 def full_compare(before: diff.Side, after: diff.Side) -> changes.ChangeSet:

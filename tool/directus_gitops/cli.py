@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -648,6 +647,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 def _unexpected(console: Console, exc: BaseException) -> int:
     import tempfile
+    import traceback
 
     with tempfile.NamedTemporaryFile(
         "w", prefix="directus-gitops-crash-", suffix=".log", delete=False, encoding="utf-8"

@@ -8,6 +8,7 @@ that commit, walk history or ask for branches.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Iterator
@@ -54,7 +55,7 @@ def _run(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.Compl
 class Repo:
     def __init__(self, path: Path) -> None:
         try:
-            found = _run(path, "rev-parse", "--is-bare-repository", "--show-toplevel")
+            found = _run(path, "rev-parse", "--is-bare-repository", "--show-toplevel", "--absolute-git-dir")
         except GitError:
             if path.is_dir():
                 raise
@@ -62,11 +63,13 @@ class Repo:
         lines = found.stdout.decode("utf-8", "surrogateescape").splitlines()
         if lines[:1] == ["true"]:
             raise GitError(f"{path} is a bare repository")
-        if found.returncode != 0 or len(lines) < 2:
+        if found.returncode != 0 or len(lines) < 3:
             raise GitError(f"{path} is not inside a git repository")
         self.root = Path(lines[1]).resolve()
+        self.git_dir = Path(lines[2])
         self._repo: Any = None
         self._git: Any = None
+        self._revisions: dict[str, Revision] = {}  # asked once per process: an argument is looked up twice
 
     @property
     def repo(self) -> Any:
@@ -92,11 +95,15 @@ class Repo:
 
     def revision(self, rev: str) -> Revision:
         """The commit ``rev`` names, without GitPython (what ``resolve`` accepts, as cheaply)."""
+        known = self._revisions.get(rev)
+        if known is not None:
+            return known
         found = _run(self.root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
         sha = found.stdout.decode("ascii", "replace").strip()
         if found.returncode != 0 or not sha or rev.startswith("-"):
             raise GitError(f"unknown git revision '{rev}'")
-        return Revision(sha)
+        self._revisions[rev] = Revision(sha)
+        return self._revisions[rev]
 
     def merge_base(self, left: str, right: str) -> str:
         """The commit ``right`` branched from ``left`` at (their best common ancestor)."""
@@ -152,6 +159,7 @@ class Repo:
         sizes: dict[str, int] = {}
         ids: dict[str, str] = {}
         names: list[str] = []
+        content = hashlib.sha256()  # every file's path, mode and blob id: the folder's key
         for record in listed.stdout.split(b"\0"):
             if not record:
                 continue
@@ -164,6 +172,7 @@ class Repo:
                 continue
             relpath = path[len(prefix) :]
             names.append(relpath)
+            content.update(b"%s\0%s\0%s\0" % (relpath.encode("utf-8", "surrogateescape"), mode.encode(), sha.encode()))
             if int(mode, 8) != _SYMLINK:  # never follow a link (but list it, so the validation can say why)
                 ids[relpath], sizes[relpath] = sha, int(size)
         if not names:
@@ -171,8 +180,7 @@ class Repo:
         names.sort()
         fetched: dict[str, bytes] = {}
 
-        def fetch() -> None:
-            wanted = sorted({ids[path] for path in ids if sizes[path] <= store.MAX_FILE_BYTES})
+        def fetch(wanted: list[str]) -> None:
             out = _run(self.root, "cat-file", "--batch", stdin="".join(f"{sha}\n" for sha in wanted).encode())
             if out.returncode != 0:
                 raise GitError(f"revision '{rev}': cannot read {folder}: {out.stderr.decode('utf-8', 'replace')}")
@@ -191,19 +199,29 @@ class Repo:
             if sha is None:
                 return None
             store.check_size(sizes[relpath], f"{rev}:{prefix}{relpath}")
-            if not fetched:
-                fetch()
+            if sha not in fetched:
+                # The manifest alone when it is read first (a remembered folder needs no
+                # more); otherwise every blob of the folder at once.
+                alone = relpath == store.MANIFEST and not fetched
+                fetch(
+                    [sha] if alone else sorted({ids[p] for p in ids if sizes[p] <= store.MAX_FILE_BYTES} - set(fetched))
+                )
             return fetched[sha]
 
-        return commit, store.Tree(read, f"{rev}:{folder}", ids.get, lambda: names)
+        key = content.hexdigest()
+        return commit, store.Tree(read, f"{rev}:{folder}", ids.get, lambda: names, key=key, cache=self.git_dir)
 
     def dirty_paths(self, folder: str) -> list[str]:
         """Uncommitted changes (staged, unstaged, untracked) below ``folder``."""
-        out: str = self.repo.git.status("--porcelain=v1", "--untracked-files=all", "--", folder)
+        found = _run(self.root, "status", "--porcelain=v1", "--untracked-files=all", "--", folder)
+        if found.returncode != 0:
+            raise GitError(f"git status failed: {found.stderr.decode('utf-8', 'replace').strip()}")
+        out = found.stdout.decode("utf-8", "surrogateescape")
         return [line[3:] for line in out.splitlines() if line.strip()]
 
     def commit_folder(self, folder: str, message: str) -> str | None:
         """Commit everything below ``folder`` (and only that); None when nothing changed."""
+        self._revisions.clear()  # HEAD moves
         self.repo.git.add("--all", "--", folder)
         staged: str = self.repo.git.diff("--cached", "--name-only", "--", folder)
         if not staged.strip():

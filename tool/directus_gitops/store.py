@@ -197,6 +197,11 @@ class Tree:
     source: str
     file_id: FileId
     names: Callable[[], list[str]]  # every file below the folder (links included), sorted
+    # The folder's content as one id (every file's path, mode and blob id) and the git
+    # directory where what reading it gave is remembered (``treecache``): committed folders
+    # only, which cannot change.
+    key: str | None = None
+    cache: Path | None = None
 
 
 def blob_id(data: bytes) -> str:

@@ -50,7 +50,9 @@ class YamlError(ValueError):
 # over the snapshot request. Whether a string can stay plain is decided by PyYAML's own
 # resolver, so the loader always reads back exactly what was written.
 
-_PLAIN_FIRST = re.compile(r"[A-Za-z0-9_./()$^+=<~\u0080-\U0010ffff]")
+# A plain scalar starts with one of these or with any character from U+0080 on (a set, not a
+# regular expression: compiling that range costs more than a small command's whole work).
+_PLAIN_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./()$^+=<~")
 _NEEDS_ESCAPE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
 _LITERAL_BAD = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]|[ \t]\n|[ \t]$")
 _RESOLVER = yaml.resolver.Resolver()
@@ -58,7 +60,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 
 
 def _plain_ok(text: str) -> bool:
-    if not text or not _PLAIN_FIRST.match(text) or text[-1] in " :" or text != text.strip():
+    if not text or (text[0] not in _PLAIN_FIRST and text[0] < "\x80") or text[-1] in " :" or text != text.strip():
         return False
     if "\n" in text or ": " in text or " #" in text or "\t" in text or _NEEDS_ESCAPE.search(text):
         return False

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from directus_gitops import changes, render, selection, store, validate
+from directus_gitops import changes, render, selection, store, treecache
 from directus_gitops import snapshot as snap
 from directus_gitops.config import Config
 from directus_gitops.console import Console, display
@@ -21,7 +21,7 @@ from directus_gitops.errors import ConfigError, ExitCode, GitError, SnapshotErro
 # needed: most diffs compare snapshots of one origin, in text, with no configuration kinds,
 # and their import is a good part of an offline diff's time.
 if TYPE_CHECKING:
-    from directus_gitops import translate
+    from directus_gitops import translate, validate
     from directus_gitops.gitrepo import Repo
 
 
@@ -60,12 +60,16 @@ def path_side(path: Path, label: str | None = None) -> Side:
     label = label or str(path)
     if path.is_dir():
         return Side(label, tree=store.folder_tree(path), path=str(path))
+    from directus_gitops import validate
+
     return Side(label, loaded=validate.load_path(path), path=str(path))
 
 
 def snapshots(old: Side, new: Side) -> tuple[snap.Snapshot, snap.Snapshot]:
     """The two snapshots to compare, each validated as ``check`` does; a side without a schema
     is an empty one."""
+    from directus_gitops import validate
+
     shared = validate.Shared()  # what both sides hold is read and checked once
     before_whole, after_whole = _whole(old, shared), _whole(new, shared)
     if before_whole is None and after_whole is None:
@@ -82,7 +86,7 @@ def _whole(side: Side, shared: validate.Shared) -> snap.Snapshot | None:
     if side.loaded is not None:
         return side.loaded.snapshot
     if side.tree is not None:
-        return validate.load_tree(side.tree, shared).snapshot
+        return treecache.read(side.tree, shared)[0]
     return None
 
 
@@ -92,13 +96,25 @@ class Comparison:
     before: snap.Snapshot
     after: snap.Snapshot
     translation: translate.Translation | None = None  # when the two come from different origins
+    # The old side's field counts, when ``before`` holds only the entries that differ.
+    fields: dict[str, int] | None = None
+
+    def field_counts(self) -> dict[str, int]:
+        return self.fields if self.fields is not None else render.field_counts(self.before)
 
 
-def compare(old: Side, new: Side, rules: selection.Rules | None = None) -> Comparison:
+def compare(old: Side, new: Side, rules: selection.Rules | None = None, *, whole: bool = False) -> Comparison:
     """What applying ``new`` to a project like ``old`` changes. Snapshots from different
     Directus releases or databases are compared as ``push`` would: ``new`` translated for
     ``old``'s origin, by the documented rules (the comparison says which it applied).
-    What ``rules`` ignore is left out of both sides."""
+    What ``rules`` ignore is left out of both sides.
+
+    Two committed folders already read once (``treecache``) are compared by the entries that
+    differ only, and ``before`` and ``after`` hold only those, unless ``whole`` is asked for."""
+    if not whole and not rules:
+        remembered = _remembered(old, new)
+        if remembered is not None:
+            return remembered
     before, after = snapshots(old, new)
     if rules:
         before, after = selection.apply(before, rules)[0], selection.apply(after, rules)[0]
@@ -116,6 +132,21 @@ def compare(old: Side, new: Side, rules: selection.Rules | None = None) -> Compa
     warnings += translate.origin_warnings(after)
     result = changes.compare(before, translation.snapshot)
     return Comparison(changes.ChangeSet(result.changes, tuple(warnings)), before, after, translation)
+
+
+def _remembered(old: Side, new: Side) -> Comparison | None:
+    """Both sides committed folders of one origin, both remembered: the entries that are the
+    same on both change nothing and are left out before comparing."""
+    if old.tree is None or new.tree is None:
+        return None
+    before_record = treecache.load(old.tree)
+    after_record = treecache.load(new.tree) if before_record is not None else None
+    if before_record is None or after_record is None:
+        return None
+    if any(before_record.header.get(key) != after_record.header.get(key) for key in ("directus", "vendor")):
+        return None  # compared by the translation rules, which look at whole snapshots
+    before, after = treecache.differing(before_record, after_record)
+    return Comparison(changes.compare(before, after), before, after, fields=before_record.fields)
 
 
 # --------------------------------------------------------------------------- arguments
@@ -189,6 +220,8 @@ def working_tree(config: Config) -> Side:
 def diagram(config: Config, console: Console, *, at: str | None, collections: list[str]) -> int:
     """The whole model (or some collections) at ``at`` as a Mermaid diagram, for documentation."""
     side = side_for(at, _Git(config)) if at is not None else working_tree(config)
+    from directus_gitops import validate
+
     snapshot = _whole(side, validate.Shared())
     if snapshot is None:
         raise GitError(f"{side.label} has no schema folder")
@@ -234,7 +267,7 @@ def run(
     for side in (before, after):
         if side.tree is None and side.loaded is None:
             console.info(f"{side.label} has no schema folder: comparing with an empty schema.")
-    comparison = compare(before, after, rules)
+    comparison = compare(before, after, rules, whole=fmt in ("markdown", "mermaid"))
     result = comparison.changes
     translation = comparison.translation
     context = {
@@ -272,7 +305,7 @@ def run(
             translated=translated,
             diagram=diagram,
             details=details,
-            fields=render.field_counts(comparison.before),
+            fields=comparison.field_counts(),
         )
     )
     if configured is not None and fmt in ("text", "markdown"):
@@ -286,6 +319,9 @@ def config_of(side: Side) -> Any:
     """The configuration kinds a side's schema folder holds (None: none)."""
     if side.tree is None:
         return None
+    record = treecache.load(side.tree)
+    if record is not None and not record.config:
+        return None  # known without reading the manifest again
     manifest = store.read_manifest(side.tree.read, side.tree.source)
     if manifest is None or manifest.get("config") is None:
         return None  # what sync.load says then, without importing the kinds

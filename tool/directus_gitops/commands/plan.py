@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from directus_gitops import changes, mermaid, render, selection, store, targetview, translate, validate
+from directus_gitops import changes, mermaid, render, selection, store, targetview, translate, treecache, validate
 from directus_gitops import snapshot as snap
 from directus_gitops.client import Diff, DirectusClient
 from directus_gitops.config import Config, Target
@@ -121,12 +121,12 @@ def read_source(config: Config, console: Console, *, ref: str | None, path: Path
     commit, tree = repo.schema_tree(rev, folder)
     if tree is None:
         raise GitError(f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/")
-    loaded = validate.load_tree(tree)
+    snapshot = treecache.read(tree)[0]
     dirty = repo.dirty_paths(folder)
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         console.warn(f"uncommitted changes under {folder}/ are not pushed: {shown}")
-    return Source(loaded.snapshot, label=f"{rev} ({commit.hexsha[:10]})", ref=rev, commit=commit.hexsha)
+    return Source(snapshot, label=f"{rev} ({commit.hexsha[:10]})", ref=rev, commit=commit.hexsha)
 
 
 # --------------------------------------------------------------------------- talking to the target

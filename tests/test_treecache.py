@@ -1,0 +1,152 @@
+"""Committed schema folders remembered once read (treecache): a remembered folder gives
+exactly the snapshot reading it gives, a comparison of two remembered folders exactly the
+changes the whole snapshots give, and a record that is damaged, stale or absent is never
+trusted."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from directus_gitops import changes, render, store, treecache, validate
+from directus_gitops.commands import diff
+from directus_gitops.errors import InvalidSnapshotError
+from directus_gitops.gitrepo import Repo
+from tests import synthetic
+from tests.conftest import Project
+from tests.test_diff_fast import commit, odd, sides, touched
+
+
+def records(project: Project) -> list[Path]:
+    return sorted((project.root / ".git" / "directus-gitops" / "trees").glob("*.record"))
+
+
+def fresh(side: diff.Side) -> dict[str, Any]:
+    assert side.tree is not None
+    return validate.load_tree(side.tree).snapshot
+
+
+def test_a_remembered_folder_gives_exactly_the_snapshot_reading_it_gives(project: Project) -> None:
+    model = odd(synthetic.model(collections=12, fields=6, seed=4), 4)
+    commit(project, model, "one")
+    _, side = sides_one(project)
+    assert side.tree is not None
+    first, made = treecache.read(side.tree)
+    assert made is not None and len(records(project)) == 1
+    again, remembered = treecache.read(side.tree)
+    assert remembered is not None
+    assert again == first == fresh(side)
+    assert json.dumps(again) == json.dumps(fresh(side))  # the same keys in the same order, too
+    assert store.render(again) == store.render(first)
+
+
+def sides_one(project: Project) -> tuple[Repo, diff.Side]:
+    repo = Repo(project.root)
+    return repo, diff.revision_side(repo, "HEAD", "schema")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_two_remembered_folders_compare_as_their_whole_snapshots(project: Project, seed: int) -> None:
+    old = odd(synthetic.model(collections=30, fields=6, seed=seed), seed)
+    new = synthetic.edited(touched(odd(old, seed + 50), seed), edits=15, seed=seed + 100)
+    related = {name for entry in new["relations"] for name in (entry["collection"], entry["related_collection"])}
+    related |= {(entry.get("meta") or {}).get("group") for entry in new["collections"]}
+    present = {entry["collection"] for entry in new["collections"] if entry.get("schema")} - related
+    dropped = set(sorted(entry["collection"] for entry in old["collections"] if entry["collection"] in present)[:2])
+    assert len(dropped) == 2  # two collections dropped whole
+    new["collections"] = [entry for entry in new["collections"] if entry["collection"] not in dropped]
+    new["fields"] = [entry for entry in new["fields"] if entry["collection"] not in dropped]
+    commit(project, old, "old")
+    commit(project, new, "new")
+    before, after = sides(project)
+    cold = diff.compare(before, after)
+    assert cold.fields is None and len(records(project)) == 2  # read in full, then remembered
+    warm = diff.compare(*sides(project))
+    assert warm.fields is not None  # compared by the entries that differ
+    expected = changes.compare(fresh(before), fresh(after))
+    assert cold.changes == expected == warm.changes
+    assert len(warm.before["fields"]) < len(fresh(before)["fields"])  # only what differs was decoded
+    counts = render.field_counts(fresh(before))
+    assert warm.field_counts() == counts
+    assert render.text(warm.changes, fields=warm.field_counts()) == render.text(expected, fields=counts)
+    assert "fields)" in render.text(warm.changes, fields=warm.field_counts())  # the dropped ones, counted
+
+
+def test_the_same_folder_twice_and_one_entry_changed(project: Project) -> None:
+    model = synthetic.model(collections=6, fields=4)
+    commit(project, model, "one")
+    changed = copy.deepcopy(model)
+    changed["fields"][5]["meta"]["note"] = "changed"
+    commit(project, changed, "two")
+    repo = Repo(project.root)
+    same = diff.revision_side(repo, "HEAD", "schema"), diff.revision_side(repo, "HEAD", "schema")
+    diff.compare(*same)
+    assert diff.compare(*same).changes == changes.ChangeSet()
+    diff.compare(*sides(project))
+    warm = diff.compare(*sides(project))
+    field = changed["fields"][5]
+    assert [change.name for change in warm.changes] == [f"{field['collection']}.{field['field']}"]
+    assert len(warm.before["fields"]) == len(warm.after["fields"]) == 1
+
+
+def test_a_damaged_or_stale_record_is_read_again(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(project, synthetic.model(collections=5, fields=4), "one")
+    _, side = sides_one(project)
+    assert side.tree is not None
+    expected = treecache.read(side.tree)[0]
+    (path,) = records(project)
+    data = path.read_bytes()
+    for damaged in (data[:-10], data[:-1] + bytes([data[-1] ^ 1]), b"", data[:20]):
+        path.write_bytes(damaged)
+        treecache._RECENT.clear()  # as a new process
+        assert treecache.load(side.tree) is None
+        assert treecache.read(side.tree)[0] == expected  # read afresh, and remembered again
+        assert treecache.load(side.tree) is not None
+    monkeypatch.setattr(treecache, "_code_digest", b"\0" * 32)  # another version of the code
+    treecache._RECENT.clear()
+    assert treecache.load(side.tree) is None
+
+
+def test_an_invalid_folder_is_never_remembered(project: Project) -> None:
+    commit(project, synthetic.model(collections=5, fields=4), "valid")
+    path = project.schema / store.collection_file("table_002")
+    path.write_text(path.read_text().replace("  type: integer\n", "  type: integr\n", 1))
+    project.git("commit", "--quiet", "-am", "broken")
+    _, side = sides_one(project)
+    assert side.tree is not None
+    for _ in range(2):
+        with pytest.raises(InvalidSnapshotError):
+            treecache.read(side.tree)
+    assert records(project) == []
+
+
+def test_only_the_most_recently_used_records_are_kept(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(treecache, "KEEP", 2)
+    model = synthetic.model(collections=3, fields=3)
+    for number in range(4):
+        model = copy.deepcopy(model)
+        model["fields"][0]["meta"]["note"] = f"version {number}"
+        commit(project, model, f"v{number}")
+        _, side = sides_one(project)
+        assert side.tree is not None
+        treecache.read(side.tree)
+    assert len(records(project)) == 2
+
+
+def test_the_cli_prints_the_same_diff_cold_and_warm(project: Project) -> None:
+    old = synthetic.model(collections=8, fields=4)
+    new = synthetic.edited(old, edits=6, seed=3)
+    commit(project, old, "old")
+    commit(project, new, "new")
+    outputs = []
+    for _ in range(2):
+        for fmt in ("text", "json", "markdown"):
+            result = project.run("diff", "HEAD~1", "HEAD", "--format", fmt)
+            assert result.code == 0, result.err
+            outputs.append(result.out)
+    assert outputs[:3] == outputs[3:]
+    assert "to change" in outputs[0]

@@ -1,0 +1,220 @@
+"""Committed schema folders already read and checked, remembered by their content.
+
+Reading a large committed schema folder (several MB of YAML, parsed and checked as ``check``
+does) is most of what an offline ``diff`` and a ``plan`` cost on this side, and the same
+commits are read again and again: HEAD, the main branch, a pull request's base. A git tree
+never changes, so what reading it gave can be remembered. A record is made for a folder that
+passed every check, keyed by its content (every file's path, mode and blob id, see
+``gitrepo``), by this exact code (a digest of the package's sources): it holds the
+snapshot's header and every entry, each in marshal form.
+
+A record is verified against its own digest before anything in it is decoded; a missing,
+damaged or foreign record (another version of the code) means reading the folder again,
+so a record only ever saves work, it never decides what a snapshot holds. Records live in
+the repository's git directory, ``<git dir>/directus-gitops/trees/``, the :data:`KEEP`
+most recently used ones; nothing is remembered for a working tree or outside a repository.
+
+Comparing two remembered folders needs only the entries whose values differ
+(:func:`differing`): an entry with the same bytes on both sides changes nothing, so neither
+side's copy is decoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from directus_gitops import __version__, store
+from directus_gitops import snapshot as snap
+
+if TYPE_CHECKING:  # checking a folder is needed only when it is not remembered
+    from directus_gitops import validate
+
+RECORD_VERSION = 1
+KEEP = 8  # records kept (a large model's is a few MB)
+_MAGIC = b"directus-gitops tree record\n"
+_DIGEST = 32
+# The snapshot's lists of entries; everything else is its header.
+_LISTS = ("collections", "fields", "relations", "systemFields")
+
+_code_digest: bytes | None = None
+
+
+def _code() -> bytes:
+    """A digest of this package's sources (any change to how a folder is read or checked makes
+    every record stale) and of what else decides a reading."""
+    global _code_digest
+    if _code_digest is None:
+        import yaml
+
+        digest = hashlib.sha256(json.dumps([RECORD_VERSION, __version__, yaml.__version__, sys.version]).encode())
+        package = Path(__file__).parent
+        for path in sorted(package.rglob("*.py")):
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        _code_digest = digest.digest()
+    return _code_digest
+
+
+@dataclass(frozen=True)
+class Record:
+    """A checked snapshot: its header, and its entries in order, each in marshal form (one
+    after the other in ``entries``, ending at ``ends``).
+
+    Marshal's version 2 has no back-references, so the same value built the same way always
+    has the same bytes: equal bytes are equal values (the other way round does not always
+    hold, which only costs a comparison that finds nothing)."""
+
+    order: list[str]  # the snapshot's keys, in order
+    header: dict[str, Any]  # every key but the lists
+    lists: bytes  # for each entry, the index in _LISTS of the list it belongs to
+    entries: bytes
+    ends: list[int]
+    fields: dict[str, int]  # fields per collection
+    config: bool  # whether the folder's manifest lists configuration files
+
+    def snapshot(self) -> snap.Snapshot:
+        return self._build(range(len(self.ends)))
+
+    def each(self) -> list[bytes]:
+        entries, ends = self.entries, self.ends
+        return [entries[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+
+    def _build(self, indexes: Iterable[int]) -> snap.Snapshot:
+        built: dict[str, Any] = {key: ([] if key in _LISTS else self.header[key]) for key in self.order}
+        entries, ends, lists = self.entries, self.ends, self.lists
+        for index in indexes:
+            start = ends[index - 1] if index else 0
+            built[_LISTS[lists[index]]].append(marshal.loads(entries[start : ends[index]]))
+        return built
+
+
+_MARSHAL_VERSION = 2
+
+
+def record_of(snapshot: snap.Snapshot, *, config: bool) -> Record:
+    lists = bytearray()
+    entries = bytearray()
+    ends: list[int] = []
+    fields: dict[str, int] = {}
+    for number, key in enumerate(_LISTS):
+        for entry in snapshot.get(key) or ():
+            lists.append(number)
+            entries += marshal.dumps(entry, _MARSHAL_VERSION)
+            ends.append(len(entries))
+            if key == "fields":
+                fields[entry["collection"]] = fields.get(entry["collection"], 0) + 1
+    header = {key: value for key, value in snapshot.items() if key not in _LISTS}
+    return Record(list(snapshot), header, bytes(lists), bytes(entries), ends, fields, config)
+
+
+def differing(old: Record, new: Record) -> tuple[snap.Snapshot, snap.Snapshot]:
+    """The two snapshots without every entry whose value is the same on both sides: what a
+    comparison of the whole snapshots would find different, entry by entry, is all there."""
+    ours, theirs = old.each(), new.each()
+    ours_set, theirs_set = set(ours), set(theirs)
+    before = old._build(i for i, entry in enumerate(ours) if entry not in theirs_set)
+    after = new._build(i for i, entry in enumerate(theirs) if entry not in ours_set)
+    return before, after
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def _path(tree: store.Tree) -> Path | None:
+    if tree.key is None or tree.cache is None:
+        return None
+    return tree.cache / "directus-gitops" / "trees" / f"{tree.key}.record"
+
+
+# Records read or made by this process, by file (a diff asks twice: for the snapshots, for
+# the configuration), the few most recent.
+_RECENT: dict[str, Record] = {}
+
+
+def _recent(key: str, record: Record) -> Record:
+    _RECENT.pop(key, None)
+    _RECENT[key] = record
+    while len(_RECENT) > 4:
+        del _RECENT[next(iter(_RECENT))]
+    return record
+
+
+def load(tree: store.Tree) -> Record | None:
+    path = _path(tree)
+    if path is None:
+        return None
+    known = _RECENT.get(str(path))
+    if known is not None:
+        return known
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(_MAGIC)
+    code, digest, payload = (
+        data[head : head + _DIGEST],
+        data[head + _DIGEST : head + 2 * _DIGEST],
+        data[head + 2 * _DIGEST :],
+    )
+    if not data.startswith(_MAGIC) or code != _code() or hashlib.sha256(payload).digest() != digest:
+        return None
+    try:
+        record = Record(*marshal.loads(payload))
+        os.utime(path)  # recently used: kept
+    except (ValueError, TypeError, EOFError, OSError):
+        return None
+    return _recent(str(path), record)
+
+
+def save(tree: store.Tree, record: Record) -> None:
+    """Remember ``record`` for ``tree``; one that cannot be written is simply not there next time."""
+    path = _path(tree)
+    if path is None:
+        return
+    fields = (record.order, record.header, record.lists, record.entries, record.ends, record.fields, record.config)
+    payload = marshal.dumps(fields)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(_MAGIC + _code() + hashlib.sha256(payload).digest() + payload)
+        partial.replace(path)
+        _prune(path.parent)
+    except OSError:
+        partial.unlink(missing_ok=True)
+
+
+def _prune(folder: Path) -> None:
+    records = sorted(folder.glob("*.record"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in records[KEEP:]:
+        stale.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read(tree: store.Tree, shared: validate.Shared | None = None) -> tuple[snap.Snapshot, Record | None]:
+    """The snapshot ``tree`` holds, checked as ``check`` does (remembered, or read and then
+    remembered), and its record when there is one."""
+    record = load(tree)
+    if record is not None:
+        return record.snapshot(), record
+    from directus_gitops import validate
+
+    snapshot = validate.load_tree(tree, shared).snapshot
+    path = _path(tree)
+    if path is None:
+        return snapshot, None
+    manifest = store.read_manifest(tree.read, tree.source) or {}
+    try:
+        record = record_of(snapshot, config=bool(manifest.get("config")))
+    except ValueError:  # a value marshal cannot hold: not remembered
+        return snapshot, None
+    save(tree, _recent(str(path), record))
+    return snapshot, record
