@@ -331,6 +331,9 @@ def main() -> int:
     args = parser.parse_args()
     version = os.environ.get("DIRECTUS_VERSION", "12.4.1")
 
+    # As pip does when it installs a package: the tool's bytecode compiled once (an editable
+    # install under PYTHONDONTWRITEBYTECODE would otherwise compile every module at every start).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "tool" / "directus_gitops")], check=True)
     cli = install_cli()
     d6s_version = run_process(cli.command("--version"), ROOT, dict(os.environ))[2].strip()
     tool_version = run_process([str(TOOL), "--version"], ROOT, dict(os.environ))[2].strip()
@@ -432,6 +435,8 @@ def run(
         live.pop("demo").stop()
         counter.servers = list(live.values())
         bare_get(live["edited"], "/schema/snapshot")  # warm up once
+        projects.gitops(main, "diff", "HEAD~1", "HEAD")  # both commits read once (and remembered)
+        projects.gitops(push_source, "diff", "HEAD", "HEAD")
 
         operations = {
             key: Operation(key, title)
@@ -439,10 +444,16 @@ def run(
                 ("floor", "Floor: process start (`--version`) / one request (`GET /server/info`)"),
                 ("pull", f"pull, already up to date ({args.collections}×{args.fields} model)"),
                 ("plan", f"plan vs a live target, {args.collections} changes"),
+                ("plan-cold", f"plan vs a live target, {args.collections} changes, the commit never read before"),
                 ("plan-empty", f"plan vs an empty target ({args.collections}×{args.fields} model)"),
                 ("push", "push of the demo model into a fresh empty target"),
                 ("push-large", f"push of {args.collections} changes into a fresh copy of the live target"),
                 ("diff", f"offline diff HEAD~1 HEAD ({args.collections} changes over {args.collections} files)"),
+                (
+                    "diff-cold",
+                    f"offline diff HEAD~1 HEAD ({args.collections} changes over {args.collections} files), "
+                    "neither commit read before",
+                ),
                 ("pull-new", f"pull into an empty folder ({args.collections}×{args.fields} model), for memory"),
             )
         }
@@ -481,7 +492,16 @@ def run(
         o["push"].commands = {"directus-gitops": "push --env fresh --yes", "d6s": "sync push --to fresh --yes",
                               "bare HTTP": "POST /schema/diff + POST /schema/apply + POST /schema/diff"}  # fmt: skip
         o["push-large"].commands = {**o["push"].commands}
+        o["plan-cold"].commands = {"directus-gitops": "plan --env base (no record of HEAD)",
+                                   "bare HTTP": "GET /server/info + POST /schema/diff"}  # fmt: skip
         o["diff"].commands = {"directus-gitops": "diff HEAD~1 HEAD"}
+        o["diff-cold"].commands = {"directus-gitops": "diff HEAD~1 HEAD (no record of either commit)"}
+
+        def cold(folder: Path, *arguments: str) -> tuple[float, float, str]:
+            """A command as the first one after a clone: nothing remembered of any commit."""
+            shutil.rmtree(folder / ".git" / "directus-gitops" / "trees", ignore_errors=True)
+            return g(folder, *arguments)
+
         o["pull-new"].commands = {"directus-gitops": "pull --env edited (no schema/ yet)",
                                   "d6s": " ".join(d6s_pull("edited")) + " (no directus/ yet)",
                                   "bare HTTP": "GET /schema/snapshot"}  # fmt: skip
@@ -522,6 +542,15 @@ def run(
             ("diff", {
                 "directus-gitops": lambda: measure_process("diff", "directus-gitops",
                                                            lambda: g(main, "diff", "HEAD~1", "HEAD")),
+            }),
+            ("plan-cold", {
+                "directus-gitops": lambda: measure_process("plan-cold", "directus-gitops",
+                                                           lambda: cold(main, "plan", "--env", "base")),
+                "bare HTTP": lambda: measure_bare("plan-cold", lambda: bare_plan(live["base"], edited_snapshot)),
+            }),
+            ("diff-cold", {
+                "directus-gitops": lambda: measure_process("diff-cold", "directus-gitops",
+                                                           lambda: cold(main, "diff", "HEAD~1", "HEAD")),
             }),
             ("pull-new", {
                 "directus-gitops": lambda: measure_process("pull-new", "directus-gitops", fresh_pull_gitops),
