@@ -65,7 +65,7 @@ def _code() -> bytes:
 @dataclass(frozen=True)
 class Record:
     """A checked snapshot: its header, and its entries in order, each in marshal form (one
-    after the other in ``entries``, ending at ``ends``).
+    after the other in ``entries``, ending at ``ends``) with a digest of those bytes.
 
     Marshal's version 2 has no back-references, so the same value built the same way always
     has the same bytes: equal bytes are equal values (the other way round does not always
@@ -76,15 +76,17 @@ class Record:
     lists: bytes  # for each entry, the index in _LISTS of the list it belongs to
     entries: bytes
     ends: list[int]
+    digests: bytes  # _ENTRY_DIGEST bytes per entry: of its marshal form
     fields: dict[str, int]  # fields per collection
     config: bool  # whether the folder's manifest lists configuration files
 
     def snapshot(self) -> snap.Snapshot:
         return self._build(range(len(self.ends)))
 
-    def each(self) -> list[bytes]:
-        entries, ends = self.entries, self.ends
-        return [entries[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+    def entry_digests(self) -> list[bytes]:
+        """Each entry's digest, in order."""
+        digests, size = self.digests, _ENTRY_DIGEST
+        return [digests[at : at + size] for at in range(0, len(digests), size)]
 
     def _build(self, indexes: Iterable[int]) -> snap.Snapshot:
         built: dict[str, Any] = {key: ([] if key in _LISTS else self.header[key]) for key in self.order}
@@ -96,28 +98,33 @@ class Record:
 
 
 _MARSHAL_VERSION = 2
+_ENTRY_DIGEST = 16
 
 
 def record_of(snapshot: snap.Snapshot, *, config: bool) -> Record:
     lists = bytearray()
     entries = bytearray()
     ends: list[int] = []
+    digests = bytearray()
     fields: dict[str, int] = {}
     for number, key in enumerate(_LISTS):
         for entry in snapshot.get(key) or ():
             lists.append(number)
-            entries += marshal.dumps(entry, _MARSHAL_VERSION)
+            encoded = marshal.dumps(entry, _MARSHAL_VERSION)
+            entries += encoded
+            digests += hashlib.blake2b(encoded, digest_size=_ENTRY_DIGEST).digest()
             ends.append(len(entries))
             if key == "fields":
                 fields[entry["collection"]] = fields.get(entry["collection"], 0) + 1
     header = {key: value for key, value in snapshot.items() if key not in _LISTS}
-    return Record(list(snapshot), header, bytes(lists), bytes(entries), ends, fields, config)
+    return Record(list(snapshot), header, bytes(lists), bytes(entries), ends, bytes(digests), fields, config)
 
 
 def differing(old: Record, new: Record) -> tuple[snap.Snapshot, snap.Snapshot]:
-    """The two snapshots without every entry whose value is the same on both sides: what a
-    comparison of the whole snapshots would find different, entry by entry, is all there."""
-    ours, theirs = old.each(), new.each()
+    """The two snapshots without every entry whose encoded value is the same on both sides:
+    what a comparison of the whole snapshots would find different, entry by entry, is all
+    there (a 128-bit digest of the encoded value stands for it)."""
+    ours, theirs = old.entry_digests(), new.entry_digests()
     ours_set, theirs_set = set(ours), set(theirs)
     before = old._build(i for i, entry in enumerate(ours) if entry not in theirs_set)
     after = new._build(i for i, entry in enumerate(theirs) if entry not in ours_set)
@@ -178,7 +185,16 @@ def save(tree: store.Tree, record: Record) -> None:
     path = _path(tree)
     if path is None:
         return
-    fields = (record.order, record.header, record.lists, record.entries, record.ends, record.fields, record.config)
+    fields = (
+        record.order,
+        record.header,
+        record.lists,
+        record.entries,
+        record.ends,
+        record.digests,
+        record.fields,
+        record.config,
+    )
     payload = marshal.dumps(fields)
     partial = path.with_name(f".{path.name}.{os.getpid()}")
     try:
