@@ -73,7 +73,9 @@ def test_edits_and_list_records_are_undone_in_reverse() -> None:
         ],
         "relations": [],
     }
+    untouched = copy.deepcopy(sent)
     field = targetview.view(sent, diff)["fields"][0]  # type: ignore[index]
+    assert sent == untouched  # only what the records name is copied, and changed in the copy
     assert field["meta"] == {
         "note": "old note",
         "options": {"choices": [{"value": "a"}, {"value": "B"}, {"value": "c"}, {"value": "d"}]},
@@ -90,8 +92,10 @@ def test_a_shorter_target_list_drops_the_sent_items(order: int) -> None:
         {"kind": "A", "path": ["meta", "options", "choices"], "index": 1, "item": {"kind": "N", "rhs": {"value": "b"}}},
     ]
     diff = {"fields": [{"collection": "articles", "field": "title", "diff": records[::order]}]}
+    untouched = copy.deepcopy(sent)
     view = targetview.view(sent, diff)
     assert view is not None and view["fields"][0]["meta"]["options"]["choices"] == []
+    assert sent == untouched
 
 
 def test_entries_on_one_side_only() -> None:

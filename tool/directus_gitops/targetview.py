@@ -83,9 +83,11 @@ def _section(entries: list[Any], records: Sequence[Any]) -> list[Any]:
             continue
         if key not in by_key:
             raise _Unreadable(key)
-        by_key[key] = copy.deepcopy(by_key[key])
+        entry = dict(by_key[key])
+        fresh = {id(entry)}  # containers copied for this view: only those are changed
         for change in reversed(changes):
-            _undo(by_key[key], change)
+            _undo(entry, change, fresh)
+        by_key[key] = entry
     return [by_key[key] for key in order if key not in removed]
 
 
@@ -97,14 +99,25 @@ def _whole(record: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _undo(document: Any, change: Mapping[str, Any]) -> None:
-    """Undo one deep-diff record in place: ``document`` becomes its left-hand side."""
+def _own(holder: Any, step: Any, fresh: set[int]) -> Any:
+    """``holder[step]``, copied first unless this view made it (what ``sent`` holds is shared)."""
+    child = holder[step]
+    if id(child) not in fresh and isinstance(child, dict | list):
+        child = dict(child) if isinstance(child, dict) else list(child)
+        holder[step] = child
+        fresh.add(id(child))
+    return child
+
+
+def _undo(document: Any, change: Mapping[str, Any], fresh: set[int]) -> None:
+    """Undo one deep-diff record: ``document`` (a copy, with the containers in ``fresh``)
+    becomes its left-hand side; every container on the record's path is copied first."""
     path = change.get("path") or []
     if not path:
         raise _Unreadable("a record without a path inside an entry")
     holder = document
     for step in path[:-1]:
-        holder = holder[step]
+        holder = _own(holder, step, fresh)
     last = path[-1]
     kind = change.get("kind")
     if kind in ("E", "D"):
@@ -114,7 +127,7 @@ def _undo(document: Any, change: Mapping[str, Any]) -> None:
             raise _Unreadable("N inside a list")
         del holder[last]
     elif kind == "A":
-        _undo_item(holder[last], change["index"], change["item"])
+        _undo_item(_own(holder, last, fresh), change["index"], change["item"])
     else:
         raise _Unreadable(f"record kind {kind!r}")
 
