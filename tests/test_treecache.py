@@ -150,3 +150,22 @@ def test_the_cli_prints_the_same_diff_cold_and_warm(project: Project) -> None:
             outputs.append(result.out)
     assert outputs[:3] == outputs[3:]
     assert "to change" in outputs[0]
+
+
+def test_a_log_longer_than_the_records_kept_remembers_nothing(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from directus_gitops.commands import log
+
+    monkeypatch.setattr(treecache, "KEEP", 3)
+    model = synthetic.model(collections=3, fields=3)
+    for number in range(4):
+        model = copy.deepcopy(model)
+        model["fields"][0]["meta"]["note"] = f"version {number}"
+        commit(project, model, f"v{number}")
+    repo = Repo(project.root)
+    entries = log.history(repo, "schema", ref="HEAD", limit=None)
+    assert len(entries) == 4 and all(entry.error is None for entry in entries)
+    assert records(project) == []  # four commits would only replace three records with three others
+    log.history(repo, "schema", ref="HEAD", limit=2)
+    assert len(records(project)) == 3  # two commits and the parent of the older one

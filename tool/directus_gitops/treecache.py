@@ -215,9 +215,11 @@ def _prune(folder: Path) -> None:
 # --------------------------------------------------------------------------- reading
 
 
-def read(tree: store.Tree, shared: validate.Shared | None = None) -> tuple[snap.Snapshot, Record | None]:
+def read(
+    tree: store.Tree, shared: validate.Shared | None = None, *, remember: bool = True
+) -> tuple[snap.Snapshot, Record | None]:
     """The snapshot ``tree`` holds, checked as ``check`` does (remembered, or read and then
-    remembered), and its record when there is one."""
+    remembered unless ``remember`` is false), and its record when there is one."""
     record = load(tree)
     if record is not None:
         return record.snapshot(), record
@@ -225,7 +227,7 @@ def read(tree: store.Tree, shared: validate.Shared | None = None) -> tuple[snap.
 
     snapshot = validate.load_tree(tree, shared).snapshot
     path = _path(tree)
-    if path is None:
+    if path is None or not remember:
         return snapshot, None
     manifest = store.read_manifest(tree.read, tree.source) or {}
     try:

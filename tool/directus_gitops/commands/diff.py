@@ -65,13 +65,13 @@ def path_side(path: Path, label: str | None = None) -> Side:
     return Side(label, loaded=validate.load_path(path), path=str(path))
 
 
-def snapshots(old: Side, new: Side) -> tuple[snap.Snapshot, snap.Snapshot]:
+def snapshots(old: Side, new: Side, *, remember: bool = True) -> tuple[snap.Snapshot, snap.Snapshot]:
     """The two snapshots to compare, each validated as ``check`` does; a side without a schema
     is an empty one."""
     from directus_gitops import validate
 
     shared = validate.Shared()  # what both sides hold is read and checked once
-    before_whole, after_whole = _whole(old, shared), _whole(new, shared)
+    before_whole, after_whole = _whole(old, shared, remember), _whole(new, shared, remember)
     if before_whole is None and after_whole is None:
         raise GitError(f"neither {old.label} nor {new.label} has a schema folder")
     if before_whole is None:
@@ -82,11 +82,11 @@ def snapshots(old: Side, new: Side) -> tuple[snap.Snapshot, snap.Snapshot]:
     return before_whole, after_whole
 
 
-def _whole(side: Side, shared: validate.Shared) -> snap.Snapshot | None:
+def _whole(side: Side, shared: validate.Shared, remember: bool = True) -> snap.Snapshot | None:
     if side.loaded is not None:
         return side.loaded.snapshot
     if side.tree is not None:
-        return treecache.read(side.tree, shared)[0]
+        return treecache.read(side.tree, shared, remember=remember)[0]
     return None
 
 
@@ -103,19 +103,23 @@ class Comparison:
         return self.fields if self.fields is not None else render.field_counts(self.before)
 
 
-def compare(old: Side, new: Side, rules: selection.Rules | None = None, *, whole: bool = False) -> Comparison:
+def compare(
+    old: Side, new: Side, rules: selection.Rules | None = None, *, whole: bool = False, remember: bool = True
+) -> Comparison:
     """What applying ``new`` to a project like ``old`` changes. Snapshots from different
     Directus releases or databases are compared as ``push`` would: ``new`` translated for
     ``old``'s origin, by the documented rules (the comparison says which it applied).
     What ``rules`` ignore is left out of both sides.
 
     Two committed folders already read once (``treecache``) are compared by the entries that
-    differ only, and ``before`` and ``after`` hold only those, unless ``whole`` is asked for."""
+    differ only, and ``before`` and ``after`` hold only those, unless ``whole`` is asked for.
+    Without ``remember``, folders read in full are not remembered (a walk through more commits
+    than are kept would only replace records with records)."""
     if not whole and not rules:
         remembered = _remembered(old, new)
         if remembered is not None:
             return remembered
-    before, after = snapshots(old, new)
+    before, after = snapshots(old, new, remember=remember)
     if rules:
         before, after = selection.apply(before, rules)[0], selection.apply(after, rules)[0]
     origins = [(key, before.get(key), after.get(key)) for key in ("directus", "vendor")]

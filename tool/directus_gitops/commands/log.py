@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from directus_gitops import render
+from directus_gitops import render, treecache
 from directus_gitops.commands.diff import Side, compare, config_of, revision_side
 from directus_gitops.config import Config
 from directus_gitops.console import Console
@@ -24,16 +24,20 @@ def history(repo: Repo, folder: str, *, ref: str, limit: int | None) -> list[ren
     def side(sha: str) -> Side:
         return revision_side(repo, sha, folder)
 
+    commits = list(repo.history(folder, ref, limit))
+    # Commits read in full are remembered only when they all fit among the records kept.
+    remember = len(commits) < treecache.KEEP
+
     def entry(commit: CommitInfo) -> render.LogEntry:
         try:
             before, after = side(commit.parent) if commit.parent else _EMPTY, side(commit.sha)
-            changes = compare(before, after).changes
+            changes = compare(before, after, remember=remember).changes
             configured = sync.diff(config_of(before), config_of(after))
         except GitOpsError as exc:  # one unreadable commit must not hide the rest of the history
             return render.LogEntry(commit, error=exc.message)
         return render.LogEntry(commit, changes, config=kinds_compare.short_lines(configured) if configured else ())
 
-    return [entry(commit) for commit in repo.history(folder, ref, limit)]
+    return [entry(commit) for commit in commits]
 
 
 def run(config: Config, console: Console, *, ref: str, limit: int | None, fmt: render.Format) -> int:
