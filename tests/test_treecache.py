@@ -169,3 +169,26 @@ def test_a_log_longer_than_the_records_kept_remembers_nothing(
     assert records(project) == []  # four commits would only replace three records with three others
     log.history(repo, "schema", ref="HEAD", limit=2)
     assert len(records(project)) == 3  # two commits and the parent of the older one
+
+
+def test_push_reads_the_committed_files_whatever_a_record_says(project: Project) -> None:
+    """A record is trusted like the repository it lives in; push does not rest on it at all."""
+    from directus_gitops import config as configuration
+    from directus_gitops.commands import plan
+    from directus_gitops.console import Console
+
+    model = synthetic.model(collections=4, fields=3)
+    commit(project, model, "one")
+    project.configure(dev="http://127.0.0.1:1")
+    _, side = sides_one(project)
+    assert side.tree is not None
+    planted = copy.deepcopy(model)
+    planted["fields"][0]["meta"]["note"] = "planted in the record"
+    treecache.save(side.tree, treecache.record_of(planted, config=False))
+    treecache._RECENT.clear()
+    config = configuration.load(None, project.root)
+    console = Console(quiet=True)
+    read = plan.read_source(config, console, ref=None, path=None).snapshot
+    assert read["fields"][0]["meta"]["note"] == "planted in the record"  # plan and diff use records
+    pushed = plan.read_source(config, console, ref=None, path=None, remembered=False).snapshot
+    assert pushed == fresh(side) and pushed["fields"][0]["meta"]["note"] != "planted in the record"

@@ -216,11 +216,13 @@ def _prune(folder: Path) -> None:
 
 
 def read(
-    tree: store.Tree, shared: validate.Shared | None = None, *, remember: bool = True
+    tree: store.Tree, shared: validate.Shared | None = None, *, remember: bool = True, trust: bool = True
 ) -> tuple[snap.Snapshot, Record | None]:
     """The snapshot ``tree`` holds, checked as ``check`` does (remembered, or read and then
-    remembered unless ``remember`` is false), and its record when there is one."""
-    record = load(tree)
+    remembered unless ``remember`` is false), and its record when there is one. Without
+    ``trust`` the files are read even when a record exists (``push``: what changes a server
+    never rests on a file in the git directory)."""
+    record = load(tree) if trust else None
     if record is not None:
         return record.snapshot(), record
     from directus_gitops import validate

@@ -105,8 +105,12 @@ class Plan:
 # --------------------------------------------------------------------------- reading the source
 
 
-def read_source(config: Config, console: Console, *, ref: str | None, path: Path | None) -> Source:
-    """The committed snapshot at ``ref`` (default HEAD), or the snapshot at ``path``."""
+def read_source(
+    config: Config, console: Console, *, ref: str | None, path: Path | None, remembered: bool = True
+) -> Source:
+    """The committed snapshot at ``ref`` (default HEAD), or the snapshot at ``path``. Without
+    ``remembered``, the committed files themselves are read and checked even when the
+    folder is remembered (``treecache``)."""
     if path is not None:
         if ref is not None:
             raise ConfigError("give either --ref or --from, not both")
@@ -121,7 +125,7 @@ def read_source(config: Config, console: Console, *, ref: str | None, path: Path
     commit, tree = repo.schema_tree(rev, folder)
     if tree is None:
         raise GitError(f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/")
-    snapshot = treecache.read(tree)[0]
+    snapshot = treecache.read(tree, trust=remembered)[0]
     dirty = repo.dirty_paths(folder)
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")

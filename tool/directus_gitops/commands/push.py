@@ -175,8 +175,13 @@ def run(
 ) -> int:
     record = record or Record()
     with DirectusClient(target) as client:
-        # Read and validate the source before taking the lock: no request for a bad file.
-        source = None if plan_file is not None else planning.read_source(config, console, ref=ref, path=path)
+        # Read and validate the source before taking the lock: no request for a bad file. What
+        # changes a server comes from the committed files themselves, never from a record.
+        source = (
+            None
+            if plan_file is not None
+            else planning.read_source(config, console, ref=ref, path=path, remembered=False)
+        )
         saved = planning.load_saved(plan_file) if plan_file is not None else None
         what = f"push of {source.label}" if source is not None else f"push of the plan {plan_file}"
         guard = contextlib.nullcontext() if dry_run else lock.held(client, what, wait=lock_timeout, info=console.info)
