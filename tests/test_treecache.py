@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,13 +125,19 @@ def test_an_invalid_folder_is_never_remembered(project: Project) -> None:
     assert records(project) == []
 
 
-def test_only_the_most_recently_used_records_are_kept(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(treecache, "KEEP", 2)
+def versions(project: Project, count: int) -> Iterator[int]:
+    """Commit ``count`` versions of a small model, one field note apart, yielding after each."""
     model = synthetic.model(collections=3, fields=3)
-    for number in range(4):
+    for number in range(count):
         model = copy.deepcopy(model)
         model["fields"][0]["meta"]["note"] = f"version {number}"
         commit(project, model, f"v{number}")
+        yield number
+
+
+def test_only_the_most_recently_used_records_are_kept(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(treecache, "KEEP", 2)
+    for _ in versions(project, 4):
         _, side = sides_one(project)
         assert side.tree is not None
         treecache.read(side.tree)
@@ -158,11 +165,7 @@ def test_a_log_longer_than_the_records_kept_remembers_nothing(
     from directus_gitops.commands import log
 
     monkeypatch.setattr(treecache, "KEEP", 3)
-    model = synthetic.model(collections=3, fields=3)
-    for number in range(4):
-        model = copy.deepcopy(model)
-        model["fields"][0]["meta"]["note"] = f"version {number}"
-        commit(project, model, f"v{number}")
+    list(versions(project, 4))
     repo = Repo(project.root)
     entries = log.history(repo, "schema", ref="HEAD", limit=None)
     assert len(entries) == 4 and all(entry.error is None for entry in entries)

@@ -21,6 +21,7 @@ side's copy is decoded.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import marshal
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from directus_gitops import __version__, store
+from directus_gitops import __version__, render, store
 from directus_gitops import snapshot as snap
 
 if TYPE_CHECKING:  # checking a folder is needed only when it is not remembered
@@ -106,7 +107,6 @@ def record_of(snapshot: snap.Snapshot, *, config: bool) -> Record:
     entries = bytearray()
     ends: list[int] = []
     digests = bytearray()
-    fields: dict[str, int] = {}
     for number, key in enumerate(_LISTS):
         for entry in snapshot.get(key) or ():
             lists.append(number)
@@ -114,9 +114,8 @@ def record_of(snapshot: snap.Snapshot, *, config: bool) -> Record:
             entries += encoded
             digests += hashlib.blake2b(encoded, digest_size=_ENTRY_DIGEST).digest()
             ends.append(len(entries))
-            if key == "fields":
-                fields[entry["collection"]] = fields.get(entry["collection"], 0) + 1
     header = {key: value for key, value in snapshot.items() if key not in _LISTS}
+    fields = render.field_counts(snapshot)
     return Record(list(snapshot), header, bytes(lists), bytes(entries), ends, bytes(digests), fields, config)
 
 
@@ -185,17 +184,7 @@ def save(tree: store.Tree, record: Record) -> None:
     path = _path(tree)
     if path is None:
         return
-    fields = (
-        record.order,
-        record.header,
-        record.lists,
-        record.entries,
-        record.ends,
-        record.digests,
-        record.fields,
-        record.config,
-    )
-    payload = marshal.dumps(fields)
+    payload = marshal.dumps(tuple(getattr(record, field.name) for field in dataclasses.fields(record)))
     partial = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
