@@ -71,6 +71,7 @@ class Sample:
     calls: list[str]  # the requests Directus logged, "METHOD /path"
     rss_mb: float | None = None
     output: str = ""  # what the command printed, to check it did the work (the last line is reported)
+    round_number: int | None = None  # the round it ran in, to pair it with the bare sample of the same round
 
     @property
     def requests(self) -> int:
@@ -277,12 +278,25 @@ def requests_text(samples: list[Sample]) -> str:
     return str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
 
 
+def paired_text(samples: list[Sample], bare: list[Sample]) -> str:
+    """Median and min–max of each round's ratio to the bare sample of the same round (a failed
+    run leaves its round out)."""
+    bare_seconds = {sample.round_number: sample.seconds for sample in bare if sample.round_number is not None}
+    ratios = [sample.seconds / bare_seconds[sample.round_number] for sample in samples
+              if sample.round_number in bare_seconds]  # fmt: skip
+    if not ratios:
+        return ""
+    pairs = f"{len(ratios)} pair" + ("s" if len(ratios) > 1 else "")
+    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}, {pairs})"
+
+
 def report(operations: list[Operation], header: str) -> str:
     lines = [header, ""]
     for operation in operations:
         lines += [f"### {operation.title}", ""]
-        lines += ["| | median s | min–max s | × bare | × d6s | peak RSS MB | HTTP requests | command |"]
-        lines += ["|---|---:|---:|---:|---:|---:|---:|---|"]
+        lines += ["| | median s | min–max s | × bare | × bare per round | × d6s | peak RSS MB | HTTP requests "
+                  "| command |"]  # fmt: skip
+        lines += ["|---|---:|---:|---:|---:|---:|---:|---:|---|"]
         medians = {column: summary(samples)[0] for column, samples in operation.samples.items()}
         for column in COLUMNS:
             samples = operation.samples.get(column)
@@ -292,14 +306,15 @@ def report(operations: list[Operation], header: str) -> str:
             versus_bare = (
                 f"{median / medians['bare HTTP']:.1f}" if "bare HTTP" in medians and column != "bare HTTP" else ""
             )
+            per_round = paired_text(samples, operation.samples.get("bare HTTP", [])) if column != "bare HTTP" else ""
             versus_d6s = f"{median / medians['d6s']:.2f}" if "d6s" in medians and column == "directus-gitops" else ""
             rss = [sample.rss_mb for sample in samples if sample.rss_mb is not None]
             peak = f"{max(rss):.0f}" if rss else "–"
             command = operation.commands.get(column, "")
-            lines.append(f"| {column} | {median:.3f} | {low:.3f}–{high:.3f} | {versus_bare} | {versus_d6s} | {peak} "
-                         f"| {requests_text(samples)} | `{command}` |")  # fmt: skip
+            lines.append(f"| {column} | {median:.3f} | {low:.3f}–{high:.3f} | {versus_bare} | {per_round} "
+                         f"| {versus_d6s} | {peak} | {requests_text(samples)} | `{command}` |")  # fmt: skip
         for column, why in operation.failures.items():
-            lines.append(f"| {column} | failed {len(why)}× | | | | | | `{operation.commands.get(column, '')}` |")
+            lines.append(f"| {column} | failed {len(why)}× | | | | | | | `{operation.commands.get(column, '')}` |")
         lines.append("")
         for column, why in operation.failures.items():
             lines.append(f"- {column} failed: `{why[-1].replace('`', chr(39))}`")
@@ -346,8 +361,9 @@ def main() -> int:
             f"{rounds} of {args.rounds} rounds, interleaved. {tool_version}; d6s (@directus/cli) {d6s_version}; "
             f"{os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end "
             f"(the server shares the machine with the clients). Medians, min–max over rounds; ratios of "
-            f"medians; peak RSS of the client process (max over rounds, GNU time; the bare requests run inside this "
-            f"benchmark's process); HTTP requests counted from Directus's request log."
+            f"medians, and the median and min–max of each round's ratio to the bare requests of the same round "
+            f"(the rounds where both ran); peak RSS of the client process (max over rounds, GNU time; the bare "
+            f"requests run inside this benchmark's process); HTTP requests counted from Directus's request log."
         )
 
     def write(operations: list[Operation], rounds: int) -> str:
@@ -457,6 +473,8 @@ def run(
             )
         }
 
+        # Each sample records the round it ran in (round_number, the loop's variable below), so the
+        # report can pair it with the bare sample of the same round.
         def measure_process(key: str, column: str, runner: Callable[[], tuple[float, float, str]]) -> None:
             with counter.counting() as requests:
                 try:
@@ -469,14 +487,14 @@ def run(
                     operations[key].failures.setdefault(column, []).append(" ".join(lines[-2:])[:200])
                     print(f"{column} failed: {lines[-2:]}", flush=True)
                     return
-            operations[key].add(column, Sample(seconds, requests(), rss, output))
+            operations[key].add(column, Sample(seconds, requests(), rss, output, round_number))
 
         def measure_bare(key: str, action: Callable[[], object]) -> None:
             with counter.counting() as requests:
                 started = time.perf_counter()
                 action()
                 seconds = time.perf_counter() - started
-            operations[key].add("bare HTTP", Sample(seconds, requests()))
+            operations[key].add("bare HTTP", Sample(seconds, requests(), round_number=round_number))
 
         g, d = projects.gitops, projects.d6s
         o = operations
