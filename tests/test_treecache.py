@@ -92,6 +92,20 @@ def test_the_same_folder_twice_and_one_entry_changed(project: Project) -> None:
     field = changed["fields"][5]
     assert [change.name for change in warm.changes] == [f"{field['collection']}.{field['field']}"]
     assert len(warm.before["fields"]) == len(warm.after["fields"]) == 1
+    # Entries are checked as they are decoded: zeroed entries give the same comparison,
+    # read afresh, and the records are made again.
+    kept = {path: path.read_bytes() for path in records(project)}
+    for side in sides(project):
+        assert side.tree is not None
+        size = len(treecache.load(side.tree).entries)  # type: ignore[union-attr]
+        path = treecache._path(side.tree)
+        assert path is not None
+        path.write_bytes(kept[path][:-size] + bytes(size))
+    treecache._RECENT.clear()
+    assert all(treecache.load(side.tree) is not None for side in sides(project) if side.tree is not None)
+    treecache._RECENT.clear()
+    assert diff.compare(*sides(project)).changes == warm.changes
+    assert {path: path.read_bytes() for path in records(project)} == kept
 
 
 def test_a_damaged_or_stale_record_is_read_again(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,11 +115,15 @@ def test_a_damaged_or_stale_record_is_read_again(project: Project, monkeypatch: 
     expected = treecache.read(side.tree)[0]
     (path,) = records(project)
     data = path.read_bytes()
-    for damaged in (data[:-10], data[:-1] + bytes([data[-1] ^ 1]), b"", data[:20]):
+    index = len(treecache._MAGIC) + 64 + 8 + 10  # a byte of the index (digests, ends); the last, an entry's
+    flipped = [data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :] for at in (index, len(data) - 1)]
+    for damaged in (data[:-10], *flipped, b"", data[:20]):
         path.write_bytes(damaged)
         treecache._RECENT.clear()  # as a new process
-        assert treecache.load(side.tree) is None
+        if damaged is not flipped[1]:
+            assert treecache.load(side.tree) is None
         assert treecache.read(side.tree)[0] == expected  # read afresh, and remembered again
+        assert path.read_bytes() == data
         assert treecache.load(side.tree) is not None
     monkeypatch.setattr(treecache, "_code_digest", b"\0" * 32)  # another version of the code
     treecache._RECENT.clear()

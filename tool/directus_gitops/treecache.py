@@ -8,9 +8,10 @@ passed every check, keyed by its content (every file's path, mode and blob id, s
 ``gitrepo``), by this exact code (a digest of the package's sources): it holds the
 snapshot's header and every entry, each in marshal form.
 
-A record is verified against its own digest before anything in it is decoded; a missing,
-damaged or foreign record (another version of the code) means reading the folder again,
-so a record only ever saves work, it never decides what a snapshot holds. Records live in
+A record's index (everything but the entries' bytes) is verified against its own digest
+before anything in it is used, and every entry against its own digest as it is decoded; a
+missing, damaged or foreign record (another version of the code) means reading the folder
+again, so a record only ever saves work, it never decides what a snapshot holds. Records live in
 the repository's git directory, ``<git dir>/directus-gitops/trees/``, the :data:`KEEP`
 most recently used ones; nothing is remembered for a working tree or outside a repository.
 
@@ -38,7 +39,7 @@ from directus_gitops import snapshot as snap
 if TYPE_CHECKING:  # checking a folder is needed only when it is not remembered
     from directus_gitops import validate
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 KEEP = 8  # records kept (a large model's is a few MB)
 _MAGIC = b"directus-gitops tree record\n"
 _DIGEST = 32
@@ -53,9 +54,14 @@ def _code() -> bytes:
     every record stale) and of what else decides a reading."""
     global _code_digest
     if _code_digest is None:
-        import yaml
+        from importlib.util import find_spec
 
-        digest = hashlib.sha256(json.dumps([RECORD_VERSION, __version__, yaml.__version__, sys.version]).encode())
+        digest = hashlib.sha256(json.dumps([RECORD_VERSION, __version__, sys.version]).encode())
+        # PyYAML's resolver decides what the writer (and so the reader) takes as plain text:
+        # its version line is in the file the import would run (read, not imported).
+        spec = find_spec("yaml")
+        if spec is not None and spec.origin:
+            digest.update(Path(spec.origin).read_bytes())
         package = Path(__file__).parent
         for path in sorted(package.rglob("*.py")):
             digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
@@ -75,11 +81,11 @@ class Record:
     order: list[str]  # the snapshot's keys, in order
     header: dict[str, Any]  # every key but the lists
     lists: bytes  # for each entry, the index in _LISTS of the list it belongs to
-    entries: bytes
     ends: list[int]
     digests: bytes  # _ENTRY_DIGEST bytes per entry: of its marshal form
     fields: dict[str, int]  # fields per collection
     config: bool  # whether the folder's manifest lists configuration files
+    entries: bytes | memoryview  # not in the index: each entry is checked as it is decoded
 
     def snapshot(self) -> snap.Snapshot:
         return self._build(range(len(self.ends)))
@@ -90,12 +96,21 @@ class Record:
         return [digests[at : at + size] for at in range(0, len(digests), size)]
 
     def _build(self, indexes: Iterable[int]) -> snap.Snapshot:
+        """The snapshot with the entries at ``indexes``; :class:`Damaged` when one of them is
+        not what was written."""
         built: dict[str, Any] = {key: ([] if key in _LISTS else self.header[key]) for key in self.order}
-        entries, ends, lists = self.entries, self.ends, self.lists
+        entries, ends, lists, digests, size = self.entries, self.ends, self.lists, self.digests, _ENTRY_DIGEST
+        blake2b, loads = hashlib.blake2b, marshal.loads
         for index in indexes:
-            start = ends[index - 1] if index else 0
-            built[_LISTS[lists[index]]].append(marshal.loads(entries[start : ends[index]]))
+            data = entries[ends[index - 1] if index else 0 : ends[index]]
+            if blake2b(data, digest_size=size).digest() != digests[index * size : index * size + size]:
+                raise Damaged
+            built[_LISTS[lists[index]]].append(loads(data))
         return built
+
+
+class Damaged(Exception):
+    """A record whose entries are not what was written (it is forgotten when found)."""
 
 
 _MARSHAL_VERSION = 2
@@ -116,7 +131,7 @@ def record_of(snapshot: snap.Snapshot, *, config: bool) -> Record:
             ends.append(len(entries))
     header = {key: value for key, value in snapshot.items() if key not in _LISTS}
     fields = render.field_counts(snapshot)
-    return Record(list(snapshot), header, bytes(lists), bytes(entries), ends, bytes(digests), fields, config)
+    return Record(list(snapshot), header, bytes(lists), ends, bytes(digests), fields, config, bytes(entries))
 
 
 def differing(old: Record, new: Record) -> tuple[snap.Snapshot, snap.Snapshot]:
@@ -124,10 +139,18 @@ def differing(old: Record, new: Record) -> tuple[snap.Snapshot, snap.Snapshot]:
     what a comparison of the whole snapshots would find different, entry by entry, is all
     there (a 128-bit digest of the encoded value stands for it)."""
     ours, theirs = old.entry_digests(), new.entry_digests()
-    ours_set, theirs_set = set(ours), set(theirs)
-    before = old._build(i for i, entry in enumerate(ours) if entry not in theirs_set)
-    after = new._build(i for i, entry in enumerate(theirs) if entry not in ours_set)
+    before = old._build(_only_in(ours, theirs))
+    after = new._build(_only_in(theirs, ours))
     return before, after
+
+
+def _only_in(digests: list[bytes], others: list[bytes]) -> list[int]:
+    """The positions, in order, of the digests that ``others`` does not hold (set operations
+    and a dictionary, not a loop over every entry: most are on both sides)."""
+    where = dict(zip(digests, range(len(digests)), strict=True))
+    if len(where) != len(digests):  # the same entry twice: never in a checked folder
+        return [index for index, digest in enumerate(digests) if digest not in set(others)]
+    return sorted(where[digest] for digest in where.keys() - set(others))
 
 
 # --------------------------------------------------------------------------- storage
@@ -164,19 +187,29 @@ def load(tree: store.Tree) -> Record | None:
     except OSError:
         return None
     head = len(_MAGIC)
-    code, digest, payload = (
-        data[head : head + _DIGEST],
-        data[head + _DIGEST : head + 2 * _DIGEST],
-        data[head + 2 * _DIGEST :],
-    )
-    if not data.startswith(_MAGIC) or code != _code() or hashlib.sha256(payload).digest() != digest:
+    code, digest = data[head : head + _DIGEST], data[head + _DIGEST : head + 2 * _DIGEST]
+    size = int.from_bytes(data[head + 2 * _DIGEST : head + 2 * _DIGEST + 8], "big")
+    start = head + 2 * _DIGEST + 8
+    index = data[start : start + size]
+    if not data.startswith(_MAGIC) or code != _code() or hashlib.sha256(index).digest() != digest:
         return None
     try:
-        record = Record(*marshal.loads(payload))
+        parts: tuple[Any, ...] = (*marshal.loads(index), memoryview(data)[start + size :])
+        record = Record(*parts)
+        if len(record.entries) != (record.ends[-1] if record.ends else 0):
+            return None
         os.utime(path)  # recently used: kept
-    except (ValueError, TypeError, EOFError, OSError):
+    except (ValueError, TypeError, EOFError, OSError, IndexError):
         return None
     return _recent(str(path), record)
+
+
+def forget(tree: store.Tree) -> None:
+    """Remove ``tree``'s record (found damaged)."""
+    path = _path(tree)
+    if path is not None:
+        _RECENT.pop(str(path), None)
+        path.unlink(missing_ok=True)
 
 
 def save(tree: store.Tree, record: Record) -> None:
@@ -184,11 +217,15 @@ def save(tree: store.Tree, record: Record) -> None:
     path = _path(tree)
     if path is None:
         return
-    payload = marshal.dumps(tuple(getattr(record, field.name) for field in dataclasses.fields(record)))
+    fields = [field.name for field in dataclasses.fields(record)]
+    assert fields[-1] == "entries"
+    index = marshal.dumps(tuple(getattr(record, name) for name in fields[:-1]))
     partial = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_bytes(_MAGIC + _code() + hashlib.sha256(payload).digest() + payload)
+        with partial.open("wb") as out:
+            out.write(_MAGIC + _code() + hashlib.sha256(index).digest() + len(index).to_bytes(8, "big") + index)
+            out.write(record.entries)
         partial.replace(path)
         _prune(path.parent)
     except OSError:
@@ -213,7 +250,10 @@ def read(
     never rests on a file in the git directory)."""
     record = load(tree) if trust else None
     if record is not None:
-        return record.snapshot(), record
+        try:
+            return record.snapshot(), record
+        except Damaged:
+            forget(tree)
     from directus_gitops import validate
 
     snapshot = validate.load_tree(tree, shared).snapshot

@@ -149,7 +149,12 @@ def _remembered(old: Side, new: Side) -> Comparison | None:
         return None
     if any(before_record.header.get(key) != after_record.header.get(key) for key in ("directus", "vendor")):
         return None  # compared by the translation rules, which look at whole snapshots
-    before, after = treecache.differing(before_record, after_record)
+    try:
+        before, after = treecache.differing(before_record, after_record)
+    except treecache.Damaged:
+        treecache.forget(old.tree)
+        treecache.forget(new.tree)
+        return None
     return Comparison(changes.compare(before, after), before, after, fields=before_record.fields)
 
 
