@@ -15,6 +15,7 @@ import pytest
 
 from directus_gitops import changes, render, store
 from directus_gitops.commands import diff
+from directus_gitops.errors import GitError
 from directus_gitops.gitrepo import Repo
 from tests import samples, synthetic
 from tests.conftest import Project
@@ -119,6 +120,27 @@ def test_neither_path_nor_revision_is_an_error(history: Project) -> None:
     result = history.run("diff", "no-such-thing", "--exit-code")
     assert result.code == 1
     assert "'no-such-thing' is neither an existing path nor a git revision" in result.err
+
+
+def test_two_revisions_looked_up_together_read_as_each_alone(history: Project) -> None:
+    """``prepare`` asks git about both revisions at once; a name git does not know, or one
+    that is no commit, is left to the one-by-one lookup and its error."""
+    alone = Repo(history.root)
+    expected = [alone.schema_tree(rev, "schema") for rev in ("HEAD~1", "HEAD")]
+    together = Repo(history.root)
+    together.prepare(["HEAD~1", "HEAD", "HEAD~1"], "schema")
+    assert len(together._listings) == 2
+    found = [together.schema_tree(rev, "schema") for rev in ("HEAD~1", "HEAD")]
+    assert [(c.hexsha, t and t.key) for c, t in found] == [(c.hexsha, t and t.key) for c, t in expected]
+    assert not together._listings  # each listing used once
+    for names in (["HEAD", "no-such-thing"], ["HEAD", "HEAD^{tree}"], ["HEAD", "HEAD~1..HEAD"]):
+        repo = Repo(history.root)
+        repo.prepare(names, "schema")
+        assert repo.revision("HEAD").hexsha == expected[1][0].hexsha
+        with pytest.raises(GitError, match="unknown git revision"):
+            repo.revision(names[1])
+    refused = history.run("diff", "HEAD", "HEAD^{tree}")
+    assert "'HEAD^{tree}' is neither an existing path nor a git revision" in refused.err
 
 
 def test_a_revision_without_the_schema_folder_is_an_empty_schema(project: Project) -> None:

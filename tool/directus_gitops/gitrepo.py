@@ -38,16 +38,16 @@ class Revision:
     hexsha: str
 
 
+_ENV = {**os.environ, "GIT_LITERAL_PATHSPECS": "1", "LC_ALL": "C"}
+
+
+def _is_sha(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
 def _run(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(
-            ["git", *args],
-            cwd=root,
-            input=stdin,
-            capture_output=True,
-            check=False,
-            env={**os.environ, "GIT_LITERAL_PATHSPECS": "1", "LC_ALL": "C"},
-        )
+        return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, check=False, env=_ENV)
     except OSError as exc:  # no git binary, or no such folder
         raise GitError(f"git is not available: {exc}") from None
 
@@ -70,6 +70,7 @@ class Repo:
         self._repo: Any = None
         self._git: Any = None
         self._revisions: dict[str, Revision] = {}  # asked once per process: an argument is looked up twice
+        self._listings: dict[tuple[str, str], tuple[int, bytes, bytes]] = {}  # from prepare()
 
     @property
     def repo(self) -> Any:
@@ -142,29 +143,65 @@ class Repo:
             raise GitError(f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/")
         return commit, tree.read
 
+    def prepare(self, revs: list[str], folder: str) -> None:
+        """Resolve ``revs`` in one ``rev-parse`` and list ``folder`` at each at once, for the
+        :meth:`schema_tree` calls that follow (a diff of two commits waits for one git
+        process at a time otherwise). Anything that goes wrong is left to those calls."""
+        wanted = [rev for rev in dict.fromkeys(revs) if rev not in self._revisions]
+        if wanted and all(rev and not rev.startswith("-") and "\n" not in rev for rev in wanted):
+            found = _run(self.root, "rev-parse", *(f"{rev}^{{commit}}" for rev in wanted))  # no "-" first: no option
+            shas = found.stdout.decode("ascii", "replace").split()
+            if found.returncode == 0 and len(shas) == len(wanted) and all(_is_sha(sha) for sha in shas):
+                self._revisions.update((rev, Revision(sha)) for rev, sha in zip(wanted, shas, strict=True))
+        started = {
+            sha: self._start_listing(sha, folder)
+            for sha in dict.fromkeys(self._revisions[rev].hexsha for rev in revs if rev in self._revisions)
+            if (sha, folder) not in self._listings
+        }
+        for sha, process in started.items():
+            out, err = process.communicate()
+            self._listings[(sha, folder)] = process.returncode, out, err
+
+    def _start_listing(self, sha: str, folder: str) -> subprocess.Popen[bytes]:
+        inside = folder not in ("", ".")
+        args = ["ls-tree", "-r", "-z", "--full-tree", sha, *(["--", folder] if inside else [])]
+        try:
+            return subprocess.Popen(
+                ["git", *args], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_ENV
+            )
+        except OSError as exc:
+            raise GitError(f"git is not available: {exc}") from None
+
+    def _listing(self, sha: str, folder: str) -> tuple[int, bytes, bytes]:
+        known = self._listings.pop((sha, folder), None)
+        if known is not None:
+            return known
+        process = self._start_listing(sha, folder)
+        out, err = process.communicate()
+        return process.returncode, out, err
+
     def schema_tree(self, rev: str, folder: str) -> tuple[Revision, store.Tree | None]:
         """The commit for ``rev`` and ``folder`` at that commit (None when it has none).
 
         Files are listed once, with their blob ids, so comparing two commits compares ids
-        first; the first file read fetches every blob of the folder in one ``cat-file``.
+        first; the first file read asks every blob's size and then fetches every blob of the
+        folder (each under the size limit) in one ``cat-file``.
         """
         commit = self.revision(rev)
         inside = folder not in ("", ".")
-        args = ["ls-tree", "-r", "-l", "-z", "--full-tree", commit.hexsha]
-        listed = _run(self.root, *args, *(["--", folder] if inside else []))
-        if listed.returncode != 0:
-            message = listed.stderr.decode("utf-8", "replace").strip()
+        code, listed, errors = self._listing(commit.hexsha, folder)
+        if code != 0:
+            message = errors.decode("utf-8", "replace").strip()
             raise GitError(f"revision '{rev}': cannot list {folder or 'the tree'} ({message})")
         prefix = folder.rstrip("/") + "/" if inside else ""
-        sizes: dict[str, int] = {}
         ids: dict[str, str] = {}
         names: list[str] = []
         content = hashlib.sha256()  # every file's path, mode and blob id: the folder's key
-        for record in listed.stdout.split(b"\0"):
+        for record in listed.split(b"\0"):
             if not record:
                 continue
             info, _, raw = record.partition(b"\t")
-            mode, kind, sha, size = info.decode("ascii").split()
+            mode, kind, sha = info.decode("ascii").split()
             path = raw.decode("utf-8", "surrogateescape")
             if inside and path == folder.rstrip("/"):
                 raise GitError(f"revision '{rev}': {folder} is not a folder")
@@ -174,38 +211,47 @@ class Repo:
             names.append(relpath)
             content.update(b"%s\0%s\0%s\0" % (relpath.encode("utf-8", "surrogateescape"), mode.encode(), sha.encode()))
             if int(mode, 8) != _SYMLINK:  # never follow a link (but list it, so the validation can say why)
-                ids[relpath], sizes[relpath] = sha, int(size)
+                ids[relpath] = sha
         if not names:
             return commit, None
         names.sort()
+        sizes: dict[str, int] = {}
         fetched: dict[str, bytes] = {}
 
-        def fetch(wanted: list[str]) -> None:
-            out = _run(self.root, "cat-file", "--batch", stdin="".join(f"{sha}\n" for sha in wanted).encode())
+        def batch(option: str, wanted: list[str]) -> list[tuple[str, int, bytes]]:
+            """``cat-file`` for ``wanted``: each blob's id, size and (with --batch) bytes."""
+            out = _run(self.root, "cat-file", option, stdin="".join(f"{sha}\n" for sha in wanted).encode())
             if out.returncode != 0:
                 raise GitError(f"revision '{rev}': cannot read {folder}: {out.stderr.decode('utf-8', 'replace')}")
-            data, at = out.stdout, 0
+            data, at, found = out.stdout, 0, []
             for sha in wanted:
                 end = data.index(b"\n", at)
                 header = data[at:end].split()
                 if len(header) != 3 or header[0].decode() != sha:
                     raise GitError(f"revision '{rev}': git could not read blob {sha}")
                 size = int(header[2])
-                fetched[sha] = data[end + 1 : end + 1 + size]
-                at = end + 2 + size
+                if option == "--batch":
+                    found.append((sha, size, data[end + 1 : end + 1 + size]))
+                    at = end + 2 + size
+                else:
+                    found.append((sha, size, b""))
+                    at = end + 1
+            return found
 
         def read(relpath: str) -> bytes | None:
             sha = ids.get(relpath)
             if sha is None:
                 return None
-            store.check_size(sizes[relpath], f"{rev}:{prefix}{relpath}")
-            if sha not in fetched:
+            if sha not in sizes:
                 # The manifest alone when it is read first (a remembered folder needs no
                 # more); otherwise every blob of the folder at once.
-                alone = relpath == store.MANIFEST and not fetched
-                fetch(
-                    [sha] if alone else sorted({ids[p] for p in ids if sizes[p] <= store.MAX_FILE_BYTES} - set(fetched))
-                )
+                alone = relpath == store.MANIFEST and not sizes
+                wanted = [sha] if alone else sorted(set(ids.values()) - set(sizes))
+                sizes.update((blob, size) for blob, size, _ in batch("--batch-check", wanted))
+            store.check_size(sizes[sha], f"{rev}:{prefix}{relpath}")
+            if sha not in fetched:
+                small = [blob for blob, size in sizes.items() if size <= store.MAX_FILE_BYTES and blob not in fetched]
+                fetched.update((blob, data) for blob, _, data in batch("--batch", sorted(small)))
             return fetched[sha]
 
         key = content.hexdigest()

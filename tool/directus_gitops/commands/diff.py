@@ -210,6 +210,7 @@ def merge_base_sides(arg: str, git: _Git) -> tuple[Side, Side]:
     left, _, right = arg.partition("...")
     repo, folder = git.repo(), git.folder()
     base = repo.merge_base(left or "HEAD", right or "HEAD")
+    repo.prepare([base, right or "HEAD"], folder)
     before = revision_side(repo, base, folder)
     label = f"merge base of {left or 'HEAD'} and {right or 'HEAD'} ({base[:10]})"
     return Side(label, tree=before.tree, ref=arg, commit=base), revision_side(repo, right or "HEAD", folder)
@@ -247,6 +248,9 @@ def _sides(config: Config, git: _Git, old: str | None, new: str | None) -> tuple
             raise ConfigError(f"a range such as '{arg}' goes alone: diff A...B")
     if old is not None and is_range(old):
         return merge_base_sides(old, git)
+    revisions = [arg for arg in (old or "HEAD", new) if arg is not None and not Path(arg).exists()]
+    if len(revisions) == 2:  # two commits: both looked up and listed at once
+        git.repo().prepare(revisions, git.folder())
     if old is not None:
         before = side_for(old, git)
     elif git.repo().has_commits():
