@@ -160,18 +160,26 @@ def _is_auto_increment_pk(entry: Mapping[str, Any]) -> bool:
 # --------------------------------------------------------------------------- deep compare
 
 
+# Leaves compared in place, without a call per key: most properties of a changed entry are
+# the same (a type change, 1 to True say, is still a change: the types are compared first).
+_LEAVES = frozenset((str, int, float, bool, type(None)))
+
+
 def property_changes(old: Any, new: Any, prefix: str = "") -> list[PropertyChange]:
     """Leaf-level differences between two JSON-like values, with dotted paths."""
     if isinstance(old, dict) and isinstance(new, dict):
         changes: list[PropertyChange] = []
         for key in list(old) + [k for k in new if k not in old]:
-            path = f"{prefix}.{key}" if prefix else str(key)
             if key not in new:
-                changes.append(PropertyChange(path, old[key], ABSENT))
+                changes.append(PropertyChange(f"{prefix}.{key}" if prefix else str(key), old[key], ABSENT))
             elif key not in old:
-                changes.append(PropertyChange(path, ABSENT, new[key]))
+                changes.append(PropertyChange(f"{prefix}.{key}" if prefix else str(key), ABSENT, new[key]))
             else:
-                changes.extend(property_changes(old[key], new[key], path))
+                ours, theirs = old[key], new[key]
+                kind = type(ours)
+                if kind is type(theirs) and kind in _LEAVES and ours == theirs:
+                    continue
+                changes.extend(property_changes(ours, theirs, f"{prefix}.{key}" if prefix else str(key)))
         return changes
     if isinstance(old, list) and isinstance(new, list):
         changes = []
