@@ -84,7 +84,7 @@ class Record:
     ends: list[int]
     digests: bytes  # _ENTRY_DIGEST bytes per entry: of its marshal form
     fields: dict[str, int]  # fields per collection
-    config: bool  # whether the folder's manifest lists configuration files
+    config: bool  # whether the folder's manifest has a config entry (the configuration kinds)
     entries: bytes | memoryview  # not in the index: each entry is checked as it is decoded
 
     def snapshot(self) -> snap.Snapshot:
@@ -262,7 +262,7 @@ def read(
         return snapshot, None
     manifest = store.read_manifest(tree.read, tree.source) or {}
     try:
-        record = record_of(snapshot, config=bool(manifest.get("config")))
+        record = record_of(snapshot, config=manifest.get("config") is not None)
     except ValueError:  # a value marshal cannot hold: not remembered
         return snapshot, None
     save(tree, _recent(str(path), record))

@@ -14,17 +14,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from directus_gitops import changes, mermaid, render, selection, store, targetview, translate, treecache, validate
+from directus_gitops import changes, render, selection, store, targetview, translate, treecache, validate
 from directus_gitops import snapshot as snap
 from directus_gitops.client import Diff, DirectusClient
 from directus_gitops.config import Config, Target
 from directus_gitops.console import Console
 from directus_gitops.errors import ConfigError, DocumentError, ExitCode, GitError, GitOpsError, ServerError
 from directus_gitops.fanout import Record
-from directus_gitops.kinds import compare as kinds_compare
-from directus_gitops.kinds import sync
+
+if TYPE_CHECKING:  # the configuration kinds: imported only for a folder that holds some
+    from directus_gitops.kinds import compare as kinds_compare
+    from directus_gitops.kinds import sync
 
 PLAN_FORMAT = "directus-gitops-plan"
 PLAN_FORMAT_VERSION = render.JSON_FORMAT_VERSION  # one type everywhere: the string "1"
@@ -40,6 +42,8 @@ class Source:
     label: str  # "HEAD (1a2b3c4d5e)" or a path
     ref: str | None = None
     commit: str | None = None
+    # Whether the folder's manifest lists configuration files; None when not known.
+    config: bool | None = None
 
 
 @dataclass
@@ -125,12 +129,13 @@ def read_source(
     commit, tree = repo.schema_tree(rev, folder)
     if tree is None:
         raise GitError(f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/")
-    snapshot = treecache.read(tree, trust=remembered)[0]
+    snapshot, record = treecache.read(tree, trust=remembered)
     dirty = repo.dirty_paths(folder)
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         console.warn(f"uncommitted changes under {folder}/ are not pushed: {shown}")
-    return Source(snapshot, label=f"{rev} ({commit.hexsha[:10]})", ref=rev, commit=commit.hexsha)
+    config_files = record.config if record is not None else None
+    return Source(snapshot, label=f"{rev} ({commit.hexsha[:10]})", ref=rev, commit=commit.hexsha, config=config_files)
 
 
 # --------------------------------------------------------------------------- talking to the target
@@ -465,6 +470,8 @@ def title(plan: Plan) -> str:
 def show(plan: Plan, console: Console, fmt: render.Format, *, details: bool = False) -> None:
     diagram = None
     if fmt in ("markdown", "mermaid"):
+        from directus_gitops import mermaid
+
         diagram = mermaid.diagram(plan.changes, plan.target_snapshot, plan.sent or plan.source.snapshot)
     if fmt == "text" and not plan.changes:
         lines = [f"'{plan.target.name}' already matches {plan.source.label}. No changes."]
@@ -510,6 +517,8 @@ def save(plan: Plan, path: Path, config_plan: sync.Plan | None = None) -> None:
         "snapshot": plan.source.snapshot,
     }
     if config_plan is not None and config_plan.changes:
+        from directus_gitops.kinds import sync
+
         document["config"] = sync.saved(config_plan)
     text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     tmp = path.with_name(f".{path.name}.tmp")
@@ -591,6 +600,10 @@ def plan_config(
     config: Config, client: DirectusClient, plan: Plan, *, ref: str | None, path: Path | None
 ) -> sync.Plan | None:
     """The configuration kinds' plan, when the source folder holds any."""
+    if path is None and plan.source.config is False:
+        return None  # known from the folder's manifest, read with the snapshot
+    from directus_gitops.kinds import sync
+
     desired = sync.source(config.schema_dir, config.root, ref=ref, path=path)
     if desired is None:
         return None
@@ -598,6 +611,8 @@ def plan_config(
 
 
 def _show_config(changes: kinds_compare.ConfigChangeSet, console: Console, fmt: render.Format) -> None:
+    from directus_gitops.kinds import compare as kinds_compare
+
     """The configuration kinds' plan: after the schema's (JSON: on stderr, stdout stays one document)."""
     if fmt == "json":
         console.info(json.dumps({"config": kinds_compare.as_dict(changes)}, indent=2, ensure_ascii=False))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from directus_gitops import changes, lock, preflight, render, selection, translate, yamlio
 from directus_gitops import snapshot as snap
@@ -28,8 +28,9 @@ from directus_gitops.errors import (
     StaleHashError,
 )
 from directus_gitops.fanout import Record
-from directus_gitops.kinds import compare as kinds_compare
-from directus_gitops.kinds import sync
+
+if TYPE_CHECKING:  # the configuration kinds: imported only for a folder that holds some
+    from directus_gitops.kinds import sync
 
 
 def backup_text(current: snap.Snapshot) -> str:
@@ -147,6 +148,8 @@ def _push_config(
     *,
     before: list[str] | None = None,
 ) -> int:
+    from directus_gitops.kinds import sync
+
     console.info(f"Applying configuration ({config_plan.changes.summary()}) to '{plan.target.name}' …")
     done = sync.push(client, config_plan, plan.target_version, backup_path, before=before)
     console.info(f"Configuration of '{plan.target.name}' now matches {plan.source.label} ({len(done)} call(s)).")
@@ -206,14 +209,17 @@ def run(
                 config_plan = planning.plan_config(config, client, plan, ref=ref, path=path)
             else:  # the configuration the plan was saved with, if any, against an unchanged target
                 saved_config = (saved or {}).get("config")
-                config_plan = (
-                    None
-                    if saved_config is None
-                    else sync.from_saved(
+                config_plan = None
+                if saved_config is not None:
+                    from directus_gitops.kinds import sync
+
+                    config_plan = sync.from_saved(
                         client, saved_config, plan.target_version, f"{plan_file}", target.name, rules=target.ignore
                     )
-                )
             if config_plan is not None:
+                from directus_gitops.kinds import compare as kinds_compare
+                from directus_gitops.kinds import sync
+
                 _report(console, fmt, kinds_compare.text(config_plan.changes))
             record.changes = plan.changes.summary()
             if plan.diff is None and not (config_plan and config_plan.changes):
