@@ -28,7 +28,7 @@ import json
 import marshal
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,10 +85,11 @@ class Record:
     digests: bytes  # _ENTRY_DIGEST bytes per entry: of its marshal form
     fields: dict[str, int]  # fields per collection
     config: bool  # whether the folder's manifest has a config entry (the configuration kinds)
-    entries: bytes | memoryview  # not in the index: each entry is checked as it is decoded
+    entries: bytes | Stored  # not in the index: each entry is checked as it is decoded
 
     def snapshot(self) -> snap.Snapshot:
-        return self._build(range(len(self.ends)))
+        whole = self.entries.whole() if isinstance(self.entries, Stored) else self.entries
+        return dataclasses.replace(self, entries=whole)._build(range(len(self.ends)))
 
     def entry_digests(self) -> list[bytes]:
         """Each entry's digest, in order."""
@@ -96,13 +97,20 @@ class Record:
         return [digests[at : at + size] for at in range(0, len(digests), size)]
 
     def _build(self, indexes: Iterable[int]) -> snap.Snapshot:
-        """The snapshot with the entries at ``indexes``; :class:`Damaged` when one of them is
-        not what was written."""
+        """The snapshot with the entries at ``indexes`` (in order); :class:`Damaged` when one
+        of them is not what was written."""
         built: dict[str, Any] = {key: ([] if key in _LISTS else self.header[key]) for key in self.order}
         entries, ends, lists, digests, size = self.entries, self.ends, self.lists, self.digests, _ENTRY_DIGEST
         blake2b, loads = hashlib.blake2b, marshal.loads
-        for index in indexes:
-            data = entries[ends[index - 1] if index else 0 : ends[index]]
+        wanted = list(indexes)
+        spans = [(ends[index - 1] if index else 0, ends[index]) for index in wanted]
+        read: Sequence[bytes | memoryview]
+        if isinstance(entries, Stored):
+            read = entries.pieces(spans)
+        else:
+            whole = memoryview(entries)
+            read = [whole[start:end] for start, end in spans]
+        for index, data in zip(wanted, read, strict=True):
             if blake2b(data, digest_size=size).digest() != digests[index * size : index * size + size]:
                 raise Damaged
             built[_LISTS[lists[index]]].append(loads(data))
@@ -111,6 +119,31 @@ class Record:
 
 class Damaged(Exception):
     """A record whose entries are not what was written (it is forgotten when found)."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A remembered record's entries, left in its file and read as they are needed: a diff
+    of two remembered commits reads only the entries that differ, not megabytes of them."""
+
+    path: Path
+    offset: int
+    size: int
+
+    def __len__(self) -> int:
+        return self.size
+
+    def pieces(self, spans: list[tuple[int, int]]) -> list[bytes]:
+        """The bytes from each ``(start, end)``, read from the file as it is now."""
+        try:
+            with self.path.open("rb") as stored:
+                fd = stored.fileno()
+                return [os.pread(fd, end - start, self.offset + start) for start, end in spans]
+        except OSError:
+            raise Damaged from None  # (replaced or removed since: read afresh)
+
+    def whole(self) -> bytes:
+        return self.pieces([(0, self.size)])[0]
 
 
 _MARSHAL_VERSION = 2
@@ -182,19 +215,21 @@ def load(tree: store.Tree) -> Record | None:
     known = _RECENT.get(str(path))
     if known is not None:
         return known
+    head = len(_MAGIC)
+    start = head + 2 * _DIGEST + 8
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stored:
+            data = stored.read(start)
+            size = int.from_bytes(data[head + 2 * _DIGEST : start], "big")
+            index = stored.read(size)
+            total = os.fstat(stored.fileno()).st_size
     except OSError:
         return None
-    head = len(_MAGIC)
     code, digest = data[head : head + _DIGEST], data[head + _DIGEST : head + 2 * _DIGEST]
-    size = int.from_bytes(data[head + 2 * _DIGEST : head + 2 * _DIGEST + 8], "big")
-    start = head + 2 * _DIGEST + 8
-    index = data[start : start + size]
     if not data.startswith(_MAGIC) or code != _code() or hashlib.sha256(index).digest() != digest:
         return None
     try:
-        parts: tuple[Any, ...] = (*marshal.loads(index), memoryview(data)[start + size :])
+        parts: tuple[Any, ...] = (*marshal.loads(index), Stored(path, start + size, total - start - size))
         record = Record(*parts)
         if len(record.entries) != (record.ends[-1] if record.ends else 0):
             return None
@@ -225,7 +260,7 @@ def save(tree: store.Tree, record: Record) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("wb") as out:
             out.write(_MAGIC + _code() + hashlib.sha256(index).digest() + len(index).to_bytes(8, "big") + index)
-            out.write(record.entries)
+            out.write(record.entries if isinstance(record.entries, bytes) else record.entries.whole())
         partial.replace(path)
         _prune(path.parent)
     except OSError:
