@@ -54,12 +54,12 @@ def _code() -> bytes:
     every record stale) and of what else decides a reading."""
     global _code_digest
     if _code_digest is None:
-        from importlib.util import find_spec
+        from importlib.machinery import PathFinder  # (importlib.util costs ten times more to import)
 
         digest = hashlib.sha256(json.dumps([RECORD_VERSION, __version__, sys.version]).encode())
         # PyYAML's resolver decides what the writer (and so the reader) takes as plain text:
         # its version line is in the file the import would run (read, not imported).
-        spec = find_spec("yaml")
+        spec = PathFinder.find_spec("yaml")
         if spec is not None and spec.origin:
             digest.update(Path(spec.origin).read_bytes())
         package = Path(__file__).parent
