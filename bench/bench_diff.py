@@ -13,7 +13,9 @@ order that rotates from round to round:
   after a clone (the records removed first);
 * ``directus-gitops --help``: the start-up floor of any command;
 * with ``--compare-with SRC``, the same diff by the tool whose source folder (the one holding
-  ``directus_gitops/``) is SRC, e.g. an export of main: before/after in the same conditions;
+  ``directus_gitops/``) is SRC, e.g. an export of main: before/after in the same conditions
+  (both commits remembered, in a clone of the scratch repository: each version keeps its own
+  records);
 * in-process: reading both commits (every file checked as ``check`` does) and comparing,
   with the reader's memos emptied and the records removed first;
 * for reference, the full read: every file parsed by PyYAML and checked on its own, as the
@@ -174,11 +176,16 @@ def main() -> int:
             ),
         }
         if args.compare_with is not None:
+            # In a clone of its own: records are keyed by the folder's content, and the other
+            # version's would replace this one's (and the other way round) at every round.
+            other_root = Path(scratch) / "other"
+            git(Path(scratch), "clone", "--quiet", str(root), str(other_root))
             other = {**env, "PYTHONPATH": str(args.compare_with.resolve())}
             command = [sys.executable, "-c", "from directus_gitops.cli import main; main()", "diff", "HEAD~1", "HEAD"]
-            measures[f"the same diff by {args.compare_with} (new process)"] = (
+            subprocess.run(command, cwd=other_root, env=other, check=True, capture_output=True)  # remembered
+            measures[f"the same diff by {args.compare_with} (new process, commits remembered)"] = (
                 Timing(),
-                lambda t: run_process(command, root, other, t),
+                lambda t: run_process(command, other_root, other, t),
             )
         measures["in-process: read, check and compare both commits (first read)"] = (
             Timing(),
