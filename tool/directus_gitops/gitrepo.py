@@ -1,7 +1,8 @@
 """The one git module: reading committed schema trees, committing pulls, walking history.
 
-Reading a committed tree (what ``diff`` and ``plan`` do) runs the git command directly: one
-``rev-parse``, one ``ls-tree`` and one ``cat-file --batch`` per revision. GitPython, which
+Reading a committed tree (what ``diff`` and ``plan`` do) runs the git command directly: a
+``rev-parse`` and an ``ls-tree`` per revision (two revisions at once with :meth:`Repo.prepare`)
+and, when files are read, one ``cat-file --batch-check`` and one ``cat-file --batch``. GitPython, which
 costs more to import than a whole offline diff should take, is imported only by the commands
 that commit, walk history or ask for branches.
 """
