@@ -88,8 +88,7 @@ class Record:
     entries: bytes | Stored  # not in the index: each entry is checked as it is decoded
 
     def snapshot(self) -> snap.Snapshot:
-        whole = self.entries.whole() if isinstance(self.entries, Stored) else self.entries
-        return dataclasses.replace(self, entries=whole)._build(range(len(self.ends)))
+        return self._build(range(len(self.ends)))
 
     def entry_digests(self) -> list[bytes]:
         """Each entry's digest, in order."""
@@ -105,10 +104,10 @@ class Record:
         wanted = list(indexes)
         spans = [(ends[index - 1] if index else 0, ends[index]) for index in wanted]
         read: Sequence[bytes | memoryview]
-        if isinstance(entries, Stored):
+        if isinstance(entries, Stored) and len(wanted) < len(ends):  # a few: each read on its own
             read = entries.pieces(spans)
-        else:
-            whole = memoryview(entries)
+        else:  # all of them, or already in memory: one buffer
+            whole = memoryview(entries.whole() if isinstance(entries, Stored) else entries)
             read = [whole[start:end] for start, end in spans]
         for index, data in zip(wanted, read, strict=True):
             if blake2b(data, digest_size=size).digest() != digests[index * size : index * size + size]:
@@ -180,10 +179,10 @@ def differing(old: Record, new: Record) -> tuple[snap.Snapshot, snap.Snapshot]:
 def _only_in(digests: list[bytes], others: list[bytes]) -> list[int]:
     """The positions, in order, of the digests that ``others`` does not hold (set operations
     and a dictionary, not a loop over every entry: most are on both sides)."""
-    where = dict(zip(digests, range(len(digests)), strict=True))
+    where, other = dict(zip(digests, range(len(digests)), strict=True)), set(others)
     if len(where) != len(digests):  # the same entry twice: never in a checked folder
-        return [index for index, digest in enumerate(digests) if digest not in set(others)]
-    return sorted(where[digest] for digest in where.keys() - set(others))
+        return [index for index, digest in enumerate(digests) if digest not in other]
+    return sorted(where[digest] for digest in where.keys() - other)
 
 
 # --------------------------------------------------------------------------- storage

@@ -611,9 +611,9 @@ def plan_config(
 
 
 def _show_config(changes: kinds_compare.ConfigChangeSet, console: Console, fmt: render.Format) -> None:
+    """The configuration kinds' plan: after the schema's (JSON: on stderr, stdout stays one document)."""
     from directus_gitops.kinds import compare as kinds_compare
 
-    """The configuration kinds' plan: after the schema's (JSON: on stderr, stdout stays one document)."""
     if fmt == "json":
         console.info(json.dumps({"config": kinds_compare.as_dict(changes)}, indent=2, ensure_ascii=False))
     elif fmt == "markdown":
