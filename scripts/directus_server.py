@@ -789,6 +789,8 @@ def build_template(
     ``connection`` the template is that (empty) database, which must not be used otherwise.
     """
     directory = Path(directory)
+    # An earlier build's database there holds another admin password: build afresh.
+    shutil.rmtree(directory / "build", ignore_errors=True)
     with DirectusServer(version, directory / "build", cache=cache, connection=connection) as server:
         if seed is not None:
             seed(server.url, server.token, version)
