@@ -128,3 +128,32 @@ def test_a_key_given_twice_is_refused_with_its_line(text: str, line: int) -> Non
         yamlio.load(text)
     assert caught.value.problem.line == line
     assert "duplicate key" in caught.value.problem.message
+
+
+def test_the_resolver_table_written_out_is_pyyamls_own() -> None:
+    """The first characters and words ``_plain_ok`` decides without PyYAML are PyYAML's."""
+    table = yaml.resolver.Resolver.yaml_implicit_resolvers
+    assert set(table) - {""} == yamlio._RESOLVED_FIRST
+    letters = {first for first in table if first.isalpha()}
+    assert all(
+        {tag for tag, _ in table[first]} <= {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"} for first in letters
+    )
+    resolver = yaml.resolver.Resolver()
+    assert all(
+        resolver.resolve(yaml.ScalarNode, word, (True, False)) != yamlio._STR_TAG for word in yamlio._BOOL_NULL_WORDS
+    )
+
+
+LETTER_WORDS = st.text(alphabet="yesnoYESNOtrufalTRUFALnulNUL_x1", min_size=1, max_size=6)
+
+
+@given(st.one_of(LETTER_WORDS, st.text(max_size=8), st.sampled_from(TRICKY)))
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
+def test_a_plain_scalar_is_decided_as_pyyamls_resolver_decides(text: str) -> None:
+    resolver = yaml.resolver.Resolver()
+    expected_str = resolver.resolve(yaml.ScalarNode, text, (True, False)) == yamlio._STR_TAG
+    if text[:1].isalpha() and text[0] in yamlio._RESOLVED_FIRST:
+        assert (text in yamlio._BOOL_NULL_WORDS) == (not expected_str)
+    if yamlio._plain_ok(text):
+        assert expected_str
+        assert yaml.safe_load(f"k: {text}\n") == {"k": text}

@@ -57,6 +57,19 @@ _LITERAL_BAD = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
+# The first characters PyYAML's resolver looks further at (the keys of
+# ``yaml.resolver.Resolver.yaml_implicit_resolvers``, the empty string aside). A plain scalar
+# starting with any other character reads as a string; one starting with a letter among them
+# does unless it is one of YAML 1.1's bool or null words. tests/test_yamlio.py holds both to
+# PyYAML's own table, so a short key is decided without importing PyYAML (a read of a few
+# committed files costs less than that import).
+_RESOLVED_FIRST = frozenset("!&*+-.0123456789<=FNOTYfnoty~")
+_BOOL_NULL_WORDS = frozenset({
+    "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+    "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL",
+})  # fmt: skip
+
+
 @functools.cache
 def _resolver() -> yaml.resolver.Resolver:
     import yaml
@@ -69,6 +82,11 @@ def _plain_ok(text: str) -> bool:
         return False
     if "\n" in text or ": " in text or " #" in text or "\t" in text or _NEEDS_ESCAPE.search(text):
         return False
+    first = text[0]
+    if first not in _RESOLVED_FIRST:
+        return True
+    if first.isalpha():
+        return text not in _BOOL_NULL_WORDS
     import yaml
 
     return bool(_resolver().resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG)  # type: ignore[no-untyped-call]
