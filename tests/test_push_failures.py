@@ -111,6 +111,48 @@ def committed_project_against(project: Project, monkeypatch, handler, snapshot: 
     project.git("commit", "--quiet", "-m", "model")
 
 
+def test_a_target_already_over_its_limit_still_takes_changes_that_add_no_collection(
+    project: Project, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A licence downgraded under the target's usage: only a push that creates or activates a
+    collection is refused, and GET /license is asked only for such a push."""
+    desired = samples.base()
+    note = {"kind": "E", "path": ["meta", "note"], "lhs": "old", "rhs": "new"}
+    created = {"kind": "N", "rhs": samples.collection("extra")}
+    answers: dict[str, Any] = {"diff": {"fields": [{"collection": "authors", "field": "name", "diff": [note]}]}}
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        if request.url.path == "/server/info":
+            return httpx.Response(200, json={"data": {"version": "12.4.1"}})
+        if request.url.path == "/schema/snapshot":
+            return httpx.Response(200, json={"data": desired})
+        if request.url.path == "/license":
+            entitlements = {"collections": {"limit": 25, "overage": 0, "addon": 0}}
+            return httpx.Response(200, json={"data": {"entitlements": entitlements, "usage": {"collections": 30}}})
+        if request.url.path == "/schema/diff":
+            if answers.get("applied"):
+                return httpx.Response(204)  # the check after the apply: nothing left
+            return httpx.Response(200, json={"data": {"hash": "abc", "diff": answers["diff"]}})
+        if request.url.path == "/schema/apply":
+            answers["applied"] = True
+            return httpx.Response(204)
+        raise AssertionError(f"unexpected request {request.method} {request.url.path}")
+
+    committed_project_against(project, monkeypatch, handler, desired)
+    result = project.run("push", "--env", "prod", "--yes")
+    assert result.code == 0, result.output
+    assert "GET /license" not in seen and "POST /schema/apply" in seen
+
+    seen.clear()
+    answers.update(applied=False, diff={"collections": [{"collection": "extra", "diff": [created]}]})
+    result = project.run("push", "--env", "prod", "--yes")
+    assert result.code == 3, result.output
+    assert "would leave 31 active collections on 'prod' (now 30), over its licence limit of 25" in result.err
+    assert "GET /license" in seen and "POST /schema/apply" not in seen
+
+
 def test_a_half_applied_push_lists_what_got_through(project: Project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """MySQL commits each step of an apply: a 500 half-way leaves part of it behind."""
     desired = samples.base()

@@ -324,7 +324,7 @@ def test_plan_and_push_ask_only_what_they_need(project: Any, monkeypatch: pytest
             "GET /server/info",
             "POST /schema/diff",
             "GET /schema/snapshot",  # the backup, read alongside the diff
-            "GET /license",
+            # (no GET /license: no collection is created, dropped or (de)activated)
             "POST /schema/apply",
             "POST /schema/diff",  # the check: nothing left
         ]

@@ -39,10 +39,23 @@ def collection_limit(licence: Mapping[str, Any] | None) -> tuple[int, int] | Non
     return sum(part for part in parts if isinstance(part, int)), usage
 
 
+def adds_active(changes: ChangeSet) -> bool:
+    """Whether ``changes`` create or activate a collection that counts against the limit: only
+    then can an apply cross it (a target already over its limit still takes any other change)."""
+    for change in changes:
+        if change.kind != "collection":
+            continue
+        if change.action == "create" and _counts(change.entry):
+            return True
+        if change.action == "update" and _status_change(change) > 0:
+            return True
+    return False
+
+
 def licence_problem(licence: Mapping[str, Any] | None, changes: ChangeSet, target: str) -> str | None:
     """Why applying ``changes`` would cross the target's collection limit, or None."""
     limit = collection_limit(licence)
-    if limit is None:
+    if limit is None or not adds_active(changes):
         return None
     hard, usage = limit
     after = usage

@@ -245,9 +245,11 @@ def run(
                         hint="review the plan, then re-run with --allow-data-loss",
                     )
                 )
-            # Only Directus 12 has a licence limit (and GET /license); don't ask older targets.
+            # Only Directus 12 has a licence limit (and GET /license), and only a collection
+            # created or activated can cross it: ask nothing otherwise.
             known = snap.release(plan.target_version)
-            licence = client.licence() if known is None or known >= (12, 0, 0) else None
+            asked = preflight.adds_active(plan.changes) and (known is None or known >= (12, 0, 0))
+            licence = client.licence() if asked else None
             problem = preflight.licence_problem(licence, plan.changes, target.name)
             if problem is not None:
                 refusals.append(
