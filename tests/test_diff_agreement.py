@@ -10,7 +10,7 @@ so the offline equivalent is ``compare(old=server's snapshot, new=sent snapshot)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -134,9 +134,10 @@ def server_diff(server: Any, snapshot: dict[str, Any]) -> changes.ChangeSet:
 
 
 @pytest.fixture(scope="module")
-def reference(directus_pool: ServerPool, directus_version: str, directus_database: str) -> Any:
-    """A seeded server nobody changes: the before state of every test."""
-    return directus_pool.new_server(directus_version, seeded=True, vendor=directus_database)
+def reference(directus_pool: ServerPool, directus_version: str, directus_database: str) -> Iterator[Any]:
+    """A seeded server nobody changes: the before state of every test (stopped after them)."""
+    with directus_pool.new_server(directus_version, seeded=True, vendor=directus_database) as server:
+        yield server
 
 
 def assert_agreement(server: Any, reference: Any, before: dict[str, Any], after: dict[str, Any]) -> None:
@@ -158,12 +159,12 @@ def assert_agreement(server: Any, reference: Any, before: dict[str, Any], after:
 def test_offline_diff_names_what_directus_names(
     directus_pool: ServerPool, directus_version: str, directus_database: str, reference: Any, change: Change
 ) -> None:
-    server = directus_pool.new_server(directus_version, seeded=True, vendor=directus_database)
-    before = demo_model.snapshot(server.url, server.token)
-    change(server.url, server.token)
-    after = demo_model.snapshot(server.url, server.token)
-    assert changes.compare(before, after), "the change did not change the schema"
-    assert_agreement(server, reference, before, after)
+    with directus_pool.new_server(directus_version, seeded=True, vendor=directus_database) as server:
+        before = demo_model.snapshot(server.url, server.token)
+        change(server.url, server.token)
+        after = demo_model.snapshot(server.url, server.token)
+        assert changes.compare(before, after), "the change did not change the schema"
+        assert_agreement(server, reference, before, after)
 
 
 def test_a_table_directus_does_not_manage(
@@ -171,13 +172,13 @@ def test_a_table_directus_does_not_manage(
 ) -> None:
     """A table made outside Directus: 10.x lists it (meta null) and would drop it when a
     snapshot lacks it; from 11.10 snapshots leave such tables out altogether."""
-    server = directus_pool.new_server(directus_version, seeded=True, vendor=directus_database)
-    before = demo_model.snapshot(server.url, server.token)
-    directus_pool.execute_sql(server, "CREATE TABLE legacy_import (id INTEGER PRIMARY KEY, payload TEXT)")
-    after = demo_model.snapshot(server.url, server.token)
-    listed = any(c["collection"] == "legacy_import" for c in after["collections"])
-    assert listed == (int(directus_version.split(".")[0]) < 11)
-    assert_agreement(server, reference, before, after)
+    with directus_pool.new_server(directus_version, seeded=True, vendor=directus_database) as server:
+        before = demo_model.snapshot(server.url, server.token)
+        directus_pool.execute_sql(server, "CREATE TABLE legacy_import (id INTEGER PRIMARY KEY, payload TEXT)")
+        after = demo_model.snapshot(server.url, server.token)
+        listed = any(c["collection"] == "legacy_import" for c in after["collections"])
+        assert listed == (int(directus_version.split(".")[0]) < 11)
+        assert_agreement(server, reference, before, after)
 
 
 def test_a_snapshot_without_system_indexes(reference: Any, directus_version: str) -> None:

@@ -13,9 +13,8 @@ pytestmark = pytest.mark.directus
 def test_seeded_server_holds_the_demo_model(
     directus_pool: ServerPool, directus_version: str, directus_database: str
 ) -> None:
-    server = directus_pool.new_server(directus_version, seeded=True, vendor=directus_database)
-
-    snapshot = demo_model.snapshot(server.url, server.token)
+    with directus_pool.new_server(directus_version, seeded=True, vendor=directus_database) as server:
+        snapshot = demo_model.snapshot(server.url, server.token)
 
     collections = {c["collection"]: c for c in snapshot["collections"]}
     assert set(collections) == set(demo_model.COLLECTIONS)
@@ -33,14 +32,12 @@ def test_seeded_server_holds_the_demo_model(
 def test_model_helpers_change_the_schema(
     directus_pool: ServerPool, directus_version: str, directus_database: str
 ) -> None:
-    server = directus_pool.new_server(directus_version, seeded=True, vendor=directus_database)
-    url, token = server.url, server.token
-
-    demo_model.add_field(url, token, "authors", "website", note="Personal site.")
-    demo_model.set_field_note(url, token, "articles", "title", "Changed.")
-    demo_model.delete_collection(url, token, "products")
-
-    snapshot = demo_model.snapshot(url, token)
+    with directus_pool.new_server(directus_version, seeded=True, vendor=directus_database) as server:
+        url, token = server.url, server.token
+        demo_model.add_field(url, token, "authors", "website", note="Personal site.")
+        demo_model.set_field_note(url, token, "articles", "title", "Changed.")
+        demo_model.delete_collection(url, token, "products")
+        snapshot = demo_model.snapshot(url, token)
     fields = {(f["collection"], f["field"]): f for f in snapshot["fields"]}
     assert fields[("authors", "website")]["meta"]["note"] == "Personal site."
     assert fields[("articles", "title")]["meta"]["note"] == "Changed."
@@ -63,8 +60,10 @@ def test_empty_server_stops_for_good(directus_pool: ServerPool, directus_version
 def test_api_errors_carry_the_response_body(
     directus_pool: ServerPool, directus_version: str, directus_database: str
 ) -> None:
-    server = directus_pool.new_server(directus_version, vendor=directus_database)
-    with pytest.raises(demo_model.DirectusAPIError) as error:
+    with (
+        directus_pool.new_server(directus_version, vendor=directus_database) as server,
+        pytest.raises(demo_model.DirectusAPIError) as error,
+    ):
         demo_model.delete_collection(server.url, server.token, "no_such_collection")
     assert error.value.status in (403, 404)
     assert "errors" in error.value.body
