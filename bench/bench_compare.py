@@ -13,7 +13,8 @@ round-robin over ``--rounds`` rounds (the order of the three rotates each round)
 * plan/diff of the large model against an empty target;
 * push of the demo model (relations, translations, ...) into a fresh empty target each round,
   and of the large model's changes into a fresh copy of the live target (bare: diff, apply and
-  the diff again that checks nothing is left, which a push promises);
+  the diff again that checks nothing is left, which a push promises); the demo push once more
+  with ``--no-backup`` (directus-gitops and bare only), to show what the backup costs;
 * offline ``diff HEAD~1 HEAD`` (those changes over that many files; directus-gitops only);
 * pull of the large model into an empty folder, for memory.
 
@@ -462,6 +463,10 @@ def run(
                 ("plan-cold", f"plan vs a live target, {args.collections} changes, the commit never read before"),
                 ("plan-empty", f"plan vs an empty target ({args.collections}×{args.fields} model)"),
                 ("push", "push of the demo model into a fresh empty target"),
+                (
+                    "push-no-backup",
+                    "push of the demo model into a fresh empty target, without the backup (`--no-backup`)",
+                ),
                 ("push-large", f"push of {args.collections} changes into a fresh copy of the live target"),
                 ("diff", f"offline diff HEAD~1 HEAD ({args.collections} changes over {args.collections} files)"),
                 (
@@ -509,6 +514,8 @@ def run(
         o["push"].commands = {"directus-gitops": "push --env fresh --yes", "d6s": "sync push --to fresh --yes",
                               "bare HTTP": "POST /schema/diff + POST /schema/apply + POST /schema/diff"}  # fmt: skip
         o["push-large"].commands = {**o["push"].commands}
+        o["push-no-backup"].commands = {"directus-gitops": "push --env fresh --yes --no-backup",
+                                        "bare HTTP": o["push"].commands["bare HTTP"]}  # fmt: skip
         o["plan-cold"].commands = {"directus-gitops": "plan --env base (no record of HEAD)",
                                    "bare HTTP": "GET /server/info + POST /schema/diff"}  # fmt: skip
         o["diff"].commands = {"directus-gitops": "diff HEAD~1 HEAD"}
@@ -585,10 +592,15 @@ def run(
                         runners[column]()
             # push: a fresh target per client, started (outside the timing) from a template: the
             # demo model into an empty one, the edited large model into a copy of the live one
-            pushes = (("push", empty, demo_snapshot, push_source, d6s_push),
-                      ("push-large", large, edited_snapshot, main, d6s_main))  # fmt: skip
-            for key, template, snapshot, gitops_folder, d6s_folder in pushes:
+            # (and the demo model once more without the backup: what the backup costs, for
+            # comparison with d6s, which keeps none)
+            pushes = (("push", empty, demo_snapshot, push_source, d6s_push, ()),
+                      ("push-no-backup", empty, demo_snapshot, push_source, None, ("--no-backup",)),
+                      ("push-large", large, edited_snapshot, main, d6s_main, ()))  # fmt: skip
+            for key, template, snapshot, gitops_folder, d6s_folder, flags in pushes:
                 for column in order:
+                    if column == "d6s" and d6s_folder is None:
+                        continue
                     name = f"fresh-{key}-{round_number}-{column.split()[0]}"
                     with server(name, template) as target:
                         live["fresh"] = target
@@ -598,10 +610,13 @@ def run(
                             measure_bare(key, lambda t=target, s=snapshot: bare_push(t, s))
                         else:
                             folder = gitops_folder if column == "directus-gitops" else d6s_folder
+                            assert folder is not None
                             others = ["base", "edited", "empty"] if folder in (main, d6s_main) else []
                             projects.configure(folder, ["fresh", *others])
                             if column == "directus-gitops":
-                                measure_process(key, column, lambda f=folder: g(f, "push", "--env", "fresh", "--yes"))
+                                measure_process(
+                                    key, column, lambda f=folder, x=flags: g(f, "push", "--env", "fresh", "--yes", *x)
+                                )
                             else:
                                 measure_process(key, column, lambda f=folder: d(f, "sync", "push", "--to", "fresh",
                                                                                 "--yes"))  # fmt: skip
