@@ -61,6 +61,41 @@ def test_usage_errors_exit_1_not_2() -> None:
     assert "No such option" in result.stderr
 
 
+def test_the_program_exits_as_main_does_with_all_its_output(tmp_path: Path) -> None:
+    """``directus-gitops`` leaves without the interpreter's teardown (cli.entry): the same
+    output, whole even past a pipe's buffer, and the same exit code as ``main``."""
+    from directus_gitops import store
+    from tests import synthetic
+
+    model = synthetic.model(150, 20)
+    git_env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}  # fmt: skip
+    subprocess.run(["git", "init", "--quiet"], cwd=tmp_path, check=True)
+    for note in ("one", "two"):
+        model["fields"][0]["meta"]["note"] = note
+        store.write_tree(tmp_path / "schema", store.render(model))
+        subprocess.run(["git", "add", "--all"], cwd=tmp_path, check=True, env=git_env)
+        subprocess.run(["git", "commit", "--quiet", "-m", note], cwd=tmp_path, check=True, env=git_env)
+
+    def both(*args: str) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+        program = subprocess.run(
+            [sys.executable, "-m", "directus_gitops", *args], cwd=tmp_path, capture_output=True, text=True
+        )
+        probe = f"from directus_gitops.cli import main\nmain({list(args)!r})\n"
+        with_teardown = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+        return program, with_teardown
+
+    program, with_teardown = both("diagram")
+    assert program.returncode == with_teardown.returncode == 0, program.stderr
+    assert len(program.stdout) > 65536 and program.stdout == with_teardown.stdout
+    program, with_teardown = both("diff", "HEAD~1", "HEAD", "--exit-code")
+    assert program.returncode == with_teardown.returncode == ExitCode.CHANGES
+    assert "meta.note" in program.stdout and program.stdout == with_teardown.stdout
+    program, with_teardown = both("diff", "no-such-revision", "HEAD")
+    assert program.returncode == with_teardown.returncode == ExitCode.ERROR
+    assert program.stderr == with_teardown.stderr and program.stderr.startswith("error: ")
+
+
 def run_in_terminal(args: list[str], answer: str, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
     """Run the CLI with a pseudo-terminal as stdin/stderr and type ``answer`` at its prompt."""
     pid, fd = pty.fork()

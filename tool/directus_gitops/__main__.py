@@ -1,3 +1,3 @@
-from directus_gitops.cli import main
+from directus_gitops.cli import entry
 
-main()
+entry()

@@ -8,6 +8,7 @@ GitPython) are imported inside commands so ``--help`` stays fast.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -617,6 +618,29 @@ def unlock(ctx: click.Context, env_name: str | None, yes: bool, config_path: Pat
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
+    sys.exit(_run(argv))
+
+
+def entry() -> NoReturn:
+    """The ``directus-gitops`` program: :func:`main`, then out without the interpreter's
+    teardown (freeing every module and object took about 60 ms, a fifth of an offline diff).
+
+    Nothing is left for that teardown to do: a command returns only once its files are
+    replaced whole, its lock released and its connections closed, and no module here
+    registers an exit handler. Standard output and error are flushed first; what is still
+    running in a background thread (a progress line) ends with the process, as at a normal
+    exit.
+    """
+    code = _run(None)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away, or a closed stream
+            code = code or ExitCode.ERROR
+    os._exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
     console = Console()
     try:
         result = cli.main(args=argv, prog_name="directus-gitops", standalone_mode=False)
@@ -642,7 +666,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
             code = user_error.exit_code
     except Exception as exc:
         code = _unexpected(console, exc)
-    sys.exit(code)
+    return code
 
 
 def _unexpected(console: Console, exc: BaseException) -> int:
