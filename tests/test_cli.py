@@ -14,6 +14,7 @@ import pytest
 
 from directus_gitops.cli import cli
 from directus_gitops.errors import ExitCode
+from tests.conftest import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -61,28 +62,25 @@ def test_usage_errors_exit_1_not_2() -> None:
     assert "No such option" in result.stderr
 
 
-def test_the_program_exits_as_main_does_with_all_its_output(tmp_path: Path) -> None:
+def test_the_program_exits_as_main_does_with_all_its_output(project: Project) -> None:
     """``directus-gitops`` leaves without the interpreter's teardown (cli.entry): the same
     output, whole even past a pipe's buffer, and the same exit code as ``main``."""
     from directus_gitops import store
     from tests import synthetic
 
     model = synthetic.model(150, 20)
-    git_env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}  # fmt: skip
-    subprocess.run(["git", "init", "--quiet"], cwd=tmp_path, check=True)
     for note in ("one", "two"):
         model["fields"][0]["meta"]["note"] = note
-        store.write_tree(tmp_path / "schema", store.render(model))
-        subprocess.run(["git", "add", "--all"], cwd=tmp_path, check=True, env=git_env)
-        subprocess.run(["git", "commit", "--quiet", "-m", note], cwd=tmp_path, check=True, env=git_env)
+        store.write_tree(project.schema, store.render(model))
+        project.git("add", "--all")
+        project.git("commit", "--quiet", "-m", note)
 
     def both(*args: str) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
         program = subprocess.run(
-            [sys.executable, "-m", "directus_gitops", *args], cwd=tmp_path, capture_output=True, text=True
+            [sys.executable, "-m", "directus_gitops", *args], cwd=project.root, capture_output=True, text=True
         )
         probe = f"from directus_gitops.cli import main\nmain({list(args)!r})\n"
-        with_teardown = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+        with_teardown = subprocess.run([sys.executable, "-c", probe], cwd=project.root, capture_output=True, text=True)
         return program, with_teardown
 
     program, with_teardown = both("diagram")

@@ -623,7 +623,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 def entry() -> NoReturn:
     """The ``directus-gitops`` program: :func:`main`, then out without the interpreter's
-    teardown (freeing every module and object took about 60 ms, a fifth of an offline diff).
+    teardown (freeing every module and object took 35–60 ms, a tenth of an offline diff).
 
     Nothing is left for that teardown to do: a command returns only once its files are
     replaced whole, its lock released and its connections closed, and no module here

@@ -7,7 +7,7 @@ rolls back). The server says its limit and current usage at ``GET /license``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from directus_gitops.changes import Change, ChangeSet
@@ -52,10 +52,15 @@ def adds_active(changes: ChangeSet) -> bool:
     return False
 
 
-def licence_problem(licence: Mapping[str, Any] | None, changes: ChangeSet, target: str) -> str | None:
-    """Why applying ``changes`` would cross the target's collection limit, or None."""
-    limit = collection_limit(licence)
-    if limit is None or not adds_active(changes):
+def licence_problem(
+    read_licence: Callable[[], Mapping[str, Any] | None], changes: ChangeSet, target: str
+) -> str | None:
+    """Why applying ``changes`` would cross the target's collection limit, or None. The
+    licence is read (``read_licence``) only for changes that could cross it."""
+    if not adds_active(changes):
+        return None
+    limit = collection_limit(read_licence())
+    if limit is None:
         return None
     hard, usage = limit
     after = usage

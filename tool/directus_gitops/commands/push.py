@@ -245,12 +245,10 @@ def run(
                         hint="review the plan, then re-run with --allow-data-loss",
                     )
                 )
-            # Only Directus 12 has a licence limit (and GET /license), and only a collection
-            # created or activated can cross it: ask nothing otherwise.
+            # Only Directus 12 has a licence limit (and GET /license); don't ask older targets.
             known = snap.release(plan.target_version)
-            asked = preflight.adds_active(plan.changes) and (known is None or known >= (12, 0, 0))
-            licence = client.licence() if asked else None
-            problem = preflight.licence_problem(licence, plan.changes, target.name)
+            read_licence = client.licence if known is None or known >= (12, 0, 0) else lambda: None
+            problem = preflight.licence_problem(read_licence, plan.changes, target.name)
             if problem is not None:
                 refusals.append(
                     RefusedError(f"refusing to push: {problem}; nothing was applied", hint=preflight.LICENCE_HINT)
