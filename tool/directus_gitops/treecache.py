@@ -149,17 +149,28 @@ _MARSHAL_VERSION = 2
 _ENTRY_DIGEST = 16
 
 
-def record_of(snapshot: snap.Snapshot, *, config: bool) -> Record:
+# An entry's marshal form and its digest, by the entry's id (the entry is held too, so the id
+# stays its own): the two sides of a comparison share the objects of the entries they both hold
+# (``validate.Shared``), and each is then encoded once for both records.
+Encoded = dict[int, tuple[Any, bytes, bytes]]
+
+
+def record_of(snapshot: snap.Snapshot, *, config: bool, encoded: Encoded | None = None) -> Record:
     lists = bytearray()
     entries = bytearray()
     ends: list[int] = []
     digests = bytearray()
+    known: Encoded = {} if encoded is None else encoded
+    dumps, blake2b = marshal.dumps, hashlib.blake2b
     for number, key in enumerate(_LISTS):
         for entry in snapshot.get(key) or ():
             lists.append(number)
-            encoded = marshal.dumps(entry, _MARSHAL_VERSION)
-            entries += encoded
-            digests += hashlib.blake2b(encoded, digest_size=_ENTRY_DIGEST).digest()
+            found = known.get(id(entry))
+            if found is None:
+                data = dumps(entry, _MARSHAL_VERSION)
+                found = known[id(entry)] = (entry, data, blake2b(data, digest_size=_ENTRY_DIGEST).digest())
+            entries += found[1]
+            digests += found[2]
             ends.append(len(entries))
     header = {key: value for key, value in snapshot.items() if key not in _LISTS}
     fields = render.field_counts(snapshot)
@@ -296,7 +307,9 @@ def read(
         return snapshot, None
     manifest = store.read_manifest(tree.read, tree.source) or {}
     try:
-        record = record_of(snapshot, config=manifest.get("config") is not None)
+        record = record_of(
+            snapshot, config=manifest.get("config") is not None, encoded=shared.encoded if shared else None
+        )
     except ValueError:  # a value marshal cannot hold: not remembered
         return snapshot, None
     save(tree, _recent(str(path), record))

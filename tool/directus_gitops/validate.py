@@ -91,6 +91,8 @@ class Shared:
     pieces: dict[str, Any] = field(default_factory=dict)
     entries: dict[tuple[str, str, int], tuple[Any, snap.Entry]] = field(default_factory=dict)
     clean: dict[int, snap.Entry] = field(default_factory=dict)  # by id; holding them keeps ids unique
+    # Entries' marshal form for the records of both sides, by id (``treecache.record_of``).
+    encoded: dict[int, tuple[Any, bytes, bytes]] = field(default_factory=dict)
 
 
 @dataclass
@@ -391,10 +393,13 @@ class _Checker:
                 elif isinstance(placed.entry, dict):
                     clean[id(placed.entry)] = placed.entry
         named = _named(self.placed)
-        self.findings.extend(_duplicate_findings(named))
+        identities = [_identity(p) for p in named]
+        self.findings.extend(_duplicate_findings(named, identities))
         # A file holding an entry defined twice (the first place too) has no canonical form.
-        counts = Counter(_identity(p) for p in named)
-        self.tangled = {p.relpath for p in named if counts[_identity(p)] > 1}
+        counts = Counter(identities)
+        self.tangled = set()
+        if len(counts) < len(identities):
+            self.tangled = {p.relpath for p, key in zip(named, identities, strict=True) if counts[key] > 1}
         self.findings.extend(_reference_findings(named))
 
 
@@ -582,10 +587,10 @@ def _identity(item: _Placed) -> tuple[str, tuple[str, str]]:
     return item.key, snap.entry_key(item.entry)
 
 
-def _duplicate_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
+def _duplicate_findings(placed: list[_Placed], identities: list[tuple[str, tuple[str, str]]]) -> Iterator[_Finding]:
+    """Each entry defined again after its first place (``identities``: each one's, in order)."""
     first: dict[tuple[str, tuple[str, str]], _Placed] = {}
-    for item in placed:
-        key = _identity(item)
+    for item, key in zip(placed, identities, strict=True):
         if key in first:
             message = f"{_NOUNS[item.key]} {item.name} is defined again (also in {first[key].relpath})"
             yield _Finding(item.relpath, item.at, message)
