@@ -218,6 +218,7 @@ class Repo:
         names.sort()
         sizes: dict[str, int] = {}
         fetched: dict[str, bytes] = {}
+        declared = False  # whether the reader said which files it reads (``prefetch``)
 
         def batch(option: str, wanted: list[str]) -> list[tuple[str, int, bytes]]:
             """``cat-file`` for ``wanted``: each blob's id, size and (with --batch) bytes."""
@@ -239,24 +240,38 @@ class Repo:
                     at = end + 1
             return found
 
+        def fetch(wanted: list[str]) -> None:
+            """Sizes, then the bytes of each blob under the size limit, for ``wanted``."""
+            unsized = sorted(set(wanted) - set(sizes))
+            if unsized:
+                sizes.update((blob, size) for blob, size, _ in batch("--batch-check", unsized))
+            small = {blob for blob in wanted if sizes[blob] <= store.MAX_FILE_BYTES and blob not in fetched}
+            if small:
+                fetched.update((blob, data) for blob, _, data in batch("--batch", sorted(small)))
+
         def read(relpath: str) -> bytes | None:
             sha = ids.get(relpath)
             if sha is None:
                 return None
-            if sha not in sizes:
+            if sha not in sizes or (sha not in fetched and sizes[sha] <= store.MAX_FILE_BYTES):
                 # The manifest alone when it is read first (a remembered folder needs no
-                # more); otherwise every blob of the folder at once.
-                alone = relpath == store.MANIFEST and not sizes
-                wanted = [sha] if alone else sorted(set(ids.values()) - set(sizes))
-                sizes.update((blob, size) for blob, size, _ in batch("--batch-check", wanted))
+                # more), or once the reader said what it reads; otherwise every blob of the
+                # folder not fetched yet, at once.
+                alone = (relpath == store.MANIFEST and not sizes) or declared
+                fetch([sha] if alone else [blob for blob in ids.values() if blob not in fetched])
             store.check_size(sizes[sha], f"{rev}:{prefix}{relpath}")
-            if sha not in fetched:
-                small = [blob for blob, size in sizes.items() if size <= store.MAX_FILE_BYTES and blob not in fetched]
-                fetched.update((blob, data) for blob, _, data in batch("--batch", sorted(small)))
             return fetched[sha]
 
+        def prefetch(relpaths: list[str]) -> None:
+            nonlocal declared
+            declared = True
+            fetch([ids[relpath] for relpath in relpaths if relpath in ids])
+
         key = content.hexdigest()
-        return commit, store.Tree(read, f"{rev}:{folder}", ids.get, lambda: names, key=key, cache=self.git_dir)
+        tree = store.Tree(
+            read, f"{rev}:{folder}", ids.get, lambda: names, key=key, cache=self.git_dir, prefetch=prefetch
+        )
+        return commit, tree
 
     def dirty_paths(self, folder: str) -> list[str]:
         """Uncommitted changes (staged, unstaged, untracked) below ``folder``."""

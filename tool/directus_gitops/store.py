@@ -202,6 +202,10 @@ class Tree:
     # only, which cannot change.
     key: str | None = None
     cache: Path | None = None
+    # Fetch these files' bytes at once, and no others (when a reader knows which files it
+    # will read: the others are the same as ones already read); None where reading costs
+    # nothing more one file at a time.
+    prefetch: Callable[[list[str]], None] | None = None
 
 
 def blob_id(data: bytes) -> str:

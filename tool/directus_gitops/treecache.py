@@ -299,9 +299,13 @@ def read(
             return record.snapshot(), record
         except Damaged:
             forget(tree)
+    if shared is not None and tree.key is not None and tree.key in shared.trees:
+        return shared.trees[tree.key], None  # read and checked a moment ago, not remembered
     from directus_gitops import validate
 
     snapshot = validate.load_tree(tree, shared).snapshot
+    if shared is not None and tree.key is not None:
+        shared.keep_tree(tree.key, snapshot)
     path = _path(tree)
     if path is None or not remember:
         return snapshot, None

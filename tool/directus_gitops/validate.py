@@ -91,8 +91,21 @@ class Shared:
     pieces: dict[str, Any] = field(default_factory=dict)
     entries: dict[tuple[str, str, int], tuple[Any, snap.Entry]] = field(default_factory=dict)
     clean: dict[int, snap.Entry] = field(default_factory=dict)  # by id; holding them keeps ids unique
+    # The entries of each collection file found without a problem, by the parsed file (its id,
+    # the file held too), its path and the name the manifest lists it under.
+    files: dict[tuple[int, str, str], tuple[Any, list[_Placed]]] = field(default_factory=dict)
     # Entries' marshal form for the records of both sides, by id (``treecache.record_of``).
     encoded: dict[int, tuple[Any, bytes, bytes]] = field(default_factory=dict)
+    # The last few committed folders read whole, by content key. A walk through history
+    # (``log``) reads a commit as the new side of one comparison and, after that one's old
+    # side and the next one's, as the new side of the next: none is read twice.
+    trees: dict[str, snap.Snapshot] = field(default_factory=dict)
+
+    def keep_tree(self, key: str, snapshot: snap.Snapshot) -> None:
+        self.trees.pop(key, None)
+        self.trees[key] = snapshot
+        while len(self.trees) > 3:
+            del self.trees[next(iter(self.trees))]
 
 
 @dataclass
@@ -305,7 +318,15 @@ class _Checker:
 
     def collection_file(self, relpath: str, listed_as: str) -> None:
         ok, content = self.document(relpath)
-        if not ok or not self.shape(relpath, store.collection_file_problems(content)):
+        if not ok:
+            return
+        done = self.shared.files if self.shared is not None else None
+        if done is not None:  # the same file, at the same place, found clean before: its entries
+            known = done.get((id(content), relpath, listed_as))
+            if known is not None:
+                self.placed.extend(known[1])
+                return
+        if not self.shape(relpath, store.collection_file_problems(content)):
             return
         if content["collection"] != listed_as:
             # Readers would see a collection dropped and another created: refused by them,
@@ -316,8 +337,10 @@ class _Checker:
                 f"holds collection '{content['collection']}', but {store.MANIFEST} lists it for '{listed_as}'",
                 blocking=False,
             )
-        for key, at, entry in self.entries(content):
-            self.placed.append(_Placed(key, entry, relpath, at))
+        placed = [_Placed(key, entry, relpath, at) for key, at, entry in self.entries(content)]
+        self.placed.extend(placed)
+        if done is not None and content["collection"] == listed_as:
+            done[(id(content), relpath, listed_as)] = (content, placed)  # the file too: its id stays its own
 
     def entries(self, content: Mapping[str, Any]) -> Iterator[tuple[str, snap.Location, snap.Entry]]:
         """The file's snapshot entries; a field or relation read from the same text as one
@@ -730,9 +753,13 @@ def load_tree(tree: store.Tree, shared: Shared | None = None) -> store.Loaded:
     entries) is then read, parsed and checked once, and an entry the same on both sides is
     the same object in both snapshots.
     """
-    checker = _Checker(tree.read, set(tree.names()), lambda relpath: f"{tree.source}/{relpath}", render=False)
+    names = tree.names()
+    checker = _Checker(tree.read, set(names), lambda relpath: f"{tree.source}/{relpath}", render=False)
     if shared is not None:
         checker.file_id, checker.parsed, checker.shared = tree.file_id, shared.parsed, shared
+        if tree.prefetch is not None:  # the files not read already, at once (and the manifest,
+            # which more than this reads: a few hundred bytes, not one more ``git`` each time)
+            tree.prefetch([name for name in names if name == store.MANIFEST or tree.file_id(name) not in shared.parsed])
     expected = checker.folder("split")
     checker.check_entries()
     return _loaded(_report(Path(tree.source), checker, expected), tree.source)

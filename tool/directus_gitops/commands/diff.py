@@ -65,12 +65,15 @@ def path_side(path: Path, label: str | None = None) -> Side:
     return Side(label, loaded=validate.load_path(path), path=str(path))
 
 
-def snapshots(old: Side, new: Side, *, remember: bool = True) -> tuple[snap.Snapshot, snap.Snapshot]:
+def snapshots(
+    old: Side, new: Side, *, remember: bool = True, shared: validate.Shared | None = None
+) -> tuple[snap.Snapshot, snap.Snapshot]:
     """The two snapshots to compare, each validated as ``check`` does; a side without a schema
-    is an empty one."""
+    is an empty one. What both sides hold is read and checked once, and with ``shared`` once
+    for every comparison that is given the same (``log``: a commit and its neighbours)."""
     from directus_gitops import validate
 
-    shared = validate.Shared()  # what both sides hold is read and checked once
+    shared = shared if shared is not None else validate.Shared()
     before_whole, after_whole = _whole(old, shared, remember), _whole(new, shared, remember)
     if before_whole is None and after_whole is None:
         raise GitError(f"neither {old.label} nor {new.label} has a schema folder")
@@ -104,7 +107,13 @@ class Comparison:
 
 
 def compare(
-    old: Side, new: Side, rules: selection.Rules | None = None, *, whole: bool = False, remember: bool = True
+    old: Side,
+    new: Side,
+    rules: selection.Rules | None = None,
+    *,
+    whole: bool = False,
+    remember: bool = True,
+    shared: validate.Shared | None = None,
 ) -> Comparison:
     """What applying ``new`` to a project like ``old`` changes. Snapshots from different
     Directus releases or databases are compared as ``push`` would: ``new`` translated for
@@ -114,12 +123,13 @@ def compare(
     Two committed folders already read once (``treecache``) are compared by the entries that
     differ only, and ``before`` and ``after`` hold only those, unless ``whole`` is asked for.
     Without ``remember``, folders read in full are not remembered (a walk through more commits
-    than are kept would only replace records with records)."""
+    than are kept would only replace records with records); ``shared`` is as for
+    :func:`snapshots`."""
     if not whole and not rules:
         remembered = _remembered(old, new)
         if remembered is not None:
             return remembered
-    before, after = snapshots(old, new, remember=remember)
+    before, after = snapshots(old, new, remember=remember, shared=shared)
     if rules:
         before, after = selection.apply(before, rules)[0], selection.apply(after, rules)[0]
     origins = [(key, before.get(key), after.get(key)) for key in ("directus", "vendor")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from directus_gitops import render, treecache
+from directus_gitops import render, treecache, validate
 from directus_gitops.commands.diff import Side, compare, config_of, revision_side
 from directus_gitops.config import Config
 from directus_gitops.console import Console
@@ -14,6 +14,9 @@ from directus_gitops.kinds import compare as kinds_compare
 from directus_gitops.kinds import sync
 
 _EMPTY = Side("an empty schema")
+# Entries (their text and what it reads as) a walk keeps to share between commits: about three
+# 6,000-field snapshots that have nothing in common (some 7 kB each).
+SHARED_PIECES = 20_000
 
 
 def history(repo: Repo, folder: str, *, ref: str, limit: int | None) -> list[render.LogEntry]:
@@ -27,11 +30,17 @@ def history(repo: Repo, folder: str, *, ref: str, limit: int | None) -> list[ren
     commits = list(repo.history(folder, ref, limit))
     # Commits read in full are remembered only when they all fit among the records kept.
     remember = len(commits) < treecache.KEEP
+    # What neighbouring commits hold alike (most of it) is read and checked once for the walk,
+    # up to a bound on what is held (then the walk starts sharing afresh).
+    shared = validate.Shared()
 
     def entry(commit: CommitInfo) -> render.LogEntry:
+        nonlocal shared
+        if len(shared.pieces) > SHARED_PIECES:
+            shared = validate.Shared()
         try:
             before, after = side(commit.parent) if commit.parent else _EMPTY, side(commit.sha)
-            changes = compare(before, after, remember=remember).changes
+            changes = compare(before, after, remember=remember, shared=shared).changes
             configured = sync.diff(config_of(before), config_of(after))
         except GitOpsError as exc:  # one unreadable commit must not hide the rest of the history
             return render.LogEntry(commit, error=exc.message)
