@@ -11,6 +11,8 @@ order that rotates from round to round:
   CPU time it used (start-up and imports included), once with both commits remembered from an
   earlier read (``treecache``: records in the git directory) and once as the first command
   after a clone (the records removed first);
+* ``directus-gitops log`` over those two commits and ten more with five new notes each, as a
+  new process (a walk longer than the records kept remembers nothing: every commit is read);
 * ``directus-gitops --help``: the start-up floor of any command;
 * with ``--compare-with SRC``, the same diff by the tool whose source folder (the one holding
   ``directus_gitops/``) is SRC, e.g. an export of main: before/after in the same conditions
@@ -58,6 +60,10 @@ GIT_ENV = {
     "GIT_COMMITTER_EMAIL": "bench@example.invalid",
     "GIT_CONFIG_NOSYSTEM": "1",
 }
+
+
+LOG_COMMITS = 10  # commits after HEAD's two in the history ``log`` walks
+LOG_CHANGES = 5  # new notes per commit (in up to as many collection files)
 
 
 def git(root: Path, *args: str) -> None:
@@ -167,9 +173,23 @@ def main() -> int:
                 )
             run_process([str(TOOL), "diff", "HEAD~1", "HEAD"], root, env, t)
 
+        # A history to walk: HEAD's two commits, then LOG_COMMITS more with a few new notes each
+        # (more commits than records are kept, so the walk remembers nothing).
+        walked = Path(scratch) / "history"
+        git(Path(scratch), "clone", "--quiet", str(root), str(walked))
+        model = new
+        for number in range(LOG_COMMITS):
+            model = copy.deepcopy(model)
+            for index in range(LOG_CHANGES):
+                model["fields"][(number * LOG_CHANGES + index) * 7 % len(model["fields"])]["meta"]["note"] = f"{number}"
+            store.write_tree(walked / "schema", store.render(model))
+            git(walked, "commit", "--quiet", "--all", "-m", f"edit {number}")
+        log_name = f"directus-gitops log, {LOG_COMMITS + 2} commits (new process, none remembered)"
+
         measures: dict[str, tuple[Timing, Callable[[Timing], None]]] = {
             "directus-gitops diff HEAD~1 HEAD (new process, commits remembered)": (Timing(), remembered),
             "the same, neither commit read before (new process)": (Timing(), first_read),
+            log_name: (Timing(), lambda t: run_process([str(TOOL), "log"], walked, env, t)),
             "directus-gitops --help (start-up floor)": (
                 Timing(),
                 lambda t: run_process([str(TOOL), "--help"], root, env, t),
