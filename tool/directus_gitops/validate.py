@@ -91,8 +91,9 @@ class Shared:
     pieces: dict[str, Any] = field(default_factory=dict)
     entries: dict[tuple[str, str, int], tuple[Any, snap.Entry]] = field(default_factory=dict)
     clean: dict[int, snap.Entry] = field(default_factory=dict)  # by id; holding them keeps ids unique
-    # The entries of each collection file found without a problem, by the parsed file (its id,
-    # the file held too), its path and the name the manifest lists it under.
+    # The entries of each collection file whose own checks (its shape, its inner name) found
+    # nothing, by the parsed file (its id; the file is held too), its path and the name the
+    # manifest lists it under. (Each entry is still checked, once per distinct content.)
     files: dict[tuple[int, str, str], tuple[Any, list[_Placed]]] = field(default_factory=dict)
     # Entries' marshal form for the records of both sides, by id (``treecache.record_of``).
     encoded: dict[int, tuple[Any, bytes, bytes]] = field(default_factory=dict)
@@ -321,7 +322,7 @@ class _Checker:
         if not ok:
             return
         done = self.shared.files if self.shared is not None else None
-        if done is not None:  # the same file, at the same place, found clean before: its entries
+        if done is not None:  # the same file at the same place, its own checks passed before
             known = done.get((id(content), relpath, listed_as))
             if known is not None:
                 self.placed.extend(known[1])
