@@ -7,6 +7,8 @@ import copy
 import json
 import re
 import shlex
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +25,10 @@ def _commit(project: Project, snapshot: dict[str, Any], message: str) -> None:
     project.git("commit", "--quiet", "-m", message)
 
 
-def _history(project: Project) -> list[status.Commit]:
+def _history(project: Project) -> status.History:
     repo = Repo(project.root)
     infos = list(repo.history("schema"))
-    return status.cached_history(infos, lambda sha: store.parse_tree(repo.tree_reader(sha, "schema")[1], sha).snapshot)
+    return status.History(infos, lambda sha: store.parse_tree(repo.tree_reader(sha, "schema")[1], sha).snapshot)
 
 
 def test_current_behind_and_drifted(project: Project) -> None:
@@ -85,3 +87,99 @@ def test_the_documented_drift_workflow_runs_a_valid_status_command() -> None:
         name, command, rest = cli.resolve_command(group, list(args))
         assert command is not None
         command.make_context(name, rest, parent=group)
+
+
+# --------------------------------------------------------------------------- reading and asking
+
+
+def _versions(project: Project, count: int) -> list[dict[str, Any]]:
+    """``count`` commits, each with one more field; returns their snapshots, oldest first."""
+    snapshots = []
+    snapshot = model()
+    for number in range(count):
+        snapshot = copy.deepcopy(snapshot)
+        snapshot["fields"].append(_field("articles", f"extra_{number}"))
+        _commit(project, snapshot, f"v{number}")
+        snapshots.append(snapshot)
+    return snapshots
+
+
+def test_a_search_reads_only_the_commits_it_reaches(project: Project) -> None:
+    versions = _versions(project, 5)
+    repo = Repo(project.root)
+    loaded: list[str] = []
+
+    def load(sha: str) -> dict[str, Any]:
+        loaded.append(sha)
+        return store.parse_tree(repo.tree_reader(sha, "schema")[1], sha).snapshot
+
+    history = status.History(list(repo.history("schema")), load)
+    rules = selection.Rules()
+    assert status.locate("a", "u", versions[-1], history, rules=rules, mode="mirror").state == "current"
+    assert history.read == 1
+    assert status.locate("b", "u", versions[-3], history, rules=rules, mode="mirror").behind == 2
+    assert history.read == 3
+    drifted = copy.deepcopy(versions[0])
+    drifted["fields"][0]["meta"] = {"note": "changed by hand"}
+    assert status.locate("c", "u", drifted, history, rules=rules, mode="mirror").state == "drifted"
+    assert history.read == 5 and len(loaded) == len(set(loaded)) == 5  # each read once, for all
+
+
+def _serving(snapshots: dict[str, dict[str, Any]], together: threading.Barrier) -> ThreadingHTTPServer:
+    """One HTTP server answering ``GET /<env>/schema/snapshot`` with that environment's
+    snapshot, once every environment's request has arrived (``together``)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            env = self.path.strip("/").split("/")[0]
+            try:
+                together.wait()
+                body, code = json.dumps({"data": snapshots[env]}).encode(), 200
+            except threading.BrokenBarrierError:  # asked one after the other
+                body, code = json.dumps({"errors": [{"message": "asked alone"}]}).encode(), 503
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_every_environment_is_asked_at_once_and_every_commit_is_checked(project: Project) -> None:
+    """The servers answer only once all three requests are in: one after the other, each
+    would be refused. Older commits are read as strictly as ``check`` reads: one that check
+    refuses is skipped with the reason, never matched."""
+    versions = _versions(project, 3)
+    broken = copy.deepcopy(versions[-1])
+    broken["fields"][-1]["type"] = "integr"  # not a Directus field type
+    _commit(project, broken, "broken")
+    fixed = copy.deepcopy(versions[-1])
+    fixed["fields"][-1]["meta"] = {"note": "fixed"}
+    _commit(project, fixed, "fixed")
+    live = {"dev": fixed, "staging": versions[-1], "prod": versions[0]}
+    server = _serving(live, threading.Barrier(len(live), timeout=10))
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        project.configure(**{env: f"{base}/{env}" for env in live})
+        for env in live:
+            project.token(env, "t")
+        result = project.run("status", "--format", "json")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 0, result.output
+    states = {env["env"]: env for env in json.loads(result.out)["environments"]}
+    assert {env: (states[env]["state"], states[env]["subject"]) for env in live} == {
+        "dev": ("current", "fixed"),
+        "staging": ("behind", "v2"),
+        "prod": ("behind", "v0"),
+    }
+    assert states["staging"]["behind"] == 2  # (the broken commit counts as a schema commit)
+    skipped = [line for line in result.err.splitlines() if "skipping" in line]
+    assert len(skipped) == 1 and "type 'integr' is not a Directus field type" in skipped[0]

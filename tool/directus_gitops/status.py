@@ -12,7 +12,7 @@ fewest differences) as what was changed on the target.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -98,9 +98,26 @@ def locate(
     return EnvironmentStatus(env, url, "drifted", commit.info, position, drift, searched=searched)
 
 
-def cached_history(infos: Sequence[CommitInfo], load: Callable[[str], snap.Snapshot | None]) -> list[Commit]:
-    """Each commit with its snapshot, read once for every environment compared with it."""
-    return [Commit(info, load(info.sha)) for info in infos]
+class History:
+    """Each commit with its snapshot, newest first, read only when a search first reaches it
+    (an environment that matches a recent commit needs no older one) and then kept for every
+    environment compared with it."""
+
+    def __init__(self, infos: Sequence[CommitInfo], load: Callable[[str], snap.Snapshot | None]) -> None:
+        self._infos = list(infos)
+        self._load = load
+        self._read: list[Commit] = []
+
+    def __iter__(self) -> Iterator[Commit]:
+        for position, info in enumerate(self._infos):
+            if position == len(self._read):
+                self._read.append(Commit(info, self._load(info.sha)))
+            yield self._read[position]
+
+    @property
+    def read(self) -> int:
+        """How many commits were read so far."""
+        return len(self._read)
 
 
 # --------------------------------------------------------------------------- output

@@ -102,6 +102,12 @@ class Shared:
     # side and the next one's, as the new side of the next: none is read twice.
     trees: dict[str, snap.Snapshot] = field(default_factory=dict)
 
+    @property
+    def full(self) -> bool:
+        """Whether a walk through many commits should start sharing afresh: past about three
+        6,000-field snapshots that have nothing in common (some 7 kB per entry)."""
+        return len(self.pieces) > 20_000
+
     def keep_tree(self, key: str, snapshot: snap.Snapshot) -> None:
         self.trees.pop(key, None)
         self.trees[key] = snapshot

@@ -14,9 +14,6 @@ from directus_gitops.kinds import compare as kinds_compare
 from directus_gitops.kinds import sync
 
 _EMPTY = Side("an empty schema")
-# Entries (their text and what it reads as) a walk keeps to share between commits: about three
-# 6,000-field snapshots that have nothing in common (some 7 kB each).
-SHARED_PIECES = 20_000
 
 
 def history(repo: Repo, folder: str, *, ref: str, limit: int | None) -> list[render.LogEntry]:
@@ -36,7 +33,7 @@ def history(repo: Repo, folder: str, *, ref: str, limit: int | None) -> list[ren
 
     def entry(commit: CommitInfo) -> render.LogEntry:
         nonlocal shared
-        if len(shared.pieces) > SHARED_PIECES:
+        if shared.full:
             shared = validate.Shared()
         try:
             before, after = side(commit.parent) if commit.parent else _EMPTY, side(commit.sha)

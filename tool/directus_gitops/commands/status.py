@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from directus_gitops import config as configuration
-from directus_gitops import render, status, store
+from directus_gitops import render, status, treecache, validate
 from directus_gitops import snapshot as snap
 from directus_gitops.client import DirectusClient
-from directus_gitops.config import Config
+from directus_gitops.config import Config, Target
 from directus_gitops.console import Console
 from directus_gitops.errors import ConfigError, ExitCode, GitOpsError
 from directus_gitops.gitrepo import Repo
+
+MAX_AT_ONCE = 8  # environments asked for their schema at the same time
 
 
 def run(
@@ -29,31 +33,35 @@ def run(
     folder = repo.relpath(config.schema_dir)
     head = repo.resolve(ref).hexsha
     infos = list(repo.history(folder, ref, limit))
+    newest = infos[0].sha if infos else None
+    for name in names:
+        if name not in config.environments and config.environments:
+            configuration.resolve(config, name)  # an unknown name is a usage error, not a state
+    # Every environment's schema is asked for at once (each server builds its snapshot while
+    # the others do and while the commits are read); each commit is read, checked as ``check``
+    # does, only when a search reaches it, sharing what it holds alike with the commits read
+    # before it (as ``log`` does); the newest is remembered, as ``plan`` would read it.
+    shared = validate.Shared()
 
     def load(sha: str) -> snap.Snapshot | None:
+        nonlocal shared
+        if shared.full:
+            shared = validate.Shared()
         try:
             _, tree = repo.schema_tree(sha, folder)
-            return None if tree is None else store.parse_tree(tree.read, f"{sha[:10]}:{folder}").snapshot
+            return None if tree is None else treecache.read(tree, shared, remember=sha == newest)[0]
         except GitOpsError as exc:  # one unreadable commit must not hide the others
             console.warn(f"skipping {sha[:10]}: {exc.message}")
             return None
 
-    history = status.cached_history(infos, load)
-    results: list[status.EnvironmentStatus] = []
-    for name in names:
-        if name not in config.environments and config.environments:
-            configuration.resolve(config, name)  # an unknown name is a usage error, not a state
-        url = config.environments[name].url if name in config.environments else ""
-        try:
-            # A missing token or an unreachable server is this environment's state: the
-            # others are still worth knowing (a scheduled job often holds only some tokens).
-            target = configuration.resolve(config, name)
-            with DirectusClient(target) as client:
-                live = snap.validate(client.snapshot(), f"snapshot from {target.url}")
-        except GitOpsError as exc:
-            results.append(status.EnvironmentStatus(name, url, "error", error=exc.message))
-            continue
-        results.append(status.locate(target.name, target.url, live, history, rules=target.ignore, mode=target.mode))
+    history = status.History(infos, load)
+    pool = ThreadPoolExecutor(max_workers=min(len(names), MAX_AT_ONCE), thread_name_prefix="status")
+    try:
+        asked = [pool.submit(_live, config, name) for name in names]
+        next(iter(history), None)  # the newest commit, where every search starts, read meanwhile
+        results = [_located(config, name, answer.result(), history) for name, answer in zip(names, asked, strict=True)]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
     if fmt == "json":
         console.result(status.as_json(results, ref, head))
@@ -66,3 +74,25 @@ def run(
     if exit_code and any(result.state != "current" for result in results):
         return ExitCode.CHANGES
     return ExitCode.OK
+
+
+def _live(config: Config, name: str) -> tuple[Target, snap.Snapshot] | GitOpsError:
+    """The environment's live schema, or why it cannot be had. A missing token or an
+    unreachable server is this environment's state: the others are still worth knowing (a
+    scheduled job often holds only some tokens)."""
+    try:
+        target = configuration.resolve(config, name)
+        with DirectusClient(target) as client:
+            return target, snap.validate(client.snapshot(), f"snapshot from {target.url}")
+    except GitOpsError as exc:
+        return exc
+
+
+def _located(
+    config: Config, name: str, live: tuple[Target, snap.Snapshot] | GitOpsError, history: status.History
+) -> status.EnvironmentStatus:
+    if isinstance(live, GitOpsError):
+        url = config.environments[name].url if name in config.environments else ""
+        return status.EnvironmentStatus(name, url, "error", error=live.message)
+    target, snapshot = live
+    return status.locate(target.name, target.url, snapshot, history, rules=target.ignore, mode=target.mode)
