@@ -3,6 +3,7 @@ test_sync_rules.py)."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,10 @@ def test_merge_mode_keeps_what_only_the_target_has_and_says_why() -> None:
     source = model()
     source["fields"] = [f for f in source["fields"] if f["field"] != "title"]  # only the target has it now
     source["fields"].append(_field("articles", "subtitle"))
+    before = copy.deepcopy(source)
     sent, kept = selection.keep_on_target(source, target, selection.Rules(), "merge")
+    # What the target keeps goes into lists of the result's own: the source is left as it was.
+    assert source == before and all(sent[key] is not source[key] for key in ("collections", "fields"))
     assert [k.line() for k in kept] == [
         f"collection prod_only: {selection.MERGE_REASON}, with its 1 field(s)",
         f"field articles.title: {selection.MERGE_REASON}",

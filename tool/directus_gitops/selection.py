@@ -237,9 +237,10 @@ def keep_on_target(
     ``desired`` has had ``rules`` applied already (``source_ignored`` is what that left out:
     the target's entries of the same names are kept too). Returns the snapshot to send and
     what merge mode kept (ignored parts are not listed: they are not synced, so not part of
-    any plan).
+    any plan). The result's lists are its own; the entries ``desired`` holds are shared with
+    it, not copied (nothing changes an entry in place), and the target's are copied.
     """
-    result = copy.deepcopy(dict(desired))
+    result = {key: list(value) if isinstance(value, list) else value for key, value in desired.items()}
     result.setdefault("collections", [])
     result.setdefault("fields", [])
     result.setdefault("relations", [])
