@@ -16,7 +16,9 @@ round-robin over ``--rounds`` rounds (the order of the three rotates each round)
   the diff again that checks nothing is left, which a push promises); the demo push once more
   with ``--no-backup`` (directus-gitops and bare only), to show what the backup costs;
 * offline ``diff HEAD~1 HEAD`` (those changes over that many files; directus-gitops only);
-* pull of the large model into an empty folder, for memory.
+* pull of the large model into an empty folder, for memory;
+* status of two live environments (one at HEAD, one a commit behind; directus-gitops and
+  bare: both snapshots asked at once).
 
 Each CLI command runs as its own process: wall time, its peak RSS (``os.wait4``) and the
 HTTP requests it made, counted from the request lines Directus logs (``LOG_STYLE=raw``), so
@@ -44,6 +46,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +196,12 @@ def bare_diff(server: DirectusServer, snapshot: dict[str, Any]) -> Any:
     with httpx.Client(base_url=server.url, headers=bearer(server), timeout=600) as client:
         response = post_document(client, "/schema/diff", snapshot)
         return response.json() if response.content else None
+
+
+def bare_snapshots(servers: list[DirectusServer]) -> list[Any]:
+    """What status cannot do without: every environment's snapshot, asked at once."""
+    with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+        return list(pool.map(lambda server: bare_get(server, "/schema/snapshot"), servers))
 
 
 def bare_plan(server: DirectusServer, snapshot: dict[str, Any]) -> Any:
@@ -475,6 +484,7 @@ def run(
                     "neither commit read before",
                 ),
                 ("pull-new", f"pull into an empty folder ({args.collections}×{args.fields} model), for memory"),
+                ("status", "status of two environments (one at HEAD, one a commit behind)"),
             )
         }
 
@@ -526,6 +536,8 @@ def run(
             shutil.rmtree(folder / ".git" / "directus-gitops" / "trees", ignore_errors=True)
             return g(folder, *arguments)
 
+        o["status"].commands = {"directus-gitops": "status --env edited --env base",
+                                "bare HTTP": "GET /schema/snapshot on both, at once"}  # fmt: skip
         o["pull-new"].commands = {"directus-gitops": "pull --env edited (no schema/ yet)",
                                   "d6s": " ".join(d6s_pull("edited")) + " (no directus/ yet)",
                                   "bare HTTP": "GET /schema/snapshot"}  # fmt: skip
@@ -575,6 +587,11 @@ def run(
             ("diff-cold", {
                 "directus-gitops": lambda: measure_process("diff-cold", "directus-gitops",
                                                            lambda: cold(main, "diff", "HEAD~1", "HEAD")),
+            }),
+            ("status", {
+                "directus-gitops": lambda: measure_process("status", "directus-gitops", lambda: g(
+                    main, "status", "--env", "edited", "--env", "base")),
+                "bare HTTP": lambda: measure_bare("status", lambda: bare_snapshots([live["edited"], live["base"]])),
             }),
             ("pull-new", {
                 "directus-gitops": lambda: measure_process("pull-new", "directus-gitops", fresh_pull_gitops),
