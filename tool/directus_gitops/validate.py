@@ -102,17 +102,28 @@ class Shared:
     # side and the next one's, as the new side of the next: none is read twice.
     trees: dict[str, snap.Snapshot] = field(default_factory=dict)
 
-    @property
-    def full(self) -> bool:
-        """Whether a walk through many commits should start sharing afresh: past about three
-        6,000-field snapshots that have nothing in common (some 7 kB per entry)."""
-        return len(self.pieces) > 20_000
-
     def keep_tree(self, key: str, snapshot: snap.Snapshot) -> None:
         self.trees.pop(key, None)
         self.trees[key] = snapshot
         while len(self.trees) > 3:
             del self.trees[next(iter(self.trees))]
+
+
+class Walk:
+    """What a walk through many commits (``log``, ``status``) shares between them: one
+    :class:`Shared` for the whole walk, started afresh once it holds more entries than about
+    three 6,000-field snapshots that have nothing in common (some 7 kB per entry)."""
+
+    LIMIT = 20_000  # entries (their text and what it reads as)
+
+    def __init__(self) -> None:
+        self._shared = Shared()
+
+    def shared(self) -> Shared:
+        """The :class:`Shared` for the next commit's reading."""
+        if len(self._shared.pieces) > self.LIMIT:
+            self._shared = Shared()
+        return self._shared
 
 
 @dataclass

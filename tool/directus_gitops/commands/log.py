@@ -27,17 +27,13 @@ def history(repo: Repo, folder: str, *, ref: str, limit: int | None) -> list[ren
     commits = list(repo.history(folder, ref, limit))
     # Commits read in full are remembered only when they all fit among the records kept.
     remember = len(commits) < treecache.KEEP
-    # What neighbouring commits hold alike (most of it) is read and checked once for the walk,
-    # up to a bound on what is held (then the walk starts sharing afresh).
-    shared = validate.Shared()
+    # What neighbouring commits hold alike (most of it) is read and checked once for the walk.
+    walk = validate.Walk()
 
     def entry(commit: CommitInfo) -> render.LogEntry:
-        nonlocal shared
-        if shared.full:
-            shared = validate.Shared()
         try:
             before, after = side(commit.parent) if commit.parent else _EMPTY, side(commit.sha)
-            changes = compare(before, after, remember=remember, shared=shared).changes
+            changes = compare(before, after, remember=remember, shared=walk.shared()).changes
             configured = sync.diff(config_of(before), config_of(after))
         except GitOpsError as exc:  # one unreadable commit must not hide the rest of the history
             return render.LogEntry(commit, error=exc.message)

@@ -41,15 +41,12 @@ def run(
     # the others do and while the commits are read); each commit is read, checked as ``check``
     # does, only when a search reaches it, sharing what it holds alike with the commits read
     # before it (as ``log`` does); the newest is remembered, as ``plan`` would read it.
-    shared = validate.Shared()
+    walk = validate.Walk()
 
     def load(sha: str) -> snap.Snapshot | None:
-        nonlocal shared
-        if shared.full:
-            shared = validate.Shared()
         try:
             _, tree = repo.schema_tree(sha, folder)
-            return None if tree is None else treecache.read(tree, shared, remember=sha == newest)[0]
+            return None if tree is None else treecache.read(tree, walk.shared(), remember=sha == newest)[0]
         except GitOpsError as exc:  # one unreadable commit must not hide the others
             console.warn(f"skipping {sha[:10]}: {exc.message}")
             return None
