@@ -209,3 +209,25 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(
             result.err,
         )
     assert not any(name.endswith("articles.yaml") and "HEAD:" in name for name in parsed)
+
+
+def test_a_section_like_one_found_right_but_with_a_value_of_another_type_is_still_refused() -> None:
+    """Sections are remembered by their property names and value types once found right: the
+    same names with another type are checked again, whatever was checked before."""
+    from directus_gitops import validate
+    from directus_gitops.errors import InvalidSnapshotError
+    from tests import synthetic
+
+    model = synthetic.model(collections=3, fields=4, seed=9)
+    validate.load_document(model, "right")  # every section of this model found right
+    fields = [entry for entry in model["fields"] if entry["field"] != "id"]
+    fields[0]["meta"]["hidden"] = "no"
+    fields[-1]["meta"]["hidden"] = 0
+    with pytest.raises(InvalidSnapshotError) as refused:
+        validate.load_document(model, "wrong")
+    assert [problem for problem in refused.value.problems if "meta.hidden" in problem] == [
+        f"wrong: {fields[0]['collection']}.{fields[0]['field']}: meta.hidden must be true or false or null, not 'no'",
+        f"wrong: {fields[-1]['collection']}.{fields[-1]['field']}: meta.hidden must be true or false or null, not 0",
+    ]
+    with pytest.raises(InvalidSnapshotError):  # and again: a wrong section is never remembered
+        validate.load_document(model, "wrong")

@@ -562,6 +562,12 @@ for (_list, _section, _property), _types in PROPERTY_TYPES.items():
 _SECTION_TYPES = dict(_SECTION_TYPES)
 
 
+# The (list, section, property names, their values' types) already found right: a snapshot
+# repeats a few hundred of them across thousands of entries.
+_RIGHT_SHAPES: set[tuple[str, str, tuple[str, ...], tuple[type, ...]]] = set()
+_SHAPES_LIMIT = 50_000
+
+
 def _has_type(value: Any, expected: tuple[type, ...]) -> bool:
     if isinstance(value, bool):  # bool is an int in Python, never in a snapshot
         return bool in expected
@@ -605,12 +611,21 @@ def _entry_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
             properties = entry.get(section)
             typed = _SECTION_TYPES.get((item.key, section))
             if isinstance(properties, dict) and typed:
+                # Whether a property is of its type depends on its name and its value's type
+                # only: a section whose names and types were all found right before is right.
+                shape = (item.key, section, tuple(properties), tuple(map(type, properties.values())))
+                if shape in _RIGHT_SHAPES:
+                    continue
+                right = True
                 for key, value in properties.items():
                     expected = typed.get(key)
                     # (the exact type in the list is the common case, and always right)
                     if expected is not None and type(value) not in expected and not _has_type(value, expected):
                         message = f"{item.name}: {section}.{key} must be {_type_names(expected)}, not {value!r}"
                         yield _Finding(relpath, (*at, section, key), message)
+                        right = False
+                if right and len(_RIGHT_SHAPES) < _SHAPES_LIMIT:
+                    _RIGHT_SHAPES.add(shape)
         if item.key == "relations" and "related_collection" not in entry:
             yield _Finding(relpath, at, f"relation {item.name}: 'related_collection' is missing")
         elif item.key == "relations" and not isinstance(entry["related_collection"], str | None):
