@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from directus_gitops import store, yamlio
-from tests import samples
+from directus_gitops import store, validate, yamlio
+from directus_gitops.errors import InvalidSnapshotError
+from tests import samples, synthetic
 from tests.conftest import Project
 
 
@@ -214,10 +215,6 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(
 def test_a_section_like_one_found_right_but_with_a_value_of_another_type_is_still_refused() -> None:
     """Sections are remembered by their property names and value types once found right: the
     same names with another type are checked again, whatever was checked before."""
-    from directus_gitops import validate
-    from directus_gitops.errors import InvalidSnapshotError
-    from tests import synthetic
-
     model = synthetic.model(collections=3, fields=4, seed=9)
     validate.load_document(model, "right")  # every section of this model found right
     fields = [entry for entry in model["fields"] if entry["field"] != "id"]
