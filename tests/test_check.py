@@ -194,7 +194,12 @@ def test_fix_converts_directus_own_snapshot_folder(project: Project) -> None:
     result = project.run("check")
     assert result.code == 1
     assert "not the directus-gitops layout" in result.err
-    assert project.run("check", "--fix").code == 0
+    fixed = project.run("check", "--fix")
+    assert "Directus's own snapshot.json is no longer read: remove it" in fixed.err
+    assert fixed.code == 1  # until then, a file beside the snapshot that no manifest lists
+    assert "schema/snapshot.json: not part of the snapshot" in fixed.err
+    (project.schema / "snapshot.json").unlink()
+    assert project.run("check").code == 0
     assert store.load_path(project.schema).layout == "split"
     assert snap.canonical(store.load_path(project.schema).snapshot) == snap.canonical(samples.base())
 

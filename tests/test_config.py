@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,61 @@ def test_a_pinned_url_refuses_before_anything_is_sent(project: Project, silent_s
 def test_unknown_and_repeated_config_keys_name_the_line(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         config.load(write(tmp_path, text))
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("schema_dir", "message"),
+    [
+        (".", r"directus-gitops\.yaml:1: schema_dir: '\.' is the repository itself"),
+        ("./", r"schema_dir: '\./' is the repository itself"),
+        (
+            "../outside",
+            r"directus-gitops\.yaml:1: schema_dir: '\.\./outside' leads to .*outside, outside the repository",
+        ),
+        (".git/schema", r"schema_dir: '\.git/schema' is inside \.git"),
+        ("linked", r"schema_dir: 'linked' leads to .*outside, outside the repository"),
+    ],
+)
+def test_a_schema_folder_that_is_not_strictly_inside_the_repository_is_refused(
+    project: Project, schema_dir: str, message: str
+) -> None:
+    outside = project.root.parent / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the tool's\n")
+    (project.root / "linked").symlink_to(outside, target_is_directory=True)
+    (project.root / "README.md").write_text("# project\n")
+    (project.root / "directus-gitops.yaml").write_text(
+        f"schema_dir: {schema_dir}\nenvironments:\n  dev: {{url: 'http://127.0.0.1:9'}}\n"
+    )
+    project.git("add", "--all")
+    project.git("commit", "--quiet", "-m", "set up")
+    project.token("dev", "t")
+    before, outside_before = _tree(project.root), _tree(outside)
+    for command in (["pull"], ["check", "--fix"], ["diff"]):
+        result = project.run(*command)
+        assert result.code == 1, (command, result.output)
+        errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and re.search(message, errors[0]), (command, result.err)
+    assert _tree(project.root) == before  # .git, README.md and the configuration untouched
+    assert _tree(outside) == outside_before
+
+
+def test_the_default_schema_folder_may_not_be_a_link_out_of_the_repository(project: Project) -> None:
+    outside = project.root.parent / "elsewhere"
+    outside.mkdir()
+    (project.root / "schema").symlink_to(outside, target_is_directory=True)
+    result = project.run("check")
+    assert result.code == 1
+    assert re.search(r"error: the schema folder: 'schema' leads to .*elsewhere, outside the repository", result.err)
+    assert list(outside.iterdir()) == []
+
+
+def test_a_link_to_a_folder_inside_the_repository_is_followed(project: Project) -> None:
+    (project.root / "model" / "schema").mkdir(parents=True)
+    (project.root / "schema").symlink_to(project.root / "model" / "schema", target_is_directory=True)
+    (project.root / "directus-gitops.yaml").write_text("environments:\n  dev: {url: 'http://x'}\n")
+    assert config.load(cwd=project.root).schema_dir == (project.root / "model" / "schema").resolve()

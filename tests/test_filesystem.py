@@ -42,7 +42,7 @@ def test_a_full_disk_while_writing_changes_nothing(
     real = Path.write_bytes
 
     def full(self: Path, data: bytes) -> int:  # type: ignore[override]
-        if ".gitops-new" in str(self):
+        if store.STAGING in str(self):
             raise OSError(errno.ENOSPC, "No space left on device", str(self))
         return real(self, data)
 
@@ -50,7 +50,8 @@ def test_a_full_disk_while_writing_changes_nothing(
     with pytest.raises(FileSystemError, match=r"cannot write .*: no space left on the device; nothing was changed"):
         store.write_tree(target, _edited())
     assert _tree_bytes(target) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["schema"], "the half-built tree is removed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["schema"]
+    assert not (target / store.STAGING).exists(), "the half-staged files are removed"
 
 
 def test_a_folder_that_cannot_be_swapped_is_refused_before_anything_is_built(
@@ -66,20 +67,26 @@ def test_a_folder_that_cannot_be_swapped_is_refused_before_anything_is_built(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["schema"]
 
 
-def test_a_rename_refused_by_the_filesystem_puts_the_old_tree_back(
+def test_a_rename_refused_by_the_filesystem_puts_the_old_files_back(
     target: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = _tree_bytes(target)
-    real_rename = Path.rename
+    real_replace = Path.replace
+    moved = 0
 
-    def refuse_new(self: Path, to: Path) -> Path:  # type: ignore[override]
-        if self.name.endswith(".gitops-new"):
-            raise OSError(errno.EROFS, "Read-only file system", str(to))
-        return real_rename(self, to)
+    def refuse_second(self: Path, to: Path) -> Path:  # type: ignore[override]
+        nonlocal moved
+        if store.STAGING in str(self):
+            moved += 1
+            if moved == 2:  # one file already moved in: it is put back
+                raise OSError(errno.EROFS, "Read-only file system", str(to))
+        return real_replace(self, to)
 
-    monkeypatch.setattr(Path, "rename", refuse_new)
+    edited = _edited()
+    edited["collections/zzz-new.yaml"] = store.WRITTEN_BY + b"\ncollection: zzz\n"
+    monkeypatch.setattr(Path, "replace", refuse_second)
     with pytest.raises(FileSystemError, match="read-only file system; nothing was changed"):
-        store.write_tree(target, _edited())
+        store.write_tree(target, edited)
     assert _tree_bytes(target) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["schema"]
 

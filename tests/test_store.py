@@ -8,7 +8,7 @@ import pytest
 
 from directus_gitops import snapshot as snap
 from directus_gitops import store
-from directus_gitops.errors import SnapshotError
+from directus_gitops.errors import RefusedError, SnapshotError
 from tests import samples
 
 
@@ -156,12 +156,86 @@ def test_interrupt_while_writing_leaves_the_old_tree_and_is_cleaned_up(
     with pytest.raises(KeyboardInterrupt):
         store.write_tree(target, store.render(changed))
     monkeypatch.undo()
-    assert {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
-    assert (tmp_path / ".schema.gitops-new").exists()  # the half-built tree, beside the old one
+    staging = target / store.STAGING
+    assert staging.exists()  # the half-staged files, never listed
+    assert {
+        p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file() and staging not in p.parents
+    } == before
+    assert snap.canonical(store.load_path(target).snapshot) == snap.canonical(samples.base())
 
     assert store.write_tree(target, store.render(changed)) is True
+    assert not staging.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["schema"]
     assert snap.canonical(store.load_path(target).snapshot) == snap.canonical(changed)
+
+
+def test_a_write_interrupted_after_its_journal_is_finished_by_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "schema"
+    store.write_tree(target, store.render(samples.base()))
+    smaller = samples.base()
+    smaller["collections"] = [c for c in smaller["collections"] if c["collection"] != "authors"]
+    smaller["fields"] = [f for f in smaller["fields"] if f["collection"] != "authors"]
+    smaller["fields"][0]["meta"] = {**(smaller["fields"][0].get("meta") or {}), "note": "changed"}
+    real_replace = Path.replace
+    moves = 0
+
+    def killed(self: Path, to: Path) -> Path:  # the process dies after the first file moved in
+        nonlocal moves
+        if store.STAGING in str(self) and "/new/" in str(self):
+            moves += 1
+            if moves == 2:
+                raise KeyboardInterrupt
+        return real_replace(self, to)
+
+    monkeypatch.setattr(Path, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        store.write_tree(target, store.render(smaller))
+    monkeypatch.undo()
+    # Half moved in: every reader refuses it, and says how to finish.
+    with pytest.raises(SnapshotError, match="interrupted part-way"):
+        store.load_path(target)
+    store.recover(target)
+    assert snap.canonical(store.load_path(target).snapshot) == snap.canonical(smaller)
+    assert not (target / "collections/authors.yaml").exists()
+    assert not (target / store.STAGING).exists()
+
+
+def test_only_files_the_tool_wrote_are_replaced_or_removed(tmp_path: Path) -> None:
+    target = tmp_path / "schema"
+    store.write_tree(target, store.render(samples.base()))
+    (target / "README.md").write_text("our notes\n")
+    (target / "collections/notes.txt").write_text("mine\n")
+    smaller = samples.base()
+    smaller["collections"] = [c for c in smaller["collections"] if c["collection"] != "authors"]
+    smaller["fields"] = [f for f in smaller["fields"] if f["collection"] != "authors"]
+    assert store.write_tree(target, store.render(smaller)) is True
+    assert (target / "README.md").read_text() == "our notes\n"
+    assert (target / "collections/notes.txt").read_text() == "mine\n"
+    assert not (target / "collections/authors.yaml").exists()
+    assert store.same_content(target, store.render(smaller))
+
+
+def test_a_file_someone_else_wrote_is_never_overwritten(tmp_path: Path) -> None:
+    target = tmp_path / "schema"
+    (target / "collections").mkdir(parents=True)
+    (target / "collections/articles.yaml").write_text("hand written\n")
+    with pytest.raises(RefusedError, match=r"refusing to replace .*articles.yaml: directus-gitops did not write it"):
+        store.write_tree(target, store.render(samples.base()))
+    assert (target / "collections/articles.yaml").read_text() == "hand written\n"
+    assert sorted(p.name for p in target.iterdir()) == ["collections"]
+
+
+def test_nothing_is_written_through_a_link_in_the_folder(tmp_path: Path) -> None:
+    target = tmp_path / "schema"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target.mkdir()
+    (target / "collections").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(RefusedError, match="is a link or a file"):
+        store.write_tree(target, store.render(samples.base()))
+    assert list(outside.iterdir()) == []
 
 
 def test_a_linked_folder_cannot_lead_reads_out_of_the_schema_folder(tmp_path: Path) -> None:

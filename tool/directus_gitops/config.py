@@ -149,7 +149,11 @@ def load(explicit: Path | None = None, cwd: Path | None = None) -> Config:
     path = explicit if explicit is not None else find_config(cwd)
     if path is None:
         root = _git_root(cwd) or cwd
-        return Config(root=root, path=None, schema_dir=root / "schema")
+        try:
+            schema_dir = schema_folder("schema", root)
+        except ConfigError as exc:
+            raise ConfigError(f"the schema folder: {exc.message}") from None
+        return Config(root=root, path=None, schema_dir=schema_dir)
     path = path.resolve()
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found")
@@ -208,8 +212,12 @@ def parse(data: Any, path: Path, text: str | None = None) -> Config:
     default_env = data.get("default_env")
     if default_env is not None and default_env not in environments:
         raise ConfigError(f"{where}: default_env '{default_env}' is not one of the environments")
-    schema_dir = folder("schema_dir", "schema")
-    assert schema_dir is not None
+    try:
+        schema_dir = schema_folder(data.get("schema_dir", "schema"), root)
+        if schema_dir in path.resolve().parents:  # a pull could rewrite the configuration itself
+            raise ConfigError(f"must not hold {path.name}")
+    except ConfigError as exc:  # located only now: finding the line costs a parse of the file
+        raise ConfigError(f"{_at(path, text, ('schema_dir',))}: schema_dir: {exc.message}") from None
     sync = _parse_sync(data.get("sync", ["schema"]), where)
     return Config(
         root=root,
@@ -222,6 +230,23 @@ def parse(data: Any, path: Path, text: str | None = None) -> Config:
         ignore=selection.parse_rules(data.get("ignore"), where),
         sync=sync,
     )
+
+
+def schema_folder(value: Any, root: Path) -> Path:
+    """The schema folder ``value`` names (relative to ``root``), resolved through links. Every
+    file the tool wrote in it may be rewritten or removed by a pull, so it must lie strictly
+    inside the repository: not the repository itself, not outside it, not inside ``.git``."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError("must be a folder path")
+    repo = (_git_root(root) or root).resolve()
+    resolved = (root / value).resolve()
+    if resolved == repo:
+        raise ConfigError(f"{value!r} is the repository itself; name a folder inside it, such as 'schema'")
+    if repo not in resolved.parents:
+        raise ConfigError(f"{value!r} leads to {resolved}, outside the repository {repo}")
+    if ".git" in resolved.relative_to(repo).parts:
+        raise ConfigError(f"{value!r} is inside .git")
+    return resolved
 
 
 def _parse_sync(value: Any, where: str) -> tuple[str, ...]:

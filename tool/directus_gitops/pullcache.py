@@ -150,21 +150,13 @@ def forget(schema_dir: Path) -> None:
 
 
 def on_disk(schema_dir: Path) -> dict[str, bytes] | None:
-    """Every file in the folder (None: no folder, or a file that cannot be read, such as a
-    link, which no pull writes)."""
+    """Every file the tool wrote in the folder (None: no folder, or one that cannot be read)."""
     if not schema_dir.is_dir():
         return None
-    read = store.dir_reader(schema_dir)
-    found: dict[str, bytes] = {}
     try:
-        for relpath in store.list_files(schema_dir):
-            data = read(relpath)
-            if data is None:
-                return None
-            found[relpath] = data
+        return store.owned(schema_dir)
     except (OSError, DocumentError):
         return None
-    return found
 
 
 def ids(files: Mapping[str, bytes]) -> dict[str, str]:

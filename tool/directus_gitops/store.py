@@ -28,7 +28,7 @@ from typing import Any, Literal, Protocol
 
 from directus_gitops import errors, yamlio
 from directus_gitops import snapshot as snap
-from directus_gitops.errors import DocumentError, SnapshotError
+from directus_gitops.errors import DocumentError, FileSystemError, RefusedError, SnapshotError
 from directus_gitops.snapshot import ShapeProblem
 
 FORMAT_NAME = "directus-gitops"
@@ -472,19 +472,32 @@ def _split_index(manifest: Mapping[str, Any] | None) -> dict[str, str] | None:
 
 # --------------------------------------------------------------------------- filesystem
 
+# A write is staged in this folder inside the schema folder (one filesystem, so every move is
+# a rename), with a journal that commits it; no reader lists it, and the next write (or
+# ``recover``) finishes a committed one or discards one that was not.
+STAGING = ".directus-gitops-write"
+_JOURNAL = "journal.json"
+# Every file the tool writes starts with this line, except the single layout's snapshot file
+# (Directus's own shape), which the manifest lists.
+WRITTEN_BY = b"# Written by directus-gitops"
+# The layout's own folders: removed only when the tool's own removals leave them empty.
+_OWN_FOLDERS = (COLLECTIONS_DIR, "config")
+
+
+def _linked(root: Path, relpath: str) -> bool:
+    """Whether ``relpath`` or a folder on the way to it below ``root`` is a link. (The root
+    itself may be a link: that is the user's choice of folder.)"""
+    inside = PurePosixPath(relpath)
+    return any((root / part).is_symlink() for part in (inside, *inside.parents[:-1]))
+
 
 def dir_reader(root: Path) -> Reader:
     """Read regular files below ``root``; never follows a link out of it."""
 
     def read(relpath: str) -> bytes | None:
         path = root / relpath
-        # Every component below the root, not just the file: a linked folder could lead
-        # anywhere. (The root itself may be a link: that is the user's choice of folder.)
-        inside = PurePosixPath(relpath)
-        for part in (inside, *inside.parents[:-1]):
-            if (root / part).is_symlink():
-                return None
-        if not path.is_file():
+        # Every component below the root, not just the file: a linked folder could lead anywhere.
+        if _linked(root, relpath) or not path.is_file():
             return None
         check_size(path.stat().st_size, str(path))
         return path.read_bytes()
@@ -492,7 +505,21 @@ def dir_reader(root: Path) -> Reader:
     return read
 
 
+PENDING = "a write was interrupted part-way; run `directus-gitops check --fix` (or pull again) to finish it"
+
+
+def pending(root: Path) -> bool:
+    """Whether an interrupted write left ``root`` half-done (:func:`recover` finishes it)."""
+    return (root / STAGING / _JOURNAL).is_file()
+
+
+def refuse_pending(root: Path) -> None:
+    if pending(root):
+        raise SnapshotError(f"{root}: {PENDING}")
+
+
 def folder_tree(root: Path) -> Tree:
+    refuse_pending(root)
     read = dir_reader(root)
 
     def file_id(relpath: str) -> str | None:
@@ -515,37 +542,93 @@ def memory_tree(files: Mapping[str, bytes], source: str) -> Tree:
 def load_path(path: Path) -> Loaded:
     """Read a schema folder (ours or holding Directus's snapshot) or a single snapshot file."""
     if path.is_dir():
+        refuse_pending(path)
         return parse_tree(dir_reader(path), str(path))
     if not path.exists():
         raise SnapshotError(f"{path}: no such file or folder")
     document = snap.unwrap(parse_document(path.read_bytes(), str(path)))
     if isinstance(document, dict) and document.get("format") == FORMAT_NAME:
+        refuse_pending(path.parent)
         return parse_tree(dir_reader(path.parent), str(path.parent))
     return Loaded(snap.validate(document, str(path)), "directus", None)
 
 
 def list_files(root: Path) -> list[str]:
+    """Every file and link below ``root`` (not the staging folder of a write), sorted."""
     if not root.is_dir():
         return []
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink())
+    found = []
+    for path in root.rglob("*"):
+        relpath = path.relative_to(root)
+        if relpath.parts[0] != STAGING and (path.is_file() or path.is_symlink()):
+            found.append(relpath.as_posix())
+    return sorted(found)
 
 
-def _staging_paths(target: Path) -> tuple[Path, Path]:
-    return (
-        target.parent / f".{target.name}.gitops-new",
-        target.parent / f".{target.name}.gitops-old",
-    )
+def listed_in(manifest: bytes) -> set[str]:
+    """The files a manifest lists (itself included); empty when it is not one this tool reads."""
+    try:
+        document = parse_document(manifest, MANIFEST)
+    except DocumentError:
+        return set()
+    if manifest_problems(document):
+        return set()
+    listed = {MANIFEST, *config_files(document)}
+    if document["layout"] == "single":
+        listed.add(str(PurePosixPath(document.get("file", SINGLE_FILE))))
+    else:
+        listed.update(str(PurePosixPath(path)) for path in (document.get("collections") or {}).values())
+    return listed
 
 
-def recover(target: Path) -> None:
-    """Finish or undo what an interrupted write left behind."""
-    new, old = _staging_paths(target)
-    if old.exists() and not target.exists():
-        old.rename(target)  # interrupted between the two renames: keep the previous tree
-    if old.exists():
-        shutil.rmtree(old)
-    if new.exists():
-        shutil.rmtree(new)
+def _is_ours(manifest: bytes | None) -> bool:
+    """Whether a manifest that lost its first line still says it is this tool's."""
+    try:
+        document = parse_document(manifest or b"", MANIFEST)
+    except DocumentError:
+        return False
+    return isinstance(document, dict) and document.get("format") == FORMAT_NAME
+
+
+def _first_bytes(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(len(WRITTEN_BY))
+
+
+def owned(root: Path) -> dict[str, bytes]:
+    """The files below ``root`` that directus-gitops wrote, with their bytes: those whose first
+    line says so and those the manifest lists. Links, and files behind a link, never are; a
+    file someone else put in the folder is left out (and only its first line is read)."""
+    if not root.is_dir():
+        return {}
+    found: dict[str, bytes] = {}
+    others: list[str] = []
+    read = dir_reader(root)
+    for relpath in list_files(root):
+        if _linked(root, relpath) or not (root / relpath).is_file():
+            continue
+        if _first_bytes(root / relpath) == WRITTEN_BY:
+            data = read(relpath)
+            if data is not None:
+                found[relpath] = data
+        else:
+            others.append(relpath)
+    if MANIFEST in others and _is_ours(read(MANIFEST)):
+        others.remove(MANIFEST)
+        found[MANIFEST] = read(MANIFEST) or b""
+    if others and MANIFEST in found:
+        listed = listed_in(found[MANIFEST])
+        for relpath in others:
+            if relpath in listed:
+                data = read(relpath)
+                if data is not None:
+                    found[relpath] = data
+    return found
+
+
+def same_content(root: Path, files: Mapping[str, bytes]) -> bool:
+    """Whether the files the tool wrote in ``root`` are exactly ``files``, byte for byte."""
+    return owned(root) == dict(files)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -557,80 +640,178 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_tree(target: Path, files: Mapping[str, bytes]) -> bool:
-    """Make ``target`` hold exactly ``files``; return False when it already did.
+    """Make the files the tool wrote in ``target`` exactly ``files``; False when they already were.
 
-    A folder that cannot be written (permissions, a read-only mount, a full disk) is a
-    :class:`FileSystemError` naming the path, with nothing changed: the new tree is built
-    beside the old one and only swapped in once complete.
+    Only files the tool wrote are ever replaced or removed (:func:`owned`): a file someone else
+    put in the way is refused, nothing is written through a link, and no folder is removed but
+    the layout's own ones left empty by the tool's removals. The new files are staged inside
+    the folder and committed by a journal, so an interruption leaves the previous files or,
+    once the journal is written, the next run (:func:`recover`) completes the new ones. A
+    folder that cannot be written (permissions, a read-only mount, a full disk) is a
+    :class:`FileSystemError` naming the path, with nothing changed.
     """
     try:
         recover(target)
-        if same_content(target, files):
+        current = owned(target)
+        write = {relpath: data for relpath, data in files.items() if current.get(relpath) != data}
+        remove = sorted(set(current) - set(files))
+        if not write and not remove:
             return False
-        _ensure_writable(target)
+        _check_paths(target, write, current)
+        _ensure_writable(target, [*write, *remove])
     except OSError as exc:
         raise _unchanged(exc, target) from None
-    new, old = _staging_paths(target)
+    staging = target / STAGING
+    made = not target.exists()
     try:
-        _build(new, target, files)
+        target.mkdir(parents=True, exist_ok=True)
+        _stage(staging, write, remove)
     except OSError as exc:
-        shutil.rmtree(new, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        if made:
+            shutil.rmtree(target, ignore_errors=True)  # only what this write made: nothing else is in it
         raise _unchanged(exc, target) from None
     try:
-        if target.exists():
-            target.rename(old)
-            try:
-                new.rename(target)
-            except OSError:
-                old.rename(target)  # put the previous tree back
-                raise
-            _fsync_dir(target.parent)
-        else:
-            new.rename(target)
-            _fsync_dir(target.parent)
+        _finish(target, staging)
     except OSError as exc:
-        shutil.rmtree(new, ignore_errors=True)
+        try:
+            _roll_back(target, staging)
+        except OSError:
+            reason = errors.FILESYSTEM_REASONS.get(exc.errno or 0, str(exc))
+            raise FileSystemError(
+                f"cannot write {target}: {reason}; the write stopped part-way: once the cause is fixed, "
+                "`directus-gitops check --fix` (or the next pull) finishes it"
+            ) from None
         raise _unchanged(exc, target) from None
-    # The new tree is in place; the old one is only clean-up (the next run finishes it).
-    shutil.rmtree(old, ignore_errors=True)
     return True
 
 
-def _ensure_writable(target: Path) -> None:
-    """Refuse up front a tree that could be built but not swapped in or cleaned up."""
-    parent = target.parent if target.parent.exists() else None
-    folders = [parent] if parent is not None else []
-    if target.is_dir():
-        folders += [target, *(p for p in target.rglob("*") if p.is_dir() and not p.is_symlink())]
-    for folder in folders:
+def _check_paths(target: Path, write: Mapping[str, bytes], current: Mapping[str, bytes]) -> None:
+    """Refuse, before anything is written, to write through a link or over someone else's file."""
+    for relpath in write:
+        inside = PurePosixPath(relpath)
+        for part in reversed(inside.parents[:-1]):
+            folder = target / part
+            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+                raise RefusedError(
+                    f"refusing to write {target / relpath}: {folder} is a link or a file, not a folder; "
+                    "nothing was changed"
+                )
+        path = target / relpath
+        if relpath not in current and (path.exists() or path.is_symlink()):
+            raise RefusedError(
+                f"refusing to replace {path}: directus-gitops did not write it; nothing was changed",
+                hint="move it out of the schema folder",
+            )
+
+
+def _ensure_writable(target: Path, relpaths: list[str]) -> None:
+    """Refuse up front a write that could be staged but not moved in: every folder it touches."""
+    existing = target
+    while not existing.exists():
+        existing = existing.parent
+    folders = {existing} | {(target / relpath).parent for relpath in relpaths if (target / relpath).parent.is_dir()}
+    for folder in sorted(folders):
         if not os.access(folder, os.W_OK | os.X_OK):
             raise PermissionError(errno.EACCES, "Permission denied", str(folder))
 
 
-def _build(new: Path, target: Path, files: Mapping[str, bytes]) -> None:
-    new.mkdir(parents=True)
-    for folder in sorted({PurePosixPath(p).parent for p in files}):
+def _stage(staging: Path, write: Mapping[str, bytes], remove: list[str]) -> None:
+    """The new files and the journal that commits them, durable before anything moves."""
+    shutil.rmtree(staging, ignore_errors=True)
+    new = staging / "new"
+    for folder in sorted({PurePosixPath(relpath).parent for relpath in write}):
         (new / folder).mkdir(parents=True, exist_ok=True)
-    previous = dir_reader(target) if target.is_dir() else None
-    for relpath, data in files.items():
-        if previous is not None and previous(relpath) == data:
-            # Same bytes: link the existing file instead of creating one (far cheaper, and
-            # safe because files are never changed in place, only replaced with the tree).
-            os.link(target / relpath, new / relpath)
-        else:
-            (new / relpath).write_bytes(data)
-    # One sync for the whole tree (a few ms) instead of one per file: the new files must be
-    # durable before the rename makes them the schema folder.
+    for relpath, data in write.items():
+        (new / relpath).write_bytes(data)
+    # The manifest moves last: until it does, it lists the files of the previous snapshot.
+    order = sorted(write, key=lambda relpath: (relpath == MANIFEST, relpath))
+    # One sync for every file (a few ms) instead of one each: they must be durable first.
     os.sync()
+    partial = staging / f".{_JOURNAL}"
+    partial.write_text(json.dumps({"write": order, "remove": remove}), encoding="utf-8")
+    partial.replace(staging / _JOURNAL)
+    _fsync_dir(staging)
+
+
+def _journal(staging: Path) -> tuple[list[str], list[str]]:
+    document = json.loads((staging / _JOURNAL).read_text(encoding="utf-8"))
+    return [str(p) for p in document["write"]], [str(p) for p in document["remove"]]
+
+
+def _finish(target: Path, staging: Path) -> None:
+    """Move a committed write in: each replaced or removed file is kept under ``old`` until
+    the end (for :func:`_roll_back`). Safe to run again after an interruption."""
+    write, remove = _journal(staging)
+    new, old = staging / "new", staging / "old"
+    moves = [relpath for relpath in write if relpath != MANIFEST]
+    for relpath in moves:
+        _move_in(target, new, old, relpath)
+    for relpath in remove:
+        path = target / relpath
+        if (path.is_file() or path.is_symlink()) and not _linked(target, relpath):
+            (old / relpath).parent.mkdir(parents=True, exist_ok=True)
+            path.replace(old / relpath)
+    if MANIFEST in write:
+        _move_in(target, new, old, MANIFEST)
+    _prune(target, remove)
+    os.sync()
+    shutil.rmtree(staging)
+
+
+def _move_in(target: Path, new: Path, old: Path, relpath: str) -> None:
+    staged, path = new / relpath, target / relpath
+    if not staged.exists():
+        return  # moved in before an interruption
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file() and not (old / relpath).exists():
+        (old / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (old / relpath).hardlink_to(path)
+    staged.replace(path)
+
+
+def _roll_back(target: Path, staging: Path) -> None:
+    """Undo :func:`_finish` part-way (a rename the filesystem refused): every file as before."""
+    write, remove = _journal(staging)
+    new, old = staging / "new", staging / "old"
+    for relpath in [*write, *remove]:
+        kept, path = old / relpath, target / relpath
+        if kept.exists():
+            kept.replace(path)
+        elif relpath in write and not (new / relpath).exists() and path.is_file():
+            path.unlink()  # a file this write added
+    _prune(target, write)
+    shutil.rmtree(staging)
+
+
+def _prune(target: Path, relpaths: list[str]) -> None:
+    """Remove the layout's own folders that ``relpaths`` left empty (never the schema folder)."""
+    folders = {PurePosixPath(relpath).parent for relpath in relpaths}
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        while folder.parts and folder.parts[0] in _OWN_FOLDERS:
+            path = target / folder
+            if path.is_symlink() or not path.is_dir() or any(path.iterdir()):
+                break
+            path.rmdir()
+            folder = folder.parent
+
+
+def recover(target: Path) -> None:
+    """Finish a write that an interruption left committed, or discard one that was not."""
+    staging = target / STAGING
+    if staging.is_dir() and not staging.is_symlink():
+        if (staging / _JOURNAL).is_file():
+            _finish(target, staging)
+        else:
+            shutil.rmtree(staging)
+    # Left beside the folder by versions that swapped whole trees.
+    for suffix in ("new", "old"):
+        leftover = target.parent / f".{target.name}.gitops-{suffix}"
+        if suffix == "old" and leftover.is_dir() and not target.exists():
+            leftover.rename(target)  # interrupted between their two renames: the previous tree
+        elif leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)
 
 
 def _unchanged(exc: OSError, target: Path) -> Exception:
     return errors.filesystem_error(exc, target, verb="write", unchanged=True) or exc
-
-
-def same_content(root: Path, files: Mapping[str, bytes]) -> bool:
-    """Whether the folder ``root`` holds exactly ``files``, byte for byte."""
-    if not root.is_dir() or list_files(root) != sorted(files):
-        return False
-    read = dir_reader(root)
-    return all(read(relpath) == data for relpath, data in files.items())

@@ -22,6 +22,9 @@ from directus_gitops import snapshot as snap
 from directus_gitops.console import display
 from directus_gitops.errors import DocumentError, InvalidSnapshotError, SnapshotError
 
+# Files that could hold part of a snapshot; other files beside it are not the tool's.
+_DOCUMENTS = (".yaml", ".yml", ".json")
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -379,6 +382,9 @@ class _Checker:
 
     def unlisted(self, listed: set[str]) -> None:
         for relpath in sorted(self.files - listed):
+            parts = PurePosixPath(relpath).parts
+            if parts[0] not in ("collections", "config") and (len(parts) > 1 or not relpath.endswith(_DOCUMENTS)):
+                continue  # someone's own file beside the snapshot (a README): the tool leaves it alone
             message = f"not part of the snapshot ({store.MANIFEST} does not list it)"
             self.find(relpath, None, message, cosmetic=True)
 
@@ -735,6 +741,8 @@ def _report(root: Path, checker: _Checker, expected: dict[str, bytes] | None) ->
 
 
 def check_folder(root: Path, default_layout: store.Layout) -> Report:
+    if store.pending(root):
+        return Report(root, [Problem(display(root), None, store.PENDING)], None)
     checker = _Checker(store.dir_reader(root), set(store.list_files(root)), lambda relpath: display(root / relpath))
     expected = checker.folder(default_layout)
     checker.check_entries()

@@ -49,10 +49,15 @@ def as_json(reports: list[validate.Report]) -> str:
 def run(config: Config, console: Console, *, paths: list[Path], fix: bool, fmt: CheckFormat = "text") -> int:
     reports = []
     for path in paths or [config.schema_dir]:
+        if fix and path.is_dir():
+            store.recover(path)  # finish a write an interruption left half-done
         report = validate.check_path(path, config.layout)
         if fix and report.problems and report.canonical is not None:
             if store.write_tree(report.root, report.canonical):
                 console.info(f"{display(report.root)}: rewritten in canonical form.")
+                if report.layout == "directus":  # its own file stays: the tool never removes what it did not write
+                    kept = [name for name in store.DIRECTUS_FILES if (report.root / name).is_file()]
+                    console.info(f"  Directus's own {', '.join(kept)} is no longer read: remove it.")
             report = validate.check_path(report.root, config.layout)
         elif fix and report.problems and report.root.is_dir():
             console.info(f"{display(report.root)}: not rewritten; fix the problems listed first.")
