@@ -165,7 +165,33 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
     placeholder = [{"header": "Authorization", "value": "Bearer ${env:HOOK_TOKEN}"}]
     with _http(source) as http:
         http.patch(f"/operations/{config_seed.OPS['notify']}", json={"options": {**options, "headers": placeholder}})
+        # A schema change in the same commit: the unset variable must stop the push before it.
+        created = http.post(
+            "/collections",
+            json={
+                "collection": "hook_log",
+                "meta": {},
+                "schema": {},
+                "fields": [
+                    {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}}
+                ],
+            },
+        )
+        assert created.is_success, created.text
     assert project.run("pull", "--env", "dev", "--commit").code == 0
+    backups = project.root / ".directus-gitops" / "backups"
+    kept = sorted(backups.iterdir())
+    with _http(target) as http:
+        schema_before = http.get("/schema/snapshot").json()["data"]
+    planned = project.run("plan", "--env", "prod")
+    assert planned.code == 0 and "a push would stop" in planned.err and "HOOK_TOKEN" in planned.err, planned.output
+    stopped = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
+    assert stopped.code == 1, stopped.output
+    assert "HOOK_TOKEN" in stopped.err and "nothing was applied" in stopped.err
+    assert "Applying" not in stopped.output and "Backed up" not in stopped.output
+    with _http(target) as http:
+        assert http.get("/schema/snapshot").json()["data"] == schema_before
+    assert sorted(backups.iterdir()) == kept
     project.monkeypatch.setenv("HOOK_TOKEN", secret)
     substituted = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
     assert substituted.code == 0, substituted.output

@@ -226,8 +226,12 @@ def run(
                 record.result = "already matches"
                 return ExitCode.OK
 
-            refusals: list[RefusedError] = []
+            # Every precondition is checked here, before the backup and the first write.
+            refusals: list[GitOpsError] = []
             if config_plan is not None and config_plan.changes:
+                unset = sync.unset_error(config_plan)
+                if unset is not None:
+                    refusals.append(unset)
                 lockout = sync.lockout(client, config_plan)
                 if lockout is not None:  # whatever the flags, --dry-run included
                     raise RefusedError(f"refusing to push: {lockout}; nothing was applied")
@@ -256,7 +260,8 @@ def run(
             if dry_run:
                 # Nothing was attempted, so nothing was refused: say what a real push would do.
                 for refusal in refusals:
-                    console.warn(refusal.message.replace("refusing to push", "a push would refuse", 1).split(";")[0])
+                    said = refusal.message.replace("refusing to push", "a push would refuse", 1).split(";")[0]
+                    console.warn(said if said.startswith("a push would") else f"a push would stop: {said}")
                 console.info("Dry run: nothing applied.")
                 record.result = "dry run: nothing applied"
                 return ExitCode.OK

@@ -122,15 +122,26 @@ def names(value: Any) -> set[str]:
     return set()
 
 
+def missing(value: Any, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The variables the placeholders in ``value`` need that are not set."""
+    environ = os.environ if environ is None else environ
+    return sorted(name for name in names(value) if name not in environ)
+
+
+def missing_error(names: list[str], *, applied: bool = False) -> ConfigError:
+    return ConfigError(
+        f"the committed configuration needs environment variable(s) {', '.join(names)} "
+        "(placeholders ${env:NAME})" + ("" if applied else "; nothing was applied"),
+        hint="set them in the environment of the job that pushes (docs/config-kinds.md#secrets)",
+    )
+
+
 def substitute(value: Any, environ: Mapping[str, str] | None = None) -> Any:
     """``value`` with every ``${env:NAME}`` replaced by the variable's value."""
     environ = os.environ if environ is None else environ
-    missing = sorted(name for name in names(value) if name not in environ)
-    if missing:
-        raise ConfigError(
-            f"the committed configuration needs environment variable(s) {', '.join(missing)} "
-            "(placeholders ${env:NAME}); nothing was applied"
-        )
+    unset = missing(value, environ)
+    if unset:  # push checks this before its first write; here only as the last guard
+        raise missing_error(unset, applied=True)
     return _replace(value, environ)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from directus_gitops import store
 from directus_gitops.client import DirectusClient
-from directus_gitops.errors import RefusedError, ResidueError, SnapshotError
+from directus_gitops.errors import ConfigError, RefusedError, ResidueError, SnapshotError
 from directus_gitops.kinds import apply, compare, files, identity, ignore, model, secrets, server
 from directus_gitops.kinds.compare import ConfigChangeSet
 from directus_gitops.kinds.model import State
@@ -239,7 +239,9 @@ def push(
 ) -> list[str]:
     """Apply the plan, then read the target back: it must equal what was pushed.
     ``before``: what this push already applied (the schema's changes)."""
-    secrets.substitute(config_plan.desired)  # every placeholder's variable is set, before anything is sent
+    unset = secrets.missing(config_plan.desired)  # push checked it before its first write: the last guard
+    if unset:
+        raise secrets.missing_error(unset, applied=bool(before))
     done = apply.run(
         client,
         apply.steps(config_plan.changes, config_plan.desired, config_plan.current),
@@ -254,6 +256,17 @@ def push(
             f"({left.summary()}):\n" + compare.text(left, title="Read back differently:"),
         )
     return done
+
+
+def unset_variables(config_plan: Plan) -> list[str]:
+    """The environment variables the plan's placeholders need that are not set."""
+    return secrets.missing(config_plan.desired) if config_plan.changes else []
+
+
+def unset_error(config_plan: Plan) -> ConfigError | None:
+    """Why the push cannot send the plan (a placeholder's variable is not set), or None."""
+    unset = unset_variables(config_plan)
+    return secrets.missing_error(unset) if unset else None
 
 
 def refuse_removals(changes: ConfigChangeSet) -> None:
