@@ -20,7 +20,7 @@ from directus_gitops import changes, render, selection, store, targetview, trans
 from directus_gitops import snapshot as snap
 from directus_gitops.client import Diff, DirectusClient
 from directus_gitops.config import Config, Target
-from directus_gitops.console import Console
+from directus_gitops.console import Console, one_line
 from directus_gitops.errors import ConfigError, DocumentError, ExitCode, GitError, GitOpsError, ServerError
 from directus_gitops.fanout import Record
 
@@ -144,8 +144,8 @@ def read_source(
 def _version_of(info: dict[str, Any]) -> str | None:
     directus = info.get("directus")
     if isinstance(directus, dict) and directus.get("version"):
-        return str(directus["version"])
-    return str(info["version"]) if info.get("version") else None
+        return one_line(str(directus["version"]))
+    return one_line(str(info["version"])) if info.get("version") else None
 
 
 def translation_for(
@@ -585,6 +585,11 @@ def run(
     show(plan, console, fmt, details=details)
     if config_plan is not None:
         _show_config(config_plan.changes, console, fmt)
+        from directus_gitops.kinds import sync
+
+        unset = sync.unset_error(config_plan)
+        if unset is not None:
+            console.warn(f"a push would stop: {unset.message.split(';')[0]}")
     if out is not None:
         if plan.diff is None and not (config_plan and config_plan.changes):
             console.info(f"Nothing to save: '{target.name}' already matches.")
