@@ -115,6 +115,38 @@ def test_waiting_is_bounded_and_takes_the_lock_once_it_is_free(folders: FakeFold
         assert now[0] == pytest.approx(3)
 
 
+@pytest.mark.parametrize("wait", [0.0, 20.0])
+def test_a_lock_refused_but_never_readable_backs_off_and_ends_within_the_wait(
+    folders: FakeFolders, wait: float
+) -> None:
+    """Measured: a server answering RECORD_NOT_UNIQUE to the create and 403 to the read made
+    a push send about 420 requests in 20 s and never stop."""
+
+    def odd(request: httpx.Request) -> httpx.Response:
+        folders.requests.append(f"{request.method} {request.url.path}")
+        if request.method == "POST":
+            error = {"message": "unique", "extensions": {"code": "RECORD_NOT_UNIQUE"}}
+            return httpx.Response(400, json={"errors": [error]})
+        return httpx.Response(403, json={"errors": [{"message": "forbidden", "extensions": {"code": "FORBIDDEN"}}]})
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    client = DirectusClient(
+        Target("prod", "http://directus.test", "DIRECTUS_PROD_TOKEN", TOKEN, 5), httpx.MockTransport(odd)
+    )
+    with client, pytest.raises(RefusedError) as refused:
+        lock.acquire(client, "push", wait=wait, clock=lambda: now[0], sleep=sleep)
+    assert "its holder cannot be read" in refused.value.message
+    assert now[0] <= wait + 2 * lock.POLL_SECONDS  # ends within the wait (the last pause aside)
+    assert len(folders.requests) <= 2 * (lock.UNSEEN_RETRIES + 1 + wait)  # a few tries a second at most
+    assert slept == sorted(slept) and max(slept) <= lock.POLL_SECONDS  # each pause longer, none long
+
+
 def test_the_lock_is_released_on_every_way_out(folders: FakeFolders) -> None:
     with fake_client(folders) as client:
         for error in (RuntimeError("boom"), KeyboardInterrupt()):
@@ -251,3 +283,18 @@ def test_a_lock_left_by_a_killed_run_blocks_pushes_until_unlocked(project: Proje
     assert project.run("plan", "--env", "prod", "--exit-code").code == 0
     with DirectusClient(Target("prod", server.url, "DIRECTUS_PROD_TOKEN", server.token, 60)) as client:
         assert lock.current(client) is None
+
+
+def test_a_holder_name_from_the_server_reaches_the_terminal_without_control_characters(
+    folders: FakeFolders, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from directus_gitops.console import Console
+
+    folders.rows[lock.LOCK_ID] = "directus-gitops push lock | held by \x1b[2J\x07me\nerror: forged line | since now"
+    with fake_client(folders) as client, pytest.raises(RefusedError) as refused:
+        lock.acquire(client, "push")
+    Console().error(refused.value.message)
+    shown = capsys.readouterr().err
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert shown.count("\n") == 1 and shown.count("error:") == 2  # ours, and the forged one inside the line
+    assert "\\x1b[2J\\x07me\\nerror: forged line" in shown

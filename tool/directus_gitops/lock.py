@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from directus_gitops.console import one_line
 from directus_gitops.errors import RefusedError
 
 if TYPE_CHECKING:
@@ -32,7 +33,10 @@ if TYPE_CHECKING:
 # The same on every target and every run: the lock is this one row.
 LOCK_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://directus-gitops.invalid/push-lock"))
 PREFIX = "directus-gitops push lock"
-POLL_SECONDS = 2.0
+POLL_SECONDS = 2.0  # the longest pause between two tries
+RETRY_SECONDS = 0.1  # the first pause; each next one doubles
+# Released between our create and our read: tried again at once a few times, even past the wait.
+UNSEEN_RETRIES = 3
 _NAME = re.compile(rf"{re.escape(PREFIX)} \| held by (?P<who>.*?) \| since (?P<since>\S+)(?: \| (?P<what>.*))?\Z")
 
 
@@ -74,6 +78,7 @@ def record_name(holder: Holder) -> str:
 
 
 def parse_name(name: str) -> Holder:
+    name = one_line(name)  # the server's text: never a control character on the terminal
     found = _NAME.match(name)
     if found is None:  # written by someone else, or cut short: show it as it is
         return Holder(who=name, since="an unknown time", what="")
@@ -96,17 +101,31 @@ def acquire(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Holder:
     """Take the target's lock, waiting up to ``wait`` seconds for its holder to finish;
-    :class:`RefusedError` (exit 3) names the holder when it does not in time."""
+    :class:`RefusedError` (exit 3) names the holder when it does not in time.
+
+    Every retry waits a little longer than the one before (up to :data:`POLL_SECONDS`), and
+    none starts after ``wait`` has passed: a server that refuses the row but then cannot show
+    it (it was released between the two requests, or the server answers oddly) costs a few
+    requests, never a loop."""
     give_up = clock() + wait
     told = False
+    pause = RETRY_SECONDS
+    unseen = 0
     while True:
         mine = Holder(whoami(), datetime.now(UTC).isoformat(timespec="seconds"), what)
         if client.create_lock_record(LOCK_ID, record_name(mine)):
             return mine
         holder = current(client)
         if holder is None:
-            continue  # released between our create and our read: try again at once
-        if clock() >= give_up:
+            unseen += 1
+        if clock() >= give_up and (holder is not None or unseen > UNSEEN_RETRIES):
+            if holder is None:
+                raise RefusedError(
+                    f"'{client.target.name}' refused the push lock, but its holder cannot be read "
+                    f"(tried {unseen} times); nothing was applied",
+                    hint="check that the token may read and create folders (directus_folders); if a lock was "
+                    f"left by a run that was killed: directus-gitops unlock --env {client.target.name}",
+                )
             raise RefusedError(
                 f"'{client.target.name}' is locked by another push: {holder.describe()}; nothing was applied",
                 hint=(
@@ -114,10 +133,11 @@ def acquire(
                     f"break the lock with: directus-gitops unlock --env {client.target.name}"
                 ),
             )
-        if not told:
+        if holder is not None and not told:
             info(f"'{client.target.name}' is locked ({holder.describe()}); waiting up to {wait:g} s …")
             told = True
-        sleep(min(POLL_SECONDS, max(0.0, give_up - clock())))
+        sleep(min(pause, max(0.0, give_up - clock())) if holder is not None else pause)
+        pause = min(pause * 2, POLL_SECONDS)
 
 
 def release(client: DirectusClient) -> None:
