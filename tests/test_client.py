@@ -286,3 +286,21 @@ def test_certificates_are_loaded_only_where_tls_can_happen(monkeypatch: pytest.M
     assert not _may_use_tls("http://127.0.0.1:8055")
     monkeypatch.setenv("HTTPS_PROXY", "https://proxy.example.com")
     assert _may_use_tls("http://127.0.0.1:8055")  # a proxy may speak TLS
+
+
+def test_a_server_message_is_one_line_without_control_characters() -> None:
+    import httpx
+
+    from directus_gitops.client import DirectusClient
+    from directus_gitops.config import Target
+    from directus_gitops.errors import ServerError
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        message = "bad\x1b]0;owned\x07\nerror: all good, nothing to see"
+        return httpx.Response(400, json={"errors": [{"message": message, "extensions": {"code": "INVALID"}}]})
+
+    target = Target("prod", "http://directus.test", "DIRECTUS_PROD_TOKEN", "t", 5)
+    with DirectusClient(target, httpx.MockTransport(answer)) as client, pytest.raises(ServerError) as error:
+        client.snapshot()
+    assert "\n" not in error.value.message and "\x1b" not in error.value.message and "\x07" not in error.value.message
+    assert "\\nerror: all good" in error.value.message

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from directus_gitops import __version__
+from directus_gitops.console import one_line
 from directus_gitops.errors import ServerError, StaleHashError
 
 if TYPE_CHECKING:
@@ -48,10 +49,10 @@ def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
         body = response.json()
         first = body["errors"][0]
         code = (first.get("extensions") or {}).get("code")
-        return str(first.get("message", "")).strip(), code
+        return one_line(str(first.get("message", "")).strip()), code
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
-        return text, None
+        return one_line(text), None
 
 
 class DirectusClient:
