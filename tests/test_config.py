@@ -105,7 +105,7 @@ def test_a_pinned_url_refuses_before_anything_is_sent(project: Project, silent_s
     project.configure(staging=silent_server)
     project.token("staging", "secret-token")
     project.monkeypatch.setenv("DIRECTUS_STAGING_URL", "https://cms.example.com")
-    for command in (["plan"], ["push", "--yes"], ["pull"]):
+    for command in (["plan"], ["push", "--yes"], ["pull"], ["status"], ["unlock", "--yes"]):
         result = project.run(*command, "--env", "staging")
         assert result.code == 3, result.output
         assert "refusing to send its token there" in result.err

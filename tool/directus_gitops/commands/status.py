@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 from directus_gitops import config as configuration
@@ -37,6 +38,8 @@ def run(
     for name in names:
         if name not in config.environments and config.environments:
             configuration.resolve(config, name)  # an unknown name is a usage error, not a state
+        if name in config.environments:  # a URL the CI did not pin is refused, as by every command (exit 3)
+            configuration.check_pinned(config.environments[name], os.environ)
     # Every environment's schema is asked for at once (each server builds its snapshot while
     # the others do and while the commits are read); each commit is read, checked as ``check``
     # does, only when a search reaches it, sharing what it holds alike with the commits read
