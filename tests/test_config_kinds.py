@@ -173,7 +173,12 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
                 "meta": {},
                 "schema": {},
                 "fields": [
-                    {"field": "id", "type": "integer", "schema": {"is_primary_key": True, "has_auto_increment": True}}
+                    {
+                        "field": "id",
+                        "type": "integer",
+                        "meta": {"hidden": True, "interface": "input", "readonly": True},
+                        "schema": {"is_primary_key": True, "has_auto_increment": True},
+                    }
                 ],
             },
         )
