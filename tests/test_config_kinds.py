@@ -105,6 +105,31 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
     assert again.code == 0, again.output
     assert "No configuration changes." in again.output
 
+    # status sees the configuration: in step after the push; a permission added and a flow
+    # deactivated by hand are drift, named item by item.
+    matched = project.run("status", "--env", "prod", "--exit-code")
+    assert matched.code == 0 and "prod  matches" in matched.out, matched.output
+    with _http(target) as http:
+        if policies:
+            public = http.get("/policies", params={"filter[name][_eq]": "$t:public_label"}).json()["data"][0]["id"]
+            holder = {"policy": public}
+        else:
+            holder = {"role": None}
+        added = http.post("/permissions", json={**holder, "collection": "authors", "action": "read", "fields": ["*"]})
+        assert added.is_success, added.text
+        assert http.patch(f"/flows/{config_seed.FLOW}", json={"status": "inactive"}).is_success
+    drifted = project.run("status", "--env", "prod", "--exit-code")
+    assert drifted.code == 2, drifted.output
+    assert "drifted" in drifted.out and "authors.read" in drifted.out, drifted.out
+    assert '~ flow "Notify on publish"' in drifted.out, drifted.out
+    as_json = json.loads(project.run("status", "--env", "prod", "--format", "json").out)
+    named = {(c["kind"], c["action"]) for c in as_json["environments"][0]["config_drift"]}
+    assert {("permission", "create"), ("flow", "update")} <= named, as_json
+    with _http(target) as http:  # put back as pushed
+        assert http.delete(f"/permissions/{added.json()['data']['id']}").status_code == 204
+        assert http.patch(f"/flows/{config_seed.FLOW}", json={"status": "active"}).is_success
+    assert project.run("status", "--env", "prod", "--exit-code").code == 0
+
     # The target pulled into the same folder: the same files (the users made there aside).
     target_pull = project.run("pull", "--env", "prod")
     assert target_pull.code == 0, target_pull.output

@@ -28,7 +28,11 @@ def _commit(project: Project, snapshot: dict[str, Any], message: str) -> None:
 def _history(project: Project) -> status.History:
     repo = Repo(project.root)
     infos = list(repo.history("schema"))
-    return status.History(infos, lambda sha: store.parse_tree(repo.tree_reader(sha, "schema")[1], sha).snapshot)
+    by_sha = {info.sha: info for info in infos}
+    return status.History(
+        infos,
+        lambda sha: status.Commit(by_sha[sha], store.parse_tree(repo.tree_reader(sha, "schema")[1], sha).snapshot),
+    )
 
 
 def test_current_behind_and_drifted(project: Project) -> None:
@@ -40,14 +44,14 @@ def test_current_behind_and_drifted(project: Project) -> None:
     history = _history(project)
     rules, mode = selection.Rules(), "mirror"
 
-    current = status.locate("prod", "http://p", second, history, rules=rules, mode=mode)
+    current = status.locate("prod", "http://p", status.Live(second), history, rules=rules, mode=mode)
     assert (current.state, current.commit and current.commit.subject, current.behind) == ("current", "second", 0)
-    behind = status.locate("staging", "http://s", first, history, rules=rules, mode=mode)
+    behind = status.locate("staging", "http://s", status.Live(first), history, rules=rules, mode=mode)
     assert (behind.state, behind.commit and behind.commit.subject, behind.behind) == ("behind", "first", 1)
 
     hotfixed = copy.deepcopy(first)
     hotfixed["fields"][1]["meta"] = {"note": "hot-fixed"}
-    drifted = status.locate("prod", "http://p", hotfixed, history, rules=rules, mode=mode)
+    drifted = status.locate("prod", "http://p", status.Live(hotfixed), history, rules=rules, mode=mode)
     assert drifted.state == "drifted" and drifted.commit and drifted.commit.subject == "first"
     assert [(c.action, c.name) for c in drifted.drift] == [("update", "articles.title")]
     shown = status.text([current, behind, drifted], "HEAD")
@@ -57,9 +61,12 @@ def test_current_behind_and_drifted(project: Project) -> None:
     # Ignored parts and, in merge mode, target-only parts are not drift.
     extra = copy.deepcopy(second)
     extra["collections"].append({"collection": "logs_x", "meta": None, "schema": {"name": "logs_x"}})
-    assert status.locate("p", "u", extra, history, rules=rules, mode=mode).state == "drifted"
-    assert status.locate("p", "u", extra, history, rules=selection.Rules(("logs_*",)), mode=mode).state == "current"
-    assert status.locate("p", "u", extra, history, rules=rules, mode="merge").state == "current"
+    assert status.locate("p", "u", status.Live(extra), history, rules=rules, mode=mode).state == "drifted"
+    assert (
+        status.locate("p", "u", status.Live(extra), history, rules=selection.Rules(("logs_*",)), mode=mode).state
+        == "current"
+    )
+    assert status.locate("p", "u", status.Live(extra), history, rules=rules, mode="merge").state == "current"
 
 
 def test_an_environment_that_cannot_be_read_is_reported_and_exits_1(project: Project) -> None:
@@ -109,19 +116,22 @@ def test_a_search_reads_only_the_commits_it_reaches(project: Project) -> None:
     repo = Repo(project.root)
     loaded: list[str] = []
 
-    def load(sha: str) -> dict[str, Any]:
-        loaded.append(sha)
-        return store.parse_tree(repo.tree_reader(sha, "schema")[1], sha).snapshot
+    infos = list(repo.history("schema"))
 
-    history = status.History(list(repo.history("schema")), load)
+    def load(sha: str) -> status.Commit:
+        loaded.append(sha)
+        info = next(info for info in infos if info.sha == sha)
+        return status.Commit(info, store.parse_tree(repo.tree_reader(sha, "schema")[1], sha).snapshot)
+
+    history = status.History(infos, load)
     rules = selection.Rules()
-    assert status.locate("a", "u", versions[-1], history, rules=rules, mode="mirror").state == "current"
+    assert status.locate("a", "u", status.Live(versions[-1]), history, rules=rules, mode="mirror").state == "current"
     assert history.read == 1
-    assert status.locate("b", "u", versions[-3], history, rules=rules, mode="mirror").behind == 2
+    assert status.locate("b", "u", status.Live(versions[-3]), history, rules=rules, mode="mirror").behind == 2
     assert history.read == 3
     drifted = copy.deepcopy(versions[0])
     drifted["fields"][0]["meta"] = {"note": "changed by hand"}
-    assert status.locate("c", "u", drifted, history, rules=rules, mode="mirror").state == "drifted"
+    assert status.locate("c", "u", status.Live(drifted), history, rules=rules, mode="mirror").state == "drifted"
     assert history.read == 5 and len(loaded) == len(set(loaded)) == 5  # each read once, for all
 
 

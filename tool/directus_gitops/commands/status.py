@@ -45,19 +45,29 @@ def run(
     # does, only when a search reaches it, sharing what it holds alike with the commits read
     # before it (as ``log`` does); the newest is remembered, as ``plan`` would read it.
     walk = validate.Walk()
+    by_sha = {info.sha: info for info in infos}
 
-    def load(sha: str) -> snap.Snapshot | None:
+    def load(sha: str) -> status.Commit:
         try:
             _, tree = repo.schema_tree(sha, folder)
-            return None if tree is None else treecache.read(tree, walk.shared(), remember=sha == newest)[0]
+            if tree is None:
+                return status.Commit(by_sha[sha], None)
+            snapshot, record = treecache.read(tree, walk.shared(), remember=sha == newest)
+            configured = None
+            if record is None or record.config:  # the manifest lists configuration files
+                from directus_gitops.kinds import sync
+
+                configured = sync.load(tree.read, tree.source)
+            return status.Commit(by_sha[sha], snapshot, configured)
         except GitOpsError as exc:  # one unreadable commit must not hide the others
             console.warn(f"skipping {sha[:10]}: {exc.message}")
-            return None
+            return status.Commit(by_sha[sha], None)
 
     history = status.History(infos, load)
+    groups = [group for group in config.sync if group != "schema"]
     pool = ThreadPoolExecutor(max_workers=min(len(names), MAX_AT_ONCE), thread_name_prefix="status")
     try:
-        asked = [pool.submit(_live, config, name) for name in names]
+        asked = [pool.submit(_live, config, name, groups) for name in names]
         next(iter(history), None)  # the newest commit, where every search starts, read meanwhile
         results = [_located(config, name, answer.result(), history) for name, answer in zip(names, asked, strict=True)]
     finally:
@@ -76,23 +86,29 @@ def run(
     return ExitCode.OK
 
 
-def _live(config: Config, name: str) -> tuple[Target, snap.Snapshot] | GitOpsError:
-    """The environment's live schema, or why it cannot be had. A missing token or an
-    unreachable server is this environment's state: the others are still worth knowing (a
-    scheduled job often holds only some tokens)."""
+def _live(config: Config, name: str, groups: list[str]) -> tuple[Target, status.Live] | GitOpsError:
+    """The environment's live schema, and its configuration of the synced ``groups``, or why
+    they cannot be had. A missing token or an unreachable server is this environment's state:
+    the others are still worth knowing (a scheduled job often holds only some tokens)."""
     try:
         target = configuration.resolve(config, name)
         with DirectusClient(target) as client:
-            return target, snap.validate(client.snapshot(), f"snapshot from {target.url}")
+            snapshot = snap.validate(client.snapshot(), f"snapshot from {target.url}")
+            configured = None
+            if groups:
+                from directus_gitops.kinds import sync
+
+                configured = sync.live(client, groups, snapshot.get("directus"), target.ignore)
+            return target, status.Live(snapshot, configured)
     except GitOpsError as exc:
         return exc
 
 
 def _located(
-    config: Config, name: str, live: tuple[Target, snap.Snapshot] | GitOpsError, history: status.History
+    config: Config, name: str, live: tuple[Target, status.Live] | GitOpsError, history: status.History
 ) -> status.EnvironmentStatus:
     if isinstance(live, GitOpsError):
         url = config.environments[name].url if name in config.environments else ""
         return status.EnvironmentStatus(name, url, "error", error=live.message)
-    target, snapshot = live
-    return status.locate(target.name, target.url, snapshot, history, rules=target.ignore, mode=target.mode)
+    target, state = live
+    return status.locate(target.name, target.url, state, history, rules=target.ignore, mode=target.mode)

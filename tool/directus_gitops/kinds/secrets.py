@@ -155,28 +155,35 @@ def _replace(value: Any, environ: Mapping[str, str]) -> Any:
     return value
 
 
-def unsubstitute(current: Any, desired: Any, environ: Mapping[str, str] | None = None) -> Any:
+def unsubstitute(
+    current: Any, desired: Any, environ: Mapping[str, str] | None = None, *, unset_equal: bool = False
+) -> Any:
     """``current`` (read from a target) with the values that equal a placeholder's
     substitution put back as the placeholder, and every other secret redacted, so that it
-    compares with the files and can be shown without revealing anything."""
+    compares with the files and can be shown without revealing anything. A placeholder whose
+    variable is not set cannot be checked: its value reads as redacted, or with
+    ``unset_equal`` as the placeholder itself."""
     environ = os.environ if environ is None else environ
     if isinstance(current, dict) and isinstance(desired, dict):
-        return {key: unsubstitute(item, desired.get(key), environ) for key, item in current.items()}
+        return {
+            key: unsubstitute(item, desired.get(key), environ, unset_equal=unset_equal) for key, item in current.items()
+        }
     if isinstance(current, list) and isinstance(desired, list):
         by_id = {item.get("id"): item for item in desired if isinstance(item, dict) and "id" in item}
         result = []
         for index, item in enumerate(current):
             if isinstance(item, dict) and item.get("id") in by_id:
-                result.append(unsubstitute(item, by_id[item["id"]], environ))
+                wanted: Any = by_id[item["id"]]
             else:
-                result.append(unsubstitute(item, desired[index] if index < len(desired) else None, environ))
+                wanted = desired[index] if index < len(desired) else None
+            result.append(unsubstitute(item, wanted, environ, unset_equal=unset_equal))
         return result
     if isinstance(current, str) and isinstance(desired, str) and PLACEHOLDER.search(desired):
         try:
-            wanted = _replace(desired, environ)
+            value = _replace(desired, environ)
         except KeyError:
-            return REDACTED
-        return desired if current == wanted else REDACTED
+            return desired if unset_equal else REDACTED
+        return desired if current == value else REDACTED
     return current
 
 

@@ -114,13 +114,47 @@ def plan(
     """What turns the target's configuration into ``desired``; what ``rules`` ignore is left
     out of both sides, so it is neither created, changed nor removed on the target."""
     refuse_model(desired, server.model_for(release))
+    return plan_against(desired, live(client, files.groups_of(desired), release, rules), rules, environ)
+
+
+def live(client: DirectusClient, groups: Collection[str], release: Any, rules: Rules | None = None) -> State:
+    """The target's configuration of ``groups``, without what ``rules`` ignore."""
+    return ignore.apply(server.read(client, groups, release), rules or Rules())[0]
+
+
+def plan_against(
+    desired: State, current: State, rules: Rules | None = None, environ: Mapping[str, str] | None = None
+) -> Plan:
+    """What turns ``current`` (a target's configuration, read by :func:`live`) into ``desired``."""
     source = desired
-    current, _ = ignore.apply(server.read(client, files.groups_of(desired), release), rules or Rules())
     desired, _ = ignore.apply(desired, rules or Rules())
     mapping = identity.id_map(desired, current)
     wanted = identity.rename(desired, mapping)
     shown = secrets.unsubstitute(current, wanted, environ)
     return Plan(wanted, current, compare.compare(shown, wanted), mapping, source, rules or Rules())
+
+
+def drift(committed: State, current: State, rules: Rules | None = None) -> ConfigChangeSet:
+    """What was changed on a target (its configuration ``current``, read by :func:`live`)
+    relative to ``committed``: the plan's changes seen the other way round. Only the groups
+    ``committed`` holds are compared, and only when both have the same access model."""
+    if committed.get("model") != current.get("model"):
+        return ConfigChangeSet()
+    groups = files.groups_of(committed)
+    kept = {key: value for key, value in current.items() if key == "model" or _GROUP_OF.get(key, key) in groups}
+    planned = plan_against(committed, kept, rules)
+    # A placeholder whose variable this job lacks cannot be told apart from its value: as committed.
+    return compare.compare(planned.desired, secrets.unsubstitute(kept, planned.desired, unset_equal=True))
+
+
+# The state's keys that are not named after their sync group.
+_GROUP_OF = {
+    "roles": "access",
+    "policies": "access",
+    "public": "access",
+    "_access": "access",
+    "_translations_in_settings": "translations",
+}
 
 
 def fingerprint(state: State) -> str:
