@@ -177,7 +177,7 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
         assert response.is_success, response.text
     result = project.run("pull", "--env", "dev", "--commit")
     assert result.code == 3, result.output
-    assert "config/flows/notify-on-publish.yaml: operations[key=notify].options.headers.0.value" in result.output
+    assert "config/flows/notify-on-publish.yaml:operations[key=notify].options.headers.0.value" in result.output
     assert secret not in result.output
     for path in project.root.rglob("*"):
         if path.is_file():

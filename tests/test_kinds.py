@@ -188,7 +188,7 @@ def test_links_are_set_after_every_operation_exists() -> None:
 def test_secrets_are_found_and_named(options: dict[str, Any], where: str) -> None:
     document = {"kind": "flow", "operations": [{"key": "notify", "options": options}]}
     found = secrets.find({"config/flows/x.yaml": document})
-    assert [str(f) for f in found] == [f"config/flows/x.yaml: operations[key=notify].options.{where}"]
+    assert [str(f) for f in found] == [f"config/flows/x.yaml:operations[key=notify].options.{where}"]
     message = secrets.refuse(found).message
     assert "abc" not in message and "hunter2" not in message and "k-123" not in message
 

@@ -131,6 +131,28 @@ def test_other_ignore_rules_make_the_record_stale(pulled: Project, directus: Fak
     assert "Left out by ignore rules" in again.err and "nothing changed" in again.err  # told again from the record
 
 
+def test_a_secret_in_the_schema_is_refused_and_the_allow_list_lets_a_named_place_through(
+    pulled: Project, directus: FakeDirectus
+) -> None:
+    field = directus.snapshot["fields"][3]
+    field["meta"]["options"] = {"api_key": "planted-schema-key-1"}
+    place = f"{store.collection_file(field['collection'])}:fields[field={field['field']}].meta.options.api_key"
+    before = folder(pulled.schema)
+    refused = pulled.run("pull")
+    assert refused.code == 3, refused.output
+    assert place in refused.err and "planted-schema-key-1" not in refused.output
+    assert folder(pulled.schema) == before  # nothing written
+
+    config = pulled.root / "directus-gitops.yaml"
+    config.write_text(config.read_text() + f"secrets:\n  allow: ['{place}', 'collections/gone.yaml:meta.note']\n")
+    allowed = pulled.run("pull")  # the allow list is part of the record's key: pulled again
+    assert allowed.code == 0, allowed.output
+    assert folder(pulled.schema) == full_render(directus.snapshot)
+    assert "warning: secrets: allow: 'collections/gone.yaml:meta.note' matches nothing" in allowed.err
+    again = pulled.run("pull")
+    assert "nothing changed" in again.err and "'collections/gone.yaml:meta.note' matches nothing" in again.err
+
+
 @pytest.mark.parametrize("damage", ["garbage", "missing", "another answer", "another version"])
 def test_a_damaged_or_stale_record_only_costs_a_full_render(
     pulled: Project, directus: FakeDirectus, damage: str

@@ -21,7 +21,7 @@ from directus_gitops.errors import ConfigError, RefusedError
 CONFIG_NAME = "directus-gitops.yaml"
 DEFAULT_TIMEOUT = 120.0
 
-_TOP_KEYS = {"schema_dir", "layout", "backup_dir", "default_env", "environments", "ignore", "sync"}
+_TOP_KEYS = {"schema_dir", "layout", "backup_dir", "default_env", "environments", "ignore", "sync", "secrets"}
 _ENV_KEYS = {"url", "token_env", "timeout", "ignore", "mode"}
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
@@ -60,6 +60,7 @@ class Config:
     environments: Mapping[str, Environment] = field(default_factory=dict)
     ignore: selection.Rules = field(default_factory=selection.Rules)  # for every environment and the offline diff
     sync: tuple[str, ...] = ("schema",)  # what pull writes: the schema and configuration kinds
+    secrets_allow: tuple[str, ...] = ()  # file:path places pull writes although they look like secrets
 
     @property
     def backups(self) -> Path:
@@ -229,6 +230,7 @@ def parse(data: Any, path: Path, text: str | None = None) -> Config:
         environments=environments,
         ignore=selection.parse_rules(data.get("ignore"), where),
         sync=sync,
+        secrets_allow=_parse_secrets(data.get("secrets"), where),
     )
 
 
@@ -260,6 +262,27 @@ def _parse_sync(value: Any, where: str) -> tuple[str, ...]:
     if "schema" not in value:
         raise ConfigError(f"{where}: sync must include 'schema' (the data model is always pulled)")
     return tuple(dict.fromkeys(value))
+
+
+def _parse_secrets(value: Any, where: str) -> tuple[str, ...]:
+    """``secrets: {allow: [file:path, ...]}``: values that look like secrets and are none."""
+    if value is None:
+        return ()
+    from directus_gitops.kinds import secrets
+
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: 'secrets' must be a mapping with 'allow'")
+    unknown = sorted(set(value) - {"allow"}, key=str)
+    if unknown:
+        raise ConfigError(f"{where}: secrets: unknown key '{unknown[0]}' (known: allow)")
+    allow = value.get("allow") or []
+    if not isinstance(allow, list) or not all(isinstance(entry, str) for entry in allow):
+        raise ConfigError(f"{where}: secrets: 'allow' must be a list of file:path places")
+    for entry in allow:
+        problem = secrets.allow_problem(entry)
+        if problem is not None:
+            raise ConfigError(f"{where}: secrets: allow: {problem}")
+    return tuple(dict.fromkeys(allow))
 
 
 def _parse_env(name: str, settings: Any, where: str) -> Environment:

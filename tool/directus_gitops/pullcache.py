@@ -2,14 +2,14 @@
 
 A record holds a key and the git blob id of every file the pull left in the schema folder.
 The key hashes the server's answer byte for byte with everything else that decides the files
-(the layout, the ignore rules, this version of the code that renders them). When the next
-answer gives the same key and every file on disk still has the recorded id (so a file edited
-by hand, added or removed is noticed), the folder is exactly what rendering the answer would
-write, and decoding and rendering are skipped. When the answer differs, a collection whose
-content has the key recorded for its file, and whose file still holds the bytes written then,
-keeps those bytes instead of being written out as YAML again (:class:`Memo`). Anything else,
-an unreadable record included, means rendering: the record only ever saves work, it never
-decides what is written.
+(the layout, the ignore rules, the allowed secrets, this version of the code that renders
+them). When the next answer gives the same key and every file on disk still has the recorded
+id (so a file edited by hand, added or removed is noticed), the folder is exactly what
+rendering the answer would write, and decoding and rendering are skipped. When the answer
+differs, a collection whose content has the key recorded for its file, and whose file still
+holds the bytes written then, keeps those bytes instead of being written out as YAML again
+(:class:`Memo`). Anything else, an unreadable record included, means rendering: the record
+only ever saves work, it never decides what is written.
 
 Records live in the repository's git directory (never in the working tree): one per schema
 folder, under ``<git dir>/directus-gitops/``. Outside a git repository nothing is remembered.
@@ -30,9 +30,10 @@ from directus_gitops.errors import DocumentError
 
 RECORD_VERSION = 1
 
-# The modules whose code decides the bytes a pull writes: a change to any of them (a new
-# release, or a development checkout) makes every record stale.
-_RENDERING_MODULES = ("store.py", "yamlio.py", "snapshot.py", "selection.py", "pullcache.py")
+# The modules whose code decides the bytes a pull writes, or whether it writes them (the
+# secrets it refuses): a change to any of them (a new release, or a development checkout)
+# makes every record stale.
+_RENDERING_MODULES = ("store.py", "yamlio.py", "snapshot.py", "selection.py", "pullcache.py", "kinds/secrets.py")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Record:
     notes: list[str] = field(default_factory=list)  # what the ignore rules left out, as told then
     fingerprint: str = ""  # of the code and settings that rendered the files
     contents: dict[str, str] = field(default_factory=dict)  # collection file → store.content_key
+    warnings: list[str] = field(default_factory=list)  # told then as warnings (a stale `secrets: allow:` entry)
 
 
 class Memo:
@@ -124,7 +126,7 @@ def load(schema_dir: Path) -> Record | None:
         return None
     if record is None or not all(isinstance(part, dict) for part in (record.files, record.contents)):
         return None
-    if not isinstance(record.notes, list):
+    if not isinstance(record.notes, list) or not isinstance(record.warnings, list):
         return None
     return record
 

@@ -117,9 +117,12 @@ def _run(
     schema_only = all(group == "schema" for group in config.sync)
     remembered = pullcache.load(schema_dir) if schema_only else None
     disk = pullcache.on_disk(schema_dir) if remembered is not None else None
-    fingerprint = pullcache.fingerprint(layout, target.ignore)
+    # The allow list decides whether the files are written at all: a changed one pulls again.
+    fingerprint = pullcache.fingerprint(layout, (target.ignore, config.secrets_allow))
+    from directus_gitops.kinds import secrets  # loads while the request runs
+
     if not schema_only:
-        from directus_gitops.kinds import sync  # loads while the request runs
+        from directus_gitops.kinds import sync
 
     with console.progress(f"Reading the schema of '{target.name}'"):
         client, response = fetch.result()
@@ -129,6 +132,8 @@ def _run(
                 assert remembered is not None
                 for note in remembered.notes:
                     console.info(note)
+                for warning in remembered.warnings:
+                    console.warn(warning)
                 console.info(f"{shown} already matches '{target.name}' ({remembered.source}); nothing changed.")
                 return ExitCode.OK
             pulled = snap.validate(client.snapshot_of(response), f"snapshot from {target.url}")
@@ -136,12 +141,21 @@ def _run(
             # The configuration kinds directus-gitops.yaml enables (none: schema only).
             configured = None if schema_only else sync.pull(client, config.sync, pulled.get("directus"), target.ignore)
     pulled, left_out = selection.apply(pulled, target.ignore)
+    # Every secret the files would hold, the schema's and the configuration's, refused at
+    # once before anything is written; what `secrets: allow:` names is written.
+    found = secrets.find_schema(pulled, layout) + list(configured.found if configured else ())
+    warnings = [
+        f"secrets: allow: '{entry}' matches nothing this pull found (remove it once the value is gone)"
+        for entry in secrets.check(found, config.secrets_allow)
+    ]
     notes = []
     if left_out:
         notes.append(f"Left out by ignore rules: {selection.summary([left_out])}.")
         notes.extend(f"  also left out: {note}" for note in left_out.notes)
     for note in notes:
         console.info(note)
+    for warning in warnings:
+        console.warn(warning)
     memo = pullcache.Memo(remembered, fingerprint, disk)
     files = store.render(pulled, layout, configured.entry if configured else None, memo)
     if configured is not None:
@@ -168,7 +182,7 @@ def _run(
             + f" into {shown} ({described})."
         )
     if configured is None:
-        record = pullcache.Record(answer_key, pullcache.ids(files), source, notes, fingerprint, memo.contents)
+        record = pullcache.Record(answer_key, pullcache.ids(files), source, notes, fingerprint, memo.contents, warnings)
         pullcache.save(schema_dir, record)
     if repo is not None:
         folder = repo.relpath(schema_dir)

@@ -106,9 +106,16 @@ def _props(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[PropertyChan
     def strip(item: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in item.items() if k not in _NESTED and not k.startswith("_")}
 
-    # Compared with secrets redacted, so no change can show one (files never hold a secret,
-    # and a target's secret that is not the placeholder's value reads as redacted).
-    return tuple(property_changes(secrets.redact(strip(old)), secrets.redact(strip(new))))
+    changed = property_changes(strip(old), strip(new))
+    if not changed:
+        return ()
+    # Shown with secrets redacted, so no change can show one (files never hold a secret, and
+    # a target's secret that is not the placeholder's value reads as redacted). A value that
+    # changes between two redacted ones (an allowed value that looks like a secret) is still
+    # a change, shown as such, so that push sends it.
+    shown = {change.path: change for change in property_changes(secrets.redact(strip(old)), secrets.redact(strip(new)))}
+    hidden = (secrets.REDACTED, secrets.REDACTED)
+    return tuple(shown.get(change.path) or PropertyChange(change.path, *hidden) for change in changed)
 
 
 def _by(items: list[Item], key: Callable[[Item], Any]) -> dict[Any, Item]:

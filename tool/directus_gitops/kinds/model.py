@@ -79,7 +79,7 @@ USER_FIELDS = (
 FOLDER_FIELDS = ("name", "parent")
 
 # Settings that belong to one instance, or point at files (which are not synced): never
-# written. Settings whose names say they hold a credential are left out too (secrets.py).
+# written. Settings that hold a credential are left out too (secrets.withheld_setting).
 SETTINGS_INSTANCE = frozenset(
     {
         "id",

@@ -107,13 +107,13 @@ def settings(raw: dict[str, Any]) -> Item:
         for key, value in raw.items()
         if key not in model.SETTINGS_INSTANCE
         and key != model.LEGACY_TRANSLATIONS  # synced as translations, on the versions that keep them here
-        and not secrets.secret_name(key)
+        and not secrets.withheld_setting(key)
     }
 
 
 def withheld_settings(raw: dict[str, Any]) -> list[str]:
-    """Settings holding a value that are never written because their names say credential."""
-    return sorted(key for key, value in raw.items() if secrets.secret_name(key) and value not in (None, ""))
+    """Settings holding a value that are never written because they are credentials."""
+    return sorted(key for key, value in raw.items() if secrets.withheld_setting(key) and value not in (None, ""))
 
 
 def _read_policies(client: DirectusClient, state: State) -> None:

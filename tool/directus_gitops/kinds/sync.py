@@ -27,6 +27,7 @@ class Pulled:
     counts: str
     withheld: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()  # left out by ignore rules
+    found: tuple[secrets.Found, ...] = ()  # secrets the files would hold: ``pull`` refuses or allows them
 
 
 def groups(sync: Collection[str]) -> list[str]:
@@ -34,22 +35,20 @@ def groups(sync: Collection[str]) -> list[str]:
 
 
 def pull(client: DirectusClient, sync: Collection[str], release: Any, rules: Rules | None = None) -> Pulled | None:
-    """The files for the configuration kinds ``sync`` enables, without what ``rules`` ignore;
-    refuses to write a secret."""
+    """The files for the configuration kinds ``sync`` enables, without what ``rules`` ignore,
+    and the secrets they hold: the caller refuses them together with the schema's
+    (:func:`secrets.check`) before anything is written."""
     wanted = groups(sync)
     if not wanted:
         return None
     state, left_out = ignore.apply(server.read(client, wanted, release, symbolic=True), rules or Rules())
-    docs = files.documents(state)
-    found = secrets.find(docs)
-    if found:
-        raise secrets.refuse(found)
+    found = tuple(secrets.find(files.documents(state)))
     rendered, entry = files.render(state)
     withheld: tuple[str, ...] = ()
     if "settings" in wanted:
         raw = client.read("/settings")
         withheld = tuple(server.withheld_settings(raw if isinstance(raw, dict) else {}))
-    return Pulled(rendered, entry, counts(state), withheld, tuple(left_out))
+    return Pulled(rendered, entry, counts(state), withheld, tuple(left_out), found)
 
 
 def counts(state: State) -> str:
