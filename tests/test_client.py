@@ -190,6 +190,20 @@ def test_an_error_answer_nested_too_deep_is_still_one_line() -> None:
     assert "\n" not in caught.value.message
 
 
+def test_a_snapshot_check_would_refuse_is_refused_with_its_first_problems() -> None:
+    fields = [{"collection": "a", "field": f"f{n}", "type": "bogus", "meta": None, "schema": None} for n in range(5)]
+    data = {**SNAPSHOT["data"], "collections": [{"collection": "a", "meta": None, "schema": None}], "fields": fields}
+    answer = httpx.Response(200, json={"data": data})
+    with client_for(lambda request: answer) as client, pytest.raises(ServerError) as caught:
+        client.snapshot()
+    assert caught.value.message == (
+        "GET /schema/snapshot: http://directus.test answered with a snapshot `check` refuses: "
+        "field a.f0: type 'bogus' is not a Directus field type; field a.f1: type 'bogus' is not a Directus field "
+        "type; field a.f2: type 'bogus' is not a Directus field type; and 2 more"
+    )
+    assert caught.value.hint is not None and "taken from a server" in caught.value.hint
+
+
 @pytest.fixture
 def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     waits: list[float] = []

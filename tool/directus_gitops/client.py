@@ -39,6 +39,9 @@ RETRY_BUDGET = 10.0
 # level within Python's limit of 1,000 (and JSON some 1,000 deep stops the decoder itself).
 MAX_NESTING = 100
 
+# Problems named in the error about a snapshot a server answered that ``check`` would refuse.
+SHOWN_PROBLEMS = 3
+
 
 @dataclass(frozen=True)
 class Diff:
@@ -272,10 +275,24 @@ class DirectusClient:
         return self._request("GET", "/schema/snapshot", retry=True)
 
     def snapshot_of(self, response: httpx.Response) -> dict[str, Any]:
+        """The snapshot in ``response``, validated with ``check``'s own rules: no command
+        writes, compares or sends what a server answers unless the files could hold it."""
+        from directus_gitops import validate
+
         data = self._data("GET /schema/snapshot", response)
         if not isinstance(data, dict) or "collections" not in data:
             raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
-        return data
+        snapshot, problems = validate.document_problems(data)
+        if snapshot is None:
+            # One line, as every error about a server: ``status`` shows it in a table row.
+            more = len(problems) - SHOWN_PROBLEMS
+            listed = "; ".join(problems[:SHOWN_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
+            raise ServerError(
+                f"GET /schema/snapshot: {self.target.url} answered with a snapshot `check` refuses: {listed}",
+                hint="nothing `check` would refuse in the files is taken from a server: correct the schema "
+                "on the server (or, if Directus itself accepts it, report it to directus-gitops)",
+            )
+        return snapshot
 
     def server_info(self) -> dict[str, Any]:
         data = self._data("GET /server/info", self._request("GET", "/server/info", retry=True))

@@ -118,6 +118,8 @@ def _run(
     remembered = pullcache.load(schema_dir) if schema_only else None
     disk = pullcache.on_disk(schema_dir) if remembered is not None else None
     fingerprint = pullcache.fingerprint(layout, target.ignore)
+    from directus_gitops import validate  # noqa: F401 - the answer's validation, loaded while the request runs
+
     if not schema_only:
         from directus_gitops.kinds import sync  # loads while the request runs
 
@@ -131,7 +133,7 @@ def _run(
                     console.info(note)
                 console.info(f"{shown} already matches '{target.name}' ({remembered.source}); nothing changed.")
                 return ExitCode.OK
-            pulled = snap.validate(client.snapshot_of(response), f"snapshot from {target.url}")
+            pulled = client.snapshot_of(response)  # as `check` validates the files, before anything is written
             del response  # its body is decoded: let it go before the files are rendered
             # The configuration kinds directus-gitops.yaml enables (none: schema only).
             configured = None if schema_only else sync.pull(client, config.sync, pulled.get("directus"), target.ignore)
