@@ -61,7 +61,7 @@ def test_token_travels_only_in_the_authorization_header() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"data": {"collections": [], "fields": [], "relations": []}})
+        return httpx.Response(200, json=SNAPSHOT)
 
     with client_for(handler) as client:
         client.snapshot()
@@ -134,7 +134,74 @@ def test_raw_directus_errors_with_a_known_cause_carry_it() -> None:
     assert known_cause("something nobody has seen") is None
 
 
-SNAPSHOT = {"data": {"collections": [], "fields": [], "relations": []}}
+SNAPSHOT = {"data": {"version": 1, "directus": "12.4.1", "collections": [], "fields": [], "relations": []}}
+
+
+# --------------------------------------------------------------------------- what a server answers
+
+
+def nested(depth: int) -> bytes:
+    """A Directus-shaped answer whose JSON is ``depth`` levels deep (the envelope is the first)."""
+    return b'{"data": ' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}"
+
+
+READERS: dict[str, Callable[[DirectusClient], object]] = {
+    "GET /schema/snapshot": lambda client: client.snapshot(),
+    "GET /server/info": lambda client: client.server_info(),
+    "GET /roles": lambda client: client.read("/roles"),
+    "POST /schema/diff": lambda client: client.diff({"version": 1}),
+    "PATCH /settings": lambda client: client.write("PATCH", "/settings", {"project_name": "x"}),
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'{"data": {"hash": "h", "diff": {}, "hash": "i"}}', "invalid JSON: duplicate key 'hash'"),
+        (b'{"data": [{"name": "a", "name": "b"}]}', "invalid JSON: duplicate key 'name'"),
+        (nested(200_000), "JSON nested more than 100 levels deep"),
+        (nested(101), "JSON nested more than 100 levels deep"),
+    ],
+    ids=["key twice", "key twice, further down", "200,000 deep", "101 deep"],
+)
+@pytest.mark.parametrize("what", list(READERS))
+def test_every_answer_read_is_json_the_files_could_hold(what: str, body: bytes, problem: str) -> None:
+    answer = httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
+    with client_for(lambda request: answer) as client, pytest.raises(ServerError) as caught:
+        READERS[what](client)
+    assert caught.value.message == f"{what}: http://directus.test answered with {problem}"
+
+
+def test_an_answer_nested_as_deep_as_allowed_is_read() -> None:
+    answer = httpx.Response(200, content=nested(100), headers={"Content-Type": "application/json"})
+    with client_for(lambda request: answer) as client:
+        value = client.read("/roles")
+    for _ in range(99):
+        assert isinstance(value, list)
+        value = value[0] if value else None
+    assert value is None
+
+
+def test_an_error_answer_nested_too_deep_is_still_one_line() -> None:
+    answer = httpx.Response(500, content=nested(200_000), headers={"Content-Type": "application/json"})
+    with client_for(lambda request: answer) as client, pytest.raises(ServerError) as caught:
+        client.snapshot()
+    assert caught.value.message.startswith('GET /schema/snapshot on http://directus.test failed (500): {"data": [[[')
+    assert "\n" not in caught.value.message
+
+
+def test_a_snapshot_check_would_refuse_is_refused_with_its_first_problems() -> None:
+    fields = [{"collection": "a", "field": f"f{n}", "type": "bogus", "meta": None, "schema": None} for n in range(5)]
+    data = {**SNAPSHOT["data"], "collections": [{"collection": "a", "meta": None, "schema": None}], "fields": fields}
+    answer = httpx.Response(200, json={"data": data})
+    with client_for(lambda request: answer) as client, pytest.raises(ServerError) as caught:
+        client.snapshot()
+    assert caught.value.message == (
+        "GET /schema/snapshot: http://directus.test answered with a snapshot `check` refuses: "
+        "field a.f0: type 'bogus' is not a Directus field type; field a.f1: type 'bogus' is not a Directus field "
+        "type; field a.f2: type 'bogus' is not a Directus field type; and 2 more"
+    )
+    assert caught.value.hint is not None and "taken from a server" in caught.value.hint
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ control; tests/test_pull.py pulls from real servers.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import threading
@@ -22,10 +23,13 @@ from tests.conftest import Project
 
 
 class FakeDirectus:
-    """Answers GET /schema/snapshot with :attr:`snapshot`, counting the requests."""
+    """Answers GET /schema/snapshot with :attr:`snapshot` (or the bytes of :attr:`body`, when
+    set) and GET requests for the paths in :attr:`data` with theirs, counting the requests."""
 
     def __init__(self) -> None:
         self.snapshot: dict[str, Any] = synthetic.model(collections=12, fields=5)
+        self.body: bytes | None = None
+        self.data: dict[str, Any] = {}
         self.requests = 0
         owner = self
 
@@ -34,12 +38,16 @@ class FakeDirectus:
 
             def do_GET(self) -> None:
                 owner.requests += 1
-                if not self.path.startswith("/schema/snapshot"):
+                path = self.path.split("?")[0]
+                if path == "/schema/snapshot":
+                    body = owner.body or json.dumps({"data": owner.snapshot}).encode()
+                elif path in owner.data:
+                    body = json.dumps({"data": owner.data[path]}).encode()
+                else:
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                body = json.dumps({"data": owner.snapshot}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -52,15 +60,23 @@ class FakeDirectus:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    @classmethod
+    @contextlib.contextmanager
+    def running(cls) -> Iterator[FakeDirectus]:
+        fake = cls()
+        thread = threading.Thread(target=fake.server.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        try:
+            yield fake
+        finally:
+            fake.server.shutdown()
+            fake.server.server_close()
+
 
 @pytest.fixture
 def directus() -> Iterator[FakeDirectus]:
-    fake = FakeDirectus()
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    with FakeDirectus.running() as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -237,7 +237,8 @@ def pull(
     Pulling an unchanged server rewrites nothing, so git shows no change. Collections
     removed on the server have their files removed. With `sync:` in directus-gitops.yaml,
     also writes the configuration kinds under config/. Refuses to write a secret, in the
-    schema or the configuration, unless `secrets: allow:` names its place.
+    schema or the configuration, unless `secrets: allow:` names its place. A snapshot that
+    `check` would refuse in the files is refused, and nothing is written.
     """
     from directus_gitops.commands import pull as command
 

@@ -35,6 +35,14 @@ MULTIPART_THRESHOLD = 512 * 1024
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 RETRY_BUDGET = 10.0
 
+# The deepest JSON answer read. Directus's answers go about a dozen levels down (a field's
+# options, a permission's filter), while the code that reads them recurses a frame or two per
+# level within Python's limit of 1,000 (and JSON some 1,000 deep stops the decoder itself).
+MAX_NESTING = 100
+
+# Problems named in the error about a snapshot a server answered that ``check`` would refuse.
+SHOWN_PROBLEMS = 3
+
 
 @dataclass(frozen=True)
 class Diff:
@@ -50,7 +58,7 @@ def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
         first = body["errors"][0]
         code = (first.get("extensions") or {}).get("code")
         return one_line(str(first.get("message", "")).strip()), code
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
         text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
         return one_line(text), None
 
@@ -232,13 +240,30 @@ class DirectusClient:
                 f"{what}: {self.target.url} answered with {content_type or 'no content type'}, "
                 "not JSON; is it a Directus API?"
             )
-        try:
-            body = response.json()
-        except ValueError:
-            raise ServerError(f"{what}: {self.target.url} answered with invalid JSON") from None
+        body = self._json(what, response)
         if not isinstance(body, dict) or "data" not in body:
             raise ServerError(f"{what}: {self.target.url} answered without a 'data' member; is it a Directus API?")
         return body["data"]
+
+    def _json(self, what: str, response: httpx.Response) -> Any:
+        """The answer's JSON, read as ``check`` reads a JSON file: a key twice in one object
+        (where the last would silently win) is refused, and so is nesting past MAX_NESTING."""
+        from directus_gitops import store
+
+        refused = f"{what}: {self.target.url} answered with"
+        try:
+            body = response.json(object_pairs_hook=store._unique_keys)
+        except store._DuplicateKey as exc:
+            raise ServerError(f"{refused} invalid JSON: duplicate key {exc.key!r}") from None
+        except ValueError:
+            raise ServerError(f"{refused} invalid JSON") from None
+        except RecursionError:
+            deep = True
+        else:
+            deep = _nested_deeper(body, MAX_NESTING)
+        if deep:
+            raise ServerError(f"{refused} JSON nested more than {MAX_NESTING} levels deep")
+        return body
 
     # ------------------------------------------------------------------ endpoints
 
@@ -251,10 +276,24 @@ class DirectusClient:
         return self._request("GET", "/schema/snapshot", retry=True)
 
     def snapshot_of(self, response: httpx.Response) -> dict[str, Any]:
+        """The snapshot in ``response``, validated with ``check``'s own rules: no command
+        writes, compares or sends what a server answers unless the files could hold it."""
+        from directus_gitops import validate
+
         data = self._data("GET /schema/snapshot", response)
         if not isinstance(data, dict) or "collections" not in data:
             raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
-        return data
+        snapshot, problems = validate.document_problems(data)
+        if snapshot is None:
+            # One line, as every error about a server: ``status`` shows it in a table row.
+            more = len(problems) - SHOWN_PROBLEMS
+            listed = "; ".join(problems[:SHOWN_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
+            raise ServerError(
+                f"GET /schema/snapshot: {self.target.url} answered with a snapshot `check` refuses: {listed}",
+                hint="nothing `check` would refuse in the files is taken from a server: correct the schema "
+                "on the server (or, if Directus itself accepts it, report it to directus-gitops)",
+            )
+        return snapshot
 
     def server_info(self) -> dict[str, Any]:
         data = self._data("GET /server/info", self._request("GET", "/server/info", retry=True))
@@ -344,6 +383,22 @@ class DirectusClient:
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and mappings more than ``limit`` deep (read level by
+    level: a value deep enough to matter must not cost the stack it is refused to spare)."""
+    level = [value] if type(value) in (dict, list) else []
+    for _ in range(limit):
+        level = [
+            item
+            for container in level
+            for item in (container.values() if type(container) is dict else container)
+            if type(item) is dict or type(item) is list
+        ]
+        if not level:
+            return False
+    return bool(level)
 
 
 def _may_use_tls(url: str) -> bool:

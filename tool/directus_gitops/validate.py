@@ -6,7 +6,8 @@ at the first; the entry rules are what Directus's own validation of a snapshot a
 (known keys, property types, field types, format version); the reference rules are what
 Directus needs to apply it. ``check`` prints them all; ``diff``, ``plan`` and ``push`` read
 through :func:`load_tree` and :func:`load_path`, which refuse a snapshot with any problem
-that is not about canonical form, before anything is compared or sent.
+that is not about canonical form, before anything is compared or sent; the client reads a
+server's snapshot through :func:`document_problems` alike, before anything is written.
 """
 
 from __future__ import annotations
@@ -825,12 +826,21 @@ def _is_manifest(path: Path) -> bool:
     return isinstance(document, dict) and document.get("format") == store.FORMAT_NAME
 
 
+def document_problems(document: Any) -> tuple[snap.Snapshot | None, list[str]]:
+    """What ``check`` finds wrong with a snapshot already parsed (a saved plan's, a server's
+    answer), in the order found; the snapshot when nothing is."""
+    checker = _Checker(lambda relpath: None, set(), lambda relpath: relpath)
+    snapshot = checker.snapshot_document("", document)
+    checker.check_entries()
+    problems = [finding.message for finding in checker.findings if not finding.cosmetic]
+    if snapshot is None and not problems:  # pragma: no cover - a snapshot that could not be read has problems
+        problems = ["not a snapshot"]
+    return (None if problems else snapshot), problems
+
+
 def load_document(document: Any, source: str) -> snap.Snapshot:
     """A snapshot already parsed (such as the one a saved plan carries), validated alike."""
-    checker = _Checker(lambda relpath: None, set(), lambda relpath: source)
-    snapshot = checker.snapshot_document(source, document)
-    checker.check_entries()
-    errors = [Problem(source, None, finding.message) for finding in checker.findings if not finding.cosmetic]
-    if errors or snapshot is None:
-        raise _refuse(errors or [Problem(source, None, "not a snapshot")], source)
+    snapshot, problems = document_problems(document)
+    if snapshot is None:
+        raise _refuse([Problem(source, None, message) for message in problems], source)
     return snapshot

@@ -119,6 +119,7 @@ def _run(
     disk = pullcache.on_disk(schema_dir) if remembered is not None else None
     # The allow list decides whether the files are written at all: a changed one pulls again.
     fingerprint = pullcache.fingerprint(layout, (target.ignore, config.secrets_allow))
+    from directus_gitops import validate  # noqa: F401 - the answer's validation, loaded while the request runs
     from directus_gitops.kinds import secrets  # loads while the request runs
 
     if not schema_only:
@@ -136,7 +137,7 @@ def _run(
                     console.warn(warning)
                 console.info(f"{shown} already matches '{target.name}' ({remembered.source}); nothing changed.")
                 return ExitCode.OK
-            pulled = snap.validate(client.snapshot_of(response), f"snapshot from {target.url}")
+            pulled = client.snapshot_of(response)  # as `check` validates the files, before anything is written
             del response  # its body is decoded: let it go before the files are rendered
             # The configuration kinds directus-gitops.yaml enables (none: schema only).
             configured = None if schema_only else sync.pull(client, config.sync, pulled.get("directus"), target.ignore)

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from directus_gitops import config as configuration
 from directus_gitops import render, status, treecache, validate
-from directus_gitops import snapshot as snap
 from directus_gitops.client import DirectusClient
 from directus_gitops.config import Config, Target
 from directus_gitops.console import Console
@@ -93,7 +92,7 @@ def _live(config: Config, name: str, groups: list[str]) -> tuple[Target, status.
     try:
         target = configuration.resolve(config, name)
         with DirectusClient(target) as client:
-            snapshot = snap.validate(client.snapshot(), f"snapshot from {target.url}")
+            snapshot = client.snapshot()
             configured = None
             if groups:
                 from directus_gitops.kinds import sync
