@@ -8,7 +8,7 @@ import pytest
 
 from directus_gitops import snapshot as snap
 from directus_gitops import store
-from directus_gitops.errors import RefusedError, SnapshotError
+from directus_gitops.errors import DocumentError, RefusedError, SnapshotError
 from tests import samples
 
 
@@ -253,3 +253,23 @@ def test_the_schema_folder_itself_may_be_a_link(tmp_path: Path) -> None:
     store.write_tree(real, store.render(samples.base()))
     (tmp_path / "schema").symlink_to(real, target_is_directory=True)
     assert snap.canonical(store.load_path(tmp_path / "schema").snapshot) == snap.canonical(samples.base())
+
+
+@pytest.mark.parametrize(("name", "depth"), [("deep.json", 200_000), ("deep.json", 150), ("deep.yaml", 150)])
+def test_a_document_nested_too_deep_is_one_problem_not_a_crash(name: str, depth: int) -> None:
+    text = "[" * depth + "]" * depth
+    with pytest.raises(DocumentError, match="nested more than 100 levels deep"):
+        store.parse_document(text.encode(), name)
+
+
+def test_a_saved_plan_with_a_key_twice_or_nested_too_deep_is_refused_in_one_line(tmp_path: Path) -> None:
+    from directus_gitops.commands import plan
+    from directus_gitops.errors import ConfigError
+
+    for name, text in (
+        ("twice.json", '{"format": "directus-gitops-plan", "format": "x"}'),
+        ("deep.json", "[" * 5000 + "]" * 5000),
+    ):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(ConfigError, match=r"duplicate key 'format'|nested more than 100 levels"):
+            plan.load_saved(tmp_path / name)

@@ -35,10 +35,6 @@ MULTIPART_THRESHOLD = 512 * 1024
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 RETRY_BUDGET = 10.0
 
-# The deepest JSON answer read. Directus's answers go about a dozen levels down (a field's
-# options, a permission's filter), while the code that reads them recurses a frame or two per
-# level within Python's limit of 1,000 (and JSON some 1,000 deep stops the decoder itself).
-MAX_NESTING = 100
 
 # Problems named in the error about a snapshot a server answered that ``check`` would refuse.
 SHOWN_PROBLEMS = 3
@@ -247,22 +243,22 @@ class DirectusClient:
 
     def _json(self, what: str, response: httpx.Response) -> Any:
         """The answer's JSON, read as ``check`` reads a JSON file: a key twice in one object
-        (where the last would silently win) is refused, and so is nesting past MAX_NESTING."""
+        (where the last would silently win) is refused, and so is nesting past ``store.MAX_NESTING`` (as in files)."""
         from directus_gitops import store
 
         refused = f"{what}: {self.target.url} answered with"
         try:
-            body = response.json(object_pairs_hook=store._unique_keys)
-        except store._DuplicateKey as exc:
+            body = response.json(object_pairs_hook=store.unique_keys)
+        except store.DuplicateKey as exc:
             raise ServerError(f"{refused} invalid JSON: duplicate key {exc.key!r}") from None
         except ValueError:
             raise ServerError(f"{refused} invalid JSON") from None
         except RecursionError:
             deep = True
         else:
-            deep = _nested_deeper(body, MAX_NESTING)
+            deep = store.nested_deeper(body)
         if deep:
-            raise ServerError(f"{refused} JSON nested more than {MAX_NESTING} levels deep")
+            raise ServerError(f"{refused} JSON nested more than {store.MAX_NESTING} levels deep")
         return body
 
     # ------------------------------------------------------------------ endpoints
@@ -383,22 +379,6 @@ class DirectusClient:
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
-
-
-def _nested_deeper(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests lists and mappings more than ``limit`` deep (read level by
-    level: a value deep enough to matter must not cost the stack it is refused to spare)."""
-    level = [value] if type(value) in (dict, list) else []
-    for _ in range(limit):
-        level = [
-            item
-            for container in level
-            for item in (container.values() if type(container) is dict else container)
-            if type(item) is dict or type(item) is list
-        ]
-        if not level:
-            return False
-    return bool(level)
 
 
 def _may_use_tls(url: str) -> bool:

@@ -223,18 +223,41 @@ def check_size(size: int, name: str) -> None:
         )
 
 
-class _DuplicateKey(Exception):
+class DuplicateKey(Exception):
     def __init__(self, key: str) -> None:
         self.key = key
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's keys, refusing one given twice (``object_pairs_hook``)."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:  # JSON allows it; the last one would silently win
-            raise _DuplicateKey(key)
+            raise DuplicateKey(key)
         result[key] = value
     return result
+
+
+# The deepest document read, from a file or a server. Directus's own go about a dozen levels
+# down (a field's options, a permission's filter), while the code that reads them recurses a
+# frame or two per level within Python's limit of 1,000.
+MAX_NESTING = 100
+
+
+def nested_deeper(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether ``value`` nests lists and mappings more than ``limit`` deep (read level by
+    level: a value deep enough to matter must not cost the stack it is refused to spare)."""
+    level = [value] if type(value) in (dict, list) else []
+    for _ in range(limit):
+        level = [
+            item
+            for container in level
+            for item in (container.values() if type(container) is dict else container)
+            if type(item) is dict or type(item) is list
+        ]
+        if not level:
+            return False
+    return bool(level)
 
 
 def _json_key_line(text: str, key: str) -> int | None:
@@ -243,24 +266,33 @@ def _json_key_line(text: str, key: str) -> int | None:
     return text.count("\n", 0, found[1]) + 1 if len(found) > 1 else None
 
 
-def parse_document(data: bytes, name: str) -> Any:
-    """Parse one file (JSON or YAML by its name); errors name the file and line."""
+def parse_document(data: bytes, name: str, *, as_json: bool | None = None) -> Any:
+    """Parse one file (JSON or YAML by its name, or as ``as_json`` says); errors name the file
+    and line."""
     check_size(len(data), name)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DocumentError(name, None, f"not UTF-8 text ({exc.reason})") from None
-    if name.endswith(".json"):
-        try:
-            return json.loads(text, object_pairs_hook=_unique_keys)
-        except json.JSONDecodeError as exc:
-            raise DocumentError(name, exc.lineno, f"invalid JSON: {exc.msg}") from None
-        except _DuplicateKey as exc:
-            raise DocumentError(name, _json_key_line(text, exc.key), f"duplicate key {exc.key!r}") from None
+    too_deep = DocumentError(name, None, f"nested more than {MAX_NESTING} levels deep")
     try:
-        return yamlio.load(text)
-    except yamlio.YamlError as exc:
-        raise DocumentError(name, exc.problem.line, exc.problem.message) from None
+        if name.endswith(".json") if as_json is None else as_json:
+            try:
+                document = json.loads(text, object_pairs_hook=unique_keys)
+            except json.JSONDecodeError as exc:
+                raise DocumentError(name, exc.lineno, f"invalid JSON: {exc.msg}") from None
+            except DuplicateKey as exc:
+                raise DocumentError(name, _json_key_line(text, exc.key), f"duplicate key {exc.key!r}") from None
+        else:
+            try:
+                document = yamlio.load(text)
+            except yamlio.YamlError as exc:
+                raise DocumentError(name, exc.problem.line, exc.problem.message) from None
+    except RecursionError:
+        raise too_deep from None
+    if nested_deeper(document):
+        raise too_deep
+    return document
 
 
 def _path_problem(path: Any, at: snap.Location) -> list[ShapeProblem]:

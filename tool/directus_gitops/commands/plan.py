@@ -529,12 +529,12 @@ def save(plan: Plan, path: Path, config_plan: sync.Plan | None = None) -> None:
 def load_saved(path: Path) -> dict[str, Any]:
     try:
         store.check_size(path.stat().st_size, str(path))
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = store.parse_document(path.read_bytes(), str(path), as_json=True)
     except DocumentError as exc:
-        raise ConfigError(exc.message) from None
+        raise ConfigError(f"{exc.message} (not a readable plan file)") from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such plan file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"{path}: not a readable plan file ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
         raise ConfigError(f"{path}: not a directus-gitops plan file")
