@@ -133,3 +133,24 @@ def test_a_dropped_collection_counts_the_fields_of_the_old_side() -> None:
     at = lines.index(f"  - collection authors ({counts['authors']} fields)")
     assert lines[at + 1] == "      ! data loss: drops the table and all its rows"  # loss stays marked
     assert "  - collection authors" in render.text(plan).splitlines()  # count unknown: no count
+
+
+def test_a_secret_in_a_schema_property_is_never_shown() -> None:
+    from directus_gitops import changes, render
+
+    token = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+    old = {"collection": "a", "field": "f", "type": "string", "meta": {"options": {"api_key": "old-key-123456"}}}
+    new = {"collection": "a", "field": "f", "type": "string", "meta": {"options": {"api_key": token, "x": token}}}
+    before = {
+        "version": 1,
+        "directus": "12.4.1",
+        "collections": [{"collection": "a", "meta": None}],
+        "fields": [old],
+        "relations": [],
+    }
+    after = {**before, "fields": [new]}
+    found = changes.compare(before, after)
+    for fmt in ("text", "markdown", "json"):
+        shown = render.render(found, fmt, title="t")
+        assert token not in shown and "old-key-123456" not in shown, fmt
+        assert "<redacted>" in shown, fmt

@@ -51,7 +51,17 @@ def _label(change: Change) -> str:
     return label
 
 
+def _shown(path: str, value: Any) -> Any:
+    """A property's value fit to show: a secret (by its name or its shape) redacted."""
+    if value is ABSENT:
+        return value
+    from directus_gitops.kinds import secrets
+
+    return secrets.redact_value(path.rsplit(".", 1)[-1], value)
+
+
 def _property_line(path: str, old: Any, new: Any) -> str:
+    old, new = _shown(path, old), _shown(path, new)
     if old is ABSENT:
         return f"{path}: + {show_value(new)}"
     if new is ABSENT:
@@ -114,6 +124,7 @@ def settings(change: Change) -> list[tuple[str, Any]]:
 
 
 def _setting_line(label: str, value: Any) -> str:
+    value = _shown(label, value)
     if isinstance(value, bool):
         return f"{label}: {'yes' if value else 'no'}"
     if isinstance(value, int | float) or (isinstance(value, str) and label not in ("note", "default")):
@@ -415,9 +426,9 @@ def _change_dict(change: Change) -> dict[str, Any]:
     for prop in change.properties:
         entry: dict[str, Any] = {"path": prop.path}
         if prop.old is not ABSENT:
-            entry["old"] = prop.old
+            entry["old"] = _shown(prop.path, prop.old)
         if prop.new is not ABSENT:
-            entry["new"] = prop.new
+            entry["new"] = _shown(prop.path, prop.new)
         item["properties"].append(entry)
     if change.kind == "field" and change.entry and change.action != "update":
         item["type"] = change.entry.get("type")

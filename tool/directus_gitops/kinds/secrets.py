@@ -495,3 +495,8 @@ def redact(document: Any, name_secret: bool = False, extra: frozenset[str] = fro
     if name_secret and isinstance(document, int | float) and not isinstance(document, bool):
         return REDACTED
     return document
+
+
+def redact_value(key: str, value: Any) -> Any:
+    """``value`` as shown under ``key`` (a property's last name): redacted where it is a secret."""
+    return redact({key: value})[key]
