@@ -134,7 +134,9 @@ def _run(
             pulled = snap.validate(client.snapshot_of(response), f"snapshot from {target.url}")
             del response  # its body is decoded: let it go before the files are rendered
             # The configuration kinds directus-gitops.yaml enables (none: schema only).
-            configured = None if schema_only else sync.pull(client, config.sync, pulled.get("directus"), target.ignore)
+            configured = (
+                None if schema_only else sync.pull(client, config.sync, pulled.get("directus"), target.ignore, pulled)
+            )
     pulled, left_out = selection.apply(pulled, target.ignore)
     notes = []
     if left_out:

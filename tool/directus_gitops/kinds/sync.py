@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from directus_gitops import snapshot as snap
 from directus_gitops import store
 from directus_gitops.client import DirectusClient
-from directus_gitops.errors import RefusedError, ResidueError, SnapshotError
+from directus_gitops.errors import InvalidSnapshotError, RefusedError, ResidueError, SnapshotError
 from directus_gitops.kinds import apply, compare, files, identity, ignore, model, secrets, server
+from directus_gitops.kinds import validate as checks
 from directus_gitops.kinds.compare import ConfigChangeSet
 from directus_gitops.kinds.model import State
 from directus_gitops.selection import Rules
@@ -33,23 +35,57 @@ def groups(sync: Collection[str]) -> list[str]:
     return [group for group in sync if group != "schema"]
 
 
-def pull(client: DirectusClient, sync: Collection[str], release: Any, rules: Rules | None = None) -> Pulled | None:
+def pull(
+    client: DirectusClient,
+    sync: Collection[str],
+    release: Any,
+    rules: Rules | None = None,
+    schema: snap.Snapshot | None = None,
+) -> Pulled | None:
     """The files for the configuration kinds ``sync`` enables, without what ``rules`` ignore;
-    refuses to write a secret."""
+    refuses to write a secret, or files ``check`` would refuse. ``schema``: the server's
+    snapshot (before ignore rules), whose collections permissions and presets must name."""
     wanted = groups(sync)
     if not wanted:
         return None
-    state, left_out = ignore.apply(server.read(client, wanted, release, symbolic=True), rules or Rules())
+    rules = rules or Rules()
+    state, left_out = ignore.apply(server.read(client, wanted, release, symbolic=True), rules)
     docs = files.documents(state)
     found = secrets.find(docs)
     if found:
         raise secrets.refuse(found)
-    rendered, entry = files.render(state)
+    kept = None
+    outside: set[str] = set()
+    if schema is not None:
+        on_server = {str(entry.get("collection")) for entry in schema.get("collections") or []}
+        kept = {name for name in on_server if not rules.ignores_collection(name)}
+        # What the configuration names that ignore rules keep out of the files: it lives on
+        # each target, so the files list it instead of calling it undefined.
+        outside = checks.named_collections(state) & (on_server - kept)
+    rendered, entry = files.render(state, outside)
+    _refuse_invalid(client, rendered, entry, kept)
     withheld: tuple[str, ...] = ()
     if "settings" in wanted:
         raw = client.read("/settings")
         withheld = tuple(server.withheld_settings(raw if isinstance(raw, dict) else {}))
     return Pulled(rendered, entry, counts(state), withheld, tuple(left_out))
+
+
+def _refuse_invalid(
+    client: DirectusClient, rendered: Mapping[str, bytes], entry: Mapping[str, Any], collections: set[str] | None
+) -> None:
+    """Refuse to write configuration files that the validation every reader runs would refuse."""
+    try:
+        files.parse(store.memory_tree(rendered, "").read, "", entry, collections)
+    except InvalidSnapshotError as exc:
+        target = client.target
+        listed = "\n  ".join(exc.problems[: InvalidSnapshotError.SHOWN])
+        more = len(exc.problems) - InvalidSnapshotError.SHOWN
+        raise SnapshotError(
+            f"refusing to write the configuration of '{target.name}' ({target.url}): check would refuse it; "
+            f"nothing was written\n  {listed}" + (f"\n  ... and {more} more" if more > 0 else ""),
+            hint="fix these on the server (or leave the items out with `ignore: config:` rules), then pull again",
+        ) from None
 
 
 def counts(state: State) -> str:
@@ -141,21 +177,27 @@ def saved(config_plan: Plan) -> dict[str, Any]:
     }
 
 
-def from_saved(
-    client: DirectusClient, document: Any, release: Any, where: str, target_name: str, rules: Rules | None = None
-) -> Plan:
-    """The configuration plan of a saved plan, made again against the target; refused when the
-    target's configuration changed since (as the schema's hash guard refuses a changed schema)."""
+def saved_state(document: Any, where: str) -> State:
+    """The configuration a saved plan carries, after the same validation as the files it was
+    made from (but for the schema's collections: the plan was made from a checked folder)."""
     if not isinstance(document, dict) or not isinstance(document.get("files"), dict):
         raise SnapshotError(f"{where}: 'config' must hold 'entry' and 'files'")
     texts = document["files"]
-    if not all(isinstance(text, str) for text in texts.values()):
+    if not all(isinstance(path, str) and isinstance(text, str) for path, text in texts.items()):
         raise SnapshotError(f"{where}: config files must be text")
     tree = store.memory_tree({path: text.encode("utf-8") for path, text in texts.items()}, where)
     desired = files.parse(tree.read, where, document.get("entry"))
     if desired is None:
         raise SnapshotError(f"{where}: 'config' has no manifest entry")
-    again = plan(client, desired, release, rules=rules)
+    return desired
+
+
+def from_saved(
+    client: DirectusClient, document: Any, release: Any, where: str, target_name: str, rules: Rules | None = None
+) -> Plan:
+    """The configuration plan of a saved plan, made again against the target; refused when the
+    target's configuration changed since (as the schema's hash guard refuses a changed schema)."""
+    again = plan(client, saved_state(document, where), release, rules=rules)
     if fingerprint(again.current) != document.get("target"):
         raise RefusedError(
             f"the configuration of '{target_name}' changed after {where} was made; nothing was applied",
