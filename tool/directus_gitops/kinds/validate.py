@@ -578,6 +578,8 @@ class _Checker:
             if isinstance(listed, list):
                 seen: set[str] = set()
                 for index, policy in enumerate(listed):
+                    if not isinstance(policy, str):
+                        continue  # (reported with the role's own checks)
                     where: Location = (*holder.at, "policies", index)
                     what = f"role {_label(holder.item)}"
                     if policy not in policies:
