@@ -419,17 +419,25 @@ def test_broken_configuration_is_refused_by_push_and_by_pull(project: Project, d
         assert re.search(r"config/(policies/editors|roles/editor)\.yaml:\d+: .*no collection 'ghosts'", refused.err)
         assert {p: p.read_bytes() for p in project.schema.rglob("*") if p.is_file()} == before
 
-        # A permission on a collection the schema files leave out by ignore rules: it exists
-        # (on the server, so on each target), and the manifest says so.
+        # A permission on a collection, a role whose parent is a role, that ignore rules leave out
+        # of the files: they exist (on the server, so on each target), and the manifest says so.
         with _http(server) as http:
             assert http.delete(f"/permissions/{ghost.json()['data']['id']}").is_success
             kept = {holder: holder_id, "collection": "settings", "action": "read", "fields": ["*"]}
             assert http.post("/permissions", json=kept).is_success
+            if _major(version) >= 11:
+                parent = {"parent": config_seed.EDITOR_ROLE}
+                assert http.patch(f"/roles/{config_seed.VIEWER_ROLE}", json=parent).is_success
         config_file = project.root / "directus-gitops.yaml"
-        config_file.write_text(config_file.read_text() + "ignore:\n  collections: [settings]\n")
+        ignored = "ignore:\n  collections: [settings]\n" + ("  config: ['role:Editor']\n" if holder == "policy" else "")
+        config_file.write_text(config_file.read_text() + ignored)
         ignoring = project.run("pull", "--env", "dev")
         assert ignoring.code == 0, ignoring.output
         manifest = yamlio.load((project.schema / "manifest.yaml").read_text())
-        assert manifest["config"]["ignored_collections"] == ["settings"]
+        expected = {"collections": ["settings"]}
+        if holder == "policy":
+            expected["roles"] = [config_seed.EDITOR_ROLE]
+            assert f"parent: {config_seed.EDITOR_ROLE}" in (project.schema / "config/roles/viewer.yaml").read_text()
+        assert manifest["config"]["ignored"] == expected
         assert not (project.schema / "collections" / "settings.yaml").exists()
         assert project.run("check").code == 0

@@ -140,9 +140,11 @@ def full_state(kind_model: str = model.POLICIES) -> dict[str, Any]:
     return model.canonical(state)
 
 
-def folder_files(state: dict[str, Any], snapshot: dict[str, Any] | None = None) -> dict[str, bytes]:
+def folder_files(
+    state: dict[str, Any], snapshot: dict[str, Any] | None = None, ignored: dict[str, set[str]] | None = None
+) -> dict[str, bytes]:
     """A schema folder's files: ``snapshot`` (default SNAPSHOT) and ``state``."""
-    rendered, entry = files.render(state)
+    rendered, entry = files.render(state, ignored)
     return store.render(snapshot or SNAPSHOT, "split", entry) | rendered
 
 
@@ -420,15 +422,68 @@ def test_every_rule_names_file_and_line(name: str) -> None:
         assert any(p.startswith(expected) and message in p for p in again.value.problems), again.value.problems
 
 
-def test_collections_ignore_rules_keep_out_of_the_schema_are_listed_and_accepted() -> None:
+def test_what_ignore_rules_keep_out_of_the_files_is_listed_and_accepted() -> None:
+    """A permission on a collection the schema files leave out, a role whose parent, a user
+    whose role and a folder whose parent is an ignored item: all exist on each target."""
     state = full_state()
     state["policies"][2]["permissions"].append({"collection": "logs", "action": "read", "fields": ["*"]})
-    tree_files = folder_files(state)
-    with pytest.raises(InvalidSnapshotError, match="the schema defines no collection 'logs'"):
-        _load(tree_files)
-    rendered, entry = files.render(state, ignored_collections={"logs"})
-    assert entry["ignored_collections"] == ["logs"]
+    state["roles"][2]["parent"] = "r-contractor"
+    state["users"][0]["role"] = "r-contractor"
+    state["folders"][1]["parent"] = "fo-private"
+    with pytest.raises(InvalidSnapshotError) as refused:
+        _load(folder_files(state))
+    assert len(refused.value.problems) == 4, refused.value.problems
+    ignored = {"collections": {"logs"}, "roles": {"r-contractor"}, "folders": {"fo-private"}}
+    rendered, entry = files.render(state, ignored)
+    assert entry["ignored"] == {"collections": ["logs"], "folders": ["fo-private"], "roles": ["r-contractor"]}
     assert _load(store.render(SNAPSHOT, "split", entry) | rendered) is not None
+
+
+def test_pull_lists_what_it_names_that_ignore_rules_leave_out() -> None:
+    """``pull`` lists in the manifest what the files it writes name that ignore rules keep out
+    (and refuses what names nothing on the server)."""
+    from directus_gitops.config import Target
+    from directus_gitops.errors import SnapshotError
+    from directus_gitops.selection import Rules
+
+    served = {
+        "/roles": [
+            {"id": "r-admin", "name": "Administrator", "icon": "verified", "parent": None},
+            {"id": "r-contractor", "name": "Contractor", "icon": "work", "parent": None},
+            {"id": "r-junior", "name": "Junior", "icon": "work", "parent": "r-contractor"},
+        ],
+        "/policies": [
+            {"id": "p-admin", "name": "Administrator", "icon": "verified", "admin_access": True, "app_access": True}
+        ],
+        "/access": [{"id": "a1", "role": "r-admin", "policy": "p-admin", "user": None}],
+        "/permissions": [
+            {"id": 1, "policy": "p-admin", "collection": "logs", "action": "read", "fields": ["*"]},
+        ],
+        "/folders": [
+            {"id": "fo-private", "name": "Private", "parent": None},
+            {"id": "fo-child", "name": "Child", "parent": "fo-private"},
+        ],
+    }
+
+    class Client:
+        target = Target("dev", "http://dev.example", "DIRECTUS_DEV_TOKEN", "t")
+
+        def read(self, path: str, params: Any = None) -> Any:
+            return served.get(path, [])
+
+    schema = {**SNAPSHOT, "collections": [*SNAPSHOT["collections"], {"collection": "logs", "meta": None}]}
+    rules = Rules(collections=("logs",), config=("role:Contractor", "folder:Private"))
+    pulled = sync.pull(Client(), ["schema", "access", "folders"], "12.4.1", rules, schema)  # type: ignore[arg-type]
+    assert pulled is not None
+    assert pulled.entry["ignored"] == {"collections": ["logs"], "folders": ["fo-private"], "roles": ["r-contractor"]}
+    written = {k: v for k, v in pulled.files.items()} | store.render(SNAPSHOT, "split", pulled.entry)
+    assert _load(written) is not None
+
+    served["/permissions"].append({"id": 2, "policy": "p-admin", "collection": "ghosts", "action": "read"})
+    with pytest.raises(SnapshotError) as refused:
+        sync.pull(Client(), ["schema", "access", "folders"], "12.4.1", rules, schema)  # type: ignore[arg-type]
+    assert "refusing to write the configuration of 'dev' (http://dev.example)" in refused.value.message
+    assert re.search(r"config/policies/administrator\.yaml:\d+: .*no collection 'ghosts'", refused.value.message)
 
 
 # --------------------------------------------------------------------------- every command alike
@@ -591,7 +646,10 @@ def _put(document: Any, at: tuple[Any, ...], value: Any) -> Any:
     return document
 
 
-_BASES = {kind: folder_files(full_state(kind)) for kind in (model.POLICIES, model.ROLES)}
+_BASES = {
+    model.POLICIES: folder_files(full_state(model.POLICIES), ignored={"collections": {"logs"}, "roles": {"r-x"}}),
+    model.ROLES: folder_files(full_state(model.ROLES)),
+}
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -72,10 +72,12 @@ def documents(state: State) -> dict[str, Any]:
     return result
 
 
-def render(state: State, ignored_collections: Collection[str] = ()) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """The files for ``state`` and the manifest's ``config`` entry listing them.
-    ``ignored_collections``: collections the configuration names that ignore rules keep out
-    of the schema files (validate.py: they count as defined)."""
+def render(
+    state: State, ignored: Mapping[str, Collection[str]] | None = None
+) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The files for ``state`` and the manifest's ``config`` entry listing them. ``ignored``:
+    what the files name that ignore rules keep out of them, by ``checks.IGNORED`` key (it
+    counts as defined, kinds/validate.py)."""
     docs = documents(state)
     files = {path: (HEADER + yamlio.dump(doc)).encode("utf-8") for path, doc in docs.items()}
     # The groups are listed so that a group left empty (the last flow removed) still counts.
@@ -84,8 +86,9 @@ def render(state: State, ignored_collections: Collection[str] = ()) -> tuple[dic
         "groups": sorted(groups_of(state)),
         "files": sorted(files),
     }
-    if ignored_collections:
-        entry["ignored_collections"] = sorted(ignored_collections)
+    listed = {key: sorted(names) for key, names in (ignored or {}).items() if names}
+    if listed:
+        entry["ignored"] = dict(sorted(listed.items()))
     return files, entry
 
 

@@ -49,19 +49,23 @@ def pull(
     if not wanted:
         return None
     rules = rules or Rules()
-    state, left_out = ignore.apply(server.read(client, wanted, release, symbolic=True), rules)
+    everything = server.read(client, wanted, release, symbolic=True)
+    state, left_out = ignore.apply(everything, rules)
     docs = files.documents(state)
     found = secrets.find(docs)
     if found:
         raise secrets.refuse(found)
+    # What the files name that ignore rules keep out of them exists on the server (so on each
+    # target, where ignored items stay): the manifest lists it instead of calling it undefined.
     kept = None
-    outside: set[str] = set()
+    on_server = {"collections": set[str](), "roles": _ids(everything, "roles"), "folders": _ids(everything, "folders")}
+    written = {"collections": set[str](), "roles": _ids(state, "roles"), "folders": _ids(state, "folders")}
     if schema is not None:
-        on_server = {str(entry.get("collection")) for entry in schema.get("collections") or []}
-        kept = {name for name in on_server if not rules.ignores_collection(name)}
-        # What the configuration names that ignore rules keep out of the files: it lives on
-        # each target, so the files list it instead of calling it undefined.
-        outside = checks.named_collections(state) & (on_server - kept)
+        on_server["collections"] = {str(entry.get("collection")) for entry in schema.get("collections") or []}
+        kept = {name for name in on_server["collections"] if not rules.ignores_collection(name)}
+        written["collections"] = kept
+    named = checks.named(state)
+    outside = {key: named[key] & (on_server[key] - written[key]) for key in checks.IGNORED}
     rendered, entry = files.render(state, outside)
     _refuse_invalid(client, rendered, entry, kept)
     withheld: tuple[str, ...] = ()
@@ -69,6 +73,10 @@ def pull(
         raw = client.read("/settings")
         withheld = tuple(server.withheld_settings(raw if isinstance(raw, dict) else {}))
     return Pulled(rendered, entry, counts(state), withheld, tuple(left_out))
+
+
+def _ids(state: State, group: str) -> set[str]:
+    return {str(item.get("id")) for item in state.get(group, [])}
 
 
 def _refuse_invalid(

@@ -16,10 +16,13 @@ the same flow by key; a role's ``parent`` and ``policies``, a preset's or user's
 name roles and policies by id; a folder's ``parent`` a folder), nothing is there twice
 (two permissions for one collection and action on one policy, two operations with one key,
 two items with one id), and no chain of links or parents runs in a circle. A permission or
-preset names a collection the schema of the same folder defines, one of Directus's own
-(``directus_*``), or one the manifest lists under ``ignored_collections``: collections ignore
-rules leave out of the schema files, which live on each target (``pull`` lists the ones the
-configuration names).
+preset names a collection the schema of the same folder defines or one of Directus's own
+(``directus_*``).
+
+What ignore rules leave out of the files lives on each target, and may still be named: a
+collection (by a permission), a role (a role's parent, a user's role), a folder (a folder's
+parent). ``pull`` lists the ones the files name in the manifest's ``config.ignored``, and they
+count as defined.
 
 What Directus accepts and the files may legitimately hold is accepted: permission
 ``fields: null`` and ``permissions: {}``, operations that no link reaches, a flow trigger's
@@ -60,7 +63,9 @@ FLOW_ACCOUNTABILITY = ("all", "activity")
 PER_ITEM = {"role": "roles", "policy": "policies", "flow": "flows", "dashboard": "dashboards"}
 LISTS = ("presets", "translations", "folders", "users")
 GROUPS = ("access", "flows", "dashboards", "presets", "settings", "translations", "folders", "users")
-ENTRY_KEYS = ("model", "groups", "files", "ignored_collections")
+ENTRY_KEYS = ("model", "groups", "files", "ignored")
+# What the files may name that ignore rules leave out of them (config.ignored).
+IGNORED = ("collections", "roles", "folders")
 
 
 def _is_int(value: Any) -> bool:
@@ -288,10 +293,16 @@ def entry_findings(entry: Any) -> list[Finding]:
             elif str(pure) in seen:
                 found.append(Finding(where, at, f"config: lists {pure} twice"))
             seen.add(str(pure))
-    ignored = entry.get("ignored_collections", [])
-    if not isinstance(ignored, list) or not all(isinstance(name, str) and name for name in ignored):
-        message = "config: 'ignored_collections' must be a list of collection names"
-        found.append(Finding(where, ("config", "ignored_collections"), message))
+    ignored = entry.get("ignored", {})
+    if not isinstance(ignored, dict):
+        found.append(Finding(where, ("config", "ignored"), f"config: 'ignored' must map {', '.join(IGNORED)} to names"))
+    else:
+        for key, names in ignored.items():
+            place: Location = ("config", "ignored", str(key))
+            if key not in IGNORED:
+                found.append(Finding(where, place, f"config: ignored {str(key)!r} is not one of {', '.join(IGNORED)}"))
+            elif not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
+                found.append(Finding(where, place, f"config: 'ignored.{key}' must be a list of non-empty strings"))
     return found
 
 
@@ -308,11 +319,12 @@ class _Placed:
 
 
 class _Checker:
-    def __init__(self, entry: Mapping[str, Any], collections: Collection[str] | None, ignored: frozenset[str]) -> None:
+    def __init__(self, entry: Mapping[str, Any], collections: Collection[str] | None) -> None:
         self.kind_model = entry.get("model", model.POLICIES)
         self.groups = entry.get("groups") or []
         self.collections = collections  # None: the schema is not known (not checked against it)
-        self.ignored = ignored
+        ignored = entry.get("ignored") or {}
+        self.ignored = {key: frozenset(ignored.get(key) or ()) for key in IGNORED}  # (checked well-formed)
         self.found: list[Finding] = []
         self.items: dict[str, list[_Placed]] = defaultdict(list)  # by group
         # (holder's place, its label, its permissions)
@@ -489,7 +501,7 @@ class _Checker:
                 self.collection(placed, "preset")
         self.flows()
         self.access()
-        self.parents(self.items["folders"], "folder")
+        self.parents(self.items["folders"], "folder", self.ignored["folders"])
 
     def unique(
         self, placed: Iterable[_Placed], key: Callable[[Mapping[str, Any]], Any], name: str, at: Location
@@ -508,7 +520,7 @@ class _Checker:
 
     def collection(self, placed: _Placed, what: str) -> None:
         name = placed.item["collection"]
-        if self.collections is None or name in self.collections or name in self.ignored:
+        if self.collections is None or name in self.collections or name in self.ignored["collections"]:
             return
         if not is_system_collection(name):
             self.add(placed.relpath, (*placed.at, "collection"), f"{what}: the schema defines no collection '{name}'")
@@ -571,7 +583,7 @@ class _Checker:
 
     def access(self) -> None:
         synced = "access" in self.groups or bool(self.items["roles"] or self.items["policies"])
-        roles = {p.item["id"] for p in self.items["roles"]}
+        roles = {p.item["id"] for p in self.items["roles"]} | self.ignored["roles"]
         policies = {p.item["id"] for p in self.items["policies"]}
         for holder in self.items["roles"]:
             listed = holder.item.get("policies")
@@ -587,7 +599,7 @@ class _Checker:
                     elif policy in seen:
                         self.add(holder.relpath, where, f"{what}: lists policy {policy!r} twice")
                     seen.add(policy)
-        self.parents(self.items["roles"], "role")
+        self.parents(self.items["roles"], "role", self.ignored["roles"])
         if not synced:
             return  # the roles are not in the files: references to them cannot be checked
         for group, noun in (("presets", "preset"), ("users", "user")):
@@ -601,11 +613,11 @@ class _Checker:
                 where = (*placed.at, "public_registration_role")
                 self.add(placed.relpath, where, f"settings: public_registration_role {named!r} is not a defined role")
 
-    def parents(self, placed: list[_Placed], noun: str) -> None:
+    def parents(self, placed: list[_Placed], noun: str, ignored: frozenset[str]) -> None:
         by_id = {p.item["id"]: p for p in placed}
         for item in placed:
             parent = item.item.get("parent")
-            if not isinstance(parent, str):
+            if not isinstance(parent, str) or parent in ignored:
                 continue
             if parent not in by_id:
                 message = f"{noun} {_label(item.item)}: parent {parent!r} is not defined"
@@ -674,8 +686,7 @@ def findings(
     defines (None: not checked). Without ``complete`` (a listed file could not be read), what
     the files say about each other is not checked: a reference into the unread file would be
     reported as broken."""
-    ignored = frozenset(entry.get("ignored_collections") or ())
-    checker = _Checker(entry, collections, ignored)
+    checker = _Checker(entry, collections)
     for relpath, document in documents.items():
         checker.document(relpath, document)
     if complete:
@@ -683,14 +694,21 @@ def findings(
     return checker.found
 
 
-def named_collections(state: model.State) -> set[str]:
-    """The collections a state's permissions and presets name (what crosses into the schema)."""
-    names: set[str] = set()
-    holders = [*state.get("roles", []), *state.get("policies", []), state.get("public") or {}]
-    for holder in holders:
-        names.update(str(p.get("collection")) for p in holder.get("permissions") or [])
-    names.update(str(p["collection"]) for p in state.get("presets", []) if p.get("collection"))
-    return names
+def named(state: model.State) -> dict[str, set[str]]:
+    """What the items of ``state`` name that ignore rules may leave out of the files: the
+    collections of permissions and presets, the roles of role parents, users and the setting
+    ``public_registration_role``, the folders of folder parents (keys as in ``IGNORED``)."""
+    collections: set[str] = set()
+    for holder in [*state.get("roles", []), *state.get("policies", []), state.get("public") or {}]:
+        collections.update(str(p.get("collection")) for p in holder.get("permissions") or [])
+    collections.update(str(p["collection"]) for p in state.get("presets", []) if p.get("collection"))
+    roles = {str(r["parent"]) for r in state.get("roles", []) if r.get("parent")}
+    roles.update(str(u["role"]) for u in state.get("users", []) if u.get("role"))
+    registration = (state.get("settings") or {}).get("public_registration_role")
+    if registration:
+        roles.add(str(registration))
+    folders = {str(f["parent"]) for f in state.get("folders", []) if f.get("parent")}
+    return {"collections": collections, "roles": roles, "folders": folders}
 
 
 def located(found: Iterable[Finding], text: Callable[[str], str | None], shown: Callable[[str], str]) -> list[str]:
