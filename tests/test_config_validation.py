@@ -235,7 +235,7 @@ RULES: dict[str, tuple[Callable[[dict[str, bytes]], None], str, str, str]] = {
         _edit(FLOW, lambda d: _op(d, "unreached").update(resolve="notify")),
         FLOW,
         "resolve: notify",  # the second one
-        "'resolve' names 'notify', as operation 'check''s does (Directus keeps each resolve link unique)",
+        "'resolve' names 'notify', which is already the resolve of operation 'check' (Directus keeps resolve links",
     ),
     "status 12345": (
         _edit(FLOW, lambda d: d.update(status=12345)),

@@ -311,7 +311,8 @@ def entry_findings(entry: Any) -> list[Finding]:
 
 @dataclass(frozen=True)
 class _Placed:
-    """An item that passed its own checks, and where it is written."""
+    """An item whose identity (id, key) passed its own checks, and where it is written: the
+    checks across items look at these only, guarding every other property they read."""
 
     relpath: str
     at: Location
@@ -535,7 +536,7 @@ class _Checker:
             first = flow.item.get("operation")
             if isinstance(first, str) and first not in keys:
                 message = f"flow {_label(flow.item)}: 'operation' names {first!r}, {_NOT_OP}"
-                self.add(flow.relpath, ("operation",), message)
+                self.add(flow.relpath, (*flow.at, "operation"), message)
             targets: dict[tuple[str, str], _Placed] = {}
             for op in operations:
                 for link in ("resolve", "reject"):
@@ -548,8 +549,8 @@ class _Checker:
                     elif (link, target) in targets:
                         other = targets[(link, target)].item["key"]
                         message = (
-                            f"{what}: '{link}' names {target!r}, as operation {_quoted(other)}'s does "
-                            f"(Directus keeps each {link} link unique)"
+                            f"{what}: '{link}' names {target!r}, which is already the {link} of operation "
+                            f"{_quoted(other)} (Directus keeps {link} links unique)"
                         )
                         self.add(op.relpath, (*op.at, link), message)
                     else:
