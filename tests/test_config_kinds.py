@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from directus_gitops import yamlio
 from tests import config_seed
 from tests.conftest import Project
 from tests.directus_harness import DirectusServer, ServerPool
@@ -427,3 +429,71 @@ def test_access_is_never_pushed_across_the_10x_11x_model_boundary(project: Proje
         with _http(target) as http:
             assert http.get("/flows").json()["data"] == []
             assert http.get(f"/roles/{config_seed.EDITOR_ROLE}").status_code in (403, 404)
+
+
+def test_broken_configuration_is_refused_by_push_and_by_pull(project: Project, directus_pool: ServerPool) -> None:
+    """The measured failure: a flow operation whose ``resolve`` names a missing operation
+    passed ``check`` and ``push`` cut the flow on the server. Now push refuses the files before
+    anything is sent; pull refuses to write what ``check`` would refuse (a permission Directus
+    accepted for a collection that does not exist), and lists the collections ignore rules keep
+    out of the schema instead of calling them undefined."""
+    version = PARTIAL_VERSION
+    with directus_pool.new_server(version, seeded=True) as server:
+        with _http(server) as http:
+            config_seed.seed(http, policies=_major(version) >= 11, filtered=_major(version) < 12)
+        _configure(project, dev=server.url)
+        project.token("dev", server.token)
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        assert project.run("check").code == 0
+
+        flow = project.schema / "config" / "flows" / "notify-on-publish.yaml"
+        text = flow.read_text()
+        assert text.count("resolve: notify\n") == 1
+        flow.write_text(text.replace("resolve: notify\n", "resolve: notfy\n"))
+        project.git("commit", "--quiet", "-am", "A typo in a link")
+        line = flow.read_text().splitlines().index("  resolve: notfy") + 1
+        pushed = project.run("push", "--env", "dev", "--yes")
+        assert pushed.code == 1, pushed.output
+        assert f"config/flows/notify-on-publish.yaml:{line}: operation 'check': 'resolve' names 'notfy'" in pushed.err
+        with _http(server) as http:  # nothing was sent: the flow is whole
+            check = http.get(f"/operations/{config_seed.OPS['check']}").json()["data"]
+            assert check["resolve"] == config_seed.OPS["notify"], check
+            assert http.get(f"/flows/{config_seed.FLOW}").json()["data"]["operation"] == config_seed.OPS["check"]
+        project.git("revert", "--no-edit", "HEAD")
+
+        holder = "policy" if _major(version) >= 11 else "role"
+        holder_id = config_seed.EDITOR_POLICY if holder == "policy" else config_seed.EDITOR_ROLE
+        with _http(server) as http:
+            ghost = http.post(
+                "/permissions", json={holder: holder_id, "collection": "ghosts", "action": "read", "fields": ["*"]}
+            )
+            assert ghost.is_success, ghost.text  # Directus accepts it
+        before = {p: p.read_bytes() for p in project.schema.rglob("*") if p.is_file()}
+        refused = project.run("pull", "--env", "dev")
+        assert refused.code == 1, refused.output
+        assert f"refusing to write the configuration of 'dev' ({server.url})" in refused.err
+        assert re.search(r"config/(policies/editors|roles/editor)\.yaml:\d+: .*no collection 'ghosts'", refused.err)
+        assert {p: p.read_bytes() for p in project.schema.rglob("*") if p.is_file()} == before
+
+        # A permission on a collection, a role whose parent is a role, that ignore rules leave out
+        # of the files: they exist (on the server, so on each target), and the manifest says so.
+        with _http(server) as http:
+            assert http.delete(f"/permissions/{ghost.json()['data']['id']}").is_success
+            kept = {holder: holder_id, "collection": "settings", "action": "read", "fields": ["*"]}
+            assert http.post("/permissions", json=kept).is_success
+            if _major(version) >= 11:
+                parent = {"parent": config_seed.EDITOR_ROLE}
+                assert http.patch(f"/roles/{config_seed.VIEWER_ROLE}", json=parent).is_success
+        config_file = project.root / "directus-gitops.yaml"
+        ignored = "ignore:\n  collections: [settings]\n" + ("  config: ['role:Editor']\n" if holder == "policy" else "")
+        config_file.write_text(config_file.read_text() + ignored)
+        ignoring = project.run("pull", "--env", "dev")
+        assert ignoring.code == 0, ignoring.output
+        manifest = yamlio.load((project.schema / "manifest.yaml").read_text())
+        expected = {"collections": ["settings"]}
+        if holder == "policy":
+            expected["roles"] = [config_seed.EDITOR_ROLE]
+            assert f"parent: {config_seed.EDITOR_ROLE}" in (project.schema / "config/roles/viewer.yaml").read_text()
+        assert manifest["config"]["ignored"] == expected
+        assert not (project.schema / "collections" / "settings.yaml").exists()
+        assert project.run("check").code == 0

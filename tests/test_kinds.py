@@ -16,11 +16,12 @@ from directus_gitops.kinds import apply, compare, files, identity, model, secret
 from tests.conftest import Project
 
 ADMIN_ROLE, ADMIN_POLICY, PUBLIC = "r-admin-1", "p-admin-1", "p-public-1"
-EMPTY_SNAPSHOT = {
+# The data model the configuration below is about: the collection its permissions name.
+SNAPSHOT = {
     "version": 1,
     "directus": "12.4.1",
     "vendor": "sqlite",
-    "collections": [],
+    "collections": [{"collection": "articles", "meta": None, "schema": {"name": "articles"}}],
     "fields": [],
     "relations": [],
 }
@@ -69,6 +70,8 @@ def state() -> dict[str, Any]:
                         {
                             "id": "o3",
                             "key": "log_failure",
+                            "position_x": 37,
+                            "position_y": 19,
                             "type": "log",
                             "resolve": None,
                             "reject": None,
@@ -77,6 +80,8 @@ def state() -> dict[str, Any]:
                         {
                             "id": "o2",
                             "key": "notify",
+                            "position_x": 37,
+                            "position_y": 1,
                             "type": "request",
                             "resolve": None,
                             "reject": None,
@@ -85,6 +90,8 @@ def state() -> dict[str, Any]:
                         {
                             "id": "o1",
                             "key": "check",
+                            "position_x": 19,
+                            "position_y": 1,
                             "type": "condition",
                             "resolve": "notify",
                             "reject": "log_failure",
@@ -99,9 +106,9 @@ def state() -> dict[str, Any]:
 
 
 def write_schema(folder: Path, config_state: dict[str, Any]) -> None:
-    """A schema folder holding an empty data model and ``config_state``."""
+    """A schema folder holding the data model of ``SNAPSHOT`` and ``config_state``."""
     rendered, entry = files.render(config_state)
-    store.write_tree(folder, store.render(EMPTY_SNAPSHOT, "split", entry) | rendered)
+    store.write_tree(folder, store.render(SNAPSHOT, "split", entry) | rendered)
 
 
 def marked() -> dict[str, Any]:
@@ -419,10 +426,12 @@ def test_users_are_opt_in(tmp_path: Path) -> None:
 def test_a_saved_plan_may_carry_the_configuration_alone(tmp_path: Path) -> None:
     from directus_gitops.commands import plan as planning
 
-    base = {"format": "directus-gitops-plan", "format_version": "1", "snapshot": EMPTY_SNAPSHOT}
+    base = {"format": "directus-gitops-plan", "format_version": "1", "snapshot": SNAPSHOT}
     path = tmp_path / "p.json"
-    path.write_text(json.dumps({**base, "hash": None, "diff": None, "config": {"entry": {}, "files": {}}}))
-    assert planning.load_saved(path)["config"] == {"entry": {}, "files": {}}
+    rendered, entry = files.render(marked())
+    config = {"entry": entry, "files": {p: d.decode() for p, d in rendered.items()}}
+    path.write_text(json.dumps({**base, "hash": None, "diff": None, "config": config}))
+    assert planning.load_saved(path)["config"] == config
     path.write_text(json.dumps({**base, "hash": None, "diff": None}))
     with pytest.raises(ConfigError, match="no hash and diff"):
         planning.load_saved(path)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from directus_gitops import canonread, store, yamlio
 from directus_gitops import snapshot as snap
 from directus_gitops.console import display
-from directus_gitops.errors import DocumentError, InvalidSnapshotError, SnapshotError
+from directus_gitops.errors import DocumentError, InvalidSnapshotError
 
 # Files that could hold part of a snapshot; other files beside it are not the tool's.
 _DOCUMENTS = (".yaml", ".yml", ".json")
@@ -326,17 +326,26 @@ class _Checker:
         return store.render(snapshot, "split", manifest.get("config")) if self.render else {}
 
     def config_files(self, entry: Mapping[str, Any]) -> None:
-        """The configuration kinds' files, each read as push would read it."""
-        from directus_gitops.kinds import files as config_files
+        """The configuration kinds' files, checked by their own validation (the one every
+        reader of them runs) against the collections this folder's schema defines."""
+        from directus_gitops.kinds import validate as config_checks
 
-        for relpath in store.config_files({"config": entry}):
-            if relpath not in self.files:
-                self.find(store.MANIFEST, ("config",), f"lists {relpath}, which is missing")
-                continue
-            try:
-                config_files.parse(self.read, "", {**entry, "files": [relpath]})
-            except SnapshotError as exc:
-                self.find(relpath, None, exc.message.split(": ", 1)[-1])
+        found = config_checks.entry_findings(entry)
+        documents: dict[str, Any] = {}
+        if not found:
+            listed = store.config_files({"config": entry})
+            for index, relpath in enumerate(listed):
+                if relpath not in self.files:
+                    self.find(store.MANIFEST, ("config", "files", index), f"lists {relpath}, which is missing")
+                    continue
+                ok, document = self.document(relpath)
+                if ok:
+                    documents[relpath] = document
+            collections = {item.entry["collection"] for item in _named(self.placed) if item.key == "collections"}
+            complete = len(documents) == len(listed)
+            found.extend(config_checks.findings(entry, documents, collections, complete=complete))
+        for finding in found:
+            self.find(finding.relpath, finding.at, finding.message)
 
     def collection_file(self, relpath: str, listed_as: str) -> None:
         ok, content = self.document(relpath)

@@ -545,6 +545,10 @@ def load_saved(path: Path) -> dict[str, Any]:
     if not config_only and (not isinstance(document.get("hash"), str) or not isinstance(document.get("diff"), dict)):
         raise ConfigError(f"{path}: the plan has no hash and diff")
     validate.load_document(document.get("snapshot"), f"{path}: snapshot")
+    if document.get("config") is not None:  # checked as the files are, before any request
+        from directus_gitops.kinds import sync
+
+        sync.saved_state(document["config"], f"{path}")
     return document
 
 

@@ -140,7 +140,9 @@ def _run(
             pulled = client.snapshot_of(response)  # as `check` validates the files, before anything is written
             del response  # its body is decoded: let it go before the files are rendered
             # The configuration kinds directus-gitops.yaml enables (none: schema only).
-            configured = None if schema_only else sync.pull(client, config.sync, pulled.get("directus"), target.ignore)
+            configured = (
+                None if schema_only else sync.pull(client, config.sync, pulled.get("directus"), target.ignore, pulled)
+            )
     pulled, left_out = selection.apply(pulled, target.ignore)
     # Every secret the files would hold, the schema's and the configuration's, refused at
     # once before anything is written; what `secrets: allow:` names is written.

@@ -9,6 +9,9 @@ other modules work from those descriptions:
 - :mod:`.server` reads a live Directus (the 9.x/10.x role model or the 11+ policy model)
   and applies changes to one in dependency order;
 - :mod:`.files` writes the canonical files under ``<schema>/config/`` and reads them back;
+- :mod:`.validate` is the one validation of those files (shapes, types, the values Directus
+  knows, references within and across kinds and into the schema), run by ``check``, by every
+  reader and by ``pull`` before it writes;
 - :mod:`.compare` turns two states into changes (``+``/``~``/``-``), in the same style as
   the schema's change model;
 - :mod:`.secrets` finds credentials before anything is written, and substitutes

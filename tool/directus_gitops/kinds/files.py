@@ -16,14 +16,16 @@ collection names; two items with the same name get their id in the file name.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
 from directus_gitops import store, yamlio
-from directus_gitops.errors import SnapshotError
+from directus_gitops.errors import DocumentError, InvalidSnapshotError
 from directus_gitops.kinds import model
+from directus_gitops.kinds import validate as checks
 from directus_gitops.kinds.model import Item, State
+from directus_gitops.kinds.validate import Finding
 
 FOLDER = "config"
 HEADER = (
@@ -70,16 +72,24 @@ def documents(state: State) -> dict[str, Any]:
     return result
 
 
-def render(state: State) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """The files for ``state`` and the manifest's ``config`` entry listing them."""
+def render(
+    state: State, ignored: Mapping[str, Collection[str]] | None = None
+) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The files for ``state`` and the manifest's ``config`` entry listing them. ``ignored``:
+    what the files name that ignore rules keep out of them, by ``checks.IGNORED`` key (it
+    counts as defined, kinds/validate.py)."""
     docs = documents(state)
     files = {path: (HEADER + yamlio.dump(doc)).encode("utf-8") for path, doc in docs.items()}
     # The groups are listed so that a group left empty (the last flow removed) still counts.
-    return files, {
+    entry: dict[str, Any] = {
         "model": state.get("model", model.POLICIES),
         "groups": sorted(groups_of(state)),
         "files": sorted(files),
     }
+    listed = {key: sorted(names) for key, names in (ignored or {}).items() if names}
+    if listed:
+        entry["ignored"] = dict(sorted(listed.items()))
+    return files, entry
 
 
 def groups_of(state: State) -> set[str]:
@@ -95,28 +105,58 @@ def groups_of(state: State) -> set[str]:
     return found
 
 
-def parse(read: store.Reader, source: str, entry: Any) -> State | None:
-    """The state the manifest's ``config`` entry lists (None when it has none)."""
+def parse(read: store.Reader, source: str, entry: Any, collections: Collection[str] | None = None) -> State | None:
+    """The state the manifest's ``config`` entry lists (None when it has none), after the one
+    validation of the configuration kinds (kinds/validate.py); :class:`InvalidSnapshotError`
+    lists every problem as ``path:line: message``. ``collections``: those the schema of the
+    same folder defines, which permissions and presets must name (None: not checked here;
+    ``validate.load_tree`` checks them with the schema)."""
     if entry is None:
         return None
-    if not isinstance(entry, dict) or not isinstance(entry.get("files"), list):
-        raise SnapshotError(f"{source}/{store.MANIFEST}: 'config' must hold 'model' and a list of 'files'")
+
+    def shown(relpath: str) -> str:
+        return f"{source}/{relpath}" if source else relpath
+
+    found = checks.entry_findings(entry)
+    problems: list[str] = []
+    documents: dict[str, Any] = {}
+    texts: dict[str, str] = {}
+    if not found:
+        for index, relpath in enumerate(entry["files"]):
+            path = str(PurePosixPath(relpath))
+            try:
+                data = read(path)
+                if data is None:
+                    found.append(Finding(store.MANIFEST, ("config", "files", index), f"lists {path}, which is missing"))
+                    continue
+                documents[path] = store.parse_document(data, shown(path))
+            except DocumentError as exc:
+                problems.append(exc.message)
+                continue
+            texts[path] = data.decode("utf-8")
+        complete = len(documents) == len(entry["files"])
+        found.extend(checks.findings(entry, documents, collections, complete=complete))
+    if found or problems:
+
+        def text(relpath: str) -> str | None:
+            if relpath in texts:
+                return texts[relpath]
+            try:
+                data = read(relpath)  # the manifest, for the line of its config entry
+            except DocumentError:
+                return None
+            return data.decode("utf-8", errors="replace") if data is not None else None
+
+        raise InvalidSnapshotError(source, problems + checks.located(found, text, shown))
+    return build(entry, documents)
+
+
+def build(entry: Mapping[str, Any], documents: Mapping[str, Any]) -> State:
+    """The state of configuration files that passed the validation."""
     kind_model = entry.get("model", model.POLICIES)
-    if kind_model not in (model.POLICIES, model.ROLES):
-        raise SnapshotError(f"{source}/{store.MANIFEST}: config model must be 'policies' or 'roles'")
     state: State = {"model": kind_model}
-    for relpath in entry["files"]:
-        path = str(PurePosixPath(str(relpath)))
-        if PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts:
-            raise SnapshotError(f"{source}/{store.MANIFEST}: path {path!r} leaves the schema folder")
-        data = read(path)
-        where = f"{source}/{path}"
-        if data is None:
-            raise SnapshotError(f"{where}: listed in the manifest but missing")
-        document = store.parse_document(data, where)
-        if not isinstance(document, dict) or not isinstance(document.get("kind"), str):
-            raise SnapshotError(f"{where}: must be a mapping with a 'kind'")
-        _place(state, document, where)
+    for document in documents.values():
+        _place(state, document)
     listed = entry.get("groups") or []
     for group in ("flows", "dashboards", "presets", "translations", "folders", "users"):
         if group in listed:
@@ -128,24 +168,14 @@ def parse(read: store.Reader, source: str, entry: Any) -> State | None:
     return model.canonical(state)
 
 
-def _place(state: State, document: dict[str, Any], where: str) -> None:
+def _place(state: State, document: Mapping[str, Any]) -> None:
     kind = document["kind"]
     body = {key: value for key, value in document.items() if key != "kind"}
     if kind in _KIND_GROUP:
-        if not isinstance(body.get("id"), str):
-            raise SnapshotError(f"{where}: a {kind} needs its 'id'")
         state.setdefault(_KIND_GROUP[kind], []).append(body)
     elif kind == "public":
         state["public"] = {"permissions": body.get("permissions") or []}
     elif kind in _SINGLE:
-        items = body.get("items") or []
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise SnapshotError(f"{where}: 'items' must be a list of mappings")
-        state.setdefault(kind, []).extend(items)
-    elif kind == "settings":
-        settings = body.get("settings") or {}
-        if not isinstance(settings, dict):
-            raise SnapshotError(f"{where}: 'settings' must be a mapping")
-        state["settings"] = settings
-    else:
-        raise SnapshotError(f"{where}: unknown kind {kind!r}")
+        state.setdefault(kind, []).extend(body.get("items") or [])
+    else:  # settings (the validation knows no other kind)
+        state["settings"] = body.get("settings") or {}

@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from directus_gitops import snapshot as snap
 from directus_gitops import store
 from directus_gitops.client import DirectusClient
-from directus_gitops.errors import ConfigError, RefusedError, ResidueError, SnapshotError
+from directus_gitops.errors import ConfigError, InvalidSnapshotError, RefusedError, ResidueError, SnapshotError
 from directus_gitops.kinds import apply, compare, files, identity, ignore, model, secrets, server
+from directus_gitops.kinds import validate as checks
 from directus_gitops.kinds.compare import ConfigChangeSet
 from directus_gitops.kinds.model import State
 from directus_gitops.selection import Rules
@@ -34,21 +36,63 @@ def groups(sync: Collection[str]) -> list[str]:
     return [group for group in sync if group != "schema"]
 
 
-def pull(client: DirectusClient, sync: Collection[str], release: Any, rules: Rules | None = None) -> Pulled | None:
+def pull(
+    client: DirectusClient,
+    sync: Collection[str],
+    release: Any,
+    rules: Rules | None = None,
+    schema: snap.Snapshot | None = None,
+) -> Pulled | None:
     """The files for the configuration kinds ``sync`` enables, without what ``rules`` ignore,
-    and the secrets they hold: the caller refuses them together with the schema's
-    (:func:`secrets.check`) before anything is written."""
+    and the secrets they hold (the caller refuses them together with the schema's:
+    :func:`secrets.check`); refuses files ``check`` would refuse. ``schema``: the server's
+    snapshot (before ignore rules), whose collections permissions and presets must name."""
     wanted = groups(sync)
     if not wanted:
         return None
-    state, left_out = ignore.apply(server.read(client, wanted, release, symbolic=True), rules or Rules())
+    rules = rules or Rules()
+    everything = server.read(client, wanted, release, symbolic=True)
+    state, left_out = ignore.apply(everything, rules)
     found = tuple(secrets.find(files.documents(state)))
-    rendered, entry = files.render(state)
+    # What the files name that ignore rules keep out of them exists on the server (so on each
+    # target, where ignored items stay): the manifest lists it instead of calling it undefined.
+    kept = None
+    on_server = {"collections": set[str](), "roles": _ids(everything, "roles"), "folders": _ids(everything, "folders")}
+    written = {"collections": set[str](), "roles": _ids(state, "roles"), "folders": _ids(state, "folders")}
+    if schema is not None:
+        on_server["collections"] = {str(entry.get("collection")) for entry in schema.get("collections") or []}
+        kept = {name for name in on_server["collections"] if not rules.ignores_collection(name)}
+        written["collections"] = kept
+    named = checks.named(state)
+    outside = {key: named[key] & (on_server[key] - written[key]) for key in checks.IGNORED}
+    rendered, entry = files.render(state, outside)
+    _refuse_invalid(client, rendered, entry, kept)
     withheld: tuple[str, ...] = ()
     if "settings" in wanted:
         raw = client.read("/settings")
         withheld = tuple(server.withheld_settings(raw if isinstance(raw, dict) else {}))
     return Pulled(rendered, entry, counts(state), withheld, tuple(left_out), found)
+
+
+def _ids(state: State, group: str) -> set[str]:
+    return {str(item.get("id")) for item in state.get(group, [])}
+
+
+def _refuse_invalid(
+    client: DirectusClient, rendered: Mapping[str, bytes], entry: Mapping[str, Any], collections: set[str] | None
+) -> None:
+    """Refuse to write configuration files that the validation every reader runs would refuse."""
+    try:
+        files.parse(store.memory_tree(rendered, "").read, "", entry, collections)
+    except InvalidSnapshotError as exc:
+        target = client.target
+        listed = "\n  ".join(exc.problems[: InvalidSnapshotError.SHOWN])
+        more = len(exc.problems) - InvalidSnapshotError.SHOWN
+        raise SnapshotError(
+            f"refusing to write the configuration of '{target.name}' ({target.url}): check would refuse it; "
+            f"nothing was written\n  {listed}" + (f"\n  ... and {more} more" if more > 0 else ""),
+            hint="fix these on the server (or leave the items out with `ignore: config:` rules), then pull again",
+        ) from None
 
 
 def counts(state: State) -> str:
@@ -174,21 +218,27 @@ def saved(config_plan: Plan) -> dict[str, Any]:
     }
 
 
-def from_saved(
-    client: DirectusClient, document: Any, release: Any, where: str, target_name: str, rules: Rules | None = None
-) -> Plan:
-    """The configuration plan of a saved plan, made again against the target; refused when the
-    target's configuration changed since (as the schema's hash guard refuses a changed schema)."""
+def saved_state(document: Any, where: str) -> State:
+    """The configuration a saved plan carries, after the same validation as the files it was
+    made from (but for the schema's collections: the plan was made from a checked folder)."""
     if not isinstance(document, dict) or not isinstance(document.get("files"), dict):
         raise SnapshotError(f"{where}: 'config' must hold 'entry' and 'files'")
     texts = document["files"]
-    if not all(isinstance(text, str) for text in texts.values()):
+    if not all(isinstance(path, str) and isinstance(text, str) for path, text in texts.items()):
         raise SnapshotError(f"{where}: config files must be text")
     tree = store.memory_tree({path: text.encode("utf-8") for path, text in texts.items()}, where)
     desired = files.parse(tree.read, where, document.get("entry"))
     if desired is None:
         raise SnapshotError(f"{where}: 'config' has no manifest entry")
-    again = plan(client, desired, release, rules=rules)
+    return desired
+
+
+def from_saved(
+    client: DirectusClient, document: Any, release: Any, where: str, target_name: str, rules: Rules | None = None
+) -> Plan:
+    """The configuration plan of a saved plan, made again against the target; refused when the
+    target's configuration changed since (as the schema's hash guard refuses a changed schema)."""
+    again = plan(client, saved_state(document, where), release, rules=rules)
     if fingerprint(again.current) != document.get("target"):
         raise RefusedError(
             f"the configuration of '{target_name}' changed after {where} was made; nothing was applied",
