@@ -21,8 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from directus_gitops import store, yamlio  # noqa: E402
-from tests import synthetic  # noqa: E402
+from directus_gitops.files import (
+    store,
+    yamlio,
+)
+from tests import synthetic
 
 TOOL = Path(sys.executable).with_name("directus-gitops")
 

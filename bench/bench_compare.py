@@ -56,10 +56,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_diff import GIT_ENV, TOOL, git  # noqa: E402
-from bench_pull import create_model  # noqa: E402
-from demo_model import seed as seed_demo  # noqa: E402
-from directus_server import DirectusCli, DirectusServer, Template, build_template, install_cli  # noqa: E402
+from bench_diff import GIT_ENV, TOOL, git
+from common import create_model, run_process
+from demo_model import seed as seed_demo
+from directus_server import DirectusCli, DirectusServer, Template, build_template, install_cli
 
 COLUMNS = ("directus-gitops", "d6s", "bare HTTP")
 # Every configuration resource d6s pulls by default (users is not among them): schema only.
@@ -140,33 +140,6 @@ class RequestCounter:
 
 # --------------------------------------------------------------------------------------------
 # Running things
-
-
-# A child's peak RSS as wait4 reports it starts at its parent's: Linux carries the high-water
-# mark of the memory a process had before exec over to what it execs, so every command started
-# from this (large) process would read at least this process's size. GNU time forks the
-# command from a small process of its own and reports the command's own peak; without it the
-# figures are only upper bounds.
-GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
-
-
-def run_process(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``command``; return its wall seconds, its peak RSS in MB and its output."""
-    with tempfile.TemporaryFile() as output, tempfile.NamedTemporaryFile(mode="r") as peak:
-        wrapped = [GNU_TIME, "-f", "%M", "-o", peak.name, *command] if GNU_TIME else command
-        started = time.perf_counter()
-        process = subprocess.Popen(wrapped, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        output.seek(0)
-        text = output.read().decode(errors="replace")
-        reported = peak.read().split()
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} (in {cwd}) exited {process.returncode}:\n{text[-3000:]}")
-    kilobytes = int(reported[-1]) if GNU_TIME and reported else usage.ru_maxrss
-    return seconds, kilobytes / 1024, text
 
 
 def bearer(server: DirectusServer) -> dict[str, str]:

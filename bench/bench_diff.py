@@ -21,7 +21,7 @@ order that rotates from round to round:
 * in-process: reading both commits (every file checked as ``check`` does) and comparing,
   with the reader's memos emptied and the records removed first;
 * for reference, the full read: every file parsed by PyYAML and checked on its own, as the
-  diff did before the fast reader (tool/directus_gitops/canonread.py).
+  diff did before the fast reader (tool/directus_gitops/files/yamlio/canonical.py).
 
 Apart from the "commits remembered" row, every run reads and checks both commits from
 scratch, as in a fresh clone in CI. The tool's bytecode is compiled first, as pip does when it
@@ -47,10 +47,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from directus_gitops import canonread, changes, render, store, treecache, validate  # noqa: E402
-from directus_gitops.commands import diff  # noqa: E402
-from directus_gitops.gitrepo import Repo  # noqa: E402
-from tests import synthetic  # noqa: E402
+from directus_gitops.engine import diff
+from directus_gitops.files import store
+from directus_gitops.files.gitrepo import Repo
+from directus_gitops.files.yamlio import canonical as canonread
+from directus_gitops.model import (
+    changes,
+    treecache,
+    validate,
+)
+from directus_gitops.reports import render
+from tests import synthetic
 
 TOOL = Path(sys.executable).with_name("directus-gitops")
 GIT_ENV = {

@@ -39,47 +39,12 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from directus_server import DirectusServer  # noqa: E402
+from common import create_model, field, run_process
+from directus_server import DirectusServer
 
-from directus_gitops import store  # noqa: E402
+from directus_gitops.files import store
 
 TOOL = Path(sys.executable).with_name("directus-gitops")
-
-
-def field(name: str, index: int) -> dict[str, Any]:
-    return {
-        "field": name,
-        "type": "string",
-        "meta": {"interface": "input", "note": f"Generated field {index}", "options": {"trim": True}, "width": "half"},
-        "schema": {"max_length": 255, "is_nullable": True},
-    }
-
-
-def create_model(url: str, token: str, version: str, collections: int, fields: int) -> None:
-    inactive = int(version.split(".")[0]) >= 12
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
-        for c in range(collections):
-            name = f"bench_{c:03d}"
-            meta: dict[str, Any] = {"icon": "box", "note": f"Generated collection {c}"}
-            if inactive:
-                meta["status"] = "inactive"
-            body = {
-                "collection": name,
-                "meta": meta,
-                "schema": {},
-                "fields": [
-                    {
-                        "field": "id",
-                        "type": "integer",
-                        "meta": {"hidden": True},
-                        "schema": {"is_primary_key": True, "has_auto_increment": True},
-                    },
-                    *(field(f"field_{f:02d}", f) for f in range(fields - 1)),
-                ],
-            }
-            response = client.post("/collections", json=body)
-            if response.status_code >= 300:
-                raise SystemExit(f"creating {name} failed: {response.status_code} {response.text[:300]}")
 
 
 def bare_snapshot(url: str, token: str) -> tuple[float, int]:
@@ -122,8 +87,6 @@ def figures(label: str, seconds: list[float], bare: float | None = None, peak: l
 
 
 def main() -> int:
-    from bench_compare import run_process  # wall time and the command's own peak RSS
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--collections", type=int, default=300)
     parser.add_argument("--fields", type=int, default=20)

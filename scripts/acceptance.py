@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tool"))
 
-from directus_gitops import translate  # noqa: E402
-from tests.directus_harness import ServerPool, demo_model  # noqa: E402
+from directus_gitops.engine import translate
+from tests.directus_harness import ServerPool, demo_model
 
 TARGETS = ("own-major", "own-db", "12.4.1")
 # The supported release for each major version.

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from directus_gitops import translate
 from directus_gitops.cli import cli
+from directus_gitops.engine import translate
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 RULES_DOC = Path(__file__).resolve().parent.parent / "docs" / "translation.md"

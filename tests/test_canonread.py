@@ -10,7 +10,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from directus_gitops import canonread, store, yamlio
+from directus_gitops.files import store, yamlio
+from directus_gitops.files.yamlio import canonical as canonread
 from tests import synthetic
 from tests.test_yamlio import documents, same
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from directus_gitops import changes
+from directus_gitops.model import changes
 from tests import samples
 
 

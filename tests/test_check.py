@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from directus_gitops import snapshot as snap
-from directus_gitops import store
+from directus_gitops.files import snapshot as snap
+from directus_gitops.files import store
 from tests import samples
 from tests.conftest import Project, Result
 
@@ -217,7 +217,7 @@ def test_a_snapshot_file_is_checked_for_references(project: Project) -> None:
 
 
 def _rest(snapshot: dict[str, object]) -> str:
-    from directus_gitops import yamlio
+    from directus_gitops.files import yamlio
 
     return yamlio.dump({key: snapshot[key] for key in ("collections", "fields", "relations")})
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 import pytest
 
+from directus_gitops.base.errors import ExitCode
 from directus_gitops.cli import cli
-from directus_gitops.errors import ExitCode
 from tests.conftest import Project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ def test_usage_errors_exit_1_not_2() -> None:
 def test_the_program_exits_as_main_does_with_all_its_output(project: Project) -> None:
     """``directus-gitops`` leaves without the interpreter's teardown (cli.entry): the same
     output, whole even past a pipe's buffer, and the same exit code as ``main``."""
-    from directus_gitops import store
+    from directus_gitops.files import store
     from tests import synthetic
 
     model = synthetic.model(150, 20)

@@ -17,9 +17,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from directus_gitops.client import MULTIPART_THRESHOLD, Diff, DirectusClient, known_cause
-from directus_gitops.config import Target
-from directus_gitops.errors import ServerError, StaleHashError
+from directus_gitops.base.errors import ServerError, StaleHashError
+from directus_gitops.model.config import Target
+from directus_gitops.server.client import MULTIPART_THRESHOLD, Diff, DirectusClient, known_cause
 from tests.conftest import Project
 
 TOKEN = "tok-8f2b1c-never-print-me"
@@ -207,7 +207,7 @@ def test_a_snapshot_check_would_refuse_is_refused_with_its_first_problems() -> N
 @pytest.fixture
 def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     waits: list[float] = []
-    monkeypatch.setattr("directus_gitops.client.time.sleep", waits.append)
+    monkeypatch.setattr("directus_gitops.server.client.time.sleep", waits.append)
     return waits
 
 
@@ -345,7 +345,7 @@ def test_pull_from_a_dripping_server_stops_within_the_configured_timeout(project
 
 
 def test_certificates_are_loaded_only_where_tls_can_happen(monkeypatch: pytest.MonkeyPatch) -> None:
-    from directus_gitops.client import _may_use_tls
+    from directus_gitops.server.client import _may_use_tls
 
     for name in [n for n in os.environ if n.lower().endswith("_proxy")]:
         monkeypatch.delenv(name)
@@ -358,9 +358,9 @@ def test_certificates_are_loaded_only_where_tls_can_happen(monkeypatch: pytest.M
 def test_a_server_message_is_one_line_without_control_characters() -> None:
     import httpx
 
-    from directus_gitops.client import DirectusClient
-    from directus_gitops.config import Target
-    from directus_gitops.errors import ServerError
+    from directus_gitops.base.errors import ServerError
+    from directus_gitops.model.config import Target
+    from directus_gitops.server.client import DirectusClient
 
     def answer(request: httpx.Request) -> httpx.Response:
         message = "bad\x1b]0;owned\x07\nerror: all good, nothing to see"

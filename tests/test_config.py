@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from directus_gitops import config
-from directus_gitops.errors import ConfigError, RefusedError
+from directus_gitops.base.errors import ConfigError, RefusedError
+from directus_gitops.model import config
 from tests.conftest import Project
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from directus_gitops import yamlio
+from directus_gitops.files import yamlio
 from tests import config_seed
 from tests.conftest import Project
 from tests.directus_harness import DirectusServer, ServerPool
@@ -260,7 +260,7 @@ def test_a_push_that_fails_half_way_says_what_reached_the_target_and_a_second_pu
         project.token("prod", target.token)
         assert project.run("pull", "--env", "dev", "--commit").code == 0
 
-        from directus_gitops.client import DirectusClient
+        from directus_gitops.server.client import DirectusClient
 
         original = DirectusClient.write
         raced: list[str] = []

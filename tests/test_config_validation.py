@@ -17,10 +17,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from directus_gitops import store, validate, yamlio
-from directus_gitops.errors import GitOpsError, InvalidSnapshotError
-from directus_gitops.kinds import apply, compare, files, model, sync
-from directus_gitops.kinds import validate as checks
+from directus_gitops.base.errors import GitOpsError, InvalidSnapshotError
+from directus_gitops.engine import configuration as sync
+from directus_gitops.files import store, yamlio
+from directus_gitops.model import validate
+from directus_gitops.model.kinds import compare, files, model
+from directus_gitops.model.kinds import validate as checks
+from directus_gitops.server import config_apply as apply
 from tests.conftest import Project
 
 SNAPSHOT: dict[str, Any] = {
@@ -442,9 +445,9 @@ def test_what_ignore_rules_keep_out_of_the_files_is_listed_and_accepted() -> Non
 def test_pull_lists_what_it_names_that_ignore_rules_leave_out() -> None:
     """``pull`` lists in the manifest what the files it writes name that ignore rules keep out
     (and refuses what names nothing on the server)."""
-    from directus_gitops.config import Target
-    from directus_gitops.errors import SnapshotError
-    from directus_gitops.selection import Rules
+    from directus_gitops.base.errors import SnapshotError
+    from directus_gitops.model.config import Target
+    from directus_gitops.model.selection import Rules
 
     served = {
         "/roles": [

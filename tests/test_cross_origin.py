@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from directus_gitops import changes, store
+from directus_gitops.files import store
+from directus_gitops.model import changes
 from tests.conftest import Project
 from tests.directus_harness import ServerPool
 

@@ -13,10 +13,12 @@ from typing import Any
 import demo_model
 import pytest
 
-from directus_gitops import changes, render, store
-from directus_gitops.commands import diff
-from directus_gitops.errors import GitError
-from directus_gitops.gitrepo import Repo
+from directus_gitops.base.errors import GitError
+from directus_gitops.engine import diff
+from directus_gitops.files import store
+from directus_gitops.files.gitrepo import Repo
+from directus_gitops.model import changes
+from directus_gitops.reports import render
 from tests import samples, synthetic
 from tests.conftest import Project
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from directus_gitops import changes
+from directus_gitops.model import changes
 from tests.directus_harness import ServerPool, demo_model
 
 pytestmark = pytest.mark.directus

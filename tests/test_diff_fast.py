@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 
-from directus_gitops import canonread, changes, render, store, treecache, validate
-from directus_gitops.commands import diff
-from directus_gitops.errors import InvalidSnapshotError
-from directus_gitops.gitrepo import Repo
+from directus_gitops.base.errors import InvalidSnapshotError
+from directus_gitops.engine import diff
+from directus_gitops.files import store
+from directus_gitops.files.gitrepo import Repo
+from directus_gitops.files.yamlio import canonical as canonread
+from directus_gitops.model import changes, treecache, validate
+from directus_gitops.reports import render
 from tests import synthetic
 from tests.conftest import Project
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import demo_model
 
-from directus_gitops import snapshot as snap
+from directus_gitops.files import snapshot as snap
 from tests.conftest import Project
 
 

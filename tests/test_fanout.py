@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from directus_gitops import fanout
-from directus_gitops.console import Console
-from directus_gitops.errors import RefusedError
+from directus_gitops.base.console import Console
+from directus_gitops.base.errors import RefusedError
+from directus_gitops.engine import fanout
 
 
 def _run(keep_going: bool) -> tuple[list[fanout.Row], list[str]]:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from directus_gitops import store
-from directus_gitops.errors import FileSystemError
+from directus_gitops.base.errors import FileSystemError
+from directus_gitops.files import store
 from tests import samples
 from tests.conftest import Project
 

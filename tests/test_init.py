@@ -16,8 +16,10 @@ import jsonschema
 import pytest
 import yaml
 
-from directus_gitops import REPOSITORY, __version__, config, progress
+from directus_gitops import REPOSITORY, __version__
+from directus_gitops.base import progress
 from directus_gitops.cli import cli
+from directus_gitops.model import config
 from tests.conftest import Project
 from tests.directus_harness import ServerPool
 from tests.test_output_schema import validate

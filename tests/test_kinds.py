@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 
-from directus_gitops import config as config_module
-from directus_gitops import store, validate
-from directus_gitops.errors import ConfigError, PartialApplyError, RefusedError, ServerError, SnapshotError
-from directus_gitops.kinds import apply, compare, files, identity, model, secrets, sync
+from directus_gitops.base.errors import ConfigError, PartialApplyError, RefusedError, ServerError, SnapshotError
+from directus_gitops.engine import configuration as sync
+from directus_gitops.files import store
+from directus_gitops.model import config as config_module
+from directus_gitops.model import validate
+from directus_gitops.model.kinds import compare, files, identity, model, secrets
+from directus_gitops.server import config_apply as apply
 from tests.conftest import Project
 
 ADMIN_ROLE, ADMIN_POLICY, PUBLIC = "r-admin-1", "p-admin-1", "p-public-1"
@@ -358,8 +361,8 @@ def test_access_of_the_other_model_is_refused(files_model: str, target: str) -> 
 
 
 def test_ignore_rules_leave_configuration_items_out() -> None:
-    from directus_gitops.kinds import ignore
-    from directus_gitops.selection import Rules
+    from directus_gitops.model.kinds import ignore
+    from directus_gitops.model.selection import Rules
 
     rules = Rules(config=("flow:Notify *", "policy:Edit*", "role:Edit*", "setting:project_*", "role:Admin*"))
     kept, left_out = ignore.apply(marked(), rules)
@@ -371,8 +374,8 @@ def test_ignore_rules_leave_configuration_items_out() -> None:
 
 
 def test_ignored_items_are_neither_created_changed_nor_removed() -> None:
-    from directus_gitops.kinds import ignore
-    from directus_gitops.selection import Rules
+    from directus_gitops.model.kinds import ignore
+    from directus_gitops.model.selection import Rules
 
     files_state, target = marked(), marked()
     target["flows"] = [{**target["flows"][0], "id": "f-hand", "name": "Debug on target", "operations": []}]
@@ -387,7 +390,7 @@ def test_ignored_items_are_neither_created_changed_nor_removed() -> None:
 
 @pytest.mark.parametrize("entry", ["flow", "webhook:x", "flow:", "Debug"])
 def test_ignore_config_entries_are_checked(entry: str) -> None:
-    from directus_gitops.selection import parse_rules
+    from directus_gitops.model.selection import parse_rules
 
     with pytest.raises(ConfigError, match="kind:name"):
         parse_rules({"config": [entry]}, "directus-gitops.yaml")
@@ -418,13 +421,13 @@ def test_users_are_written_to_one_file_and_read_back() -> None:
 
 
 def test_users_are_opt_in(tmp_path: Path) -> None:
-    from directus_gitops import kinds
+    from directus_gitops.model import kinds
 
     assert "users" in kinds.GROUPS and "users" not in kinds.COMMON
 
 
 def test_a_saved_plan_may_carry_the_configuration_alone(tmp_path: Path) -> None:
-    from directus_gitops.commands import plan as planning
+    from directus_gitops.engine import plan as planning
 
     base = {"format": "directus-gitops-plan", "format_version": "1", "snapshot": SNAPSHOT}
     path = tmp_path / "p.json"

@@ -20,10 +20,11 @@ import demo_model
 import httpx
 import pytest
 
-from directus_gitops import lock, store
-from directus_gitops.client import DirectusClient
-from directus_gitops.config import Target
-from directus_gitops.errors import RefusedError
+from directus_gitops.base.errors import RefusedError
+from directus_gitops.files import store
+from directus_gitops.model.config import Target
+from directus_gitops.server import lock
+from directus_gitops.server.client import DirectusClient
 from tests.conftest import Project
 from tests.directus_harness import ServerPool
 from tests.test_push_failures import with_extra_collections
@@ -288,7 +289,7 @@ def test_a_lock_left_by_a_killed_run_blocks_pushes_until_unlocked(project: Proje
 def test_a_holder_name_from_the_server_reaches_the_terminal_without_control_characters(
     folders: FakeFolders, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from directus_gitops.console import Console
+    from directus_gitops.base.console import Console
 
     folders.rows[lock.LOCK_ID] = "directus-gitops push lock | held by \x1b[2J\x07me\nerror: forged line | since now"
     with fake_client(folders) as client, pytest.raises(RefusedError) as refused:

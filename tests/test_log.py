@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from directus_gitops import store, treecache
-from directus_gitops.gitrepo import Repo
+from directus_gitops.files import store
+from directus_gitops.files.gitrepo import Repo
+from directus_gitops.model import treecache
 from tests import samples, synthetic
 from tests.conftest import Project
 from tests.test_diff import edited, make_diverged, write
@@ -144,8 +145,9 @@ def test_a_walk_reads_each_commit_and_each_file_once(project: Project, monkeypat
     """A commit is met twice in a walk (as the new side, then as the old one) and most of
     its files are in its neighbours: each commit is read and checked once, and each file
     version fetched from git once."""
-    from directus_gitops import gitrepo, validate
     from directus_gitops.commands import log
+    from directus_gitops.files import gitrepo
+    from directus_gitops.model import validate
 
     messages = _walk(project, treecache.KEEP + 4)
     read: list[str] = []

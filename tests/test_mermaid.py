@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from directus_gitops import changes, mermaid, render, store
+from directus_gitops.files import store
+from directus_gitops.model import changes
+from directus_gitops.reports import mermaid, render
 from tests import mermaid_parser
 from tests.conftest import Project
 from tests.test_selection import _collection, _field, _relation, model

@@ -66,8 +66,8 @@ def test_the_schema_rejects_what_it_does_not_describe(project: Project) -> None:
 
 
 def test_plan_files_say_format_version_1_as_a_string_and_older_ones_still_read(tmp_path: Path) -> None:
-    from directus_gitops.commands import plan
-    from directus_gitops.errors import ConfigError
+    from directus_gitops.base.errors import ConfigError
+    from directus_gitops.engine import plan
 
     assert plan.PLAN_FORMAT_VERSION == "1"
     saved = {"format": "directus-gitops-plan", "hash": "h", "diff": {}, "snapshot": samples.base()}

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from directus_gitops import progress
-from directus_gitops.console import Console
+from directus_gitops.base import progress
+from directus_gitops.base.console import Console
 from tests import samples
 from tests.conftest import Project
 from tests.test_diff import write

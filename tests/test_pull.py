@@ -11,8 +11,8 @@ import demo_model
 import httpx
 import pytest
 
-from directus_gitops import snapshot as snap
-from directus_gitops import store
+from directus_gitops.files import snapshot as snap
+from directus_gitops.files import store
 from tests.conftest import Project
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from directus_gitops import pullcache, selection, store
+from directus_gitops.files import pullcache, store
+from directus_gitops.model import selection
 from tests import synthetic
 from tests.conftest import Project
 

@@ -8,8 +8,9 @@ from typing import Any
 import demo_model
 import pytest
 
-from directus_gitops import changes, store
-from directus_gitops import snapshot as snap
+from directus_gitops.files import snapshot as snap
+from directus_gitops.files import store
+from directus_gitops.model import changes
 from tests.conftest import Project, Result
 
 
@@ -45,7 +46,7 @@ class Loop:
         return demo_model.snapshot(self.prod.url, self.prod.token)  # type: ignore[no-any-return]
 
     def committed(self, rev: str = "HEAD") -> dict[str, Any]:
-        from directus_gitops.gitrepo import Repo
+        from directus_gitops.files.gitrepo import Repo
 
         _, read = Repo(self.project.root).tree_reader(rev, "schema")
         return store.parse_tree(read, rev).snapshot

@@ -18,9 +18,9 @@ import demo_model
 import httpx
 import pytest
 
-from directus_gitops import store
-from directus_gitops.client import DirectusClient
 from directus_gitops.commands import push
+from directus_gitops.files import store
+from directus_gitops.server.client import DirectusClient
 from tests import samples
 from tests.conftest import Project
 from tests.directus_harness import ServerPool

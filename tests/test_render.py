@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from directus_gitops import changes, render
+from directus_gitops.files import snapshot as snap
+from directus_gitops.model import changes
+from directus_gitops.reports import render
 from tests import samples, synthetic
 from tests.test_diff import edited
 
@@ -101,7 +103,7 @@ def test_a_collection_created_whole_is_one_line_with_its_field_count() -> None:
     plan = changes.compare(old, new)
     lines = render.text(plan).splitlines()
     created = [line for line in lines if line.startswith("  + collection ")]
-    sizes = render.field_counts(new)
+    sizes = snap.field_counts(new)
     assert created == [f"  + collection {name} ({sizes[name]} fields)" for name in ("table_001", "table_002")]
     assert render.count_line(plan) in lines  # the count line still counts every change
     shown = {line.split()[2].split(".")[0] for line in lines if line.startswith("  + field ")}
@@ -128,7 +130,7 @@ def test_a_dropped_collection_counts_the_fields_of_the_old_side() -> None:
     new["fields"] = [f for f in new["fields"] if f["collection"] != "authors"]
     new["relations"] = [r for r in new["relations"] if r["related_collection"] != "authors"]
     plan = changes.compare(old, new)
-    counts = render.field_counts(old)
+    counts = snap.field_counts(old)
     lines = render.text(plan, fields=counts).splitlines()
     at = lines.index(f"  - collection authors ({counts['authors']} fields)")
     assert lines[at + 1] == "      ! data loss: drops the table and all its rows"  # loss stays marked
@@ -136,7 +138,8 @@ def test_a_dropped_collection_counts_the_fields_of_the_old_side() -> None:
 
 
 def test_a_secret_in_a_schema_property_is_never_shown() -> None:
-    from directus_gitops import changes, render
+    from directus_gitops.model import changes
+    from directus_gitops.reports import render
 
     token = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
     old = {"collection": "a", "field": "f", "type": "string", "meta": {"options": {"api_key": "old-key-123456"}}}

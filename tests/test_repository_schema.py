@@ -10,8 +10,9 @@ from pathlib import Path
 
 import demo_model
 
-from directus_gitops import changes, store
-from directus_gitops import snapshot as snap
+from directus_gitops.files import snapshot as snap
+from directus_gitops.files import store
+from directus_gitops.model import changes
 from tests.conftest import Project
 from tests.directus_harness import ServerPool
 

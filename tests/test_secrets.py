@@ -16,10 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from directus_gitops import config as config_module
-from directus_gitops import store, yamlio
-from directus_gitops.errors import ConfigError, RefusedError
-from directus_gitops.kinds import compare, secrets, server
+from directus_gitops.base.errors import ConfigError, RefusedError
+from directus_gitops.files import store, yamlio
+from directus_gitops.model import config as config_module
+from directus_gitops.model.kinds import compare, secrets
+from directus_gitops.server import config_read as server
 from tests import config_seed
 from tests.conftest import Project
 from tests.directus_harness import ServerPool

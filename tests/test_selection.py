@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from directus_gitops import changes, config, selection, store
-from directus_gitops.errors import ConfigError
+from directus_gitops.base.errors import ConfigError
+from directus_gitops.files import store
+from directus_gitops.model import changes, config, selection
 from tests.conftest import Project
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from directus_gitops import pullcache, store
+from directus_gitops.files import pullcache, store
 from tests.conftest import Project, Result
 from tests.test_pull_cache import FakeDirectus
 

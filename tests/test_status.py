@@ -12,9 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from directus_gitops import selection, status, store
 from directus_gitops.cli import cli
-from directus_gitops.gitrepo import Repo
+from directus_gitops.engine import status
+from directus_gitops.files import store
+from directus_gitops.files.gitrepo import Repo
+from directus_gitops.model import selection
+from directus_gitops.reports import status as shown
 from tests.conftest import Project
 from tests.test_selection import _field, model
 
@@ -54,9 +57,9 @@ def test_current_behind_and_drifted(project: Project) -> None:
     drifted = status.locate("prod", "http://p", status.Live(hotfixed), history, rules=rules, mode=mode)
     assert drifted.state == "drifted" and drifted.commit and drifted.commit.subject == "first"
     assert [(c.action, c.name) for c in drifted.drift] == [("update", "articles.title")]
-    shown = status.text([current, behind, drifted], "HEAD")
-    assert "~ articles.title" in shown and "1 schema commit(s) behind" in shown
-    assert '"state": "drifted"' in status.as_json([drifted], "HEAD", None)
+    table = shown.text([current, behind, drifted], "HEAD")
+    assert "~ articles.title" in table and "1 schema commit(s) behind" in table
+    assert '"state": "drifted"' in shown.as_json([drifted], "HEAD", None)
 
     # Ignored parts and, in merge mode, target-only parts are not drift.
     extra = copy.deepcopy(second)

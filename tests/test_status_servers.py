@@ -7,7 +7,7 @@ from typing import Any
 
 import demo_model
 
-from directus_gitops import store
+from directus_gitops.files import store
 from tests.conftest import Project, Result
 from tests.directus_harness import ServerPool
 from tests.test_sync_rules import _configure, _names, _ok

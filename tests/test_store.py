@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from directus_gitops import snapshot as snap
-from directus_gitops import store
-from directus_gitops.errors import DocumentError, RefusedError, SnapshotError
+from directus_gitops.base.errors import DocumentError, RefusedError, SnapshotError
+from directus_gitops.files import snapshot as snap
+from directus_gitops.files import store
 from tests import samples
 
 
@@ -263,8 +263,8 @@ def test_a_document_nested_too_deep_is_one_problem_not_a_crash(name: str, depth:
 
 
 def test_a_saved_plan_with_a_key_twice_or_nested_too_deep_is_refused_in_one_line(tmp_path: Path) -> None:
-    from directus_gitops.commands import plan
-    from directus_gitops.errors import ConfigError
+    from directus_gitops.base.errors import ConfigError
+    from directus_gitops.engine import plan
 
     for name, text in (
         ("twice.json", '{"format": "directus-gitops-plan", "format": "x"}'),

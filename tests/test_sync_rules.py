@@ -9,7 +9,7 @@ from typing import Any
 import demo_model
 import httpx
 
-from directus_gitops import store
+from directus_gitops.files import store
 from tests import mermaid_parser
 from tests.conftest import Project, Result
 from tests.directus_harness import ServerPool

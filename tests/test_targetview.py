@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from directus_gitops import targetview, translate
-from directus_gitops.snapshot import entry_key
+from directus_gitops.engine import targetview, translate
+from directus_gitops.files.snapshot import entry_key
 
 FIELD = {
     "collection": "articles",

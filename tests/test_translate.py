@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from directus_gitops import changes, translate
-from directus_gitops.errors import SnapshotError
+from directus_gitops.base.errors import SnapshotError
+from directus_gitops.engine import translate
+from directus_gitops.model import changes
 from tests import samples
 from tests.samples import find
 

@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 
-from directus_gitops import changes, render, store, treecache, validate
-from directus_gitops.commands import diff
-from directus_gitops.errors import InvalidSnapshotError
-from directus_gitops.gitrepo import Repo
+from directus_gitops.base.errors import InvalidSnapshotError
+from directus_gitops.engine import diff
+from directus_gitops.files import snapshot as snap
+from directus_gitops.files import store
+from directus_gitops.files.gitrepo import Repo
+from directus_gitops.model import changes, treecache, validate
+from directus_gitops.reports import render
 from tests import synthetic
 from tests.conftest import Project
 from tests.test_diff_fast import commit, odd, sides, touched
@@ -71,7 +74,7 @@ def test_two_remembered_folders_compare_as_their_whole_snapshots(project: Projec
     expected = changes.compare(fresh(before), fresh(after))
     assert cold.changes == expected == warm.changes
     assert len(warm.before["fields"]) < len(fresh(before)["fields"])  # only what differs was decoded
-    counts = render.field_counts(fresh(before))
+    counts = snap.field_counts(fresh(before))
     assert warm.field_counts() == counts
     assert render.text(warm.changes, fields=warm.field_counts()) == render.text(expected, fields=counts)
     assert "fields)" in render.text(warm.changes, fields=warm.field_counts())  # the dropped ones, counted
@@ -194,9 +197,9 @@ def test_a_log_longer_than_the_records_kept_remembers_nothing(
 
 def test_push_reads_the_committed_files_whatever_a_record_says(project: Project) -> None:
     """A record is trusted like the repository it lives in; push does not rest on it at all."""
-    from directus_gitops import config as configuration
-    from directus_gitops.commands import plan
-    from directus_gitops.console import Console
+    from directus_gitops.base.console import Console
+    from directus_gitops.engine import plan
+    from directus_gitops.model import config as configuration
 
     model = synthetic.model(collections=4, fields=3)
     commit(project, model, "one")

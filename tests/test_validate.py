@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from directus_gitops import store, validate, yamlio
-from directus_gitops.errors import InvalidSnapshotError
+from directus_gitops.base.errors import InvalidSnapshotError
+from directus_gitops.files import store, yamlio
+from directus_gitops.model import validate
 from tests import samples, synthetic
 from tests.conftest import Project
 

@@ -9,7 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from directus_gitops import yamlio
+from directus_gitops.files import yamlio
+from directus_gitops.files.yamlio import writer
 
 TRICKY = [
     "yes", "No", "on", "~", "null", "12:30", "1_000", "0x1F", "2024-01-01", "- x", "a: b", "a #b", "#x",
@@ -133,14 +134,14 @@ def test_a_key_given_twice_is_refused_with_its_line(text: str, line: int) -> Non
 def test_the_resolver_table_written_out_is_pyyamls_own() -> None:
     """The first characters and words ``_plain_ok`` decides without PyYAML are PyYAML's."""
     table = yaml.resolver.Resolver.yaml_implicit_resolvers
-    assert set(table) - {""} == yamlio._RESOLVED_FIRST
+    assert set(table) - {""} == writer._RESOLVED_FIRST
     letters = {first for first in table if first.isalpha()}
     assert all(
         {tag for tag, _ in table[first]} <= {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"} for first in letters
     )
     resolver = yaml.resolver.Resolver()
     assert all(
-        resolver.resolve(yaml.ScalarNode, word, (True, False)) != yamlio._STR_TAG for word in yamlio._BOOL_NULL_WORDS
+        resolver.resolve(yaml.ScalarNode, word, (True, False)) != writer._STR_TAG for word in writer._BOOL_NULL_WORDS
     )
 
 
@@ -151,9 +152,9 @@ LETTER_WORDS = st.text(alphabet="yesnoYESNOtrufalTRUFALnulNUL_x1", min_size=1, m
 @settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
 def test_a_plain_scalar_is_decided_as_pyyamls_resolver_decides(text: str) -> None:
     resolver = yaml.resolver.Resolver()
-    expected_str = resolver.resolve(yaml.ScalarNode, text, (True, False)) == yamlio._STR_TAG
-    if text[:1].isalpha() and text[0] in yamlio._RESOLVED_FIRST:
-        assert (text in yamlio._BOOL_NULL_WORDS) == (not expected_str)
-    if yamlio._plain_ok(text):
+    expected_str = resolver.resolve(yaml.ScalarNode, text, (True, False)) == writer._STR_TAG
+    if text[:1].isalpha() and text[0] in writer._RESOLVED_FIRST:
+        assert (text in writer._BOOL_NULL_WORDS) == (not expected_str)
+    if writer._plain_ok(text):
         assert expected_str
         assert yaml.safe_load(f"k: {text}\n") == {"k": text}

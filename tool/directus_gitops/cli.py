@@ -17,9 +17,9 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from directus_gitops import __version__
-from directus_gitops.console import Console
-from directus_gitops.errors import ExitCode, GitOpsError, filesystem_error
-from directus_gitops.formats import DIAGRAM_FORMATS, FORMATS, Format
+from directus_gitops.base.console import Console
+from directus_gitops.base.errors import ExitCode, GitOpsError, filesystem_error
+from directus_gitops.base.formats import DIAGRAM_FORMATS, FORMATS, Format
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,7 +78,8 @@ def _fan_out(
     """Run a command on one environment, or on each of several with a summary table.
 
     ``run_one(config, target, console, record=...)`` runs the command on one environment."""
-    from directus_gitops import config, fanout
+    from directus_gitops.engine import fanout
+    from directus_gitops.model import config
 
     cfg = _load_config(ctx, config_path)
     console = Console()
@@ -130,14 +131,14 @@ diagram_format_option = _format_choice(
 
 
 def _load_config(ctx: click.Context, config_path: Path | None) -> Any:
-    from directus_gitops import config
+    from directus_gitops.model import config
 
     return config.load(config_path or ctx.find_root().params.get("config_path"))
 
 
 def _server(ctx: click.Context, config_path: Path | None, env_name: str | None) -> tuple[Any, Any]:
     """The configuration, and the server (with its token) a command talks to."""
-    from directus_gitops import config
+    from directus_gitops.model import config
 
     cfg = _load_config(ctx, config_path)
     return cfg, config.resolve(cfg, env_name)
@@ -191,7 +192,7 @@ def init(
     left alone unless --force), and keeps push backups out of git.
     """
     from directus_gitops.commands import init as command
-    from directus_gitops.gitrepo import Repo
+    from directus_gitops.files.gitrepo import Repo
 
     root, detected = Path.cwd(), None
     try:

@@ -11,14 +11,15 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from directus_gitops import store, validate
-from directus_gitops.config import Config
-from directus_gitops.console import Console, display
-from directus_gitops.errors import ExitCode
+from directus_gitops.base.console import Console, display
+from directus_gitops.base.errors import ExitCode
+from directus_gitops.base.formats import JSON_FORMAT_VERSION
+from directus_gitops.files import store
+from directus_gitops.model import validate
+from directus_gitops.model.config import Config
 
 CheckFormat = Literal["text", "json"]
 CHECK_FORMATS: tuple[CheckFormat, ...] = ("text", "json")
-JSON_FORMAT_VERSION = "1"
 
 
 def as_json(reports: list[validate.Report]) -> str:

@@ -7,267 +7,35 @@ Between two folders or revisions, only the collection files that differ are read
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from directus_gitops import changes, render, selection, store, treecache
-from directus_gitops import snapshot as snap
-from directus_gitops.config import Config
-from directus_gitops.console import Console, display
-from directus_gitops.errors import ConfigError, ExitCode, GitError, SnapshotError
+from directus_gitops.base.console import Console
+from directus_gitops.base.errors import ExitCode, GitError
+from directus_gitops.engine import diff as comparing
+from directus_gitops.model import selection
+from directus_gitops.model.config import Config
+from directus_gitops.reports import render
 
 # The translation, the diagram and the configuration kinds are imported where they are
 # needed: most diffs compare snapshots of one origin, in text, with no configuration kinds,
 # and their import is a good part of an offline diff's time.
 if TYPE_CHECKING:
-    from directus_gitops import translate, validate
-    from directus_gitops.gitrepo import Repo
-
-
-@dataclass(frozen=True)
-class Side:
-    """One snapshot to compare and where it came from.
-
-    ``tree`` is a schema folder read file by file; ``loaded`` a snapshot file read whole;
-    neither means a revision without the schema folder, which compares as an empty schema.
-    """
-
-    label: str
-    tree: store.Tree | None = None
-    loaded: store.Loaded | None = None
-    ref: str | None = None
-    commit: str | None = None
-    path: str | None = None
-
-    def context(self, snapshot: snap.Snapshot) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "ref": self.ref,
-            "commit": self.commit,
-            "path": self.path,
-            "directus": snapshot.get("directus"),
-            "vendor": snapshot.get("vendor"),
-        }
-
-
-def revision_side(repo: Repo, rev: str, folder: str) -> Side:
-    commit, tree = repo.schema_tree(rev, folder)
-    return Side(f"{rev} ({commit.hexsha[:10]})", tree=tree, ref=rev, commit=commit.hexsha)
-
-
-def path_side(path: Path, label: str | None = None) -> Side:
-    label = label or str(path)
-    if path.is_dir():
-        return Side(label, tree=store.folder_tree(path), path=str(path))
-    from directus_gitops import validate
-
-    return Side(label, loaded=validate.load_path(path), path=str(path))
-
-
-def snapshots(
-    old: Side, new: Side, *, remember: bool = True, shared: validate.Shared | None = None
-) -> tuple[snap.Snapshot, snap.Snapshot]:
-    """The two snapshots to compare, each validated as ``check`` does; a side without a schema
-    is an empty one. What both sides hold is read and checked once, and with ``shared`` once
-    for every comparison that is given the same (``log``: a commit and its neighbours)."""
-    from directus_gitops import validate
-
-    shared = shared if shared is not None else validate.Shared()
-    before_whole, after_whole = _whole(old, shared, remember), _whole(new, shared, remember)
-    if before_whole is None and after_whole is None:
-        raise GitError(f"neither {old.label} nor {new.label} has a schema folder")
-    if before_whole is None:
-        assert after_whole is not None
-        return snap.empty_like(after_whole), after_whole
-    if after_whole is None:
-        return before_whole, snap.empty_like(before_whole)
-    return before_whole, after_whole
-
-
-def _whole(side: Side, shared: validate.Shared, remember: bool = True) -> snap.Snapshot | None:
-    if side.loaded is not None:
-        return side.loaded.snapshot
-    if side.tree is not None:
-        return treecache.read(side.tree, shared, remember=remember)[0]
-    return None
-
-
-@dataclass(frozen=True)
-class Comparison:
-    changes: changes.ChangeSet
-    before: snap.Snapshot
-    after: snap.Snapshot
-    translation: translate.Translation | None = None  # when the two come from different origins
-    # The old side's field counts, when ``before`` holds only the entries that differ.
-    fields: dict[str, int] | None = None
-
-    def field_counts(self) -> dict[str, int]:
-        return self.fields if self.fields is not None else render.field_counts(self.before)
-
-
-def compare(
-    old: Side,
-    new: Side,
-    rules: selection.Rules | None = None,
-    *,
-    whole: bool = False,
-    remember: bool = True,
-    shared: validate.Shared | None = None,
-) -> Comparison:
-    """What applying ``new`` to a project like ``old`` changes. Snapshots from different
-    Directus releases or databases are compared as ``push`` would: ``new`` translated for
-    ``old``'s origin, by the documented rules (the comparison says which it applied).
-    What ``rules`` ignore is left out of both sides.
-
-    Two committed folders already read once (``treecache``) are compared by the entries that
-    differ only, and ``before`` and ``after`` hold only those, unless ``whole`` is asked for.
-    Without ``remember``, folders read in full are not remembered (a walk through more commits
-    than are kept would only replace records with records); ``shared`` is as for
-    :func:`snapshots`."""
-    if not whole and not rules:
-        remembered = _remembered(old, new)
-        if remembered is not None:
-            return remembered
-    before, after = snapshots(old, new, remember=remember, shared=shared)
-    if rules:
-        before, after = selection.apply(before, rules)[0], selection.apply(after, rules)[0]
-    origins = [(key, before.get(key), after.get(key)) for key in ("directus", "vendor")]
-    if all(ours == theirs for _, ours, theirs in origins):
-        return Comparison(changes.compare(before, after), before, after)
-    from directus_gitops import translate
-
-    translation = translate.translate(after, before)
-    warnings = [
-        f"the snapshots come from different {what} ({ours}, {theirs}): compared by the translation rules"
-        for (key, ours, theirs), what in zip(origins, ("Directus releases", "databases"), strict=True)
-        if ours != theirs
-    ]
-    warnings += translate.origin_warnings(after)
-    result = changes.compare(before, translation.snapshot)
-    return Comparison(changes.ChangeSet(result.changes, tuple(warnings)), before, after, translation)
-
-
-def _remembered(old: Side, new: Side) -> Comparison | None:
-    """Both sides committed folders of one origin, both remembered: the entries that are the
-    same on both change nothing and are left out before comparing."""
-    if old.tree is None or new.tree is None:
-        return None
-    before_record = treecache.load(old.tree)
-    after_record = treecache.load(new.tree) if before_record is not None else None
-    if before_record is None or after_record is None:
-        return None
-    if any(before_record.header.get(key) != after_record.header.get(key) for key in ("directus", "vendor")):
-        return None  # compared by the translation rules, which look at whole snapshots
-    try:
-        before, after = treecache.differing(before_record, after_record)
-    except treecache.Damaged:
-        treecache.forget(old.tree)
-        treecache.forget(new.tree)
-        return None
-    return Comparison(changes.compare(before, after), before, after, fields=before_record.fields)
-
-
-# --------------------------------------------------------------------------- arguments
-
-
-class _Git:
-    """The git repository, opened only when an argument needs it (paths never do)."""
-
-    def __init__(self, config: Config) -> None:
-        self._config = config
-        self._repo: Repo | None = None
-
-    def repo(self) -> Repo:
-        if self._repo is None:
-            from directus_gitops.gitrepo import Repo
-
-            self._repo = Repo(self._config.root)
-        return self._repo
-
-    def folder(self) -> str:
-        return self.repo().relpath(self._config.schema_dir)
-
-
-def _is_revision(git: _Git, arg: str) -> bool:
-    try:
-        git.repo().revision(arg)
-    except GitError:
-        return False
-    return True
-
-
-def side_for(arg: str, git: _Git) -> Side:
-    """An argument is a path when it exists, a git revision otherwise; both is an error."""
-    path = Path(arg)
-    if path.exists():
-        if _is_revision(git, arg):
-            raise ConfigError(
-                f"'{arg}' is both a path and a git revision",
-                hint=f"write ./{arg} for the path or {arg}^{{commit}} for the revision",
-            )
-        return path_side(path, arg)
-    try:
-        git.repo().revision(arg)
-    except GitError as exc:
-        raise GitError(f"'{arg}' is neither an existing path nor a git revision ({exc.message})") from None
-    return revision_side(git.repo(), arg, git.folder())
-
-
-def merge_base_sides(arg: str, git: _Git) -> tuple[Side, Side]:
-    """``A...B``: B against the commit it branched from A at, so that commits A gained since
-    do not show up reversed (``A...`` means ``A...HEAD``, as in git)."""
-    left, _, right = arg.partition("...")
-    repo, folder = git.repo(), git.folder()
-    base = repo.merge_base(left or "HEAD", right or "HEAD")
-    repo.prepare([base, right or "HEAD"], folder)
-    before = revision_side(repo, base, folder)
-    label = f"merge base of {left or 'HEAD'} and {right or 'HEAD'} ({base[:10]})"
-    return Side(label, tree=before.tree, ref=arg, commit=base), revision_side(repo, right or "HEAD", folder)
-
-
-def is_range(arg: str | None) -> bool:
-    return arg is not None and "..." in arg and not Path(arg).exists()
-
-
-def working_tree(config: Config) -> Side:
-    folder = config.schema_dir
-    if not folder.is_dir():
-        raise SnapshotError(f"{display(folder)}/: no schema folder in the working tree")
-    return path_side(folder, f"the working tree ({display(folder)}/)")
+    pass
 
 
 def diagram(config: Config, console: Console, *, at: str | None, collections: list[str]) -> int:
     """The whole model (or some collections) at ``at`` as a Mermaid diagram, for documentation."""
-    side = side_for(at, _Git(config)) if at is not None else working_tree(config)
-    from directus_gitops import validate
+    side = comparing.side_for(at, comparing.Checkout(config)) if at is not None else comparing.working_tree(config)
+    from directus_gitops.model import validate
 
-    snapshot = _whole(side, validate.Shared())
+    snapshot = comparing.whole(side, validate.Shared())
     if snapshot is None:
         raise GitError(f"{side.label} has no schema folder")
     snapshot = selection.apply(snapshot, config.ignore)[0]
-    from directus_gitops import mermaid
+    from directus_gitops.reports import mermaid
 
     console.result(mermaid.model(snapshot, collections or None))
     return ExitCode.OK
-
-
-def _sides(config: Config, git: _Git, old: str | None, new: str | None) -> tuple[Side, Side]:
-    for arg, other in ((old, new), (new, old)):
-        if is_range(arg) and other is not None:
-            raise ConfigError(f"a range such as '{arg}' goes alone: diff A...B")
-    if old is not None and is_range(old):
-        return merge_base_sides(old, git)
-    revisions = [arg for arg in (old or "HEAD", new) if arg is not None and not Path(arg).exists()]
-    if len(revisions) == 2:  # two commits: both looked up and listed at once
-        git.repo().prepare(revisions, git.folder())
-    if old is not None:
-        before = side_for(old, git)
-    elif git.repo().has_commits():
-        before = revision_side(git.repo(), "HEAD", git.folder())
-    else:  # a new repository: everything in the working tree is new
-        before = Side("HEAD (no commits yet)")
-    return before, side_for(new, git) if new is not None else working_tree(config)
 
 
 # --------------------------------------------------------------------------- the command
@@ -284,13 +52,13 @@ def run(
     env: str | None = None,
     details: bool = False,
 ) -> int:
-    git = _Git(config)
+    git = comparing.Checkout(config)
     rules = config.rules_for(env)
-    before, after = _sides(config, git, old, new)
+    before, after = comparing.sides(config, git, old, new)
     for side in (before, after):
         if side.tree is None and side.loaded is None:
             console.info(f"{side.label} has no schema folder: comparing with an empty schema.")
-    comparison = compare(before, after, rules, whole=fmt in ("markdown", "mermaid"))
+    comparison = comparing.compare(before, after, rules, whole=fmt in ("markdown", "mermaid"))
     result = comparison.changes
     translation = comparison.translation
     context = {
@@ -305,19 +73,16 @@ def run(
     translated = translation.lines() if translation else []
     diagram = None
     if fmt in ("markdown", "mermaid"):
-        from directus_gitops import mermaid
+        from directus_gitops.reports import mermaid
 
         after_compared = translation.snapshot if translation else comparison.after
         diagram = mermaid.diagram(result, comparison.before, after_compared)
-    old_config, new_config = config_of(before), config_of(after)
+    old_config, new_config = comparing.config_of(before), comparing.config_of(after)
     configured = None
     if old_config is not None or new_config is not None:
-        from directus_gitops.kinds import compare as kinds_compare
-        from directus_gitops.kinds import sync
+        from directus_gitops.engine import configuration as sync
 
         configured = sync.diff(old_config, new_config, rules)
-    if configured is not None and fmt == "json":
-        context["config"] = kinds_compare.as_dict(configured)
     console.result(
         render.render(
             result,
@@ -329,25 +94,13 @@ def run(
             diagram=diagram,
             details=details,
             fields=comparison.field_counts(),
+            config=configured,
         )
     )
-    if configured is not None and fmt in ("text", "markdown"):
-        console.result(kinds_compare.markdown(configured) if fmt == "markdown" else kinds_compare.text(configured))
+    if configured and fmt == "mermaid":  # a diagram of the schema alone: the rest beside it
+        from directus_gitops.model.kinds import compare as kinds_compare
+
+        console.info(kinds_compare.text(configured))
     if exit_code and (result or configured):
         return ExitCode.CHANGES
     return ExitCode.OK
-
-
-def config_of(side: Side) -> Any:
-    """The configuration kinds a side's schema folder holds (None: none)."""
-    if side.tree is None:
-        return None
-    record = treecache.load(side.tree)
-    if record is not None and not record.config:
-        return None  # known without reading the manifest again
-    manifest = store.read_manifest(side.tree.read, side.tree.source)
-    if manifest is None or manifest.get("config") is None:
-        return None  # what sync.load says then, without importing the kinds
-    from directus_gitops.kinds import sync
-
-    return sync.load(side.tree.read, side.tree.source)

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from directus_gitops import REPOSITORY, __version__, config, kinds, store, yamlio
-from directus_gitops.console import Console
-from directus_gitops.errors import ConfigError, ExitCode
+from directus_gitops import REPOSITORY, __version__
+from directus_gitops.base.console import Console
+from directus_gitops.base.errors import ConfigError, ExitCode
+from directus_gitops.files import store, yamlio
+from directus_gitops.model import config, kinds
 
 BACKUPS_IGNORE = ".directus-gitops/"
 WORKFLOW = ".github/workflows/directus-schema.yml"

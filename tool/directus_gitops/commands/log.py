@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from functools import cache
 
-from directus_gitops import render, treecache, validate
-from directus_gitops.commands.diff import Side, compare, config_of, revision_side
-from directus_gitops.config import Config
-from directus_gitops.console import Console
-from directus_gitops.errors import ExitCode, GitOpsError
-from directus_gitops.gitrepo import CommitInfo, Repo
-from directus_gitops.kinds import compare as kinds_compare
-from directus_gitops.kinds import sync
+from directus_gitops.base.console import Console
+from directus_gitops.base.errors import ExitCode, GitOpsError
+from directus_gitops.engine import configuration as sync
+from directus_gitops.engine.diff import Side, compare, config_of, revision_side
+from directus_gitops.files.gitrepo import CommitInfo, Repo
+from directus_gitops.model import treecache, validate
+from directus_gitops.model.config import Config
+from directus_gitops.model.kinds import compare as kinds_compare
+from directus_gitops.reports import render
 
 _EMPTY = Side("an empty schema")
 

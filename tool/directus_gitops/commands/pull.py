@@ -5,18 +5,19 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from directus_gitops import pullcache, selection, store
-from directus_gitops import snapshot as snap
-from directus_gitops.config import Config, Target
-from directus_gitops.console import Console, display
-from directus_gitops.errors import ExitCode, GitOpsError
-from directus_gitops.prefetch import Prefetch
+from directus_gitops.base.console import Console, display
+from directus_gitops.base.errors import ExitCode, GitOpsError
+from directus_gitops.base.prefetch import Prefetch
+from directus_gitops.files import pullcache, store
+from directus_gitops.files import snapshot as snap
+from directus_gitops.model import selection
+from directus_gitops.model.config import Config, Target
 
 if TYPE_CHECKING:
     import httpx
 
-    from directus_gitops.client import DirectusClient
-    from directus_gitops.gitrepo import Repo
+    from directus_gitops.files.gitrepo import Repo
+    from directus_gitops.server.client import DirectusClient
 
 # httpx, the change model and the configuration kinds are imported only where needed: the
 # snapshot request starts first, and the rest loads while the server builds the snapshot.
@@ -29,8 +30,8 @@ def summary(before: store.Tree | None, after: store.Tree) -> str | None:
     """
     if before is None:
         return None
-    from directus_gitops import changes
-    from directus_gitops.kinds import sync
+    from directus_gitops.engine import configuration as sync
+    from directus_gitops.model import changes
 
     try:
         old, new = store.load_differing(before, after)
@@ -62,7 +63,7 @@ def commit_message(change_summary: str | None, new: snap.Snapshot, env: str) -> 
 
 def _request(target: Target, sending: threading.Event) -> tuple[DirectusClient, httpx.Response]:
     try:
-        from directus_gitops.client import DirectusClient
+        from directus_gitops.server.client import DirectusClient
 
         client = DirectusClient(target)
     finally:
@@ -106,7 +107,7 @@ def _run(
 ) -> int:
     repo = None
     if commit:
-        from directus_gitops.gitrepo import Repo
+        from directus_gitops.files.gitrepo import Repo
 
         repo = Repo(config.schema_dir.parent)  # fail before touching anything
     schema_dir = config.schema_dir
@@ -119,11 +120,11 @@ def _run(
     disk = pullcache.on_disk(schema_dir) if remembered is not None else None
     # The allow list decides whether the files are written at all: a changed one pulls again.
     fingerprint = pullcache.fingerprint(layout, (target.ignore, config.secrets_allow))
-    from directus_gitops import validate  # noqa: F401 - the answer's validation, loaded while the request runs
-    from directus_gitops.kinds import secrets  # loads while the request runs
+    from directus_gitops.model import validate  # noqa: F401 - the answer's validation, loaded while the request runs
+    from directus_gitops.model.kinds import secrets  # loads while the request runs
 
     if not schema_only:
-        from directus_gitops.kinds import sync
+        from directus_gitops.engine import configuration as sync
 
     with console.progress(f"Reading the schema of '{target.name}'"):
         client, response = fetch.result()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from directus_gitops import config as configuration
-from directus_gitops import render, status, treecache, validate
-from directus_gitops.client import DirectusClient
-from directus_gitops.config import Config, Target
-from directus_gitops.console import Console
-from directus_gitops.errors import ConfigError, ExitCode, GitOpsError
-from directus_gitops.gitrepo import Repo
+from directus_gitops.base.console import Console
+from directus_gitops.base.errors import ConfigError, ExitCode, GitOpsError
+from directus_gitops.engine import status
+from directus_gitops.files.gitrepo import Repo
+from directus_gitops.model import config as configuration
+from directus_gitops.model import treecache, validate
+from directus_gitops.model.config import Config, Target
+from directus_gitops.reports import render
+from directus_gitops.reports import status as shown
+from directus_gitops.server.client import DirectusClient
 
 MAX_AT_ONCE = 8  # environments asked for their schema at the same time
 
@@ -54,7 +57,7 @@ def run(
             snapshot, record = treecache.read(tree, walk.shared(), remember=sha == newest)
             configured = None
             if record is None or record.config:  # the manifest lists configuration files
-                from directus_gitops.kinds import sync
+                from directus_gitops.engine import configuration as sync
 
                 configured = sync.load(tree.read, tree.source)
             return status.Commit(by_sha[sha], snapshot, configured)
@@ -73,11 +76,11 @@ def run(
         pool.shutdown(wait=False, cancel_futures=True)
 
     if fmt == "json":
-        console.result(status.as_json(results, ref, head))
+        console.result(shown.as_json(results, ref, head))
     elif fmt == "markdown":
-        console.result(status.markdown(results, ref))
+        console.result(shown.markdown(results, ref))
     else:
-        console.result(status.text(results, ref))
+        console.result(shown.text(results, ref))
     if any(result.state == "error" for result in results):
         return ExitCode.ERROR
     if exit_code and any(result.state != "current" for result in results):
@@ -95,7 +98,7 @@ def _live(config: Config, name: str, groups: list[str]) -> tuple[Target, status.
             snapshot = client.snapshot()
             configured = None
             if groups:
-                from directus_gitops.kinds import sync
+                from directus_gitops.engine import configuration as sync
 
                 configured = sync.live(client, groups, snapshot.get("directus"), target.ignore)
             return target, status.Live(snapshot, configured)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from directus_gitops import lock
-from directus_gitops.client import DirectusClient
-from directus_gitops.config import Config, Target
-from directus_gitops.console import Console
-from directus_gitops.errors import ExitCode, RefusedError
+from directus_gitops.base.console import Console
+from directus_gitops.base.errors import ExitCode, RefusedError
+from directus_gitops.model.config import Config, Target
+from directus_gitops.server import lock
+from directus_gitops.server.client import DirectusClient
 
 
 def run(config: Config, target: Target, console: Console, *, yes: bool) -> int:

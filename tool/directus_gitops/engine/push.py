@@ -1,0 +1,191 @@
+"""Pushing: the preconditions checked before the first write, the backup, the apply with the
+target's hash as guard, and what a failed apply left on the target.
+
+Order of events (the ``push`` command drives them): plan → every precondition (placeholders,
+lock-out, consent, licence) → confirm → back up the target → apply the schema → apply the
+configuration → verify. Nothing is written when any step before the backup fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from directus_gitops.base.console import Console
+from directus_gitops.base.errors import GitOpsError, PartialApplyError, RefusedError, ServerError, StaleHashError
+from directus_gitops.engine import plan as planning
+from directus_gitops.engine import preflight, translate
+from directus_gitops.files import snapshot as snap
+from directus_gitops.files import yamlio
+from directus_gitops.model import changes
+from directus_gitops.model.config import Target
+from directus_gitops.server.client import Diff, DirectusClient
+
+if TYPE_CHECKING:  # the configuration kinds: imported only for a folder that holds some
+    from directus_gitops.engine import configuration as sync
+
+
+def backup_text(current: snap.Snapshot) -> str:
+    """The target's schema as one canonical file Directus itself can apply (header aside)."""
+    return yamlio.dump(snap.canonical(current))
+
+
+def backup(target: Target, current: snap.Snapshot, folder: Path, text: str | None = None) -> Path:
+    """Write the target's current schema (``text``, when already made from it) to a new file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = folder / f"{target.name}-{stamp}.yaml"
+    counter = 1
+    while path.exists():
+        counter += 1
+        path = folder / f"{target.name}-{stamp}-{counter}.yaml"
+    header = f"# Schema of '{target.name}' ({target.url}) before a push, {stamp}.\n"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(header + (text if text is not None else backup_text(current)), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def from_saved(
+    target: Target, plan_file: Path, document: dict[str, Any], client: DirectusClient, console: Console
+) -> planning.Plan:
+    """The plan a file saved by ``plan --out`` holds, against the target as it is now (its
+    hash still guards the apply)."""
+    saved_url = (document.get("target") or {}).get("url")
+    if saved_url != target.url:
+        raise RefusedError(f"{plan_file} was made for {saved_url}, not for '{target.name}' ({target.url})")
+    source_info = document.get("source") or {}
+    source = planning.Source(
+        snapshot=document["snapshot"],
+        label=f"saved plan {plan_file} ({source_info.get('label', 'unknown source')})",
+        ref=source_info.get("ref"),
+        commit=source_info.get("commit"),
+    )
+    with console.progress(f"Reading the schema of '{target.name}'"):
+        current = client.snapshot()
+    diff = Diff(hash=document["hash"], diff=document["diff"]) if document.get("diff") is not None else None
+    return planning.Plan(
+        source,
+        target,
+        current,
+        current.get("directus"),
+        diff,
+        changes.from_server(document.get("diff") or {}),
+        forced=bool(document.get("force")),
+        system_index_changes=bool(document.get("system_index_changes")),
+        mode="merge" if document.get("mode") == "merge" else "mirror",
+    )
+
+
+def saved_config(
+    client: DirectusClient, saved: dict[str, Any], plan: planning.Plan, plan_file: Path
+) -> sync.Plan | None:
+    """The configuration a saved plan carries, planned again against an unchanged target."""
+    document = saved.get("config")
+    if document is None:
+        return None
+    from directus_gitops.engine import configuration as sync
+
+    target = plan.target
+    return sync.from_saved(client, document, plan.target_version, f"{plan_file}", target.name, rules=target.ignore)
+
+
+def preconditions(
+    client: DirectusClient, plan: planning.Plan, config_plan: sync.Plan | None, *, allow_data_loss: bool
+) -> list[GitOpsError]:
+    """Every reason the push cannot go on, checked before the backup and the first write:
+    an unset placeholder variable, configuration removals and data loss without consent, the
+    licence's limit. A push that would lock its own user out is refused at once (whatever the
+    flags, a dry run included)."""
+    refusals: list[GitOpsError] = []
+    if config_plan is not None and config_plan.changes:
+        from directus_gitops.engine import configuration as sync
+
+        unset = sync.unset_error(config_plan)
+        if unset is not None:
+            refusals.append(unset)
+        lockout = sync.lockout(client, config_plan)
+        if lockout is not None:
+            raise RefusedError(f"refusing to push: {lockout}; nothing was applied")
+        if not allow_data_loss:
+            try:
+                sync.refuse_removals(config_plan.changes)
+            except RefusedError as exc:
+                refusals.append(exc)
+    lossy = plan.changes.data_loss
+    if lossy and not allow_data_loss:
+        names = ", ".join(c.name for c in lossy[:5]) + (" …" if len(lossy) > 5 else "")
+        refusals.append(
+            RefusedError(
+                f"refusing to push: {len(lossy)} change(s) can lose data ({names}); nothing was applied",
+                hint="review the plan, then re-run with --allow-data-loss",
+            )
+        )
+    # Only Directus 12 has a licence limit (and GET /license); don't ask older targets.
+    known = snap.release(plan.target_version)
+    read_licence = client.licence if known is None or known >= (12, 0, 0) else lambda: None
+    problem = preflight.licence_problem(read_licence, plan.changes, plan.target.name)
+    if problem is not None:
+        refusals.append(RefusedError(f"refusing to push: {problem}; nothing was applied", hint=preflight.LICENCE_HINT))
+    return refusals
+
+
+def apply_schema(client: DirectusClient, plan: planning.Plan) -> None:
+    """Send the plan's diff with its hash: a target changed since the plan refuses it whole."""
+    assert plan.diff is not None
+    try:
+        client.apply(Diff(plan.diff.hash, translate.diff_for_apply(plan.diff.diff, plan.target_snapshot)))
+    except StaleHashError as exc:
+        raise StaleHashError(
+            f"'{plan.target.name}' changed after this plan was made, so nothing was applied ({exc.message})",
+            hint="run plan or push again to diff against the target as it is now",
+        ) from None
+
+
+@dataclass(frozen=True)
+class AfterFailure:
+    """What a target holds after an apply that failed: what reached it and what did not (None
+    when it could not be read back), and why a reading may be stale."""
+
+    applied: changes.ChangeSet | None
+    missing: changes.ChangeSet | None
+    notes: tuple[str, ...] = ()
+
+    def error(self, plan: planning.Plan, error: ServerError, backup_path: Path | None) -> GitOpsError:
+        """The error to leave with: partial (exit 5) only when something did reach the target."""
+        if self.applied is None:
+            return ServerError(
+                f"the apply failed and the target could not be read back: {error.message}",
+                hint="check the target by hand before pushing again",
+                status=error.status,
+                code=error.code,
+            )
+        if self.applied:
+            return PartialApplyError(
+                f"the apply failed part-way: {self.applied.summary()} reached '{plan.target.name}': {error.message}",
+                hint="push again once the cause is fixed (the plan will hold only what is left), "
+                + (f"or push the backup {backup_path} back" if backup_path else "or restore the target"),
+            )
+        return ServerError(
+            f"the apply failed and nothing reached the target: {error.message}", status=error.status, code=error.code
+        )
+
+
+def after_failure(client: DirectusClient, plan: planning.Plan) -> AfterFailure:
+    """Read the target again after a failed apply: it may be half-applied."""
+    notes = []
+    # MySQL/MariaDB commit each schema change at once, and the server keeps serving its
+    # cached schema after a failure: make it read the database again before asking.
+    try:
+        client.clear_cache()
+    except ServerError as exc:
+        notes.append(f"could not clear the server's schema cache: {exc.message}; what follows may be stale")
+    try:
+        now = client.snapshot()
+    except ServerError as exc:
+        return AfterFailure(None, None, (*notes, f"could not be read ({exc.message})"))
+    applied = changes.compare(plan.target_snapshot, now)
+    missing = changes.compare(now, planning.desired_now(client, plan, now))
+    return AfterFailure(applied, missing, tuple(notes))

@@ -1,0 +1,750 @@
+"""Translate a snapshot for the Directus it meets: another release, another database.
+
+A snapshot taken on one Directus (release and database) is compared with, and applied to,
+projects on others. Directus compares snapshots property by property, so properties that
+only say how a database or a release *represents* the same model show up as changes that
+no apply can ever make, and some keys are refused outright. ``translate`` turns the
+snapshot we have into the one we send to (or compare offline with) a given target, by the
+rules in ``RULES``: each one is a documented equivalence or omission, and every time one
+is applied a ``Note`` says so, so a plan can show what it relied on. Nothing else is
+hidden: a property that differs in a way no rule covers stays a change.
+
+The target is described by its own current snapshot (its release, its database and its
+system indexes), plus what only the server can say (its release from ``/server/info``, and
+whether a system field exists on it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from directus_gitops.base.errors import SnapshotError
+from directus_gitops.files.snapshot import entry_key, misreported_release, release
+from directus_gitops.model.changes import ABSENT
+
+Snapshot = dict[str, Any]
+Action = Literal["translated", "left out", "kept"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    action: Action
+    summary: str  # what the rule does and why, one sentence (the docs render these)
+    scope: str  # when it applies
+
+
+# The rules, in the order they are applied. docs/translation.md renders this table.
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "collection-schema",
+        "left out",
+        "A collection's `schema` keeps only `name`: Directus compares nothing else there, and 10.x and later "
+        "refuse the `schema.schema` and `schema.comment` that 9.x wrote (400 'is not allowed'). A folder's "
+        "`schema: null`, which some 9.x releases wrote, is left out: releases from 9.26 on refuse it "
+        "(400 'must be of type object') and compare a folder the same without it.",
+        "any target",
+    ),
+    Rule(
+        "system-fields-key",
+        "left out",
+        "`systemFields` (Directus's own indexes, snapshots from 11.13 on) is left out for a target that has none: "
+        "Directus before 11.13 refuses the key.",
+        "target before 11.13",
+    ),
+    Rule(
+        "system-collections",
+        "left out",
+        "Fields and relations that Directus itself defines on its `directus_*` collections (older releases "
+        "leaked some into snapshots, e.g. `directus_settings.public_registration_role`) are left out: the target "
+        "has its own (400 'already has an associated relationship'). So is a `directus_*` collection entry "
+        "(400 'Collections can't start with \"directus_\"'). Fields users added there are kept.",
+        "any target",
+    ),
+    Rule(
+        "system-index-unknown",
+        "left out",
+        "A `systemFields` entry for a field the target does not have (a newer release's system field) is left "
+        "out (Directus fails the apply with 500 'Cannot read properties of undefined').",
+        "target from 11.13",
+    ),
+    Rule(
+        "mysql-system-indexes",
+        "left out",
+        "MySQL/MariaDB index every foreign-key column of Directus's own collections by themselves (65 system "
+        "indexes on 12.4.1 against 12 on SQLite and PostgreSQL), so a snapshot from MySQL/MariaDB does not ask "
+        "another database for system indexes it lacks: they cannot be told apart from ones a user added.",
+        "source MySQL/MariaDB, target another database",
+    ),
+    Rule(
+        "system-index-kept",
+        "kept",
+        "An index the target keeps on one of Directus's own fields stays when the snapshot does not list it "
+        "(it comes from an older release or another database): only `--allow-system-index-changes` removes one.",
+        "target from 11.13",
+    ),
+    Rule(
+        "uuid-as-string",
+        "translated",
+        "A uuid column reads back as type `uuid` on PostgreSQL and, when it is not a primary key, as `string` "
+        "(char(36)) on SQLite and MySQL/MariaDB, depending on the release too: one is taken for the other. Any "
+        "other type change shows.",
+        "databases or releases differ, one side without a native uuid",
+    ),
+    Rule(
+        "sqlite-decimal",
+        "translated",
+        "SQLite reads a `decimal` column back as `float` (without precision or scale): one is taken for the other.",
+        "one side SQLite",
+    ),
+    Rule(
+        "column-representation",
+        "translated",
+        "For a field of the same type, how the database names and sizes its column (`schema.data_type`; "
+        "`numeric_precision`/`numeric_scale` except for `decimal`; `max_length` except for string, hash and csv "
+        "types) is the target's: Directus builds columns from the type, so these can never be applied. Directus "
+        "calls MySQL and MariaDB both `mysql`, but they name some columns differently (MariaDB reads a MySQL "
+        "`json` column back as `longtext`), so this also holds between two `mysql` snapshots.",
+        "databases differ, or both MySQL/MariaDB",
+    ),
+    Rule(
+        "char-varchar",
+        "translated",
+        "`char` and `varchar` columns of the same field type and length are the target's, on any database: "
+        "Directus builds both from the field's type (a foreign key to a uuid key becomes char(36)), so an apply "
+        "can never turn one into the other.",
+        "any target",
+    ),
+    Rule(
+        "primary-key-unique",
+        "translated",
+        "A primary key is unique whatever `schema.is_unique` says (MySQL/MariaDB report false, SQLite and "
+        "PostgreSQL true).",
+        "any target",
+    ),
+    Rule(
+        "foreign-key-index",
+        "translated",
+        "MySQL/MariaDB index every foreign-key column by themselves (`schema.is_indexed: true`) and refuse to drop "
+        "those indexes: on a foreign-key field the target's flag is kept.",
+        "one side MySQL/MariaDB",
+    ),
+    Rule(
+        "foreign-key-names",
+        "translated",
+        "A foreign key's `schema.constraint_name` is the target's (SQLite reports none).",
+        "databases differ",
+    ),
+    Rule(
+        "restrict-is-no-action",
+        "translated",
+        "MySQL/MariaDB report `on_update`/`on_delete` NO ACTION as RESTRICT, which is the same there.",
+        "one side MySQL/MariaDB",
+    ),
+    Rule(
+        "directus-casts",
+        "translated",
+        "Directus adds `cast-timestamp` (SQLite) and `cast-json` (json fields, depending on release and "
+        "database) to `meta.special` by itself: a difference in those alone is the target's.",
+        "origins differ",
+    ),
+    Rule(
+        "special-order",
+        "translated",
+        "`meta.special` is a set; some releases (10.x) sort it: the same items in another order are the target's.",
+        "releases differ",
+    ),
+    Rule(
+        "sorted-lists",
+        "translated",
+        "Directus before 11 sorts every plain list in the snapshots it returns (a rich-text toolbar, choices' "
+        "values), whatever order it stores: on such a target, a list with the same items in another order is the "
+        "target's (the order a user set is stored as sent, but such a target cannot show it).",
+        "target before 11",
+    ),
+    Rule(
+        "foreign-keys-from-relations",
+        "translated",
+        "Directus makes foreign-key constraints only from relations, and always makes one when it creates or "
+        "updates a relation to a collection: a relation the snapshot holds without a constraint (`schema: null`, "
+        "or no `schema`) gets one (NO ACTION) on the target, and a field whose `schema.foreign_key_table` no "
+        "relation in the snapshot backs gets none. No apply can change either, so the target's constraint is "
+        "compared; the plan names each such relation and field.",
+        "any target",
+    ),
+    Rule(
+        "release-only-properties",
+        "translated",
+        "Properties one release has and another has not (`meta.searchable` from 11.13, `schema.is_indexed`, "
+        "12.x collection `meta.status` and `autosave_revision_interval`, `meta.versioning`, …) take the target's "
+        "value where the snapshot lacks them, and are left out where the target's release lacks them.",
+        "releases differ",
+    ),
+)
+
+RULES_BY_ID = {rule.id: rule for rule in RULES}
+
+
+@dataclass(frozen=True)
+class Note:
+    """One application of a rule: which rule, to what, and what changed."""
+
+    rule: str
+    subject: str  # "articles.author", "collections", …
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Translation:
+    snapshot: Snapshot
+    notes: tuple[Note, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.notes)
+
+    def grouped(self) -> list[tuple[Rule, list[Note]]]:
+        """The notes by rule, in rule order."""
+        groups: dict[str, list[Note]] = {}
+        for note in self.notes:
+            groups.setdefault(note.rule, []).append(note)
+        return [(rule, groups[rule.id]) for rule in RULES if rule.id in groups]
+
+    def lines(self, *, examples: int = 3) -> list[str]:
+        """One line per rule: what it did, to how many entries, and a few of them."""
+        result = []
+        for rule, notes in self.grouped():
+            subjects = list(dict.fromkeys(note.subject for note in notes))
+            shown = ", ".join(subjects[:examples]) + (
+                f" and {len(subjects) - examples} more" if len(subjects) > examples else ""
+            )
+            result.append(f"{rule.action} ({rule.id}): {len(subjects)} × {shown}")
+        return result
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "rule": rule.id,
+                "action": rule.action,
+                "summary": rule.summary,
+                "count": len(notes),
+                "items": [{"subject": note.subject, "detail": note.detail} for note in notes],
+            }
+            for rule, notes in self.grouped()
+        ]
+
+
+# --------------------------------------------------------------------------- the target
+
+
+@cache
+def _system_data() -> dict[str, Any]:
+    text = resources.files("directus_gitops").joinpath("data/directus_system.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def directus_defines(collection: str, field_name: str, *, relation: bool = False) -> bool:
+    """Whether Directus itself defines this field (or relation) on one of its collections,
+    in any release the tool knows."""
+    if not collection.startswith("directus_"):
+        return False
+    data = _system_data()
+    return field_name in data["relations" if relation else "fields"].get(collection, ())
+
+
+# --------------------------------------------------------------------------- what Directus checks
+
+
+def compatibility(source: Mapping[str, Any], target: Mapping[str, Any]) -> list[str]:
+    """Why Directus would refuse to diff ``source`` against ``target`` without force."""
+    problems = []
+    if source.get("directus") != target.get("directus"):
+        problems.append(
+            f"the snapshot was taken on Directus {source.get('directus')}, the target reports {target.get('directus')}"
+        )
+    if not source.get("vendor"):
+        problems.append("the snapshot does not record its database vendor")
+    elif target.get("vendor") and source.get("vendor") != target.get("vendor"):
+        problems.append(f"the snapshot comes from {source.get('vendor')}, the target uses {target.get('vendor')}")
+    return problems
+
+
+def origin_warnings(source: Mapping[str, Any]) -> list[str]:
+    """What can be told about where a snapshot really comes from, when it is not what it says."""
+    if misreported_release(source):
+        return [
+            f"the snapshot says Directus {source.get('directus')} but has no systemFields, which every snapshot "
+            "from 11.13 on has: an older release wrote it (some 9.x/10.x record an internal package version); "
+            "it is translated as coming from another release"
+        ]
+    return []
+
+
+def diff_for_apply(diff: Mapping[str, Any], target: Mapping[str, Any]) -> dict[str, Any]:
+    """Directus 11.17+ requires ``systemFields`` in an apply; older releases reject it."""
+    result = dict(diff)
+    if "systemFields" in target:
+        result.setdefault("systemFields", [])
+    else:
+        result.pop("systemFields", None)
+    return result
+
+
+# --------------------------------------------------------------------------- translating
+
+
+class _Run:
+    """One translation: the snapshot being built and the notes taken."""
+
+    def __init__(self, source: Mapping[str, Any]) -> None:
+        self.snapshot: Snapshot = dict(source)
+        self.notes: list[Note] = []
+
+    def note(self, rule: str, subject: str, detail: str = "") -> None:
+        assert rule in RULES_BY_ID, rule
+        self.notes.append(Note(rule, subject, detail))
+
+
+def _name(entry: Mapping[str, Any]) -> str:
+    if "field" in entry:
+        return f"{entry.get('collection')}.{entry.get('field')}"
+    return str(entry.get("collection"))
+
+
+def translate(
+    source: Mapping[str, Any],
+    target: Mapping[str, Any],
+    *,
+    target_release: str | None = None,
+    system_index_changes: bool = False,
+    target_has_field: Callable[[str, str], bool] | None = None,
+) -> Translation:
+    """``source`` as it should be compared with, or sent to, the project ``target`` holds.
+
+    ``target`` is the target's current snapshot; ``target_release`` its release as the
+    server reports it (a snapshot may carry an internal package version instead).
+    ``target_has_field`` answers whether a field exists on the target, when a server can
+    say; without it, system indexes for fields unknown to the target are kept.
+    """
+    if source.get("version", 1) != 1 and (release(target_release or target.get("directus")) or (0, 0, 0)) < (12, 0, 0):
+        raise SnapshotError(
+            f"the snapshot is a partial one (version {source.get('version')}), which only Directus 12 understands; "
+            "take a full snapshot to push it to this target"
+        )
+    run = _Run(source)
+    _collection_schema(run)
+    _system_collections(run)
+    _system_fields(run, target, system_index_changes=system_index_changes, target_has_field=target_has_field)
+    theirs = release(target_release) or release(target.get("directus"))
+    origins = _Origins(
+        source_vendor=_vendor(source),
+        target_vendor=_vendor(target),
+        releases_differ=_releases_differ(source, target, target_release),
+        target_sorts_lists=theirs is not None and theirs < _KEEPS_LIST_ORDER_SINCE,
+    )
+    _align(run, target, origins)
+    _foreign_keys(run, target)
+    return Translation(run.snapshot, tuple(run.notes))
+
+
+def _collection_schema(run: _Run) -> None:
+    collections = []
+    for entry in run.snapshot.get("collections") or []:
+        schema = entry.get("schema")
+        if "schema" in entry and schema is None:
+            run.note("collection-schema", _name(entry), "schema: null (a folder)")
+            entry = {k: v for k, v in entry.items() if k != "schema"}
+        elif isinstance(schema, dict) and set(schema) - {"name"}:
+            extra = sorted(set(schema) - {"name"})
+            run.note("collection-schema", _name(entry), "schema." + ", schema.".join(extra))
+            entry = {**entry, "schema": {k: v for k, v in schema.items() if k == "name"}}
+        collections.append(entry)
+    if "collections" in run.snapshot:
+        run.snapshot["collections"] = collections
+
+
+def _system_collections(run: _Run) -> None:
+    if "collections" in run.snapshot:
+        kept_collections = []
+        for entry in run.snapshot["collections"] or []:
+            if str(entry.get("collection", "")).startswith("directus_"):
+                run.note("system-collections", _name(entry), "collection")
+                continue
+            kept_collections.append(entry)
+        run.snapshot["collections"] = kept_collections
+    for key, relation in (("fields", False), ("relations", True)):
+        kept = []
+        for entry in run.snapshot.get(key) or []:
+            collection, name = str(entry.get("collection", "")), str(entry.get("field", ""))
+            if directus_defines(collection, name, relation=relation):
+                run.note("system-collections", f"{collection}.{name}", "relation" if relation else "field")
+                continue
+            kept.append(entry)
+        if key in run.snapshot:
+            run.snapshot[key] = kept
+
+
+def _system_fields(
+    run: _Run,
+    target: Mapping[str, Any],
+    *,
+    system_index_changes: bool,
+    target_has_field: Callable[[str, str], bool] | None,
+) -> None:
+    ours = run.snapshot.get("systemFields")
+    if "systemFields" not in target:
+        if ours is not None:
+            del run.snapshot["systemFields"]
+            run.note("system-fields-key", "systemFields", f"{len(ours)} entries")
+        return
+    theirs = {(e["collection"], e["field"]): e for e in target.get("systemFields") or []}
+    automatic = _vendor(run.snapshot) == "mysql" and _vendor(target) != "mysql"
+    result: dict[tuple[str, str], Any] = {}
+    for entry in ours or []:
+        key = (entry["collection"], entry["field"])
+        if key not in theirs and target_has_field is not None and not target_has_field(*key):
+            run.note("system-index-unknown", f"{key[0]}.{key[1]}")
+            continue
+        if key not in theirs and automatic:
+            run.note("mysql-system-indexes", f"{key[0]}.{key[1]}")
+            continue
+        result[key] = entry
+    if not system_index_changes:
+        for key, entry in theirs.items():
+            if key not in result:
+                run.note("system-index-kept", f"{key[0]}.{key[1]}")
+                result[key] = entry
+    run.snapshot["systemFields"] = [result[key] for key in sorted(result)]
+
+
+# --------------------------------------------------------------------------- across databases and releases
+
+# Types whose ``max_length`` the user chose (the rest report what the database gives them).
+_SIZED_TYPES = frozenset({"string", "hash", "csv"})
+_NO_NATIVE_UUID = frozenset({"sqlite", "mysql"})
+_SAME_AS_RESTRICT = frozenset({"RESTRICT", "NO ACTION"})
+
+
+# Directus before 11 sorts plain lists in the snapshots it returns (lodash sortBy).
+_KEEPS_LIST_ORDER_SINCE = (11, 0, 0)
+
+
+@dataclass(frozen=True)
+class _Origins:
+    source_vendor: str | None
+    target_vendor: str | None
+    releases_differ: bool
+    target_sorts_lists: bool = False
+
+    @property
+    def vendors_differ(self) -> bool:
+        return self.source_vendor != self.target_vendor
+
+    def involves(self, vendor: str) -> bool:
+        return vendor in (self.source_vendor, self.target_vendor)
+
+
+def _vendor(snapshot: Mapping[str, Any]) -> str | None:
+    vendor = snapshot.get("vendor")
+    return str(vendor) if vendor else None
+
+
+def _releases_differ(source: Mapping[str, Any], target: Mapping[str, Any], target_release: str | None) -> bool:
+    if origin_warnings(source):
+        return True
+    ours = release(source.get("directus"))
+    theirs = release(target_release) or release(target.get("directus"))
+    return ours is None or theirs is None or ours != theirs
+
+
+def _align(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
+    """Give each entry the target already has the target's representation, rule by rule."""
+    for key, align in (("collections", _align_collection), ("fields", _align_field), ("relations", _align_relation)):
+        theirs = {entry_key(entry): entry for entry in target.get(key) or []}
+        known = _known_keys(target.get(key) or []) if origins.releases_differ else None
+        aligned = []
+        for entry in run.snapshot.get(key) or []:
+            other = theirs.get(entry_key(entry))
+            if other is not None and other != entry:  # an entry equal to the target's is already its
+                entry = align(run, entry, other, origins)
+            elif origins.releases_differ and known is not None:
+                entry = _drop_unknown_keys(run, entry, known)
+            aligned.append(entry)
+        if key in run.snapshot:
+            run.snapshot[key] = aligned
+
+
+class _Entry:
+    """A copy of one snapshot entry being aligned, with notes on what changed."""
+
+    def __init__(self, run: _Run, entry: Mapping[str, Any]) -> None:
+        self.run = run
+        self.data: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v for k, v in entry.items()}
+        self.name = _name(entry)
+
+    def take(self, rule: str, section: str | None, key: str, value: Any) -> None:
+        """Set ``section.key`` to ``value`` (the target's), noting the rule when it changes."""
+        holder = self.data if section is None else self.data.get(section)
+        if not isinstance(holder, dict):
+            return
+        old = holder.get(key, ABSENT)
+        if old == value and type(old) is type(value):
+            return
+        path = key if section is None else f"{section}.{key}"
+        if value is ABSENT:
+            del holder[key]
+            self.run.note(rule, self.name, f"{path}: {_show(old)} left out")
+        else:
+            holder[key] = value
+            self.run.note(rule, self.name, f"{path}: {_show(old)} → {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    return "(absent)" if value is ABSENT else json.dumps(value, ensure_ascii=False)
+
+
+def _known_keys(entries: Iterable[Mapping[str, Any]]) -> dict[str, set[str]] | None:
+    """The ``meta`` and ``schema`` keys the target's release writes, from its own entries."""
+    known: dict[str, set[str]] = {}
+    for entry in entries:
+        for section in ("meta", "schema"):
+            value = entry.get(section)
+            if isinstance(value, dict):
+                known.setdefault(section, set()).update(value)
+    return known or None
+
+
+def _drop_unknown_keys(run: _Run, entry: Mapping[str, Any], known: dict[str, set[str]]) -> Mapping[str, Any]:
+    """A new entry loses the properties the target's release does not have."""
+    item = _Entry(run, entry)
+    for section, keys in known.items():
+        value = item.data.get(section)
+        if not isinstance(value, dict):
+            continue
+        for key in sorted(set(value) - keys):
+            item.take("release-only-properties", section, key, ABSENT)
+    return item.data
+
+
+def _release_only(item: _Entry, other: Mapping[str, Any], origins: _Origins) -> None:
+    if not origins.releases_differ:
+        return
+    for section in ("meta", "schema"):
+        ours, theirs = item.data.get(section), other.get(section)
+        if not isinstance(ours, dict) or not isinstance(theirs, dict):
+            continue
+        for key in sorted(set(theirs) - set(ours)):
+            item.take("release-only-properties", section, key, theirs[key])
+        for key in sorted(set(ours) - set(theirs)):
+            item.take("release-only-properties", section, key, ABSENT)
+
+
+def _sorted_like(ours: Any, theirs: Any) -> Any:
+    """``ours`` with every plain list that holds the same items as ``theirs`` in ``theirs``'s order."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        return {key: _sorted_like(value, theirs[key]) if key in theirs else value for key, value in ours.items()}
+    if isinstance(ours, list) and isinstance(theirs, list):
+        scalars = all(isinstance(v, str) for v in ours + theirs) or all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in ours + theirs
+        )
+        if scalars and ours != theirs and sorted(ours) == sorted(theirs) == theirs:
+            return list(theirs)
+        if len(ours) == len(theirs):
+            return [_sorted_like(a, b) for a, b in zip(ours, theirs, strict=True)]
+    return ours
+
+
+def _sorted_lists(item: _Entry, other: Mapping[str, Any], origins: _Origins) -> None:
+    if not origins.target_sorts_lists or not isinstance(item.data.get("meta"), dict):
+        return
+    aligned = _sorted_like(item.data["meta"], other.get("meta"))
+    for key, value in aligned.items():
+        if value != item.data["meta"].get(key):
+            item.take("sorted-lists", "meta", key, value)
+
+
+def _align_collection(
+    run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], origins: _Origins
+) -> Mapping[str, Any]:
+    item = _Entry(run, entry)
+    _sorted_lists(item, other, origins)
+    _release_only(item, other, origins)
+    return item.data
+
+
+def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], origins: _Origins) -> Mapping[str, Any]:
+    item = _Entry(run, entry)
+    ours_schema, theirs_schema = item.data.get("schema"), other.get("schema")
+    ours_type, theirs_type = item.data.get("type"), other.get("type")
+    if (
+        (origins.vendors_differ or origins.releases_differ)
+        and ours_type != theirs_type
+        and isinstance(theirs_schema, dict)
+    ):
+        pair = {ours_type, theirs_type}
+        string_side = ours_schema if ours_type == "string" else theirs_schema
+        if (
+            pair == {"uuid", "string"}
+            and isinstance(string_side, dict)
+            and string_side.get("max_length") in (36, None)
+            and (origins.source_vendor in _NO_NATIVE_UUID or origins.target_vendor in _NO_NATIVE_UUID)
+        ):
+            item.take("uuid-as-string", None, "type", theirs_type)
+            item.take("uuid-as-string", "schema", "max_length", theirs_schema.get("max_length", ABSENT))
+        elif pair == {"decimal", "float"} and origins.involves("sqlite"):
+            item.take("sqlite-decimal", None, "type", theirs_type)
+            for key in ("numeric_precision", "numeric_scale"):
+                item.take("sqlite-decimal", "schema", key, theirs_schema.get(key))
+    schema = item.data.get("schema")
+    if isinstance(schema, dict) and isinstance(theirs_schema, dict) and item.data.get("type") == theirs_type:
+        if {_char_kind(schema.get("data_type")), _char_kind(theirs_schema.get("data_type"))} == {
+            "char",
+            "varchar",
+        } and schema.get("max_length") == theirs_schema.get("max_length"):
+            item.take("char-varchar", "schema", "data_type", theirs_schema.get("data_type"))
+        if origins.vendors_differ or origins.source_vendor == "mysql":
+            item.take("column-representation", "schema", "data_type", theirs_schema.get("data_type", ABSENT))
+            if theirs_type != "decimal":
+                for key in ("numeric_precision", "numeric_scale"):
+                    item.take("column-representation", "schema", key, theirs_schema.get(key, ABSENT))
+            if theirs_type not in _SIZED_TYPES:
+                item.take("column-representation", "schema", "max_length", theirs_schema.get("max_length", ABSENT))
+            if (
+                origins.involves("mysql")
+                and (schema.get("foreign_key_table") or theirs_schema.get("foreign_key_table"))
+                and "is_indexed" in theirs_schema
+            ):
+                item.take("foreign-key-index", "schema", "is_indexed", theirs_schema["is_indexed"])
+        if (schema.get("is_primary_key") or theirs_schema.get("is_primary_key")) and "is_unique" in theirs_schema:
+            item.take("primary-key-unique", "schema", "is_unique", theirs_schema["is_unique"])
+    _align_special(item, other, origins)
+    _sorted_lists(item, other, origins)
+    _release_only(item, other, origins)
+    return item.data
+
+
+def _char_kind(data_type: Any) -> str | None:
+    name = str(data_type or "").lower()
+    if name in ("char", "character", "bpchar"):
+        return "char"
+    if name in ("varchar", "character varying"):
+        return "varchar"
+    return None
+
+
+def _align_special(item: _Entry, other: Mapping[str, Any], origins: _Origins) -> None:
+    meta, theirs_meta = item.data.get("meta"), other.get("meta")
+    if not isinstance(meta, dict) or not isinstance(theirs_meta, dict):
+        return
+    ours, theirs = meta.get("special"), theirs_meta.get("special")
+    if ours == theirs:
+        return
+    ours_list, theirs_list = list(ours or []), list(theirs or [])
+    if origins.vendors_differ or origins.releases_differ:
+        added = ("cast-timestamp", "cast-json")
+        rest_equal = sorted(s for s in ours_list if s not in added) == sorted(s for s in theirs_list if s not in added)
+        if rest_equal and set(ours_list) != set(theirs_list):
+            item.take("directus-casts", "meta", "special", theirs)
+            return
+    if origins.releases_differ and sorted(ours_list) == sorted(theirs_list) and ours_list:
+        item.take("special-order", "meta", "special", theirs)
+
+
+def _align_relation(
+    run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], origins: _Origins
+) -> Mapping[str, Any]:
+    item = _Entry(run, entry)
+    schema, theirs_schema = item.data.get("schema"), other.get("schema")
+    same_link = item.data.get("related_collection") == other.get("related_collection")
+    if isinstance(schema, dict) and isinstance(theirs_schema, dict) and same_link and origins.vendors_differ:
+        item.take("foreign-key-names", "schema", "constraint_name", theirs_schema.get("constraint_name", ABSENT))
+        if origins.involves("mysql"):
+            for key in ("on_update", "on_delete"):
+                if {schema.get(key), theirs_schema.get(key)} <= _SAME_AS_RESTRICT:
+                    item.take("restrict-is-no-action", "schema", key, theirs_schema.get(key))
+    _sorted_lists(item, other, origins)
+    _release_only(item, other, origins)
+    return item.data
+
+
+# --------------------------------------------------------------------------- foreign keys
+
+_FOREIGN_KEYS = "foreign-keys-from-relations"
+
+
+def _foreign_keys(run: _Run, target: Mapping[str, Any]) -> None:
+    """Constraints Directus makes (or does not make) whatever the snapshot says: see the rule."""
+    relations = {entry_key(entry): entry for entry in run.snapshot.get("relations") or []}
+    theirs_relations = {entry_key(entry): entry for entry in target.get("relations") or []}
+    theirs_fields = {entry_key(entry): entry for entry in target.get("fields") or []}
+    if "relations" in run.snapshot:
+        run.snapshot["relations"] = [
+            _constraint_made(run, entry, theirs_relations.get(entry_key(entry))) for entry in relations.values()
+        ]
+    if "fields" in run.snapshot:
+        run.snapshot["fields"] = [
+            _constraint_of_field(run, entry, relations.get(entry_key(entry)), theirs_fields.get(entry_key(entry)))
+            for entry in run.snapshot["fields"] or []
+        ]
+
+
+def _constraint_made(run: _Run, relation: Mapping[str, Any], other: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A relation to a collection without a constraint gets the one Directus makes."""
+    if not relation.get("related_collection") or isinstance(relation.get("schema"), dict):
+        return relation
+    if other is None:
+        run.note(_FOREIGN_KEYS, _name(relation), "no constraint in the snapshot: Directus will make one")
+        return relation
+    theirs = other.get("schema")
+    if not isinstance(theirs, dict) or other.get("related_collection") != relation.get("related_collection"):
+        return relation
+    item = _Entry(run, relation)
+    item.take(_FOREIGN_KEYS, None, "schema", theirs)
+    return item.data
+
+
+def _constraint_of_field(
+    run: _Run, field: Mapping[str, Any], relation: Mapping[str, Any] | None, other: Mapping[str, Any] | None
+) -> Mapping[str, Any]:
+    """A field's foreign key is the one its relation makes, and none without a relation."""
+    schema = field.get("schema")
+    if not isinstance(schema, dict):
+        return field
+    ours = schema.get("foreign_key_table")
+    related = relation.get("related_collection") if relation is not None else None
+    if ours and relation is None:
+        expected = None  # nothing in the snapshot makes this constraint
+    elif not ours and related:
+        expected = related  # the relation's constraint, which Directus makes anyway
+    else:
+        return field
+    if other is None:
+        if expected is None:
+            run.note(_FOREIGN_KEYS, _name(field), f"foreign key to {ours} without a relation: Directus will make none")
+        return field
+    theirs = other.get("schema")
+    if not isinstance(theirs, dict) or theirs.get("foreign_key_table") != expected:
+        return field
+    item = _Entry(run, field)
+    for key in ("foreign_key_table", "foreign_key_column"):
+        item.take(_FOREIGN_KEYS, "schema", key, theirs.get(key, ABSENT))
+    return item.data
+
+
+__all__ = [
+    "RULES",
+    "Note",
+    "Rule",
+    "Translation",
+    "compatibility",
+    "diff_for_apply",
+    "directus_defines",
+    "origin_warnings",
+    "release",
+    "translate",
+]

@@ -1,0 +1,317 @@
+"""The one git module: reading committed schema trees, committing pulls, walking history.
+
+Reading a committed tree (what ``diff`` and ``plan`` do) runs the git command directly: a
+``rev-parse`` and an ``ls-tree`` per revision (two revisions at once with :meth:`Repo.prepare`)
+and, when files are read, one ``cat-file --batch-check`` and one ``cat-file --batch``. GitPython, which
+costs more to import than a whole offline diff should take, is imported only by the commands
+that commit, walk history or ask for branches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from directus_gitops.base.errors import GitError
+from directus_gitops.files import store
+
+_SYMLINK = 0o120000
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    short: str
+    date: str  # ISO 8601, committer date
+    subject: str
+    parent: str | None
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A commit as the tree readers name it."""
+
+    hexsha: str
+
+
+_ENV = {**os.environ, "GIT_LITERAL_PATHSPECS": "1", "LC_ALL": "C"}
+
+
+def _is_sha(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+def _run(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, check=False, env=_ENV)
+    except OSError as exc:  # no git binary, or no such folder
+        raise GitError(f"git is not available: {exc}") from None
+
+
+class Repo:
+    def __init__(self, path: Path) -> None:
+        try:
+            found = _run(path, "rev-parse", "--is-bare-repository", "--show-toplevel", "--absolute-git-dir")
+        except GitError:
+            if path.is_dir():
+                raise
+            raise GitError(f"{path} is not inside a git repository") from None
+        lines = found.stdout.decode("utf-8", "surrogateescape").splitlines()
+        if lines[:1] == ["true"]:
+            raise GitError(f"{path} is a bare repository")
+        if found.returncode != 0 or len(lines) < 3:
+            raise GitError(f"{path} is not inside a git repository")
+        self.root = Path(lines[1]).resolve()
+        self.git_dir = Path(lines[2])
+        self._repo: Any = None
+        self._git: Any = None
+        self._revisions: dict[str, Revision] = {}  # asked once per process: an argument is looked up twice
+        self._listings: dict[tuple[str, str], tuple[int, bytes, bytes]] = {}  # from prepare()
+
+    @property
+    def repo(self) -> Any:
+        """GitPython's repository, opened on first use."""
+        if self._repo is None:
+            import git
+
+            self._git = git
+            self._repo = git.Repo(self.root)
+        return self._repo
+
+    def relpath(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            raise GitError(f"{path} is outside the git repository at {self.root}") from None
+
+    def resolve(self, rev: str) -> Any:
+        try:
+            return self.repo.commit(rev)
+        except (self._git.BadName, ValueError, self._git.GitCommandError):
+            raise GitError(f"unknown git revision '{rev}'") from None
+
+    def revision(self, rev: str) -> Revision:
+        """The commit ``rev`` names, without GitPython (what ``resolve`` accepts, as cheaply)."""
+        known = self._revisions.get(rev)
+        if known is not None:
+            return known
+        found = _run(self.root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
+        sha = found.stdout.decode("ascii", "replace").strip()
+        if found.returncode != 0 or not sha or rev.startswith("-"):
+            raise GitError(f"unknown git revision '{rev}'")
+        self._revisions[rev] = Revision(sha)
+        return self._revisions[rev]
+
+    def merge_base(self, left: str, right: str) -> str:
+        """The commit ``right`` branched from ``left`` at (their best common ancestor)."""
+        a, b = self.resolve(left or "HEAD"), self.resolve(right or "HEAD")
+        try:
+            found: str = self.repo.git.merge_base(a.hexsha, b.hexsha).strip()
+        except self._git.GitCommandError:
+            found = ""
+        if not found:
+            raise GitError(
+                f"'{left}' and '{right}' have no common ancestor here",
+                hint="a shallow clone may lack it: fetch the whole history (e.g. fetch-depth: 0)",
+            )
+        return found
+
+    def default_branch(self) -> str | None:
+        """The branch deployments come from: the remote's default (origin/HEAD) when known,
+        else the branch checked out here (even one with no commits yet)."""
+        for ref, prefix in (("refs/remotes/origin/HEAD", "origin/"), ("HEAD", "")):
+            try:
+                name: str = self.repo.git.symbolic_ref("--quiet", "--short", ref).strip()
+            except self._git.GitCommandError:
+                continue
+            if name.startswith(prefix) and name[len(prefix) :]:
+                return name[len(prefix) :]
+        return None
+
+    def has_commits(self) -> bool:
+        """False on an unborn branch (a new repository)."""
+        return _run(self.root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").returncode == 0
+
+    def tree_reader(self, rev: str, folder: str) -> tuple[Revision, Any]:
+        """The commit for ``rev`` and a reader of files below ``folder`` at that commit."""
+        commit, tree = self.schema_tree(rev, folder)
+        if tree is None:
+            raise GitError(f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/")
+        return commit, tree.read
+
+    def prepare(self, revs: list[str], folder: str) -> None:
+        """Resolve ``revs`` in one ``rev-parse`` and list ``folder`` at each at once, for the
+        :meth:`schema_tree` calls that follow (a diff of two commits waits for one git
+        process at a time otherwise). Anything that goes wrong is left to those calls."""
+        wanted = [rev for rev in dict.fromkeys(revs) if rev not in self._revisions]
+        if wanted and all(rev and not rev.startswith("-") and "\n" not in rev for rev in wanted):
+            found = _run(self.root, "rev-parse", *(f"{rev}^{{commit}}" for rev in wanted))  # no "-" first: no option
+            shas = found.stdout.decode("ascii", "replace").split()
+            if found.returncode == 0 and len(shas) == len(wanted) and all(_is_sha(sha) for sha in shas):
+                self._revisions.update((rev, Revision(sha)) for rev, sha in zip(wanted, shas, strict=True))
+        started = {
+            sha: self._start_listing(sha, folder)
+            for sha in dict.fromkeys(self._revisions[rev].hexsha for rev in revs if rev in self._revisions)
+            if (sha, folder) not in self._listings
+        }
+        for sha, process in started.items():
+            out, err = process.communicate()
+            self._listings[(sha, folder)] = process.returncode, out, err
+
+    def _start_listing(self, sha: str, folder: str) -> subprocess.Popen[bytes]:
+        inside = folder not in ("", ".")
+        args = ["ls-tree", "-r", "-z", "--full-tree", sha, *(["--", folder] if inside else [])]
+        try:
+            return subprocess.Popen(
+                ["git", *args], cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_ENV
+            )
+        except OSError as exc:
+            raise GitError(f"git is not available: {exc}") from None
+
+    def _listing(self, sha: str, folder: str) -> tuple[int, bytes, bytes]:
+        known = self._listings.pop((sha, folder), None)
+        if known is not None:
+            return known
+        process = self._start_listing(sha, folder)
+        out, err = process.communicate()
+        return process.returncode, out, err
+
+    def schema_tree(self, rev: str, folder: str) -> tuple[Revision, store.Tree | None]:
+        """The commit for ``rev`` and ``folder`` at that commit (None when it has none).
+
+        Files are listed once, with their blob ids, so comparing two commits compares ids
+        first; the first file read asks every blob's size and then fetches every blob of the
+        folder (each under the size limit) in one ``cat-file``.
+        """
+        commit = self.revision(rev)
+        inside = folder not in ("", ".")
+        code, listed, errors = self._listing(commit.hexsha, folder)
+        if code != 0:
+            message = errors.decode("utf-8", "replace").strip()
+            raise GitError(f"revision '{rev}': cannot list {folder or 'the tree'} ({message})")
+        prefix = folder.rstrip("/") + "/" if inside else ""
+        ids: dict[str, str] = {}
+        names: list[str] = []
+        content = hashlib.sha256()  # every file's path, mode and blob id: the folder's key
+        for record in listed.split(b"\0"):
+            if not record:
+                continue
+            info, _, raw = record.partition(b"\t")
+            mode, kind, sha = info.decode("ascii").split()
+            path = raw.decode("utf-8", "surrogateescape")
+            if inside and path == folder.rstrip("/"):
+                raise GitError(f"revision '{rev}': {folder} is not a folder")
+            if kind != "blob" or not path.startswith(prefix):
+                continue
+            relpath = path[len(prefix) :]
+            names.append(relpath)
+            content.update(b"%s\0%s\0%s\0" % (relpath.encode("utf-8", "surrogateescape"), mode.encode(), sha.encode()))
+            if int(mode, 8) != _SYMLINK:  # never follow a link (but list it, so the validation can say why)
+                ids[relpath] = sha
+        if not names:
+            return commit, None
+        names.sort()
+        sizes: dict[str, int] = {}
+        fetched: dict[str, bytes] = {}
+        declared = False  # whether the reader said which files it reads (``prefetch``)
+
+        def batch(option: str, wanted: list[str]) -> list[tuple[str, int, bytes]]:
+            """``cat-file`` for ``wanted``: each blob's id, size and (with --batch) bytes."""
+            out = _run(self.root, "cat-file", option, stdin="".join(f"{sha}\n" for sha in wanted).encode())
+            if out.returncode != 0:
+                raise GitError(f"revision '{rev}': cannot read {folder}: {out.stderr.decode('utf-8', 'replace')}")
+            data, at, found = out.stdout, 0, []
+            for sha in wanted:
+                end = data.index(b"\n", at)
+                header = data[at:end].split()
+                if len(header) != 3 or header[0].decode() != sha:
+                    raise GitError(f"revision '{rev}': git could not read blob {sha}")
+                size = int(header[2])
+                if option == "--batch":
+                    found.append((sha, size, data[end + 1 : end + 1 + size]))
+                    at = end + 2 + size
+                else:
+                    found.append((sha, size, b""))
+                    at = end + 1
+            return found
+
+        def fetch(wanted: list[str]) -> None:
+            """Sizes, then the bytes of each blob under the size limit, for ``wanted``."""
+            unsized = sorted(set(wanted) - set(sizes))
+            if unsized:
+                sizes.update((blob, size) for blob, size, _ in batch("--batch-check", unsized))
+            small = {blob for blob in wanted if sizes[blob] <= store.MAX_FILE_BYTES and blob not in fetched}
+            if small:
+                fetched.update((blob, data) for blob, _, data in batch("--batch", sorted(small)))
+
+        def read(relpath: str) -> bytes | None:
+            sha = ids.get(relpath)
+            if sha is None:
+                return None
+            if sha not in sizes or (sha not in fetched and sizes[sha] <= store.MAX_FILE_BYTES):
+                # The manifest alone when it is read first (a remembered folder needs no
+                # more), or once the reader said what it reads; otherwise every blob of the
+                # folder not fetched yet, at once.
+                alone = (relpath == store.MANIFEST and not sizes) or declared
+                fetch([sha] if alone else [blob for blob in ids.values() if blob not in fetched])
+            store.check_size(sizes[sha], f"{rev}:{prefix}{relpath}")
+            return fetched[sha]
+
+        def prefetch(relpaths: list[str]) -> None:
+            nonlocal declared
+            declared = True
+            fetch([ids[relpath] for relpath in relpaths if relpath in ids])
+
+        key = content.hexdigest()
+        tree = store.Tree(
+            read, f"{rev}:{folder}", ids.get, lambda: names, key=key, cache=self.git_dir, prefetch=prefetch
+        )
+        return commit, tree
+
+    def dirty_paths(self, folder: str) -> list[str]:
+        """Uncommitted changes (staged, unstaged, untracked) below ``folder``."""
+        found = _run(self.root, "status", "--porcelain=v1", "--untracked-files=all", "--", folder)
+        if found.returncode != 0:
+            raise GitError(f"git status failed: {found.stderr.decode('utf-8', 'replace').strip()}")
+        out = found.stdout.decode("utf-8", "surrogateescape")
+        return [line[3:] for line in out.splitlines() if line.strip()]
+
+    def commit_folder(self, folder: str, message: str) -> str | None:
+        """Commit everything below ``folder`` (and only that); None when nothing changed."""
+        self._revisions.clear()  # HEAD moves
+        self.repo.git.add("--all", "--", folder)
+        staged: str = self.repo.git.diff("--cached", "--name-only", "--", folder)
+        if not staged.strip():
+            return None
+        try:
+            self.repo.git.commit("--quiet", "-m", message, "--", folder)
+        except self._git.GitCommandError as exc:
+            raise GitError(f"git commit failed: {str(exc.stderr).strip() or exc}") from None
+        sha: str = self.repo.head.commit.hexsha
+        return sha
+
+    def history(self, folder: str, rev: str = "HEAD", limit: int | None = None) -> Iterator[CommitInfo]:
+        """Commits that touched ``folder``, newest first."""
+        if not self.has_commits():
+            return
+        left, dots, right = rev.partition("...")
+        if dots:  # the commits on right since it branched from left
+            rev = f"{self.merge_base(left, right)}..{self.resolve(right or 'HEAD').hexsha}"
+        else:
+            self.resolve(rev)
+        kwargs: dict[str, Any] = {"paths": folder}
+        if limit is not None:
+            kwargs["max_count"] = limit
+        for commit in self.repo.iter_commits(rev, **kwargs):
+            yield CommitInfo(
+                sha=commit.hexsha,
+                short=commit.hexsha[:10],
+                date=commit.committed_datetime.isoformat(),
+                subject=commit.summary if isinstance(commit.summary, str) else commit.summary.decode(),
+                parent=commit.parents[0].hexsha if commit.parents else None,
+            )

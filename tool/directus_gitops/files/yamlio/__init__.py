@@ -1,0 +1,151 @@
+"""The only place YAML is read or written.
+
+Writing is canonical: block style, two-space indentation, no aliases, strings quoted only
+when YAML needs it, multi-line strings as literal blocks, a trailing newline. Dict key order
+is the caller's (the snapshot module decides it), so the same data always gives the same
+bytes.
+
+Reading refuses anchors, aliases and explicit tags: a snapshot never needs them, and aliases
+allow "billion laughs" memory bombs. The C-accelerated loader is used when PyYAML was
+built with libyaml; writing uses a small emitter of its own (see below). PyYAML is imported
+on first use: a diff of two remembered commits reads no YAML at all, and the import is a
+tenth of its time.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from directus_gitops.files.yamlio.writer import dump, inline, key_text
+
+if TYPE_CHECKING:
+    import yaml
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    """Where and why a document is not acceptable YAML for us."""
+
+    message: str
+    line: int | None = None  # 1-based
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+class YamlError(ValueError):
+    def __init__(self, problem: YamlProblem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+__all__ = ["YamlError", "YamlProblem", "dump", "inline", "key_text", "load", "locate"]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@functools.cache
+def _loaders() -> tuple[Any, Any]:
+    """PyYAML's safe loader (libyaml's when built with it) and ours on top of it: the safe
+    loader, refusing a mapping that holds a key twice (YAML says keys are unique; PyYAML
+    would silently keep the last one)."""
+    import yaml
+
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StrictLoader(base):  # type: ignore[misc]
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue  # an unhashable key: PyYAML's own error says so
+                if first is not None:
+                    raise YamlError(YamlProblem(f"duplicate key {key!r} (first at line {first})", line))
+                seen[key] = line
+            result: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return result
+
+    return base, StrictLoader
+
+
+def _check_events(text: str) -> None:
+    import yaml
+
+    for event in yaml.parse(text, Loader=_loaders()[0]):
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlError(YamlProblem("YAML aliases are not allowed in a snapshot", line))
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise YamlError(YamlProblem(f"YAML anchor &{anchor} is not allowed", line))
+        # The parser reports a tag only when the document spells one out.
+        tag = getattr(event, "tag", None)
+        if tag is not None:
+            raise YamlError(YamlProblem(f"YAML tag {tag} is not allowed", line))
+
+
+def locate(text: str, paths: Sequence[Sequence[str | int]]) -> list[int | None]:
+    """The 1-based line of each path (mapping keys and list positions) in ``text``.
+
+    A path that goes further than the document does gets the line of its deepest part that
+    exists, which is where a missing key belongs; None when the text is not YAML at all.
+    Meant for error messages: it builds a node tree, which plain loading does not need.
+    """
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=_loaders()[0])
+    except yaml.YAMLError:
+        return [None] * len(paths)
+    return [None if root is None else _line_of(root, path) for path in paths]
+
+
+def _line_of(node: yaml.Node, path: Sequence[str | int]) -> int:
+    import yaml
+
+    line = node.start_mark.line + 1
+    for part in path:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    child, line = value, key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def load(text: str) -> Any:
+    """Parse one YAML document safely; raise :class:`YamlError` with a line number."""
+    from directus_gitops.files.yamlio import canonical  # the fast reader of our own output
+
+    ours, data = canonical.load(text)
+    if ours:
+        return data
+    import yaml
+
+    try:
+        # Anchors, aliases and tags all need one of these characters: skip the extra
+        # event pass for the common document that has none.
+        if "&" in text or "*" in text or "!" in text:
+            _check_events(text)
+        return yaml.load(text, Loader=_loaders()[1])
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise YamlError(YamlProblem(exc.problem or str(exc), line)) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(YamlProblem(str(exc))) from None

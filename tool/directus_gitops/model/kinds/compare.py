@@ -1,0 +1,426 @@
+"""Changes between two configuration states, in the schema change model's style.
+
+Each change is one item: ``+ role Editor``, ``~ flow "Notify on publish"`` with its changed
+properties, ``- permission Editor: articles.delete``. Removing a role, policy, permission,
+flow or dashboard is destructive (it needs ``--allow-data-loss``, like data loss in the
+schema). Children of a removed item (a removed flow's operations, a removed policy's
+permissions) go with it and are not listed twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from directus_gitops.model.changes import ABSENT, Action, PropertyChange, property_changes
+from directus_gitops.model.kinds import model, secrets
+from directus_gitops.model.kinds.model import Item, State
+
+KIND_ORDER = (
+    "folder",
+    "policy",
+    "role",
+    "access",
+    "permission",
+    "flow",
+    "operation",
+    "dashboard",
+    "panel",
+    "preset",
+    "settings",
+    "translation",
+    "user",
+)
+DESTRUCTIVE = frozenset({"role", "policy", "permission", "flow", "dashboard"})
+_NESTED = {"permissions", "operations", "panels", "policies", "public"}
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    kind: str
+    action: Action
+    name: str  # as shown: 'Editor', 'Editor: articles.delete', '"Notify on publish": notify'
+    key: tuple[Any, ...]  # identity: (id,) or a natural key
+    parent: str | None = None  # the policy, role, flow or dashboard id
+    properties: tuple[PropertyChange, ...] = ()
+    entry: Mapping[str, Any] | None = None  # desired (create/update) or current (delete)
+    current: Mapping[str, Any] | None = None  # the target's item (update/delete)
+
+    @property
+    def sign(self) -> str:
+        return {"create": "+", "update": "~", "delete": "-"}[self.action]
+
+    @property
+    def destructive(self) -> tuple[str, ...]:
+        if self.action == "delete" and self.kind in DESTRUCTIVE:
+            return (f"removes the {self.kind}",)
+        return ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class ConfigChangeSet:
+    changes: tuple[ConfigChange, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+    def __iter__(self) -> Iterator[ConfigChange]:
+        return iter(self.changes)
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def destructive(self) -> list[ConfigChange]:
+        return [c for c in self.changes if c.destructive]
+
+    def summary(self) -> str:
+        parts = []
+        for action, sign in (("create", "+"), ("update", "~"), ("delete", "-")):
+            for kind in KIND_ORDER:
+                count = sum(1 for c in self.changes if c.action == action and c.kind == kind)
+                if count:
+                    noun = (
+                        kind if count == 1 or kind == "settings" else ("policies" if kind == "policy" else kind + "s")
+                    )
+                    parts.append(f"{sign}{count} {noun}")
+        return ", ".join(parts) if parts else "no changes"
+
+
+def _quoted(name: Any) -> str:
+    text = str(name)
+    return f'"{text}"' if " " in text or not text else text
+
+
+def _props(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[PropertyChange, ...]:
+    def strip(item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in item.items() if k not in _NESTED and not k.startswith("_")}
+
+    changed = property_changes(strip(old), strip(new))
+    if not changed:
+        return ()
+    # Shown with secrets redacted, so no change can show one (files never hold a secret, and
+    # a target's secret that is not the placeholder's value reads as redacted). A value that
+    # changes between two redacted ones (an allowed value that looks like a secret) is still
+    # a change, shown as such, so that push sends it.
+    shown = {change.path: change for change in property_changes(secrets.redact(strip(old)), secrets.redact(strip(new)))}
+    hidden = (secrets.REDACTED, secrets.REDACTED)
+    return tuple(shown.get(change.path) or PropertyChange(change.path, *hidden) for change in changed)
+
+
+def _by(items: list[Item], key: Callable[[Item], Any]) -> dict[Any, Item]:
+    return {key(item): item for item in items}
+
+
+def _items(
+    kind: str,
+    old: list[Item],
+    new: list[Item],
+    key: Callable[[Item], Any],
+    name: Callable[[Item], str],
+    parent: str | None = None,
+) -> Iterator[ConfigChange]:
+    before, after = _by(old, key), _by(new, key)
+    for ident, item in after.items():
+        if ident not in before:
+            yield ConfigChange(kind, "create", name(item), (ident,), parent, entry=item)
+        else:
+            props = _props(before[ident], item)
+            if props:
+                yield ConfigChange(kind, "update", name(item), (ident,), parent, props, item, before[ident])
+    for ident, item in before.items():
+        if ident not in after:
+            yield ConfigChange(kind, "delete", name(item), (ident,), parent, entry=item, current=item)
+
+
+def _id(item: Item) -> Any:
+    return item.get("id")
+
+
+def _name(item: Item) -> str:
+    return _quoted(item.get("name") or item.get("id"))
+
+
+def compare(old: State, new: State) -> ConfigChangeSet:
+    """What applying ``new`` to an instance holding ``old`` changes (groups ``new`` lacks are
+    left alone: a group that is not synced is not removed)."""
+    changes: list[ConfigChange] = []
+    warnings: list[str] = []
+    if old.get("model", model.POLICIES) != new.get("model", model.POLICIES) and ("roles" in new):
+        warnings.append(
+            f"the files hold the {new.get('model')} access model and the target the {old.get('model')} one: "
+            "roles, policies and permissions are not compared (converting between them is a separate step)"
+        )
+        new = {k: v for k, v in new.items() if k not in ("roles", "policies", "public")}
+    names = {
+        item["id"]: _name(item) for group in ("roles", "policies") for item in old.get(group, []) + new.get(group, [])
+    }
+
+    if "folders" in new:
+        changes.extend(_items("folder", old.get("folders", []), new["folders"], _id, _name))
+    if "roles" in new:
+        if "policies" in new:
+            changes.extend(_items("policy", old.get("policies", []), new["policies"], _id, _name))
+        changes.extend(_items("role", old.get("roles", []), new["roles"], _id, _name))
+        changes.extend(_access(old, new, names))
+        changes.extend(_permissions(old, new, names))
+    if "flows" in new:
+        changes.extend(_children("flow", "operation", "operations", old.get("flows", []), new["flows"]))
+    if "dashboards" in new:
+        changes.extend(_children("dashboard", "panel", "panels", old.get("dashboards", []), new["dashboards"]))
+    if "presets" in new:
+        changes.extend(
+            _items(
+                "preset",
+                old.get("presets", []),
+                new["presets"],
+                model.preset_key,
+                lambda p: (
+                    f"{p.get('collection')}"
+                    + (f" {_quoted(p['bookmark'])}" if p.get("bookmark") else " (layout)")
+                    + (f" for role {names.get(p['role'], p['role'])}" if p.get("role") else " (global)")
+                ),
+            )
+        )
+    if "settings" in new:
+        props = _props(dict(old.get("settings") or {}), dict(new["settings"] or {}))
+        if props:
+            changes.append(
+                ConfigChange(
+                    "settings",
+                    "update",
+                    "project settings",
+                    ("settings",),
+                    None,
+                    props,
+                    new["settings"],
+                    old.get("settings"),
+                )
+            )
+    if "translations" in new:
+        changes.extend(
+            _items(
+                "translation",
+                old.get("translations", []),
+                new["translations"],
+                model.translation_key,
+                lambda t: f"{t.get('language')} {t.get('key')}",
+            )
+        )
+    if "users" in new:
+        # Users are created and changed, never removed: one that exists only on the target stays.
+        changes.extend(
+            change
+            for change in _items(
+                "user", old.get("users", []), new["users"], model.user_key, lambda u: str(u.get("email"))
+            )
+            if change.action != "delete"
+        )
+    return ConfigChangeSet(tuple(_drop_cascaded(changes)), tuple(warnings))
+
+
+def _links(state: State) -> dict[tuple[Any, Any], Item]:
+    links: dict[tuple[Any, Any], Item] = {}
+    for role in state.get("roles", []):
+        for policy in role.get("policies") or []:
+            links[(role["id"], policy)] = {"role": role["id"], "policy": policy}
+    for policy in state.get("policies", []):
+        if policy.get("public"):
+            links[(None, policy["id"])] = {"role": None, "policy": policy["id"]}
+    return links
+
+
+def _access(old: State, new: State, names: Mapping[str, str]) -> Iterator[ConfigChange]:
+    if new.get("model") != model.POLICIES:
+        return
+    before, after = _links(old), _links(new)
+
+    def name(key: tuple[Any, Any]) -> str:
+        role = names.get(key[0], str(key[0])) if key[0] else "(public)"
+        return f"{role} → policy {names.get(key[1], str(key[1]))}"
+
+    for key, item in after.items():
+        if key not in before:
+            yield ConfigChange("access", "create", name(key), key, entry=item)
+    for key, item in before.items():
+        if key not in after:
+            yield ConfigChange("access", "delete", name(key), key, entry=item, current=item)
+
+
+def _holders(state: State) -> list[tuple[str | None, str, list[Item]]]:
+    """(holder id, holder name, permissions): policies on 11+, roles and public before."""
+    if state.get("model") == model.POLICIES:
+        return [(p["id"], "policy", p.get("permissions") or []) for p in state.get("policies", [])]
+    holders: list[tuple[str | None, str, list[Item]]] = [
+        (r["id"], "role", r.get("permissions") or []) for r in state.get("roles", [])
+    ]
+    holders.append((None, "public", (state.get("public") or {}).get("permissions") or []))
+    return holders
+
+
+def _permissions(old: State, new: State, names: Mapping[str, str]) -> Iterator[ConfigChange]:
+    def index(state: State) -> dict[tuple[Any, ...], Item]:
+        return {(holder, *model.permission_key(item)): item for holder, _, items in _holders(state) for item in items}
+
+    before, after = index(old), index(new)
+    noun = "policy" if new.get("model") == model.POLICIES else "role"
+
+    def name(key: tuple[Any, ...]) -> str:
+        holder = f"{noun} {names.get(key[0], key[0])}" if key[0] else "public"
+        return f"{holder}: {key[1]}.{key[2]}"
+
+    for key, item in after.items():
+        if key not in before:
+            yield ConfigChange("permission", "create", name(key), key, key[0], entry=item)
+        else:
+            props = _props(before[key], item)
+            if props:
+                yield ConfigChange("permission", "update", name(key), key, key[0], props, item, before[key])
+    for key, item in before.items():
+        if key not in after:
+            yield ConfigChange("permission", "delete", name(key), key, key[0], entry=item, current=item)
+
+
+def _children(kind: str, child: str, key: str, old: list[Item], new: list[Item]) -> Iterator[ConfigChange]:
+    yield from _items(kind, old, new, _id, _name)
+    before = _by(old, _id)
+    for item in new:
+        current = before.get(item["id"], {})
+        owner = _name(item)
+
+        def name(sub: Item, owner: str = owner) -> str:
+            return f"{owner}: {sub.get('key') or sub.get('name') or sub.get('id')}"
+
+        yield from _items(child, current.get(key) or [], item.get(key) or [], _id, name, item["id"])
+    after = {item["id"] for item in new}
+    for item in old:
+        if item["id"] not in after:
+            for sub in item.get(key) or []:
+                yield ConfigChange(
+                    child, "delete", f"{_name(item)}: {sub.get('id')}", (sub["id"],), item["id"], entry=sub, current=sub
+                )
+
+
+def _drop_cascaded(changes: list[ConfigChange]) -> list[ConfigChange]:
+    gone = {c.key[0] for c in changes if c.action == "delete" and c.kind in ("flow", "dashboard", "policy", "role")}
+    return [c for c in changes if not (c.action == "delete" and c.parent is not None and c.parent in gone)]
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _show(path: str, value: Any) -> str:
+    if value is ABSENT:
+        return "(none)"
+    named = secrets.secret_name(path.rsplit(".", 1)[-1]) and value not in (None, "")
+    if named and not (isinstance(value, str) and secrets.PLACEHOLDER.search(value)):
+        return secrets.REDACTED
+    value = secrets.redact(value)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def _lines(change: ConfigChange) -> list[str]:
+    out = []
+    for prop in change.properties:
+        if prop.old is ABSENT:
+            out.append(f"{prop.path}: + {_show(prop.path, prop.new)}")
+        elif prop.new is ABSENT:
+            out.append(f"{prop.path}: - {_show(prop.path, prop.old)}")
+        else:
+            out.append(f"{prop.path}: {_show(prop.path, prop.old)} → {_show(prop.path, prop.new)}")
+    out.extend(f"! destructive: {reason}" for reason in change.destructive)
+    return out
+
+
+def ordered(changes: ConfigChangeSet) -> list[ConfigChange]:
+    rank = {kind: index for index, kind in enumerate(KIND_ORDER)}
+    return sorted(changes, key=lambda c: (rank[c.kind], c.name, c.action != "delete"))
+
+
+def short_lines(changes: ConfigChangeSet) -> tuple[str, ...]:
+    """One line per change, for the semantic log: ``- flow "Notify on publish" (destructive)``."""
+    return tuple(f"{c.sign} {c.label}{' (destructive)' if c.destructive else ''}" for c in ordered(changes))
+
+
+def count_line(changes: ConfigChangeSet) -> str:
+    return (
+        f"Configuration: {changes.count('create')} to add, {changes.count('update')} to change, "
+        f"{changes.count('delete')} to destroy."
+    )
+
+
+def text(changes: ConfigChangeSet, title: str = "Configuration changes:") -> str:
+    out = [title]
+    if not changes:
+        out.append("  No configuration changes.")
+    for change in ordered(changes):
+        out.append(f"  {change.sign} {change.label}")
+        out.extend(f"      {line}" for line in _lines(change))
+    out.extend(f"Warning: {warning}" for warning in changes.warnings)
+    if changes:
+        out.extend(["", count_line(changes)])
+        if changes.destructive:
+            out.append(f"{len(changes.destructive)} change(s) remove configuration (marked '!').")
+    return "\n".join(out) + "\n"
+
+
+def markdown(changes: ConfigChangeSet) -> str:
+    out = ["#### Configuration", ""]
+    if not changes:
+        return "\n".join([*out, "No configuration changes.", ""])
+    out.append(f"**{count_line(changes)}** ({changes.summary()})")
+    out.append("")
+    if changes.destructive:
+        out.append(
+            f"> [!WARNING]\n> **{len(changes.destructive)} change(s) remove configuration** "
+            "and need `--allow-data-loss` to be pushed.\n"
+        )
+    out.extend(["```diff"])
+    for change in ordered(changes):
+        out.append(f"{change.sign} {change.label}".replace("~", "!", 1))
+        out.extend(f"    {line}" for line in _lines(change))
+    out.extend(["```", ""])
+    return "\n".join(out)
+
+
+def as_dict(changes: ConfigChangeSet) -> dict[str, Any]:
+    items = []
+    for change in ordered(changes):
+        items.append(
+            {
+                "kind": change.kind,
+                "action": change.action,
+                "name": change.name,
+                "destructive": list(change.destructive),
+                "properties": [
+                    {
+                        "path": p.path,
+                        **({"old": _show(p.path, p.old)} if p.old is not ABSENT else {}),
+                        **({"new": _show(p.path, p.new)} if p.new is not ABSENT else {}),
+                    }
+                    for p in change.properties
+                ],
+            }
+        )
+    return {
+        "summary": {
+            "add": changes.count("create"),
+            "change": changes.count("update"),
+            "destroy": changes.count("delete"),
+            "destructive": len(changes.destructive),
+            "text": changes.summary(),
+        },
+        "changes": items,
+        "warnings": list(changes.warnings),
+    }

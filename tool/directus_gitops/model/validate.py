@@ -1,0 +1,856 @@
+"""The one validation of snapshots, shared by ``check`` and every command that reads one.
+
+Every problem is listed, not just the first, each as ``path:line: message``. The shape
+rules are the loader's own (store and snapshot), applied to every file instead of stopping
+at the first; the entry rules are what Directus's own validation of a snapshot accepts
+(known keys, property types, field types, format version); the reference rules are what
+Directus needs to apply it. ``check`` prints them all; ``diff``, ``plan`` and ``push`` read
+through :func:`load_tree` and :func:`load_path`, which refuse a snapshot with any problem
+that is not about canonical form, before anything is compared or sent; the client reads a
+server's snapshot through :func:`document_problems` alike, before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from directus_gitops.base.console import display
+from directus_gitops.base.errors import DocumentError, InvalidSnapshotError
+from directus_gitops.files import snapshot as snap
+from directus_gitops.files import store, yamlio
+from directus_gitops.files.yamlio import canonical as canonread
+
+# Files that could hold part of a snapshot; other files beside it are not the tool's.
+_DOCUMENTS = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str  # as shown to the user
+    line: int | None
+    message: str
+    # Only about how the files are written (canonical form, stray files): every reader can
+    # still tell exactly which snapshot they hold, so only ``check`` reports it.
+    cosmetic: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class _Finding:
+    relpath: str
+    at: snap.Location | None  # where in the document, turned into a line at the end
+    message: str
+    # Whether a rewrite would lose or invent something (then --fix leaves the files alone).
+    blocking: bool = True
+    line: int | None = None
+    cosmetic: bool = False
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """A snapshot entry and where it was written."""
+
+    key: str  # "collections", "fields", "relations" or "systemFields"
+    entry: Any  # a mapping unless the file is malformed
+    relpath: str
+    at: snap.Location
+
+    @property
+    def name(self) -> str:
+        collection, name = snap.entry_key(self.entry)
+        return f"{collection}.{name}" if name else collection
+
+
+@dataclass
+class Report:
+    """What checking one folder or file found, and the canonical files when they can be written."""
+
+    root: Path
+    problems: list[Problem]
+    canonical: dict[str, bytes] | None  # None when a rewrite would lose or invent something
+    snapshot: snap.Snapshot | None = None  # what the files hold, when they could be read
+    layout: store.Layout | Literal["directus"] = "directus"
+    format_version: int | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that make the snapshot unfit to read, compare or send."""
+        return [problem for problem in self.problems if not problem.cosmetic]
+
+
+@dataclass
+class Shared:
+    """What the two sides of a comparison share while they are read, so that what both hold
+    is read, parsed and checked once: parsed files by id (git's blob id), the entries of the
+    canonical format by their text (:func:`canonread.load_split`), snapshot entries built from
+    them, and the entries already found without a problem. Everything in it is shared by both
+    snapshots: nothing may change it in place."""
+
+    parsed: dict[str, Any] = field(default_factory=dict)
+    pieces: dict[str, Any] = field(default_factory=dict)
+    entries: dict[tuple[str, str, int], tuple[Any, snap.Entry]] = field(default_factory=dict)
+    clean: dict[int, snap.Entry] = field(default_factory=dict)  # by id; holding them keeps ids unique
+    # The entries of each collection file whose own checks (its shape, its inner name) found
+    # nothing, by the parsed file (its id; the file is held too), its path and the name the
+    # manifest lists it under. (Each entry is still checked, once per distinct content.)
+    files: dict[tuple[int, str, str], tuple[Any, list[_Placed]]] = field(default_factory=dict)
+    # Entries' marshal form for the records of both sides, by id (``treecache.record_of``).
+    encoded: dict[int, tuple[Any, bytes, bytes]] = field(default_factory=dict)
+    # The last few committed folders read whole, by content key. A walk through history
+    # (``log``) reads a commit as the new side of one comparison and, after that one's old
+    # side and the next one's, as the new side of the next: none is read twice.
+    trees: dict[str, snap.Snapshot] = field(default_factory=dict)
+
+    def keep_tree(self, key: str, snapshot: snap.Snapshot) -> None:
+        self.trees.pop(key, None)
+        self.trees[key] = snapshot
+        while len(self.trees) > 3:
+            del self.trees[next(iter(self.trees))]
+
+
+class Walk:
+    """What a walk through many commits (``log``, ``status``) shares between them: one
+    :class:`Shared` for the whole walk, started afresh once it holds more entries than about
+    three 6,000-field snapshots that have nothing in common (some 7 kB per entry)."""
+
+    LIMIT = 20_000  # entries (their text and what it reads as)
+
+    def __init__(self) -> None:
+        self._shared = Shared()
+
+    def shared(self) -> Shared:
+        """The :class:`Shared` for the next commit's reading."""
+        if len(self._shared.pieces) > self.LIMIT:
+            self._shared = Shared()
+        return self._shared
+
+
+@dataclass
+class _Checker:
+    read: store.Reader
+    files: set[str]
+    shown: Callable[[str], str]  # a file's path as the user should see it
+    findings: list[_Finding] = field(default_factory=list)
+    placed: list[_Placed] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+    data: dict[str, bytes] = field(default_factory=dict)
+    tangled: set[str] = field(default_factory=set)  # files holding an entry that is defined twice
+    snapshot: snap.Snapshot | None = None
+    layout: store.Layout | Literal["directus"] = "directus"
+    format_version: int | None = None
+    # Parsed files by id (git's blob id), shared between the two sides of a comparison so a
+    # file that is the same on both is read and parsed once.
+    file_id: store.FileId | None = None
+    parsed: dict[str, Any] | None = None
+    from_cache: set[str] = field(default_factory=set)
+    shared: Shared | None = None
+    # Whether to build the canonical files (only ``check`` compares with them).
+    render: bool = True
+
+    def find(
+        self, relpath: str, at: snap.Location | None, message: str, *, blocking: bool = True, cosmetic: bool = False
+    ) -> None:
+        self.findings.append(_Finding(relpath, at, message, blocking, cosmetic=cosmetic))
+
+    # ------------------------------------------------------------------ reading
+
+    def document(self, relpath: str) -> tuple[bool, Any]:
+        """The parsed file, or (False, None) after recording why it cannot be read."""
+        known = self.file_id(relpath) if self.file_id is not None and self.parsed is not None else None
+        if known is not None and self.parsed is not None and known in self.parsed:
+            self.from_cache.add(relpath)
+            return True, self.parsed[known]
+        try:
+            data = self.read(relpath)
+        except DocumentError as exc:  # too large to read
+            self.findings.append(_Finding(relpath, None, exc.problem, line=exc.line))
+            return False, None
+        if data is None:  # listed, but a link (never followed) or not a regular file
+            self.find(relpath, None, "is a symbolic link, which is never followed")
+            return False, None
+        self.data[relpath] = data
+        try:
+            document = self.parse(data, relpath)
+        except DocumentError as exc:
+            self.findings.append(_Finding(relpath, None, exc.problem, line=exc.line))
+            return False, None
+        self.texts[relpath] = data.decode("utf-8")
+        if known is not None and self.parsed is not None:
+            self.parsed[known] = document
+        return True, document
+
+    def parse(self, data: bytes, relpath: str) -> Any:
+        if self.shared is not None and relpath.endswith((".yaml", ".yml")) and len(data) <= store.MAX_FILE_BYTES:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+            if text is not None:
+                ours, document = canonread.load_split(text, self.shared.pieces)
+                if ours:
+                    return document
+        return store.parse_document(data, relpath)  # anything else, and every error message
+
+    def text(self, relpath: str) -> str:
+        if relpath not in self.texts:  # parsed on the other side of a comparison
+            self.texts[relpath] = (self.read(relpath) or b"").decode("utf-8")
+        return self.texts[relpath]
+
+    def shape(self, relpath: str, problems: Iterable[snap.ShapeProblem], prefix: snap.Location = ()) -> bool:
+        found = False
+        for problem in problems:
+            self.find(relpath, (*prefix, *problem.at), problem.message)
+            found = True
+        return not found
+
+    def snapshot_document(self, relpath: str, document: Any) -> snap.Snapshot | None:
+        """A file in Directus's own snapshot shape (single layout, or Directus's export)."""
+        prefix: snap.Location = ("data",) if snap.unwrap(document) is not document else ()
+        body = snap.unwrap(document)
+        problems = snap.problems(body)
+        self.shape(relpath, problems, prefix)
+        if not isinstance(body, dict):
+            return None
+        if self.version(relpath, body, (*prefix, "version")):
+            problems = [*problems, snap.ShapeProblem(("version",), "")]
+        bad = {problem.at[:2] for problem in problems}
+        for key in snap.LIST_KEYS:
+            items = body.get(key)
+            if isinstance(items, list):
+                for index, entry in enumerate(items):
+                    if (key, index) not in bad:
+                        self.placed.append(_Placed(key, entry, relpath, (*prefix, key, index)))
+        return None if problems else body
+
+    def version(self, relpath: str, header: Mapping[str, Any], at: snap.Location) -> bool:
+        """Record a snapshot ``version`` Directus refuses; whether there was one."""
+        version = header.get("version")
+        if "version" not in header or (type(version) is int and version in SNAPSHOT_VERSIONS):
+            return False
+        shown = ", ".join(str(v) for v in SNAPSHOT_VERSIONS)
+        self.find(relpath, at, f"snapshot version {version!r} is not one Directus accepts ({shown})")
+        return True
+
+    # ------------------------------------------------------------------ layouts
+
+    def folder(self, default_layout: store.Layout) -> dict[str, bytes] | None:
+        """Check the folder; the canonical files for it, or None when they can't be known."""
+        if store.MANIFEST not in self.files:
+            return self.directus_folder(default_layout)
+        ok, manifest = self.document(store.MANIFEST)
+        if not ok or not self.shape(store.MANIFEST, store.manifest_problems(manifest)):
+            for relpath in sorted(self.files - {store.MANIFEST}):
+                self.document(relpath)
+            return None
+        self.layout = manifest["layout"]
+        self.format_version = manifest["format_version"]
+        expected = self.single(manifest) if manifest["layout"] == "single" else self.split(manifest)
+        if manifest.get("config"):
+            self.config_files(manifest["config"])
+            if expected is not None:
+                # The configuration kinds' files are kept as they are (pull writes them canonical).
+                for path in store.config_files(manifest):
+                    data = self.read(path) if path in self.files else None
+                    if data is not None:
+                        expected[path] = data
+        return expected
+
+    def directus_folder(self, layout: store.Layout) -> dict[str, bytes] | None:
+        name = next((name for name in store.DIRECTUS_FILES if name in self.files), None)
+        if name is None:
+            self.find(".", None, f"no {store.MANIFEST}: not a directus-gitops schema folder")
+            return None
+        self.unlisted({name})
+        ok, document = self.document(name)
+        snapshot = self.snapshot_document(name, document) if ok else None
+        self.find(
+            name,
+            None,
+            "Directus's own snapshot, not the directus-gitops layout (`check --fix` converts it)",
+            blocking=False,
+            cosmetic=True,
+        )
+        self.snapshot = snapshot
+        if snapshot is None:
+            return None
+        return store.render(snapshot, layout) if self.render else {}
+
+    def single(self, manifest: Mapping[str, Any]) -> dict[str, bytes] | None:
+        name = str(PurePosixPath(manifest.get("file", store.SINGLE_FILE)))
+        self.unlisted({store.MANIFEST, name, *store.config_files(manifest)})
+        if name not in self.files:
+            self.find(store.MANIFEST, ("file",), f"names {name}, which is missing")
+            return None
+        ok, document = self.document(name)
+        snapshot = self.snapshot_document(name, document) if ok else None
+        self.snapshot = snapshot
+        if snapshot is None:
+            return None
+        return store.render(snapshot, "single", manifest.get("config")) if self.render else {}
+
+    def split(self, manifest: Mapping[str, Any]) -> dict[str, bytes] | None:
+        header = manifest["snapshot"]
+        self.shape(
+            store.MANIFEST,
+            snap.problems({**header, "collections": [], "fields": [], "relations": []}),
+            ("snapshot",),
+        )
+        self.version(store.MANIFEST, header, ("snapshot", "version"))
+        for index, entry in enumerate(manifest.get("system_fields") or []):
+            self.placed.append(_Placed("systemFields", entry, store.MANIFEST, ("system_fields", index)))
+        listed: dict[str, str] = {}
+        for name, relpath in (manifest.get("collections") or {}).items():
+            path = str(PurePosixPath(relpath))
+            at = ("collections", name)
+            if path in listed:
+                self.find(store.MANIFEST, at, f"lists {path} again (already for '{listed[path]}')")
+                continue
+            listed[path] = name
+            if path not in self.files:
+                self.find(store.MANIFEST, at, f"lists {path}, which is missing")
+                continue
+            self.collection_file(path, str(name))
+        self.unlisted({store.MANIFEST, *listed, *store.config_files(manifest)})
+
+        snapshot: snap.Snapshot = {**header, "collections": [], "fields": [], "relations": []}
+        if "system_fields" in manifest:
+            snapshot["systemFields"] = []
+        for placed in _named(self.placed):
+            snapshot[placed.key].append(placed.entry)
+        self.snapshot = snapshot
+        return store.render(snapshot, "split", manifest.get("config")) if self.render else {}
+
+    def config_files(self, entry: Mapping[str, Any]) -> None:
+        """The configuration kinds' files, checked by their own validation (the one every
+        reader of them runs) against the collections this folder's schema defines."""
+        from directus_gitops.model.kinds import validate as config_checks
+
+        found = config_checks.entry_findings(entry)
+        documents: dict[str, Any] = {}
+        if not found:
+            listed = store.config_files({"config": entry})
+            for index, relpath in enumerate(listed):
+                if relpath not in self.files:
+                    self.find(store.MANIFEST, ("config", "files", index), f"lists {relpath}, which is missing")
+                    continue
+                ok, document = self.document(relpath)
+                if ok:
+                    documents[relpath] = document
+            collections = {item.entry["collection"] for item in _named(self.placed) if item.key == "collections"}
+            complete = len(documents) == len(listed)
+            found.extend(config_checks.findings(entry, documents, collections, complete=complete))
+        for finding in found:
+            self.find(finding.relpath, finding.at, finding.message)
+
+    def collection_file(self, relpath: str, listed_as: str) -> None:
+        ok, content = self.document(relpath)
+        if not ok:
+            return
+        done = self.shared.files if self.shared is not None else None
+        if done is not None:  # the same file at the same place, its own checks passed before
+            known = done.get((id(content), relpath, listed_as))
+            if known is not None:
+                self.placed.extend(known[1])
+                return
+        if not self.shape(relpath, store.collection_file_problems(content)):
+            return
+        if content["collection"] != listed_as:
+            # Readers would see a collection dropped and another created: refused by them,
+            # and `check --fix` (which lists the file under the name it holds) can mend it.
+            self.find(
+                relpath,
+                ("collection",),
+                f"holds collection '{content['collection']}', but {store.MANIFEST} lists it for '{listed_as}'",
+                blocking=False,
+            )
+        placed = [_Placed(key, entry, relpath, at) for key, at, entry in self.entries(content)]
+        self.placed.extend(placed)
+        if done is not None and content["collection"] == listed_as:
+            done[(id(content), relpath, listed_as)] = (content, placed)  # the file too: its id stays its own
+
+    def entries(self, content: Mapping[str, Any]) -> Iterator[tuple[str, snap.Location, snap.Entry]]:
+        """The file's snapshot entries; a field or relation read from the same text as one
+        already built for the same collection is that same entry (see :class:`Shared`)."""
+        if self.shared is None:
+            yield from store.collection_entries(content)
+            return
+        built, name = self.shared.entries, content["collection"]
+        for key, at, entry in store.collection_entries(content):
+            if key == "collections":
+                yield key, at, entry
+                continue
+            item = content[key][at[1]]
+            known = built.get((key, name, id(item)))
+            if known is None:
+                built[(key, name, id(item))] = known = (item, entry)  # the item too: its id stays unique
+            yield key, at, known[1]
+
+    def unlisted(self, listed: set[str]) -> None:
+        for relpath in sorted(self.files - listed):
+            parts = PurePosixPath(relpath).parts
+            if parts[0] not in ("collections", "config") and (len(parts) > 1 or not relpath.endswith(_DOCUMENTS)):
+                continue  # someone's own file beside the snapshot (a README): the tool leaves it alone
+            message = f"not part of the snapshot ({store.MANIFEST} does not list it)"
+            self.find(relpath, None, message, cosmetic=True)
+
+    # ------------------------------------------------------------------ canonical form
+
+    def canonical(self, expected: Mapping[str, bytes]) -> None:
+        """Every file that was read and is not as ``store.render`` would write it."""
+        blocked = any(finding.blocking for finding in self.findings)
+        bad = {finding.relpath for finding in self.findings if finding.blocking} | self.tangled
+        for relpath, data in sorted(self.data.items()):
+            if relpath in bad or (relpath == store.MANIFEST and blocked):
+                continue  # a rewrite would not be from what this file says
+            want = expected.get(relpath)
+            if want is None:
+                self.find(relpath, None, "not a file of the canonical layout", blocking=False, cosmetic=True)
+            elif want != data:
+                line = _first_difference(data, want)
+                finding = _Finding(relpath, None, "not in canonical form", blocking=False, line=line, cosmetic=True)
+                self.findings.append(finding)
+        if not blocked:
+            for relpath in sorted(set(expected) - self.files):
+                message = "missing: the canonical layout has this file"
+                self.find(relpath, None, message, blocking=False, cosmetic=True)
+
+    # ------------------------------------------------------------------ results
+
+    def problems(self) -> list[Problem]:
+        by_file: dict[str, list[int]] = defaultdict(list)
+        for index, finding in enumerate(self.findings):
+            if finding.at is not None and (finding.relpath in self.texts or finding.relpath in self.from_cache):
+                by_file[finding.relpath].append(index)
+        lines: dict[int, int | None] = {}
+        for relpath, indexes in by_file.items():
+            located = yamlio.locate(self.text(relpath), [self.findings[i].at or () for i in indexes])
+            lines.update(zip(indexes, located, strict=True))
+        result = {
+            Problem(self.shown(finding.relpath), lines.get(index, finding.line), finding.message, finding.cosmetic)
+            for index, finding in enumerate(self.findings)
+        }
+        return sorted(result, key=lambda p: (p.path, p.line or 0, p.message))
+
+    def check_entries(self) -> None:
+        if self.shared is None:
+            self.findings.extend(_entry_findings(self.placed))
+        else:  # an entry both sides share is checked once
+            clean = self.shared.clean
+            for placed in self.placed:
+                if id(placed.entry) in clean:
+                    continue
+                found = list(_entry_findings([placed]))
+                if found:
+                    self.findings.extend(found)
+                elif isinstance(placed.entry, dict):
+                    clean[id(placed.entry)] = placed.entry
+        named = _named(self.placed)
+        identities = [_identity(p) for p in named]
+        self.findings.extend(_duplicate_findings(named, identities))
+        # A file holding an entry defined twice (the first place too) has no canonical form.
+        counts = Counter(identities)
+        self.tangled = set()
+        if len(counts) < len(identities):
+            self.tangled = {p.relpath for p, key in zip(named, identities, strict=True) if counts[key] > 1}
+        self.findings.extend(_reference_findings(named))
+
+
+# --------------------------------------------------------------------------- entry rules
+#
+# What Directus's own snapshot validation accepts (api/src/utils/validate-snapshot.ts and the
+# types of the system tables): anything else is answered 400 by the server, or worse, read
+# back differently, so every reader refuses it before comparing or sending.
+
+SNAPSHOT_VERSIONS = (1, 2)
+
+ENTRY_KEYS: dict[str, frozenset[str]] = {
+    "collections": frozenset({"collection", "meta", "schema"}),
+    "fields": frozenset({"collection", "field", "type", "meta", "schema"}),
+    "relations": frozenset({"collection", "field", "related_collection", "meta", "schema"}),
+}
+
+# @directus/constants TYPES and the API's ALIAS_TYPES.
+FIELD_TYPES = frozenset(
+    {
+        "alias",
+        "bigInteger",
+        "boolean",
+        "date",
+        "dateTime",
+        "decimal",
+        "float",
+        "integer",
+        "json",
+        "string",
+        "text",
+        "time",
+        "timestamp",
+        "binary",
+        "uuid",
+        "unknown",
+        "csv",
+        "hash",
+        "geometry",
+        "geometry.Point",
+        "geometry.LineString",
+        "geometry.Polygon",
+        "geometry.MultiPoint",
+        "geometry.MultiLineString",
+        "geometry.MultiPolygon",
+        "o2m",
+        "m2m",
+        "m2a",
+        "o2a",
+        "files",
+        "translations",
+    }
+)
+
+_BOOL = (bool,)
+_BOOL_OR_NULL = (bool, type(None))
+_INT_OR_NULL = (int, type(None))
+_TEXT_OR_NULL = (str, type(None))
+_MAP_OR_NULL = (dict, type(None))
+_LIST_OR_NULL = (list, type(None))
+
+# (list, section, property) -> the types its value may have. Only properties whose type is
+# the same in every Directus release 9-12; the others are left to the server.
+PROPERTY_TYPES: dict[tuple[str, str, str], tuple[type, ...]] = {
+    ("fields", "schema", "is_nullable"): _BOOL,
+    ("fields", "schema", "is_unique"): _BOOL_OR_NULL,
+    ("fields", "schema", "is_primary_key"): _BOOL_OR_NULL,
+    ("fields", "schema", "is_indexed"): _BOOL_OR_NULL,
+    ("fields", "schema", "is_generated"): _BOOL_OR_NULL,
+    ("fields", "schema", "has_auto_increment"): _BOOL_OR_NULL,
+    ("fields", "schema", "max_length"): (int, str, type(None)),
+    ("fields", "schema", "numeric_precision"): _INT_OR_NULL,
+    ("fields", "schema", "numeric_scale"): _INT_OR_NULL,
+    ("fields", "schema", "name"): _TEXT_OR_NULL,
+    ("fields", "schema", "table"): _TEXT_OR_NULL,
+    ("fields", "schema", "data_type"): _TEXT_OR_NULL,
+    ("fields", "schema", "foreign_key_table"): _TEXT_OR_NULL,
+    ("fields", "schema", "foreign_key_column"): _TEXT_OR_NULL,
+    ("fields", "meta", "hidden"): _BOOL_OR_NULL,
+    ("fields", "meta", "readonly"): _BOOL_OR_NULL,
+    ("fields", "meta", "required"): _BOOL_OR_NULL,
+    ("fields", "meta", "searchable"): _BOOL_OR_NULL,
+    ("fields", "meta", "sort"): _INT_OR_NULL,
+    ("fields", "meta", "interface"): _TEXT_OR_NULL,
+    ("fields", "meta", "display"): _TEXT_OR_NULL,
+    ("fields", "meta", "width"): _TEXT_OR_NULL,
+    ("fields", "meta", "group"): _TEXT_OR_NULL,
+    ("fields", "meta", "options"): _MAP_OR_NULL,
+    ("fields", "meta", "display_options"): _MAP_OR_NULL,
+    ("fields", "meta", "validation"): _MAP_OR_NULL,
+    ("fields", "meta", "conditions"): _LIST_OR_NULL,
+    ("fields", "meta", "translations"): _LIST_OR_NULL,
+    ("collections", "meta", "hidden"): _BOOL_OR_NULL,
+    ("collections", "meta", "singleton"): _BOOL_OR_NULL,
+    ("collections", "meta", "versioning"): _BOOL_OR_NULL,
+    ("collections", "meta", "archive_app_filter"): _BOOL_OR_NULL,
+    ("collections", "meta", "sort"): _INT_OR_NULL,
+    ("collections", "meta", "icon"): _TEXT_OR_NULL,
+    ("collections", "meta", "group"): _TEXT_OR_NULL,
+    ("collections", "meta", "sort_field"): _TEXT_OR_NULL,
+    ("collections", "meta", "archive_field"): _TEXT_OR_NULL,
+    ("collections", "meta", "translations"): _LIST_OR_NULL,
+    ("collections", "schema", "name"): _TEXT_OR_NULL,
+    ("relations", "meta", "one_field"): _TEXT_OR_NULL,
+    ("relations", "meta", "junction_field"): _TEXT_OR_NULL,
+    ("relations", "meta", "sort_field"): _TEXT_OR_NULL,
+    ("relations", "meta", "one_collection_field"): _TEXT_OR_NULL,
+    ("relations", "meta", "one_allowed_collections"): _LIST_OR_NULL,
+    ("relations", "schema", "on_delete"): _TEXT_OR_NULL,
+    ("relations", "schema", "on_update"): _TEXT_OR_NULL,
+    ("relations", "schema", "constraint_name"): _TEXT_OR_NULL,
+}
+
+
+# The same, by list and section: one lookup per property instead of building a key.
+_SECTION_TYPES: dict[tuple[str, str], dict[str, tuple[type, ...]]] = defaultdict(dict)
+for (_list, _section, _property), _types in PROPERTY_TYPES.items():
+    _SECTION_TYPES[(_list, _section)][_property] = _types
+_SECTION_TYPES = dict(_SECTION_TYPES)
+
+
+# The (list, section, property names, their values' types) already found right: a snapshot
+# repeats a few of them (a dozen in a 6,000-field model) across thousands of entries.
+_RIGHT_SHAPES: set[tuple[str, str, tuple[str, ...], tuple[type, ...]]] = set()
+_SHAPES_LIMIT = 50_000
+
+
+def _has_type(value: Any, expected: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):  # bool is an int in Python, never in a snapshot
+        return bool in expected
+    return isinstance(value, expected)
+
+
+def _type_names(expected: tuple[type, ...]) -> str:
+    names = {bool: "true or false", int: "an integer", str: "a string", dict: "a mapping", list: "a list"}
+    words = [names[kind] for kind in expected if kind in names]
+    if type(None) in expected:
+        words.append("null")
+    return " or ".join(words)
+
+
+def _named(placed: Iterable[_Placed]) -> list[_Placed]:
+    """The entries that name their collection: the others are reported and set aside."""
+    return [item for item in placed if isinstance(item.entry, dict) and isinstance(item.entry.get("collection"), str)]
+
+
+def _entry_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
+    """What each entry must hold for Directus, beyond the names the loader needs."""
+    for item in placed:
+        entry, relpath, at = item.entry, item.relpath, item.at
+        if not isinstance(entry, dict):
+            yield _Finding(relpath, at, f"every item of '{item.key}' must be a mapping")
+            continue
+        if item.key == "systemFields":
+            for key in ("collection", "field"):
+                if not isinstance(entry.get(key), str) or not entry[key]:
+                    yield _Finding(relpath, (*at, key), f"system field: '{key}' must be a non-empty string")
+        allowed = ENTRY_KEYS.get(item.key)
+        if allowed is not None:
+            for key in sorted(set(entry) - allowed, key=str):
+                yield _Finding(relpath, (*at, key), f"{item.name}: unknown property '{key}' (Directus refuses it)")
+        if item.key == "fields" and (not isinstance(entry.get("type"), str) or not entry["type"]):
+            yield _Finding(relpath, (*at, "type"), f"field {item.name}: 'type' must be a non-empty string")
+        elif item.key == "fields" and entry["type"] not in FIELD_TYPES:
+            message = f"field {item.name}: type '{entry['type']}' is not a Directus field type"
+            yield _Finding(relpath, (*at, "type"), message)
+        for section in ("meta", "schema"):
+            properties = entry.get(section)
+            typed = _SECTION_TYPES.get((item.key, section))
+            if isinstance(properties, dict) and typed:
+                # Whether a property is of its type depends on its name and its value's type
+                # only: a section whose names and types were all found right before is right.
+                shape = (item.key, section, tuple(properties), tuple(map(type, properties.values())))
+                if shape in _RIGHT_SHAPES:
+                    continue
+                right = True
+                for key, value in properties.items():
+                    expected = typed.get(key)
+                    # (the exact type in the list is the common case, and always right)
+                    if expected is not None and type(value) not in expected and not _has_type(value, expected):
+                        message = f"{item.name}: {section}.{key} must be {_type_names(expected)}, not {value!r}"
+                        yield _Finding(relpath, (*at, section, key), message)
+                        right = False
+                if right and len(_RIGHT_SHAPES) < _SHAPES_LIMIT:
+                    _RIGHT_SHAPES.add(shape)
+        if item.key == "relations" and "related_collection" not in entry:
+            yield _Finding(relpath, at, f"relation {item.name}: 'related_collection' is missing")
+        elif item.key == "relations" and not isinstance(entry["related_collection"], str | None):
+            message = f"relation {item.name}: 'related_collection' must be a name or null"
+            yield _Finding(relpath, (*at, "related_collection"), message)
+        for key in ("meta", "schema"):
+            if key in entry and not isinstance(entry[key], dict | None):
+                yield _Finding(relpath, (*at, key), f"{item.name}: '{key}' must be a mapping or null")
+
+
+_NOUNS = {"collections": "collection", "fields": "field", "relations": "relation", "systemFields": "system field"}
+
+
+def _identity(item: _Placed) -> tuple[str, tuple[str, str]]:
+    return item.key, snap.entry_key(item.entry)
+
+
+def _duplicate_findings(placed: list[_Placed], identities: list[tuple[str, tuple[str, str]]]) -> Iterator[_Finding]:
+    """Each entry defined again after its first place (``identities``: each one's, in order)."""
+    first: dict[tuple[str, tuple[str, str]], _Placed] = {}
+    for item, key in zip(placed, identities, strict=True):
+        if key in first:
+            message = f"{_NOUNS[item.key]} {item.name} is defined again (also in {first[key].relpath})"
+            yield _Finding(item.relpath, item.at, message)
+        else:
+            first[key] = item
+
+
+def _is_system(collection: Any) -> bool:
+    return isinstance(collection, str) and collection.startswith("directus_")
+
+
+def _reference_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
+    """Names that point nowhere. Directus's own collections are not in a snapshot, so any
+    ``directus_*`` name counts as existing."""
+    by_key: dict[str, list[_Placed]] = defaultdict(list)
+    for item in placed:
+        by_key[item.key].append(item)
+    collections = {item.entry["collection"] for item in by_key["collections"]}
+    fields = {snap.entry_key(item.entry) for item in by_key["fields"]}
+
+    def exists(collection: Any) -> bool:
+        return collection in collections or _is_system(collection)
+
+    def broken(item: _Placed, at: snap.Location, message: str) -> _Finding:
+        return _Finding(item.relpath, (*item.at, *at), f"{item.name}: {message}", blocking=False)
+
+    undefined: set[str] = set()
+    for item in by_key["fields"]:
+        collection = item.entry["collection"]
+        if not exists(collection) and collection not in undefined:
+            undefined.add(collection)  # once per collection, not once per field
+            yield broken(item, (), f"collection '{collection}' is not defined")
+    for item in by_key["collections"]:
+        group = (item.entry.get("meta") or {}).get("group")
+        if group is not None and group not in collections:
+            yield broken(item, ("meta", "group"), f"group '{group}' is not a defined collection")
+    for item in by_key["relations"]:
+        collection, name = snap.entry_key(item.entry)
+        related = item.entry.get("related_collection")
+        meta = item.entry.get("meta") or {}
+        if not exists(collection):
+            yield broken(item, ("collection",), f"collection '{collection}' is not defined")
+        elif not _is_system(collection) and (collection, name) not in fields:
+            yield broken(item, ("field",), f"field '{collection}.{name}' is not defined")
+        if isinstance(related, str) and not exists(related):
+            yield broken(item, ("related_collection",), f"related collection '{related}' is not defined")
+        junction = meta.get("junction_field")
+        if junction and not _is_system(collection) and (collection, junction) not in fields:
+            yield broken(item, ("meta", "junction_field"), f"junction field '{collection}.{junction}' is not defined")
+        one_field = meta.get("one_field")
+        if one_field and isinstance(related, str) and not _is_system(related) and (related, one_field) not in fields:
+            yield broken(item, ("meta", "one_field"), f"one_field '{related}.{one_field}' is not defined")
+        for index, allowed in enumerate(meta.get("one_allowed_collections") or []):
+            if not exists(allowed):
+                yield broken(item, ("meta", "one_allowed_collections", index), f"collection '{allowed}' is not defined")
+
+
+def _first_difference(actual: bytes, wanted: bytes) -> int:
+    for number, (have, want) in enumerate(zip(actual.splitlines(), wanted.splitlines(), strict=False), 1):
+        if have != want:
+            return number
+    return min(len(actual.splitlines()), len(wanted.splitlines())) + 1
+
+
+def _check(
+    read: store.Reader, files: set[str], shown: Callable[[str], str], layout: store.Layout, *, canonical: bool
+) -> tuple[_Checker, dict[str, bytes] | None]:
+    checker = _Checker(read, files, shown)
+    expected = checker.folder(layout)
+    checker.check_entries()
+    if canonical and expected is not None and store.MANIFEST in checker.files:
+        checker.canonical(expected)
+    return checker, expected
+
+
+def _report(root: Path, checker: _Checker, expected: dict[str, bytes] | None) -> Report:
+    blocked = expected is None or any(finding.blocking for finding in checker.findings)
+    return Report(
+        root,
+        checker.problems(),
+        None if blocked else expected,
+        checker.snapshot,
+        checker.layout,
+        checker.format_version,
+    )
+
+
+def check_folder(root: Path, default_layout: store.Layout) -> Report:
+    if store.pending(root):
+        return Report(root, [Problem(display(root), None, store.PENDING)], None)
+    checker = _Checker(store.dir_reader(root), set(store.list_files(root)), lambda relpath: display(root / relpath))
+    expected = checker.folder(default_layout)
+    checker.check_entries()
+    if expected is not None and store.MANIFEST in checker.files:
+        checker.canonical(expected)
+    return _report(root, checker, expected)
+
+
+def check_file(path: Path) -> Report:
+    """A lone snapshot file (Directus's own export): everything but canonical form."""
+    checker = _Checker(store.dir_reader(path.parent), {path.name}, lambda relpath: display(path.parent / relpath))
+    ok, document = checker.document(path.name)
+    if ok:
+        checker.snapshot = checker.snapshot_document(path.name, document)
+    checker.check_entries()
+    return Report(path, checker.problems(), None, checker.snapshot)
+
+
+def check_path(path: Path, default_layout: store.Layout) -> Report:
+    if path.is_file() and path.name == store.MANIFEST:
+        path = path.parent
+    if path.is_dir():
+        return check_folder(path, default_layout)
+    if path.is_file():
+        return check_file(path)
+    return Report(path, [Problem(display(path), None, "no such file or folder")], None)
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def _refuse(errors: list[Problem], source: str) -> InvalidSnapshotError:
+    return InvalidSnapshotError(source, [str(problem) for problem in errors])
+
+
+def _loaded(report: Report, source: str) -> store.Loaded:
+    if report.errors:
+        raise _refuse(report.errors, source)
+    if report.snapshot is None:  # pragma: no cover - a snapshot that could not be read has errors
+        raise _refuse([Problem(source, None, "no snapshot could be read")], source)
+    return store.Loaded(report.snapshot, report.layout, report.format_version)
+
+
+def load_tree(tree: store.Tree, shared: Shared | None = None) -> store.Loaded:
+    """The snapshot a schema folder (on disk, committed, or about to be written) holds, after
+    the same validation ``check`` does; :class:`InvalidSnapshotError` lists what is wrong.
+
+    ``shared`` can be shared by the two trees of a comparison: what both hold (files,
+    entries) is then read, parsed and checked once, and an entry the same on both sides is
+    the same object in both snapshots.
+    """
+    names = tree.names()
+    checker = _Checker(tree.read, set(names), lambda relpath: f"{tree.source}/{relpath}", render=False)
+    if shared is not None:
+        checker.file_id, checker.parsed, checker.shared = tree.file_id, shared.parsed, shared
+        if tree.prefetch is not None:  # the files not read already, at once (and the manifest,
+            # which more than this reads: a few hundred bytes, not one more ``git`` each time)
+            tree.prefetch([name for name in names if name == store.MANIFEST or tree.file_id(name) not in shared.parsed])
+    expected = checker.folder("split")
+    checker.check_entries()
+    return _loaded(_report(Path(tree.source), checker, expected), tree.source)
+
+
+def load_path(path: Path) -> store.Loaded:
+    """A schema folder or a snapshot file (ours or Directus's own), validated as ``load_tree``."""
+    if not path.exists():
+        raise _refuse([Problem(display(path), None, "no such file or folder")], str(path))
+    if path.is_file() and path.name != store.MANIFEST and not _is_manifest(path):
+        return _loaded(check_file(path), display(path))
+    folder = path if path.is_dir() else path.parent
+    return load_tree(store.folder_tree(folder))
+
+
+def _is_manifest(path: Path) -> bool:
+    try:
+        store.check_size(path.stat().st_size, str(path))
+        document = store.parse_document(path.read_bytes(), str(path))
+    except DocumentError:
+        return False
+    return isinstance(document, dict) and document.get("format") == store.FORMAT_NAME
+
+
+def document_problems(document: Any) -> tuple[snap.Snapshot | None, list[str]]:
+    """What ``check`` finds wrong with a snapshot already parsed (a saved plan's, a server's
+    answer), in the order found; the snapshot when nothing is."""
+    checker = _Checker(lambda relpath: None, set(), lambda relpath: relpath)
+    snapshot = checker.snapshot_document("", document)
+    checker.check_entries()
+    problems = [finding.message for finding in checker.findings if not finding.cosmetic]
+    if snapshot is None and not problems:  # pragma: no cover - a snapshot that could not be read has problems
+        problems = ["not a snapshot"]
+    return (None if problems else snapshot), problems
+
+
+def load_document(document: Any, source: str) -> snap.Snapshot:
+    """A snapshot already parsed (such as the one a saved plan carries), validated alike."""
+    snapshot, problems = document_problems(document)
+    if snapshot is None:
+        raise _refuse([Problem(source, None, message) for message in problems], source)
+    return snapshot

@@ -1,0 +1,483 @@
+"""The one HTTP client: Directus's schema endpoints, and errors a user can act on.
+
+The token travels only in the ``Authorization: Bearer`` header; no message built here ever
+contains it. httpx is imported when a client is made, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from directus_gitops import __version__
+from directus_gitops.base.console import one_line
+from directus_gitops.base.errors import ServerError, StaleHashError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from directus_gitops.model.config import Target
+
+# Directus answers 400 "request entity too large" for JSON bodies over MAX_PAYLOAD_SIZE
+# (1 MB by default); the same document as a multipart upload has a far larger limit.
+MULTIPART_THRESHOLD = 512 * 1024
+
+# Reads that change nothing (GET /server/info, /schema/snapshot) are retried briefly when the
+# connection is reset or Directus answers 503 "under pressure" (its load limiter): waits of
+# RETRY_DELAYS seconds, never past RETRY_BUDGET seconds in all. Writes are never retried.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+RETRY_BUDGET = 10.0
+
+
+# Problems named in the error about a snapshot a server answered that ``check`` would refuse.
+SHOWN_PROBLEMS = 3
+
+
+@dataclass(frozen=True)
+class Diff:
+    """A server-computed diff: what ``/schema/apply`` needs to turn the target into the snapshot."""
+
+    hash: str
+    diff: dict[str, Any]
+
+
+def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
+    try:
+        body = response.json()
+        first = body["errors"][0]
+        code = (first.get("extensions") or {}).get("code")
+        return one_line(str(first.get("message", "")).strip()), code
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
+        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+        return one_line(text), None
+
+
+class DirectusClient:
+    def __init__(self, target: Target, transport: httpx.BaseTransport | None = None) -> None:
+        import httpx
+
+        self.target = target
+        self._httpx = httpx
+        self._transport = transport
+        self._client = httpx.Client(
+            base_url=target.url,
+            headers={
+                "Authorization": f"Bearer {target.token}",
+                "User-Agent": f"directus-gitops/{__version__}",
+                "Accept": "application/json",
+            },
+            timeout=httpx.Timeout(target.timeout, connect=min(10.0, target.timeout)),
+            transport=transport,
+            follow_redirects=False,
+            # One connection at a time, so the socket the deadline watches is the one in use.
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            verify=_may_use_tls(target.url),
+        )
+        self._socket: socket.socket | None = None
+
+    def __enter__(self) -> DirectusClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def sibling(self) -> DirectusClient:
+        """A second client for the same target, for a request made alongside this one's."""
+        return DirectusClient(self.target, transport=self._transport)
+
+    # ------------------------------------------------------------------ transport
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        retry: bool = False,
+    ) -> httpx.Response:
+        """One request; with ``retry`` (reads only), a few more after transient failures."""
+        start = time.monotonic()
+        for delay in (*RETRY_DELAYS, None) if retry else (None,):
+            try:
+                response = self._send(method, path, params=params, body=body)
+            except ServerError as exc:
+                if not exc.transient:
+                    raise
+                failure: ServerError | httpx.Response = exc
+            else:
+                if response.status_code != 503:
+                    return self._checked(method, path, response)
+                failure = response
+            if delay is None or time.monotonic() - start + delay > RETRY_BUDGET:
+                break
+            time.sleep(delay)
+        if isinstance(failure, ServerError):
+            raise failure
+        return self._checked(method, path, failure)
+
+    def _checked(self, method: str, path: str, response: httpx.Response) -> httpx.Response:
+        if response.is_success:
+            return response
+        raise self._status_error(f"{method} {path}", response)
+
+    def _send(self, method: str, path: str, *, params: Mapping[str, str] | None, body: Any) -> httpx.Response:
+        what = f"{method} {path}"
+        kwargs: dict[str, Any] = {"params": params}
+        if body is not None:
+            encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            if len(encoded) > MULTIPART_THRESHOLD:
+                kwargs["files"] = {"file": ("snapshot.json", encoded, "application/json")}
+            else:
+                kwargs["content"] = encoded
+                kwargs["headers"] = {"Content-Type": "application/json"}
+        httpx = self._httpx
+        timed_out = ServerError(
+            f"{what} to {self.target.url} timed out after {self.target.timeout:g} s",
+            hint="raise 'timeout' for this environment in directus-gitops.yaml if the server is just slow",
+        )
+        kwargs["extensions"] = {"trace": self._trace}
+        deadline = _Deadline(self.target.timeout, lambda: self._socket)
+        try:
+            with deadline:
+                response = self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            self._reset()
+            raise timed_out from None
+        except httpx.HTTPError as exc:
+            if deadline.expired:
+                self._reset()
+                raise timed_out from None
+            reason = _reason(exc)
+            if isinstance(exc, httpx.ConnectError):
+                raise ServerError(
+                    f"cannot reach Directus at {self.target.url}: {reason}", transient=reason == "connection reset"
+                ) from None
+            # A connection reset or closed under the request is worth another try for a read.
+            transient = isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError | httpx.WriteError)
+            raise ServerError(f"{what} to {self.target.url} failed: {reason}", transient=transient) from None
+        if deadline.expired:  # the answer was complete as the deadline struck
+            self._reset()
+        return response
+
+    def _trace(self, event: str, info: Mapping[str, Any]) -> None:
+        # httpx bounds each read, not a whole request: a server sending one byte a second
+        # would never time out. Knowing the connection's socket lets the deadline cut it.
+        if event == "connection.connect_tcp.complete":
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            self._socket = sock if isinstance(sock, socket.socket) else None
+
+    def _reset(self) -> None:
+        """Forget a connection the deadline may have cut, so the next request opens a new one."""
+        self._client.close()
+        self._client = self._httpx.Client(
+            base_url=self._client.base_url,
+            headers=self._client.headers,
+            timeout=self._client.timeout,
+            transport=self._transport,
+            follow_redirects=False,
+            limits=self._httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            verify=_may_use_tls(self.target.url),
+        )
+        self._socket = None
+
+    def _status_error(self, what: str, response: httpx.Response) -> ServerError:
+        status = response.status_code
+        message, code = _error_detail(response)
+        where = f"{what} on {self.target.url}"
+        if status == 401:
+            return ServerError(
+                f"{where}: the token was rejected (401)",
+                hint=f"check {self.target.token_env}",
+                status=status,
+                code=code,
+            )
+        if status == 403 and code == "LIMIT_EXCEEDED":
+            return ServerError(
+                f"{where}: Directus licence limit reached (403): {message}",
+                status=status,
+                code=code,
+            )
+        if status == 403:
+            return ServerError(
+                f"{where}: forbidden (403); the schema endpoints need an admin token",
+                hint=f"{self.target.token_env} must hold the static token of an admin user",
+                status=status,
+                code=code,
+            )
+        if 300 <= status < 400:
+            return ServerError(
+                f"{where}: redirected ({status}) to {response.headers.get('location', '?')}; "
+                "is the url the Directus API's base address?",
+                status=status,
+            )
+        if status == 404 and code is None:
+            return ServerError(f"{where}: not found (404); is {self.target.url} a Directus API?", status=status)
+        if status == 400 and "generate a new diff" in message:  # Directus's stale-hash wording
+            return StaleHashError(f"{where}: {message}", status=status, code=code)
+        detail = f": {message}" if message else ""
+        return ServerError(f"{where} failed ({status}){detail}", hint=known_cause(message), status=status, code=code)
+
+    def _data(self, what: str, response: httpx.Response) -> Any:
+        content_type = response.headers.get("content-type", "")
+        if "json" not in content_type:
+            raise ServerError(
+                f"{what}: {self.target.url} answered with {content_type or 'no content type'}, "
+                "not JSON; is it a Directus API?"
+            )
+        body = self._json(what, response)
+        if not isinstance(body, dict) or "data" not in body:
+            raise ServerError(f"{what}: {self.target.url} answered without a 'data' member; is it a Directus API?")
+        return body["data"]
+
+    def _json(self, what: str, response: httpx.Response) -> Any:
+        """The answer's JSON, read as ``check`` reads a JSON file: a key twice in one object
+        (where the last would silently win) is refused, and so is nesting past ``store.MAX_NESTING`` (as in files)."""
+        from directus_gitops.files import store
+
+        refused = f"{what}: {self.target.url} answered with"
+        try:
+            body = response.json(object_pairs_hook=store.unique_keys)
+        except store.DuplicateKey as exc:
+            raise ServerError(f"{refused} invalid JSON: duplicate key {exc.key!r}") from None
+        except ValueError:
+            raise ServerError(f"{refused} invalid JSON") from None
+        except RecursionError:
+            deep = True
+        else:
+            deep = store.nested_deeper(body)
+        if deep:
+            raise ServerError(f"{refused} JSON nested more than {store.MAX_NESTING} levels deep")
+        return body
+
+    # ------------------------------------------------------------------ endpoints
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.snapshot_of(self.snapshot_response())
+
+    def snapshot_response(self) -> httpx.Response:
+        """GET /schema/snapshot's answer, its body not yet decoded (``pull`` skips decoding an
+        answer it has already written out); :meth:`snapshot_of` decodes and checks it."""
+        return self._request("GET", "/schema/snapshot", retry=True)
+
+    def snapshot_of(self, response: httpx.Response) -> dict[str, Any]:
+        """The snapshot in ``response``, validated with ``check``'s own rules: no command
+        writes, compares or sends what a server answers unless the files could hold it."""
+        from directus_gitops.model import validate
+
+        data = self._data("GET /schema/snapshot", response)
+        if not isinstance(data, dict) or "collections" not in data:
+            raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
+        snapshot, problems = validate.document_problems(data)
+        if snapshot is None:
+            # One line, as every error about a server: ``status`` shows it in a table row.
+            more = len(problems) - SHOWN_PROBLEMS
+            listed = "; ".join(problems[:SHOWN_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
+            raise ServerError(
+                f"GET /schema/snapshot: {self.target.url} answered with a snapshot `check` refuses: {listed}",
+                hint="nothing `check` would refuse in the files is taken from a server: correct the schema "
+                "on the server (or, if Directus itself accepts it, report it to directus-gitops)",
+            )
+        return snapshot
+
+    def server_info(self) -> dict[str, Any]:
+        data = self._data("GET /server/info", self._request("GET", "/server/info", retry=True))
+        return data if isinstance(data, dict) else {}
+
+    def diff(self, snapshot: Mapping[str, Any], *, force: bool = False) -> Diff | None:
+        """The changes that would make the target match ``snapshot``; None when it already does."""
+        # Older servers treat any ``force`` parameter, even force=false, as on.
+        params = {"force": "true"} if force else None
+        response = self._request("POST", "/schema/diff", params=params, body=snapshot)
+        if response.status_code == 204 or not response.content:
+            return None
+        data = self._data("POST /schema/diff", response)
+        if not isinstance(data, dict) or "hash" not in data or "diff" not in data:
+            raise ServerError("POST /schema/diff: the answer has no hash and diff")
+        return Diff(hash=str(data["hash"]), diff=data["diff"])
+
+    def has_field(self, collection: str, field: str) -> bool:
+        """Whether ``collection.field`` exists on the target (Directus's own fields included)."""
+        from urllib.parse import quote
+
+        path = f"/fields/{quote(collection, safe='')}/{quote(field, safe='')}"
+        try:
+            self._request("GET", path)
+        except ServerError as exc:
+            if exc.status in (403, 404):  # 12.x answers 403 for what does not exist
+                return False
+            raise
+        return True
+
+    def licence(self) -> dict[str, Any] | None:
+        """Directus 12's licence: entitlements (limits) and usage; None where there is none."""
+        try:
+            data = self._data("GET /license", self._request("GET", "/license"))
+        except ServerError as exc:
+            if exc.status in (403, 404):
+                return None
+            raise
+        return data if isinstance(data, dict) else None
+
+    def clear_cache(self) -> None:
+        """Make the server forget its cached schema (after a failed apply on MySQL/MariaDB)."""
+        self._request("POST", "/utils/cache/clear")
+
+    # ------------------------------------------------------------------ the push lock (lock.py)
+
+    def create_lock_record(self, key: str, name: str) -> bool:
+        """Create the lock's row; False when a row with that key exists (someone holds it)."""
+        try:
+            self._request("POST", "/folders", body={"id": key, "name": name})
+        except ServerError as exc:
+            if exc.code == "RECORD_NOT_UNIQUE":  # the database refused a second row with this key
+                return False
+            raise
+        return True
+
+    def lock_record(self, key: str) -> str | None:
+        """The lock row's name; None when there is no such row."""
+        try:
+            data = self._data("GET /folders", self._request("GET", f"/folders/{key}"))
+        except ServerError as exc:
+            if exc.status in (403, 404):  # 12.x answers 403 for what does not exist
+                return None
+            raise
+        return str(data.get("name") or "") if isinstance(data, dict) else None
+
+    def delete_lock_record(self, key: str) -> None:
+        try:
+            self._request("DELETE", f"/folders/{key}")
+        except ServerError as exc:
+            if exc.status not in (403, 404):  # already gone
+                raise
+
+    # ------------------------------------------------------------------ configuration items
+
+    def read(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        """The ``data`` of a GET on a REST endpoint (roles, policies, flows, settings, …)."""
+        return self._data(f"GET {path}", self._request("GET", path, params=params))
+
+    def write(self, method: str, path: str, body: Any = None) -> Any:
+        """Create, change or delete configuration items; the answer's ``data``, if any."""
+        response = self._request(method, path, body=body)
+        if response.status_code == 204 or not response.content:
+            return None
+        return self._data(f"{method} {path}", response)
+
+    def apply(self, diff: Diff) -> None:
+        # Never send force here: on 11.17+ it turns off the hash check, our only guard.
+        self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
+
+
+def _may_use_tls(url: str) -> bool:
+    """Whether a client for ``url`` could open a TLS connection: an https URL, or any URL when
+    the environment names a proxy (which may be https). Only then are the CA certificates
+    loaded: that takes a good share of a quick command's time, for nothing on plain http."""
+    if not url.lower().startswith("http://"):
+        return True
+    return any(name.lower().endswith("_proxy") and name.lower() != "no_proxy" for name in os.environ)
+
+
+class _Deadline:
+    """An overall deadline on one request: when it passes, the connection's socket is shut
+    down, which ends any read in progress at once (headers or body, however slowly they drip)."""
+
+    def __init__(self, seconds: float, current: Any) -> None:
+        self._seconds = seconds
+        self._current = current  # the socket in use, when known
+        self._lock = threading.Lock()
+        self._done = False
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            sock = self._current()
+            if sock is not None:
+                with contextlib.suppress(OSError):  # already closed: the request is ending anyway
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+# Raw Directus errors whose cause is known, by a fragment of their message: the cause and
+# the way out (docs/compatibility.md has the details).
+KNOWN_CAUSES: tuple[tuple[str, str], ...] = (
+    (
+        "already has an associated relationship",
+        "the snapshot carries a relation Directus defines itself (older releases leaked them); the translation "
+        "leaves Directus's own relations out, so this one is on a custom field: remove it from the target or "
+        "the snapshot",
+    ),
+    (
+        "reading 'is_primary_key'",
+        "the diff names a field the target does not have (often a system index from another release); "
+        "plan again so the translation can leave it out",
+    ),
+    (
+        "used in a foreign key constraint",
+        "MySQL/MariaDB refuse to change or drop a column or index that backs a foreign key; "
+        "remove the relation first, in its own push",
+    ),
+    (
+        "is not allowed",
+        "the target's Directus release does not accept a key of this snapshot; "
+        "pull from a server of the target's release, or report the key so a translation rule can cover it",
+    ),
+    (
+        "Cannot add a NOT NULL column",
+        "SQLite cannot add a required column without a default to a table that already has rows "
+        "(directus_users always has one): give the field a default value or make it nullable",
+    ),
+    (
+        'type "geometry" does not exist',
+        "the target's PostgreSQL lacks the PostGIS extension that geometry fields need: "
+        "run CREATE EXTENSION postgis there first",
+    ),
+    (
+        "does not match the current instance",
+        "the snapshot comes from another Directus release or database: pass --force to let Directus compare it",
+    ),
+)
+
+
+def known_cause(message: str) -> str | None:
+    """The cause and the way out for a raw Directus error message, when one is known."""
+    for fragment, cause in KNOWN_CAUSES:
+        if fragment in message:
+            return cause
+    return None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused"
+    if "Connection reset" in text or "Errno 104" in text:
+        return "connection reset"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "unknown host"
+    return text or type(exc).__name__
