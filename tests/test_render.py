@@ -33,8 +33,10 @@ def test_markdown_comment_has_summary_warnings_table_and_folded_details() -> Non
     assert "| `authors` |  | `name` ⚠ |  |" in lines
     assert "| `content` |  |  | *collection* |" in lines
     assert lines[lines.index("<details><summary>Full details</summary>") + 2] == "```diff"
-    assert "! field authors.name" in lines
+    assert "~ field authors.name" in lines  # the plan's own signs; "!" starts only a data-loss line
     assert '    type: "string" → "text"' in lines
+    assert "! data loss: changes the type string → text" in lines
+    assert not [line for line in lines if line.startswith("!") and "data loss" not in line]
     assert text.rstrip().endswith("</details>")
 
 

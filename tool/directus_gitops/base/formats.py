@@ -11,3 +11,8 @@ FORMATS: tuple[Format, ...] = ("text", "markdown", "json")
 DIAGRAM_FORMATS: tuple[Format, ...] = (*FORMATS, "mermaid")
 # Every JSON document the tool writes (plans, reports, saved plans) says this, as a string.
 JSON_FORMAT_VERSION = "1"
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 field``, ``2 fields``, ``2 policies``."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"

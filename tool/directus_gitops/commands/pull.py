@@ -51,13 +51,11 @@ def _committed(repo: Repo, folder: str) -> store.Tree | None:
     return repo.schema_tree("HEAD", folder)[1]
 
 
-def commit_message(change_summary: str | None, new: snap.Snapshot, env: str) -> str:
+def commit_message(change_summary: str | None, new: snap.Snapshot, env: str, configured: str | None = None) -> str:
+    """``schema: +1 field; configuration: +1 permission``, or for a first pull what it holds."""
     if change_summary is None:
-        counts = snap.count_entries(new)
-        return (
-            f"schema: snapshot of {env} ({counts['collections']} collections, "
-            f"{counts['fields']} fields, {counts['relations']} relations)"
-        )
+        counts = snap.described_counts(new) + (f"; {configured}" if configured else "")
+        return f"schema: snapshot of {env} ({counts})"
     return f"schema: {change_summary}"
 
 
@@ -170,7 +168,6 @@ def _run(
             console.warn(f"setting '{key}' holds a credential and is never written (set it on each instance)")
     new_tree = store.memory_tree(files, f"snapshot of {target.name}")
 
-    counts = snap.count_entries(pulled)
     source = f"Directus {pulled.get('directus')}, {pulled.get('vendor', 'unknown vendor')}"
     if store.same_content(schema_dir, files):
         console.info(f"{shown} already matches '{target.name}' ({source}); nothing changed.")
@@ -180,8 +177,7 @@ def _run(
         pullcache.forget(schema_dir)  # until the new tree is in place
         store.write_tree(schema_dir, files)
         console.info(
-            f"Pulled '{target.name}' ({source}): {counts['collections']} collections, "
-            f"{counts['fields']} fields, {counts['relations']} relations"
+            f"Pulled '{target.name}' ({source}): {snap.described_counts(pulled)}"
             + (f"; {configured.counts}" if configured else "")
             + f" into {shown} ({described})."
         )
@@ -190,7 +186,9 @@ def _run(
         pullcache.save(schema_dir, record)
     if repo is not None:
         folder = repo.relpath(schema_dir)
-        text = message or commit_message(summary(_committed(repo, folder), new_tree), pulled, target.name)
+        text = message or commit_message(
+            summary(_committed(repo, folder), new_tree), pulled, target.name, configured.counts if configured else None
+        )
         sha = repo.commit_folder(folder, text)
         console.info("Nothing to commit." if sha is None else f"Committed {sha[:10]}.")
     return ExitCode.OK

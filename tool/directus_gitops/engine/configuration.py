@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from directus_gitops.base.errors import ConfigError, InvalidSnapshotError, RefusedError, ResidueError, SnapshotError
+from directus_gitops.base.formats import counted
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
 from directus_gitops.model.kinds import compare, files, identity, ignore, model, secrets
@@ -99,9 +100,18 @@ def _refuse_invalid(
 
 def counts(state: State) -> str:
     parts = []
-    for group in ("roles", "policies", "flows", "dashboards", "presets", "translations", "folders", "users"):
+    for group, noun in (
+        ("roles", "role"),
+        ("policies", "policy"),
+        ("flows", "flow"),
+        ("dashboards", "dashboard"),
+        ("presets", "preset"),
+        ("translations", "translation"),
+        ("folders", "folder"),
+        ("users", "user"),
+    ):
         if group in state:
-            parts.append(f"{len(state[group])} {group}")
+            parts.append(counted(len(state[group]), noun, group))
     if "settings" in state:
         parts.append("settings")
     return ", ".join(parts)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from directus_gitops.base.errors import SnapshotError
+from directus_gitops.base.formats import counted
 
 Snapshot = dict[str, Any]
 Entry = dict[str, Any]
@@ -181,3 +182,9 @@ def field_counts(snapshot: Mapping[str, Any] | None) -> dict[str, int]:
     for entry in (snapshot or {}).get("fields") or []:
         counts[entry["collection"]] += 1
     return dict(counts)
+
+
+def described_counts(snapshot: Mapping[str, Any]) -> str:
+    """``3 collections, 1 field, 12 relations``."""
+    counts = count_entries(snapshot)
+    return ", ".join(counted(counts[key], key.rstrip("s")) for key in ("collections", "fields", "relations"))

@@ -385,10 +385,12 @@ def _table_rows(changes: ChangeSet, fields: Mapping[str, int] | None = None) -> 
 
 
 def _diff_block(change: Change) -> str:
-    # In a diff block "!" (not "~") is what GitHub highlights as a change. Detail lines are
-    # indented by four spaces, so no user text in them can close the fence.
-    head = f"{change.sign} {_label(change)}".replace("~", "!", 1)
-    return "\n".join([head, *(f"    {line}" for line in _detail_lines(change))])
+    # The signs are the plan's own (+ ~ -); "!" starts only a data-loss line, which GitHub
+    # highlights in a diff block. Other detail lines are indented by four spaces, so no user
+    # text in them can close the fence.
+    lines = _detail_lines(change)
+    head = f"{change.sign} {_label(change)}"
+    return "\n".join([head, *(line if line.startswith("!") else f"    {line}" for line in lines)])
 
 
 def _length(lines: list[str]) -> int:

@@ -147,8 +147,19 @@ def _id(item: Item) -> Any:
     return item.get("id")
 
 
+# What every instance bootstraps for itself, named as Directus's app shows it (its files hold
+# translation keys such as ``$t:public_label``).
+_BUILTIN_NAMES = {model.PUBLIC: "Public", model.ADMINISTRATOR: "Administrator"}
+
+
 def _name(item: Item) -> str:
-    return _quoted(item.get("name") or item.get("id"))
+    builtin = item.get("builtin")
+    if builtin in _BUILTIN_NAMES:
+        return _BUILTIN_NAMES[builtin]
+    name = item.get("name") or item.get("id")
+    if isinstance(name, str) and name.startswith("$t:"):  # another translation key: readable words
+        name = name[3:].removesuffix("_label").replace("_", " ").capitalize()
+    return _quoted(name)
 
 
 def compare(old: State, new: State) -> ConfigChangeSet:
@@ -387,9 +398,9 @@ def markdown(changes: ConfigChangeSet) -> str:
             "and need `--allow-data-loss` to be pushed.\n"
         )
     out.extend(["```diff"])
-    for change in ordered(changes):
-        out.append(f"{change.sign} {change.label}".replace("~", "!", 1))
-        out.extend(f"    {line}" for line in _lines(change))
+    for change in ordered(changes):  # "!" only where configuration goes (as data loss in the schema's)
+        out.append(f"{change.sign} {change.label}")
+        out.extend(line if line.startswith("!") else f"    {line}" for line in _lines(change))
     out.extend(["```", ""])
     return "\n".join(out)
 
