@@ -153,8 +153,11 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
     assert project.run("pull", "--env", "dev", "--commit").code == 0
     refused = project.run("push", "--env", "prod", "--yes")
     assert refused.code == 3, refused.output
-    assert "articles.delete" in refused.output
-    allowed = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
+    assert "articles.delete" in refused.output and "--allow-config-removal" in refused.err
+    # Consent is per risk: data loss's does not cover a configuration removal.
+    not_covered = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
+    assert not_covered.code == 3 and "articles.delete" in not_covered.output, not_covered.output
+    allowed = project.run("push", "--env", "prod", "--yes", "--allow-config-removal")
     assert allowed.code == 0, allowed.output
     assert project.run("push", "--env", "prod", "--yes").code == 0
 
@@ -162,10 +165,10 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
     admin = config / ("policies/administrator.yaml" if policies else "roles/administrator.yaml")
     admin.write_text(admin.read_text().replace("admin_access: true", "admin_access: false"))
     project.git("commit", "--quiet", "-am", "no more admin")
-    locked = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
+    locked = project.run("push", "--env", "prod", "--yes", "--allow-data-loss", "--allow-config-removal")
     assert locked.code == 3, locked.output
     assert "refusing to push" in locked.output and "admin" in locked.output
-    dry = project.run("push", "--env", "prod", "--dry-run", "--allow-data-loss")
+    dry = project.run("push", "--env", "prod", "--dry-run", "--allow-config-removal")
     assert dry.code == 3 and "admin" in dry.output, dry.output  # a dry run says so just the same
 
     # A secret planted in a flow's request header reaches no file, output or git object.
@@ -217,7 +220,7 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
         schema_before = http.get("/schema/snapshot").json()["data"]
     planned = project.run("plan", "--env", "prod")
     assert planned.code == 0 and "a push would stop" in planned.err and "HOOK_TOKEN" in planned.err, planned.output
-    stopped = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
+    stopped = project.run("push", "--env", "prod", "--yes", "--allow-config-removal")
     assert stopped.code == 1, stopped.output
     assert "HOOK_TOKEN" in stopped.err and "nothing was applied" in stopped.err
     assert "Applying" not in stopped.output and "Backed up" not in stopped.output
@@ -225,7 +228,7 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
         assert http.get("/schema/snapshot").json()["data"] == schema_before
     assert sorted(backups.iterdir()) == kept
     project.monkeypatch.setenv("HOOK_TOKEN", secret)
-    substituted = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
+    substituted = project.run("push", "--env", "prod", "--yes", "--allow-config-removal")
     assert substituted.code == 0, substituted.output
     assert secret not in substituted.output
     with _http(target) as http:

@@ -49,7 +49,8 @@ def github_workflow_schema() -> dict[str, Any]:
 
 def run_step(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """A workflow ``run:`` script in bash as GitHub runs it, its ``${{ }}`` expressions given."""
-    script = script.replace("${{ inputs.allow_data_loss && '--allow-data-loss' || '' }}", "")
+    for flag in ("allow_data_loss", "allow_config_removal"):
+        script = script.replace(f"${{{{ inputs.{flag} && '--{flag.replace('_', '-')}' || '' }}}}", "")
     assert "${{" not in script, script
     environment = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **env}
     return subprocess.run(

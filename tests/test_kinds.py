@@ -169,6 +169,33 @@ def test_changes_read_like_the_schema_plan() -> None:
         sync.refuse_removals(changes)
 
 
+def test_an_operation_panel_or_preset_removed_alone_needs_the_config_removal_consent_too() -> None:
+    old = marked()
+    old["dashboards"] = [
+        {
+            "id": "d1",
+            "name": "Editorial",
+            "panels": [
+                {"id": "x1", "name": "A", "type": "metric", "position_x": 1, "position_y": 1, "width": 6, "height": 6},
+                {"id": "x2", "name": "B", "type": "metric", "position_x": 7, "position_y": 1, "width": 6, "height": 6},
+            ],
+        }
+    ]
+    old["presets"] = [{"bookmark": "Drafts", "collection": "articles", "role": None, "_id": 1}]
+    new = copy.deepcopy(old)
+    flow = new["flows"][0]
+    flow["operations"] = [op for op in flow["operations"] if op["key"] != "log_failure"]
+    next(op for op in flow["operations"] if op["key"] == "check")["reject"] = None
+    new["dashboards"][0]["panels"].pop()
+    new["presets"] = []
+    changes = compare.compare(old, new)
+    assert {c.kind for c in changes.destructive} == {"operation", "panel", "preset"}
+    with pytest.raises(RefusedError) as refused:
+        sync.refuse_removals(changes)
+    assert "operation" in refused.value.message and "panel" in refused.value.message
+    assert "--allow-config-removal" in (refused.value.hint or "")
+
+
 def test_links_are_set_after_every_operation_exists() -> None:
     desired = marked()
     current = {**desired, "flows": []}

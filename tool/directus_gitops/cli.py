@@ -482,7 +482,17 @@ def plan(
 @format_option
 @details_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (for CI).")
-@click.option("--allow-data-loss", is_flag=True, help="Allow changes that drop tables, columns or data.")
+@click.option(
+    "--allow-data-loss",
+    is_flag=True,
+    help="Allow changes that drop tables, columns or rows, or narrow a type or length.",
+)
+@click.option(
+    "--allow-config-removal",
+    is_flag=True,
+    help="Allow removing roles, policies, access links, permissions, flows, operations, dashboards, panels or "
+    "presets (--allow-data-loss does not cover these, nor this data loss).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 @click.option("--no-backup", is_flag=True, help="Skip the backup of the server's current schema.")
 @click.option(
@@ -508,6 +518,7 @@ def push(
     details: bool,
     yes: bool,
     allow_data_loss: bool,
+    allow_config_removal: bool,
     dry_run: bool,
     no_backup: bool,
     lock_timeout: float,
@@ -526,7 +537,7 @@ def push(
 
     With `sync:` in directus-gitops.yaml, also pushes roles, policies, permissions, flows,
     dashboards, presets, settings, translations and folders (docs/config-kinds.md): removals
-    need --allow-data-loss; a push that would lock out its own token is always refused.
+    need --allow-config-removal; a push that would lock out its own token is always refused.
     """
     from directus_gitops.commands import push as command
 
@@ -545,6 +556,7 @@ def push(
         force=force,
         yes=yes,
         allow_data_loss=allow_data_loss,
+        allow_config_removal=allow_config_removal,
         dry_run=dry_run,
         no_backup=no_backup,
         system_index_changes=system_index_changes,

@@ -95,6 +95,7 @@ def run(
     yes: bool,
     allow_data_loss: bool,
     dry_run: bool,
+    allow_config_removal: bool = False,
     no_backup: bool,
     system_index_changes: bool = False,
     mode: selection.Mode | None = None,
@@ -139,7 +140,9 @@ def run(
                 record.result = "already matches"
                 return ExitCode.OK
 
-            refusals = pushing.preconditions(client, plan, config_plan, allow_data_loss=allow_data_loss)
+            refusals = pushing.preconditions(
+                client, plan, config_plan, allow_data_loss=allow_data_loss, allow_config_removal=allow_config_removal
+            )
             if dry_run:
                 # Nothing was attempted, so nothing was refused: say what a real push would do.
                 for refusal in refusals:

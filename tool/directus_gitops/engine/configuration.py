@@ -370,7 +370,7 @@ def refuse_removals(changes: ConfigChangeSet) -> None:
         names = ", ".join(c.label for c in gone[:5]) + (" …" if len(gone) > 5 else "")
         raise RefusedError(
             f"refusing to push: {len(gone)} change(s) remove configuration ({names}); nothing was applied",
-            hint="review the plan, then re-run with --allow-data-loss",
+            hint="review the plan, then re-run with --allow-config-removal (--allow-data-loss does not cover it)",
         )
 
 

@@ -93,12 +93,17 @@ def saved_config(
 
 
 def preconditions(
-    client: DirectusClient, plan: planning.Plan, config_plan: sync.Plan | None, *, allow_data_loss: bool
+    client: DirectusClient,
+    plan: planning.Plan,
+    config_plan: sync.Plan | None,
+    *,
+    allow_data_loss: bool,
+    allow_config_removal: bool,
 ) -> list[GitOpsError]:
-    """Every reason the push cannot go on, checked before the backup and the first write:
-    an unset placeholder variable, configuration removals and data loss without consent, the
-    licence's limit. A push that would lock its own user out is refused at once (whatever the
-    flags, a dry run included)."""
+    """Every reason the push cannot go on, checked before the backup and the first write: an
+    unset placeholder variable, configuration removals without ``--allow-config-removal``, data
+    loss without ``--allow-data-loss``, the licence's limit. A push that would lock its own
+    user out is refused at once (whatever the flags, a dry run included)."""
     refusals: list[GitOpsError] = []
     if config_plan is not None and config_plan.changes:
         from directus_gitops.engine import configuration as sync
@@ -109,7 +114,7 @@ def preconditions(
         lockout = sync.lockout(client, config_plan)
         if lockout is not None:
             raise RefusedError(f"refusing to push: {lockout}; nothing was applied")
-        if not allow_data_loss:
+        if not allow_config_removal:
             try:
                 sync.refuse_removals(config_plan.changes)
             except RefusedError as exc:
@@ -120,7 +125,7 @@ def preconditions(
         refusals.append(
             RefusedError(
                 f"refusing to push: {len(lossy)} change(s) can lose data ({names}); nothing was applied",
-                hint="review the plan, then re-run with --allow-data-loss",
+                hint="review the plan, then re-run with --allow-data-loss (--allow-config-removal does not cover it)",
             )
         )
     # Only Directus 12 has a licence limit (and GET /license); don't ask older targets.

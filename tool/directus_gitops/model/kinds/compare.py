@@ -1,10 +1,11 @@
 """Changes between two configuration states, in the schema change model's style.
 
 Each change is one item: ``+ role Editor``, ``~ flow "Notify on publish"`` with its changed
-properties, ``- permission Editor: articles.delete``. Removing a role, policy, permission,
-flow or dashboard is destructive (it needs ``--allow-data-loss``, like data loss in the
-schema). Children of a removed item (a removed flow's operations, a removed policy's
-permissions) go with it and are not listed twice.
+properties, ``- permission Editor: articles.delete``. Removing a role, policy, access link,
+permission, flow, operation, dashboard, panel or preset is destructive: it needs
+``--allow-config-removal``, a consent of its own (as data loss in the schema has). Children of
+a removed item (a removed flow's operations, a removed policy's permissions) go with it and are
+not listed twice.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ KIND_ORDER = (
     "translation",
     "user",
 )
-DESTRUCTIVE = frozenset({"role", "policy", "permission", "flow", "dashboard"})
+# Removing one of these needs --allow-config-removal (not --allow-data-loss: another risk).
+DESTRUCTIVE = frozenset({"role", "policy", "access", "permission", "flow", "operation", "dashboard", "panel", "preset"})
 _NESTED = {"permissions", "operations", "panels", "policies", "public"}
 
 
@@ -395,7 +397,7 @@ def markdown(changes: ConfigChangeSet) -> str:
     if changes.destructive:
         out.append(
             f"> [!WARNING]\n> **{len(changes.destructive)} change(s) remove configuration** "
-            "and need `--allow-data-loss` to be pushed.\n"
+            "and need `--allow-config-removal` to be pushed.\n"
         )
     out.extend(["```diff"])
     for change in ordered(changes):  # "!" only where configuration goes (as data loss in the schema's)
