@@ -145,3 +145,21 @@ def test_the_translation_rules_table_is_current() -> None:
 
     current = RULES_DOC.read_text()
     assert rules_document(current) == current, "docs/translation.md is out of date: run `make docs`"
+
+
+def test_before_the_first_pull_the_errors_say_to_pull(project: Project) -> None:
+    project.configure(dev="http://127.0.0.1:9")
+    status = Project(project.root.parent / "fresh", project.capsys, project.monkeypatch)
+    status.root.mkdir()
+    status.git("init", "--quiet", "--initial-branch=main")
+    (status.root / "directus-gitops.yaml").write_text("environments:\n  dev: {url: 'http://127.0.0.1:9'}\n")
+    new_repo = status.run("status")
+    assert new_repo.code == 1 and "error: the repository has no commits yet" in new_repo.err
+    assert "hint: pull from your development server and commit it: directus-gitops pull --commit" in new_repo.err
+    project.schema.mkdir()
+    for command in (["check"], ["diff"]):
+        result = project.run(*command)
+        assert result.code == 1 and "empty: no manifest.yaml yet (directus-gitops pull writes it)" in result.err
+    project.token("dev", "t")
+    planned = project.run("plan", "--env", "dev")
+    assert planned.code == 1 and "has no schema/" in planned.err and "pull --commit" in planned.err

@@ -509,3 +509,16 @@ def test_lockout_when_the_pushing_users_own_role_changes() -> None:
     no_roles = {"model": "policies", "users": desired["users"]}
     plan = sync.Plan(no_roles, current, compare.compare(current, no_roles))
     assert "change the role" in (sync.lockout(Client(), plan) or "")  # type: ignore[arg-type]
+
+
+def test_merge_mode_keeps_what_only_the_target_has_and_says_so() -> None:
+    desired = marked()
+    current = copy.deepcopy(desired)
+    current["roles"].append({"id": "r-hotfix", "name": "Hotfix", "parent": None, "policies": []})
+    current["flows"].append({**copy.deepcopy(current["flows"][0]), "id": "f2", "name": "Prod only", "operations": []})
+    mirror = sync.plan_against(desired, current)
+    assert {(c.kind, c.action) for c in mirror.changes} == {("role", "delete"), ("flow", "delete")}
+    merged = sync.plan_against(desired, current, mode="merge")
+    assert not merged.changes and not merged.changes.destructive
+    assert merged.changes.warnings == ('merge mode keeps 2 item(s) only the target has: role Hotfix, flow "Prod only"',)
+    assert "merge mode keeps 2 item(s)" in compare.text(merged.changes)

@@ -103,3 +103,6 @@ def test_diff_of_the_demo_model_renders_a_diagram(project: Project) -> None:
     whole = project.run("diagram", "HEAD")
     assert whole.code == 0 and "reviews ||--o{" not in whole.out and "articles ||--o{ reviews" in whole.out
     _parses(whole.out)
+    unknown = project.run("diagram", "HEAD", "-c", "articles", "-c", "nosuch")
+    assert unknown.code == 1 and "error: no collection 'nosuch' in HEAD" in unknown.err, unknown.output
+    assert unknown.out == ""

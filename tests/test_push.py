@@ -144,7 +144,11 @@ def test_a_saved_plan_applies_only_to_the_unchanged_target(loop: Loop) -> None:
 
     fresh = loop.project.root / "fresh.plan.json"
     assert loop.run("plan", "--env", "prod", "--out", str(fresh)).code == 0
-    applied = loop.push("--plan", str(fresh), "--yes", "--allow-data-loss")
+    # Elsewhere the plan names the environment it was made for.
+    elsewhere = loop.run("push", "--env", "dev", "--plan", str(fresh), "--yes")
+    assert elsewhere.code == 3 and "hint: push it to the environment it was made for: --env prod" in elsewhere.err
+    # The command plan --out suggests, as it is: the plan says its environment.
+    applied = loop.run("push", "--plan", str(fresh), "--yes", "--allow-data-loss")
     assert applied.code == 0, applied.output
     assert entities(loop.prod_snapshot()) == entities(loop.committed())
 

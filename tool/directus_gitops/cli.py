@@ -545,6 +545,11 @@ def push(
         raise click.UsageError("--plan cannot be combined with --ref or --from")
     if plan_file is not None and len(set(env_names)) > 1:
         raise click.UsageError("a saved plan belongs to one server: give one --env")
+    if plan_file is not None and not env_names:  # the environment the plan was made for
+        from directus_gitops.engine import plan as planning
+
+        saved_env = (planning.load_saved(plan_file).get("target") or {}).get("env")
+        env_names = (saved_env,) if isinstance(saved_env, str) and saved_env != "default" else ()
 
     run_one = functools.partial(
         command.run,

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from directus_gitops.base.console import Console
-from directus_gitops.base.errors import ExitCode, GitError
+from directus_gitops.base.errors import ConfigError, ExitCode, GitError
 from directus_gitops.engine import diff as comparing
+from directus_gitops.files import snapshot as snap
 from directus_gitops.model import selection
 from directus_gitops.model.config import Config
 from directus_gitops.reports import render
@@ -32,6 +33,12 @@ def diagram(config: Config, console: Console, *, at: str | None, collections: li
     if snapshot is None:
         raise GitError(f"{side.label} has no schema folder")
     snapshot = selection.apply(snapshot, config.ignore)[0]
+    unknown = sorted(set(collections) - snap.collection_names(snapshot))
+    if unknown:
+        raise ConfigError(
+            f"no collection {', '.join(repr(name) for name in unknown)} in {side.label}",
+            hint="name collections as the schema folder does (`directus-gitops diagram` draws them all)",
+        )
     from directus_gitops.reports import mermaid
 
     console.result(mermaid.model(snapshot, collections or None))

@@ -19,7 +19,7 @@ from directus_gitops.model.kinds import compare, files, identity, ignore, model,
 from directus_gitops.model.kinds import validate as checks
 from directus_gitops.model.kinds.compare import ConfigChangeSet
 from directus_gitops.model.kinds.model import State
-from directus_gitops.model.selection import Rules
+from directus_gitops.model.selection import Mode, Rules
 from directus_gitops.server import config_apply as apply
 from directus_gitops.server import config_read as server
 from directus_gitops.server.client import DirectusClient
@@ -157,6 +157,7 @@ class Plan:
     mapping: dict[str, str] = field(default_factory=dict)
     source: State = field(default_factory=dict)  # as the files hold it (for a saved plan)
     rules: Rules = field(default_factory=Rules)  # what is left out of both sides
+    mode: Mode = "mirror"  # merge: items only the target has are kept
 
 
 def plan(
@@ -165,11 +166,14 @@ def plan(
     release: Any,
     environ: Mapping[str, str] | None = None,
     rules: Rules | None = None,
+    mode: Mode = "mirror",
 ) -> Plan:
     """What turns the target's configuration into ``desired``; what ``rules`` ignore is left
-    out of both sides, so it is neither created, changed nor removed on the target."""
+    out of both sides, so it is neither created, changed nor removed on the target; in merge
+    ``mode`` nothing only the target has is removed."""
     refuse_model(desired, server.model_for(release))
-    return plan_against(desired, live(client, files.groups_of(desired), release, rules), rules, environ)
+    current = live(client, files.groups_of(desired), release, rules)
+    return plan_against(desired, current, rules, environ, mode=mode)
 
 
 def live(client: DirectusClient, groups: Collection[str], release: Any, rules: Rules | None = None) -> State:
@@ -178,7 +182,12 @@ def live(client: DirectusClient, groups: Collection[str], release: Any, rules: R
 
 
 def plan_against(
-    desired: State, current: State, rules: Rules | None = None, environ: Mapping[str, str] | None = None
+    desired: State,
+    current: State,
+    rules: Rules | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    mode: Mode = "mirror",
 ) -> Plan:
     """What turns ``current`` (a target's configuration, read by :func:`live`) into ``desired``."""
     source = desired
@@ -186,7 +195,19 @@ def plan_against(
     mapping = identity.id_map(desired, current)
     wanted = identity.rename(desired, mapping)
     shown = secrets.unsubstitute(current, wanted, environ)
-    return Plan(wanted, current, compare.compare(shown, wanted), mapping, source, rules or Rules())
+    found = kept_in_merge(compare.compare(shown, wanted), mode)
+    return Plan(wanted, current, found, mapping, source, rules or Rules(), mode)
+
+
+def kept_in_merge(changes: ConfigChangeSet, mode: Mode) -> ConfigChangeSet:
+    """``changes`` without removals in merge mode: what only the target has stays, and a
+    warning names it (as the schema's plan lists what merge mode kept)."""
+    kept = [change for change in changes if change.action == "delete"] if mode == "merge" else []
+    if not kept:
+        return changes
+    names = ", ".join(change.label for change in kept[:5]) + (" …" if len(kept) > 5 else "")
+    note = f"merge mode keeps {len(kept)} item(s) only the target has: {names}"
+    return ConfigChangeSet(tuple(c for c in changes if c.action != "delete"), (*changes.warnings, note))
 
 
 def drift(committed: State, current: State, rules: Rules | None = None) -> ConfigChangeSet:
@@ -246,11 +267,17 @@ def saved_state(document: Any, where: str) -> State:
 
 
 def from_saved(
-    client: DirectusClient, document: Any, release: Any, where: str, target_name: str, rules: Rules | None = None
+    client: DirectusClient,
+    document: Any,
+    release: Any,
+    where: str,
+    target_name: str,
+    rules: Rules | None = None,
+    mode: Mode = "mirror",
 ) -> Plan:
     """The configuration plan of a saved plan, made again against the target; refused when the
     target's configuration changed since (as the schema's hash guard refuses a changed schema)."""
-    again = plan(client, saved_state(document, where), release, rules=rules)
+    again = plan(client, saved_state(document, where), release, rules=rules, mode=mode)
     if fingerprint(again.current) != document.get("target"):
         raise RefusedError(
             f"the configuration of '{target_name}' changed after {where} was made; nothing was applied",
@@ -344,7 +371,9 @@ def push(
         before=before,
     )
     again, _ = ignore.apply(server.read(client, files.groups_of(config_plan.desired), release), config_plan.rules)
-    left = compare.compare(secrets.unsubstitute(again, config_plan.desired), config_plan.desired)
+    left = kept_in_merge(
+        compare.compare(secrets.unsubstitute(again, config_plan.desired), config_plan.desired), config_plan.mode
+    )
     if left:
         raise ResidueError(
             f"configuration applied, but the target reads back differently in {len(left)} place(s) "

@@ -232,7 +232,10 @@ def is_range(arg: str | None) -> bool:
 def working_tree(config: Config) -> Side:
     folder = config.schema_dir
     if not folder.is_dir():
-        raise SnapshotError(f"{display(folder)}/: no schema folder in the working tree")
+        raise SnapshotError(
+            f"{display(folder)}/: no schema folder in the working tree",
+            hint="directus-gitops pull writes it from your development server",
+        )
     return path_side(folder, f"the working tree ({display(folder)}/)")
 
 

@@ -131,7 +131,10 @@ def read_source(
         raise GitOpsError(f"the repository has no commits yet: commit {folder}/ first")
     commit, tree = repo.schema_tree(rev, folder)
     if tree is None:
-        raise GitError(f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/")
+        raise GitError(
+            f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/",
+            hint="pull from your development server and commit it: directus-gitops pull --commit",
+        )
     snapshot, record = treecache.read(tree, trust=remembered)
     dirty = repo.dirty_paths(folder)
     if dirty:
@@ -525,4 +528,4 @@ def plan_config(
     desired = sync.source(config.schema_dir, config.root, ref=ref, path=path)
     if desired is None:
         return None
-    return sync.plan(client, desired, plan.target_version, rules=client.target.ignore)
+    return sync.plan(client, desired, plan.target_version, rules=plan.target.ignore, mode=plan.mode)

@@ -53,9 +53,15 @@ def from_saved(
 ) -> planning.Plan:
     """The plan a file saved by ``plan --out`` holds, against the target as it is now (its
     hash still guards the apply)."""
-    saved_url = (document.get("target") or {}).get("url")
+    saved_target = document.get("target") or {}
+    saved_url, saved_env = saved_target.get("url"), saved_target.get("env")
     if saved_url != target.url:
-        raise RefusedError(f"{plan_file} was made for {saved_url}, not for '{target.name}' ({target.url})")
+        raise RefusedError(
+            f"{plan_file} was made for {saved_url}, not for '{target.name}' ({target.url}); nothing was applied",
+            hint=f"push it to the environment it was made for: --env {saved_env}"
+            if saved_env and saved_env != target.name
+            else "make the plan again against this environment: directus-gitops plan --out",
+        )
     source_info = document.get("source") or {}
     source = planning.Source(
         snapshot=document["snapshot"],
@@ -89,7 +95,9 @@ def saved_config(
     from directus_gitops.engine import configuration as sync
 
     target = plan.target
-    return sync.from_saved(client, document, plan.target_version, f"{plan_file}", target.name, rules=target.ignore)
+    return sync.from_saved(
+        client, document, plan.target_version, f"{plan_file}", target.name, rules=target.ignore, mode=plan.mode
+    )
 
 
 def preconditions(

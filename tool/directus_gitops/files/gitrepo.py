@@ -93,7 +93,15 @@ class Repo:
         try:
             return self.repo.commit(rev)
         except (self._git.BadName, ValueError, self._git.GitCommandError):
-            raise GitError(f"unknown git revision '{rev}'") from None
+            raise self._unknown(rev) from None
+
+    def _unknown(self, rev: str) -> GitError:
+        if not self.has_commits():  # a new repository: nothing was committed yet
+            return GitError(
+                "the repository has no commits yet",
+                hint="pull from your development server and commit it: directus-gitops pull --commit",
+            )
+        return GitError(f"unknown git revision '{rev}'")
 
     def revision(self, rev: str) -> Revision:
         """The commit ``rev`` names, without GitPython (what ``resolve`` accepts, as cheaply)."""
@@ -103,7 +111,7 @@ class Repo:
         found = _run(self.root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
         sha = found.stdout.decode("ascii", "replace").strip()
         if found.returncode != 0 or not sha or rev.startswith("-"):
-            raise GitError(f"unknown git revision '{rev}'")
+            raise self._unknown(rev)
         self._revisions[rev] = Revision(sha)
         return self._revisions[rev]
 
@@ -141,7 +149,10 @@ class Repo:
         """The commit for ``rev`` and a reader of files below ``folder`` at that commit."""
         commit, tree = self.schema_tree(rev, folder)
         if tree is None:
-            raise GitError(f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/")
+            raise GitError(
+                f"revision '{rev}' ({commit.hexsha[:10]}) has no {folder}/",
+                hint="pull from your development server and commit it: directus-gitops pull --commit",
+            )
         return commit, tree.read
 
     def prepare(self, revs: list[str], folder: str) -> None:

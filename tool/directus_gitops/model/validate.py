@@ -264,7 +264,10 @@ class _Checker:
     def directus_folder(self, layout: store.Layout) -> dict[str, bytes] | None:
         name = next((name for name in store.DIRECTUS_FILES if name in self.files), None)
         if name is None:
-            self.find(".", None, f"no {store.MANIFEST}: not a directus-gitops schema folder")
+            if self.files:
+                self.find("", None, f"no {store.MANIFEST}: not a directus-gitops schema folder")
+            else:  # a folder made for it, before the first pull
+                self.find("", None, f"empty: no {store.MANIFEST} yet (directus-gitops pull writes it)")
             return None
         self.unlisted({name})
         ok, document = self.document(name)
