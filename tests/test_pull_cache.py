@@ -249,3 +249,28 @@ def test_a_memo_gives_back_only_bytes_rendered_from_the_same_content_by_the_same
     # Content keys tell apart what YAML tells apart: types and key order.
     assert len({store.content_key(v) for v in ({"a": 1}, {"a": 1.0}, {"a": True}, {"a": "1"})}) == 4
     assert store.content_key({"a": 1, "b": 2}) != store.content_key({"b": 2, "a": 1})
+
+
+@pytest.mark.parametrize("where", ["before the command", "after it"])
+def test_verbose_logs_every_request_and_never_the_token(project: Project, directus: FakeDirectus, where: str) -> None:
+    from directus_gitops.server import client
+
+    project.configure(dev=directus.url)
+    project.token("dev", "token-never-logged-1234")
+    args = ["-v", "pull"] if where == "before the command" else ["pull", "--verbose"]
+    try:
+        result = project.run(*args)
+    finally:
+        client.log_requests(None)
+    assert result.code == 0, result.output
+    logged = [line for line in result.err.splitlines() if line.startswith("request: ")]
+    assert len(logged) == 1 and logged[0].startswith("request: GET /schema/snapshot → 200 in ")
+    assert "received" in logged[0] and "token-never-logged-1234" not in result.output
+
+
+def test_a_server_error_says_to_re_run_with_verbose(project: Project) -> None:
+    project.configure(dev="http://127.0.0.1:9")
+    project.token("dev", "t")
+    result = project.run("pull")
+    assert result.code == 1 and "cannot reach Directus" in result.err
+    assert "hint: re-run with -v to log every request" in result.err

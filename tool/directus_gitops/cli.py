@@ -18,7 +18,7 @@ import click
 
 from directus_gitops import __version__
 from directus_gitops.base.console import Console
-from directus_gitops.base.errors import ExitCode, GitOpsError, filesystem_error
+from directus_gitops.base.errors import ExitCode, GitOpsError, ServerError, filesystem_error
 from directus_gitops.base.formats import DIAGRAM_FORMATS, FORMATS, Format
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +36,25 @@ def config_option(func: F) -> F:
         "config_path",
         type=click.Path(dir_okay=False, path_type=Path),
         help="Configuration file (default: directus-gitops.yaml found upwards from here).",
+    )(func)
+
+
+def _log_requests(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        from directus_gitops.server import client
+
+        client.log_requests(lambda line: Console().info(f"request: {line}"))
+
+
+def verbose_option(func: F) -> F:
+    """``-v``: every request logged on stderr (before or after the command's name)."""
+    return click.option(
+        "--verbose",
+        "-v",
+        is_flag=True,
+        expose_value=False,
+        callback=_log_requests,
+        help="Log every request to stderr: method, path, status, time and sizes (never a header or a token).",
     )(func)
 
 
@@ -150,6 +169,7 @@ def _server(ctx: click.Context, config_path: Path | None, env_name: str | None) 
 )
 @click.version_option(__version__, prog_name="directus-gitops")
 @config_option
+@verbose_option
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None) -> None:
     """Put a Directus project's data model under Git.
@@ -215,6 +235,7 @@ def init(
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
+@verbose_option
 @env_option
 @click.option(
     "--layout",
@@ -416,6 +437,7 @@ def force_option(func: F) -> F:
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
+@verbose_option
 @envs_option
 @source_options
 @diagram_format_option
@@ -471,6 +493,7 @@ def plan(
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
+@verbose_option
 @envs_option
 @source_options
 @click.option(
@@ -572,6 +595,7 @@ def push(
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
+@verbose_option
 @click.option(
     "--env",
     "-e",
@@ -620,6 +644,7 @@ def status(
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
+@verbose_option
 @env_option
 @click.option("--yes", "-y", is_flag=True, help="Break the lock without asking.")
 @config_option
@@ -669,6 +694,8 @@ def _run(argv: list[str] | None) -> int:
         console.error(exc.message)
         if exc.hint:
             console.info(f"hint: {exc.hint}")
+        if isinstance(exc, ServerError) and not _logging_requests():
+            console.info("hint: re-run with -v to log every request")
         code = exc.exit_code
     except (click.exceptions.Abort, KeyboardInterrupt):
         console.error("interrupted")
@@ -687,6 +714,12 @@ def _run(argv: list[str] | None) -> int:
     except Exception as exc:
         code = _unexpected(console, exc)
     return code
+
+
+def _logging_requests() -> bool:
+    from directus_gitops.server import client
+
+    return client.logging_requests()
 
 
 def _unexpected(console: Console, exc: BaseException) -> int:

@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -132,6 +132,28 @@ class DirectusClient:
         raise self._status_error(f"{method} {path}", response)
 
     def _send(self, method: str, path: str, *, params: Mapping[str, str] | None, body: Any) -> httpx.Response:
+        if _request_log is None:
+            return self._exchange(method, path, params=params, body=body)
+        started, sent = time.monotonic(), 0
+        shown = f"{method} {path}" + (
+            f"?{'&'.join(f'{key}={value}' for key, value in params.items())}" if params else ""
+        )
+        try:
+            response = self._exchange(method, path, params=params, body=body)
+        except ServerError as exc:
+            _request_log(one_line(f"{shown} → failed after {_ms(started)} ms: {exc.message}"))
+            raise
+        if response.request.content:
+            sent = len(response.request.content)
+        _request_log(
+            one_line(
+                f"{shown} → {response.status_code} in {_ms(started)} ms "
+                f"(sent {sent} B, received {len(response.content)} B)"
+            )
+        )
+        return response
+
+    def _exchange(self, method: str, path: str, *, params: Mapping[str, str] | None, body: Any) -> httpx.Response:
         what = f"{method} {path}"
         kwargs: dict[str, Any] = {"params": params}
         if body is not None:
@@ -379,6 +401,25 @@ class DirectusClient:
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
+
+
+# Where ``-v/--verbose`` logs each request (method, path and query, status, time, sizes; never a
+# header, so never the token): None when quiet.
+_request_log: Callable[[str], None] | None = None
+
+
+def log_requests(sink: Callable[[str], None] | None) -> None:
+    """Log every request of every client to ``sink`` (None: stop)."""
+    global _request_log
+    _request_log = sink
+
+
+def logging_requests() -> bool:
+    return _request_log is not None
+
+
+def _ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
 
 
 def _may_use_tls(url: str) -> bool:
