@@ -145,7 +145,7 @@ def test_a_walk_reads_each_commit_and_each_file_once(project: Project, monkeypat
     """A commit is met twice in a walk (as the new side, then as the old one) and most of
     its files are in its neighbours: each commit is read and checked once, and each file
     version fetched from git once."""
-    from directus_gitops.commands import log
+    from directus_gitops.engine import history as log
     from directus_gitops.files import gitrepo
     from directus_gitops.model import validate
 

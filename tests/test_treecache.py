@@ -183,7 +183,7 @@ def test_the_cli_prints_the_same_diff_cold_and_warm(project: Project) -> None:
 def test_a_log_longer_than_the_records_kept_remembers_nothing(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from directus_gitops.commands import log
+    from directus_gitops.engine import history as log
 
     monkeypatch.setattr(treecache, "KEEP", 3)
     list(versions(project, 4))

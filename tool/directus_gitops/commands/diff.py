@@ -84,12 +84,7 @@ def run(
 
         after_compared = translation.snapshot if translation else comparison.after
         diagram = mermaid.diagram(result, comparison.before, after_compared)
-    old_config, new_config = comparing.config_of(before), comparing.config_of(after)
-    configured = None
-    if old_config is not None or new_config is not None:
-        from directus_gitops.engine import configuration as sync
-
-        configured = sync.diff(old_config, new_config, rules)
+    configured = comparison.config
     console.result(
         render.render(
             result,

@@ -43,7 +43,7 @@ def run(
             mode=mode,
             read_target=fmt in ("markdown", "mermaid"),  # the diagram draws the target's collections
         )
-        config_plan = planning.plan_config(config, client, plan, ref=ref, path=path)
+        config_plan = plan.config
     record.changes = plan.changes.summary()
     record.result = "planned" if plan.changes or (config_plan and config_plan.changes) else "already matches"
     configured = config_plan.changes if config_plan is not None else None

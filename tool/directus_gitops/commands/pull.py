@@ -31,17 +31,14 @@ def summary(before: store.Tree | None, after: store.Tree) -> str | None:
     if before is None:
         return None
     from directus_gitops.engine import configuration as sync
-    from directus_gitops.model import changes
+    from directus_gitops.model import changes, project
 
     try:
         old, new = store.load_differing(before, after)
         configured = sync.diff(sync.load(before.read, before.source), sync.load(after.read, after.source))
     except GitOpsError:
         return None
-    schema = changes.compare(old.snapshot, new.snapshot)
-    if not configured:
-        return schema.summary()
-    return f"{schema.summary()}; configuration: {configured.summary()}" if schema else configured.summary()
+    return project.summary(changes.compare(old.snapshot, new.snapshot), configured)
 
 
 def _committed(repo: Repo, folder: str) -> store.Tree | None:

@@ -119,7 +119,7 @@ def run(
             if plan_file is not None:
                 assert saved is not None
                 plan = pushing.from_saved(target, plan_file, saved, client, console)
-                config_plan = pushing.saved_config(client, saved, plan, plan_file)
+                plan.config = pushing.saved_config(client, saved, plan, plan_file)
             else:
                 assert source is not None
                 plan = planning.make_plan(
@@ -132,7 +132,7 @@ def run(
                     read_target=not (no_backup or dry_run),  # the backup, read while the diff is computed
                     prepare=pushing.backup_text,
                 )
-                config_plan = planning.plan_config(config, client, plan, ref=ref, path=path)
+            config_plan = plan.config
             configured = config_plan.changes if config_plan is not None else None
             console.result(shown.document(plan, fmt, config=configured, color=console.color, details=details))
             record.changes = plan.changes.summary()

@@ -125,19 +125,6 @@ def load(read: store.Reader, source: str) -> State | None:
     return files.parse(read, source, manifest.get("config"))
 
 
-def source(schema_dir: Path, root: Path, *, ref: str | None, path: Path | None) -> State | None:
-    """The configuration to push: the schema folder as committed at ``ref`` (default HEAD),
-    or the folder at ``path``; None when it holds none."""
-    if path is not None:
-        return load(store.dir_reader(path), str(path)) if path.is_dir() else None
-    from directus_gitops.files.gitrepo import Repo
-
-    repo = Repo(schema_dir.parent if schema_dir.parent.exists() else root)
-    rev = ref or "HEAD"
-    _, read = repo.tree_reader(rev, repo.relpath(schema_dir))
-    return load(read, f"{rev}:{repo.relpath(schema_dir)}")
-
-
 def diff(old: State | None, new: State | None, rules: Rules | None = None) -> ConfigChangeSet | None:
     """Offline: what changes between two committed configurations (None: neither has one),
     without what ``rules`` ignore."""

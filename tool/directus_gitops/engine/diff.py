@@ -7,6 +7,7 @@ Between two folders or revisions, only the collection files that differ are read
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from directus_gitops.engine import translate
     from directus_gitops.files.gitrepo import Repo
     from directus_gitops.model import validate
+    from directus_gitops.model.kinds.compare import ConfigChangeSet
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class Comparison:
     translation: translate.Translation | None = None  # when the two come from different origins
     # The old side's field counts, when ``before`` holds only the entries that differ.
     fields: dict[str, int] | None = None
+    # The configuration kinds' changes (None: neither side holds configuration).
+    config: ConfigChangeSet | None = None
 
     def field_counts(self) -> dict[str, int]:
         return self.fields if self.fields is not None else snap.field_counts(self.before)
@@ -117,7 +121,28 @@ def compare(
     remember: bool = True,
     shared: validate.Shared | None = None,
 ) -> Comparison:
-    """What applying ``new`` to a project like ``old`` changes. Snapshots from different
+    """What applying ``new`` to a project like ``old`` changes, in the data model and in the
+    configuration kinds either side holds (``config``); the arguments are those of
+    :func:`compare_schema`."""
+    compared = compare_schema(old, new, rules, whole=whole, remember=remember, shared=shared)
+    old_config, new_config = config_of(old), config_of(new)
+    if old_config is None and new_config is None:
+        return compared
+    from directus_gitops.engine import configuration as sync
+
+    return dataclasses.replace(compared, config=sync.diff(old_config, new_config, rules))
+
+
+def compare_schema(
+    old: Side,
+    new: Side,
+    rules: selection.Rules | None = None,
+    *,
+    whole: bool = False,
+    remember: bool = True,
+    shared: validate.Shared | None = None,
+) -> Comparison:
+    """What applying ``new``'s data model to a project like ``old`` changes. Snapshots from different
     Directus releases or databases are compared as ``push`` would: ``new`` translated for
     ``old``'s origin, by the documented rules (the comparison says which it applied).
     What ``rules`` ignore is left out of both sides.

@@ -28,6 +28,7 @@ from directus_gitops.server.client import Diff, DirectusClient
 
 if TYPE_CHECKING:  # the configuration kinds: imported only for a folder that holds some
     from directus_gitops.engine import configuration as sync
+    from directus_gitops.model.kinds.model import State as ConfigState
 
 
 PLAN_FORMAT = "directus-gitops-plan"
@@ -42,14 +43,14 @@ _READABLE_VERSIONS = (PLAN_FORMAT_VERSION, 1)
 
 @dataclass(frozen=True)
 class Source:
-    """The desired snapshot and where it came from."""
+    """The desired state, the data model and the synced configuration, and where it came from."""
 
     snapshot: snap.Snapshot
     label: str  # "HEAD (1a2b3c4d5e)" or a path
     ref: str | None = None
     commit: str | None = None
-    # Whether the folder's manifest lists configuration files; None when not known.
-    config: bool | None = None
+    # The configuration kinds the folder holds (None: none, or a saved plan's, read apart).
+    config: ConfigState | None = None
 
 
 @dataclass
@@ -70,6 +71,7 @@ class Plan:
     # True when target_snapshot is the target's view the diff gives (targetview), not a full read.
     from_diff: bool = False
     prepared: str | None = None  # made from the full read alongside the diff (push: the backup's text)
+    config: sync.Plan | None = None  # the configuration kinds' plan (None: the source holds none)
 
     def __post_init__(self) -> None:
         if self.diff is not None and not self.changes:
@@ -121,7 +123,12 @@ def read_source(
     if path is not None:
         if ref is not None:
             raise ConfigError("give either --ref or --from, not both")
-        return Source(validate.load_path(path).snapshot, label=str(path))
+        configured = None
+        if path.is_dir():  # a schema folder may hold configuration too (a snapshot file never does)
+            from directus_gitops.engine import configuration as sync
+
+            configured = sync.load(store.dir_reader(path), str(path))
+        return Source(validate.load_path(path).snapshot, label=str(path), config=configured)
     from directus_gitops.files.gitrepo import Repo
 
     repo = Repo(config.schema_dir.parent if config.schema_dir.parent.exists() else config.root)
@@ -140,8 +147,12 @@ def read_source(
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         console.warn(f"uncommitted changes under {folder}/ are not pushed: {shown}")
-    config_files = record.config if record is not None else None
-    return Source(snapshot, label=f"{rev} ({commit.hexsha[:10]})", ref=rev, commit=commit.hexsha, config=config_files)
+    configured = None
+    if record is None or record.config:  # the manifest lists configuration files: read them too
+        from directus_gitops.engine import configuration as sync
+
+        configured = sync.load(tree.read, tree.source)
+    return Source(snapshot, label=f"{rev} ({commit.hexsha[:10]})", ref=rev, commit=commit.hexsha, config=configured)
 
 
 def _version_of(info: dict[str, Any]) -> str | None:
@@ -213,7 +224,8 @@ def make_plan(
     read_target: bool = False,
     prepare: Callable[[snap.Snapshot], str] | None = None,
 ) -> Plan:
-    """The plan for ``client``'s target. With ``read_target`` the plan's ``target_snapshot`` is
+    """The plan for ``client``'s target, its configuration kinds' included (``plan.config``).
+    With ``read_target`` the plan's ``target_snapshot`` is
     the target read in full (a push backs it up); it is read while the target computes the
     diff, and ``prepare`` (the backup's text) is made from it there too, into ``prepared``.
     Otherwise the target is read in full only where the diff alone cannot tell the
@@ -243,6 +255,7 @@ def make_plan(
             )
         if background is not None and background.prepared is not None:
             plan.prepared = background.prepared.result()
+    plan.config = plan_config(client, plan)
     return plan
 
 
@@ -517,15 +530,10 @@ def load_saved(path: Path) -> dict[str, Any]:
     return document
 
 
-def plan_config(
-    config: Config, client: DirectusClient, plan: Plan, *, ref: str | None, path: Path | None
-) -> sync.Plan | None:
-    """The configuration kinds' plan, when the source folder holds any."""
-    if path is None and plan.source.config is False:
-        return None  # known from the folder's manifest, read with the snapshot
+def plan_config(client: DirectusClient, plan: Plan) -> sync.Plan | None:
+    """The configuration kinds' plan against the target, when the source holds any."""
+    if plan.source.config is None:
+        return None
     from directus_gitops.engine import configuration as sync
 
-    desired = sync.source(config.schema_dir, config.root, ref=ref, path=path)
-    if desired is None:
-        return None
-    return sync.plan(client, desired, plan.target_version, rules=plan.target.ignore, mode=plan.mode)
+    return sync.plan(client, plan.source.config, plan.target_version, rules=plan.target.ignore, mode=plan.mode)

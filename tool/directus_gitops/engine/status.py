@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from directus_gitops.engine import translate
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files.gitrepo import CommitInfo
-from directus_gitops.model import changes, selection
+from directus_gitops.model import changes, project, selection
 
 if TYPE_CHECKING:
     from directus_gitops.model.kinds.compare import ConfigChangeSet
@@ -60,10 +60,7 @@ class EnvironmentStatus:
 
     @property
     def drift_summary(self) -> str:
-        parts = [self.drift.summary()] if self.drift else []
-        if self.config_drift:
-            parts.append(f"configuration: {self.config_drift.summary()}")
-        return "; ".join(parts) or "no changes"
+        return project.summary(self.drift, self.config_drift)
 
 
 def drift_against(

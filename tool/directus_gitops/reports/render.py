@@ -6,7 +6,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from directus_gitops.base.formats import DIAGRAM_FORMATS as DIAGRAM_FORMATS
@@ -16,7 +16,7 @@ from directus_gitops.base.formats import Format as Format
 from directus_gitops.model.changes import ABSENT, KINDS, Change, ChangeSet
 
 if TYPE_CHECKING:
-    from directus_gitops.files.gitrepo import CommitInfo
+    from directus_gitops.engine.history import LogEntry
     from directus_gitops.model.kinds.compare import ConfigChangeSet
 
 DIAGRAM_LIMIT = 20_000  # a larger diagram is left out of a comment (GitHub renders up to ~50 kB)
@@ -494,16 +494,6 @@ def render(
 
 
 # --------------------------------------------------------------------------- semantic log
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    """One commit of the schema's history: what it changed, or why that is unknown."""
-
-    commit: CommitInfo
-    changes: ChangeSet = field(default_factory=ChangeSet)
-    error: str | None = None
-    config: tuple[str, ...] = ()  # the configuration kinds' changes, one line each ("- flow X")
 
 
 def short_line(change: Change) -> str:
