@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from directus_gitops.files import yamlio
-from tests import config_seed
+from tests import commonmark, config_seed
 from tests.conftest import Project
 from tests.directus_harness import DirectusServer, ServerPool
 
@@ -87,6 +87,12 @@ def test_pull_push_identity_removals_and_lockout(project: Project, pair: Any) ->
     # 9.x keeps translation strings in a setting: the same file as the /translations of 10+.
     assert "key: greeting" in (config / "translations.yaml").read_text()
     assert "translation_strings" not in (config / "settings.yaml").read_text()
+
+    # The plan of schema and configuration together is one Markdown document.
+    markdown = project.run("plan", "--env", "prod", "--format", "markdown")
+    assert markdown.code == 0, markdown.output
+    assert commonmark.check(markdown.out) == [] and "#### Configuration" in markdown.out
+    assert len([line for line in markdown.out.splitlines() if line.startswith("### ")]) == 1
 
     pushed = project.run("push", "--env", "prod", "--yes")
     assert pushed.code == 0, pushed.output

@@ -357,6 +357,15 @@ def test_diff_and_log_show_configuration_changes_between_commits(project: Projec
     assert diff.code == 2 and '- flow "Notify on publish"' in diff.out
     as_json = json.loads(project.run("diff", "HEAD~1", "HEAD", "--format", "json").out)
     assert as_json["config"]["summary"]["destroy"] == 1
+    # A role added is a configuration change in the semantic log.
+    third = copy.deepcopy(second)
+    third["roles"].append({"id": "r-reviewer", "name": "Reviewer", "parent": None, "policies": ["p-editors"]})
+    write_schema(project.schema, third)
+    project.git("add", "-A")
+    project.git("commit", "--quiet", "-m", "a reviewer role")
+    added = project.run("log", "-n", "1")
+    assert added.code == 0 and "+ role Reviewer" in added.out, added.out
+    assert "a reviewer role" in added.out
 
 
 def test_a_first_config_call_that_fails_after_the_schema_is_a_partial_apply() -> None:
