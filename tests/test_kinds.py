@@ -531,3 +531,19 @@ def test_merge_mode_keeps_what_only_the_target_has_and_says_so() -> None:
     assert not merged.changes and not merged.changes.destructive
     assert merged.changes.warnings == ('merge mode keeps 2 item(s) only the target has: role Hotfix, flow "Prod only"',)
     assert "merge mode keeps 2 item(s)" in compare.text(merged.changes)
+
+
+def test_reviewers_read_policy_names_and_no_settings_defaults() -> None:
+    old = marked()
+    new = copy.deepcopy(old)
+    editor = next(r for r in new["roles"] if r["name"] == "Editor")
+    editor["policies"] = sorted([*editor["policies"], PUBLIC])
+    empty: dict[str, Any] = {"model": "policies"}
+    first = compare.compare(
+        empty, {**new, "settings": {"project_name": "Demo", "mapbox_key": None, "custom_css": None}}
+    )
+    shown = compare.text(first)
+    assert "null" not in shown.split("settings", 1)[1], shown  # no "+ null" for each default
+    assert 'project_name: + "Demo"' in shown
+    changed = compare.text(compare.compare(old, new))
+    assert "Public" in changed and PUBLIC not in changed, changed

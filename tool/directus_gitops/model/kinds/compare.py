@@ -10,6 +10,7 @@ not listed twice.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -184,7 +185,11 @@ def compare(old: State, new: State) -> ConfigChangeSet:
     if "roles" in new:
         if "policies" in new:
             changes.extend(_items("policy", old.get("policies", []), new["policies"], _id, _name))
-        changes.extend(_items("role", old.get("roles", []), new["roles"], _id, _name))
+        policy_names = {item["id"]: _name(item) for item in old.get("policies", []) + new.get("policies", [])}
+        changes.extend(
+            _named_policies(change, policy_names)
+            for change in _items("role", old.get("roles", []), new["roles"], _id, _name)
+        )
         changes.extend(_access(old, new, names))
         changes.extend(_permissions(old, new, names))
     if "flows" in new:
@@ -206,7 +211,13 @@ def compare(old: State, new: State) -> ConfigChangeSet:
             )
         )
     if "settings" in new:
-        props = _props(dict(old.get("settings") or {}), dict(new["settings"] or {}))
+        # A setting left empty is Directus's default: one null on one side and absent on the
+        # other is no change (a first diff listed some fifty "+ null").
+        props = tuple(
+            prop
+            for prop in _props(dict(old.get("settings") or {}), dict(new["settings"] or {}))
+            if not (prop.old in (None, ABSENT) and prop.new in (None, ABSENT))
+        )
         if props:
             changes.append(
                 ConfigChange(
@@ -240,6 +251,22 @@ def compare(old: State, new: State) -> ConfigChangeSet:
             if change.action != "delete"
         )
     return ConfigChangeSet(tuple(_drop_cascaded(changes)), tuple(warnings))
+
+
+def _named_policies(change: ConfigChange, names: Mapping[str, str]) -> ConfigChange:
+    """A role's change with its policies shown by name (the ids stay the identity: the
+    applier works from ``entry``, not from the values shown)."""
+
+    def shown(value: Any) -> Any:
+        if isinstance(value, list):
+            return [names.get(item, item) if isinstance(item, str) else item for item in value]
+        return names.get(value, value) if isinstance(value, str) else value
+
+    props = tuple(
+        PropertyChange(p.path, shown(p.old), shown(p.new)) if p.path.split(".", 1)[0] == "policies" else p
+        for p in change.properties
+    )
+    return dataclasses.replace(change, properties=props)
 
 
 def _links(state: State) -> dict[tuple[Any, Any], Item]:
