@@ -547,3 +547,16 @@ def test_reviewers_read_policy_names_and_no_settings_defaults() -> None:
     assert 'project_name: + "Demo"' in shown
     changed = compare.text(compare.compare(old, new))
     assert "Public" in changed and PUBLIC not in changed, changed
+
+
+def test_check_lists_the_variables_a_push_needs_and_warns_for_unset_ones(project: Project) -> None:
+    state = identity.symbolic(marked())
+    notify = next(op for op in state["flows"][0]["operations"] if op["key"] == "notify")
+    notify["options"]["headers"] = [{"header": "Authorization", "value": "Bearer ${env:HOOK_TOKEN}"}]
+    write_schema(project.schema, state)
+    result = project.run("check")
+    assert result.code == 0, result.output
+    assert "needs environment variable(s) HOOK_TOKEN on push" in result.err
+    assert "warning: not set here: HOOK_TOKEN" in result.err
+    project.monkeypatch.setenv("HOOK_TOKEN", "x")
+    assert "warning" not in project.run("check").err

@@ -47,6 +47,24 @@ def as_json(reports: list[validate.Report]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
+def _variables(folder: Path, console: Console) -> None:
+    """Say which environment variables the configuration's placeholders need, and warn for
+    each one unset here (the job that pushes must set them)."""
+    from directus_gitops.engine import configuration as sync
+    from directus_gitops.model.kinds import secrets
+
+    state = sync.load(store.dir_reader(folder), str(folder))
+    needed = sorted(secrets.names(state)) if state is not None else []
+    if not needed:
+        return
+    console.info(f"{display(folder)}: the configuration needs environment variable(s) {', '.join(needed)} on push.")
+    unset = secrets.missing(state)
+    if unset:
+        console.warn(
+            f"not set here: {', '.join(unset)} (a push from this environment would stop before its first write)"
+        )
+
+
 def run(config: Config, console: Console, *, paths: list[Path], fix: bool, fmt: CheckFormat = "text") -> int:
     reports = []
     for path in paths or [config.schema_dir]:
@@ -73,4 +91,6 @@ def run(config: Config, console: Console, *, paths: list[Path], fix: bool, fmt: 
     for report in reports:
         state = f"{len(report.problems)} problem(s)" if report.problems else "no problems"
         console.info(f"{display(report.root)}: {state}.")
+        if not report.errors and report.root.is_dir():
+            _variables(report.root, console)
     return ExitCode.ERROR if any(report.problems for report in reports) else ExitCode.OK
