@@ -208,6 +208,11 @@ def test_the_comment_is_created_once_then_updated(tmp_path: Path) -> None:
     assert run([someone]) == [["create", f"{MARKER}\nnew plan\n"]]
     ours = {"id": 2, "user": {"type": "Bot"}, "body": f"{MARKER}\nold plan\n"}
     assert run([someone, ours]) == [["update", 2, f"{MARKER}\nnew plan\n"]]
+    # A pull request that no longer changes anything: no new comment, the old one says so.
+    (tmp_path / "unchanged").touch()
+    assert run([someone]) == []
+    [(action, comment_id, body)] = run([someone, ours])
+    assert (action, comment_id) == ("update", 2) and "No schema or configuration changes any more." in body
 
 
 # --------------------------------------------------------------------------- GitLab CI

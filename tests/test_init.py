@@ -115,8 +115,12 @@ def test_the_workflow_is_valid_for_github(master: Project) -> None:
     uploads = [
         s for job in jobs.values() for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")
     ]
-    assert {s["with"]["path"] for s in uploads} == {".directus-gitops/backups/"}
-    assert all(s["if"] == "always()" for s in uploads)
+    backups = [s for s in uploads if s["with"]["path"] == ".directus-gitops/backups/"]
+    assert len(backups) == 2 and all(s["if"] == "always()" for s in backups)  # staging, production
+    assert {s["with"]["path"] for s in uploads} - {".directus-gitops/backups/"} == {
+        "${{ runner.temp }}/directus-schema-diff.txt"  # the whole diff beside the comment
+    }
+    assert document["on"]["workflow_dispatch"]["inputs"]["allow_config_removal"]["type"] == "boolean"
     versions = {s["uses"] for job in jobs.values() for s in job["steps"] if "uses" in s}
     assert versions == {
         "actions/checkout@v6",
@@ -140,7 +144,7 @@ def test_the_workflow_commands_are_valid_command_lines(master: Project) -> None:
     assert master.run("init").code == 0
     runs = [step.get("run", "") for job in workflow(master)["jobs"].values() for step in job["steps"]]
     lines = [re.sub(r"\$\{\{.*?\}\}", "", line) for run in runs for line in run.splitlines()]
-    commands = [re.search(r"directus-gitops ((?:check|diff|push|plan)\b[^;}]*)", line) for line in lines]
+    commands = [re.search(r"directus-gitops ((?:check|diff|push|plan)\b[^;}>|]*)", line) for line in lines]
     found = [c.group(1) for c in commands if c]
     assert any(c.startswith("diff ") for c in found) and any(c.startswith("push --env production") for c in found)
     for command in found:

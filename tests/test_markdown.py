@@ -98,3 +98,22 @@ def test_log_markdown_renders_right(project: Project) -> None:
     assert result.code == 0, result.output
     assert commonmark.check(result.out) == []
     assert "permission policy Public: articles.read" in result.out
+
+
+def test_a_large_change_of_both_kinds_stays_one_comment_under_githubs_limit() -> None:
+    before = samples.base()
+    after = copy.deepcopy(before)
+    for index in range(400):
+        after["collections"].append({"collection": f"c{index:03d}", "meta": {"note": "x" * 200}, "schema": {}})
+    old_config = marked()
+    new_config = copy.deepcopy(old_config)
+    editors = next(p for p in new_config["policies"] if p["name"] == "Editors")
+    for index in range(400):
+        editors["permissions"].append({"collection": f"c{index:03d}", "action": "read", "fields": ["*"]})
+    text = render.render(
+        changes.compare(before, after), "markdown", title="t", config=compare.compare(old_config, new_config)
+    )
+    assert len(text) < 65_536
+    assert commonmark.check(text) == []
+    assert "Cut to fit a comment" in text and "#### Configuration" in text
+    assert "<details open>" not in text  # the diagram, when there is one, is folded too

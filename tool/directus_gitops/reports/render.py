@@ -338,7 +338,7 @@ def markdown(
     if diagram and len(diagram) <= min(DIAGRAM_LIMIT, room - 200):
         room -= len(diagram) + 100
         blocks, blocks_left = _fit([_diff_block(change) for change in ordered(changes)], room)
-        out.extend(["<details open><summary>Diagram of the change</summary>", "", "```mermaid"])
+        out.extend(["<details><summary>Diagram of the change</summary>", "", "```mermaid"])
         out.extend([*diagram.rstrip("\n").splitlines(), "```", "", "</details>", ""])
     elif diagram:
         out.extend(["*The diagram of the change is too large for a comment: run with `--format mermaid`.*", ""])
@@ -486,9 +486,17 @@ def render(
             context = {**(context or {}), "config": kinds_compare.as_dict(config)}
         return as_json(changes, context)
     if fmt == "markdown":
-        shown = markdown(changes, title=title, translated=translated, kept=kept, diagram=diagram, fields=fields)
+        # One comment for both, under the limit: the configuration takes what it needs of a third
+        # (all of it when the schema has no change), the schema the rest.
+        configured = None
+        if config is not None:
+            configured = kinds_compare.markdown(config, MARKDOWN_LIMIT if not changes else MARKDOWN_LIMIT // 3)
+        room = MARKDOWN_LIMIT - (len(configured) + 2 if configured else 0)
+        shown = markdown(
+            changes, title=title, limit=room, translated=translated, kept=kept, diagram=diagram, fields=fields
+        )
         # A blank line first: an HTML block (the folded details) runs on until one.
-        return shown if config is None else shown.rstrip("\n") + "\n\n" + kinds_compare.markdown(config)
+        return shown if configured is None else shown.rstrip("\n") + "\n\n" + configured
     shown = text(changes, title=title, color=color, translated=translated, kept=kept, details=details, fields=fields)
     return shown if config is None else shown + "\n" + kinds_compare.text(config)
 

@@ -415,22 +415,42 @@ def text(changes: ConfigChangeSet, title: str = "Configuration changes:") -> str
     return "\n".join(out) + "\n"
 
 
-def markdown(changes: ConfigChangeSet) -> str:
+def markdown(changes: ConfigChangeSet, limit: int | None = None) -> str:
+    """The configuration's part of a pull-request comment, within ``limit`` characters (the
+    changes that do not fit are counted, and the whole list is in ``--format text``)."""
     out = ["#### Configuration", ""]
     if not changes:
         return "\n".join([*out, "No configuration changes.", ""])
     out.append(f"**{count_line(changes)}** ({changes.summary()})")
     out.append("")
-    if changes.destructive:
+    gone = changes.destructive
+    if gone:
+        names = ", ".join(f"`{change.label}`" for change in gone[:10]) + (" …" if len(gone) > 10 else "")
         out.append(
-            f"> [!WARNING]\n> **{len(changes.destructive)} change(s) remove configuration** "
+            f"> [!WARNING]\n> **{len(gone)} change(s) remove configuration** ({names}) "
             "and need `--allow-config-removal` to be pushed.\n"
         )
-    out.extend(["```diff"])
+    room = (limit if limit is not None else 1 << 62) - sum(len(line) + 1 for line in out) - 300
+    blocks = []
     for change in ordered(changes):  # "!" only where configuration goes (as data loss in the schema's)
-        out.append(f"{change.sign} {change.label}")
-        out.extend(line if line.startswith("!") else f"    {line}" for line in _lines(change))
-    out.extend(["```", ""])
+        block = "\n".join(
+            [
+                f"{change.sign} {change.label}",
+                *(line if line.startswith("!") else f"    {line}" for line in _lines(change)),
+            ]
+        )
+        room -= len(block) + 1
+        if room < 0:
+            break
+        blocks.append(block)
+    out.extend(["```diff", *blocks, "```", ""])
+    if len(blocks) < len(changes):
+        out.extend(
+            [
+                f"*Cut to fit a comment: {len(changes) - len(blocks)} change(s) not shown (`--format text` has all).*",
+                "",
+            ]
+        )
     return "\n".join(out)
 
 
