@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import config_seed
 import httpx
 import pytest
 
 from directus_gitops.files import yamlio
-from tests import commonmark, config_seed
+from tests import commonmark
 from tests.conftest import Project
 from tests.directus_harness import DirectusServer, ServerPool
 

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import config_seed
 import httpx
 import pytest
 
@@ -21,7 +22,6 @@ from directus_gitops.files import store, yamlio
 from directus_gitops.model import config as config_module
 from directus_gitops.model.kinds import compare, secrets
 from directus_gitops.server import config_read as server
-from tests import config_seed
 from tests.conftest import Project
 from tests.directus_harness import ServerPool
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from directus_gitops.base.formats import counted
 from directus_gitops.model.changes import ABSENT, Action, PropertyChange, property_changes
 from directus_gitops.model.kinds import model, secrets
 from directus_gitops.model.kinds.model import Item, State
@@ -36,6 +37,8 @@ KIND_ORDER = (
     "user",
 )
 # Removing one of these needs --allow-config-removal (not --allow-data-loss: another risk).
+_NOUNS = {"access": "access link"}
+_PLURALS = {"policy": "policies", "settings": "settings", "access": "access links"}
 DESTRUCTIVE = frozenset({"role", "policy", "access", "permission", "flow", "operation", "dashboard", "panel", "preset"})
 _NESTED = {"permissions", "operations", "panels", "policies", "public"}
 
@@ -93,9 +96,7 @@ class ConfigChangeSet:
             for kind in KIND_ORDER:
                 count = sum(1 for c in self.changes if c.action == action and c.kind == kind)
                 if count:
-                    noun = (
-                        kind if count == 1 or kind == "settings" else ("policies" if kind == "policy" else kind + "s")
-                    )
+                    noun = counted(count, _NOUNS.get(kind, kind), _PLURALS.get(kind)).split(" ", 1)[1]
                     parts.append(f"{sign}{count} {noun}")
         return ", ".join(parts) if parts else "no changes"
 

@@ -1,6 +1,6 @@
 """Seeds a real Directus with configuration through REST: roles, access, flows, dashboards, …
 
-Used by the configuration-kinds tests (tests/test_config_kinds*.py). The demo model's
+Used by the configuration-kinds tests (tests/test_config_kinds*.py) and the demo. The demo model's
 ``articles`` collection is what the permissions are about.
 """
 
