@@ -169,6 +169,18 @@ def test_a_secret_in_the_schema_is_refused_and_the_allow_list_lets_a_named_place
     again = pulled.run("pull")
     assert "nothing changed" in again.err and "'collections/gone.yaml:meta.note' matches nothing" in again.err
 
+    # Another collection changes: only its file is looked through again; the allowed secret in
+    # the unchanged file is still allowed (not called unmatched), a new one is refused.
+    other = next(f for f in directus.snapshot["fields"] if f["collection"] != field["collection"] and f.get("meta"))
+    other["meta"]["note"] = "changed later"
+    changed = pulled.run("pull")
+    assert changed.code == 0, changed.output
+    assert place.split(":")[0] not in changed.err  # no warning about the allowed, unchanged place
+    other["meta"]["options"] = {"token": "another-planted-key-2"}
+    refused_again = pulled.run("pull")
+    assert refused_again.code == 3 and "another-planted-key-2" not in refused_again.output
+    assert store.collection_file(other["collection"]) in refused_again.err
+
 
 @pytest.mark.parametrize("damage", ["garbage", "missing", "another answer", "another version"])
 def test_a_damaged_or_stale_record_only_costs_a_full_render(

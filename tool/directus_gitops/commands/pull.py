@@ -140,12 +140,16 @@ def _run(
                 None if schema_only else sync.pull(client, config.sync, pulled.get("directus"), target.ignore, pulled)
             )
     pulled, left_out = selection.apply(pulled, target.ignore)
+    memo = pullcache.Memo(remembered, fingerprint, disk)
+    files = store.render(pulled, layout, configured.entry if configured else None, memo)
     # Every secret the files would hold, the schema's and the configuration's, refused at
-    # once before anything is written; what `secrets: allow:` names is written.
-    found = secrets.find_schema(pulled, layout) + list(configured.found if configured else ())
+    # once before anything is written; what `secrets: allow:` names is written. A collection
+    # file that is as the last pull wrote and checked it is not looked through again.
+    found = secrets.find_schema(pulled, layout, memo.recalled) + list(configured.found if configured else ())
     warnings = [
         f"secrets: allow: '{entry}' matches nothing this pull found (remove it once the value is gone)"
         for entry in secrets.check(found, config.secrets_allow)
+        if entry.partition(":")[0] not in memo.recalled
     ]
     notes = []
     if left_out:
@@ -155,8 +159,6 @@ def _run(
         console.info(note)
     for warning in warnings:
         console.warn(warning)
-    memo = pullcache.Memo(remembered, fingerprint, disk)
-    files = store.render(pulled, layout, configured.entry if configured else None, memo)
     if configured is not None:
         files.update(configured.files)
         if configured.ignored:

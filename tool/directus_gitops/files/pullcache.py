@@ -66,6 +66,8 @@ class Memo:
         self._record = record if usable else None
         self._disk = disk or {}
         self.contents: dict[str, str] = {}
+        # Files given back as written by the last pull: their content is what it checked then.
+        self.recalled: set[str] = set()
 
     def note(self, path: str, key: str) -> None:
         self.contents[path] = key
@@ -77,6 +79,7 @@ class Memo:
         data = self._disk.get(path)
         if data is None or store.blob_id(data) != record.files.get(path):
             return None
+        self.recalled.add(path)
         return data
 
 

@@ -38,6 +38,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -323,17 +324,19 @@ def find(documents: Mapping[str, Any]) -> list[Found]:
     return found
 
 
-def find_schema(snapshot: Mapping[str, Any], layout: store.Layout) -> list[Found]:
+def find_schema(
+    snapshot: Mapping[str, Any], layout: store.Layout, known: AbstractSet[str] = frozenset()
+) -> list[Found]:
     """Every secret in the files ``store.render`` writes for ``snapshot``, named by file and
     path as they are written: ``collections/articles.yaml:fields[field=body].meta.options.api_key``
-    (split layout) or ``snapshot.yaml:fields[collection=articles,field=body]…`` (single)."""
+    (split layout) or ``snapshot.yaml:fields[collection=articles,field=body]…`` (single). The
+    collection files in ``known`` hold what the last pull wrote and checked: not looked at again."""
     found: list[Found] = []
     for key in ("collections", "fields", "relations", "systemFields"):
         for entry in snapshot.get(key) or []:
             if not isinstance(entry, dict):
                 continue
             collection, name = entry.get("collection"), entry.get("field")
-            content = {item: value for item, value in entry.items() if item not in ("collection", "field")}
             if layout == "single":
                 file = store.SINGLE_FILE
                 at = f"{key}[collection={collection}" + ("]" if key == "collections" else f",field={name}]")
@@ -341,7 +344,10 @@ def find_schema(snapshot: Mapping[str, Any], layout: store.Layout) -> list[Found
                 file, at = store.MANIFEST, f"system_fields[collection={collection},field={name}]"
             else:
                 file = store.collection_file(str(collection))
+                if file in known:
+                    continue
                 at = "" if key == "collections" else f"{key}[field={name}]"
+            content = {item: value for item, value in entry.items() if item not in ("collection", "field")}
             found.extend(_found(file, content, at))
     return sorted(found, key=lambda item: (item.file, item.path))
 
