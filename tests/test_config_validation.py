@@ -6,9 +6,7 @@ from __future__ import annotations
 import copy
 import datetime
 import re
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -490,31 +488,6 @@ def test_pull_lists_what_it_names_that_ignore_rules_leave_out() -> None:
 
 
 # --------------------------------------------------------------------------- every command alike
-
-
-@pytest.fixture
-def counting_server() -> Iterator[tuple[str, list[str]]]:
-    """An HTTP server that records every request (and fails it)."""
-    requests: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def _any(self) -> None:
-            requests.append(f"{self.command} {self.path}")
-            self.send_response(503)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        do_GET = do_POST = do_PATCH = do_DELETE = _any
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", requests
-    server.shutdown()
-    server.server_close()
 
 
 MEASURED = [
