@@ -184,3 +184,12 @@ def test_a_link_to_a_folder_inside_the_repository_is_followed(project: Project) 
     (project.root / "schema").symlink_to(project.root / "model" / "schema", target_is_directory=True)
     (project.root / "directus-gitops.yaml").write_text("environments:\n  dev: {url: 'http://x'}\n")
     assert config.load(cwd=project.root).schema_dir == (project.root / "model" / "schema").resolve()
+
+
+def test_accept_releases_is_a_list_of_release_globs(tmp_path: Path) -> None:
+    cfg = config.load(
+        write(tmp_path, "environments:\n  prod: {url: 'http://x', accept_releases: ['11.*', '10.13.4']}\n")
+    )
+    assert config.resolve(cfg, "prod", {"DIRECTUS_PROD_TOKEN": "t"}).accept_releases == ("11.*", "10.13.4")
+    with pytest.raises(ConfigError, match="accept_releases must be a list of Directus releases"):
+        config.load(write(tmp_path, "environments:\n  prod: {url: 'http://x', accept_releases: 11}\n"))

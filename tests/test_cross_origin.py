@@ -1,8 +1,9 @@
 """A snapshot pushed to another database or Directus release converges, by documented rules only.
 
 Each test pulls the demo model from a real server of one release and database and pushes it
-(with --force, Directus's own consent to compare across origins) into an empty real server of
-another. The push must converge (exit 0, nothing left), the plan must list the rules it used,
+into an empty real server of another: across databases by the rules alone, across releases
+with the environment's accept_releases (narrower than --force, which stays for what no rule
+covers). The push must converge (exit 0, nothing left), the plan must list the rules it used,
 and what Directus itself still sees when sent the untranslated snapshot must be exactly what
 those rules explain: every remaining server diff entry belongs to something a rule translated.
 """
@@ -76,17 +77,27 @@ def test_the_demo_model_converges_on_another_origin(
         project.token("prod", prod.token)
         assert project.run("pull", "--env", "dev", "--commit").code == 0
 
-        refused = project.run("plan", "--env", "prod")
-        assert refused.code == 1 and "--force" in refused.err  # Directus's own check is not bypassed
-
-        pushed = project.run("push", "--env", "prod", "--yes", "--force")
+        if source[0] != target[0]:
+            # Another release needs the environment's consent, narrower than --force.
+            refused = project.run("plan", "--env", "prod")
+            assert refused.code == 1 and "accept_releases" in refused.err and "--force" in refused.err
+            config = project.root / "directus-gitops.yaml"
+            config.write_text(
+                config.read_text().replace(
+                    f"prod: {{url: '{prod.url}'}}", f"prod: {{url: '{prod.url}', accept_releases: ['{source[0]}']}}"
+                )
+            )
+            project.git("commit", "--quiet", "-am", "prod takes this release's snapshots")
+        # Another database is carried across by the rules alone: no flag.
+        pushed = project.run("push", "--env", "prod", "--yes")
         assert pushed.code == 0, pushed.output
         assert "Done: 'prod' now matches HEAD" in pushed.err
 
-        planned = project.run("plan", "--env", "prod", "--force", "--exit-code", "--format", "json")
+        planned = project.run("plan", "--env", "prod", "--exit-code", "--format", "json")
         assert planned.code == 0, planned.output
         document = json.loads(planned.out)
         assert document["changes"] == []
+        assert document["relied_on_force"] == [] and document["across_origins"]
         translated = {item["subject"] for rule in document["translation"] for item in rule["items"]}
         assert translated, "another origin always needs some rule"
 
@@ -96,11 +107,11 @@ def test_the_demo_model_converges_on_another_origin(
             subject = change.collection if change.kind == "collection" else f"{change.collection}.{change.field}"
             assert subject in translated or change.kind == "system_field", change
 
-        # And the plan's text says which rules it relied on.
-        text = project.run("plan", "--env", "prod", "--force")
+        # And the plan's text says which rules it relied on, and what it carried across.
+        text = project.run("plan", "--env", "prod")
         assert "Translated for the target (rules: docs/translation.md):" in text.out
-        assert "relied on --force: the snapshot " in text.out
-        assert document["relied_on_force"]
+        assert "across origins, by the rules above: the snapshot " in text.out
+        assert "relied on --force" not in text.out
 
 
 def test_a_leaked_system_relation_is_left_out(project: Project, directus_pool: ServerPool) -> None:

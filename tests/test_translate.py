@@ -345,3 +345,15 @@ def test_new_entries_name_the_constraint_directus_will_or_will_not_make() -> Non
         "authors.mentor": "no constraint in the snapshot: Directus will make one",
         "authors.avatar": "foreign key to directus_files without a relation: Directus will make none",
     }
+
+
+def test_which_origin_differences_the_rules_carry_across() -> None:
+    source = {"directus": "10.13.4", "vendor": "sqlite"}
+    origins = {o.kind: o for o in translate.compatibility(source, {"directus": "12.4.1", "vendor": "postgres"})}
+    assert set(origins) == {"release", "vendor"}
+    assert translate.covered(origins["vendor"], source, ())
+    assert not translate.covered(origins["release"], source, ())
+    assert translate.covered(origins["release"], source, ("10.*",))
+    assert not translate.covered(origins["release"], source, ("11.*",))
+    [unknown] = translate.compatibility({"directus": "12.4.1"}, {"directus": "12.4.1", "vendor": "sqlite"})
+    assert unknown.kind == "unknown vendor" and not translate.covered(unknown, {"directus": "12.4.1"}, ("*",))

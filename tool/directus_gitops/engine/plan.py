@@ -64,7 +64,10 @@ class Plan:
     forced: bool = False  # made with --force: verifying it needs the same
     translation: translate.Translation | None = None  # what was sent instead of the source as is
     system_index_changes: bool = False  # made with --allow-system-index-changes
-    forced_for: tuple[str, ...] = ()  # what Directus's own check would have refused without --force
+    forced_for: tuple[str, ...] = ()  # what Directus's own check would have refused, let through by --force
+    # How the snapshot's origin differs from the target's, carried across by the translation
+    # rules without --force (another database; a release the environment accepts).
+    across: tuple[str, ...] = ()
     mode: selection.Mode = "mirror"
     kept: tuple[selection.Kept, ...] = ()  # what merge mode leaves on the target
     sent: snap.Snapshot | None = None  # the snapshot the diff was asked for (for the diagram)
@@ -100,6 +103,7 @@ class Plan:
             "hash": self.diff.hash if self.diff else None,
             "translation": self.translation.as_list() if self.translation else [],
             "relied_on_force": list(self.forced_for),
+            "across_origins": list(self.across),
             "mode": self.mode,
             "kept": [{"kind": k.kind, "name": k.name, "reason": k.reason} for k in self.kept],
         }
@@ -111,7 +115,8 @@ class Plan:
     @property
     def translated(self) -> list[str]:
         lines = self.translation.lines() if self.translation else []
-        return lines + [f"relied on --force: {reason}" for reason in self.forced_for]
+        across = [f"across origins, by the rules above: {reason}" for reason in self.across]
+        return lines + across + [f"relied on --force: {reason}" for reason in self.forced_for]
 
 
 def read_source(
@@ -406,12 +411,20 @@ def _from_snapshot(
 ) -> Plan:
     """The plan from the target read in full: any release, database, ignore rules or mode."""
     target = client.target
-    problems = translate.compatibility(source.snapshot, target_snapshot)
+    origins = translate.compatibility(source.snapshot, target_snapshot)
+    across = [o.message for o in origins if translate.covered(o, source.snapshot, target.accept_releases)]
+    problems = [o.message for o in origins if o.message not in across]
     if problems and not force:
+        release_only = all(o.kind == "release" for o in origins if o.message in problems)
         raise GitOpsError(
             f"'{target.name}' would refuse this snapshot: {'; '.join(problems)}",
-            hint="pull from a server of the same Directus version and database, or pass --force to let "
-            "Directus compare anyway (then read the plan closely: version-specific properties show up as changes)",
+            hint=(
+                f"to take snapshots of Directus {source.snapshot.get('directus')} by the translation rules, add it "
+                f"to accept_releases of '{target.name}' in directus-gitops.yaml; or pass --force"
+                if release_only
+                else "pull from a server that records its database, or pass --force to let Directus compare anyway"
+            )
+            + " (then read the plan closely: what no rule covers shows up as changes)",
         )
     for problem in problems:
         console.warn(f"{problem} (--force)")
@@ -427,18 +440,21 @@ def _from_snapshot(
             system_index_changes=system_index_changes,
         )
     translation = wanted.translation
+    # Directus's own check is skipped for what the rules carry across or --force lets through.
+    forced = force or bool(origins)
     with console.progress(f"Waiting for '{target.name}' to compute the diff"):
-        diff = client.diff(wanted.snapshot, force=force)
+        diff = client.diff(wanted.snapshot, force=forced)
     return Plan(
         source,
         target,
         target_snapshot,
         target_release,
         diff,
-        forced=force,
+        forced=forced,
         translation=translation,
         system_index_changes=system_index_changes,
         forced_for=tuple(problems),
+        across=tuple(across),
         mode=mode,
         kept=wanted.kept,
         sent=wanted.snapshot,

@@ -16,8 +16,9 @@ whether a system field exists on it).
 
 from __future__ import annotations
 
+import fnmatch
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -260,18 +261,45 @@ def directus_defines(collection: str, field_name: str, *, relation: bool = False
 # --------------------------------------------------------------------------- what Directus checks
 
 
-def compatibility(source: Mapping[str, Any], target: Mapping[str, Any]) -> list[str]:
+@dataclass(frozen=True)
+class Origin:
+    """One way a snapshot's origin differs from its target's, which Directus's own check
+    refuses without force: ``release``, ``vendor`` or ``unknown vendor``."""
+
+    kind: str
+    message: str
+
+
+def compatibility(source: Mapping[str, Any], target: Mapping[str, Any]) -> list[Origin]:
     """Why Directus would refuse to diff ``source`` against ``target`` without force."""
     problems = []
     if source.get("directus") != target.get("directus"):
         problems.append(
-            f"the snapshot was taken on Directus {source.get('directus')}, the target reports {target.get('directus')}"
+            Origin(
+                "release",
+                f"the snapshot was taken on Directus {source.get('directus')}, "
+                f"the target reports {target.get('directus')}",
+            )
         )
     if not source.get("vendor"):
-        problems.append("the snapshot does not record its database vendor")
+        problems.append(Origin("unknown vendor", "the snapshot does not record its database vendor"))
     elif target.get("vendor") and source.get("vendor") != target.get("vendor"):
-        problems.append(f"the snapshot comes from {source.get('vendor')}, the target uses {target.get('vendor')}")
+        problems.append(
+            Origin("vendor", f"the snapshot comes from {source.get('vendor')}, the target uses {target.get('vendor')}")
+        )
     return problems
+
+
+def covered(origin: Origin, source: Mapping[str, Any], accept_releases: Sequence[str]) -> bool:
+    """Whether the translation rules carry a snapshot across ``origin`` without --force:
+    another database always (the rules align what databases read back differently); another
+    release when the environment accepts the snapshot's (``accept_releases``); a snapshot that
+    does not say its database never."""
+    if origin.kind == "vendor":
+        return True
+    if origin.kind == "release":
+        return any(fnmatch.fnmatchcase(str(source.get("directus")), pattern) for pattern in accept_releases)
+    return False
 
 
 def origin_warnings(source: Mapping[str, Any]) -> list[str]:

@@ -23,7 +23,7 @@ CONFIG_NAME = "directus-gitops.yaml"
 DEFAULT_TIMEOUT = 120.0
 
 _TOP_KEYS = {"schema_dir", "layout", "backup_dir", "default_env", "environments", "ignore", "sync", "secrets"}
-_ENV_KEYS = {"url", "token_env", "timeout", "ignore", "mode"}
+_ENV_KEYS = {"url", "token_env", "timeout", "ignore", "mode", "accept_releases"}
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -35,6 +35,9 @@ class Environment:
     timeout: float = DEFAULT_TIMEOUT
     ignore: selection.Rules = field(default_factory=selection.Rules)  # added to the file's top-level rules
     mode: selection.Mode = "mirror"
+    # Directus releases (globs: "11.*") whose snapshots this environment takes by the
+    # translation rules, without --force.
+    accept_releases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Target:
     timeout: float = DEFAULT_TIMEOUT
     ignore: selection.Rules = field(default_factory=selection.Rules)  # every rule that applies to this server
     mode: selection.Mode = "mirror"
+    accept_releases: tuple[str, ...] = ()  # as its environment says
 
 
 @dataclass(frozen=True)
@@ -312,7 +316,14 @@ def _parse_env(name: str, settings: Any, where: str) -> Environment:
         float(timeout),
         selection.parse_rules(settings.get("ignore"), where),
         selection.parse_mode(settings.get("mode", "mirror"), where),
+        _parse_releases(settings.get("accept_releases", []), where),
     )
+
+
+def _parse_releases(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ConfigError(f'{where}: accept_releases must be a list of Directus releases, globs allowed ("11.*")')
+    return tuple(item.strip() for item in value)
 
 
 def resolve(config: Config, env_name: str | None, environ: Mapping[str, str] | None = None) -> Target:
@@ -346,7 +357,7 @@ def resolve(config: Config, env_name: str | None, environ: Mapping[str, str] | N
         raise ConfigError(f"unknown environment '{env_name}' (configured: {names})")
     check_pinned(env, environ)
     target = _target(env.name, env.url, env.token_env, env.timeout, environ)
-    return replace(target, ignore=config.ignore + env.ignore, mode=env.mode)
+    return replace(target, ignore=config.ignore + env.ignore, mode=env.mode, accept_releases=env.accept_releases)
 
 
 def _target(name: str, url: str, token_env: str, timeout: float, environ: Mapping[str, str]) -> Target:
