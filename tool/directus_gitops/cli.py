@@ -69,11 +69,28 @@ def env_option(func: F) -> F:
     )(func)
 
 
+def parallel_option(default: int | None, help: str) -> Callable[[F], F]:
+    return click.option(
+        "--parallel",
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=default is not None,
+        metavar="N",
+        help=help,
+    )
+
+
 def envs_option(func: F) -> F:
+    func = parallel_option(
+        1,
+        "With several --env: run on up to N environments at once (each one's output is still printed "
+        "whole, in the order given).",
+    )(func)
     func = click.option(
         "--keep-going",
         is_flag=True,
-        help="With several --env: go on with the next environment after one fails (default: stop there).",
+        help="With several --env: go on with the next environment after one fails (default: stop there; "
+        "with --parallel, those not started yet are skipped).",
     )(func)
     return click.option(
         "--env",
@@ -82,7 +99,7 @@ def envs_option(func: F) -> F:
         metavar="NAME",
         multiple=True,
         help="Environment from the configuration file (its token comes from DIRECTUS_<NAME>_TOKEN); "
-        "repeat it to run on several in order, ending with one summary table.",
+        "repeat it to run on several, ending with one summary table (one JSON document with --format json).",
     )(func)
 
 
@@ -91,6 +108,7 @@ def _fan_out(
     config_path: Path | None,
     env_names: tuple[str, ...],
     keep_going: bool,
+    parallel: int,
     fmt: Format,
     run_one: Callable[..., int],
 ) -> int:
@@ -106,14 +124,17 @@ def _fan_out(
     if len(names) <= 1:
         return run_one(cfg, config.resolve(cfg, names[0] if names else None), console, record=fanout.Record())
 
-    def step(name: str, record: Any) -> int:
-        return run_one(cfg, config.resolve(cfg, name), console, record=record)
+    def step(name: str, record: Any, out: Console) -> int:
+        return run_one(cfg, config.resolve(cfg, name), out, record=record)
 
-    rows = fanout.run_each(names, step, console, keep_going=keep_going)
+    json_out = fmt == "json"
+    rows = fanout.run_each(names, step, console, keep_going=keep_going, parallel=parallel, capture=json_out)
     summary = fanout.table(rows)
     if fmt == "text":
         console.result("\n" + summary)
-    else:  # stdout holds the plans' documents
+    else:  # stdout holds the plans' documents (JSON: one document holding them all)
+        if json_out:
+            console.result(fanout.as_json(rows))
         console.info(summary.rstrip("\n"))
     return fanout.exit_code(rows)
 
@@ -456,6 +477,7 @@ def plan(
     ctx: click.Context,
     env_names: tuple[str, ...],
     keep_going: bool,
+    parallel: int,
     ref: str | None,
     from_path: Path | None,
     fmt: Format,
@@ -489,7 +511,7 @@ def plan(
         system_index_changes=system_index_changes,
         mode=mode,  # type: ignore[arg-type]
     )
-    return _fan_out(ctx, config_path, env_names, keep_going, fmt, run_one)
+    return _fan_out(ctx, config_path, env_names, keep_going, parallel, fmt, run_one)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -534,6 +556,7 @@ def push(
     ctx: click.Context,
     env_names: tuple[str, ...],
     keep_going: bool,
+    parallel: int,
     ref: str | None,
     from_path: Path | None,
     plan_file: Path | None,
@@ -568,6 +591,8 @@ def push(
         raise click.UsageError("--plan cannot be combined with --ref or --from")
     if plan_file is not None and len(set(env_names)) > 1:
         raise click.UsageError("a saved plan belongs to one server: give one --env")
+    if parallel > 1 and len(set(env_names)) > 1 and not (yes or dry_run):
+        raise click.UsageError("--parallel cannot ask for confirmation on several servers at once: add --yes")
     if plan_file is not None and not env_names:  # the environment the plan was made for
         from directus_gitops.engine import plan as planning
 
@@ -591,7 +616,7 @@ def push(
         mode=mode,  # type: ignore[arg-type]
         lock_timeout=lock_timeout,
     )
-    return _fan_out(ctx, config_path, env_names, keep_going, fmt, run_one)
+    return _fan_out(ctx, config_path, env_names, keep_going, parallel, fmt, run_one)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -614,6 +639,7 @@ def push(
 )
 @format_option
 @click.option("--exit-code", is_flag=True, help="Exit 2 when an environment does not match REV exactly.")
+@parallel_option(None, "Ask up to N environments for their schema at once (default: 8).")
 @config_option
 @click.pass_context
 def status(
@@ -623,6 +649,7 @@ def status(
     max_commits: int,
     fmt: Format,
     exit_code: bool,
+    parallel: int | None,
     config_path: Path | None,
 ) -> int:
     """Show which commit of the schema folder each environment matches, or how it drifted.
@@ -640,7 +667,16 @@ def status(
     from directus_gitops.commands import status as command
 
     cfg = _load_config(ctx, config_path)
-    return command.run(cfg, Console(), envs=list(env_names), ref=ref, limit=max_commits, fmt=fmt, exit_code=exit_code)
+    return command.run(
+        cfg,
+        Console(),
+        envs=list(env_names),
+        ref=ref,
+        limit=max_commits,
+        fmt=fmt,
+        exit_code=exit_code,
+        parallel=parallel,
+    )
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

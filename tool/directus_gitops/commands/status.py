@@ -16,7 +16,7 @@ from directus_gitops.reports import render
 from directus_gitops.reports import status as shown
 from directus_gitops.server.client import DirectusClient
 
-MAX_AT_ONCE = 8  # environments asked for their schema at the same time
+MAX_AT_ONCE = 8  # environments asked for their schema at the same time, unless told otherwise
 
 
 def run(
@@ -28,6 +28,7 @@ def run(
     limit: int,
     fmt: render.Format,
     exit_code: bool,
+    parallel: int | None = None,
 ) -> int:
     names = envs or list(config.environments)
     if not names:
@@ -67,7 +68,7 @@ def run(
 
     history = status.History(infos, load)
     groups = [group for group in config.sync if group != "schema"]
-    pool = ThreadPoolExecutor(max_workers=min(len(names), MAX_AT_ONCE), thread_name_prefix="status")
+    pool = ThreadPoolExecutor(max_workers=min(len(names), parallel or MAX_AT_ONCE), thread_name_prefix="status")
     try:
         asked = [pool.submit(_live, config, name, groups) for name in names]
         next(iter(history), None)  # the newest commit, where every search starts, read meanwhile

@@ -28,6 +28,7 @@ import json
 import marshal
 import os
 import sys
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,7 +267,8 @@ def save(tree: store.Tree, record: Record) -> None:
     fields = [field.name for field in dataclasses.fields(record)]
     assert fields[-1] == "entries"
     index = marshal.dumps(tuple(getattr(record, name) for name in fields[:-1]))
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    # One partial file per thread too: environments planned at once may each remember the folder.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("wb") as out:
