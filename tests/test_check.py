@@ -9,6 +9,7 @@ import pytest
 
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
+from directus_gitops.model import validate
 from tests import samples
 from tests.conftest import Project, Result
 
@@ -37,7 +38,13 @@ def edit(path: Path, old: str, new: str) -> None:
 def problems(result: Result) -> list[str]:
     """The findings: on stderr, before the one summary line per checked path."""
     assert result.out == "", "human findings go to stderr, stdout is for --format json"
-    summary = ("problem(s).", "no problems.", "rewritten in canonical form.", "fix the problems listed first.")
+    summary = (
+        "problem(s).",
+        "no problems.",
+        "warning(s).",
+        "rewritten in canonical form.",
+        "fix the problems listed first.",
+    )
     return [line for line in result.err.splitlines() if not line.endswith(summary)]
 
 
@@ -55,14 +62,17 @@ def test_broken_references_are_listed_with_file_and_line(project: Project, schem
     edit(articles, "    many_collection: articles", "    junction_field: tag\n    many_collection: articles")
     result = project.run("check")
     assert result.code == 1
+    # Each says what to edit; Directus applies a junction_field naming a missing field: a warning.
     assert problems(result) == [
         f"schema/collections/articles.yaml:{line_of(articles, 'group: contents')}: "
-        "articles: group 'contents' is not a defined collection",
+        "articles: group 'contents' is not a defined collection: add it, or set meta.group to null",
         f"schema/collections/articles.yaml:{line_of(articles, 'related_collection: writers')}: "
-        "articles.author: related collection 'writers' is not defined",
+        "articles.author: related collection 'writers' is not defined: add it, or remove the relation",
         f"schema/collections/articles.yaml:{line_of(articles, 'junction_field: tag')}: "
-        "articles.author: junction field 'articles.tag' is not defined",
+        "warning: articles.author: junction field 'articles.tag' is not defined: add it, "
+        "or set meta.junction_field to null",
     ]
+    assert "schema: 2 problem(s), 1 warning(s)." in result.err
 
 
 def test_fields_of_an_undefined_collection_are_reported_once(project: Project, schema: Path) -> None:
@@ -71,9 +81,10 @@ def test_fields_of_an_undefined_collection_are_reported_once(project: Project, s
     result = project.run("check")
     relation = line_of(schema / "collections/articles.yaml", "related_collection")
     assert problems(result) == [
-        f"schema/collections/articles.yaml:{relation}: articles.author: related collection 'authors' is not defined",
+        f"schema/collections/articles.yaml:{relation}: articles.author: related collection 'authors' is not "
+        "defined: add it, or remove the relation",
         f"schema/collections/authors.yaml:{line_of(authors, '- field: bio')}: "
-        "authors.bio: collection 'authors' is not defined",
+        "authors.bio: collection 'authors' is not defined: add it, or remove its fields",
     ]
 
 
@@ -126,7 +137,7 @@ def test_every_problem_is_listed_not_just_the_first(project: Project, schema: Pa
     assert result.code == 1
     assert problems(result) == [
         f"schema/collections/articles.yaml:{line_of(articles, 'writers')}: "
-        "articles.author: related collection 'writers' is not defined",
+        "articles.author: related collection 'writers' is not defined: add it, or remove the relation",
         "schema/collections/authors.yaml:2: YAML aliases are not allowed in a snapshot",
         f"schema/collections/content.yaml:{line_of(content, 'note: ~')}: not in canonical form",
     ]
@@ -212,7 +223,8 @@ def test_a_snapshot_file_is_checked_for_references(project: Project) -> None:
     result = project.run("check", "snapshot.yaml")
     assert result.code == 1
     assert problems(result) == [
-        f"snapshot.yaml:{line_of(path, 'writers')}: articles.author: related collection 'writers' is not defined"
+        f"snapshot.yaml:{line_of(path, 'writers')}: articles.author: related collection 'writers' is not defined: "
+        "add it, or remove the relation"
     ]
 
 
@@ -229,7 +241,28 @@ def test_the_single_layout_is_checked_too(project: Project) -> None:
     edit(single, "related_collection: authors", "related_collection: writers")
     result = project.run("check")
     expected = f"schema/snapshot.yaml:{line_of(single, 'writers')}: articles.author: related collection 'writers'"
-    assert problems(result) == [f"{expected} is not defined"]
+    assert problems(result) == [f"{expected} is not defined: add it, or remove the relation"]
+
+
+def test_warnings_pass_check_unless_strict_and_carry_their_severity(project: Project, schema: Path) -> None:
+    articles = schema / "collections/articles.yaml"
+    edit(articles, "    many_collection: articles", "    junction_field: tag\n    many_collection: articles")
+    result = project.run("check")
+    assert result.code == 0, result.output
+    assert "warning: articles.author: junction field 'articles.tag' is not defined" in result.err
+    assert "schema: no problems, 1 warning(s)." in result.err
+
+    strict = project.run("check", "--strict")
+    assert strict.code == 1 and "warning: articles.author: junction field" in strict.err
+
+    report = json.loads(project.run("check", "--format", "json").out)
+    assert report["ok"] is True
+    (found,) = report["checked"][0]["problems"]
+    assert found["severity"] == "warning" and "junction field 'articles.tag'" in found["message"]
+    assert json.loads(project.run("check", "--format", "json", "--strict").out)["ok"] is False
+
+    # diff, plan and push read the files through the same validation: a warning refuses nothing.
+    assert validate.load_path(schema).snapshot["relations"][0]["meta"]["junction_field"] == "tag"
 
 
 @pytest.mark.directus

@@ -560,3 +560,18 @@ def test_check_lists_the_variables_a_push_needs_and_warns_for_unset_ones(project
     assert "warning: not set here: HOOK_TOKEN" in result.err
     project.monkeypatch.setenv("HOOK_TOKEN", "x")
     assert "warning" not in project.run("check").err
+
+
+def test_a_changed_permission_is_sent_with_all_its_rules() -> None:
+    """Unlicensed Directus 12 judges a PATCH body alone: one without ``fields`` counts as custom
+    rules (403), even when the permission it makes has none."""
+    desired = marked()
+    current = copy.deepcopy(desired)
+    editors = next(p for p in current["policies"] if p["name"] == "Editors")
+    next(p for p in editors["permissions"] if p["action"] == "update")["_id"] = 7  # the target's own id
+    editors = next(p for p in desired["policies"] if p["name"] == "Editors")
+    update = next(p for p in editors["permissions"] if p["action"] == "update")
+    update["permissions"] = {"status": {"_eq": "draft"}}  # its filter, nothing else, changes
+    steps = apply.steps(compare.compare(current, desired), desired, current)
+    patch = next(s for s in steps if s.method == "PATCH" and s.path == "/permissions/7")
+    assert patch.body == {"fields": ["title"], "permissions": {"status": {"_eq": "draft"}}}

@@ -255,3 +255,30 @@ def test_offline_comparison_agrees_with_what_was_applied(loop: Loop) -> None:
     left = changes.compare(loop.prod_snapshot(), loop.committed())
     leftover = {(c.kind, c.name) for c in left}
     assert leftover == set(), leftover
+
+
+def test_a_relation_whose_other_half_is_missing_is_pushed_with_a_warning(loop: Loop) -> None:
+    """An m2m missing its other half (the junction's second field and its relation, and the
+    alias), as Directus exports and applies it: the relation left names a junction_field and a
+    one_field the snapshot lacks. Only warnings (check --strict refuses them); push sends them
+    and the target converges."""
+    half = loop.committed()
+    gone = {("articles_tags", "tags_id"), ("articles", "tags")}
+    half["fields"] = [f for f in half["fields"] if (f["collection"], f["field"]) not in gone]
+    half["relations"] = [r for r in half["relations"] if (r["collection"], r["field"]) != ("articles_tags", "tags_id")]
+    left = next(r for r in half["relations"] if (r["collection"], r["field"]) == ("articles_tags", "articles_id"))
+    assert left["meta"]["junction_field"] == "tags_id" and left["meta"]["one_field"] == "tags"
+    store.write_tree(loop.project.schema, store.render(half))
+    loop.project.git("add", "schema")
+    loop.project.git("commit", "--quiet", "-m", "the other half of articles ↔ tags is gone")
+    assert loop.run("check", "--strict").code == 1
+
+    result = loop.push("--yes")
+    assert result.code == 0, result.output
+    assert "warning: HEAD" in result.err and "junction field 'articles_tags.tags_id' is not defined" in result.err
+    assert "one_field 'articles.tags' is not defined" in result.err
+    applied = loop.prod_snapshot()
+    assert not {("field", *name) for name in gone} & entities(applied)
+    pushed = next(r for r in applied["relations"] if (r["collection"], r["field"]) == ("articles_tags", "articles_id"))
+    assert (pushed["meta"]["junction_field"], pushed["meta"]["one_field"]) == ("tags_id", "tags")  # kept as sent
+    assert loop.run("plan", "--env", "prod", "--exit-code").code == 0

@@ -14,12 +14,15 @@ import itertools
 import json
 from typing import Any
 
+import config_seed
 import demo_model
 import httpx
 import pytest
 
+from directus_gitops.base.errors import ServerError
 from directus_gitops.commands import push
-from directus_gitops.files import store
+from directus_gitops.files import store, yamlio
+from directus_gitops.model.config import Target
 from directus_gitops.server.client import DirectusClient
 from tests import samples
 from tests.conftest import Project
@@ -298,3 +301,53 @@ def test_a_real_apply_that_fails_part_way_says_what_reached_the_target(
             assert "already applied: no changes" in result.err
             assert "error: the apply failed and nothing reached the target" in result.err
         assert "backup of its schema from before the push:" in result.err
+
+
+def test_permissions_the_licence_restricts_are_refused_before_anything_changes(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """Unlicensed Directus 12 refuses permissions with custom rules (403 RESOURCE_RESTRICTED),
+    which a push sends after the schema: it reads the entitlement first and refuses whole."""
+    with (
+        directus_pool.new_server(LICENSED_VERSION, seeded=True) as dev,
+        directus_pool.new_server(LICENSED_VERSION) as prod,
+    ):
+        with config_seed.client(dev.url, dev.token) as http:
+            config_seed.seed(http, policies=True, filtered=False)
+        project.configure(dev=dev.url, prod=prod.url)
+        with (project.root / "directus-gitops.yaml").open("a") as config:
+            config.write("sync: [schema, access]\n")
+        project.token("dev", dev.token)
+        project.token("prod", prod.token)
+        assert project.run("pull", "--env", "dev").code == 0
+        # Filtered permissions, as a licensed server (or an older release) would hold them.
+        policy = project.schema / "config" / "policies" / "editors.yaml"
+        document = yamlio.load(policy.read_text())
+        for permission in document["permissions"]:
+            if permission["action"] in ("update", "delete"):
+                permission["permissions"] = {"status": {"_eq": "draft"}}
+        policy.write_text(yamlio.dump(document))
+        project.git("add", ".")
+        project.git("commit", "--quiet", "-m", "filtered permissions")
+        before = demo_model.snapshot(prod.url, prod.token)
+
+        planned = project.run("plan", "--env", "prod")
+        assert planned.code == 0, planned.output
+        assert "a push would refuse: 2 permission(s) with custom rules" in planned.err
+
+        result = project.run("push", "--env", "prod", "--yes")
+        assert result.code == 3, result.output
+        assert (
+            "2 permission(s) with custom rules (policy Editors: articles.delete, policy Editors: articles.update)"
+            in result.err
+        )
+        assert "custom_permission_rules_enabled" in result.err and "add a licence key" in result.err
+        assert demo_model.snapshot(prod.url, prod.token) == before
+        assert not (project.root / ".directus-gitops").exists()  # refused before the backup too
+
+        # Were such a permission sent anyway, the answer names the licence, not the token.
+        target = Target("prod", prod.url, "DIRECTUS_PROD_TOKEN", prod.token)
+        with DirectusClient(target) as client, pytest.raises(ServerError) as refused:
+            client.write("POST", "/permissions", {"collection": "articles", "action": "read", "fields": ["id"]})
+        assert "refused by the Directus licence (403)" in refused.value.message
+        assert "admin token" not in refused.value.message and "fields: ['*']" in (refused.value.hint or "")

@@ -375,9 +375,12 @@ def diagram(ctx: click.Context, at: str | None, collections: tuple[str, ...], co
     show_default=True,
     help="text: problems on stderr; json: a versioned report on stdout.",
 )
+@click.option("--strict", is_flag=True, help="Fail on warnings too (what Directus accepts but looks broken).")
 @config_option
 @click.pass_context
-def check(ctx: click.Context, paths: tuple[Path, ...], fix: bool, fmt: str, config_path: Path | None) -> int:
+def check(
+    ctx: click.Context, paths: tuple[Path, ...], fix: bool, fmt: str, strict: bool, config_path: Path | None
+) -> int:
     """Validate schema files offline; --fix restores canonical form.
 
     Checks the configured schema folder, or each PATH: YAML syntax (duplicate keys
@@ -386,14 +389,16 @@ def check(ctx: click.Context, paths: tuple[Path, ...], fix: bool, fmt: str, conf
     (fields, relations, junction fields and groups name collections and fields that exist),
     duplicate names, files missing from or not listed in the manifest, and canonical form.
     Prints every problem on stderr, one per line as path:line: message, and exits 1 when
-    there is any. A PATH may also be a snapshot file such as Directus's own snapshot.yaml.
+    there is any. What Directus accepts but looks broken (a junction_field or one_field
+    naming a missing field) is a warning, path:line: warning: message, which fails only
+    with --strict. A PATH may also be a snapshot file such as Directus's own snapshot.yaml.
     diff, plan and push apply the same rules and refuse a snapshot with any problem other
-    than canonical form.
+    than canonical form or a warning.
     """
     from directus_gitops.commands import check as command
 
     cfg = _load_config(ctx, config_path)
-    return command.run(cfg, Console(), paths=list(paths), fix=fix, fmt=fmt)  # type: ignore[arg-type]
+    return command.run(cfg, Console(), paths=list(paths), fix=fix, fmt=fmt, strict=strict)  # type: ignore[arg-type]
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -22,11 +22,16 @@ CheckFormat = Literal["text", "json"]
 CHECK_FORMATS: tuple[CheckFormat, ...] = ("text", "json")
 
 
-def as_json(reports: list[validate.Report]) -> str:
+def _failing(report: validate.Report, strict: bool) -> list[validate.Problem]:
+    """The problems that fail ``check``: all but warnings, and warnings too when ``strict``."""
+    return report.problems if strict else [problem for problem in report.problems if not problem.warning]
+
+
+def as_json(reports: list[validate.Report], strict: bool = False) -> str:
     """The versioned machine form of what ``check`` found."""
     document: dict[str, Any] = {
         "format_version": JSON_FORMAT_VERSION,
-        "ok": not any(report.problems for report in reports),
+        "ok": not any(_failing(report, strict) for report in reports),
         "checked": [
             {
                 "path": display(report.root),
@@ -37,6 +42,8 @@ def as_json(reports: list[validate.Report]) -> str:
                         "message": problem.message,
                         # Only about how the files are written; diff, plan and push accept it.
                         "cosmetic": problem.cosmetic,
+                        # A warning: Directus accepts it, but it looks broken (--strict fails on it).
+                        "severity": problem.severity,
                     }
                     for problem in report.problems
                 ],
@@ -65,7 +72,9 @@ def _variables(folder: Path, console: Console) -> None:
         )
 
 
-def run(config: Config, console: Console, *, paths: list[Path], fix: bool, fmt: CheckFormat = "text") -> int:
+def run(
+    config: Config, console: Console, *, paths: list[Path], fix: bool, fmt: CheckFormat = "text", strict: bool = False
+) -> int:
     reports = []
     for path in paths or [config.schema_dir]:
         if fix and path.is_dir():
@@ -83,14 +92,17 @@ def run(config: Config, console: Console, *, paths: list[Path], fix: bool, fmt: 
         reports.append(report)
 
     if fmt == "json":
-        console.result(as_json(reports))
+        console.result(as_json(reports, strict))
     else:
         for report in reports:
             for problem in report.problems:
                 console.problem(str(problem))
     for report in reports:
-        state = f"{len(report.problems)} problem(s)" if report.problems else "no problems"
+        warned = len(report.warnings)
+        counted = len(report.problems) - warned
+        state = f"{counted} problem(s)" if counted else "no problems"
+        state += f", {warned} warning(s)" if warned else ""
         console.info(f"{display(report.root)}: {state}.")
         if not report.errors and report.root.is_dir():
             _variables(report.root, console)
-    return ExitCode.ERROR if any(report.problems for report in reports) else ExitCode.OK
+    return ExitCode.ERROR if any(_failing(report, strict) for report in reports) else ExitCode.OK

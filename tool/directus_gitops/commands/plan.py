@@ -8,6 +8,7 @@ from directus_gitops.base.console import Console
 from directus_gitops.base.errors import ExitCode
 from directus_gitops.base.formats import Format
 from directus_gitops.engine import plan as planning
+from directus_gitops.engine import push as pushing
 from directus_gitops.engine.fanout import Record
 from directus_gitops.model import selection
 from directus_gitops.model.config import Config, Target
@@ -44,6 +45,8 @@ def run(
             read_target=fmt in ("markdown", "mermaid"),  # the diagram draws the target's collections
         )
         config_plan = plan.config
+        # What the target's licence would refuse part-way, said before anyone pushes.
+        restricted = pushing.licence_refusals(client, plan, config_plan)
     record.changes = plan.changes.summary()
     record.result = "planned" if plan.changes or (config_plan and config_plan.changes) else "already matches"
     configured = config_plan.changes if config_plan is not None else None
@@ -58,6 +61,8 @@ def run(
         unset = sync.unset_error(config_plan)
         if unset is not None:
             console.warn(f"a push would stop: {unset.message.split(';')[0]}")
+    for refusal in restricted:
+        console.warn(pushing.as_warning(refusal))
     if out is not None:
         if plan.diff is None and not (config_plan and config_plan.changes):
             console.info(f"Nothing to save: '{target.name}' already matches.")

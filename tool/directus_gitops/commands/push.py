@@ -146,8 +146,7 @@ def run(
             if dry_run:
                 # Nothing was attempted, so nothing was refused: say what a real push would do.
                 for refusal in refusals:
-                    said = refusal.message.replace("refusing to push", "a push would refuse", 1).split(";")[0]
-                    console.warn(said if said.startswith("a push would") else f"a push would stop: {said}")
+                    console.warn(pushing.as_warning(refusal))
                 console.info("Dry run: nothing applied.")
                 record.result = "dry run: nothing applied"
                 return ExitCode.OK

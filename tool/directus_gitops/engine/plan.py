@@ -119,6 +119,13 @@ class Plan:
         return lines + across + [f"relied on --force: {reason}" for reason in self.forced_for]
 
 
+def _warned(console: Console, source: Source) -> Source:
+    """``source``, after saying what in it Directus accepts but looks broken."""
+    for warning in validate.snapshot_warnings(source.snapshot):
+        console.warn(f"{source.label}: {warning}")
+    return source
+
+
 def read_source(
     config: Config, console: Console, *, ref: str | None, path: Path | None, remembered: bool = True
 ) -> Source:
@@ -133,7 +140,7 @@ def read_source(
             from directus_gitops.engine import configuration as sync
 
             configured = sync.load(store.dir_reader(path), str(path))
-        return Source(validate.load_path(path).snapshot, label=str(path), config=configured)
+        return _warned(console, Source(validate.load_path(path).snapshot, label=str(path), config=configured))
     from directus_gitops.files.gitrepo import Repo
 
     repo = Repo(config.schema_dir.parent if config.schema_dir.parent.exists() else config.root)
@@ -157,7 +164,10 @@ def read_source(
         from directus_gitops.engine import configuration as sync
 
         configured = sync.load(tree.read, tree.source)
-    return Source(snapshot, label=f"{rev} ({commit.hexsha[:10]})", ref=rev, commit=commit.hexsha, config=configured)
+    return _warned(
+        console,
+        Source(snapshot, label=f"{rev} ({commit.hexsha[:10]})", ref=rev, commit=commit.hexsha, config=configured),
+    )
 
 
 def _version_of(info: dict[str, Any]) -> str | None:

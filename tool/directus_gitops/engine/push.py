@@ -2,12 +2,13 @@
 target's hash as guard, and what a failed apply left on the target.
 
 Order of events (the ``push`` command drives them): plan → every precondition (placeholders,
-lock-out, consent, licence) → confirm → back up the target → apply the schema → apply the
+lock-out, consent, licence: collections and permissions) → confirm → back up the target → apply the schema → apply the
 configuration → verify. Nothing is written when any step before the backup fails.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,13 +137,41 @@ def preconditions(
                 hint="review the plan, then re-run with --allow-data-loss (--allow-config-removal does not cover it)",
             )
         )
-    # Only Directus 12 has a licence limit (and GET /license); don't ask older targets.
-    known = snap.release(plan.target_version)
-    read_licence = client.licence if known is None or known >= (12, 0, 0) else lambda: None
-    problem = preflight.licence_problem(read_licence, plan.changes, plan.target.name)
-    if problem is not None:
-        refusals.append(RefusedError(f"refusing to push: {problem}; nothing was applied", hint=preflight.LICENCE_HINT))
+    refusals.extend(licence_refusals(client, plan, config_plan))
     return refusals
+
+
+def licence_refusals(client: DirectusClient, plan: planning.Plan, config_plan: sync.Plan | None) -> list[RefusedError]:
+    """What the target's licence would refuse part-way: more active collections than it allows,
+    permissions with custom rules it does not entitle. ``GET /license`` is read at most once,
+    and only when the plan holds something it could refuse."""
+    # Only Directus 12 has a licence (and GET /license); don't ask older targets.
+    known = snap.release(plan.target_version)
+    read: list[Mapping[str, Any] | None] = []
+
+    def read_licence() -> Mapping[str, Any] | None:
+        if not read:
+            read.append(client.licence() if known is None or known >= (12, 0, 0) else None)
+        return read[0]
+
+    refusals = []
+    target = plan.target.name
+    for problem, hint in (
+        (preflight.licence_problem(read_licence, plan.changes, target), preflight.LICENCE_HINT),
+        (
+            preflight.permission_problem(read_licence, config_plan.changes if config_plan else None, target),
+            preflight.PERMISSION_HINT,
+        ),
+    ):
+        if problem is not None:
+            refusals.append(RefusedError(f"refusing to push: {problem}; nothing was applied", hint=hint))
+    return refusals
+
+
+def as_warning(refusal: GitOpsError) -> str:
+    """A precondition's refusal as what a push would do (for a dry run or a plan)."""
+    said = refusal.message.replace("refusing to push", "a push would refuse", 1).split(";")[0]
+    return said if said.startswith("a push would") else f"a push would stop: {said}"
 
 
 def apply_schema(client: DirectusClient, plan: planning.Plan) -> None:

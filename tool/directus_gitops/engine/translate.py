@@ -249,6 +249,11 @@ def _system_data() -> dict[str, Any]:
     return data
 
 
+def recommended_permissions() -> list[dict[str, Any]]:
+    """The app permissions Directus recommends (its newest release the tool knows)."""
+    return list(_system_data().get("recommended_permissions", ()))
+
+
 def directus_defines(collection: str, field_name: str, *, relation: bool = False) -> bool:
     """Whether Directus itself defines this field (or relation) on one of its collections,
     in any release the tool knows."""

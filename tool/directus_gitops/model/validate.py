@@ -6,7 +6,9 @@ at the first; the entry rules are what Directus's own validation of a snapshot a
 (known keys, property types, field types, format version); the reference rules are what
 Directus needs to apply it. ``check`` prints them all; ``diff``, ``plan`` and ``push`` read
 through :func:`load_tree` and :func:`load_path`, which refuse a snapshot with any problem
-that is not about canonical form, before anything is compared or sent; the client reads a
+that is not about canonical form, before anything is compared or sent. What Directus accepts
+but looks broken (checked on real servers) is a warning, said and never refused (``check
+--strict`` fails on it); the client reads a
 server's snapshot through :func:`document_problems` alike, before anything is written.
 """
 
@@ -36,9 +38,17 @@ class Problem:
     # Only about how the files are written (canonical form, stray files): every reader can
     # still tell exactly which snapshot they hold, so only ``check`` reports it.
     cosmetic: bool = False
+    # Directus accepts it, but it looks broken: said by every reader, refused by none
+    # (``check --strict`` refuses it).
+    warning: bool = False
+
+    @property
+    def severity(self) -> str:
+        return "warning" if self.warning else "error"
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+        message = f"warning: {self.message}" if self.warning else self.message
+        return f"{self.path}:{self.line}: {message}" if self.line else f"{self.path}: {message}"
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class _Finding:
     blocking: bool = True
     line: int | None = None
     cosmetic: bool = False
+    warning: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,12 @@ class Report:
     @property
     def errors(self) -> list[Problem]:
         """The problems that make the snapshot unfit to read, compare or send."""
-        return [problem for problem in self.problems if not problem.cosmetic]
+        return [problem for problem in self.problems if not problem.cosmetic and not problem.warning]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """What Directus accepts but looks broken: said, not refused."""
+        return [problem for problem in self.problems if problem.warning]
 
 
 @dataclass
@@ -435,7 +451,13 @@ class _Checker:
             located = yamlio.locate(self.text(relpath), [self.findings[i].at or () for i in indexes])
             lines.update(zip(indexes, located, strict=True))
         result = {
-            Problem(self.shown(finding.relpath), lines.get(index, finding.line), finding.message, finding.cosmetic)
+            Problem(
+                self.shown(finding.relpath),
+                lines.get(index, finding.line),
+                finding.message,
+                finding.cosmetic,
+                finding.warning,
+            )
             for index, finding in enumerate(self.findings)
         }
         return sorted(result, key=lambda p: (p.path, p.line or 0, p.message))
@@ -690,38 +712,54 @@ def _reference_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
     def exists(collection: Any) -> bool:
         return collection in collections or _is_system(collection)
 
-    def broken(item: _Placed, at: snap.Location, message: str) -> _Finding:
-        return _Finding(item.relpath, (*item.at, *at), f"{item.name}: {message}", blocking=False)
+    def broken(item: _Placed, at: snap.Location, message: str, *, warning: bool = False) -> _Finding:
+        return _Finding(item.relpath, (*item.at, *at), f"{item.name}: {message}", blocking=False, warning=warning)
 
     undefined: set[str] = set()
     for item in by_key["fields"]:
         collection = item.entry["collection"]
         if not exists(collection) and collection not in undefined:
             undefined.add(collection)  # once per collection, not once per field
-            yield broken(item, (), f"collection '{collection}' is not defined")
+            yield broken(item, (), f"collection '{collection}' is not defined: add it, or remove its fields")
     for item in by_key["collections"]:
         group = (item.entry.get("meta") or {}).get("group")
         if group is not None and group not in collections:
-            yield broken(item, ("meta", "group"), f"group '{group}' is not a defined collection")
+            message = f"group '{group}' is not a defined collection: add it, or set meta.group to null"
+            yield broken(item, ("meta", "group"), message)
     for item in by_key["relations"]:
         collection, name = snap.entry_key(item.entry)
         related = item.entry.get("related_collection")
         meta = item.entry.get("meta") or {}
         if not exists(collection):
-            yield broken(item, ("collection",), f"collection '{collection}' is not defined")
+            message = f"collection '{collection}' is not defined: add it, or remove the relation"
+            yield broken(item, ("collection",), message)
         elif not _is_system(collection) and (collection, name) not in fields:
-            yield broken(item, ("field",), f"field '{collection}.{name}' is not defined")
+            # Directus 12.4.1 refuses it: Field "x" doesn't exist in collection "y".
+            message = f"field '{collection}.{name}' is not defined: add the field, or remove the relation"
+            yield broken(item, ("field",), message)
         if isinstance(related, str) and not exists(related):
-            yield broken(item, ("related_collection",), f"related collection '{related}' is not defined")
+            message = f"related collection '{related}' is not defined: add it, or remove the relation"
+            yield broken(item, ("related_collection",), message)
+        # The other half of an m2m or o2m: Directus 11.17.4 and 12.4.1 apply a relation whose
+        # meta names a field the snapshot lacks (the app shows the relation half-broken).
         junction = meta.get("junction_field")
         if junction and not _is_system(collection) and (collection, junction) not in fields:
-            yield broken(item, ("meta", "junction_field"), f"junction field '{collection}.{junction}' is not defined")
+            message = (
+                f"junction field '{collection}.{junction}' is not defined: add it, or set meta.junction_field to null"
+            )
+            yield broken(item, ("meta", "junction_field"), message, warning=True)
         one_field = meta.get("one_field")
         if one_field and isinstance(related, str) and not _is_system(related) and (related, one_field) not in fields:
-            yield broken(item, ("meta", "one_field"), f"one_field '{related}.{one_field}' is not defined")
+            message = (
+                f"one_field '{related}.{one_field}' is not defined: add the alias field, or set meta.one_field to null"
+            )
+            yield broken(item, ("meta", "one_field"), message, warning=True)
         for index, allowed in enumerate(meta.get("one_allowed_collections") or []):
             if not exists(allowed):
-                yield broken(item, ("meta", "one_allowed_collections", index), f"collection '{allowed}' is not defined")
+                message = (
+                    f"collection '{allowed}' is not defined: add it, or remove it from meta.one_allowed_collections"
+                )
+                yield broken(item, ("meta", "one_allowed_collections", index), message)
 
 
 def _first_difference(actual: bytes, wanted: bytes) -> int:
@@ -845,10 +883,21 @@ def document_problems(document: Any) -> tuple[snap.Snapshot | None, list[str]]:
     checker = _Checker(lambda relpath: None, set(), lambda relpath: relpath)
     snapshot = checker.snapshot_document("", document)
     checker.check_entries()
-    problems = [finding.message for finding in checker.findings if not finding.cosmetic]
+    problems = [finding.message for finding in checker.findings if not finding.cosmetic and not finding.warning]
     if snapshot is None and not problems:  # pragma: no cover - a snapshot that could not be read has problems
         problems = ["not a snapshot"]
     return (None if problems else snapshot), problems
+
+
+def snapshot_warnings(snapshot: snap.Snapshot) -> list[str]:
+    """What a valid snapshot holds that Directus accepts but looks broken (``check``'s warnings),
+    from the snapshot itself: a remembered one (``treecache``) is not checked again."""
+    placed = [
+        _Placed(key, entry, "", (key, index))
+        for key in ("collections", "fields", "relations")
+        for index, entry in enumerate(snapshot.get(key) or [])
+    ]
+    return [finding.message for finding in _reference_findings(_named(placed)) if finding.warning]
 
 
 def load_document(document: Any, source: str) -> snap.Snapshot:

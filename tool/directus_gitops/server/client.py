@@ -36,6 +36,12 @@ RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 RETRY_BUDGET = 10.0
 
 
+# The way out when an unlicensed Directus 12 refuses permissions with custom rules.
+RESTRICTED_PERMISSIONS_HINT = (
+    "add a licence key to the target, or give those permissions all fields (fields: ['*']) "
+    "and no filter, validation or presets"
+)
+
 # Problems named in the error about a snapshot a server answered that ``check`` would refuse.
 SHOWN_PROBLEMS = 3
 
@@ -228,6 +234,15 @@ class DirectusClient:
         if status == 403 and code == "LIMIT_EXCEEDED":
             return ServerError(
                 f"{where}: Directus licence limit reached (403): {message}",
+                status=status,
+                code=code,
+            )
+        if status == 403 and code == "RESOURCE_RESTRICTED":
+            return ServerError(
+                f"{where}: refused by the Directus licence (403): {message}",
+                hint=RESTRICTED_PERMISSIONS_HINT
+                if "custom_permission_rules" in message
+                else "the target's licence does not include this feature: add a licence key to the target",
                 status=status,
                 code=code,
             )

@@ -56,6 +56,10 @@ def _depth(items: list[Item]) -> Callable[[Item], int]:
     return depth
 
 
+# A permission's rules: Directus 12 decides from these whether it has custom rules.
+_RULES = ("fields", "permissions", "validation", "presets")
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """How one kind is written: its REST endpoint, the properties sent, what it belongs to."""
@@ -121,6 +125,10 @@ def steps(changes: ConfigChangeSet, desired: State, current: State) -> list[Step
             out.append(Step(f"+ {change.label}", "POST", f"/{endpoint.path}", body))
         for change in of(endpoint.kind, "update"):
             body = _changed(change, endpoint.fields)
+            if body and endpoint is permission:
+                # Unlicensed Directus 12 judges the body, not the permission it makes: a body
+                # without `fields` counts as custom rules (403). Send every rule, as for a create.
+                body = {key: change.entry.get(key) for key in _RULES if change.entry and key in change.entry} | body
             if body:
                 out.append(Step(f"~ {change.label}", "PATCH", _path(endpoint.path, _ident(change, endpoint)), body))
 

@@ -40,7 +40,7 @@ KIND_ORDER = (
 _NOUNS = {"access": "access link"}
 _PLURALS = {"policy": "policies", "settings": "settings", "access": "access links"}
 DESTRUCTIVE = frozenset({"role", "policy", "access", "permission", "flow", "operation", "dashboard", "panel", "preset"})
-_NESTED = {"permissions", "operations", "panels", "policies", "public"}
+_NESTED = frozenset({"permissions", "operations", "panels", "policies", "public"})
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,11 @@ def _quoted(name: Any) -> str:
     return f'"{text}"' if " " in text or not text else text
 
 
-def _props(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[PropertyChange, ...]:
+def _props(
+    old: Mapping[str, Any], new: Mapping[str, Any], nested: frozenset[str] = _NESTED
+) -> tuple[PropertyChange, ...]:
     def strip(item: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in item.items() if k not in _NESTED and not k.startswith("_")}
+        return {k: v for k, v in item.items() if k not in nested and not k.startswith("_")}
 
     changed = property_changes(strip(old), strip(new))
     if not changed:
@@ -324,7 +326,8 @@ def _permissions(old: State, new: State, names: Mapping[str, str]) -> Iterator[C
         if key not in before:
             yield ConfigChange("permission", "create", name(key), key, key[0], entry=item)
         else:
-            props = _props(before[key], item)
+            # A permission's `permissions` is its filter, a property of its own, not items in it.
+            props = _props(before[key], item, _NESTED - {"permissions"})
             if props:
                 yield ConfigChange("permission", "update", name(key), key, key[0], props, item, before[key])
     for key, item in before.items():
