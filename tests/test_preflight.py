@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from directus_gitops.engine import preflight
-from directus_gitops.model.kinds.compare import ConfigChange, ConfigChangeSet
+from directus_gitops.model.kinds.change import ConfigChange, ConfigChangeSet
 
 UNLICENSED = {"entitlements": {"custom_permission_rules_enabled": {"default": False}}}
 

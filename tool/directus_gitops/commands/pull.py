@@ -110,7 +110,8 @@ def _run(
     shown = display(schema_dir) + "/"
     # While the server works: what the last pull wrote, and what the folder holds now. Only
     # a schema-only pull without --commit can be done from the record alone.
-    schema_only = all(group == "schema" for group in config.sync)
+    data = config.data_for(target.name)
+    schema_only = all(group == "schema" for group in config.sync) and not data
     remembered = pullcache.load(schema_dir) if schema_only else None
     disk = pullcache.on_disk(schema_dir) if remembered is not None else None
     # The allow list decides whether the files are written at all: a changed one pulls again.
@@ -137,7 +138,9 @@ def _run(
             del response  # its body is decoded: let it go before the files are rendered
             # The configuration kinds directus-gitops.yaml enables (none: schema only).
             configured = (
-                None if schema_only else sync.pull(client, config.sync, pulled.get("directus"), target.ignore, pulled)
+                None
+                if schema_only
+                else sync.pull(client, config.sync, pulled.get("directus"), target.ignore, pulled, data)
             )
     pulled, left_out = selection.apply(pulled, target.ignore)
     memo = pullcache.Memo(remembered, fingerprint, disk)

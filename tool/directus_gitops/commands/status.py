@@ -67,7 +67,7 @@ def run(
             return status.Commit(by_sha[sha], None)
 
     history = status.History(infos, load)
-    groups = [group for group in config.sync if group != "schema"]
+    groups = [group for group in config.sync if group != "schema"]  # and data, per environment
     pool = ThreadPoolExecutor(max_workers=min(len(names), parallel or MAX_AT_ONCE), thread_name_prefix="status")
     try:
         asked = [pool.submit(_live, config, name, groups) for name in names]
@@ -98,10 +98,14 @@ def _live(config: Config, name: str, groups: list[str]) -> tuple[Target, status.
         with DirectusClient(target) as client:
             snapshot = client.snapshot()
             configured = None
-            if groups:
+            data = config.data_for(name)
+            if groups or data:
                 from directus_gitops.engine import configuration as sync
 
-                configured = sync.live(client, groups, snapshot.get("directus"), target.ignore)
+                specs = sync.specs_for(data, snapshot, f"'{name}'")
+                configured = sync.live(
+                    client, sync.groups(groups, data), snapshot.get("directus"), target.ignore, specs
+                )
             return target, status.Live(snapshot, configured)
     except GitOpsError as exc:
         return exc

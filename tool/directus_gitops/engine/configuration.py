@@ -16,9 +16,12 @@ from directus_gitops.base.formats import counted
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
 from directus_gitops.model.kinds import compare, files, identity, ignore, model, secrets
+from directus_gitops.model.kinds import data as rows_kind
 from directus_gitops.model.kinds import validate as checks
-from directus_gitops.model.kinds.compare import ConfigChangeSet
+from directus_gitops.model.kinds.change import ConfigChangeSet
+from directus_gitops.model.kinds.data import ROWS as rows
 from directus_gitops.model.kinds.model import State
+from directus_gitops.model.kinds.registry import KINDS
 from directus_gitops.model.selection import Mode, Rules
 from directus_gitops.server import config_apply as apply
 from directus_gitops.server import config_read as server
@@ -35,8 +38,20 @@ class Pulled:
     found: tuple[secrets.Found, ...] = ()  # secrets the files would hold: ``pull`` refuses or allows them
 
 
-def groups(sync: Collection[str]) -> list[str]:
-    return [group for group in sync if group != "schema"]
+def groups(sync: Collection[str], data: Mapping[str, Any] | None = None) -> list[str]:
+    """The configuration groups to read: those ``sync`` lists, and ``data`` when
+    directus-gitops.yaml opts collections in."""
+    return [group for group in sync if group != "schema"] + ([rows.group] if data else [])
+
+
+def specs_for(data: Mapping[str, Any] | None, schema: snap.Snapshot, where: str) -> dict[str, Any]:
+    """What to read of each kind of kind.py on a server whose schema is ``schema``."""
+    return {rows.group: rows_kind.headers(data, schema, where)} if data else {}
+
+
+def specs_of(desired: State) -> dict[str, Any]:
+    """What to read of a target to compare it with ``desired`` (read from files)."""
+    return {kind.group: kind.spec_of(desired[kind.group]) for kind in KINDS if kind.group in desired}
 
 
 def pull(
@@ -45,16 +60,19 @@ def pull(
     release: Any,
     rules: Rules | None = None,
     schema: snap.Snapshot | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> Pulled | None:
-    """The files for the configuration kinds ``sync`` enables, without what ``rules`` ignore,
-    and the secrets they hold (the caller refuses them together with the schema's:
-    :func:`secrets.check`); refuses files ``check`` would refuse. ``schema``: the server's
-    snapshot (before ignore rules), whose collections permissions and presets must name."""
-    wanted = groups(sync)
+    """The files for the configuration kinds ``sync`` enables (and the reference data ``data``
+    opts in), without what ``rules`` ignore, and the secrets they hold (the caller refuses them
+    together with the schema's: :func:`secrets.check`); refuses files ``check`` would refuse.
+    ``schema``: the server's snapshot (before ignore rules), whose collections permissions and
+    presets must name."""
+    wanted = groups(sync, data)
     if not wanted:
         return None
     rules = rules or Rules()
-    everything = server.read(client, wanted, release, symbolic=True)
+    specs = specs_for(data, schema or {}, f"'{client.target.name}'")
+    everything = server.read(client, wanted, release, symbolic=True, specs=specs)
     state, left_out = ignore.apply(everything, rules)
     found = tuple(secrets.find(files.documents(state)))
     # What the files name that ignore rules keep out of them exists on the server (so on each
@@ -69,7 +87,7 @@ def pull(
     named = checks.named(state)
     outside = {key: named[key] & (on_server[key] - written[key]) for key in checks.IGNORED}
     rendered, entry = files.render(state, outside)
-    _refuse_invalid(client, rendered, entry, kept)
+    _refuse_invalid(client, rendered, entry, kept, _field_types(schema) if schema is not None else None)
     withheld: tuple[str, ...] = ()
     if "settings" in wanted:
         raw = client.read("/settings")
@@ -81,12 +99,23 @@ def _ids(state: State, group: str) -> set[str]:
     return {str(item.get("id")) for item in state.get(group, [])}
 
 
+def _field_types(schema: snap.Snapshot) -> dict[str, dict[str, str]]:
+    types: dict[str, dict[str, str]] = {}
+    for entry in schema.get("fields") or []:
+        types.setdefault(str(entry.get("collection")), {})[str(entry.get("field"))] = str(entry.get("type"))
+    return types
+
+
 def _refuse_invalid(
-    client: DirectusClient, rendered: Mapping[str, bytes], entry: Mapping[str, Any], collections: set[str] | None
+    client: DirectusClient,
+    rendered: Mapping[str, bytes],
+    entry: Mapping[str, Any],
+    collections: set[str] | None,
+    fields: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Refuse to write configuration files that the validation every reader runs would refuse."""
     try:
-        files.parse(store.memory_tree(rendered, "").read, "", entry, collections)
+        files.parse(store.memory_tree(rendered, "").read, "", entry, collections, fields)
     except InvalidSnapshotError as exc:
         target = client.target
         listed = "\n  ".join(exc.problems[: InvalidSnapshotError.SHOWN])
@@ -114,6 +143,7 @@ def counts(state: State) -> str:
             parts.append(counted(len(state[group]), noun, group))
     if "settings" in state:
         parts.append("settings")
+    parts.extend(kind.count(state[kind.group]) for kind in KINDS if kind.group in state)
     return ", ".join(parts)
 
 
@@ -159,13 +189,20 @@ def plan(
     out of both sides, so it is neither created, changed nor removed on the target; in merge
     ``mode`` nothing only the target has is removed."""
     refuse_model(desired, server.model_for(release))
-    current = live(client, files.groups_of(desired), release, rules)
+    current = live(client, files.groups_of(desired), release, rules, specs_of(desired))
     return plan_against(desired, current, rules, environ, mode=mode)
 
 
-def live(client: DirectusClient, groups: Collection[str], release: Any, rules: Rules | None = None) -> State:
-    """The target's configuration of ``groups``, without what ``rules`` ignore."""
-    return ignore.apply(server.read(client, groups, release), rules or Rules())[0]
+def live(
+    client: DirectusClient,
+    groups: Collection[str],
+    release: Any,
+    rules: Rules | None = None,
+    specs: Mapping[str, Any] | None = None,
+) -> State:
+    """The target's configuration of ``groups``, without what ``rules`` ignore; ``specs``:
+    what to read of the kinds of kind.py (:func:`specs_of`, :func:`specs_for`)."""
+    return ignore.apply(server.read(client, groups, release, specs=specs), rules or Rules())[0]
 
 
 def plan_against(
@@ -356,8 +393,11 @@ def push(
         apply.steps(config_plan.changes, config_plan.desired, config_plan.current),
         str(backup_path) if backup_path else None,
         before=before,
+        refs=apply.known(config_plan.current),
     )
-    again, _ = ignore.apply(server.read(client, files.groups_of(config_plan.desired), release), config_plan.rules)
+    again = live(
+        client, files.groups_of(config_plan.desired), release, config_plan.rules, specs_of(config_plan.desired)
+    )
     left = kept_in_merge(
         compare.compare(secrets.unsubstitute(again, config_plan.desired), config_plan.desired), config_plan.mode
     )

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from directus_gitops.engine import translate
     from directus_gitops.files.gitrepo import Repo
     from directus_gitops.model import validate
-    from directus_gitops.model.kinds.compare import ConfigChangeSet
+    from directus_gitops.model.kinds.change import ConfigChangeSet
 
 
 @dataclass(frozen=True)

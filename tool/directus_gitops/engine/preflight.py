@@ -16,7 +16,7 @@ from typing import Any
 
 from directus_gitops.engine import translate
 from directus_gitops.model.changes import Change, ChangeSet
-from directus_gitops.model.kinds.compare import ConfigChangeSet
+from directus_gitops.model.kinds.change import ConfigChangeSet
 from directus_gitops.server.client import RESTRICTED_PERMISSIONS_HINT
 
 # Permissions named in the refusal; the rest are counted.

@@ -128,9 +128,11 @@ def preconditions(
                 sync.refuse_removals(config_plan.changes)
             except RefusedError as exc:
                 refusals.append(exc)
-    lossy = plan.changes.data_loss
+    # Data loss in the schema (a column, a table, a narrower type) and in reference data (rows).
+    lossy = [c.name for c in plan.changes.data_loss]
+    lossy += [c.label for c in config_plan.changes.data_loss] if config_plan is not None else []
     if lossy and not allow_data_loss:
-        names = ", ".join(c.name for c in lossy[:5]) + (" …" if len(lossy) > 5 else "")
+        names = ", ".join(lossy[:5]) + (" …" if len(lossy) > 5 else "")
         refusals.append(
             RefusedError(
                 f"refusing to push: {len(lossy)} change(s) can lose data ({names}); nothing was applied",

@@ -21,7 +21,7 @@ from directus_gitops.files.gitrepo import CommitInfo
 from directus_gitops.model import changes, project, selection
 
 if TYPE_CHECKING:
-    from directus_gitops.model.kinds.compare import ConfigChangeSet
+    from directus_gitops.model.kinds.change import ConfigChangeSet
     from directus_gitops.model.kinds.model import State as ConfigState
 
 State = Literal["current", "behind", "drifted", "error"]

@@ -12,18 +12,21 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from directus_gitops.base.errors import ConfigError, RefusedError
 from directus_gitops.files import store, yamlio
 from directus_gitops.model import selection
 
+if TYPE_CHECKING:
+    from directus_gitops.model.kinds import data as data_kind
+
 CONFIG_NAME = "directus-gitops.yaml"
 DEFAULT_TIMEOUT = 120.0
 
-_TOP_KEYS = {"schema_dir", "layout", "backup_dir", "default_env", "environments", "ignore", "sync", "secrets"}
-_ENV_KEYS = {"url", "token_env", "timeout", "ignore", "mode", "accept_releases"}
+_TOP_KEYS = {"schema_dir", "layout", "backup_dir", "default_env", "environments", "ignore", "sync", "secrets", "data"}
+_ENV_KEYS = {"url", "token_env", "timeout", "ignore", "mode", "accept_releases", "data"}
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -38,6 +41,8 @@ class Environment:
     # Directus releases (globs: "11.*") whose snapshots this environment takes by the
     # translation rules, without --force.
     accept_releases: tuple[str, ...] = ()
+    # Reference data for this environment, over the file's top-level ``data:`` (None: left out here).
+    data: Mapping[str, data_kind.Spec | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,13 @@ class Config:
     ignore: selection.Rules = field(default_factory=selection.Rules)  # for every environment and the offline diff
     sync: tuple[str, ...] = ("schema",)  # what pull writes: the schema and configuration kinds
     secrets_allow: tuple[str, ...] = ()  # file:path places pull writes although they look like secrets
+    data: Mapping[str, data_kind.Spec] = field(default_factory=dict)  # reference data: collection → what of it
+
+    def data_for(self, env_name: str | None) -> dict[str, data_kind.Spec]:
+        """The reference data ``env_name`` carries: the top-level ``data:`` with its own over it."""
+        env = self.environments.get(env_name) if env_name is not None else None
+        merged: dict[str, data_kind.Spec | None] = {**self.data, **(env.data if env is not None else {})}
+        return {name: spec for name, spec in sorted(merged.items()) if spec is not None}
 
     @property
     def backups(self) -> Path:
@@ -236,6 +248,7 @@ def parse(data: Any, path: Path, text: str | None = None) -> Config:
         ignore=selection.parse_rules(data.get("ignore"), where),
         sync=sync,
         secrets_allow=_parse_secrets(data.get("secrets"), where),
+        data={name: spec for name, spec in _parse_data(data.get("data"), where).items() if spec is not None},
     )
 
 
@@ -267,6 +280,14 @@ def _parse_sync(value: Any, where: str) -> tuple[str, ...]:
     if "schema" not in value:
         raise ConfigError(f"{where}: sync must include 'schema' (the data model is always pulled)")
     return tuple(dict.fromkeys(value))
+
+
+def _parse_data(value: Any, where: str, *, allow_off: bool = False) -> dict[str, data_kind.Spec | None]:
+    if value is None:  # most projects: the kind's module is not even loaded
+        return {}
+    from directus_gitops.model.kinds import data as data_kind
+
+    return data_kind.parse_specs(value, where, allow_off=allow_off)
 
 
 def _parse_secrets(value: Any, where: str) -> tuple[str, ...]:
@@ -317,6 +338,7 @@ def _parse_env(name: str, settings: Any, where: str) -> Environment:
         selection.parse_rules(settings.get("ignore"), where),
         selection.parse_mode(settings.get("mode", "mirror"), where),
         _parse_releases(settings.get("accept_releases", []), where),
+        _parse_data(settings.get("data"), where, allow_off=True),
     )
 
 

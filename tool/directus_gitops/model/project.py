@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from directus_gitops.model.changes import ChangeSet
-    from directus_gitops.model.kinds.compare import ConfigChangeSet
+    from directus_gitops.model.kinds.change import ConfigChangeSet
 
 
 def summary(schema: ChangeSet, config: ConfigChangeSet | None) -> str:

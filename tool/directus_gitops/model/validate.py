@@ -362,8 +362,12 @@ class _Checker:
                 if ok:
                     documents[relpath] = document
             collections = {item.entry["collection"] for item in _named(self.placed) if item.key == "collections"}
+            types: dict[str, dict[str, str]] = {name: {} for name in collections}
+            for item in _named(self.placed):
+                if item.key == "fields" and item.entry.get("collection") in types:
+                    types[item.entry["collection"]][str(item.entry.get("field"))] = str(item.entry.get("type"))
             complete = len(documents) == len(listed)
-            found.extend(config_checks.findings(entry, documents, collections, complete=complete))
+            found.extend(config_checks.findings(entry, documents, collections, complete=complete, fields=types))
         for finding in found:
             self.find(finding.relpath, finding.at, finding.message)
 
@@ -413,7 +417,8 @@ class _Checker:
     def unlisted(self, listed: set[str]) -> None:
         for relpath in sorted(self.files - listed):
             parts = PurePosixPath(relpath).parts
-            if parts[0] not in ("collections", "config") and (len(parts) > 1 or not relpath.endswith(_DOCUMENTS)):
+            ours = parts[0] in ("collections", "config", "data")
+            if not ours and (len(parts) > 1 or not relpath.endswith(_DOCUMENTS)):
                 continue  # someone's own file beside the snapshot (a README): the tool leaves it alone
             message = f"not part of the snapshot ({store.MANIFEST} does not list it)"
             self.find(relpath, None, message, cosmetic=True)

@@ -10,7 +10,7 @@ from directus_gitops.reports import render
 
 if TYPE_CHECKING:
     from directus_gitops.engine.plan import Plan
-    from directus_gitops.model.kinds.compare import ConfigChangeSet
+    from directus_gitops.model.kinds.change import ConfigChangeSet
 
 
 def title(plan: Plan) -> str:

@@ -17,7 +17,7 @@ from directus_gitops.model.changes import ABSENT, KINDS, Change, ChangeSet
 
 if TYPE_CHECKING:
     from directus_gitops.engine.history import LogEntry
-    from directus_gitops.model.kinds.compare import ConfigChangeSet
+    from directus_gitops.model.kinds.change import ConfigChangeSet
 
 DIAGRAM_LIMIT = 20_000  # a larger diagram is left out of a comment (GitHub renders up to ~50 kB)
 

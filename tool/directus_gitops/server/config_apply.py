@@ -18,17 +18,11 @@ from urllib.parse import quote
 
 from directus_gitops.base.errors import PartialApplyError, ServerError
 from directus_gitops.model.kinds import model, secrets
-from directus_gitops.model.kinds.compare import ConfigChange, ConfigChangeSet
+from directus_gitops.model.kinds.change import ConfigChange, ConfigChangeSet
+from directus_gitops.model.kinds.kind import Ref, Step
 from directus_gitops.model.kinds.model import Item, State
+from directus_gitops.model.kinds.registry import KINDS
 from directus_gitops.server.client import DirectusClient
-
-
-@dataclass(frozen=True)
-class Step:
-    what: str  # "+ role Editor"
-    method: str
-    path: str
-    body: Any = None
 
 
 def _path(endpoint: str, ident: Any) -> str:
@@ -177,7 +171,46 @@ def steps(changes: ConfigChangeSet, desired: State, current: State) -> list[Step
             out.append(Step(f"- {change.label}", "DELETE", _path("access", ident)))
     for endpoint in (role, _POLICY, _FOLDER):
         remove(endpoint)
+    # The kinds behind kind.py's interface, after every configuration kind (rows may be
+    # referenced by nothing here, and reference nothing but rows and the schema).
+    for kind in KINDS:
+        if kind.group in desired or kind.group in current:
+            out.extend(kind.steps(list(changes), desired.get(kind.group), current.get(kind.group)))
     return out
+
+
+def known(current: State) -> dict[Ref, Any]:
+    """The target's values of the references the steps may hold."""
+    found: dict[Ref, Any] = {}
+    for kind in KINDS:
+        if kind.group in current:
+            found.update(kind.known(current[kind.group]))
+    return found
+
+
+def _resolved(value: Any, refs: Mapping[Ref, Any], step: Step) -> Any:
+    if isinstance(value, Ref):
+        if value not in refs:
+            raise ServerError(
+                f"'{step.what}' refers to {value.collection} {value.key}, which neither the files nor the target hold"
+            )
+        return refs[value]
+    if isinstance(value, list):
+        return [_resolved(item, refs, step) for item in value]
+    if isinstance(value, dict):
+        return {key: _resolved(item, refs, step) for key, item in value.items()}
+    return value
+
+
+def _created(step: Step, answer: Any, refs: dict[Ref, Any]) -> None:
+    """Remember the ids the target gave the rows ``step`` created."""
+    if step.creates is None:
+        return
+    collection, primary, keys = step.creates
+    items = answer if isinstance(answer, list) else [answer]
+    for key, item in zip(keys, items, strict=False):
+        if isinstance(item, dict) and item.get(primary) is not None:
+            refs[Ref(collection, key)] = item[primary]
 
 
 def _unlink(op: Item) -> Step:
@@ -226,14 +259,25 @@ def _links(desired: State, current: State, removed: set[Any]) -> list[Step]:
     return clear + link
 
 
-def run(client: DirectusClient, plan: list[Step], backup: str | None, *, before: list[str] | None = None) -> list[str]:
+def run(
+    client: DirectusClient,
+    plan: list[Step],
+    backup: str | None,
+    *,
+    before: list[str] | None = None,
+    refs: Mapping[Ref, Any] | None = None,
+) -> list[str]:
     """Send ``plan``; on a failure, say what reached the target and what did not.
 
-    ``before``: what this push already applied (the schema), which has reached the target too."""
+    ``before``: what this push already applied (the schema), which has reached the target too.
+    ``refs``: the target's values of the references the steps hold (:func:`known`); the ids
+    of rows the steps create are added as they are created."""
     done: list[str] = list(before or [])
+    values = dict(refs or {})
     for index, step in enumerate(plan):
         try:
-            client.write(step.method, step.path, secrets.substitute(step.body) if step.body is not None else None)
+            body = secrets.substitute(_resolved(step.body, values, step)) if step.body is not None else None
+            _created(step, client.write(step.method, step.path, body), values)
         except ServerError as exc:
             if not done:
                 raise ServerError(

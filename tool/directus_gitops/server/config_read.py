@@ -10,12 +10,13 @@ so that the applier can change or delete the item; files and comparisons ignore 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from directus_gitops.files import snapshot as snap
 from directus_gitops.model.kinds import identity, model, secrets
 from directus_gitops.model.kinds.model import Item, State
+from directus_gitops.model.kinds.registry import KINDS
 from directus_gitops.server import lock
 from directus_gitops.server.client import DirectusClient
 
@@ -38,9 +39,17 @@ def _real_permissions(client: DirectusClient) -> list[dict[str, Any]]:
     return [p for p in _items(client, "/permissions") if p.get("id") is not None and not p.get("system")]
 
 
-def read(client: DirectusClient, groups: Collection[str], release: Any, *, symbolic: bool = False) -> State:
+def read(
+    client: DirectusClient,
+    groups: Collection[str],
+    release: Any,
+    *,
+    symbolic: bool = False,
+    specs: Mapping[str, Any] | None = None,
+) -> State:
     """The configuration of the groups in ``groups`` (``access``, ``flows``, …) on ``client``;
-    ``symbolic``: with the bootstrapped items' symbolic ids, as the files hold them."""
+    ``symbolic``: with the bootstrapped items' symbolic ids, as the files hold them. ``specs``:
+    what the kinds of kind.py read, by group (``data``: which collections and fields)."""
     kind = model_for(release)
     state: State = {"model": kind}
     if "access" in groups:
@@ -88,6 +97,9 @@ def read(client: DirectusClient, groups: Collection[str], release: Any, *, symbo
             for f in _items(client, "/folders")
             if f.get("id") != lock.LOCK_ID
         ]
+    for other in KINDS:
+        if other.group in groups:
+            state[other.group] = other.read(client.read, (specs or {}).get(other.group))
     return model.canonical(identity.symbolic(state) if symbolic else state)
 
 

@@ -13,115 +13,21 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from directus_gitops.base.formats import counted
-from directus_gitops.model.changes import ABSENT, Action, PropertyChange, property_changes
+from directus_gitops.model.changes import ABSENT, PropertyChange
 from directus_gitops.model.kinds import model, secrets
-from directus_gitops.model.kinds.model import Item, State
-
-KIND_ORDER = (
-    "folder",
-    "policy",
-    "role",
-    "access",
-    "permission",
-    "flow",
-    "operation",
-    "dashboard",
-    "panel",
-    "preset",
-    "settings",
-    "translation",
-    "user",
+from directus_gitops.model.kinds.change import (  # noqa: F401 - the change model, re-exported
+    _NESTED,
+    DESTRUCTIVE,
+    KIND_ORDER,
+    ConfigChange,
+    ConfigChangeSet,
+    _props,
+    _quoted,
 )
-# Removing one of these needs --allow-config-removal (not --allow-data-loss: another risk).
-_NOUNS = {"access": "access link"}
-_PLURALS = {"policy": "policies", "settings": "settings", "access": "access links"}
-DESTRUCTIVE = frozenset({"role", "policy", "access", "permission", "flow", "operation", "dashboard", "panel", "preset"})
-_NESTED = frozenset({"permissions", "operations", "panels", "policies", "public"})
-
-
-@dataclass(frozen=True)
-class ConfigChange:
-    kind: str
-    action: Action
-    name: str  # as shown: 'Editor', 'Editor: articles.delete', '"Notify on publish": notify'
-    key: tuple[Any, ...]  # identity: (id,) or a natural key
-    parent: str | None = None  # the policy, role, flow or dashboard id
-    properties: tuple[PropertyChange, ...] = ()
-    entry: Mapping[str, Any] | None = None  # desired (create/update) or current (delete)
-    current: Mapping[str, Any] | None = None  # the target's item (update/delete)
-
-    @property
-    def sign(self) -> str:
-        return {"create": "+", "update": "~", "delete": "-"}[self.action]
-
-    @property
-    def destructive(self) -> tuple[str, ...]:
-        if self.action == "delete" and self.kind in DESTRUCTIVE:
-            return (f"removes the {self.kind}",)
-        return ()
-
-    @property
-    def label(self) -> str:
-        return f"{self.kind} {self.name}"
-
-
-@dataclass(frozen=True)
-class ConfigChangeSet:
-    changes: tuple[ConfigChange, ...] = ()
-    warnings: tuple[str, ...] = field(default=())
-
-    def __bool__(self) -> bool:
-        return bool(self.changes)
-
-    def __iter__(self) -> Iterator[ConfigChange]:
-        return iter(self.changes)
-
-    def __len__(self) -> int:
-        return len(self.changes)
-
-    def count(self, action: str) -> int:
-        return sum(1 for c in self.changes if c.action == action)
-
-    @property
-    def destructive(self) -> list[ConfigChange]:
-        return [c for c in self.changes if c.destructive]
-
-    def summary(self) -> str:
-        parts = []
-        for action, sign in (("create", "+"), ("update", "~"), ("delete", "-")):
-            for kind in KIND_ORDER:
-                count = sum(1 for c in self.changes if c.action == action and c.kind == kind)
-                if count:
-                    noun = counted(count, _NOUNS.get(kind, kind), _PLURALS.get(kind)).split(" ", 1)[1]
-                    parts.append(f"{sign}{count} {noun}")
-        return ", ".join(parts) if parts else "no changes"
-
-
-def _quoted(name: Any) -> str:
-    text = str(name)
-    return f'"{text}"' if " " in text or not text else text
-
-
-def _props(
-    old: Mapping[str, Any], new: Mapping[str, Any], nested: frozenset[str] = _NESTED
-) -> tuple[PropertyChange, ...]:
-    def strip(item: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in item.items() if k not in nested and not k.startswith("_")}
-
-    changed = property_changes(strip(old), strip(new))
-    if not changed:
-        return ()
-    # Shown with secrets redacted, so no change can show one (files never hold a secret, and
-    # a target's secret that is not the placeholder's value reads as redacted). A value that
-    # changes between two redacted ones (an allowed value that looks like a secret) is still
-    # a change, shown as such, so that push sends it.
-    shown = {change.path: change for change in property_changes(secrets.redact(strip(old)), secrets.redact(strip(new)))}
-    hidden = (secrets.REDACTED, secrets.REDACTED)
-    return tuple(shown.get(change.path) or PropertyChange(change.path, *hidden) for change in changed)
+from directus_gitops.model.kinds.model import Item, State
+from directus_gitops.model.kinds.registry import KINDS
 
 
 def _by(items: list[Item], key: Callable[[Item], Any]) -> dict[Any, Item]:
@@ -253,6 +159,9 @@ def compare(old: State, new: State) -> ConfigChangeSet:
             )
             if change.action != "delete"
         )
+    for kind in KINDS:
+        if kind.group in new:
+            changes.extend(kind.compare(old.get(kind.group), new[kind.group]))
     return ConfigChangeSet(tuple(_drop_cascaded(changes)), tuple(warnings))
 
 
@@ -384,6 +293,7 @@ def _lines(change: ConfigChange) -> list[str]:
         else:
             out.append(f"{prop.path}: {_show(prop.path, prop.old)} → {_show(prop.path, prop.new)}")
     out.extend(f"! destructive: {reason}" for reason in change.destructive)
+    out.extend(f"! data loss: {reason}" for reason in change.data_loss)
     return out
 
 
@@ -394,7 +304,8 @@ def ordered(changes: ConfigChangeSet) -> list[ConfigChange]:
 
 def short_lines(changes: ConfigChangeSet) -> tuple[str, ...]:
     """One line per change, for the semantic log: ``- flow "Notify on publish" (destructive)``."""
-    return tuple(f"{c.sign} {c.label}{' (destructive)' if c.destructive else ''}" for c in ordered(changes))
+    marks = {"config-removal": " (destructive)", "data-loss": " (data loss)"}
+    return tuple(f"{c.sign} {c.label}{marks.get(c.consent or '', '')}" for c in ordered(changes))
 
 
 def count_line(changes: ConfigChangeSet) -> str:
@@ -416,6 +327,8 @@ def text(changes: ConfigChangeSet, title: str = "Configuration changes:") -> str
         out.extend(["", count_line(changes)])
         if changes.destructive:
             out.append(f"{len(changes.destructive)} change(s) remove configuration (marked '!').")
+        if changes.data_loss:
+            out.append(f"{len(changes.data_loss)} change(s) remove rows of reference data (marked '!').")
     return "\n".join(out) + "\n"
 
 
@@ -433,6 +346,13 @@ def markdown(changes: ConfigChangeSet, limit: int | None = None) -> str:
         out.append(
             f"> [!WARNING]\n> **{len(gone)} change(s) remove configuration** ({names}) "
             "and need `--allow-config-removal` to be pushed.\n"
+        )
+    lost = changes.data_loss
+    if lost:
+        names = ", ".join(f"`{change.label}`" for change in lost[:10]) + (" …" if len(lost) > 10 else "")
+        out.append(
+            f"> [!CAUTION]\n> **{len(lost)} change(s) remove rows of reference data** ({names}) "
+            "and need `--allow-data-loss` to be pushed.\n"
         )
     room = (limit if limit is not None else 1 << 62) - sum(len(line) + 1 for line in out) - 300
     blocks = []
@@ -467,6 +387,7 @@ def as_dict(changes: ConfigChangeSet) -> dict[str, Any]:
                 "action": change.action,
                 "name": change.name,
                 "destructive": list(change.destructive),
+                "data_loss": list(change.data_loss),
                 "properties": [
                     {
                         "path": p.path,
@@ -483,6 +404,7 @@ def as_dict(changes: ConfigChangeSet) -> dict[str, Any]:
             "change": changes.count("update"),
             "destroy": changes.count("delete"),
             "destructive": len(changes.destructive),
+            "data_loss": len(changes.data_loss),
             "text": changes.summary(),
         },
         "changes": items,

@@ -24,8 +24,9 @@ from directus_gitops.base.errors import DocumentError, InvalidSnapshotError
 from directus_gitops.files import store, yamlio
 from directus_gitops.model.kinds import model
 from directus_gitops.model.kinds import validate as checks
+from directus_gitops.model.kinds.kind import Finding
 from directus_gitops.model.kinds.model import Item, State
-from directus_gitops.model.kinds.validate import Finding
+from directus_gitops.model.kinds.registry import BY_DOCUMENT, KINDS
 
 FOLDER = "config"
 HEADER = (
@@ -69,6 +70,9 @@ def documents(state: State) -> dict[str, Any]:
             result[f"{FOLDER}/{group}.yaml"] = {"kind": group, "items": [_public(i) for i in state[group]]}
     if "settings" in state:
         result[f"{FOLDER}/settings.yaml"] = {"kind": "settings", "settings": state["settings"]}
+    for other in KINDS:
+        if other.group in state:
+            result.update(other.documents(state[other.group]))
     return result
 
 
@@ -102,10 +106,17 @@ def groups_of(state: State) -> set[str]:
         for group in ("flows", "dashboards", "presets", "settings", "translations", "folders", "users")
         if group in state
     )
+    found.update(kind.group for kind in KINDS if kind.group in state)
     return found
 
 
-def parse(read: store.Reader, source: str, entry: Any, collections: Collection[str] | None = None) -> State | None:
+def parse(
+    read: store.Reader,
+    source: str,
+    entry: Any,
+    collections: Collection[str] | None = None,
+    fields: Mapping[str, Mapping[str, str]] | None = None,
+) -> State | None:
     """The state the manifest's ``config`` entry lists (None when it has none), after the one
     validation of the configuration kinds (kinds/validate.py); :class:`InvalidSnapshotError`
     lists every problem as ``path:line: message``. ``collections``: those the schema of the
@@ -135,7 +146,7 @@ def parse(read: store.Reader, source: str, entry: Any, collections: Collection[s
                 continue
             texts[path] = data.decode("utf-8")
         complete = len(documents) == len(entry["files"])
-        found.extend(checks.findings(entry, documents, collections, complete=complete))
+        found.extend(checks.findings(entry, documents, collections, complete=complete, fields=fields))
     if found or problems:
 
         def text(relpath: str) -> str | None:
@@ -155,9 +166,16 @@ def build(entry: Mapping[str, Any], documents: Mapping[str, Any]) -> State:
     """The state of configuration files that passed the validation."""
     kind_model = entry.get("model", model.POLICIES)
     state: State = {"model": kind_model}
-    for document in documents.values():
-        _place(state, document)
+    theirs: dict[str, dict[str, Any]] = {}
+    for relpath, document in documents.items():
+        if document["kind"] in BY_DOCUMENT:
+            theirs.setdefault(BY_DOCUMENT[document["kind"]].group, {})[relpath] = document
+        else:
+            _place(state, document)
     listed = entry.get("groups") or []
+    for other in KINDS:
+        if other.group in theirs or other.group in listed:
+            state[other.group] = other.build(theirs.get(other.group, {}))
     for group in ("flows", "dashboards", "presets", "translations", "folders", "users"):
         if group in listed:
             state.setdefault(group, [])

@@ -17,6 +17,7 @@ import fnmatch
 from typing import Any
 
 from directus_gitops.model.kinds.model import Item, State
+from directus_gitops.model.kinds.registry import KINDS
 from directus_gitops.model.selection import Rules
 
 # kind → (the state's group, the property that names an item)
@@ -38,10 +39,16 @@ def _matches(value: Any, patterns: tuple[str, ...]) -> bool:
 
 def apply(state: State, rules: Rules) -> tuple[State, list[str]]:
     """``state`` without what ``rules`` ignore, and a label for each item left out."""
-    if not rules.config:
-        return state, []
-    result = copy.deepcopy(state)
     left_out: list[str] = []
+    others = [other for other in KINDS if other.group in state]
+    if others and rules:
+        state = dict(state)
+        for other in others:
+            state[other.group], dropped = other.ignore(state[other.group], rules.ignores_collection)
+            left_out.extend(dropped)
+    if not rules.config:
+        return state, left_out
+    result = copy.deepcopy(state)
     gone: dict[str, set[Any]] = {}
     for kind, (group, prop) in _NAMED.items():
         patterns = rules.config_patterns(kind)

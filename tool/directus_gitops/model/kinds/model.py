@@ -21,6 +21,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from directus_gitops.model.kinds.registry import KINDS
+
 State = dict[str, Any]
 Item = dict[str, Any]
 
@@ -245,4 +247,7 @@ def canonical(state: State) -> State:
         result["users"] = sorted(state["users"], key=user_key)
     if "settings" in state:
         result["settings"] = dict(sorted((state["settings"] or {}).items()))
+    for kind in KINDS:
+        if kind.group in state:
+            result[kind.group] = kind.canonical(state[kind.group])
     return result

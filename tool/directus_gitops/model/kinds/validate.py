@@ -40,16 +40,8 @@ from typing import Any
 
 from directus_gitops.files import store, yamlio
 from directus_gitops.model.kinds import model
-
-Location = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class Finding:
-    relpath: str  # under the schema folder; the manifest for its ``config`` entry
-    at: Location  # keys and list positions in that file's document
-    message: str
-
+from directus_gitops.model.kinds.kind import Finding, Location
+from directus_gitops.model.kinds.registry import BY_DOCUMENT, BY_GROUP
 
 # --------------------------------------------------------------------------- what Directus accepts
 
@@ -62,7 +54,7 @@ FLOW_ACCOUNTABILITY = ("all", "activity")
 # The kinds a file may hold, and the groups a manifest may list.
 PER_ITEM = {"role": "roles", "policy": "policies", "flow": "flows", "dashboard": "dashboards"}
 LISTS = ("presets", "translations", "folders", "users")
-GROUPS = ("access", "flows", "dashboards", "presets", "settings", "translations", "folders", "users")
+GROUPS = ("access", "flows", "dashboards", "presets", "settings", "translations", "folders", "users", "data")
 ENTRY_KEYS = ("model", "groups", "files", "ignored")
 # What the files may name that ignore rules leave out of them (config.ignored).
 IGNORED = ("collections", "roles", "folders")
@@ -334,6 +326,7 @@ class _Checker:
         self.panels: list[_Placed] = []
         self.settings: list[_Placed] = []
         self.public: list[_Placed] = []
+        self.theirs: dict[str, dict[str, Any]] = defaultdict(dict)  # kinds of kind.py: group → path → document
 
     def add(self, relpath: str, at: Location, message: str) -> None:
         self.found.append(Finding(relpath, at, message))
@@ -392,6 +385,8 @@ class _Checker:
             self.listed(relpath, kind, body)
         elif kind == "settings":
             self.settings_file(relpath, body)
+        elif kind in BY_DOCUMENT:
+            self.theirs[BY_DOCUMENT[kind].group][relpath] = document
         else:
             self.add(relpath, ("kind",), f"unknown kind {kind!r}")
 
@@ -681,17 +676,21 @@ def findings(
     collections: Collection[str] | None,
     *,
     complete: bool = True,
+    fields: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[Finding]:
     """Every problem in the configuration files ``documents`` (path → parsed document) that the
     well-formed manifest entry ``entry`` lists. ``collections``: those the same folder's schema
     defines (None: not checked). Without ``complete`` (a listed file could not be read), what
     the files say about each other is not checked: a reference into the unread file would be
-    reported as broken."""
+    reported as broken. ``fields``: collection → field → type in that schema, which the kinds
+    of kind.py check their files against (None: not checked)."""
     checker = _Checker(entry, collections)
     for relpath, document in documents.items():
         checker.document(relpath, document)
     if complete:
         checker.across()
+    for group, theirs in checker.theirs.items():
+        checker.found.extend(BY_GROUP[group].findings(theirs, fields, complete))
     return checker.found
 
 
