@@ -349,12 +349,12 @@ def merge(
         merged = merger.value((), *documents)
     except Unmergeable:
         return None
-    canonical = rules.canonical(merged)
-    problems: list[str] = []
-    if not merger.conflicts:
-        before = {*rules.problems(relpath, documents[1]), *rules.problems(relpath, documents[2])}
-        problems = [problem for problem in rules.problems(relpath, canonical) if problem not in before]
-    text = _with_markers(canonical, rules, merger.conflicts, labels)
+    # (Neither side had a problem: any the merge has, it made.)
+    problems = rules.problems(relpath, merged)
+    # A document with problems may not survive its canonical order (a flow's operations are
+    # ordered by key: two with one key would become one), so it is written as merged.
+    document = merged if problems else rules.canonical(merged)
+    text = _with_markers(document, rules, merger.conflicts, labels)
     return Merged((rules.header + text).encode("utf-8"), merger.conflicts, problems)
 
 
