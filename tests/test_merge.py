@@ -318,3 +318,61 @@ def test_a_merge_with_no_common_ancestor_and_a_configuration_file(tmp_path: Path
         same = merge.merge(base[relpath], base[relpath], base[relpath], relpath)
         assert same is not None and same.clean and same.data == base[relpath], relpath
     assert merge.merge(b"a: 1\n", b"a: 2\n", b"a: 3\n", "notes.yaml") is None  # not one of ours
+
+
+def test_filters_are_one_value_and_a_conflict_inside_a_list_item_is_marked_there() -> None:
+    def rule(value: dict[str, Any]) -> Edit:
+        def edit(snapshot: dict[str, Any], state: dict[str, Any]) -> None:
+            policy = next(p for p in state["policies"] if p["id"] == "p-editors")
+            update = next(p for p in policy["permissions"] if p["action"] == "update")
+            update["permissions"] = value
+            update["fields"] = sorted({*update["fields"], *value})  # field lists merge as sets
+
+        return edit
+
+    base = files_of(base_model())[EDITORS]
+    ours = files_of(edited(rule({"id": {"_eq": 2}})))[EDITORS]
+    theirs = files_of(edited(rule({"id": {"_eq": 1}, "status": {"_eq": "draft"}})))[EDITORS]
+    merged = merge.merge(base, ours, theirs, EDITORS)
+    assert merged is not None
+    assert [str(c) for c in merged.conflicts] == [
+        "permissions[articles, update].permissions: changed differently on both sides"
+    ]
+    text = merged.data.decode()
+    assert (
+        "  - title\n<<<<<<< ours\n  permissions:\n    id:\n      _eq: 2\n=======\n  permissions:\n    id:\n"
+        "      _eq: 1\n    status:\n      _eq: draft\n>>>>>>> theirs\n- collection: directus_files\n"
+    ) in text
+    assert "  - id\n  - status\n  - title\n" in text  # both sides' field additions
+
+
+def test_what_yaml_reads_but_the_files_never_hold_is_merged_as_text() -> None:
+    base = files_of(base_model())[AUTHORS]
+    dated = base.replace(b"note: null\n", b"note: 2026-01-01\n", 1)
+    assert merge.merge(base, dated, base, AUTHORS) is None
+    assert merge.merge(base, b"collection: [unclosed\n", base, AUTHORS) is None
+
+
+def test_collections_and_configuration_files_added_on_both_sides_merge_in_the_manifest(repo: Project) -> None:
+    def add_collection(name: str) -> Edit:
+        def edit(snapshot: dict[str, Any], state: dict[str, Any]) -> None:
+            snapshot["collections"].append(samples.collection(name))
+            snapshot["fields"].append(samples.pk(name))
+
+        return edit
+
+    def add_flow(ident: str, name: str) -> Edit:
+        def edit(snapshot: dict[str, Any], state: dict[str, Any]) -> None:
+            flow = {**copy.deepcopy(state["flows"][0]), "id": ident, "name": name, "operation": None, "operations": []}
+            state["flows"].append(flow)
+
+        return edit
+
+    ours = edited(add_collection("books"), add_flow("f2", "Archive"))
+    theirs = edited(add_collection("comics"), add_flow("f3", "Audit"))
+    branches(repo, ours, theirs)
+    done = git(repo, "merge", "--no-edit", "theirs")
+    assert done.returncode == 0, done.stdout + done.stderr
+    both = edited(add_collection("books"), add_flow("f2", "Archive"), add_collection("comics"), add_flow("f3", "Audit"))
+    assert store.owned(repo.schema) == files_of(both)
+    check_clean(repo)

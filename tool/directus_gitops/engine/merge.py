@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import json
 import re
-import secrets as random
-from collections.abc import Callable, Iterator, Mapping
+import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,7 +223,7 @@ def _matches(pattern: Pattern, patterns: Mapping[Pattern, Any] | frozenset[Patte
     return None
 
 
-def _ordered_keys(*orders: Iterator[Any] | list[Any]) -> list[Any]:
+def _ordered_keys(*orders: list[Any]) -> list[Any]:
     """Every key of the given orders once: the first order's, each later one's new keys after
     the key they follow there (both sides write a kind's properties in one order)."""
     result: list[Any] = []
@@ -324,6 +324,16 @@ def _parse(data: bytes, relpath: str) -> Any:
     return store.parse_document(data, relpath)
 
 
+def _json_shaped(document: Any) -> bool:
+    if document is MISSING:
+        return True
+    try:
+        json.dumps(document)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def merge(
     base: bytes, ours: bytes, theirs: bytes, relpath: str, labels: tuple[str, str] = ("ours", "theirs")
 ) -> Merged | None:
@@ -339,6 +349,8 @@ def merge(
     kinds = {kind_of(document) for document in documents if document is not MISSING}
     if len(kinds) != 1 or None in kinds or documents[1] is MISSING or documents[2] is MISSING:
         return None
+    if not all(_json_shaped(document) for document in documents):
+        return None  # a date or another value YAML reads that the canonical files never hold
     kind = next(iter(kinds))
     assert kind is not None
     rules = RULES[kind]
@@ -363,7 +375,7 @@ def _with_markers(document: Any, rules: Rules, conflicts: list[Conflict], labels
     then theirs (empty where that side removed it)."""
     if not conflicts:
         return yamlio.dump(document)
-    token = random.token_hex(6)
+    token = secrets.token_hex(6)  # a placeholder no file holds
     placeholders: dict[str, Conflict] = {}
     for number, conflict in enumerate(conflicts):
         placeholder = f"__directus_gitops_conflict_{number}_{token}__"
