@@ -215,7 +215,15 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 )
 @click.option("--no-ci", is_flag=True, help="Do not write the GitHub Actions workflow (nor staging and production).")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.option(
+    "--merge-driver",
+    is_flag=True,
+    help="Only register the merge driver in this clone (once per clone: git never copies it); nothing else.",
+)
+@config_option
+@click.pass_context
 def init(
+    ctx: click.Context,
     env_name: str,
     url: str,
     staging_url: str | None,
@@ -224,14 +232,22 @@ def init(
     layout: str,
     no_ci: bool,
     force: bool,
+    merge_driver: bool,
+    config_path: Path | None,
 ) -> int:
     """Set this repository up: configuration, schema folder, CI workflow, pre-commit hooks.
 
     Needs no server. Writes directus-gitops.yaml (the first environment, which is the
     default, plus staging and production for the workflow), schema/,
     .github/workflows/directus-schema.yml and .pre-commit-config.yaml (existing files are
-    left alone unless --force), and keeps push backups out of git.
+    left alone unless --force), keeps push backups out of git, and registers the merge
+    driver for the schema folder (.gitattributes and this clone's git configuration;
+    docs/merging.md).
     """
+    if merge_driver:
+        from directus_gitops.commands import merge
+
+        return merge.register(_load_config(ctx, config_path), Console())
     from directus_gitops.commands import init as command
     from directus_gitops.files.gitrepo import Repo
 
@@ -362,6 +378,27 @@ def diagram(ctx: click.Context, at: str | None, collections: tuple[str, ...], co
 
     cfg = _load_config(ctx, config_path)
     return command.diagram(cfg, Console(), at=at, collections=list(collections))
+
+
+@cli.command("merge-file")
+@click.argument("base", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("ours", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("theirs", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path")
+def merge_file(base: Path, ours: Path, theirs: Path, path: str) -> int:
+    """Git's merge driver for the schema folder: merge BASE, OURS and THEIRS into OURS.
+
+    Git runs it as `directus-gitops merge-file %O %A %B %P` for the files .gitattributes
+    sends to it (`init` registers it). Files are merged by identity and property: independent
+    additions, removals and changes merge; the same property changed both ways, or an item
+    removed on one side and changed on the other, is marked between git's conflict markers.
+    The result is canonical. Other files are merged as text, like git does.
+
+    Exit codes: 0 merged cleanly; 1 conflicts (marked in OURS) or an error.
+    """
+    from directus_gitops.commands import merge
+
+    return merge.run(Console(), base=base, ours=ours, theirs=theirs, path=path)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from directus_gitops.base.console import Console, display
 from directus_gitops.base.errors import ExitCode
 from directus_gitops.base.formats import JSON_FORMAT_VERSION
+from directus_gitops.commands.merge import warn_unregistered
 from directus_gitops.files import store
 from directus_gitops.model import validate
 from directus_gitops.model.config import Config
@@ -105,4 +106,5 @@ def run(
         console.info(f"{display(report.root)}: {state}.")
         if not report.errors and report.root.is_dir():
             _variables(report.root, console)
+    warn_unregistered(config, console)
     return ExitCode.ERROR if any(_failing(report, strict) for report in reports) else ExitCode.OK

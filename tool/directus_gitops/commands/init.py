@@ -14,8 +14,10 @@ from pathlib import Path
 
 from directus_gitops import REPOSITORY, __version__
 from directus_gitops.base.console import Console
-from directus_gitops.base.errors import ConfigError, ExitCode
-from directus_gitops.files import store, yamlio
+from directus_gitops.base.errors import ConfigError, ExitCode, GitError
+from directus_gitops.commands.merge import REGISTER_COMMAND
+from directus_gitops.engine import merge
+from directus_gitops.files import gitrepo, store, yamlio
 from directus_gitops.model import config, kinds
 
 BACKUPS_IGNORE = ".directus-gitops/"
@@ -119,6 +121,7 @@ def run(
         console.info(f"wrote {item.path.relative_to(root)} ({item.what})")
     (root / "schema").mkdir(exist_ok=True)
     _ignore_backups(root / ".gitignore", console)
+    _merge_driver(root, console)
 
     steps = [
         f"export {config.default_token_env(env)}=<an admin's static token>",
@@ -136,6 +139,17 @@ def run(
         )
     console.info("Next: " + "; ".join(steps) + ".")
     return ExitCode.OK
+
+
+def _merge_driver(root: Path, console: Console) -> None:
+    """Have git merge the schema folder's files with ``merge-file`` (docs/merging.md)."""
+    try:
+        repo = gitrepo.Repo(root)
+    except GitError:
+        console.warn(f"not a git repository: no merge driver registered (after `git init`, run `{REGISTER_COMMAND}`)")
+        return
+    for what in merge.register(repo, repo.relpath(root / "schema")):
+        console.info(what)
 
 
 def _ignore_backups(gitignore: Path, console: Console) -> None:

@@ -53,6 +53,17 @@ def _run(root: Path, *args: str, stdin: bytes | None = None) -> subprocess.Compl
         raise GitError(f"git is not available: {exc}") from None
 
 
+def merge_file(ours: Path, base: Path, theirs: Path, labels: tuple[str, str, str]) -> bool:
+    """Git's own line merge of three files into ``ours`` (markers where lines conflict), for
+    files the semantic merge does not take apart; whether it was clean."""
+    args = ["merge-file", "-L", labels[0], "-L", labels[1], "-L", labels[2], "--", str(ours), str(base), str(theirs)]
+    found = _run(ours.parent, *args)
+    # The number of conflicts (up to 127), or a negative number (255 here) when git failed.
+    if found.returncode > 127:
+        raise GitError(f"git merge-file failed: {found.stderr.decode('utf-8', 'replace').strip()}")
+    return found.returncode == 0
+
+
 class Repo:
     def __init__(self, path: Path) -> None:
         try:
@@ -283,6 +294,17 @@ class Repo:
             read, f"{rev}:{folder}", ids.get, lambda: names, key=key, cache=self.git_dir, prefetch=prefetch
         )
         return commit, tree
+
+    def config(self, key: str) -> str | None:
+        """A value of this repository's git configuration (any level); None when unset."""
+        found = _run(self.root, "config", "--get", key)
+        return found.stdout.decode("utf-8", "replace").strip() if found.returncode == 0 else None
+
+    def set_local_config(self, key: str, value: str) -> None:
+        """Set ``key`` in this clone's own configuration (.git/config, which git never shares)."""
+        found = _run(self.root, "config", "--local", key, value)
+        if found.returncode != 0:
+            raise GitError(f"git config {key} failed: {found.stderr.decode('utf-8', 'replace').strip()}")
 
     def dirty_paths(self, folder: str) -> list[str]:
         """Uncommitted changes (staged, unstaged, untracked) below ``folder``."""

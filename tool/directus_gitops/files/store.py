@@ -142,23 +142,12 @@ def render(
         manifest["file"] = SINGLE_FILE
         return {MANIFEST: _dump(manifest), SINGLE_FILE: _dump(canon, header=False)}
 
-    by_collection: dict[str, dict[str, Any]] = {}
-    for name in sorted(snap.collection_names(canon)):
-        by_collection[name] = {"collection": name}
-    for entry in canon["collections"]:
-        by_collection[entry["collection"]].update(_without_collection(entry))
-    for key in ("fields", "relations"):
-        for entry in canon[key]:
-            by_collection[entry["collection"]].setdefault(key, []).append(_without_collection(entry))
-
     files: dict[str, bytes] = {}
     index: dict[str, str] = {}
-    for name, content in by_collection.items():
+    for name, content in _contents(canon).items():
         path = collection_file(name)
         if path in files:  # only a hash collision could do this; never write over a file
             raise SnapshotError(f"collections {name!r} and another map to the same file {path}")
-        content.setdefault("fields", [])
-        content.setdefault("relations", [])
         if memo is None:
             files[path] = _dump(content)
         else:
@@ -171,6 +160,75 @@ def render(
         manifest["system_fields"] = canon["systemFields"]
     files[MANIFEST] = _dump(manifest)
     return files
+
+
+def _contents(canon: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each collection file's content (by collection name, sorted) for a canonical snapshot."""
+    by_collection: dict[str, dict[str, Any]] = {}
+    for name in sorted(snap.collection_names(canon)):
+        by_collection[name] = {"collection": name}
+    for entry in canon["collections"]:
+        by_collection[entry["collection"]].update(_without_collection(entry))
+    for key in ("fields", "relations"):
+        for entry in canon[key]:
+            by_collection[entry["collection"]].setdefault(key, []).append(_without_collection(entry))
+    for content in by_collection.values():
+        content.setdefault("fields", [])
+        content.setdefault("relations", [])
+    return by_collection
+
+
+def canonical_collection(content: Mapping[str, Any]) -> dict[str, Any]:
+    """A well-formed collection file's content as :func:`render` writes it (for ``HEADER`` and
+    ``yamlio.dump``): what a merge of two edits of the file writes."""
+    snapshot: snap.Snapshot = {"collections": [], "fields": [], "relations": []}
+    for key, _, entry in collection_entries(content):
+        snapshot[key].append(entry)
+    return _contents(snap.canonical(snapshot))[content["collection"]]
+
+
+# The manifest's keys in the order render writes them; a configuration entry's likewise
+# (model/kinds/files.py writes it: the access model, then sorted lists).
+_MANIFEST_ORDER = ("format", "format_version", "layout", "snapshot", "config", "file", "collections", "system_fields")
+_CONFIG_ORDER = ("model", "groups", "files", "ignored")
+
+
+def canonical_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """A well-formed manifest in the order :func:`render` (and the configuration kinds' writer)
+    write it: collections by name, system fields by collection and field, listed files sorted."""
+    result: dict[str, Any] = {}
+    for key in [*_MANIFEST_ORDER, *sorted(set(manifest) - set(_MANIFEST_ORDER))]:
+        if key not in manifest:
+            continue
+        value = manifest[key]
+        if key == "snapshot" and isinstance(value, dict):
+            named = [name for name in ("version", "directus", "vendor") if name in value]
+            value = {name: value[name] for name in [*named, *sorted(set(value) - set(named))]}
+        elif key == "config" and isinstance(value, dict):
+            value = {
+                name: value[name]
+                for name in [*_CONFIG_ORDER, *sorted(set(value) - set(_CONFIG_ORDER))]
+                if name in value
+            }
+            for name in ("groups", "files"):
+                if isinstance(value.get(name), list):
+                    value[name] = sorted(value[name], key=str)
+            if isinstance(value.get("ignored"), dict):
+                value["ignored"] = {
+                    group: sorted(names, key=str) if isinstance(names, list) else names
+                    for group, names in sorted(value["ignored"].items())
+                }
+        elif key == "collections" and isinstance(value, dict):
+            value = dict(sorted(value.items()))
+        elif key == "system_fields" and isinstance(value, list):
+            value = snap.canonical({"systemFields": value})["systemFields"]
+        result[key] = value
+    return result
+
+
+def dump(document: Any, header: bool = True) -> bytes:
+    """A document of the split layout (a manifest, a collection file) as its file's bytes."""
+    return _dump(document, header)
 
 
 # --------------------------------------------------------------------------- parsing

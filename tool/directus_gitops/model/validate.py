@@ -911,3 +911,27 @@ def load_document(document: Any, source: str) -> snap.Snapshot:
     if snapshot is None:
         raise _refuse([Problem(source, None, message) for message in problems], source)
     return snapshot
+
+
+def file_problems(relpath: str, document: Any) -> list[str]:
+    """What ``check`` finds wrong within one file of the split layout on its own (a manifest or a
+    collection file): its shape and its entries' rules, not what needs the other files (a
+    relation's target, a listed file being there). A merge of one file checks what it wrote."""
+    if isinstance(document, dict) and document.get("format") == store.FORMAT_NAME:
+        found = [problem.message for problem in store.manifest_problems(document)]
+        from directus_gitops.model.kinds import validate as config_checks
+
+        if not found and document.get("config") is not None:
+            found = [finding.message for finding in config_checks.entry_findings(document["config"])]
+        placed = [
+            _Placed("systemFields", entry, relpath, ("system_fields", index))
+            for index, entry in enumerate(document.get("system_fields") or [] if not found else [])
+        ]
+    else:
+        found = [problem.message for problem in store.collection_file_problems(document)]
+        placed = (
+            [] if found else [_Placed(key, entry, relpath, at) for key, at, entry in store.collection_entries(document)]
+        )
+    named = _named(placed)
+    findings = [*_entry_findings(placed), *_duplicate_findings(named, [_identity(item) for item in named])]
+    return found + [finding.message for finding in findings if not finding.warning and not finding.cosmetic]

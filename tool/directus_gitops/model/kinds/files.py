@@ -76,6 +76,29 @@ def documents(state: State) -> dict[str, Any]:
     return result
 
 
+def canonical_document(document: Mapping[str, Any]) -> dict[str, Any]:
+    """One configuration file's document (which passed the validation) in the order
+    :func:`documents` writes it: its lists in their canonical order (what a merge of two edits
+    of the file writes, after ``HEADER``)."""
+    kind = document["kind"]
+    body = {key: value for key, value in document.items() if key != "kind"}
+    # A role holding permissions, and the public role, exist in the 9.x/10.x model only.
+    roles = kind == "public" or (kind == "role" and "permissions" in body)
+    state = model.canonical(_placed({"model": model.ROLES if roles else model.POLICIES}, document))
+    if kind in _KIND_GROUP:
+        return {"kind": kind, **_public(state[_KIND_GROUP[kind]][0])}
+    if kind == "public":
+        return {"kind": kind, **_public(state["public"])}
+    if kind in _SINGLE:
+        return {"kind": kind, "items": [_public(item) for item in state[kind]]}
+    return {"kind": kind, "settings": state["settings"]}
+
+
+def _placed(state: State, document: Mapping[str, Any]) -> State:
+    _place(state, document)
+    return state
+
+
 def render(
     state: State, ignored: Mapping[str, Collection[str]] | None = None
 ) -> tuple[dict[str, bytes], dict[str, Any]]:
