@@ -17,7 +17,8 @@ import pytest
 
 import directus_gitops
 from directus_gitops.engine import merge
-from directus_gitops.files import store
+from directus_gitops.files import store, yamlio
+from directus_gitops.model.kinds import files as kind_files
 from tests import samples
 from tests.conftest import Project
 from tests.test_config_validation import folder_files, full_state
@@ -376,3 +377,28 @@ def test_collections_and_configuration_files_added_on_both_sides_merge_in_the_ma
     both = edited(add_collection("books"), add_flow("f2", "Archive"), add_collection("comics"), add_flow("f3", "Audit"))
     assert store.owned(repo.schema) == files_of(both)
     check_clean(repo)
+
+
+def _rows_file(rows: list[dict[str, Any]]) -> bytes:
+    from directus_gitops.model.kinds import data
+
+    table = {"collection": "languages", "primary": "code", "key": ["code"], "fields": ["name"], "rows": rows}
+    document = next(iter(data.ROWS.documents({"languages": table}).values()))
+    return (kind_files.HEADER + yamlio.dump(document)).encode("utf-8")
+
+
+def test_rows_of_reference_data_merge_by_their_key_and_one_row_changed_both_ways_conflicts() -> None:
+    base = _rows_file([{"code": "en-US", "name": "English"}])
+    ours = _rows_file([{"code": "en-US", "name": "English"}, {"code": "de-DE", "name": "German"}])
+    theirs = _rows_file([{"code": "en-US", "name": "English"}, {"code": "fr-FR", "name": "French"}])
+    merged = merge.merge(base, ours, theirs, "data/languages.yaml")
+    assert merged is not None and not merged.conflicts
+    both = _rows_file(
+        [{"code": "en-US", "name": "English"}, {"code": "de-DE", "name": "German"}, {"code": "fr-FR", "name": "French"}]
+    )
+    assert merged.data == both  # canonical: sorted by key, as pull writes it
+    ours = _rows_file([{"code": "en-US", "name": "English (US)"}])
+    theirs = _rows_file([{"code": "en-US", "name": "American English"}])
+    conflicting = merge.merge(base, ours, theirs, "data/languages.yaml")
+    assert conflicting is not None and len(conflicting.conflicts) == 1
+    assert b"<<<<<<<" in conflicting.data and b"English (US)" in conflicting.data

@@ -35,6 +35,7 @@ from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store, yamlio
 from directus_gitops.files.gitrepo import Repo
 from directus_gitops.model import validate
+from directus_gitops.model.kinds import data as rows_kind
 from directus_gitops.model.kinds import files as kind_files
 from directus_gitops.model.kinds import model
 from directus_gitops.model.kinds import validate as kind_checks
@@ -141,7 +142,28 @@ RULES: dict[str, Rules] = {
     "folders": _config({("items",): _by("id")}),
     "users": _config({("items",): model.user_key}, {("items", "*", "tags"): True}),
     "settings": _config({}),
+    # Reference data: rows by the key the document names (made per merge, :func:`_rows_rules`).
+    "rows": _config({}),
 }
+
+
+def _rows_rules(documents: list[Any]) -> Rules:
+    """Rows merge by the identity their file's ``key`` gives; both sides must agree on it."""
+    keys = {json.dumps(d.get("key"), sort_keys=True) for d in documents if d is not MISSING}
+    if len(keys) != 1:
+        raise Unmergeable("the sides key the rows differently")
+    table = {"key": rows_kind.key_fields(next(d for d in documents if d is not MISSING))}
+
+    def identity(row: Mapping[str, Any]) -> Any:
+        return rows_kind.row_ident(table, row)
+
+    def canonical(document: Any) -> Any:
+        return next(iter(rows_kind.ROWS.documents(rows_kind.ROWS.build({"": document})).values()))
+
+    def problems(relpath: str, document: Any) -> list[str]:
+        return [f.message for f in rows_kind.ROWS.findings({relpath: document}, None, complete=False)]
+
+    return Rules({("rows",): identity}, canonical, kind_files.HEADER, problems, {("fields",): False})
 
 
 def kind_of(document: Any) -> str | None:
@@ -353,7 +375,10 @@ def merge(
         return None  # a date or another value YAML reads that the canonical files never hold
     kind = next(iter(kinds))
     assert kind is not None
-    rules = RULES[kind]
+    try:
+        rules = _rows_rules(documents) if kind == "rows" else RULES[kind]
+    except Unmergeable:
+        return None
     if any(rules.problems(relpath, document) for document in documents if document is not MISSING):
         return None
     merger = _Merger(rules)

@@ -195,6 +195,12 @@ def ident(value: Any) -> str:
     return json.dumps(value) if value is None or isinstance(value, bool) else str(value)
 
 
+def key_fields(document: Mapping[str, Any]) -> list[str]:
+    """The key's fields, as a file writes them (one name, or a list)."""
+    key = document.get("key")
+    return [key] if isinstance(key, str) else [str(part) for part in key or []]
+
+
 def row_ident(table: Mapping[str, Any], row: Mapping[str, Any]) -> str:
     if table.get("singleton"):
         return SINGLETON
