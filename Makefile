@@ -22,7 +22,7 @@ export DIRECTUS_CELLS DIRECTUS_MATRIX_CELLS DIRECTUS_VERSIONS DIRECTUS_DATABASES
 CELL_VERSIONS = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(firstword $(subst :, ,$(cell)))) $(DIRECTUS_VERSIONS) 11.17.4)
 CELL_DATABASES = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(word 2,$(subst :, ,$(cell)))) $(DIRECTUS_DATABASES))
 
-.PHONY: install directus databases test test-fast test-config-kinds race lint format docs demo schema bench matrix clean
+.PHONY: install directus databases test test-fast test-config-kinds race lint format docs demo schema bench matrix release-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -80,5 +80,8 @@ bench: install  ## directus-gitops vs Directus's own CLI (d6s) vs the bare reque
 	$(BIN)/python bench/bench_compare.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_check.py
 
+release-check: install  ## what a release needs (docs/releasing.md): the changelog's entry, sdist and wheel in dist/, twine check
+	$(BIN)/python scripts/release.py check
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo .matrix
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo .matrix dist

@@ -285,3 +285,42 @@ def test_every_path_given_is_checked(project: Project, schema: Path) -> None:
         "nowhere: no such file or folder",
         f"schema/collections/content.yaml:{line_of(content, 'note: ~')}: not in canonical form",
     ]
+
+
+def test_a_number_written_as_text_fails_check_and_fix_writes_the_number(project: Project, schema: Path) -> None:
+    # Directus takes max_length: "120" in a snapshot and stores the number: the file holds the
+    # same model as one with 120, so readers take 120, check names it and --fix writes it.
+    project.git("add", "--all")
+    project.git("commit", "--quiet", "-m", "Base model")
+    authors = schema / "collections/authors.yaml"
+    edit(authors, "max_length: 255\n", "max_length: 120\n")
+    project.git("commit", "--quiet", "-am", "name up to 120 characters")
+    edit(authors, "max_length: 120\n", "max_length: '120'\n")
+    edit(authors, "    sort: 1\n", '    sort: "1"\n')  # the first field's (bio's) position
+    edit(authors, "max_length: null\n", "max_length: 'long'\n")  # not a number: left as it is
+
+    result = project.run("check")
+    assert result.code == 1
+    sort, length = line_of(authors, 'sort: "1"'), line_of(authors, "max_length: '120'")
+    assert problems(result) == [
+        f"schema/collections/authors.yaml:{sort}: authors.bio: meta.sort is the text '1', "
+        "Directus stores the number 1 (`check --fix` writes it)",
+        f"schema/collections/authors.yaml:{sort}: not in canonical form",  # (its first difference)
+        f"schema/collections/authors.yaml:{length}: authors.name: "
+        "schema.max_length is the text '120', Directus stores the number 120 (`check --fix` writes it)",
+    ]
+    found = json.loads(project.run("check", "--format", "json").out)["checked"][0]["problems"]
+    assert {(item["cosmetic"], item["severity"]) for item in found} == {(True, "error")}
+
+    # Every reader takes the number: the working tree is no change from the commit with 120.
+    name = samples.find(validate.load_path(schema).snapshot, "fields", "authors", "name")
+    assert name["schema"]["max_length"] == 120
+    edit(authors, "max_length: 'long'\n", "max_length: null\n")
+    assert project.run("diff", "HEAD", "--exit-code").code == 0
+
+    fixed = project.run("check", "--fix")
+    assert fixed.code == 0, fixed.output
+    assert "rewritten in canonical form" in fixed.err
+    assert "max_length: 120\n" in authors.read_text() and "    sort: 1\n" in authors.read_text()
+    assert project.git("status", "--porcelain") == ""  # exactly the committed file
+    assert project.run("check").code == 0

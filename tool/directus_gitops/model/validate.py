@@ -14,6 +14,7 @@ server's snapshot through :func:`document_problems` alike, before anything is wr
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -241,7 +242,7 @@ class _Checker:
             if isinstance(items, list):
                 for index, entry in enumerate(items):
                     if (key, index) not in bad:
-                        self.placed.append(_Placed(key, entry, relpath, (*prefix, key, index)))
+                        self.place([_Placed(key, entry, relpath, (*prefix, key, index))])
         return None if problems else body
 
     def version(self, relpath: str, header: Mapping[str, Any], at: snap.Location) -> bool:
@@ -321,8 +322,8 @@ class _Checker:
             ("snapshot",),
         )
         self.version(store.MANIFEST, header, ("snapshot", "version"))
-        for index, entry in enumerate(manifest.get("system_fields") or []):
-            self.placed.append(_Placed("systemFields", entry, store.MANIFEST, ("system_fields", index)))
+        system = enumerate(manifest.get("system_fields") or [])
+        self.place(_Placed("systemFields", entry, store.MANIFEST, ("system_fields", index)) for index, entry in system)
         listed: dict[str, str] = {}
         for name, relpath in (manifest.get("collections") or {}).items():
             path = str(PurePosixPath(relpath))
@@ -393,7 +394,7 @@ class _Checker:
                 blocking=False,
             )
         placed = [_Placed(key, entry, relpath, at) for key, at, entry in self.entries(content)]
-        self.placed.extend(placed)
+        self.place(placed)
         if done is not None and content["collection"] == listed_as:
             done[(id(content), relpath, listed_as)] = (content, placed)  # the file too: its id stays its own
 
@@ -413,6 +414,13 @@ class _Checker:
             if known is None:
                 built[(key, name, id(item))] = known = (item, entry)  # the item too: its id stays unique
             yield key, at, known[1]
+
+    def place(self, placed: Iterable[_Placed]) -> None:
+        """Take the entries into the snapshot, each number written as text as the number
+        (before anything renders or compares them)."""
+        for item in placed:
+            self.placed.append(item)
+            self.findings.extend(_numbers_from_text(item))
 
     def unlisted(self, listed: set[str]) -> None:
         for relpath in sorted(self.files - listed):
@@ -627,6 +635,43 @@ def _type_names(expected: tuple[type, ...]) -> str:
     if type(None) in expected:
         words.append("null")
     return " or ".join(words)
+
+
+# Properties Directus stores as numbers. Its snapshot validation takes some of them as text
+# (schema.max_length: "120"), and the server then reads back the number: a file that writes
+# one as text holds the same snapshot as one that writes the number, so every reader takes the
+# number (a diff shows no `120 → "120"`), and only `check` says how it is written (`--fix`
+# writes the number).
+NUMBER_PROPERTIES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("fields", "schema"): ("max_length", "numeric_precision", "numeric_scale"),
+    ("fields", "meta"): ("sort",),
+    ("collections", "meta"): ("sort",),
+}
+_INTEGER_TEXT = re.compile(r"-?[0-9]{1,15}")  # what a JSON number (a double) holds exactly
+
+
+def _numbers_from_text(item: _Placed) -> list[_Finding]:
+    """Set each number the entry writes as text to the number; what ``check`` says about each."""
+    entry = item.entry
+    found: list[_Finding] = []
+    if not isinstance(entry, dict):
+        return found
+    for section in ("meta", "schema"):
+        names, properties = NUMBER_PROPERTIES.get((item.key, section)), entry.get(section)
+        if not names or not isinstance(properties, dict):
+            continue
+        texts = {name: properties[name] for name in names if type(properties.get(name)) is str}
+        numbers = {name: int(text) for name, text in texts.items() if _INTEGER_TEXT.fullmatch(text)}
+        if not numbers:
+            continue
+        entry[section] = {**properties, **numbers}  # a new mapping: a parsed file's may be shared
+        for name, number in numbers.items():
+            message = (
+                f"{item.name}: {section}.{name} is the text {texts[name]!r}, Directus stores the number {number} "
+                f"(`check --fix` writes it)"
+            )
+            found.append(_Finding(item.relpath, (*item.at, section, name), message, blocking=False, cosmetic=True))
+    return found
 
 
 def _named(placed: Iterable[_Placed]) -> list[_Placed]:
