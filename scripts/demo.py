@@ -34,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import config_seed
+import data_seed
 import httpx
 from databases import check_vendor, database_server
 from demo_model import seed
@@ -104,11 +105,12 @@ def main() -> int:
         target = stack.enter_context(DirectusServer(version, DEMO / "target", connection=target_db))
         print(f"source: {source.url}\ntarget: {target.url}")
 
-        step("Creating the demo data model on the source, and its roles, permissions and flow")
+        step("Creating the demo data model on the source, its roles, permissions and flow, and reference data")
         seed(source.url, source.token, version)
         major = int(version.split(".")[0])
         with config_seed.client(source.url, source.token) as http:
             config_seed.seed(http, policies=major >= 11, filtered=major < 12, legacy_translations=major < 10)
+            data_seed.seed(http, m2m=False)  # languages, and a tree of categories keyed by slug
 
         env = {
             **os.environ,
@@ -122,6 +124,7 @@ def main() -> int:
         (project / "directus-gitops.yaml").write_text(
             "schema_dir: schema\n"
             "sync: [schema, access, flows, dashboards, presets, settings, translations, folders]\n"
+            "data:\n  languages: {}\n  categories: {key: slug}\n"
             "environments:\n"
             f"  source: {{url: '{source.url}'}}   # token from $DIRECTUS_SOURCE_TOKEN\n"
             f"  target: {{url: '{target.url}'}}   # token from $DIRECTUS_TARGET_TOKEN\n"
@@ -131,7 +134,7 @@ def main() -> int:
         run("git", "add", ".", cwd=project, env=env)
         run("git", "commit", "--quiet", "-m", "directus-gitops configuration", cwd=project, env=env)
 
-        step("pull: the source's model and configuration become canonical YAML, committed")
+        step("pull: the source's model, configuration and reference data become canonical YAML, committed")
         run(str(TOOL), "pull", "--env", "source", "--commit", cwd=project, env=env)
         run("git", "--no-pager", "log", "--stat", "--format=%h %s", "-1", cwd=project, env=env)
 
@@ -139,11 +142,11 @@ def main() -> int:
         run(str(TOOL), "pull", "--env", "source", cwd=project, env=env)
         run("git", "status", "--short", "--untracked-files=all", cwd=project, env=env)
 
-        step("push: the committed model and configuration go to the target")
+        step("push: the committed model, configuration and rows go to the target (categories parents first)")
         run(str(TOOL), "push", "--env", "target", "--yes", cwd=project, env=env)
         check_converged(project, env)
 
-        step("A branch: a developer adds a field and lets the public read authors, then pulls")
+        step("A branch: a developer adds a field, lets the public read authors and adds a language, then pulls")
         run("git", "switch", "--quiet", "-c", "more-authors", cwd=project, env=env)
         change_on_source(source.url, source.token, major)
         run(str(TOOL), "pull", "--env", "source", "--commit", cwd=project, env=env)
@@ -192,6 +195,7 @@ def change_on_source(url: str, token: str, major: int) -> None:
         # All fields: Directus 12 without a licence refuses field-level rules (a restricted resource).
         permission = {**holder, "collection": "authors", "action": "read", "fields": ["*"]}
         http.post("/permissions", json=permission).raise_for_status()
+        http.post("/items/languages", json={"code": "fr-FR", "name": "French", "direction": "ltr"}).raise_for_status()
 
 
 if __name__ == "__main__":

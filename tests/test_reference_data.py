@@ -114,6 +114,8 @@ def test_rows_travel_by_key_into_a_target_whose_ids_differ(project: Project, pai
     diff = project.run("diff", "HEAD~1", "HEAD")
     assert diff.code == 0, diff.output
     assert "~ languages de-DE" in diff.out and '"German" → "Deutsch"' in diff.out, diff.out
+    log = project.run("log")
+    assert log.code == 0 and "~ languages de-DE" in log.out, log.output
 
     # Removing a category loses its values: refused without --allow-data-loss.
     path = project.schema / "data" / "categories.yaml"
@@ -126,8 +128,11 @@ def test_rows_travel_by_key_into_a_target_whose_ids_differ(project: Project, pai
     refused = project.run("push", "--env", "prod", "--yes", "--allow-config-removal")
     assert refused.code == 3 and "categories deep" in refused.output, refused.output
     assert "deep" in {row["slug"] for row in _rows(target, "categories")}
-    applied = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
-    assert applied.code == 0, applied.output
+    # The reviewed plan, saved and pushed as it is.
+    saved = project.run("plan", "--env", "prod", "--out", "plan.json")
+    assert saved.code == 0, saved.output
+    applied = project.run("push", "--plan", "plan.json", "--yes", "--allow-data-loss")
+    assert applied.code == 0 and "categories deep" in applied.output, applied.output
     assert {row["slug"] for row in _rows(target, "categories")} == {"ai", "ml"}
     assert {row["name"] for row in _rows(target, "languages")} >= {"Deutsch"}
     assert project.run("plan", "--env", "prod", "--exit-code").code == 0
