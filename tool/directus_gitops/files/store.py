@@ -207,6 +207,9 @@ class Tree:
     # will read: the others are the same as ones already read); None where reading costs
     # nothing more one file at a time.
     prefetch: Callable[[list[str]], None] | None = None
+    # The files whose bytes hold any of these strings, without parsing any (committed folders:
+    # ``git grep``); None where it would cost as much as reading every file.
+    search: Callable[[list[str]], set[str]] | None = None
 
 
 def blob_id(data: bytes) -> str:
