@@ -720,11 +720,18 @@ def _reference_findings(placed: Iterable[_Placed], elsewhere: _Elsewhere | None 
         by_key[item.key].append(item)
     collections: Collection[Any] = {item.entry["collection"] for item in by_key["collections"]}
     fields: Collection[Any] = {snap.entry_key(item.entry) for item in by_key["fields"]}
+    kept: tuple[Collection[Any], Collection[Any]] = (collections, fields)
     if elsewhere is not None:
+        # An entry the same on both sides, naming what a file left unread holds: it names the
+        # same on both sides, and what it says is not the change's doing (that file is not read).
+        kept = (_Either(collections, elsewhere.unread_name), _Either(fields, elsewhere.unread_field))
         collections, fields = _Either(collections, elsewhere.defines), _Either(fields, elsewhere.has_field)
 
-    def exists(collection: Any) -> bool:
-        return collection in collections or _is_system(collection)
+    def view(item: _Placed) -> tuple[Collection[Any], Collection[Any]]:
+        return kept if elsewhere is not None and elsewhere.kept(item) else (collections, fields)
+
+    def exists(collection: Any, known: Collection[Any] = collections) -> bool:
+        return collection in known or _is_system(collection)
 
     def broken(item: _Placed, at: snap.Location, message: str, *, warning: bool = False) -> _Finding:
         return _Finding(item.relpath, (*item.at, *at), f"{item.name}: {message}", blocking=False, warning=warning)
@@ -737,39 +744,45 @@ def _reference_findings(placed: Iterable[_Placed], elsewhere: _Elsewhere | None 
             yield broken(item, (), f"collection '{collection}' is not defined: add it, or remove its fields")
     for item in by_key["collections"]:
         group = (item.entry.get("meta") or {}).get("group")
-        if group is not None and group not in collections:
+        if group is not None and group not in view(item)[0]:
             message = f"group '{group}' is not a defined collection: add it, or set meta.group to null"
             yield broken(item, ("meta", "group"), message)
     for item in by_key["relations"]:
+        known, known_fields = view(item)
         collection, name = snap.entry_key(item.entry)
         related = item.entry.get("related_collection")
         meta = item.entry.get("meta") or {}
-        if not exists(collection):
+        if not exists(collection, known):
             message = f"collection '{collection}' is not defined: add it, or remove the relation"
             yield broken(item, ("collection",), message)
-        elif not _is_system(collection) and (collection, name) not in fields:
+        elif not _is_system(collection) and (collection, name) not in known_fields:
             # Directus 12.4.1 refuses it: Field "x" doesn't exist in collection "y".
             message = f"field '{collection}.{name}' is not defined: add the field, or remove the relation"
             yield broken(item, ("field",), message)
-        if isinstance(related, str) and not exists(related):
+        if isinstance(related, str) and not exists(related, known):
             message = f"related collection '{related}' is not defined: add it, or remove the relation"
             yield broken(item, ("related_collection",), message)
         # The other half of an m2m or o2m: Directus 11.17.4 and 12.4.1 apply a relation whose
         # meta names a field the snapshot lacks (the app shows the relation half-broken).
         junction = meta.get("junction_field")
-        if junction and not _is_system(collection) and (collection, junction) not in fields:
+        if junction and not _is_system(collection) and (collection, junction) not in known_fields:
             message = (
                 f"junction field '{collection}.{junction}' is not defined: add it, or set meta.junction_field to null"
             )
             yield broken(item, ("meta", "junction_field"), message, warning=True)
         one_field = meta.get("one_field")
-        if one_field and isinstance(related, str) and not _is_system(related) and (related, one_field) not in fields:
+        if (
+            one_field
+            and isinstance(related, str)
+            and not _is_system(related)
+            and (related, one_field) not in known_fields
+        ):
             message = (
                 f"one_field '{related}.{one_field}' is not defined: add the alias field, or set meta.one_field to null"
             )
             yield broken(item, ("meta", "one_field"), message, warning=True)
         for index, allowed in enumerate(meta.get("one_allowed_collections") or []):
-            if not exists(allowed):
+            if not exists(allowed, known):
                 message = (
                     f"collection '{allowed}' is not defined: add it, or remove it from meta.one_allowed_collections"
                 )
@@ -966,6 +979,8 @@ class _Elsewhere:
     def __init__(self, checker: _Checker, index: Mapping[str, Any], unread: AbstractSet[str]) -> None:
         self.checker, self.index, self.unread = checker, index, unread
         self.known: dict[str, tuple[bool, frozenset[str]]] = {}
+        # The other side's entries of the files that differ, by identity (set once both are read).
+        self.other: dict[tuple[str, tuple[str, str]], Any] = {}
 
     def _read(self, name: str) -> tuple[bool, frozenset[str]]:
         """Whether ``name``'s unread file defines the collection, and the fields it holds."""
@@ -982,6 +997,18 @@ class _Elsewhere:
                     known = (defined, frozenset(entry["field"] for key, _, entry in entries if key == "fields"))
             self.known[name] = known
         return known
+
+    def kept(self, item: _Placed) -> bool:
+        """Whether ``item`` is on the other side too, the same."""
+        return bool(self.other.get(_identity(item), _Elsewhere) == item.entry)
+
+    def unread_name(self, name: object) -> bool:
+        """Whether ``name``'s file is left unread (what it defines is the same on both sides)."""
+        relpath = self.index.get(name) if isinstance(name, str) else None
+        return isinstance(relpath, str) and bool(relpath) and str(PurePosixPath(relpath)) in self.unread
+
+    def unread_field(self, key: object) -> bool:
+        return isinstance(key, tuple) and len(key) == 2 and self.unread_name(key[0])
 
     def defines(self, name: object) -> bool:
         return isinstance(name, str) and self._read(name)[0]
@@ -1072,6 +1099,9 @@ def load_changed(old: store.Tree, new: store.Tree, shared: Shared | None = None)
         checker.split(manifest)  # (the snapshot: the entries of the files that differ)
 
     defined = [_definitions(checker.placed) for checker in checkers]
+    for number, checker in enumerate(checkers):
+        assert checker.elsewhere is not None
+        checker.elsewhere.other = {_identity(p): p.entry for p in _named(checkers[1 - number].placed)}
     for number, (tree, checker, manifest, index) in enumerate(
         zip((old, new), checkers, manifests, indexes, strict=True)
     ):
