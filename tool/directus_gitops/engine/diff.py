@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from directus_gitops.base.console import display
 from directus_gitops.base.errors import ConfigError, GitError, SnapshotError
@@ -109,9 +109,9 @@ class Comparison:
     config: ConfigChangeSet | None = None
     # The new side's warnings, when ``after`` holds only what differs (None: ``after``'s own).
     warnings: tuple[str, ...] | None = None
-    # Whether both sides list the same configuration files with the same bytes (known
-    # without reading them when only the files that differ were read).
-    same_config: bool = False
+    # What the change's reading (``validate.load_changed``) knows of the configuration files
+    # without reading them: neither side lists any, or both the same files with the same bytes.
+    config_files: Literal["none", "same", "differs"] | None = None
 
     def after_warnings(self) -> list[str]:
         """What the new side holds that Directus accepts but looks broken."""
@@ -138,7 +138,9 @@ def compare(
     configuration kinds either side holds (``config``); the arguments are those of
     :func:`compare_schema`."""
     compared = compare_schema(old, new, rules, whole=whole, remember=remember, shared=shared)
-    if compared.same_config:  # the same files on both sides: nothing to compare
+    if compared.config_files == "none":
+        return compared
+    if compared.config_files == "same":  # nothing to compare
         from directus_gitops.model.kinds.compare import ConfigChangeSet
 
         return dataclasses.replace(compared, config=ConfigChangeSet())
@@ -229,7 +231,7 @@ def _changed(old: Side, new: Side, shared: validate.Shared | None) -> Comparison
         found.before,
         found.after,
         warnings=found.warnings,
-        same_config=found.config == "same",
+        config_files=found.config,
     )
 
 

@@ -331,7 +331,7 @@ class _Checker:
             self.placed.append(_Placed("systemFields", entry, store.MANIFEST, ("system_fields", index)))
         listed: dict[str, str] = {}
         for name, relpath in (manifest.get("collections") or {}).items():
-            path = str(PurePosixPath(relpath))
+            path = store.normal(relpath)
             at = ("collections", name)
             if path in listed:
                 self.find(store.MANIFEST, at, f"lists {path} again (already for '{listed[path]}')")
@@ -988,7 +988,7 @@ class _Elsewhere:
         if known is None:
             known = (False, frozenset())
             relpath = self.index.get(name)
-            path = str(PurePosixPath(relpath)) if isinstance(relpath, str) and relpath else None
+            path = store.normal(relpath) if isinstance(relpath, str) and relpath else None
             if path is not None and path in self.unread:
                 ok, content = self.checker.document(path)
                 if ok and not store.collection_file_problems(content) and content["collection"] == name:
@@ -1005,7 +1005,7 @@ class _Elsewhere:
     def unread_name(self, name: object) -> bool:
         """Whether ``name``'s file is left unread (what it defines is the same on both sides)."""
         relpath = self.index.get(name) if isinstance(name, str) else None
-        return isinstance(relpath, str) and bool(relpath) and str(PurePosixPath(relpath)) in self.unread
+        return isinstance(relpath, str) and bool(relpath) and store.normal(relpath) in self.unread
 
     def unread_field(self, key: object) -> bool:
         return isinstance(key, tuple) and len(key) == 2 and self.unread_name(key[0])
@@ -1066,13 +1066,11 @@ def load_changed(old: store.Tree, new: store.Tree, shared: Shared | None = None)
     same: set[str] = set()
     for name, relpath in indexes[0].items():
         if isinstance(relpath, str) and relpath and indexes[1].get(name) == relpath:
-            path = str(PurePosixPath(relpath))
+            path = store.normal(relpath)
             blob = old.file_id(path)
             if blob is not None and blob == new.file_id(path):
                 same.add(path)
-    listed = {
-        str(PurePosixPath(relpath)) for index in indexes for relpath in index.values() if isinstance(relpath, str)
-    }
+    listed = {store.normal(relpath) for index in indexes for relpath in index.values() if isinstance(relpath, str)}
     if len(same) < CHANGED_ONLY_FROM or len(same) < len(listed) - len(same):
         return None
     entries = [manifest.get("config") for manifest in manifests]
@@ -1087,7 +1085,7 @@ def load_changed(old: store.Tree, new: store.Tree, shared: Shared | None = None)
         config = "differs"
 
     for tree, checker, manifest, index in zip((old, new), checkers, manifests, indexes, strict=True):
-        wanted = [str(PurePosixPath(r)) for r in index.values() if isinstance(r, str) and r]
+        wanted = [store.normal(r) for r in index.values() if isinstance(r, str) and r]
         wanted = [path for path in wanted if path not in same]
         if config == "differs":
             wanted += store.config_files(manifest)
@@ -1113,7 +1111,7 @@ def load_changed(old: store.Tree, new: store.Tree, shared: Shared | None = None)
             found = _mentioning(tree, lost, lost_fields, same)
             if found is None:
                 return None
-            by_path = {str(PurePosixPath(r)): name for name, r in index.items() if isinstance(r, str) and r}
+            by_path = {store.normal(r): name for name, r in index.items() if isinstance(r, str) and r}
             for path in sorted(found):
                 checker.collection_file(path, str(by_path[path]))  # (checked, not in the snapshot)
         if manifest.get("config") and (config == "differs" or lost):
