@@ -1103,10 +1103,11 @@ def load_changed(old: store.Tree, new: store.Tree, shared: Shared | None = None)
     for number, (tree, checker, manifest, index) in enumerate(
         zip((old, new), checkers, manifests, indexes, strict=True)
     ):
-        # What the other side defines and this one does not: an unchanged file naming it may
-        # be broken on this side (fields only for warnings, which only the new side's show).
-        lost = defined[1 - number][0] - defined[number][0]
-        lost_fields = defined[1 - number][1] - defined[number][1] if number == 1 else set()
+        # What the old side defines and the new one does not: an unchanged file naming it is
+        # broken by the change (a field only in a warning). (An unchanged file that names on
+        # the old side what only the new one defines was broken before: not the change's doing.)
+        lost = defined[0][0] - defined[1][0] if number == 1 else set()
+        lost_fields = defined[0][1] - defined[1][1] if number == 1 else set()
         if lost or lost_fields:
             found = _mentioning(tree, lost, lost_fields, same)
             if found is None:
@@ -1140,14 +1141,19 @@ def _mentioning(
     assert tree.search is not None and tree.prefetch is not None
     found = sorted(tree.search(sorted(names | {"\\"})) & unread)
     tree.prefetch(found)
-    wanted = [(c.encode(), f.encode()) for c, f in fields if c not in collections]
+
+    def word(name: str) -> re.Pattern[bytes]:  # the name, not part of a longer one
+        return re.compile(rb"(?<![\w.~-])" + re.escape(name.encode()) + rb"(?![\w.~-])")
+
+    named = [word(name) for name in sorted(collections)]
+    wanted = [(word(c), word(f)) for c, f in sorted(fields) if c not in collections]
     result = set()
     for path in found:
         data = tree.read(path) or b""
         if (
             b"\\" in data
-            or any(name.encode() in data for name in collections)
-            or any(c in data and f in data for c, f in wanted)
+            or any(pattern.search(data) for pattern in named)
+            or any(c.search(data) and f.search(data) for c, f in wanted)
         ):
             result.add(path)
     return result
