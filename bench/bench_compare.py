@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_diff import GIT_ENV, TOOL, git
-from common import create_model, run_process
+from common import create_model, run_process, write_section
 from demo_model import seed as seed_demo
 from directus_server import DirectusCli, DirectusServer, Template, build_template, install_cli
 
@@ -352,7 +352,7 @@ def main() -> int:
     def write(operations: list[Operation], rounds: int) -> str:
         text = report(operations, header(rounds))
         if args.markdown:  # after every round, so an interrupted run leaves what it measured
-            Path(args.markdown).write_text(text + "\n")
+            write_section(Path(args.markdown), "compare", text)
         return text
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-compare-"))

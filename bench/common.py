@@ -75,3 +75,17 @@ def run_process(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[flo
         raise SystemExit(f"{' '.join(command)} (in {cwd}) exited {process.returncode}:\n{text[-3000:]}")
     kilobytes = int(reported[-1]) if GNU_TIME and reported else usage.ru_maxrss
     return seconds, kilobytes / 1024, text
+
+
+def write_section(path: Path, name: str, text: str) -> None:
+    """Put ``text`` in ``path`` between its ``<!-- begin name -->`` and ``<!-- end name -->``
+    lines (at the end when there are none), leaving every other benchmark's section alone."""
+    begin, end = f"<!-- begin {name} -->\n", f"<!-- end {name} -->\n"
+    current = path.read_text() if path.exists() else ""
+    block = f"{begin}{text.rstrip()}\n{end}"
+    if begin in current and end in current:
+        before, rest = current.split(begin, 1)
+        current = before + block + rest.split(end, 1)[1]
+    else:
+        current = current + ("\n" if current else "") + block
+    path.write_text(current)

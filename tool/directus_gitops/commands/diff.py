@@ -13,7 +13,7 @@ from directus_gitops.base.console import Console
 from directus_gitops.base.errors import ConfigError, ExitCode, GitError
 from directus_gitops.engine import diff as comparing
 from directus_gitops.files import snapshot as snap
-from directus_gitops.model import selection, validate
+from directus_gitops.model import selection
 from directus_gitops.model.config import Config
 from directus_gitops.reports import render
 
@@ -66,7 +66,7 @@ def run(
         if side.tree is None and side.loaded is None:
             console.info(f"{side.label} has no schema folder: comparing with an empty schema.")
     comparison = comparing.compare(before, after, rules, whole=fmt in ("markdown", "mermaid"))
-    for warning in validate.snapshot_warnings(comparison.after):  # what the change leads to, not what it leaves
+    for warning in comparison.after_warnings():  # what the change leads to, not what it leaves
         console.warn(f"{after.label}: {warning}")
     result = comparison.changes
     translation = comparison.translation

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from directus_gitops.base.console import display
 from directus_gitops.base.errors import ConfigError, GitError, SnapshotError
@@ -107,6 +107,19 @@ class Comparison:
     fields: dict[str, int] | None = None
     # The configuration kinds' changes (None: neither side holds configuration).
     config: ConfigChangeSet | None = None
+    # The new side's warnings, when ``after`` holds only what differs (None: ``after``'s own).
+    warnings: tuple[str, ...] | None = None
+    # What the change's reading (``validate.load_changed``) knows of the configuration files
+    # without reading them: neither side lists any, or both the same files with the same bytes.
+    config_files: Literal["none", "same", "differs"] | None = None
+
+    def after_warnings(self) -> list[str]:
+        """What the new side holds that Directus accepts but looks broken."""
+        if self.warnings is not None:
+            return list(self.warnings)
+        from directus_gitops.model import validate
+
+        return validate.snapshot_warnings(self.after)
 
     def field_counts(self) -> dict[str, int]:
         return self.fields if self.fields is not None else snap.field_counts(self.before)
@@ -125,6 +138,12 @@ def compare(
     configuration kinds either side holds (``config``); the arguments are those of
     :func:`compare_schema`."""
     compared = compare_schema(old, new, rules, whole=whole, remember=remember, shared=shared)
+    if compared.config_files == "none":
+        return compared
+    if compared.config_files == "same":  # nothing to compare
+        from directus_gitops.model.kinds.change import ConfigChangeSet
+
+        return dataclasses.replace(compared, config=ConfigChangeSet())
     old_config, new_config = config_of(old), config_of(new)
     if old_config is None and new_config is None:
         return compared
@@ -148,12 +167,14 @@ def compare_schema(
     What ``rules`` ignore is left out of both sides.
 
     Two committed folders already read once (``treecache``) are compared by the entries that
-    differ only, and ``before`` and ``after`` hold only those, unless ``whole`` is asked for.
+    differ only, and ``before`` and ``after`` hold only those, unless ``whole`` is asked for;
+    two committed folders not remembered, by the collection files that differ only
+    (``validate.load_changed``), when most files are the same on both sides.
     Without ``remember``, folders read in full are not remembered (a walk through more commits
     than are kept would only replace records with records); ``shared`` is as for
     :func:`snapshots`."""
     if not whole and not rules:
-        remembered = _remembered(old, new)
+        remembered = _remembered(old, new) or _changed(old, new, shared)
         if remembered is not None:
             return remembered
     before, after = snapshots(old, new, remember=remember, shared=shared)
@@ -193,6 +214,25 @@ def _remembered(old: Side, new: Side) -> Comparison | None:
         treecache.forget(new.tree)
         return None
     return Comparison(changes.compare(before, after), before, after, fields=before_record.fields)
+
+
+def _changed(old: Side, new: Side, shared: validate.Shared | None) -> Comparison | None:
+    """Both sides committed folders, most of their files the same: only the files that differ
+    are read (and checked, with what they refer to), then compared."""
+    if old.tree is None or new.tree is None or old.tree.key is None or new.tree.key is None:
+        return None
+    from directus_gitops.model import validate
+
+    found = validate.load_changed(old.tree, new.tree, shared)
+    if found is None:
+        return None
+    return Comparison(
+        changes.compare(found.before, found.after),
+        found.before,
+        found.after,
+        warnings=found.warnings,
+        config_files=found.config,
+    )
 
 
 class Checkout:

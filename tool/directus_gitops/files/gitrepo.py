@@ -289,9 +289,29 @@ class Repo:
             declared = True
             fetch([ids[relpath] for relpath in relpaths if relpath in ids])
 
+        def search(needles: list[str]) -> set[str]:
+            """The files whose bytes hold any of ``needles`` (git reads the blobs; none is parsed)."""
+            patterns = [arg for needle in needles for arg in ("-e", needle)]
+            where = ["--", folder] if inside else []
+            found = _run(
+                self.root, "grep", "-l", "-z", "-F", "--no-color", "--no-textconv", *patterns, commit.hexsha, *where
+            )
+            if found.returncode not in (0, 1):  # 1: no file holds any
+                raise GitError(f"revision '{rev}': cannot search {folder}: {found.stderr.decode('utf-8', 'replace')}")
+            named = f"{commit.hexsha}:{prefix}"
+            paths = (item.decode("utf-8", "surrogateescape") for item in found.stdout.split(b"\0"))
+            return {path[len(named) :] for path in paths if path.startswith(named)}
+
         key = content.hexdigest()
         tree = store.Tree(
-            read, f"{rev}:{folder}", ids.get, lambda: names, key=key, cache=self.git_dir, prefetch=prefetch
+            read,
+            f"{rev}:{folder}",
+            ids.get,
+            lambda: names,
+            key=key,
+            cache=self.git_dir,
+            prefetch=prefetch,
+            search=search,
         )
         return commit, tree
 

@@ -265,6 +265,9 @@ class Tree:
     # will read: the others are the same as ones already read); None where reading costs
     # nothing more one file at a time.
     prefetch: Callable[[list[str]], None] | None = None
+    # The files whose bytes hold any of these strings, without parsing any (committed folders:
+    # ``git grep``); None where it would cost as much as reading every file.
+    search: Callable[[list[str]], set[str]] | None = None
 
 
 def blob_id(data: bytes) -> str:
@@ -354,9 +357,21 @@ def parse_document(data: bytes, name: str, *, as_json: bool | None = None) -> An
     return document
 
 
+# A relative path already in its normal form, of names that do not start with a dot (so no
+# ``.`` or ``..``): what the writer lists, thousands of times in a large manifest.
+_NORMAL_PATH = re.compile(r"(?:[\w~-][\w.~-]*/)*[\w~-][\w.~-]*", re.ASCII)
+
+
+def normal(relpath: str) -> str:
+    """``relpath`` as a POSIX path names it (``str(PurePosixPath(relpath))``, quicker)."""
+    return relpath if _NORMAL_PATH.fullmatch(relpath) else str(PurePosixPath(relpath))
+
+
 def _path_problem(path: Any, at: snap.Location) -> list[ShapeProblem]:
     if not isinstance(path, str) or not path:
         return [ShapeProblem(at, "file paths must be non-empty strings")]
+    if _NORMAL_PATH.fullmatch(path):
+        return []
     pure = PurePosixPath(path)
     if pure.is_absolute() or ".." in pure.parts or "\\" in path:
         return [ShapeProblem(at, f"path {path!r} leaves the schema folder")]
@@ -457,7 +472,7 @@ def _raise_first(found: list[ShapeProblem], where: str) -> None:
 def config_files(manifest: Mapping[str, Any]) -> list[str]:
     """The configuration kinds' files a (well-formed) manifest lists."""
     config = manifest.get("config") or {}
-    return [str(PurePosixPath(path)) for path in config.get("files") or []]
+    return [normal(path) for path in config.get("files") or []]
 
 
 def read_manifest(read: Reader, source: str) -> dict[str, Any] | None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -169,6 +170,10 @@ class _Checker:
     shared: Shared | None = None
     # Whether to build the canonical files (only ``check`` compares with them).
     render: bool = True
+    # Collection files left unread: the same on both sides of a comparison (:func:`load_changed`),
+    # and what they define, read only when a reference asks (None: every file is read).
+    skip: AbstractSet[str] = frozenset()
+    elsewhere: _Elsewhere | None = None
 
     def find(
         self, relpath: str, at: snap.Location | None, message: str, *, blocking: bool = True, cosmetic: bool = False
@@ -326,7 +331,7 @@ class _Checker:
         self.place(_Placed("systemFields", entry, store.MANIFEST, ("system_fields", index)) for index, entry in system)
         listed: dict[str, str] = {}
         for name, relpath in (manifest.get("collections") or {}).items():
-            path = str(PurePosixPath(relpath))
+            path = store.normal(relpath)
             at = ("collections", name)
             if path in listed:
                 self.find(store.MANIFEST, at, f"lists {path} again (already for '{listed[path]}')")
@@ -335,7 +340,8 @@ class _Checker:
             if path not in self.files:
                 self.find(store.MANIFEST, at, f"lists {path}, which is missing")
                 continue
-            self.collection_file(path, str(name))
+            if path not in self.skip:
+                self.collection_file(path, str(name))
         self.unlisted({store.MANIFEST, *listed, *store.config_files(manifest)})
 
         snapshot: snap.Snapshot = {**header, "collections": [], "fields": [], "relations": []}
@@ -362,11 +368,18 @@ class _Checker:
                 ok, document = self.document(relpath)
                 if ok:
                     documents[relpath] = document
-            collections = {item.entry["collection"] for item in _named(self.placed) if item.key == "collections"}
-            types: dict[str, dict[str, str]] = {name: {} for name in collections}
-            for item in _named(self.placed):
-                if item.key == "fields" and item.entry.get("collection") in types:
-                    types[item.entry["collection"]][str(item.entry.get("field"))] = str(item.entry.get("type"))
+            collections: Collection[str] = {
+                item.entry["collection"] for item in _named(self.placed) if item.key == "collections"
+            }
+            # Field types for the reference data's checks: only when every collection was read.
+            types: dict[str, dict[str, str]] | None = None
+            if self.elsewhere is not None:
+                collections = _Either(collections, self.elsewhere.defines)
+            else:
+                types = {name: {} for name in collections}
+                for item in _named(self.placed):
+                    if item.key == "fields" and item.entry.get("collection") in types:
+                        types[item.entry["collection"]][str(item.entry.get("field"))] = str(item.entry.get("type"))
             complete = len(documents) == len(listed)
             found.extend(config_checks.findings(entry, documents, collections, complete=complete, fields=types))
         for finding in found:
@@ -496,7 +509,7 @@ class _Checker:
         self.tangled = set()
         if len(counts) < len(identities):
             self.tangled = {p.relpath for p, key in zip(named, identities, strict=True) if counts[key] > 1}
-        self.findings.extend(_reference_findings(named))
+        self.findings.extend(_reference_findings(named, self.elsewhere))
 
 
 # --------------------------------------------------------------------------- entry rules
@@ -750,17 +763,27 @@ def _is_system(collection: Any) -> bool:
     return isinstance(collection, str) and collection.startswith("directus_")
 
 
-def _reference_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
+def _reference_findings(placed: Iterable[_Placed], elsewhere: _Elsewhere | None = None) -> Iterator[_Finding]:
     """Names that point nowhere. Directus's own collections are not in a snapshot, so any
-    ``directus_*`` name counts as existing."""
+    ``directus_*`` name counts as existing. With ``elsewhere``, what the files left unread
+    define counts too."""
     by_key: dict[str, list[_Placed]] = defaultdict(list)
     for item in placed:
         by_key[item.key].append(item)
-    collections = {item.entry["collection"] for item in by_key["collections"]}
-    fields = {snap.entry_key(item.entry) for item in by_key["fields"]}
+    collections: Collection[Any] = {item.entry["collection"] for item in by_key["collections"]}
+    fields: Collection[Any] = {snap.entry_key(item.entry) for item in by_key["fields"]}
+    kept: tuple[Collection[Any], Collection[Any]] = (collections, fields)
+    if elsewhere is not None:
+        # An entry the same on both sides, naming what a file left unread holds: it names the
+        # same on both sides, and what it says is not the change's doing (that file is not read).
+        kept = (_Either(collections, elsewhere.unread_name), _Either(fields, elsewhere.unread_field))
+        collections, fields = _Either(collections, elsewhere.defines), _Either(fields, elsewhere.has_field)
 
-    def exists(collection: Any) -> bool:
-        return collection in collections or _is_system(collection)
+    def view(item: _Placed) -> tuple[Collection[Any], Collection[Any]]:
+        return kept if elsewhere is not None and elsewhere.kept(item) else (collections, fields)
+
+    def exists(collection: Any, known: Collection[Any] = collections) -> bool:
+        return collection in known or _is_system(collection)
 
     def broken(item: _Placed, at: snap.Location, message: str, *, warning: bool = False) -> _Finding:
         return _Finding(item.relpath, (*item.at, *at), f"{item.name}: {message}", blocking=False, warning=warning)
@@ -773,39 +796,45 @@ def _reference_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
             yield broken(item, (), f"collection '{collection}' is not defined: add it, or remove its fields")
     for item in by_key["collections"]:
         group = (item.entry.get("meta") or {}).get("group")
-        if group is not None and group not in collections:
+        if group is not None and group not in view(item)[0]:
             message = f"group '{group}' is not a defined collection: add it, or set meta.group to null"
             yield broken(item, ("meta", "group"), message)
     for item in by_key["relations"]:
+        known, known_fields = view(item)
         collection, name = snap.entry_key(item.entry)
         related = item.entry.get("related_collection")
         meta = item.entry.get("meta") or {}
-        if not exists(collection):
+        if not exists(collection, known):
             message = f"collection '{collection}' is not defined: add it, or remove the relation"
             yield broken(item, ("collection",), message)
-        elif not _is_system(collection) and (collection, name) not in fields:
+        elif not _is_system(collection) and (collection, name) not in known_fields:
             # Directus 12.4.1 refuses it: Field "x" doesn't exist in collection "y".
             message = f"field '{collection}.{name}' is not defined: add the field, or remove the relation"
             yield broken(item, ("field",), message)
-        if isinstance(related, str) and not exists(related):
+        if isinstance(related, str) and not exists(related, known):
             message = f"related collection '{related}' is not defined: add it, or remove the relation"
             yield broken(item, ("related_collection",), message)
         # The other half of an m2m or o2m: Directus 11.17.4 and 12.4.1 apply a relation whose
         # meta names a field the snapshot lacks (the app shows the relation half-broken).
         junction = meta.get("junction_field")
-        if junction and not _is_system(collection) and (collection, junction) not in fields:
+        if junction and not _is_system(collection) and (collection, junction) not in known_fields:
             message = (
                 f"junction field '{collection}.{junction}' is not defined: add it, or set meta.junction_field to null"
             )
             yield broken(item, ("meta", "junction_field"), message, warning=True)
         one_field = meta.get("one_field")
-        if one_field and isinstance(related, str) and not _is_system(related) and (related, one_field) not in fields:
+        if (
+            one_field
+            and isinstance(related, str)
+            and not _is_system(related)
+            and (related, one_field) not in known_fields
+        ):
             message = (
                 f"one_field '{related}.{one_field}' is not defined: add the alias field, or set meta.one_field to null"
             )
             yield broken(item, ("meta", "one_field"), message, warning=True)
         for index, allowed in enumerate(meta.get("one_allowed_collections") or []):
-            if not exists(allowed):
+            if not exists(allowed, known):
                 message = (
                     f"collection '{allowed}' is not defined: add it, or remove it from meta.one_allowed_collections"
                 )
@@ -980,3 +1009,227 @@ def file_problems(relpath: str, document: Any) -> list[str]:
     named = _named(placed)
     findings = [*_entry_findings(placed), *_duplicate_findings(named, [_identity(item) for item in named])]
     return found + [finding.message for finding in findings if not finding.warning and not finding.cosmetic]
+
+
+# --------------------------------------------------------------------------- reading what changed
+#
+# Two committed folders are compared by the collection files that differ (git's blob ids say
+# which): a file listed under the same name and path with the same bytes on both sides holds
+# the same entries on both, so it cannot hold a difference, and it is not read. What such a
+# file is, it is on both sides: whatever is wrong with it, the change did not make it so. The
+# change can still break what an unchanged file says about another collection (a relation to
+# a collection the change removes, a group, an allowed collection, a one_field), so the
+# unchanged files that name something one side defines and the other does not are read too,
+# and every reference from a changed file to an unchanged one reads that one file.
+
+# The fewest collection files a comparison must be able to leave unread (and they must be at
+# least as many as those it reads) for it to read only the files that differ: below that,
+# reading everything costs a few tens of milliseconds and leaves a record (``treecache``) that
+# the next command reuses.
+CHANGED_ONLY_FROM = 100
+# Names that appear in a file as they are whatever the file's form (no quoting, escape or line
+# folding can change them): anything else sends the comparison back to reading every file.
+_PLAIN_NAME = re.compile(r"[^\s'\"\\]+")
+
+
+class _Either:
+    """A name in ``here``, or one ``there`` says exists (asked only when ``here`` has none)."""
+
+    def __init__(self, here: Collection[Any], there: Callable[[Any], bool]) -> None:
+        self.here, self.there = here, there
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.here or self.there(item)
+
+    def __iter__(self) -> Iterator[Any]:  # (a Collection; nothing iterates it)
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+
+class _Elsewhere:
+    """What the collection files a reading left unread define, each file read and parsed only
+    when a reference asks about its collection."""
+
+    def __init__(self, checker: _Checker, index: Mapping[str, Any], unread: AbstractSet[str]) -> None:
+        self.checker, self.index, self.unread = checker, index, unread
+        self.known: dict[str, tuple[bool, frozenset[str]]] = {}
+        # The other side's entries of the files that differ, by identity (set once both are read).
+        self.other: dict[tuple[str, tuple[str, str]], Any] = {}
+
+    def _read(self, name: str) -> tuple[bool, frozenset[str]]:
+        """Whether ``name``'s unread file defines the collection, and the fields it holds."""
+        known = self.known.get(name)
+        if known is None:
+            known = (False, frozenset())
+            relpath = self.index.get(name)
+            path = store.normal(relpath) if isinstance(relpath, str) and relpath else None
+            if path is not None and path in self.unread:
+                ok, content = self.checker.document(path)
+                if ok and not store.collection_file_problems(content) and content["collection"] == name:
+                    entries = list(store.collection_entries(content))
+                    defined = any(key == "collections" for key, _, _ in entries)
+                    known = (defined, frozenset(entry["field"] for key, _, entry in entries if key == "fields"))
+            self.known[name] = known
+        return known
+
+    def kept(self, item: _Placed) -> bool:
+        """Whether ``item`` is on the other side too, the same."""
+        return bool(self.other.get(_identity(item), _Elsewhere) == item.entry)
+
+    def unread_name(self, name: object) -> bool:
+        """Whether ``name``'s file is left unread (what it defines is the same on both sides)."""
+        relpath = self.index.get(name) if isinstance(name, str) else None
+        return isinstance(relpath, str) and bool(relpath) and store.normal(relpath) in self.unread
+
+    def unread_field(self, key: object) -> bool:
+        return isinstance(key, tuple) and len(key) == 2 and self.unread_name(key[0])
+
+    def defines(self, name: object) -> bool:
+        return isinstance(name, str) and self._read(name)[0]
+
+    def has_field(self, key: object) -> bool:
+        if not isinstance(key, tuple) or len(key) != 2 or not isinstance(key[0], str):
+            return False
+        return key[1] in self._read(key[0])[1]
+
+
+@dataclass(frozen=True)
+class Changed:
+    """Two committed folders as far as they differ (:func:`load_changed`)."""
+
+    before: snap.Snapshot  # the header, the system fields and the entries of the files that differ
+    after: snap.Snapshot
+    warnings: tuple[str, ...]  # the new side's warnings about what the change touches
+    config: Literal["none", "same", "differs"]  # the configuration kinds' files on both sides
+
+
+def _shown_in(source: str) -> Callable[[str], str]:
+    return lambda relpath: f"{source}/{relpath}"
+
+
+def _definitions(placed: Iterable[_Placed]) -> tuple[set[str], set[tuple[str, str]]]:
+    named = _named(placed)
+    return {p.entry["collection"] for p in named if p.key == "collections"}, {
+        snap.entry_key(p.entry) for p in named if p.key == "fields"
+    }
+
+
+def load_changed(old: store.Tree, new: store.Tree, shared: Shared | None = None) -> Changed | None:
+    """The two committed folders for comparing them, each read only as far as it differs from
+    the other and checked as ``check`` does for everything the change touches; None when that
+    does not apply (a layout other than split, different origins, too few files the same) or
+    when something is wrong: reading them whole (:func:`load_tree`) then says exactly what."""
+    checkers: list[_Checker] = []
+    manifests: list[dict[str, Any]] = []
+    for tree in (old, new):
+        if tree.prefetch is None or tree.search is None:
+            return None
+        checker = _Checker(tree.read, set(tree.names()), _shown_in(tree.source), render=False)
+        if shared is not None:
+            checker.file_id, checker.parsed, checker.shared = tree.file_id, shared.parsed, shared
+        if store.MANIFEST not in checker.files:
+            return None
+        ok, manifest = checker.document(store.MANIFEST)
+        if not ok or store.manifest_problems(manifest) or manifest["layout"] != "split":
+            return None
+        checkers.append(checker)
+        manifests.append(manifest)
+    if any(manifests[0]["snapshot"].get(key) != manifests[1]["snapshot"].get(key) for key in ("directus", "vendor")):
+        return None  # compared by the translation rules, which look at whole snapshots
+    indexes: list[dict[str, Any]] = [manifest.get("collections") or {} for manifest in manifests]
+    same: set[str] = set()
+    for name, relpath in indexes[0].items():
+        if isinstance(relpath, str) and relpath and indexes[1].get(name) == relpath:
+            path = store.normal(relpath)
+            blob = old.file_id(path)
+            if blob is not None and blob == new.file_id(path):
+                same.add(path)
+    listed = {store.normal(relpath) for index in indexes for relpath in index.values() if isinstance(relpath, str)}
+    if len(same) < CHANGED_ONLY_FROM or len(same) < len(listed) - len(same):
+        return None
+    entries = [manifest.get("config") for manifest in manifests]
+    if entries[0] is None and entries[1] is None:
+        config: Literal["none", "same", "differs"] = "none"
+    elif entries[0] == entries[1] and all(
+        old.file_id(path) is not None and old.file_id(path) == new.file_id(path)
+        for path in store.config_files(manifests[0])
+    ):
+        config = "same"
+    else:
+        config = "differs"
+
+    for tree, checker, manifest, index in zip((old, new), checkers, manifests, indexes, strict=True):
+        wanted = [store.normal(r) for r in index.values() if isinstance(r, str) and r]
+        wanted = [path for path in wanted if path not in same]
+        if config == "differs":
+            wanted += store.config_files(manifest)
+        assert tree.prefetch is not None
+        tree.prefetch([path for path in wanted if path in checker.files])
+        checker.layout, checker.format_version = "split", manifest["format_version"]
+        checker.skip = frozenset(same)
+        checker.elsewhere = _Elsewhere(checker, index, checker.skip)
+        checker.split(manifest)  # (the snapshot: the entries of the files that differ)
+
+    defined = [_definitions(checker.placed) for checker in checkers]
+    for number, checker in enumerate(checkers):
+        assert checker.elsewhere is not None
+        checker.elsewhere.other = {_identity(p): p.entry for p in _named(checkers[1 - number].placed)}
+    for number, (tree, checker, manifest, index) in enumerate(
+        zip((old, new), checkers, manifests, indexes, strict=True)
+    ):
+        # What the old side defines and the new one does not: an unchanged file naming it is
+        # broken by the change (a field only in a warning). (An unchanged file that names on
+        # the old side what only the new one defines was broken before: not the change's doing.)
+        lost = defined[0][0] - defined[1][0] if number == 1 else set()
+        lost_fields = defined[0][1] - defined[1][1] if number == 1 else set()
+        if lost or lost_fields:
+            found = _mentioning(tree, lost, lost_fields, same)
+            if found is None:
+                return None
+            by_path = {store.normal(r): name for name, r in index.items() if isinstance(r, str) and r}
+            for path in sorted(found):
+                checker.collection_file(path, str(by_path[path]))  # (checked, not in the snapshot)
+        if manifest.get("config") and (config == "differs" or lost):
+            checker.config_files(manifest["config"])
+        checker.check_entries()
+        if any(not finding.cosmetic and not finding.warning for finding in checker.findings):
+            return None
+    assert checkers[0].snapshot is not None and checkers[1].snapshot is not None
+    return Changed(
+        checkers[0].snapshot,
+        checkers[1].snapshot,
+        tuple(finding.message for finding in checkers[1].findings if finding.warning),
+        config,
+    )
+
+
+def _mentioning(
+    tree: store.Tree, collections: AbstractSet[str], fields: AbstractSet[tuple[str, str]], unread: AbstractSet[str]
+) -> set[str] | None:
+    """The unread files that may name one of ``collections``, or a collection of ``fields``
+    together with the field: those holding the name as it is, or an escape (a backslash);
+    None when a name could be written otherwise."""
+    names = collections | {collection for collection, _ in fields}
+    if not all(_PLAIN_NAME.fullmatch(name) and name.isprintable() for name in names | {f for _, f in fields}):
+        return None
+    assert tree.search is not None and tree.prefetch is not None
+    found = sorted(tree.search(sorted(names | {"\\"})) & unread)
+    tree.prefetch(found)
+
+    def word(name: str) -> re.Pattern[bytes]:  # the name, not part of a longer one
+        return re.compile(rb"(?<![\w.~-])" + re.escape(name.encode()) + rb"(?![\w.~-])")
+
+    named = [word(name) for name in sorted(collections)]
+    wanted = [(word(c), word(f)) for c, f in sorted(fields) if c not in collections]
+    result = set()
+    for path in found:
+        data = tree.read(path) or b""
+        if (
+            b"\\" in data
+            or any(pattern.search(data) for pattern in named)
+            or any(c.search(data) and f.search(data) for c, f in wanted)
+        ):
+            result.add(path)
+    return result

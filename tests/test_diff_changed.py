@@ -1,0 +1,282 @@
+"""An offline diff of two commits reads only what the change touches (validate.load_changed):
+the files that differ, the manifests, and the few files a reference across files needs. It
+parses nothing else, still refuses a change that breaks a reference elsewhere, and prints
+exactly what reading both commits whole prints."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from directus_gitops.base.errors import InvalidSnapshotError
+from directus_gitops.engine import diff
+from directus_gitops.files import store
+from directus_gitops.model import treecache, validate
+from directus_gitops.model.kinds import files as config_files
+from tests import synthetic
+from tests.conftest import Project
+from tests.test_diff_fast import commit, odd, sides
+from tests.test_treecache import records
+
+# Enough collection files for a comparison to leave most of them unread.
+COLLECTIONS = validate.CHANGED_ONLY_FROM + 20
+
+
+def model(seed: int = 0) -> dict[str, Any]:
+    return synthetic.model(collections=COLLECTIONS, fields=4, seed=seed)
+
+
+def note(snapshot: dict[str, Any], *collections: str) -> dict[str, Any]:
+    """A new note on a field of each of ``collections``."""
+    result = copy.deepcopy(snapshot)
+    for entry in result["fields"]:
+        if entry["collection"] in collections and entry["field"] == "field_01":
+            entry["meta"]["note"] = f"changed in {entry['collection']}"
+    return result
+
+
+def without(snapshot: dict[str, Any], collection: str) -> dict[str, Any]:
+    """``snapshot`` without ``collection``'s own file (what refers to it elsewhere stays)."""
+    result = copy.deepcopy(snapshot)
+    for key in ("collections", "fields", "relations"):
+        result[key] = [entry for entry in result[key] if entry["collection"] != collection]
+    return result
+
+
+def parses(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Every file a reading parses (the one place the checker parses a file), counted."""
+    counted: Counter[str] = Counter()
+    parse = validate._Checker.parse
+
+    def counting(self: validate._Checker, data: bytes, relpath: str) -> Any:
+        counted[relpath] += 1
+        return parse(self, data, relpath)
+
+    monkeypatch.setattr(validate._Checker, "parse", counting)
+    return counted
+
+
+def whole_read(patch: pytest.MonkeyPatch) -> None:
+    """Every comparison reads both commits whole, as before, and nothing is remembered."""
+    patch.setattr(validate, "CHANGED_ONLY_FROM", 10**9)
+    patch.setattr(treecache, "load", lambda tree: None)
+    patch.setattr(treecache, "save", lambda tree, record: None)
+
+
+def relation_between(snapshot: dict[str, Any]) -> tuple[str, str]:
+    """A relation's collection and the collection it points to."""
+    entry = next(r for r in snapshot["relations"] if r["collection"] != r["related_collection"])
+    return entry["collection"], entry["related_collection"]
+
+
+# --------------------------------------------------------------------------- (a) what is parsed
+
+
+def test_only_the_files_that_differ_are_parsed(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = model()
+    changed = ("table_010", "table_050", "table_090")
+    commit(project, old, "old")
+    commit(project, note(old, *changed), "three notes")
+    counted = parses(monkeypatch)
+    result = project.run("diff", "HEAD~1", "HEAD")
+    assert result.code == 0, result.err
+    assert "0 to add, 3 to change, 0 to destroy" in result.out
+    expected = {store.MANIFEST, *(store.collection_file(name) for name in changed)}
+    assert set(counted) == expected  # of 126 files on each side
+    assert max(counted.values()) <= 2  # once per side at most
+    assert records(project) == []  # no commit was read whole (so none is remembered)
+
+
+def test_a_reference_into_an_unchanged_file_reads_that_file_only(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = model()
+    new = copy.deepcopy(old)
+    new["fields"].append(synthetic.field("table_010", "author", "integer", "integer", None, 9))
+    new["relations"].append(synthetic.relation("table_010", "author", "table_100"))
+    commit(project, old, "old")
+    commit(project, new, "a relation to an unchanged collection")
+    counted = parses(monkeypatch)
+    comparison = diff.compare(*sides(project))
+    assert [change.name for change in comparison.changes] == ["table_010.author", "table_010.author → table_100"]
+    # table_100's file is read on the new side to know it defines the collection; nothing else.
+    assert set(counted) == {store.MANIFEST, store.collection_file("table_010"), store.collection_file("table_100")}
+    assert counted[store.collection_file("table_100")] == 1
+
+
+def test_small_models_and_large_changes_are_read_whole(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below the threshold, or with most files changed, both commits are read whole and remembered."""
+    old = model()
+    commit(project, old, "old")
+    commit(project, note(old, *sorted({entry["collection"] for entry in old["fields"]})), "every file")
+    before, after = sides(project)
+    assert before.tree is not None and after.tree is not None
+    assert validate.load_changed(before.tree, after.tree) is None
+    diff.compare(before, after)
+    assert len(records(project)) == 2
+
+
+# --------------------------------------------------------------------------- (b) broken references
+
+
+def refused(project: Project) -> list[str]:
+    with pytest.raises(InvalidSnapshotError) as caught:
+        diff.compare(*sides(project))
+    return caught.value.problems
+
+
+def whole_refusal(project: Project, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    with monkeypatch.context() as patch:
+        whole_read(patch)
+        return refused(project)
+
+
+def _removed_related(snapshot: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    _, related = relation_between(snapshot)
+    return without(snapshot, related), f"related collection '{related}' is not defined"
+
+
+def _removed_group(snapshot: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    group = next(entry["meta"]["group"] for entry in snapshot["collections"] if entry["meta"]["group"])
+    return without(snapshot, group), f"group '{group}' is not a defined collection"
+
+
+def _relation_to_nowhere(snapshot: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    result = copy.deepcopy(snapshot)
+    result["fields"].append(synthetic.field("table_010", "author", "integer", "integer", None, 9))
+    result["relations"].append(synthetic.relation("table_010", "author", "nowhere"))
+    return result, "related collection 'nowhere' is not defined"
+
+
+def _allowed_removed(snapshot: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    return without(snapshot, "table_033"), "collection 'table_033' is not defined"
+
+
+def _with_allowed(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A many-to-any relation on table_020 that allows table_033 (in another file)."""
+    result = copy.deepcopy(snapshot)
+    result["fields"].append(synthetic.field("table_020", "item", "string", "varchar", 255, 9))
+    entry = synthetic.relation("table_020", "item", "table_020")
+    entry["related_collection"] = None
+    entry["meta"].update(one_allowed_collections=["table_033"], one_collection_field="item")
+    result["relations"].append(entry)
+    return result
+
+
+BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], Callable[..., Any]]] = {
+    "a collection removed while an unchanged relation points to it": (lambda s: s, _removed_related),
+    "a group removed while unchanged collections sit in it": (lambda s: s, _removed_group),
+    "a changed relation to a collection that exists nowhere": (lambda s: s, _relation_to_nowhere),
+    "a collection removed while an unchanged relation allows it": (_with_allowed, _allowed_removed),
+}
+
+
+@pytest.mark.parametrize("name", list(BREAKAGES))
+def test_a_change_that_breaks_a_reference_elsewhere_is_refused(
+    project: Project, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    prepare, breaking = BREAKAGES[name]
+    old = prepare(model())
+    new, message = breaking(old)
+    commit(project, old, "valid")
+    commit(project, new, name)
+    before, after = sides(project)
+    assert before.tree is not None and after.tree is not None
+    assert validate.load_changed(before.tree, after.tree) is None  # the change's own reading finds it
+    problems = refused(project)
+    assert any(message in problem for problem in problems), problems
+    assert problems == whole_refusal(project, monkeypatch)  # reported as the whole read reports it
+    result = project.run("diff", "HEAD~1", "HEAD")
+    assert result.code == 1 and message in result.err
+
+
+def test_the_same_removal_with_its_references_removed_too_is_read_by_the_change(project: Project) -> None:
+    """The control: removing the related collection and the relation that points to it."""
+    old = model()
+    many, related = relation_between(old)
+    new = without(old, related)
+    new["relations"] = [entry for entry in new["relations"] if entry["related_collection"] != related]
+    commit(project, old, "valid")
+    commit(project, new, "removed, with what pointed to it")
+    before, after = sides(project)
+    assert before.tree is not None and after.tree is not None
+    assert validate.load_changed(before.tree, after.tree) is not None
+    assert {change.collection for change in diff.compare(before, after).changes} >= {related, many}
+
+
+def test_a_removed_collection_an_unchanged_configuration_names_is_refused(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = {
+        "model": "policies",
+        "presets": [
+            {"role": None, "collection": "table_007", "bookmark": None, "layout": "tabular", "layout_query": {}}
+        ],
+    }
+    rendered, entry = config_files.render(state)
+
+    def write(snapshot: dict[str, Any], message: str) -> None:
+        store.write_tree(project.schema, store.render(snapshot, "split", entry) | rendered)
+        project.git("add", "--all")
+        project.git("commit", "--quiet", "-m", message)
+
+    old = model()
+    write(old, "with a preset")
+    write(note(old, "table_010"), "a note")
+    comparison = diff.compare(*sides(project))  # the configuration is the same: not even read
+    assert comparison.config is not None and not comparison.config
+    write(without(old, "table_007"), "the preset's collection removed")
+    problems = refused(project)
+    assert any("the schema defines no collection 'table_007'" in problem for problem in problems), problems
+    assert problems == whole_refusal(project, monkeypatch)
+
+
+def test_a_warning_the_change_leads_to_in_an_unchanged_file_is_said(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = model()
+    many, related = relation_between(old)
+    old["fields"].append(synthetic.field(related, "children", "alias", "alias", None, 9))
+    relation = next(entry for entry in old["relations"] if entry["collection"] == many)
+    relation["meta"]["one_field"] = "children"
+    new = copy.deepcopy(old)
+    new["fields"] = [entry for entry in new["fields"] if (entry["collection"], entry["field"]) != (related, "children")]
+    commit(project, old, "an o2m alias")
+    commit(project, new, "the alias removed, the relation's one_field left")
+    before, after = sides(project)
+    comparison = diff.compare(before, after)
+    assert comparison.warnings is not None  # read by the change
+    expected = f"one_field '{related}.children' is not defined"
+    assert any(expected in warning for warning in comparison.after_warnings())
+    result = project.run("diff", "HEAD~1", "HEAD")
+    assert expected in result.err
+
+
+# --------------------------------------------------------------------------- (c) the same outputs
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_format_prints_what_the_whole_read_prints(
+    project: Project, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    old = odd(model(seed), seed)
+    new = synthetic.edited(old, edits=4, seed=seed + 10)
+    commit(project, old, "old")
+    commit(project, new, "a few edits")
+    before, after = sides(project)
+    assert before.tree is not None and after.tree is not None
+    assert validate.load_changed(before.tree, after.tree) is not None  # read by the change
+    commands = [("diff", "HEAD~1", "HEAD", "--format", fmt) for fmt in ("text", "json", "markdown")]
+    commands += [("diff", "HEAD~1", "HEAD", "--details"), ("log",), ("log", "--format", "json")]
+    by_change = [project.run(*command) for command in commands]
+    with monkeypatch.context() as patch:
+        whole_read(patch)
+        whole = [project.run(*command) for command in commands]
+    for command, ours, theirs in zip(commands, by_change, whole, strict=True):
+        assert ours.code == theirs.code == 0, (command, ours.err)
+        assert ours.out == theirs.out, command
+    assert "to change" in by_change[0].out or "to add" in by_change[0].out
