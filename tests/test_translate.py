@@ -177,6 +177,20 @@ def test_sqlite_11_reports_a_unique_column_as_indexed() -> None:
     assert "sqlite-unique-indexed" not in rules(translate.translate(source, on("postgres", target, "11.3.5")))
 
 
+def test_a_new_unique_field_is_sent_to_sqlite_11_without_its_index() -> None:
+    """A file from Directus 11 on SQLite says unique and indexed; asking that target for both makes
+    it read the column back as not unique, while the unique alone reads back as both."""
+    source, target = on("sqlite", directus="11.3.5"), on("sqlite", directus="11.3.5")
+    source["fields"].append(samples.field("authors", "email", is_unique=True, is_indexed=True))
+    source["fields"].append(samples.field("authors", "code", is_indexed=True))
+    translation = translate.translate(source, target)
+    assert find(translation.snapshot, "fields", "authors", "email")["schema"]["is_indexed"] is False
+    assert find(translation.snapshot, "fields", "authors", "code")["schema"]["is_indexed"] is True  # a plain index
+    assert [(n.rule, n.subject) for n in translation.notes] == [("sqlite-unique-indexed", "authors.email")]
+    for other in (on("sqlite"), on("postgres", directus="11.3.5")):  # 12.x SQLite and other databases
+        assert "sqlite-unique-indexed" not in rules(translate.translate(source, other))
+
+
 def test_a_primary_key_is_unique_whatever_the_database_says() -> None:
     source, target = on("sqlite"), on("mysql")
     find(source, "fields", "authors", "id")["schema"]["is_unique"] = True

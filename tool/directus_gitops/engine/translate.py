@@ -149,7 +149,9 @@ RULES: tuple[Rule, ...] = (
         "translated",
         "Directus 11 on SQLite reports the index SQLite keeps for a unique column, a uuid or text primary key "
         "included, as `schema.is_indexed: true` (measured on 11.3.5), and an apply asking for `false` fails "
-        "(500 'no such index') or changes nothing: on a unique or primary-key field the target's `true` is kept.",
+        "(500 'no such index') or changes nothing: on a unique or primary-key field the target's `true` is kept. A "
+        "new unique field is sent without `is_indexed: true` (the unique's own index is that one; asking for "
+        "another makes 11.3.5 read the column back as not unique), and the target then reports it indexed.",
         "target SQLite before 12",
     ),
     Rule(
@@ -401,7 +403,7 @@ def translate(
         target_indexes_unique=_vendor(target) == "sqlite" and (theirs is None or theirs < _UNIQUE_NOT_INDEXED_SINCE),
     )
     _align(run, target, origins)
-    _new_json_fields(run, target, origins)
+    _new_fields(run, target, origins)
     _foreign_keys(run, target)
     return Translation(run.snapshot, tuple(run.notes))
 
@@ -715,14 +717,29 @@ def _json_read_as_text(ours: Mapping[str, Any], theirs: Mapping[str, Any] | None
     )
 
 
-def _new_json_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
-    """Name the new json fields a MySQL/MariaDB target will read back as text (see the rule)."""
-    if origins.target_vendor != "mysql":
+def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
+    """What the target will make of fields it does not have yet (see the rules)."""
+    if origins.target_vendor not in ("mysql", "sqlite") or "fields" not in run.snapshot:
         return
     theirs = {entry_key(entry) for entry in target.get("fields") or []}
-    for entry in run.snapshot.get("fields") or []:
-        if entry_key(entry) not in theirs and _json_read_as_text(entry, None):
-            run.note("json-as-text", _name(entry), "json without cast-json: MariaDB will read it back as text")
+    fields = []
+    for entry in run.snapshot["fields"] or []:
+        if entry_key(entry) not in theirs:
+            if origins.target_vendor == "mysql" and _json_read_as_text(entry, None):
+                run.note("json-as-text", _name(entry), "json without cast-json: MariaDB will read it back as text")
+            schema = entry.get("schema")
+            if (
+                origins.target_indexes_unique
+                and isinstance(schema, dict)
+                and schema.get("is_unique")
+                and schema.get("is_indexed")
+                and not schema.get("is_primary_key")
+            ):
+                item = _Entry(run, entry)
+                item.take("sqlite-unique-indexed", "schema", "is_indexed", False)
+                entry = item.data
+        fields.append(entry)
+    run.snapshot["fields"] = fields
 
 
 def _char_kind(data_type: Any) -> str | None:
