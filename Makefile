@@ -18,8 +18,9 @@ DIRECTUS_VERSIONS ?=
 DIRECTUS_DATABASES ?=
 export DIRECTUS_CELLS DIRECTUS_MATRIX_CELLS DIRECTUS_VERSIONS DIRECTUS_DATABASES
 # Versions and databases the cells above need installed.
-# (tests/test_cross_origin.py also pushes 9.26.0 to 11.17.4; tests/test_secrets.py runs on 12.4.1 and 9.26.0.)
-CELL_VERSIONS = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(firstword $(subst :, ,$(cell)))) $(DIRECTUS_VERSIONS) 11.17.4)
+# (tests/test_cross_origin.py also pushes 9.26.0 to 11.17.4; tests/test_secrets.py runs on 12.4.1 and 9.26.0;
+# tests/test_readback_quirks.py runs 11.3.5 on SQLite and MariaDB.)
+CELL_VERSIONS = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(firstword $(subst :, ,$(cell)))) $(DIRECTUS_VERSIONS) 11.17.4 11.3.5)
 CELL_DATABASES = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(word 2,$(subst :, ,$(cell)))) $(DIRECTUS_DATABASES))
 
 .PHONY: install directus databases test test-fast test-config-kinds test-data race lint format docs demo schema bench matrix release-check clean

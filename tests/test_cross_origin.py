@@ -32,6 +32,9 @@ PAIRS = [
     (("12.4.1", "postgres"), ("12.4.1", "sqlite")),
     (("10.13.4", "sqlite"), ("12.4.1", "sqlite")),
     (("9.26.0", "sqlite"), ("11.17.4", "postgres")),
+    # A downgrade: 11.17.4 writes properties 11.3.5 lacks (systemFields, meta.searchable), and
+    # reports unique columns as not indexed where 11.3.5 on SQLite reports them indexed.
+    (("11.17.4", "sqlite"), ("11.3.5", "sqlite")),
 ]
 
 
@@ -103,6 +106,8 @@ def test_the_demo_model_converges_on_another_origin(
 
         # What Directus itself sees in the untranslated snapshot is what the rules explain.
         committed = store.load_path(project.schema).snapshot
+        if any(rule["rule"] == "system-fields-key" for rule in document["translation"]):
+            del committed["systemFields"]  # a target before 11.13 refuses the key (400 "is not allowed")
         for change in server_diff(prod, committed):
             subject = change.collection if change.kind == "collection" else f"{change.collection}.{change.field}"
             assert subject in translated or change.kind == "system_field", change

@@ -105,6 +105,92 @@ def test_mysql_indexes_foreign_keys_and_says_restrict() -> None:
     assert [c.name for c in remaining(source, target)] == ["articles.author → authors"]
 
 
+def test_constraint_names_are_the_targets_on_the_same_database_too() -> None:
+    """Directus names the constraints it makes: a name the file chose can never be applied."""
+    for vendor in ("postgres", "mysql", "sqlite"):
+        source, target = on(vendor), on(vendor)
+        find(source, "relations", "articles", "author")["schema"]["constraint_name"] = "articles_authors_id_foreign"
+        named = "articles_author_foreign" if vendor != "sqlite" else None
+        find(target, "relations", "articles", "author")["schema"]["constraint_name"] = named
+        translation = translate.translate(source, target)
+        assert not changes.compare(target, translation.snapshot), vendor
+        assert [(n.rule, n.subject) for n in translation.notes] == [("foreign-key-names", "articles.author")]
+        # Another relation (another related collection, another action) is still a change.
+        find(source, "relations", "articles", "author")["schema"]["on_delete"] = "CASCADE"
+        assert [c.name for c in remaining(source, target)] == ["articles.author → authors"]
+
+
+def _json_field(special: list[str] | None, type_: str = "json", data_type: str = "json") -> dict[str, Any]:
+    entry = samples.field("authors", "extra", type_, data_type=data_type, max_length=None)
+    entry["meta"]["special"] = special
+    return entry
+
+
+def test_mariadb_reads_a_json_field_without_cast_json_as_text() -> None:
+    """Directus 11.3.5 on MariaDB: `type: json` without `cast-json` reads back as `text`, so a
+    plan never proposes the `text → json` no apply makes (and that looked like data loss)."""
+    source, target = on("mysql", directus="11.3.5"), on("mysql", directus="11.3.5")
+    source["fields"].append(_json_field(None))
+    target["fields"].append(_json_field(None, "text", "longtext"))
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert "json-as-text" in rules(translation)
+    assert find(translation.snapshot, "fields", "authors", "extra")["type"] == "text"
+
+    # From another database too; and a field with cast-json, or a real text → json, is left alone.
+    assert not remaining(on("postgres", source), target)
+    with_cast = on("mysql", source, directus="11.3.5")
+    find(with_cast, "fields", "authors", "extra")["meta"]["special"] = ["cast-json"]
+    assert "json-as-text" not in rules(translate.translate(with_cast, target))
+    varchar = on("mysql", target, directus="11.3.5")
+    find(varchar, "fields", "authors", "extra").update(type="string")
+    find(varchar, "fields", "authors", "extra")["schema"]["data_type"] = "varchar"
+    assert [c.name for c in remaining(source, varchar)] == ["authors.extra"]
+    # PostgreSQL and SQLite keep json: nothing to translate there.
+    assert "json-as-text" not in rules(translate.translate(on("postgres", source), on("postgres")))
+
+
+def test_a_new_json_field_without_cast_json_is_named_before_the_apply() -> None:
+    source, target = on("sqlite"), on("mysql")
+    source["fields"].append(_json_field(None))
+    translation = translate.translate(source, target)
+    notes = [n for n in translation.notes if n.rule == "json-as-text"]
+    assert [(n.subject, n.detail) for n in notes] == [
+        ("authors.extra", "json without cast-json: MariaDB will read it back as text")
+    ]
+    assert find(translation.snapshot, "fields", "authors", "extra")["type"] == "json"  # sent as written
+    assert "json-as-text" not in rules(translate.translate(source, on("postgres")))
+
+
+def test_sqlite_11_reports_a_unique_column_as_indexed() -> None:
+    """Directus 11.3.5 on SQLite: unique columns (uuid and text keys included) read back
+    `is_indexed: true`, and asking for false fails ('no such index'): the target's flag stays."""
+    source, target = on("postgres", directus="11.3.5"), on("sqlite", directus="11.3.5")
+    for snapshot, indexed in ((source, False), (target, True)):
+        find(snapshot, "fields", "authors", "name")["schema"].update(is_unique=True, is_indexed=indexed)
+        find(snapshot, "fields", "articles", "title")["schema"].update(is_unique=False, is_indexed=indexed)
+    translation = translate.translate(on("sqlite", source, directus="11.3.5"), target)
+    assert [(n.rule, n.subject) for n in translation.notes] == [("sqlite-unique-indexed", "authors.name")]
+    # A plain (not unique) index is a real difference; so is any on 12.x, which reports none.
+    assert [c.name for c in changes.compare(target, translation.snapshot)] == ["articles.title"]
+    assert "sqlite-unique-indexed" not in rules(translate.translate(source, on("sqlite", target)))
+    assert "sqlite-unique-indexed" not in rules(translate.translate(source, on("postgres", target, "11.3.5")))
+
+
+def test_a_new_unique_field_is_sent_to_sqlite_11_without_its_index() -> None:
+    """A file from Directus 11 on SQLite says unique and indexed; asking that target for both makes
+    it read the column back as not unique, while the unique alone reads back as both."""
+    source, target = on("sqlite", directus="11.3.5"), on("sqlite", directus="11.3.5")
+    source["fields"].append(samples.field("authors", "email", is_unique=True, is_indexed=True))
+    source["fields"].append(samples.field("authors", "code", is_indexed=True))
+    translation = translate.translate(source, target)
+    assert find(translation.snapshot, "fields", "authors", "email")["schema"]["is_indexed"] is False
+    assert find(translation.snapshot, "fields", "authors", "code")["schema"]["is_indexed"] is True  # a plain index
+    assert [(n.rule, n.subject) for n in translation.notes] == [("sqlite-unique-indexed", "authors.email")]
+    for other in (on("sqlite"), on("postgres", directus="11.3.5")):  # 12.x SQLite and other databases
+        assert "sqlite-unique-indexed" not in rules(translate.translate(source, other))
+
+
 def test_a_primary_key_is_unique_whatever_the_database_says() -> None:
     source, target = on("sqlite"), on("mysql")
     find(source, "fields", "authors", "id")["schema"]["is_unique"] = True

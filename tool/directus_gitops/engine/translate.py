@@ -138,8 +138,29 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "foreign-key-names",
         "translated",
-        "A foreign key's `schema.constraint_name` is the target's (SQLite reports none).",
-        "databases differ",
+        "A foreign key's `schema.constraint_name` is the target's: Directus names the constraints it makes "
+        "itself (`<table>_<column>_foreign`; SQLite reports none) and never renames one, so a name from another "
+        "database or tool (`page_blocks_pages_id_foreign` where Directus made `page_blocks_page_foreign`) can "
+        "never be applied.",
+        "any target",
+    ),
+    Rule(
+        "sqlite-unique-indexed",
+        "translated",
+        "Directus 11 on SQLite reports the index SQLite keeps for a unique column, a uuid or text primary key "
+        "included, as `schema.is_indexed: true` (measured on 11.3.5), and an apply asking for `false` fails "
+        "(500 'no such index') or changes nothing: on a unique or primary-key field the target's `true` is kept. A "
+        "new unique field is sent without `is_indexed: true` (the unique's own index is that one; asking for "
+        "another makes 11.3.5 read the column back as not unique), and the target then reports it indexed.",
+        "target SQLite before 12",
+    ),
+    Rule(
+        "json-as-text",
+        "translated",
+        "MariaDB stores a json column as `longtext`, which Directus reads back as type `text` unless "
+        "`meta.special` holds `cast-json`: a `json` field without it becomes `text` there, and no apply changes "
+        "that. The target's `text` is taken for such a field; a new one is named in the plan before the apply.",
+        "target MySQL/MariaDB",
     ),
     Rule(
         "restrict-is-no-action",
@@ -379,8 +400,10 @@ def translate(
         target_vendor=_vendor(target),
         releases_differ=_releases_differ(source, target, target_release),
         target_sorts_lists=theirs is not None and theirs < _KEEPS_LIST_ORDER_SINCE,
+        target_indexes_unique=_vendor(target) == "sqlite" and (theirs is None or theirs < _UNIQUE_NOT_INDEXED_SINCE),
     )
     _align(run, target, origins)
+    _new_fields(run, target, origins)
     _foreign_keys(run, target)
     return Translation(run.snapshot, tuple(run.notes))
 
@@ -465,6 +488,8 @@ _SAME_AS_RESTRICT = frozenset({"RESTRICT", "NO ACTION"})
 
 # Directus before 11 sorts plain lists in the snapshots it returns (lodash sortBy).
 _KEEPS_LIST_ORDER_SINCE = (11, 0, 0)
+# Directus 11 on SQLite reports a unique column's automatic index as is_indexed (12.4.1 does not).
+_UNIQUE_NOT_INDEXED_SINCE = (12, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -473,6 +498,7 @@ class _Origins:
     target_vendor: str | None
     releases_differ: bool
     target_sorts_lists: bool = False
+    target_indexes_unique: bool = False
 
     @property
     def vendors_differ(self) -> bool:
@@ -633,6 +659,8 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
             item.take("sqlite-decimal", None, "type", theirs_type)
             for key in ("numeric_precision", "numeric_scale"):
                 item.take("sqlite-decimal", "schema", key, theirs_schema.get(key))
+    if origins.target_vendor == "mysql" and _json_read_as_text(item.data, other):
+        item.take("json-as-text", None, "type", "text")
     schema = item.data.get("schema")
     if isinstance(schema, dict) and isinstance(theirs_schema, dict) and item.data.get("type") == theirs_type:
         if {_char_kind(schema.get("data_type")), _char_kind(theirs_schema.get("data_type"))} == {
@@ -655,10 +683,63 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
                 item.take("foreign-key-index", "schema", "is_indexed", theirs_schema["is_indexed"])
         if (schema.get("is_primary_key") or theirs_schema.get("is_primary_key")) and "is_unique" in theirs_schema:
             item.take("primary-key-unique", "schema", "is_unique", theirs_schema["is_unique"])
+        if (
+            origins.target_indexes_unique
+            and schema.get("is_indexed") is False
+            and theirs_schema.get("is_indexed") is True
+            and any(side.get(key) for side in (schema, theirs_schema) for key in ("is_unique", "is_primary_key"))
+        ):
+            item.take("sqlite-unique-indexed", "schema", "is_indexed", True)
     _align_special(item, other, origins)
     _sorted_lists(item, other, origins)
     _release_only(item, other, origins)
     return item.data
+
+
+def _specials(entry: Mapping[str, Any]) -> list[Any]:
+    meta = entry.get("meta")
+    return list((meta.get("special") if isinstance(meta, dict) else None) or [])
+
+
+def _json_read_as_text(ours: Mapping[str, Any], theirs: Mapping[str, Any] | None) -> bool:
+    """Whether ``ours``, a json field without ``cast-json``, is (or, without ``theirs``, will be) read
+    back as text: MariaDB's json is a longtext, and Directus tells json from text by the special alone."""
+    if ours.get("type") != "json" or "cast-json" in _specials(ours):
+        return False
+    if theirs is None:
+        return True
+    schema = theirs.get("schema")
+    return (
+        theirs.get("type") == "text"
+        and "cast-json" not in _specials(theirs)
+        and isinstance(schema, dict)
+        and str(schema.get("data_type") or "").lower() == "longtext"
+    )
+
+
+def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
+    """What the target will make of fields it does not have yet (see the rules)."""
+    if origins.target_vendor not in ("mysql", "sqlite") or "fields" not in run.snapshot:
+        return
+    theirs = {entry_key(entry) for entry in target.get("fields") or []}
+    fields = []
+    for entry in run.snapshot["fields"] or []:
+        if entry_key(entry) not in theirs:
+            if origins.target_vendor == "mysql" and _json_read_as_text(entry, None):
+                run.note("json-as-text", _name(entry), "json without cast-json: MariaDB will read it back as text")
+            schema = entry.get("schema")
+            if (
+                origins.target_indexes_unique
+                and isinstance(schema, dict)
+                and schema.get("is_unique")
+                and schema.get("is_indexed")
+                and not schema.get("is_primary_key")
+            ):
+                item = _Entry(run, entry)
+                item.take("sqlite-unique-indexed", "schema", "is_indexed", False)
+                entry = item.data
+        fields.append(entry)
+    run.snapshot["fields"] = fields
 
 
 def _char_kind(data_type: Any) -> str | None:
@@ -694,9 +775,9 @@ def _align_relation(
     item = _Entry(run, entry)
     schema, theirs_schema = item.data.get("schema"), other.get("schema")
     same_link = item.data.get("related_collection") == other.get("related_collection")
-    if isinstance(schema, dict) and isinstance(theirs_schema, dict) and same_link and origins.vendors_differ:
+    if isinstance(schema, dict) and isinstance(theirs_schema, dict) and same_link:
         item.take("foreign-key-names", "schema", "constraint_name", theirs_schema.get("constraint_name", ABSENT))
-        if origins.involves("mysql"):
+        if origins.vendors_differ and origins.involves("mysql"):
             for key in ("on_update", "on_delete"):
                 if {schema.get(key), theirs_schema.get(key)} <= _SAME_AS_RESTRICT:
                     item.take("restrict-is-no-action", "schema", key, theirs_schema.get(key))

@@ -1,0 +1,105 @@
+"""What a Directus release and database read back differently from what was applied, on real
+servers: each is a documented translation rule, and a push of a file that meets it converges
+(exit 0, the next plan empty, and that plan names the rule it relied on).
+
+Each test pulls the demo model from a seeded server, edits the file as another database, release
+or tool would have written it, and pushes it into an empty server of the same release and
+database (so no other rule is needed, and none is hiding the case).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from directus_gitops.files import store
+from tests.conftest import Project
+from tests.directus_harness import ServerPool
+from tests.samples import find
+
+pytestmark = pytest.mark.directus
+
+Snapshot = dict[str, Any]
+
+
+def converges(
+    project: Project, pool: ServerPool, cell: tuple[str, str], edit: Callable[[Snapshot], None]
+) -> tuple[str, dict[str, set[str]]]:
+    """Push the edited demo model into an empty server of ``cell``; the text of the first plan,
+    and the rules (with their subjects) the plan after the push relied on."""
+    version, vendor = cell
+    with (
+        pool.new_server(version, seeded=True, vendor=vendor) as dev,
+        pool.new_server(version, vendor=vendor) as prod,
+    ):
+        project.configure(dev=dev.url, prod=prod.url)
+        project.token("dev", dev.token)
+        project.token("prod", prod.token)
+        assert project.run("pull", "--env", "dev").code == 0
+        snapshot = store.load_path(project.schema).snapshot
+        edit(snapshot)
+        store.write_tree(project.schema, store.render(snapshot))
+        project.git("add", "-A")
+        project.git("commit", "--quiet", "-m", "the model, as another tool wrote it")
+
+        first = project.run("plan", "--env", "prod")
+        assert first.code == 0, first.output
+        pushed = project.run("push", "--env", "prod", "--yes", "--no-backup")
+        assert pushed.code == 0, pushed.output
+        assert "Done: 'prod' now matches HEAD" in pushed.err
+
+        planned = project.run("plan", "--env", "prod", "--exit-code", "--format", "json")
+        assert planned.code == 0, planned.output
+        document = json.loads(planned.out)
+        assert document["changes"] == []
+        again = project.run("push", "--env", "prod", "--yes", "--no-backup")
+        assert again.code == 0, again.output
+        used = {rule["rule"]: {item["subject"] for item in rule["items"]} for rule in document["translation"]}
+        return first.out, used
+
+
+def test_a_json_field_without_cast_json_converges_on_mariadb(project: Project, directus_pool: ServerPool) -> None:
+    """Directus 11.3.5 on MariaDB reads `type: json` without `cast-json` back as `text`: the first
+    push exited 4, every later one refused `text → json` as data loss."""
+
+    def edit(snapshot: Snapshot) -> None:
+        find(snapshot, "fields", "products", "specs")["meta"]["special"] = None
+
+    before, used = converges(project, directus_pool, ("11.3.5", "mariadb"), edit)
+    assert "(json-as-text): 1 × products.specs" in before  # named before the apply, which creates the field
+    assert used["json-as-text"] == {"products.specs"}
+
+
+def test_unique_columns_read_back_indexed_on_sqlite_11(project: Project, directus_pool: ServerPool) -> None:
+    """Directus 11.3.5 on SQLite reads unique columns (uuid and text primary keys included) back as
+    `is_indexed: true`. A file saying false for its keys (as PostgreSQL and 12.x report them)
+    exited 4, then 1 ('no such index'); the unique fields it pulled itself (unique and indexed)
+    read back as not unique after an apply."""
+
+    def edit(snapshot: Snapshot) -> None:
+        for name in (("articles", "id"), ("languages", "code")):
+            find(snapshot, "fields", *name)["schema"]["is_indexed"] = False
+
+    before, used = converges(project, directus_pool, ("11.3.5", "sqlite"), edit)
+    assert "(sqlite-unique-indexed): 4 × " in before  # slug, email, sku, name: sent without a second index
+    assert used["sqlite-unique-indexed"] == {"articles.id", "languages.code"}
+
+
+CONSTRAINT_CELLS = [("11.3.5", "sqlite"), ("11.3.5", "mariadb"), ("12.4.1", "postgres")]
+
+
+@pytest.mark.parametrize("cell", CONSTRAINT_CELLS, ids=[f"{v}-{d}" for v, d in CONSTRAINT_CELLS])
+def test_a_constraint_name_directus_would_not_choose_converges(
+    project: Project, directus_pool: ServerPool, cell: tuple[str, str]
+) -> None:
+    """Directus names the constraints it makes (`articles_author_foreign`): a file naming another
+    (`articles_authors_id_foreign`, as other tools do) stayed a difference on every push."""
+
+    def edit(snapshot: Snapshot) -> None:
+        find(snapshot, "relations", "articles", "author")["schema"]["constraint_name"] = "articles_authors_id_foreign"
+
+    _, used = converges(project, directus_pool, cell, edit)
+    assert used["foreign-key-names"] == {"articles.author"}
