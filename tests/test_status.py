@@ -196,3 +196,32 @@ def test_every_environment_is_asked_at_once_and_every_commit_is_checked(project:
     assert states["staging"]["behind"] == 2  # (the broken commit counts as a schema commit)
     skipped = [line for line in result.err.splitlines() if "skipping" in line]
     assert len(skipped) == 1 and "type 'integr' is not a Directus field type" in skipped[0]
+
+
+def test_an_environment_running_another_branchs_commit_is_named_by_it_not_drifted(project: Project) -> None:
+    versions = _versions(project, 2)
+    project.git("switch", "--quiet", "-c", "preview")
+    preview = copy.deepcopy(versions[-1])
+    preview["fields"].append(_field("articles", "teaser"))
+    _commit(project, preview, "a teaser on the preview branch")
+    project.git("switch", "--quiet", "main")
+    hand = copy.deepcopy(versions[-1])
+    hand["fields"][0]["meta"] = {"note": "changed by hand"}
+    live = {"preview": preview, "prod": hand}
+    server = _serving(live, threading.Barrier(len(live), timeout=10))
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        project.configure(**{env: f"{base}/{env}" for env in live})
+        for env in live:
+            project.token(env, "t")
+        result = project.run("status", "--exit-code")
+        as_json = project.run("status", "--format", "json")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 2, result.output  # not on main's newest commit: still a difference to report
+    assert "preview  runs preview (" in result.out and "a teaser on the preview branch" in result.out, result.out
+    assert "prod     drifted" in result.out  # a change by hand matches no branch
+    states = {env["env"]: env for env in json.loads(as_json.out)["environments"]}
+    assert (states["preview"]["state"], states["preview"]["branch"]) == ("branch", "preview")
+    assert states["prod"]["state"] == "drifted" and states["prod"]["branch"] is None

@@ -61,6 +61,9 @@ def test_status_names_each_environments_commit_and_fan_out_stops_at_a_failure(
             1,
         )
         assert states["production"]["commit"] == first
+        # The plan says where the target stands: every change is the change under review.
+        planned = project.run("plan", "--env", "staging")
+        assert f"'staging' runs {first[:10]} (1 schema commit(s) behind HEAD" in planned.out, planned.output
 
         # A change made directly on production is drift, listed against the closest commit.
         demo_model.add_field(production.url, production.token, "articles", "hotfix")
@@ -69,6 +72,13 @@ def test_status_names_each_environments_commit_and_fan_out_stops_at_a_failure(
         assert (drift["state"], drift["commit"]) == ("drifted", first)
         assert [(c["action"], c["name"]) for c in drift["drift"]] == [("create", "articles.hotfix")]
         assert project.run("status", "--env", "production", "--exit-code").code == 2
+        # The plan tells the hot-fix (put back by the push) from the change under review.
+        planned = project.run("plan", "--env", "production")
+        assert f"Changed on 'production' since it matched {first[:10]}" in planned.out, planned.output
+        told = planned.out.split("Changed on 'production'", 1)[1]
+        assert "- field articles.hotfix" in told and "authors.name" not in told, planned.out
+        origin = json.loads(project.run("plan", "--env", "production", "--format", "json").out)["origin"]
+        assert (origin["commit"], origin["exact"], origin["drift"]) == (first, False, ["- field articles.hotfix"])
 
         # Fan-out: production refuses (dropping the hot-fixed column loses data), so staging,
         # which has a change waiting, is not touched...

@@ -10,7 +10,6 @@ from directus_gitops.base.errors import ConfigError, ExitCode, GitOpsError
 from directus_gitops.engine import status
 from directus_gitops.files.gitrepo import Repo
 from directus_gitops.model import config as configuration
-from directus_gitops.model import treecache, validate
 from directus_gitops.model.config import Config, Target
 from directus_gitops.reports import render
 from directus_gitops.reports import status as shown
@@ -37,7 +36,6 @@ def run(
     folder = repo.relpath(config.schema_dir)
     head = repo.resolve(ref).hexsha
     infos = list(repo.history(folder, ref, limit))
-    newest = infos[0].sha if infos else None
     for name in names:
         if name not in config.environments and config.environments:
             configuration.resolve(config, name)  # an unknown name is a usage error, not a state
@@ -47,32 +45,17 @@ def run(
     # the others do and while the commits are read); each commit is read, checked as ``check``
     # does, only when a search reaches it, sharing what it holds alike with the commits read
     # before it (as ``log`` does); the newest is remembered, as ``plan`` would read it.
-    walk = validate.Walk()
-    by_sha = {info.sha: info for info in infos}
-
-    def load(sha: str) -> status.Commit:
-        try:
-            _, tree = repo.schema_tree(sha, folder)
-            if tree is None:
-                return status.Commit(by_sha[sha], None)
-            snapshot, record = treecache.read(tree, walk.shared(), remember=sha == newest)
-            configured = None
-            if record is None or record.config:  # the manifest lists configuration files
-                from directus_gitops.engine import configuration as sync
-
-                configured = sync.load(tree.read, tree.source)
-            return status.Commit(by_sha[sha], snapshot, configured)
-        except GitOpsError as exc:  # one unreadable commit must not hide the others
-            console.warn(f"skipping {sha[:10]}: {exc.message}")
-            return status.Commit(by_sha[sha], None)
-
-    history = status.History(infos, load)
+    history = status.history(repo, folder, infos, console.warn)
     groups = [group for group in config.sync if group != "schema"]  # and data, per environment
     pool = ThreadPoolExecutor(max_workers=min(len(names), parallel or MAX_AT_ONCE), thread_name_prefix="status")
     try:
         asked = [pool.submit(_live, config, name, groups) for name in names]
         next(iter(history), None)  # the newest commit, where every search starts, read meanwhile
-        results = [_located(config, name, answer.result(), history) for name, answer in zip(names, asked, strict=True)]
+        searched = {info.sha for info in infos}
+        results = [
+            _located(config, name, answer.result(), history, repo, searched)
+            for name, answer in zip(names, asked, strict=True)
+        ]
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -112,10 +95,23 @@ def _live(config: Config, name: str, groups: list[str]) -> tuple[Target, status.
 
 
 def _located(
-    config: Config, name: str, live: tuple[Target, status.Live] | GitOpsError, history: status.History
+    config: Config,
+    name: str,
+    live: tuple[Target, status.Live] | GitOpsError,
+    history: status.History,
+    repo: Repo,
+    searched: set[str],
 ) -> status.EnvironmentStatus:
     if isinstance(live, GitOpsError):
         url = config.environments[name].url if name in config.environments else ""
         return status.EnvironmentStatus(name, url, "error", error=live.message)
     target, state = live
-    return status.locate(target.name, target.url, state, history, rules=target.ignore, mode=target.mode)
+    found = status.locate(target.name, target.url, state, history, rules=target.ignore, mode=target.mode)
+    if found.state != "drifted":
+        return found
+    # Not drifted when it runs the newest commit of another branch (a preview, a hot-fix branch).
+    other = status.on_other_branch(repo, state, searched, history.load, rules=target.ignore, mode=target.mode)
+    if other is None:
+        return found
+    branch, commit = other
+    return status.EnvironmentStatus(target.name, target.url, "branch", commit.info, branch=branch)

@@ -28,6 +28,7 @@ from directus_gitops.server.client import Diff, DirectusClient
 
 if TYPE_CHECKING:  # the configuration kinds: imported only for a folder that holds some
     from directus_gitops.engine import configuration as sync
+    from directus_gitops.engine.status import Origin
     from directus_gitops.model.kinds.model import State as ConfigState
 
 
@@ -75,6 +76,7 @@ class Plan:
     from_diff: bool = False
     prepared: str | None = None  # made from the full read alongside the diff (push: the backup's text)
     config: sync.Plan | None = None  # the configuration kinds' plan (None: the source holds none)
+    origin: Origin | None = None  # where its changes come from: the change under review, or drift
 
     def __post_init__(self) -> None:
         if self.diff is not None and not self.changes:
@@ -106,6 +108,7 @@ class Plan:
             "across_origins": list(self.across),
             "mode": self.mode,
             "kept": [{"kind": k.kind, "name": k.name, "reason": k.reason} for k in self.kept],
+            "origin": self.origin.as_dict() if self.origin is not None else None,
         }
 
     @property

@@ -11,20 +11,22 @@ fewest differences) as what was changed on the target.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from directus_gitops.base.errors import GitOpsError
 from directus_gitops.engine import translate
 from directus_gitops.files import snapshot as snap
-from directus_gitops.files.gitrepo import CommitInfo
+from directus_gitops.files.gitrepo import CommitInfo, Repo
 from directus_gitops.model import changes, project, selection
 
 if TYPE_CHECKING:
     from directus_gitops.model.kinds.change import ConfigChangeSet
     from directus_gitops.model.kinds.model import State as ConfigState
 
-State = Literal["current", "behind", "drifted", "error"]
+# "branch": it runs the newest commit of another branch (named), not one of the reference's.
+State = Literal["current", "behind", "branch", "drifted", "error"]
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,52 @@ class EnvironmentStatus:
     error: str | None = None
     searched: int = 0  # how many commits were compared
     config_drift: ConfigChangeSet | None = None  # the configuration changed on the target
+    branch: str | None = None  # the branch it runs ("branch")
 
     @property
     def drift_summary(self) -> str:
         return project.summary(self.drift, self.config_drift)
+
+
+@dataclass(frozen=True)
+class Origin:
+    commit: CommitInfo  # the commit the target runs, or the closest one
+    exact: bool  # the target runs ``commit`` as it is
+    behind: int  # schema commits between it and the reference
+    ref: str
+    branch: str | None = None  # the branch whose newest commit it runs, when not the reference's
+    drift: tuple[str, ...] = ()  # the plan's changes that were made on the target since ``commit``
+    config_drift: tuple[str, ...] = ()
+
+    def lines(self, target: str) -> list[str]:
+        """Said in words: where the target stands, then the drift, one line per change."""
+        short = self.commit.short
+        if self.exact:
+            where = f"on branch {self.branch}" if self.branch else f"{self.behind} schema commit(s) behind {self.ref}"
+            return [
+                f"'{target}' runs {short} ({where}: {self.commit.subject}); every change is between "
+                f"{short} and {self.ref}."
+            ]
+        out = [f"'{target}' matches no commit exactly; the closest is {short} ({self.commit.subject})."]
+        drift = [*self.drift, *self.config_drift]
+        if drift:
+            out.append(
+                f"Changed on '{target}' since it matched {short} (drift, not part of the change; "
+                f"this push puts it back): {len(drift)}"
+            )
+            out.extend(f"  {line}" for line in drift)
+            out.append(f"Every other change is between {short} and {self.ref}.")
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "commit": self.commit.sha,
+            "exact": self.exact,
+            "behind": self.behind,
+            "branch": self.branch,
+            "drift": list(self.drift),
+            "config_drift": list(self.config_drift),
+        }
 
 
 def drift_against(
@@ -118,6 +162,62 @@ def locate(
     )
 
 
+def history(repo: Repo, folder: str, infos: Sequence[CommitInfo], warn: Callable[[str], None]) -> History:
+    """The commits ``infos`` of ``folder`` as a :class:`History`: each read only when a search
+    reaches it, checked as ``check`` does, sharing what it holds alike with the commits read
+    before it (as ``log`` does); the newest is remembered, as ``plan`` would read it. A commit
+    that cannot be read is skipped with a warning: it must not hide the others."""
+    from directus_gitops.model import treecache, validate
+
+    walk = validate.Walk()
+    by_sha = {info.sha: info for info in infos}
+    newest = infos[0].sha if infos else None
+
+    def load(sha: str) -> Commit:
+        info = by_sha.get(sha) or repo.commit_info(sha)
+        try:
+            _, tree = repo.schema_tree(sha, folder)
+            if tree is None:
+                return Commit(info, None)
+            snapshot, record = treecache.read(tree, walk.shared(), remember=sha == newest)
+            configured = None
+            if record is None or record.config:  # the manifest lists configuration files
+                from directus_gitops.engine import configuration as sync
+
+                configured = sync.load(tree.read, tree.source)
+            return Commit(info, snapshot, configured)
+        except GitOpsError as exc:
+            warn(f"skipping {sha[:10]}: {exc.message}")
+            return Commit(info, None)
+
+    return History(infos, load)
+
+
+def on_other_branch(
+    repo: Repo,
+    live: Live,
+    seen: Collection[str],
+    load: Callable[[str], Commit],
+    *,
+    rules: selection.Rules,
+    mode: selection.Mode,
+) -> tuple[str, Commit] | None:
+    """The branch whose newest commit ``live`` matches exactly, among those whose tip is not in
+    ``seen`` (the history already searched): an environment that runs another branch's commit
+    has not drifted, it runs that branch."""
+    for branch, sha in repo.branch_tips():
+        if sha in seen:
+            continue
+        commit = load(sha)
+        if commit.snapshot is None:
+            continue
+        if not drift_against(commit.snapshot, live.snapshot, rules, mode) and not config_drift(
+            commit.config, live.config, rules
+        ):
+            return branch, commit
+    return None
+
+
 class History:
     """Each commit with its snapshot, newest first, read only when a search first reaches it
     (an environment that matches a recent commit needs no older one) and then kept for every
@@ -125,13 +225,13 @@ class History:
 
     def __init__(self, infos: Sequence[CommitInfo], load: Callable[[str], Commit]) -> None:
         self._infos = list(infos)
-        self._load = load
+        self.load = load
         self._read: list[Commit] = []
 
     def __iter__(self) -> Iterator[Commit]:
         for position, info in enumerate(self._infos):
             if position == len(self._read):
-                self._read.append(self._load(info.sha))
+                self._read.append(self.load(info.sha))
             yield self._read[position]
 
     @property

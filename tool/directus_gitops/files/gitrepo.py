@@ -361,10 +361,25 @@ class Repo:
         if limit is not None:
             kwargs["max_count"] = limit
         for commit in self.repo.iter_commits(rev, **kwargs):
-            yield CommitInfo(
-                sha=commit.hexsha,
-                short=commit.hexsha[:10],
-                date=commit.committed_datetime.isoformat(),
-                subject=commit.summary if isinstance(commit.summary, str) else commit.summary.decode(),
-                parent=commit.parents[0].hexsha if commit.parents else None,
-            )
+            yield _info(commit)
+
+    def commit_info(self, rev: str) -> CommitInfo:
+        """One commit, as :meth:`history` lists them."""
+        return _info(self.resolve(rev))
+
+    def branch_tips(self) -> list[tuple[str, str]]:
+        """(branch, commit) for every local branch and remote-tracking branch, local first."""
+        tips = [(head.name, head.commit.hexsha) for head in self.repo.heads]
+        for remote in self.repo.remotes:
+            tips.extend((ref.name, ref.commit.hexsha) for ref in remote.refs if not ref.name.endswith("/HEAD"))
+        return tips
+
+
+def _info(commit: Any) -> CommitInfo:
+    return CommitInfo(
+        sha=commit.hexsha,
+        short=commit.hexsha[:10],
+        date=commit.committed_datetime.isoformat(),
+        subject=commit.summary if isinstance(commit.summary, str) else commit.summary.decode(),
+        parent=commit.parents[0].hexsha if commit.parents else None,
+    )

@@ -26,7 +26,34 @@ def document(
     color: bool = False,
     details: bool = False,
 ) -> str:
-    """The plan in ``fmt``, the configuration's changes ``config`` (None: none synced) within."""
+    """The plan in ``fmt``, the configuration's changes ``config`` (None: none synced) within,
+    and where its changes come from (plan.origin)."""
+    return _document(plan, fmt, config=config, color=color, details=details) + _origin(plan, fmt)
+
+
+def _origin(plan: Plan, fmt: Format) -> str:
+    if plan.origin is None or fmt not in ("text", "markdown"):
+        return ""  # JSON: in the document's context
+    lines = plan.origin.lines(plan.target.name)
+    if fmt == "text":
+        return "\n" + "\n".join(lines) + "\n"
+    quoted: list[str] = []
+    for line in lines:  # a blank quoted line around the list, so the text after it is no list item
+        item = line.startswith("  ")
+        if item != (bool(quoted) and quoted[-1].startswith("> - ")):
+            quoted.append(">")
+        quoted.append(f"> - `{line.strip()}`" if item else f"> {line}")
+    return "\n> [!NOTE]\n" + "\n".join(quoted) + "\n"
+
+
+def _document(
+    plan: Plan,
+    fmt: Format,
+    *,
+    config: ConfigChangeSet | None = None,
+    color: bool = False,
+    details: bool = False,
+) -> str:
     diagram = None
     if fmt in ("markdown", "mermaid"):
         from directus_gitops.reports import mermaid

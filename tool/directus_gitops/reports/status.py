@@ -33,6 +33,7 @@ def as_dict(status: EnvironmentStatus) -> dict[str, Any]:
         "short": commit.short if commit else None,
         "subject": commit.subject if commit else None,
         "behind": status.behind,
+        "branch": status.branch,
         "searched": status.searched,
         "drift": render.as_dict(status.drift)["changes"] if drifted else [],
         "drift_summary": status.drift_summary if drifted else None,
@@ -50,6 +51,8 @@ def _where(status: EnvironmentStatus) -> str:
         return f"matches {commit.short} (the newest schema commit): {commit.subject}"
     if status.state == "behind":
         return f"matches {commit.short}, {status.behind} schema commit(s) behind: {commit.subject}"
+    if status.state == "branch":
+        return f"runs {status.branch} ({commit.short}), not a commit of this history: {commit.subject}"
     return f"drifted: matches no commit; closest {commit.short} ({status.drift_summary})"
 
 
