@@ -114,6 +114,7 @@ def test_headers_leave_out_alias_and_automatic_fields_and_key_a_junction_by_its_
     categories = headers["categories"]
     assert categories["fields"] == ["name", "owner", "parent", "slug"]  # no alias, no date_created, no id
     assert categories["references"] == {"parent": "categories"}  # users are not synced: the id is kept
+    assert categories["external"] == {"owner": "directus_users"}  # and the plan checks the target has it
     assert headers["tags"]["key"] == ["id"]
     assert headers["categories_tags"]["key"] == ["categories_id", "tags_id"]
 
@@ -278,3 +279,25 @@ def test_a_large_change_goes_in_batches() -> None:
     new = _table([{"slug": f"s{n:04}", "name": "x", "parent": None} for n in range(data.BATCH * 2 + 1)])
     steps = data.ROWS.steps(data.ROWS.compare(None, new), new, None)
     assert [len(s.body) for s in steps] == [data.BATCH, data.BATCH, 1]
+
+
+def test_the_plan_names_users_and_files_the_rows_point_at_that_the_target_lacks() -> None:
+    section = {
+        "categories": {
+            **TREE,
+            "external": {"owner": "directus_users"},
+            "rows": [{"slug": "a", "owner": "u-1"}, {"slug": "b", "owner": "u-2"}, {"slug": "c", "owner": None}],
+        }
+    }
+    asked: list[tuple[str, Any]] = []
+
+    def fetch(path: str, params: Any = None) -> Any:
+        asked.append((path, params))
+        return [{"id": "u-1"}]
+
+    notes = data.missing_references(fetch, section)
+    assert [path for path, _ in asked] == ["/users"]
+    assert notes == [
+        "categories.owner names 1 item(s) of directus_users the target lacks (u-2): create them there first, "
+        "or the rows that name them fail to apply"
+    ]

@@ -190,7 +190,12 @@ def plan(
     ``mode`` nothing only the target has is removed."""
     refuse_model(desired, server.model_for(release))
     current = live(client, files.groups_of(desired), release, rules, specs_of(desired))
-    return plan_against(desired, current, rules, environ, mode=mode)
+    planned = plan_against(desired, current, rules, environ, mode=mode)
+    if rows.group in planned.desired and planned.changes:
+        lacking = rows_kind.missing_references(client.read, planned.desired[rows.group])
+        if lacking:
+            planned.changes = ConfigChangeSet(planned.changes.changes, (*planned.changes.warnings, *lacking))
+    return planned
 
 
 def live(

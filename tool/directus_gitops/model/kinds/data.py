@@ -48,7 +48,7 @@ MAX_ROWS = 10_000  # per collection: reference data, not a database copy
 BATCH = 100  # rows per request
 # Fields Directus fills in itself: they differ on every instance and are never written.
 _AUTOMATIC = frozenset({"user-created", "user-updated", "date-created", "date-updated"})
-_HEADER_KEYS = ("collection", "primary", "key", "fields", "references", "filter", "singleton")
+_HEADER_KEYS = ("collection", "primary", "key", "fields", "references", "external", "filter", "singleton")
 _DOCUMENT_KEYS = frozenset({"kind", *_HEADER_KEYS, "rows"})
 _SPEC_KEYS = frozenset({"key", "fields", "filter"})
 SINGLETON = "singleton"  # the identity of a singleton's one row
@@ -151,6 +151,12 @@ def headers(specs: Mapping[str, Spec], snapshot: Mapping[str, Any], where: str) 
             for f in carried
             if related.get((name, f)) in specs and related.get((name, f)) is not None
         }
+        # An m2o to users, files, roles …: written as the id it holds; the plan checks the target has it.
+        external = {
+            f: str(related[(name, f)])
+            for f in carried
+            if str(related.get((name, f)) or "").startswith("directus_") and f not in references
+        }
         key = spec.key
         if not key and name in junctions and len(references) >= 2:
             key = tuple(sorted(references))[:2]  # a junction: its two references say which link it is
@@ -163,6 +169,8 @@ def headers(specs: Mapping[str, Spec], snapshot: Mapping[str, Any], where: str) 
         }
         if references:
             header["references"] = dict(sorted(references.items()))
+        if external:
+            header["external"] = dict(sorted(external.items()))
         if spec.filter:
             header["filter"] = spec.filter
         if singleton:
@@ -454,6 +462,32 @@ def _key_value(text: str) -> Any:
         return text
 
 
+def missing_references(fetch: Fetch, section: Any) -> list[str]:
+    """What the rows name in the target's users, files, roles … (``external``) that the target
+    lacks: the push would fail on them (Directus keeps a foreign key) or leave them dangling."""
+    notes: list[str] = []
+    for name, table in sorted((section or {}).items()):
+        for field_name, related in sorted((table.get("external") or {}).items()):
+            wanted = sorted(
+                {str(row[field_name]) for row in table.get("rows") or [] if row.get(field_name) is not None}
+            )
+            found: set[str] = set()
+            endpoint = "/" + related.removeprefix("directus_")
+            for start in range(0, len(wanted), BATCH):
+                chunk = wanted[start : start + BATCH]
+                params = {"filter": json.dumps({"id": {"_in": chunk}}), "fields": "id", "limit": "-1"}
+                answer = fetch(endpoint, params)
+                found.update(str(item.get("id")) for item in answer or [] if isinstance(item, dict))
+            lacking = [value for value in wanted if value not in found]
+            if lacking:
+                shown = ", ".join(lacking[:5]) + (" …" if len(lacking) > 5 else "")
+                notes.append(
+                    f"{name}.{field_name} names {len(lacking)} item(s) of {related} the target lacks ({shown}): "
+                    "create them there first, or the rows that name them fail to apply"
+                )
+    return notes
+
+
 # --------------------------------------------------------------------------- validation, in detail
 
 _INTEGER = frozenset({"integer", "bigInteger"})
@@ -483,8 +517,12 @@ def _document_problems(document: Any, fields: Mapping[str, Mapping[str, str]] | 
     if not isinstance(columns, list) or not all(isinstance(c, str) and c for c in columns):
         problems.append((("fields",), "fields must be a list of field names"))
     refs = document.get("references", {})
-    if not isinstance(refs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in refs.items()):
-        problems.append((("references",), "references must map fields to collections"))
+    for name_of in ("references", "external"):
+        mapped = document.get(name_of, {})
+        if not isinstance(mapped, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in mapped.items()
+        ):
+            problems.append(((name_of,), f"{name_of} must map fields to collections"))
     if "filter" in document and not isinstance(document["filter"], dict):
         problems.append((("filter",), "filter must be a Directus filter (a mapping)"))
     if "singleton" in document and not isinstance(document["singleton"], bool):
