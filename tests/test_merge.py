@@ -5,6 +5,7 @@ it would for a user, and ``check`` judges the result."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shlex
 import subprocess
@@ -402,3 +403,21 @@ def test_rows_of_reference_data_merge_by_their_key_and_one_row_changed_both_ways
     conflicting = merge.merge(base, ours, theirs, "data/languages.yaml")
     assert conflicting is not None and len(conflicting.conflicts) == 1
     assert b"<<<<<<<" in conflicting.data and b"English (US)" in conflicting.data
+
+
+def test_the_review_says_when_the_base_changed_the_same_files_since_the_branch_forked(repo: Project) -> None:
+    branches(repo, edited(add_field("email")), edited(add_field("genre")))  # ours is main's side
+    main = repo.git("rev-parse", "--abbrev-ref", "HEAD").strip()
+    review = repo.run("diff", f"{main}...theirs", "--format", "markdown")
+    assert review.code == 0, review.output
+    assert "[!IMPORTANT]" in review.out and "authors.yaml" in review.out
+    assert "directus-gitops init --merge-driver" in review.out and f"git merge {main}" in review.out
+    as_json = json.loads(repo.run("diff", f"{main}...theirs", "--format", "json").out)
+    assert "the same file(s)" in as_json["base_moved"]
+    # Another file changed on main: the branch's review is the whole story, nothing is said.
+    repo.git("switch", "--quiet", "theirs")
+    repo.git("switch", "--quiet", "-c", "later", main)
+    repo.git("reset", "--quiet", "--hard", "HEAD~1")
+    commit(repo, edited(add_permission("authors", "delete")), "a permission on main")
+    quiet = repo.run("diff", "later...theirs", "--format", "markdown")
+    assert quiet.code == 0 and "[!IMPORTANT]" not in quiet.out, quiet.output

@@ -87,6 +87,9 @@ def run(
         after_compared = translation.snapshot if translation else comparison.after
         diagram = mermaid.diagram(result, comparison.before, after_compared)
     configured = comparison.config
+    moved = comparing.base_moved(old, git) if new is None else None
+    if moved is not None:
+        context["base_moved"] = moved
     console.result(
         render.render(
             result,
@@ -100,6 +103,7 @@ def run(
             fields=comparison.field_counts(),
             config=configured,
         )
+        + _moved(moved, fmt)
     )
     if configured and fmt == "mermaid":  # a diagram of the schema alone: the rest beside it
         from directus_gitops.model.kinds import compare as kinds_compare
@@ -108,3 +112,9 @@ def run(
     if exit_code and (result or configured):
         return ExitCode.CHANGES
     return ExitCode.OK
+
+
+def _moved(note: str | None, fmt: render.Format) -> str:
+    if note is None or fmt not in ("text", "markdown"):
+        return ""  # JSON: in the context
+    return f"\n> [!IMPORTANT]\n> {note}\n" if fmt == "markdown" else f"\nNote: {note}\n"

@@ -290,6 +290,28 @@ def merge_base_sides(arg: str, git: Checkout) -> tuple[Side, Side]:
     return Side(label, tree=before.tree, ref=arg, commit=base), revision_side(repo, right or "HEAD", folder)
 
 
+def base_moved(arg: str | None, git: Checkout) -> str | None:
+    """For ``A...B``: what the review of B's changes against the fork point does not show,
+    when A changed the same files since (None: it did not). Hosted merge buttons do not run
+    the merge driver, so such a pull request may show a conflict the driver resolves."""
+    if not is_range(arg):
+        return None
+    assert arg is not None
+    left, _, right = arg.partition("...")
+    repo, folder = git.repo(), git.folder()
+    base = repo.merge_base(left or "HEAD", right or "HEAD")
+    both = sorted(repo.changed_paths(base, left or "HEAD", folder) & repo.changed_paths(base, right or "HEAD", folder))
+    if not both:
+        return None
+    named = ", ".join(path.rsplit("/", 1)[-1] for path in both[:3]) + (" …" if len(both) > 3 else "")
+    return (
+        f"{left or 'HEAD'} changed {len(both)} of the same file(s) since this branch forked ({named}): this review "
+        "shows the branch's changes, not the merged result. Merge it locally, where the merge driver resolves "
+        f"the schema files: `git fetch && git merge {left or 'HEAD'}` (once per clone: `directus-gitops init "
+        "--merge-driver`), then push the branch."
+    )
+
+
 def is_range(arg: str | None) -> bool:
     return arg is not None and "..." in arg and not Path(arg).exists()
 

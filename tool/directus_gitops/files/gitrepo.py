@@ -126,6 +126,11 @@ class Repo:
         self._revisions[rev] = Revision(sha)
         return self._revisions[rev]
 
+    def changed_paths(self, old: str, new: str, folder: str) -> set[str]:
+        """The files under ``folder`` that differ between two commits."""
+        out = self.repo.git.diff("--name-only", "--no-renames", old, new, "--", folder)
+        return {line for line in out.splitlines() if line}
+
     def merge_base(self, left: str, right: str) -> str:
         """The commit ``right`` branched from ``left`` at (their best common ancestor)."""
         a, b = self.resolve(left or "HEAD"), self.resolve(right or "HEAD")
