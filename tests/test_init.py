@@ -266,3 +266,37 @@ def test_the_generated_workflow_runs_against_real_servers(
         planned = master.run("plan", "--env", "production", "--format", "json")
         assert json.loads(planned.out)["summary"]["add"] == 0
         assert "Waiting for 'production' to compute the diff … " in planned.err
+
+
+def test_a_fleet_workflow_pushes_to_every_environment_as_a_matrix_with_one_summary(
+    master: Project, tmp_path: Path
+) -> None:
+    assert master.run("init", "--fleet").code == 0
+    with (master.root / "directus-gitops.yaml").open("a") as config_file:
+        config_file.write("  acme-prod: {url: 'http://127.0.0.1:9'}\n")
+    document = workflow(master)
+    jsonschema.validate(document, github_workflow_schema())
+    jobs = document["jobs"]
+    assert set(jobs) == {"review", "environments", "push", "summary"}
+    assert jobs["push"]["strategy"]["fail-fast"] is True  # the first failure stops the others
+    steps = {step.get("name"): step for job in jobs.values() for step in job["steps"]}
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    output = temp / "output"
+    listed = run_step(
+        steps["List the environments"]["run"], master.root, {"RUNNER_TEMP": str(temp), "GITHUB_OUTPUT": str(output)}
+    )
+    assert listed.returncode == 0, listed.stderr
+    matrix = json.loads(output.read_text().removeprefix("matrix="))
+    assert [row["env"] for row in matrix] == ["staging", "production", "acme-prod"]  # not dev, the developers'
+    assert matrix[-1] == {"env": "acme-prod", "token": "DIRECTUS_ACME_PROD_TOKEN", "pin": "DIRECTUS_ACME_PROD_URL"}
+    # One environment's job: its token comes from the secret its entry names; a failure is its row.
+    env = {"RUNNER_TEMP": str(temp), "ENVIRONMENT": "acme-prod", "TOKEN_VARIABLE": "DIRECTUS_ACME_PROD_TOKEN"}
+    pushed = run_step(steps["Push to ${{ matrix.env }}"]["run"], master.root, {**env, "TOKEN": "", "FLAGS": ""})
+    assert pushed.returncode == 1, pushed.stdout + pushed.stderr
+    assert (temp / "row" / "acme-prod.md").read_text() == "| acme-prod | 1 | failed |\n"
+    summary = temp / "summary.md"
+    (master.root / "rows").mkdir()
+    (master.root / "rows" / "acme-prod.md").write_text((temp / "row" / "acme-prod.md").read_text())
+    shown = run_step(steps["Summary"]["run"], master.root, {"GITHUB_STEP_SUMMARY": str(summary)})
+    assert shown.returncode == 0 and "| acme-prod | 1 | failed |" in summary.read_text()

@@ -214,6 +214,12 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
     "--layout", type=click.Choice(["split", "single"]), default="split", show_default=True, help="File layout."
 )
 @click.option("--no-ci", is_flag=True, help="Do not write the GitHub Actions workflow (nor staging and production).")
+@click.option(
+    "--fleet",
+    is_flag=True,
+    help="The workflow deploys to every environment in directus-gitops.yaml but the first, one job each "
+    "(a GitHub Actions matrix) with one summary table, instead of staging then production.",
+)
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 @click.option(
     "--merge-driver",
@@ -234,6 +240,7 @@ def init(
     force: bool,
     merge_driver: bool,
     config_path: Path | None,
+    fleet: bool = False,
 ) -> int:
     """Set this repository up: configuration, schema folder, CI workflow, pre-commit hooks.
 
@@ -268,7 +275,29 @@ def init(
         force=force,
         branch=branch or detected or "main",
         ci_urls={"staging": staging_url, "production": production_url},
+        fleet=fleet,
     )
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one document (name, URL, the variables of its token and pinned URL) for scripts and CI matrices.",
+)
+@config_option
+@click.pass_context
+def environments(ctx: click.Context, fmt: str, config_path: Path | None) -> int:
+    """List the environments directus-gitops.yaml names: URL and where each one's token comes from.
+
+    Needs no server and reads no token. `init --fleet` builds its CI matrix from the JSON.
+    """
+    from directus_gitops.commands import environments as command
+
+    return command.run(_load_config(ctx, config_path), Console(), fmt=fmt)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

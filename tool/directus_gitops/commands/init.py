@@ -90,6 +90,7 @@ def run(
     force: bool,
     branch: str = "main",
     ci_urls: Mapping[str, str | None] | None = None,
+    fleet: bool = False,
 ) -> int:
     url = config.check_url(url, "--url")
     given = {name: config.check_url(value, f"--{name}-url") for name, value in (ci_urls or {}).items() if value}
@@ -97,11 +98,15 @@ def run(
     text = config_text(env, urls, layout)
     # Validate what we write with the same parser that will read it.
     config.parse(yamlio.load(text), root / config.CONFIG_NAME)
-    values = {"VERSION": __version__, "REPOSITORY": REPOSITORY, "BRANCH": branch}
+    values = {"VERSION": __version__, "REPOSITORY": REPOSITORY, "BRANCH": branch, "ENV": env}
     planned = [Planned(root / config.CONFIG_NAME, text, "configuration")]
     if ci:
         workflow = _fill(_template("github-workflow.yml"), **values)
-        planned.append(Planned(root / WORKFLOW, workflow, f"GitHub Actions workflow, deploying from '{branch}'"))
+        what = f"GitHub Actions workflow, deploying from '{branch}'"
+        if fleet:  # the review as it is; instead of staging then production, every environment at once
+            workflow = workflow[: workflow.index("\n  staging:")] + _fill(_template("github-fleet-jobs.yml"), **values)
+            what += f" to every environment but {env}, one job each"
+        planned.append(Planned(root / WORKFLOW, workflow, what))
     hooks = _fill(_template("pre-commit-config.yaml"), **values)
     planned.append(Planned(root / ".pre-commit-config.yaml", hooks, "pre-commit hooks"))
 
