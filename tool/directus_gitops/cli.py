@@ -516,6 +516,12 @@ def mode_option(func: F) -> F:
 
 def force_option(func: F) -> F:
     func = click.option(
+        "--allow-missing-extensions",
+        is_flag=True,
+        help="Push fields, presets, panels or operations that use interfaces, displays, layouts, panels or "
+        "operations the server has neither built in nor installed (its app shows them without).",
+    )(func)
+    func = click.option(
         "--allow-system-index-changes",
         "system_index_changes",
         is_flag=True,
@@ -555,6 +561,7 @@ def plan(
     details: bool,
     force: bool,
     system_index_changes: bool,
+    allow_missing_extensions: bool,
     mode: str | None,
     out: Path | None,
     exit_code: bool,
@@ -580,6 +587,7 @@ def plan(
         out=out,
         exit_code=exit_code,
         system_index_changes=system_index_changes,
+        allow_missing_extensions=allow_missing_extensions,
         mode=mode,  # type: ignore[arg-type]
     )
     return _fan_out(ctx, config_path, env_names, keep_going, parallel, fmt, run_one)
@@ -641,6 +649,7 @@ def push(
     lock_timeout: float,
     force: bool,
     system_index_changes: bool,
+    allow_missing_extensions: bool,
     mode: str | None,
     config_path: Path | None,
 ) -> int:
@@ -684,6 +693,7 @@ def push(
         dry_run=dry_run,
         no_backup=no_backup,
         system_index_changes=system_index_changes,
+        allow_missing_extensions=allow_missing_extensions,
         mode=mode,  # type: ignore[arg-type]
         lock_timeout=lock_timeout,
     )

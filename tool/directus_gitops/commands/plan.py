@@ -29,6 +29,7 @@ def run(
     out: Path | None,
     exit_code: bool,
     system_index_changes: bool = False,
+    allow_missing_extensions: bool = False,
     mode: selection.Mode | None = None,
     record: Record | None = None,
     details: bool = False,
@@ -49,6 +50,10 @@ def run(
         config_plan = plan.config
         # What the target's licence would refuse part-way, said before anyone pushes.
         restricted = pushing.licence_refusals(client, plan, config_plan)
+        # What Directus would refuse or get wrong part-way (engine.predict).
+        restricted += pushing.predicted_refusals(
+            client, plan, config_plan, allow_missing_extensions=allow_missing_extensions
+        )
     record.changes = plan.changes.summary()
     record.result = "planned" if plan.changes or (config_plan and config_plan.changes) else "already matches"
     configured = config_plan.changes if config_plan is not None else None
@@ -65,6 +70,8 @@ def run(
             console.warn(f"a push would stop: {unset.message.split(';')[0]}")
     for refusal in restricted:
         console.warn(pushing.as_warning(refusal))
+    for note in pushing.predicted_notes(plan):
+        console.warn(note)
     if out is not None:
         if plan.diff is None and not (config_plan and config_plan.changes):
             console.info(f"Nothing to save: '{target.name}' already matches.")

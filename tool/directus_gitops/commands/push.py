@@ -99,6 +99,7 @@ def run(
     allow_config_removal: bool = False,
     no_backup: bool,
     system_index_changes: bool = False,
+    allow_missing_extensions: bool = False,
     mode: selection.Mode | None = None,
     record: Record | None = None,
     lock_timeout: float = 0.0,
@@ -143,8 +144,15 @@ def run(
                 return ExitCode.OK
 
             refusals = pushing.preconditions(
-                client, plan, config_plan, allow_data_loss=allow_data_loss, allow_config_removal=allow_config_removal
+                client,
+                plan,
+                config_plan,
+                allow_data_loss=allow_data_loss,
+                allow_config_removal=allow_config_removal,
+                allow_missing_extensions=allow_missing_extensions,
             )
+            for note in pushing.predicted_notes(plan):
+                console.warn(note)
             if dry_run:
                 # Nothing was attempted, so nothing was refused: say what a real push would do.
                 for refusal in refusals:

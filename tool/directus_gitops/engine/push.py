@@ -2,8 +2,9 @@
 target's hash as guard, and what a failed apply left on the target.
 
 Order of events (the ``push`` command drives them): plan → every precondition (placeholders,
-lock-out, consent, licence: collections and permissions) → confirm → back up the target → apply the schema → apply the
-configuration → verify. Nothing is written when any step before the backup fails.
+lock-out, consent, licence: collections and permissions, what Directus would refuse part-way:
+engine.predict) → confirm → back up the target → apply the schema → apply the configuration →
+verify. Nothing is written when any step before the backup fails.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from directus_gitops.base.console import Console
 from directus_gitops.base.errors import GitOpsError, PartialApplyError, RefusedError, ServerError, StaleHashError
 from directus_gitops.engine import plan as planning
-from directus_gitops.engine import preflight, translate
+from directus_gitops.engine import predict, preflight, translate
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import yamlio
 from directus_gitops.model import changes
@@ -108,6 +109,7 @@ def preconditions(
     *,
     allow_data_loss: bool,
     allow_config_removal: bool,
+    allow_missing_extensions: bool = False,
 ) -> list[GitOpsError]:
     """Every reason the push cannot go on, checked before the backup and the first write: an
     unset placeholder variable, configuration removals without ``--allow-config-removal``, data
@@ -140,6 +142,7 @@ def preconditions(
             )
         )
     refusals.extend(licence_refusals(client, plan, config_plan))
+    refusals.extend(predicted_refusals(client, plan, config_plan, allow_missing_extensions=allow_missing_extensions))
     return refusals
 
 
@@ -168,6 +171,39 @@ def licence_refusals(client: DirectusClient, plan: planning.Plan, config_plan: s
         if problem is not None:
             refusals.append(RefusedError(f"refusing to push: {problem}; nothing was applied", hint=hint))
     return refusals
+
+
+def predicted_refusals(
+    client: DirectusClient, plan: planning.Plan, config_plan: sync.Plan | None, *, allow_missing_extensions: bool
+) -> list[RefusedError]:
+    """What Directus would refuse or get wrong part-way (engine.predict): required fields
+    without a default on tables with rows, names too long for the database, extensions the
+    target lacks (unless ``allow_missing_extensions``)."""
+    desired = plan.sent or plan.source.snapshot
+    vendor, target = plan.target_vendor, plan.target.name
+    found = [
+        (predict.required_problem(client.count_rows, plan.changes, desired, vendor, target), predict.REQUIRED_HINT),
+        (predict.identifier_problem(plan.changes, vendor, target), predict.IDENTIFIER_HINT),
+    ]
+    if not allow_missing_extensions:
+        configured = config_plan.changes if config_plan is not None else None
+        problem = predict.extensions_problem(
+            client.extensions, plan.changes, desired, configured, plan.target_version, target
+        )
+        found.append((problem, predict.EXTENSIONS_HINT))
+    return [
+        RefusedError(f"refusing to push: {problem}; nothing was applied", hint=hint)
+        for problem, hint in found
+        if problem is not None
+    ]
+
+
+def predicted_notes(plan: planning.Plan) -> list[str]:
+    """What may still stop the apply that no endpoint lets the tool check before it."""
+    note = predict.geometry_note(
+        plan.changes, plan.sent or plan.source.snapshot, plan.target_snapshot, plan.target_vendor
+    )
+    return [note] if note is not None else []
 
 
 def as_warning(refusal: GitOpsError) -> str:

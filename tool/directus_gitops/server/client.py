@@ -367,6 +367,31 @@ class DirectusClient:
             raise
         return data if isinstance(data, dict) else None
 
+    def extensions(self) -> list[dict[str, Any]]:
+        """The extensions installed on the target (``GET /extensions``; none where it cannot say)."""
+        try:
+            data = self.read("/extensions")
+        except ServerError as exc:
+            if exc.status in (403, 404):  # 9.x lists them per type elsewhere
+                return []
+            raise
+        return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+    def count_rows(self, collection: str) -> int:
+        """How many items ``collection`` holds on the target (one aggregate query)."""
+        from urllib.parse import quote
+
+        path = (
+            "/" + collection.removeprefix("directus_")
+            if collection.startswith("directus_")
+            else f"/items/{quote(collection, safe='')}"
+        )
+        data = self.read(path, {"aggregate[count]": "*"})
+        try:
+            return int(data[0]["count"])
+        except (LookupError, TypeError, ValueError):
+            raise ServerError(f"GET {path}: {self.target.url} answered without a count") from None
+
     def clear_cache(self) -> None:
         """Make the server forget its cached schema (after a failed apply on MySQL/MariaDB)."""
         self._request("POST", "/utils/cache/clear")

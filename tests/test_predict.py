@@ -1,0 +1,177 @@
+"""What Directus would refuse part-way, predicted from the plan (engine/predict.py).
+
+The rules are what real 12.4.1 servers did (tests/test_predict_servers.py pushes each case to
+one): SQLite and PostgreSQL refuse a NOT NULL column without a default on a table with rows
+and take it on an empty one; PostgreSQL cuts names to 63 bytes; the app's built-in extension
+ids are read from each release's bundle (scripts/builtin_extensions.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from directus_gitops.engine import predict
+from directus_gitops.model.changes import Change, ChangeSet
+from directus_gitops.model.kinds.change import ConfigChange, ConfigChangeSet
+
+
+def _field(collection: str, name: str, *, meta: dict[str, Any] | None = None, **schema: Any) -> dict[str, Any]:
+    return {
+        "collection": collection,
+        "field": name,
+        "type": schema.pop("type", "string"),
+        "meta": {"collection": collection, "field": name, **(meta or {})},
+        "schema": {"name": name, "table": collection, "is_nullable": True, "default_value": None, **schema},
+    }
+
+
+def _created(*entries: dict[str, Any], collections: tuple[str, ...] = ()) -> ChangeSet:
+    changes = [Change("collection", "create", name, entry={"collection": name}) for name in collections]
+    changes += [Change("field", "create", e["collection"], e["field"], entry=e) for e in entries]
+    return ChangeSet(tuple(changes))
+
+
+def test_only_new_not_null_columns_without_a_default_on_existing_tables_need_rows_counted() -> None:
+    changes = _created(
+        _field("tags", "code", is_nullable=False),  # the one that can fail
+        _field("tags", "label", is_nullable=False, default_value="x"),
+        _field("tags", "note"),  # nullable
+        _field("tags", "seq", is_nullable=False, has_auto_increment=True),
+        _field("pages", "title", is_nullable=False),  # its table is new: no rows
+        {"collection": "tags", "field": "group", "type": "alias", "meta": {}, "schema": None},
+        collections=("pages",),
+    )
+    assert predict.required_without_default(changes, {}) == [("tags", "code")]
+
+
+def test_rows_are_counted_once_per_table_and_only_where_the_database_refuses() -> None:
+    counted: list[str] = []
+
+    def count(collection: str) -> int:
+        counted.append(collection)
+        return {"tags": 2, "authors": 0}[collection]
+
+    changes = _created(
+        _field("tags", "code", is_nullable=False),
+        _field("tags", "slug", is_nullable=False),
+        _field("authors", "handle", is_nullable=False),
+    )
+    problem = predict.required_problem(count, changes, {}, "postgres", "prod")
+    assert problem is not None and counted == ["tags", "authors"]
+    assert "2 required field(s) without a default would be added to tables that have rows on 'prod'" in problem
+    assert "tags.code (2 row(s)), tags.slug (2 row(s))" in problem and "authors" not in problem
+    # MariaDB fills such a column with its type's implicit default: nothing to count.
+    assert predict.required_problem(count, changes, {}, "mariadb", "prod") is None and len(counted) == 2
+
+
+@pytest.mark.parametrize(
+    ("vendor", "name", "refused"),
+    [
+        ("postgres", "f" * 63, False),
+        ("postgres", "f" * 64, True),
+        ("postgres", "é" * 32, True),  # 64 bytes in 32 characters
+        ("mysql", "f" * 64, False),
+        ("mariadb", "é" * 64, False),
+        ("mariadb", "f" * 65, True),
+        ("sqlite", "f" * 200, False),
+    ],
+)
+def test_names_longer_than_the_database_allows(vendor: str, name: str, refused: bool) -> None:
+    changes = _created(_field("tags", name), collections=(name,))
+    problem = predict.identifier_problem(changes, vendor, "prod")
+    assert (problem is not None) is refused
+    if problem is not None:
+        assert f"2 name(s) are longer than {vendor} allows on 'prod'" in problem
+
+
+def test_an_existing_long_name_is_not_refused_again() -> None:
+    changes = ChangeSet((Change("field", "update", "tags", "f" * 70),))
+    assert predict.identifier_problem(changes, "postgres", "prod") is None
+
+
+def test_the_built_in_ids_follow_the_release() -> None:
+    newest = predict.builtins("12.4.1")
+    assert {"select-dropdown", "input", "list-m2m"} <= newest["interfaces"]
+    assert "tabular" in newest["layouts"] and "metric" in newest["panels"] and "item-create" in newest["operations"]
+    assert "throw-error" not in predict.builtins("11.3.5")["operations"]  # came with 11.x later
+    assert "throw-error" in predict.builtins("11.20.0")["operations"]  # the newest measured before it
+    assert predict.builtins("9.1.0") == predict.builtins("9.26.0")  # older than measured: the oldest
+    assert predict.builtins(None) == newest
+
+
+def test_installed_names_take_packages_bundles_and_folders_and_skip_disabled_ones() -> None:
+    extensions = [
+        {
+            "id": "1",
+            "bundle": None,
+            "meta": {"enabled": True, "folder": "x"},
+            "schema": {"name": "@acme/directus-extension-maps"},
+        },
+        {"id": "2", "meta": {"enabled": True}, "schema": {"name": "acme-bundle", "entries": [{"name": "stars"}]}},
+        {"id": "3", "meta": {"enabled": False}, "schema": {"name": "off"}},
+    ]
+    names = predict.installed_names(extensions)
+    assert {"maps", "@acme/directus-extension-maps", "acme-bundle", "stars", "x"} <= names
+    assert "off" not in names
+
+
+def _extension_changes() -> tuple[ChangeSet, dict[str, Any], ConfigChangeSet]:
+    desired = {
+        "fields": [
+            _field("tags", "color", meta={"interface": "acme-color", "display": "raw"}),
+            _field("tags", "name", meta={"interface": "input", "display": "acme-badge"}),
+        ]
+    }
+    changes = ChangeSet(
+        (
+            Change("field", "create", "tags", "color", entry=desired["fields"][0]),
+            Change("field", "update", "tags", "name"),
+            Change("field", "delete", "tags", "old", entry=_field("tags", "old", meta={"interface": "gone"})),
+        )
+    )
+    config = ConfigChangeSet(
+        (
+            ConfigChange("preset", "create", "tags (layout)", ("p",), entry={"layout": "acme-gallery"}),  # type: ignore[arg-type]
+            ConfigChange("panel", "update", "Sales: total", ("q",), entry={"type": "metric"}),  # type: ignore[arg-type]
+            ConfigChange("operation", "create", '"Notify": ping', ("r",), entry={"type": "acme-ping"}),  # type: ignore[arg-type]
+        )
+    )
+    return changes, desired, config
+
+
+def test_extensions_the_target_lacks_are_named_with_where_they_are_used() -> None:
+    changes, desired, config = _extension_changes()
+    reads: list[int] = []
+
+    def read() -> list[dict[str, Any]]:
+        reads.append(1)
+        return [{"meta": {"enabled": True}, "schema": {"name": "directus-extension-acme-badge"}}]
+
+    problem = predict.extensions_problem(read, changes, desired, config, "12.4.1", "prod")
+    assert problem is not None and reads == [1]
+    assert problem.startswith("3 extension(s) the model uses are not on 'prod' (Directus 12.4.1 built-ins")
+    assert "interface 'acme-color' (tags.color)" in problem
+    assert "layout 'acme-gallery' (preset tags (layout))" in problem
+    assert "operation 'acme-ping' (operation \"Notify\": ping)" in problem
+    assert "acme-badge" not in problem and "'gone'" not in problem and "metric" not in problem
+
+
+def test_the_target_is_not_asked_when_everything_is_built_in() -> None:
+    desired = {"fields": [_field("tags", "name", meta={"interface": "input", "display": "formatted-value"})]}
+    changes = ChangeSet((Change("field", "create", "tags", "name", entry=desired["fields"][0]),))
+
+    def read() -> list[dict[str, Any]]:
+        raise AssertionError("GET /extensions asked for built-ins only")
+
+    assert predict.extensions_problem(read, changes, desired, None, "12.4.1", "prod") is None
+
+
+def test_geometry_on_postgres_is_named_unless_the_target_already_has_geometry() -> None:
+    changes = _created(_field("places", "at", type="geometry.Point"), _field("places", "name"))
+    note = predict.geometry_note(changes, {}, {"fields": []}, "postgres")
+    assert note is not None and note.startswith("1 geometry field(s) (places.at) need the PostGIS extension")
+    has_postgis = {"fields": [_field("shops", "where", type="geometry")]}
+    assert predict.geometry_note(changes, {}, has_postgis, "postgres") is None
+    assert predict.geometry_note(changes, {}, {"fields": []}, "sqlite") is None

@@ -1,0 +1,147 @@
+"""Pushes Directus would stop part-way, refused before anything changes (engine/predict.py),
+on real 12.4.1 servers: each case is first shown to fail as the rule says, then refused by
+``push`` with exit 3 and the target unchanged, and (where there is one) let through by its fix
+or opt-in."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import demo_model
+import httpx
+import pytest
+
+from directus_gitops.files import yamlio
+from tests.conftest import Project
+from tests.directus_harness import ServerPool
+
+VERSION = "12.4.1"
+
+
+def _with_field(snapshot: dict[str, Any], name: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """``snapshot`` plus a string field ``tags.<name>`` made like ``tags.name``, then ``change``d."""
+    result = copy.deepcopy(snapshot)
+    field = copy.deepcopy(next(f for f in snapshot["fields"] if (f["collection"], f["field"]) == ("tags", "name")))
+    field["field"] = field["meta"]["field"] = field["schema"]["name"] = name
+    field["meta"].pop("id", None)
+    field["schema"].update(is_unique=False, is_nullable=True, default_value=None)
+    field["meta"]["required"] = False
+    change(field)
+    result["fields"].append(field)
+    return result
+
+
+def _push_file(project: Project, snapshot: dict[str, Any], *args: str) -> Any:
+    path = project.root / "model.yaml"
+    path.write_text(yamlio.dump(snapshot))
+    return project.run("push", "--env", "prod", "--yes", "--from", str(path), *args)
+
+
+def _plan_file(project: Project) -> Any:
+    return project.run("plan", "--env", "prod", "--from", str(project.root / "model.yaml"))
+
+
+def _unchanged(project: Project, url: str, token: str, before: dict[str, Any]) -> None:
+    assert demo_model.snapshot(url, token) == before
+    assert not (project.root / ".directus-gitops").exists()  # refused before the backup too
+
+
+def _prod(project: Project, directus_pool: ServerPool, vendor: str) -> Any:
+    server = directus_pool.new_server(VERSION, seeded=True, vendor=vendor)
+    project.configure(prod=server.url)
+    project.token("prod", server.token)
+    return server
+
+
+@pytest.mark.parametrize("vendor", ["sqlite", "postgres"])
+def test_a_required_field_without_a_default_on_a_table_with_rows_is_refused(
+    project: Project, directus_pool: ServerPool, vendor: str
+) -> None:
+    with _prod(project, directus_pool, vendor) as prod:
+        with httpx.Client(base_url=prod.url, headers={"Authorization": f"Bearer {prod.token}"}) as http:
+            http.post("/items/tags", json={"name": "news"}).raise_for_status()
+        before = demo_model.snapshot(prod.url, prod.token)
+        required = _with_field(before, "code", lambda f: f["schema"].update(is_nullable=False))
+
+        result = _push_file(project, required)
+        assert result.code == 3, result.output
+        assert "1 required field(s) without a default would be added to tables that have rows" in result.err
+        assert "tags.code (1 row(s))" in result.err and "give the field a default value" in result.err
+        _unchanged(project, prod.url, prod.token, before)
+        planned = _plan_file(project)
+        assert planned.code == 0 and "a push would refuse: 1 required field(s) without a default" in planned.err
+
+        # What the prediction saves: Directus itself stops the apply (PostgreSQL and SQLite roll it back).
+        diff = httpx.post(
+            f"{prod.url}/schema/diff", json=required, headers={"Authorization": f"Bearer {prod.token}"}
+        ).json()["data"]
+        applied = httpx.post(
+            f"{prod.url}/schema/apply", json=diff, headers={"Authorization": f"Bearer {prod.token}"}, timeout=60
+        )
+        assert applied.status_code == 500 and ("NOT NULL" in applied.text or "contains null values" in applied.text)
+
+        with_default = _with_field(before, "code", lambda f: f["schema"].update(is_nullable=False, default_value="x"))
+        result = _push_file(project, with_default)
+        assert result.code == 0, result.output
+
+
+@pytest.mark.parametrize("vendor", ["sqlite", "postgres"])
+def test_extensions_the_target_lacks_are_refused_unless_allowed(
+    project: Project, directus_pool: ServerPool, vendor: str
+) -> None:
+    with _prod(project, directus_pool, vendor) as prod:
+        before = demo_model.snapshot(prod.url, prod.token)
+        custom = _with_field(before, "shade", lambda f: f["meta"].update(interface="acme-color", display="raw"))
+
+        planned = _push_file(project, custom, "--dry-run")
+        assert (
+            planned.code == 0 and "a push would refuse: 1 extension(s) the model uses are not on 'prod'" in planned.err
+        )
+        result = _push_file(project, custom)
+        assert result.code == 3, result.output
+        assert "interface 'acme-color' (tags.shade)" in result.err and "--allow-missing-extensions" in result.err
+        _unchanged(project, prod.url, prod.token, before)
+
+        result = _push_file(project, custom, "--allow-missing-extensions")
+        assert result.code == 0, result.output
+        shade = next(f for f in demo_model.snapshot(prod.url, prod.token)["fields"] if f["field"] == "shade")
+        assert shade["meta"]["interface"] == "acme-color"  # Directus stores it; its app lacks it
+
+
+@pytest.mark.parametrize(("vendor", "most", "unit"), [("postgres", 63, "bytes"), ("mariadb", 64, "characters")])
+# Directus's snapshot of a MariaDB says vendor "mysql": the refusal names what the target reports.
+def test_names_longer_than_the_database_allows_are_refused(
+    project: Project, directus_pool: ServerPool, vendor: str, most: int, unit: str
+) -> None:
+    with _prod(project, directus_pool, vendor) as prod:
+        before = demo_model.snapshot(prod.url, prod.token)
+        name = "f" * (most + 1)
+        result = _push_file(project, _with_field(before, name, lambda f: None))
+        assert result.code == 3, result.output
+        said = f"longer than {before['vendor']} allows on 'prod' ({most} {unit}): tags.{name} ({most + 1} {unit})"
+        assert f"1 name(s) are {said}" in result.err
+        _unchanged(project, prod.url, prod.token, before)
+        assert _push_file(project, _with_field(before, "f" * most, lambda f: None)).code == 0
+
+
+def test_a_geometry_field_on_postgresql_without_postgis_fails_whole_and_says_why(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """No endpoint says whether PostGIS is there: the push warns before the apply, and the
+    failed apply (rolled back by PostgreSQL) names the cause."""
+
+    def geometry(field: dict[str, Any]) -> None:
+        field["type"] = "geometry.Point"
+        field["meta"].update(interface="map", special=None)
+        field["schema"].update(data_type="geometry", max_length=None)
+
+    with _prod(project, directus_pool, "postgres") as prod:
+        before = demo_model.snapshot(prod.url, prod.token)
+        result = _push_file(project, _with_field(before, "location", geometry))
+        assert result.code == 1, result.output
+        assert "1 geometry field(s) (tags.location) need the PostGIS extension" in result.err
+        assert 'type "geometry" does not exist' in result.err and "CREATE EXTENSION postgis" in result.err
+        assert "nothing reached the target" in result.err
+        assert demo_model.snapshot(prod.url, prod.token) == before

@@ -1,0 +1,280 @@
+"""What Directus would refuse, or silently get wrong, part-way through an apply: predicted
+before the backup, so that such a push is refused whole (docs/compatibility.md has the
+measurements behind each rule).
+
+- A required column without a default, added to a table that has rows: SQLite answers
+  "Cannot add a NOT NULL column with default value NULL", PostgreSQL "column … contains null
+  values" (12.4.1; an empty table takes it). The rows are counted with ``aggregate[count]``.
+- A name longer than the database allows: PostgreSQL cuts identifiers to 63 bytes without a
+  word (12.4.1 then keeps a field whose column it cannot find, and the field is gone from its
+  snapshot), MySQL/MariaDB refuse more than 64 characters. SQLite has no limit. The names
+  Directus derives itself (``<table>_<column>_foreign``, ``_unique``, ``_index``) it shortens
+  with a hash where the database needs it, so only the names in the files are checked.
+- An interface, display, layout, panel or operation neither built into the target's release
+  nor installed there (``GET /extensions``): Directus stores it, and its app shows the field
+  or item without it.
+- A geometry field on PostgreSQL needs PostGIS, which no endpoint reports: the apply fails
+  (``type "geometry" does not exist``) and PostgreSQL rolls it back whole; ``geometry_note``
+  says so before the apply unless the target already holds geometry fields.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from importlib import resources
+from typing import Any
+
+from directus_gitops.files import snapshot as snap
+from directus_gitops.model.changes import ChangeSet
+from directus_gitops.model.kinds.change import ConfigChangeSet
+
+SHOWN = 5  # names listed in a refusal; the rest are counted
+
+# Measured on 12.4.1: an empty table takes a NOT NULL column without a default, one with rows
+# refuses it. MySQL/MariaDB fill the column with the type's implicit default instead.
+ROWS_REFUSE_REQUIRED = ("sqlite", "postgres")
+
+REQUIRED_HINT = (
+    "give the field a default value (schema.default_value), or add it nullable first, fill it, and make it "
+    "required in a later push"
+)
+IDENTIFIER_HINT = "rename them in the schema files to fit the target's database"
+EXTENSIONS_HINT = (
+    "install the extensions on the target first, or pass --allow-missing-extensions to push anyway "
+    "(the app shows those fields and items without them)"
+)
+
+
+def listed(names: list[str]) -> str:
+    more = len(names) - SHOWN
+    return ", ".join(names[:SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
+def _field(snapshot: Mapping[str, Any], collection: str, name: str | None) -> Mapping[str, Any]:
+    for entry in snapshot.get("fields") or ():
+        if entry.get("collection") == collection and entry.get("field") == name:
+            return entry  # type: ignore[no-any-return]
+    return {}
+
+
+def _created_collections(changes: ChangeSet) -> set[str]:
+    return {c.collection for c in changes if c.kind == "collection" and c.action == "create"}
+
+
+# ------------------------------------------------------------------ required fields
+
+
+def required_without_default(changes: ChangeSet, desired: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (collection, field) pairs ``changes`` add as NOT NULL columns without a default to
+    collections that already exist (a new table has no rows)."""
+    created = _created_collections(changes)
+    found = []
+    for change in changes:
+        if change.kind != "field" or change.action != "create" or change.collection in created:
+            continue
+        entry = change.entry or _field(desired, change.collection, change.field)
+        schema = entry.get("schema") or {}
+        if not schema or schema.get("is_nullable", True) or schema.get("default_value") is not None:
+            continue
+        if schema.get("has_auto_increment"):  # the database numbers the rows itself
+            continue
+        found.append((change.collection, str(change.field)))
+    return found
+
+
+def required_problem(
+    count_rows: Callable[[str], int], changes: ChangeSet, desired: Mapping[str, Any], vendor: str | None, target: str
+) -> str | None:
+    """Why the target would refuse required fields ``changes`` add to tables with rows, or None.
+    Rows are counted (``count_rows``) only for such fields, once per table."""
+    if vendor not in ROWS_REFUSE_REQUIRED:
+        return None
+    fields = required_without_default(changes, desired)
+    counted: dict[str, int] = {}
+    refused = []
+    for collection, name in fields:
+        if collection not in counted:
+            counted[collection] = count_rows(collection)
+        if counted[collection] > 0:
+            refused.append(f"{collection}.{name} ({counted[collection]} row(s))")
+    if not refused:
+        return None
+    return (
+        f"{len(refused)} required field(s) without a default would be added to tables that have rows on "
+        f"'{target}' ({listed(refused)}): {vendor} cannot fill them, so Directus would stop the apply"
+    )
+
+
+# ------------------------------------------------------------------ identifiers
+
+
+def identifier_limit(vendor: str | None) -> tuple[int, str] | None:
+    """The longest table or column name ``vendor`` takes, and in what unit."""
+    if vendor in ("postgres", "postgresql", "redshift", "cockroachdb"):
+        return 63, "bytes"
+    if vendor in ("mysql", "mariadb"):
+        return 64, "characters"
+    return None
+
+
+def too_long(changes: ChangeSet, vendor: str | None) -> list[str]:
+    """The new collection and field names longer than the target's database allows."""
+    limit = identifier_limit(vendor)
+    if limit is None:
+        return []
+    most, unit = limit
+    found = []
+    for change in changes:
+        if change.action != "create" or change.kind not in ("collection", "field"):
+            continue
+        name = change.collection if change.kind == "collection" else str(change.field)
+        size = len(name.encode("utf-8")) if unit == "bytes" else len(name)
+        if size > most:
+            found.append(f"{change.name} ({size} {unit})")
+    return found
+
+
+def identifier_problem(changes: ChangeSet, vendor: str | None, target: str) -> str | None:
+    found = too_long(changes, vendor)
+    if not found:
+        return None
+    most, unit = identifier_limit(vendor) or (0, "")
+    return (
+        f"{len(found)} name(s) are longer than {vendor} allows on '{target}' ({most} {unit}): {listed(found)}; "
+        "Directus would stop the apply, or cut the name and lose track of it"
+    )
+
+
+# ------------------------------------------------------------------ extensions
+
+KINDS = ("interfaces", "displays", "layouts", "panels", "operations")
+
+
+@functools.cache
+def _builtin_table() -> dict[str, dict[str, list[str]]]:
+    text = resources.files("directus_gitops").joinpath("data/directus_extensions.json").read_text(encoding="utf-8")
+    return dict(json.loads(text)["releases"])
+
+
+def builtins(release: str | None) -> dict[str, frozenset[str]]:
+    """The extension ids built into ``release``: those of the newest measured release not newer
+    than it (the oldest measured one for an older release; the newest for an unknown one)."""
+    table = _builtin_table()
+    measured = sorted(table, key=lambda r: snap.release(r) or (0, 0, 0))
+    wanted = snap.release(release)
+    chosen = measured[-1]
+    if wanted is not None:
+        older = [r for r in measured if (snap.release(r) or (0, 0, 0)) <= wanted]
+        chosen = older[-1] if older else measured[0]
+    return {kind: frozenset(table[chosen].get(kind, ())) for kind in KINDS}
+
+
+def installed_names(extensions: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """The names an enabled extension on the target may register under (``GET /extensions``):
+    its package or bundle entry name, its folder, each without the usual package prefix."""
+    names: set[str] = set()
+    for extension in extensions:
+        meta = extension.get("meta") or {}
+        if meta.get("enabled") is False:
+            continue
+        schema = extension.get("schema") or {}
+        for name in (schema.get("name"), meta.get("folder"), extension.get("name")):
+            if isinstance(name, str) and name:
+                short = name.rsplit("/", 1)[-1]
+                names.update({name, short, short.removeprefix("directus-extension-")})
+        for entry in schema.get("entries") or ():
+            if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
+                names.add(entry["name"])
+    return frozenset(names)
+
+
+def used_extensions(
+    changes: ChangeSet, desired: Mapping[str, Any], config: ConfigChangeSet | None
+) -> dict[str, dict[str, list[str]]]:
+    """The extension ids the entries ``changes`` create or change use, by kind, with the items
+    that use each: fields' interface and display, presets' layout, panels' and operations' type."""
+    used: dict[str, dict[str, list[str]]] = {kind: {} for kind in KINDS}
+
+    def note(kind: str, value: Any, where: str) -> None:
+        if isinstance(value, str) and value:
+            used[kind].setdefault(value, []).append(where)
+
+    for change in changes:
+        if change.kind != "field" or change.action == "delete":
+            continue
+        meta = (_field(desired, change.collection, change.field) or change.entry or {}).get("meta") or {}
+        note("interfaces", meta.get("interface"), change.name)
+        note("displays", meta.get("display"), change.name)
+    for item in config or ():
+        if item.action == "delete" or item.entry is None:
+            continue
+        if item.kind == "preset":
+            note("layouts", item.entry.get("layout"), f"preset {item.name}")
+        elif item.kind in ("panel", "operation"):
+            note(f"{item.kind}s", item.entry.get("type"), f"{item.kind} {item.name}")
+    return used
+
+
+def missing_extensions(
+    used: Mapping[str, Mapping[str, list[str]]], builtin: Mapping[str, frozenset[str]], installed: frozenset[str]
+) -> list[str]:
+    """Each used id the target neither has built in nor installed, with where it is used."""
+    missing = []
+    for kind in KINDS:
+        for name, where in sorted(used.get(kind, {}).items()):
+            if name in builtin.get(kind, frozenset()) or name in installed:
+                continue
+            missing.append(f"{kind[:-1]} '{name}' ({listed(where)})")
+    return missing
+
+
+def extensions_problem(
+    read_extensions: Callable[[], Sequence[Mapping[str, Any]]],
+    changes: ChangeSet,
+    desired: Mapping[str, Any],
+    config: ConfigChangeSet | None,
+    release: str | None,
+    target: str,
+) -> str | None:
+    """Why the target's app would lack extensions the pushed model uses, or None. The target's
+    extensions are read only when some id is not built into its release."""
+    builtin = builtins(release)
+    used = used_extensions(changes, desired, config)
+    if not missing_extensions(used, builtin, frozenset()):
+        return None
+    missing = missing_extensions(used, builtin, installed_names(read_extensions()))
+    if not missing:
+        return None
+    return (
+        f"{len(missing)} extension(s) the model uses are not on '{target}' (Directus {release or 'unknown'} "
+        f"built-ins nor GET /extensions): {listed(missing)}"
+    )
+
+
+# ------------------------------------------------------------------ geometry
+
+
+def geometry_note(
+    changes: ChangeSet, desired: Mapping[str, Any], current: Mapping[str, Any], vendor: str | None
+) -> str | None:
+    """What to know before geometry fields reach a PostgreSQL that may lack PostGIS (no endpoint
+    tells): None unless the target is PostgreSQL and holds no geometry field already."""
+    if vendor not in ("postgres", "postgresql"):
+        return None
+    if any(str(f.get("type") or "").startswith("geometry") for f in current.get("fields") or ()):
+        return None  # its database has geometry columns, so it has PostGIS
+    fields = []
+    for change in changes:
+        if change.kind == "field" and change.action == "create":
+            entry = change.entry or _field(desired, change.collection, change.field)
+            if str(entry.get("type") or "").startswith("geometry"):
+                fields.append(change.name)
+    if not fields:
+        return None
+    return (
+        f"{len(fields)} geometry field(s) ({listed(fields)}) need the PostGIS extension in the target's PostgreSQL, "
+        "which Directus does not report: without it the apply fails and PostgreSQL rolls it back "
+        "(run CREATE EXTENSION postgis there first)"
+    )
