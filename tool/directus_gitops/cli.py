@@ -280,13 +280,8 @@ def init(
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one document (name, URL, the variables of its token and pinned URL) for scripts and CI matrices.",
+@_format_choice(
+    ("text", "json"), " json: one document (name, URL, the variables of its token and pinned URL) for CI matrices."
 )
 @config_option
 @click.pass_context

@@ -340,20 +340,15 @@ def markdown(changes: ConfigChangeSet, limit: int | None = None) -> str:
         return "\n".join([*out, "No configuration changes.", ""])
     out.append(f"**{count_line(changes)}** ({changes.summary()})")
     out.append("")
-    gone = changes.destructive
-    if gone:
-        names = ", ".join(f"`{change.label}`" for change in gone[:10]) + (" …" if len(gone) > 10 else "")
-        out.append(
-            f"> [!WARNING]\n> **{len(gone)} change(s) remove configuration** ({names}) "
-            "and need `--allow-config-removal` to be pushed.\n"
-        )
-    lost = changes.data_loss
-    if lost:
-        names = ", ".join(f"`{change.label}`" for change in lost[:10]) + (" …" if len(lost) > 10 else "")
-        out.append(
-            f"> [!CAUTION]\n> **{len(lost)} change(s) remove rows of reference data** ({names}) "
-            "and need `--allow-data-loss` to be pushed.\n"
-        )
+    for marked, alert, what, flag in (
+        (changes.destructive, "WARNING", "remove configuration", "--allow-config-removal"),
+        (changes.data_loss, "CAUTION", "remove rows of reference data", "--allow-data-loss"),
+    ):
+        if marked:
+            names = ", ".join(f"`{change.label}`" for change in marked[:10]) + (" …" if len(marked) > 10 else "")
+            out.append(
+                f"> [!{alert}]\n> **{len(marked)} change(s) {what}** ({names}) and need `{flag}` to be pushed.\n"
+            )
     room = (limit if limit is not None else 1 << 62) - sum(len(line) + 1 for line in out) - 300
     blocks = []
     for change in ordered(changes):  # "!" only where configuration goes (as data loss in the schema's)
