@@ -227,7 +227,8 @@ def _collection_references(entry: dict[str, Any], rename: Rename, related: Relat
         for key in ("sort_field", "archive_field"):
             if meta.get(key) == rename.old:
                 meta[key] = rename.new
-    meta["display_template"] = rename_template(meta.get("display_template"), collection, rename, related)
+    if meta.get("display_template"):
+        meta["display_template"] = rename_template(meta["display_template"], collection, rename, related)
     if isinstance(meta.get("item_duplication_fields"), list):
         meta["item_duplication_fields"] = _rename_list(meta["item_duplication_fields"], collection, rename, related)
 
