@@ -97,7 +97,14 @@ def test_renamed_fields_keep_every_value_on_push(project: Project, target: Direc
     assert "can lose data" not in plan.out
 
     pushed = project.run("push", "--env", "prod", "--yes")  # no --allow-data-loss
-    assert pushed.code == 0, pushed.output
+    # Directus 10 cannot make an existing SQLite column required (docs/renames.md, known limits):
+    # the values are kept, and the two required fields read back nullable (exit 4).
+    stays_nullable = target.version.startswith("10.") and target.connection is None  # SQLite
+    if stays_nullable:
+        assert pushed.code == 4, pushed.output
+        assert pushed.out.count("schema.is_nullable: true → false") == 2, pushed.out
+    else:
+        assert pushed.code == 0, pushed.output
     assert f"renamed articles.title → articles.headline: {ROWS} row(s)" in pushed.err, pushed.err
 
     fields = _fields(target, "articles")
@@ -114,6 +121,9 @@ def test_renamed_fields_keep_every_value_on_push(project: Project, target: Direc
         assert twice.status_code == 400, twice.text
 
     again = project.run("plan", "--env", "prod")
+    if stays_nullable:
+        assert "Plan: 0 to add, 2 to change, 0 to destroy." in again.out, again.output
+        return
     assert again.code == 0 and "No changes." in again.out, again.output
     pushed_again = project.run("push", "--env", "prod", "--yes")
     assert pushed_again.code == 0, pushed_again.output

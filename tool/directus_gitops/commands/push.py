@@ -90,10 +90,15 @@ def _rename_first(
     from directus_gitops.engine import rename as renaming
 
     console.info(f"Renaming {len(todo)} field(s) on '{plan.target.name}', keeping their values …")
-    renaming.perform(client, todo, progress=console.info)
-    return planning.make_plan(
+    done = renaming.perform(client, todo, progress=console.info)
+    again = planning.make_plan(
         client, source, console, force=force, system_index_changes=system_index_changes, mode=mode
     )
+    # The new fields' columns set back to what the old ones were lose nothing: every value came from them.
+    again.changes = renames.copied_from(
+        again.changes, {(d.rename.collection, d.rename.new): d.old_schema for d in done if d.old_schema is not None}
+    )
+    return again
 
 
 def _confirm(console: Console, target: Target) -> None:

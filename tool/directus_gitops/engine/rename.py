@@ -122,11 +122,11 @@ def _items_path(collection: str) -> str:
     return f"/items/{quote(collection, safe='')}"
 
 
-def _created_like(old: Mapping[str, Any], new: str) -> dict[str, Any]:
+def _created_like(old: Mapping[str, Any], rename: Rename) -> dict[str, Any]:
     """The body of ``POST /fields`` for a field like ``old`` under the name ``new``: without its
     foreign key (the relation comes with the apply that follows) and the ids Directus assigns,
     and nullable."""
-    entry = renames.field_entry(old, new)
+    entry = renames.renamed_field({**old, "collection": rename.collection, "field": rename.old}, rename)
     entry.pop("collection", None)
     meta = entry.get("meta")
     if isinstance(meta, dict):
@@ -206,6 +206,7 @@ class Done:
     rows: int = 0
     written: int = 0
     checksum: str = ""
+    old_schema: Mapping[str, Any] | None = None  # the old field's column, which every value came from
 
     def line(self) -> str:
         if self.state == "already":
@@ -261,15 +262,16 @@ def _perform_one(client: DirectusClient, rename: Rename, progress: Callable[[str
         raise ConfigError(f"'{rename.collection}' has no primary key on the target: its values cannot be copied")
     if rename.new not in fields:
         progress(f"creating {rename.collection}.{rename.new} like {rename.old}")
-        client.write("POST", _fields_path(rename.collection), _created_like(fields[rename.old], rename.new))
+        client.write("POST", _fields_path(rename.collection), _created_like(fields[rename.old], rename))
     else:
         progress(f"{rename.collection}.{rename.new} is there already: copying again")
     collection = client.read(f"/collections/{quote(rename.collection, safe='')}") or {}
     singleton = bool((collection.get("meta") or {}).get("singleton")) if isinstance(collection, dict) else False
     copied = _copy(client, rename, primary, singleton, lambda rows: progress(f"copying {rename.label}: {rows} row(s)"))
-    if (fields[rename.old].get("schema") or {}).get("is_nullable") is False:
+    old_schema = fields[rename.old].get("schema") or {}
+    if old_schema.get("is_nullable") is False:
         # Required again, as the old one was: every value is in place, so no row can be null.
         client.write("PATCH", _fields_path(rename.collection, rename.new), {"schema": {"is_nullable": False}})
     progress(f"dropping {rename.collection}.{rename.old}")
     client.write("DELETE", _fields_path(rename.collection, rename.old))
-    return Done(rename, "renamed", copied.rows, copied.written, copied.checksum)
+    return Done(rename, "renamed", copied.rows, copied.written, copied.checksum, old_schema)

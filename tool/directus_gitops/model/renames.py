@@ -364,7 +364,7 @@ def rename_config(state: Mapping[str, Any], rename: Rename, related: Related) ->
 # --------------------------------------------------------------------------- changes
 
 
-def _renamed_field(entry: Mapping[str, Any] | None, rename: Rename) -> dict[str, Any]:
+def renamed_field(entry: Mapping[str, Any] | None, rename: Rename) -> dict[str, Any]:
     """A field's old entry as the rename writes it (its name, and its own conditions and
     validation), so that only what was changed besides shows beside the rename."""
     lone: snap.Snapshot = {"collections": [], "fields": [dict(entry or {})], "relations": []}
@@ -401,7 +401,7 @@ def fold(
             used.add(id(made))
             props = tuple(
                 model.property_changes(
-                    _without(_renamed_field(gone.entry, rename), "field"), _without(made.entry, "field")
+                    _without(renamed_field(gone.entry, rename), "field"), _without(made.entry, "field")
                 )
             )
         else:
@@ -491,6 +491,25 @@ def renamed_fields(found: Iterable[model.Change]) -> list[Rename]:
         for c in found
         if c.kind == "field" and c.action == "rename" and c.renamed_from and (c.entry or {}).get("schema") is not None
     ]
+
+
+def copied_from(found: model.ChangeSet, old: Mapping[tuple[str, str], Mapping[str, Any]]) -> model.ChangeSet:
+    """``found`` once renames made new fields (``old``: each one's old column, by collection and
+    new name) and copied the values into them: setting such a field's column back to what the
+    old one was (required, its length) loses nothing, every value having come from it. Some
+    databases give a new column their own default length, and it is nullable for the copy."""
+    result = []
+    for change in found:
+        schema = old.get((change.collection, str(change.field))) if change.kind == "field" else None
+        if schema is not None and change.data_loss:
+            rest = tuple(
+                prop
+                for prop in change.properties
+                if not (prop.path.startswith("schema.") and schema.get(prop.path[len("schema.") :]) == prop.new)
+            )
+            change = replace(change, data_loss=model.classify(replace(change, properties=rest)))
+        result.append(change)
+    return model.ChangeSet(tuple(result), found.warnings)
 
 
 def reversed_renames(renames: Sequence[Rename]) -> list[Rename]:
