@@ -23,7 +23,7 @@ export DIRECTUS_CELLS DIRECTUS_MATRIX_CELLS DIRECTUS_VERSIONS DIRECTUS_DATABASES
 CELL_VERSIONS = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(firstword $(subst :, ,$(cell)))) $(DIRECTUS_VERSIONS) 11.17.4 11.3.5)
 CELL_DATABASES = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(word 2,$(subst :, ,$(cell)))) $(DIRECTUS_DATABASES))
 
-.PHONY: install directus databases test test-fast test-config-kinds test-data race lint format docs demo schema bench matrix release-check clean
+.PHONY: install directus databases test test-fast test-config-kinds test-data test-renames race lint format docs demo schema bench matrix release-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,9 @@ test-config-kinds: directus  ## the configuration kinds' acceptance on 9.26.0, 1
 
 test-data: directus databases  ## reference data's acceptance on 9.26.0 to 12.4.1 (SQLite) and 12.4.1 on PostgreSQL and MariaDB (make test runs 12.4.1/SQLite)
 	DIRECTUS_DATA_CELLS="9.26.0:sqlite 10.13.4:sqlite 11.17.4:sqlite 12.4.1:sqlite 12.4.1:postgres 12.4.1:mariadb" $(BIN)/pytest tests/test_reference_data.py
+
+test-renames: directus databases  ## renames keeping their values on 12.4.1 (SQLite, PostgreSQL, MariaDB) and 10.13.4 (SQLite) (make test runs 12.4.1/SQLite)
+	DIRECTUS_RENAME_CELLS="12.4.1:sqlite 12.4.1:postgres 12.4.1:mariadb 10.13.4:sqlite" $(BIN)/pytest tests/test_renames_servers.py
 
 test-fast: install  ## only the tests that need no Directus server
 	$(BIN)/pytest -m "not directus"

@@ -160,7 +160,14 @@ def test_a_revision_without_the_schema_folder_is_an_empty_schema(project: Projec
 def test_json_and_markdown_formats(history: Project) -> None:
     document = json.loads(history.run("diff", "HEAD~1", "HEAD", "--format", "json").out)
     assert document["format_version"] == "1"
-    assert document["summary"] | {"text": ""} == {"add": 1, "change": 1, "destroy": 2, "data_loss": 1, "text": ""}
+    assert document["summary"] | {"text": ""} == {
+        "add": 1,
+        "change": 1,
+        "destroy": 2,
+        "rename": 0,
+        "data_loss": 1,
+        "text": "",
+    }
     assert document["old"]["commit"] == history.git("rev-parse", "HEAD~1").strip()
     assert document["new"]["ref"] == "HEAD"
     update = next(c for c in document["changes"] if c["action"] == "update")

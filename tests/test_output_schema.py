@@ -60,7 +60,7 @@ def test_the_schema_rejects_what_it_does_not_describe(project: Project) -> None:
         with pytest.raises(jsonschema.ValidationError):
             validate(changed)
     changed = copy.deepcopy(document)
-    changed["changes"][0]["action"] = "rename"
+    changed["changes"][0]["action"] = "move"
     with pytest.raises(jsonschema.ValidationError):
         validate(changed)
 

@@ -756,6 +756,29 @@ def status(
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("old", metavar="COLLECTION.FIELD")
+@click.argument("new", metavar="COLLECTION.NEW_FIELD")
+@config_option
+@click.pass_context
+def rename(ctx: click.Context, old: str, new: str, config_path: Path | None) -> int:
+    """Rename a field in the schema folder, keeping its values on every target.
+
+    Directus has no rename: applied as it is, a renamed field is a drop (losing every value)
+    plus an add. This rewrites the working tree's schema folder as a pull of the renamed model
+    would write it: the field, the relations that name it, display templates, sort and archive
+    fields, conditions and validation, permissions (fields, rules, presets), presets and
+    reference data; and records the rename in the manifest. Once committed, diff, log and plan
+    show `→ rename`, and push creates the new field, copies every value through the items API
+    in batches, checks the row count and a checksum, then drops the old field (no
+    --allow-data-loss needed). Renaming a collection is not built yet.
+    """
+    from directus_gitops.commands import rename as command
+
+    cfg = _load_config(ctx, config_path)
+    return command.run(cfg, Console(), old=old, new=new)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
 @verbose_option
 @env_option
 @click.option("--yes", "-y", is_flag=True, help="Break the lock without asking.")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from directus_gitops.base.console import Console, display
 from directus_gitops.base.errors import ExitCode, GitOpsError
@@ -39,6 +40,16 @@ def summary(before: store.Tree | None, after: store.Tree) -> str | None:
     except GitOpsError:
         return None
     return project.summary(changes.compare(old.snapshot, new.snapshot), configured)
+
+
+def _renames(schema_dir: Path) -> list[Any] | None:
+    """The renames the folder records: kept, so later plans against targets that still hold
+    an old name know it (a folder that cannot be read records none)."""
+    try:
+        manifest = store.read_manifest(store.dir_reader(schema_dir), str(schema_dir))
+    except GitOpsError:
+        return None
+    return list(manifest.get("renames") or []) if manifest else None
 
 
 def _committed(repo: Repo, folder: str) -> store.Tree | None:
@@ -144,7 +155,7 @@ def _run(
             )
     pulled, left_out = selection.apply(pulled, target.ignore)
     memo = pullcache.Memo(remembered, fingerprint, disk)
-    files = store.render(pulled, layout, configured.entry if configured else None, memo)
+    files = store.render(pulled, layout, configured.entry if configured else None, memo, _renames(schema_dir))
     # Every secret the files would hold, the schema's and the configuration's, refused at
     # once before anything is written; what `secrets: allow:` names is written. A collection
     # file that is as the last pull wrote and checked it is not looked through again.

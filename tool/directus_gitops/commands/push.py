@@ -18,7 +18,7 @@ from directus_gitops.engine import origin
 from directus_gitops.engine import plan as planning
 from directus_gitops.engine import push as pushing
 from directus_gitops.engine.fanout import Record
-from directus_gitops.model import changes, selection
+from directus_gitops.model import changes, renames, selection
 from directus_gitops.model.config import Config, Target
 from directus_gitops.reports import plan as shown
 from directus_gitops.reports import render
@@ -74,6 +74,32 @@ def _push_config(
     console.info(f"Applying configuration ({config_plan.changes.summary()}) to '{plan.target.name}' …")
     done = sync.push(client, config_plan, plan.target_version, backup_path, before=before)
     console.info(f"Configuration of '{plan.target.name}' now matches {plan.source.label} ({len(done)} call(s)).")
+
+
+def _rename_first(
+    client: DirectusClient,
+    console: Console,
+    plan: planning.Plan,
+    source: planning.Source,
+    todo: list[renames.Rename],
+    force: bool,
+    system_index_changes: bool,
+    mode: selection.Mode | None,
+) -> planning.Plan:
+    """Do the plan's renames (values copied and checked before an old field goes), then plan
+    the rest again against the target as they left it."""
+    from directus_gitops.engine import rename as renaming
+
+    console.info(f"Renaming {len(todo)} field(s) on '{plan.target.name}', keeping their values …")
+    done = renaming.perform(client, todo, progress=console.info)
+    again = planning.make_plan(
+        client, source, console, force=force, system_index_changes=system_index_changes, mode=mode
+    )
+    # The new fields' columns set back to what the old ones were lose nothing: every value came from them.
+    again.changes = renames.copied_from(
+        again.changes, {(d.rename.collection, d.rename.new): d.old_schema for d in done if d.old_schema is not None}
+    )
+    return again
 
 
 def _confirm(console: Console, target: Target) -> None:
@@ -160,6 +186,15 @@ def run(
                 console.info("Dry run: nothing applied.")
                 record.result = "dry run: nothing applied"
                 return ExitCode.OK
+            todo = renames.renamed_fields(plan.changes)
+            if todo and plan_file is not None:
+                refusals.append(
+                    RefusedError(
+                        f"refusing to push: {plan_file} holds a rename, which changes the target before the "
+                        "diff applies (so its hash would no longer hold); nothing was applied",
+                        hint="push the commit itself: directus-gitops push --ref REV",
+                    )
+                )
             if refusals:
                 raise refusals[0]
             if not yes:
@@ -183,6 +218,28 @@ def run(
                 _push_config(client, console, config_plan, plan, config_backup)
                 return ExitCode.OK
 
+            if todo:
+                assert source is not None
+                plan = _rename_first(client, console, plan, source, todo, force, system_index_changes, mode)
+                config_plan = plan.config
+                refusals = pushing.preconditions(
+                    client,
+                    plan,
+                    config_plan,
+                    allow_data_loss=allow_data_loss,
+                    allow_config_removal=allow_config_removal,
+                )
+                if refusals:
+                    raise refusals[0]
+                if plan.diff is None and not (config_plan is not None and config_plan.changes):
+                    console.info(f"Done: '{target.name}' now matches {plan.source.label}.")
+                    record.result = "applied"
+                    return ExitCode.OK
+                if plan.diff is None:
+                    assert config_plan is not None
+                    record.result = "applied"
+                    _push_config(client, console, config_plan, plan, config_backup)
+                    return ExitCode.OK
             console.info(f"Applying {plan.changes.summary()} to '{target.name}' …")
             try:
                 with console.progress(f"Applying {plan.changes.summary()} to '{target.name}'"):

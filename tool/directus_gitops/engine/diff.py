@@ -16,7 +16,7 @@ from directus_gitops.base.console import display
 from directus_gitops.base.errors import ConfigError, GitError, SnapshotError
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
-from directus_gitops.model import changes, selection, treecache
+from directus_gitops.model import changes, renames, selection, treecache
 from directus_gitops.model.config import Config
 
 # The translation, the diagram and the configuration kinds are imported where they are
@@ -138,6 +138,8 @@ def compare(
     configuration kinds either side holds (``config``); the arguments are those of
     :func:`compare_schema`."""
     compared = compare_schema(old, new, rules, whole=whole, remember=remember, shared=shared)
+    # A drop and an add that a rename recorded on the new side explains is one rename.
+    compared = dataclasses.replace(compared, changes=renames.fold(compared.changes, renames_of(new)))
     if compared.config_files == "none":
         return compared
     if compared.config_files == "same":  # nothing to compare
@@ -342,6 +344,13 @@ def sides(config: Config, git: Checkout, old: str | None, new: str | None) -> tu
     else:  # a new repository: everything in the working tree is new
         before = Side("HEAD (no commits yet)")
     return before, side_for(new, git) if new is not None else working_tree(config)
+
+
+def renames_of(side: Side) -> tuple[renames.Rename, ...]:
+    """The renames a side's schema folder records (none for a snapshot file)."""
+    if side.tree is None:
+        return ()
+    return renames.recorded(store.read_manifest(side.tree.read, side.tree.source))
 
 
 def config_of(side: Side) -> Any:

@@ -114,7 +114,8 @@ _ENTRY = _by("collection", "field")  # snap.entry_key, as strings
 # single layout's file) for the schema's files. A new kind of file adds one entry.
 RULES: dict[str, Rules] = {
     "manifest": Rules(
-        {("system_fields",): _ENTRY},
+        # Renames recorded on both branches are both kept (one field renamed twice conflicts).
+        {("system_fields",): _ENTRY, ("renames",): _by("collection", "from")},
         store.canonical_manifest,
         store.HEADER,
         validate.file_problems,

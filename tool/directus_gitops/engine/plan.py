@@ -22,7 +22,7 @@ from directus_gitops.base.formats import JSON_FORMAT_VERSION
 from directus_gitops.engine import targetview, translate
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
-from directus_gitops.model import changes, selection, treecache, validate
+from directus_gitops.model import changes, renames, selection, treecache, validate
 from directus_gitops.model.config import Config, Target
 from directus_gitops.server.client import Diff, DirectusClient
 
@@ -52,6 +52,7 @@ class Source:
     commit: str | None = None
     # The configuration kinds the folder holds (None: none, or a saved plan's, read apart).
     config: ConfigState | None = None
+    renames: tuple[renames.Rename, ...] = ()  # the renames the folder records (model/renames.py)
 
 
 @dataclass
@@ -143,7 +144,11 @@ def read_source(
             from directus_gitops.engine import configuration as sync
 
             configured = sync.load(store.dir_reader(path), str(path))
-        return _warned(console, Source(validate.load_path(path).snapshot, label=str(path), config=configured))
+        recorded = renames.recorded(store.read_manifest(store.dir_reader(path), str(path))) if path.is_dir() else ()
+        return _warned(
+            console,
+            Source(validate.load_path(path).snapshot, label=str(path), config=configured, renames=recorded),
+        )
     from directus_gitops.files.gitrepo import Repo
 
     repo = Repo(config.schema_dir.parent if config.schema_dir.parent.exists() else config.root)
@@ -167,9 +172,17 @@ def read_source(
         from directus_gitops.engine import configuration as sync
 
         configured = sync.load(tree.read, tree.source)
+    recorded = renames.recorded(store.read_manifest(tree.read, tree.source))
     return _warned(
         console,
-        Source(snapshot, label=f"{rev} ({commit.hexsha[:10]})", ref=rev, commit=commit.hexsha, config=configured),
+        Source(
+            snapshot,
+            label=f"{rev} ({commit.hexsha[:10]})",
+            ref=rev,
+            commit=commit.hexsha,
+            config=configured,
+            renames=recorded,
+        ),
     )
 
 
@@ -273,6 +286,8 @@ def make_plan(
             )
         if background is not None and background.prepared is not None:
             plan.prepared = background.prepared.result()
+    # A drop and an add that a recorded rename explains is one rename, which push performs first.
+    plan.changes = renames.fold(plan.changes, source.renames, source.snapshot)
     plan.config = plan_config(client, plan)
     return plan
 
@@ -523,6 +538,8 @@ def save(plan: Plan, path: Path, config_plan: sync.Plan | None = None) -> None:
         # without needing the same checkout.
         "snapshot": plan.source.snapshot,
     }
+    if plan.source.renames:
+        document["renames"] = renames.entries(plan.source.renames)
     if config_plan is not None and config_plan.changes:
         from directus_gitops.engine import configuration as sync
 
@@ -552,6 +569,9 @@ def load_saved(path: Path) -> dict[str, Any]:
     if not config_only and (not isinstance(document.get("hash"), str) or not isinstance(document.get("diff"), dict)):
         raise ConfigError(f"{path}: the plan has no hash and diff")
     validate.load_document(document.get("snapshot"), f"{path}: snapshot")
+    wrong = store.rename_problems(document.get("renames"))
+    if wrong:
+        raise ConfigError(f"{path}: {wrong[0].message}")
     if document.get("config") is not None:  # checked as the files are, before any request
         from directus_gitops.engine import configuration as sync
 

@@ -21,7 +21,7 @@ from directus_gitops.engine import plan as planning
 from directus_gitops.engine import predict, preflight, translate
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import yamlio
-from directus_gitops.model import changes
+from directus_gitops.model import changes, renames
 from directus_gitops.model.config import Target
 from directus_gitops.server.client import Diff, DirectusClient
 
@@ -70,6 +70,7 @@ def from_saved(
         label=f"saved plan {plan_file} ({source_info.get('label', 'unknown source')})",
         ref=source_info.get("ref"),
         commit=source_info.get("commit"),
+        renames=renames.recorded(document),
     )
     with console.progress(f"Reading the schema of '{target.name}'"):
         current = client.snapshot()
@@ -80,7 +81,7 @@ def from_saved(
         current,
         current.get("directus"),
         diff,
-        changes.from_server(document.get("diff") or {}),
+        renames.fold(changes.from_server(document.get("diff") or {}), source.renames, source.snapshot),
         forced=bool(document.get("force")),
         system_index_changes=bool(document.get("system_index_changes")),
         mode="merge" if document.get("mode") == "merge" else "mirror",

@@ -63,7 +63,9 @@ _MANIFEST_KEYS = {
     "collections",
     "system_fields",
     "config",  # the configuration kinds' files (directus_gitops.kinds)
+    "renames",  # fields renamed in the repository, oldest first (model/renames.py)
 }
+_RENAME_KEYS = ("collection", "from", "to")
 _FILE_KEYS = {"collection", "fields", "relations"}
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(10)}
 _MAX_STEM = 80
@@ -124,9 +126,11 @@ def render(
     layout: Layout = "split",
     config: Mapping[str, Any] | None = None,
     memo: Memo | None = None,
+    renames: list[Any] | None = None,
 ) -> dict[str, bytes]:
     """The files (relative POSIX path → bytes) that hold ``snapshot`` in ``layout``; ``config``
-    is the manifest's entry listing the configuration kinds' files (written by the caller).
+    is the manifest's entry listing the configuration kinds' files (written by the caller),
+    ``renames`` the manifest's record of renamed fields (kept as it is, in its order).
     With ``memo``, a collection file whose content was rendered before is taken from it."""
     canon = snap.canonical(snapshot)
     header = {key: canon[key] for key in ("version", "directus", "vendor") if key in canon}
@@ -140,6 +144,8 @@ def render(
         manifest["config"] = dict(config)
     if layout == "single":
         manifest["file"] = SINGLE_FILE
+        if renames:
+            manifest["renames"] = [dict(item) for item in renames]
         return {MANIFEST: _dump(manifest), SINGLE_FILE: _dump(canon, header=False)}
 
     files: dict[str, bytes] = {}
@@ -158,6 +164,8 @@ def render(
     manifest["collections"] = index
     if "systemFields" in canon:
         manifest["system_fields"] = canon["systemFields"]
+    if renames:
+        manifest["renames"] = [dict(item) for item in renames]
     files[MANIFEST] = _dump(manifest)
     return files
 
@@ -189,7 +197,17 @@ def canonical_collection(content: Mapping[str, Any]) -> dict[str, Any]:
 
 # The manifest's keys in the order render writes them; a configuration entry's likewise
 # (model/kinds/files.py writes it: the access model, then sorted lists).
-_MANIFEST_ORDER = ("format", "format_version", "layout", "snapshot", "config", "file", "collections", "system_fields")
+_MANIFEST_ORDER = (
+    "format",
+    "format_version",
+    "layout",
+    "snapshot",
+    "config",
+    "file",
+    "collections",
+    "system_fields",
+    "renames",
+)
 _CONFIG_ORDER = ("model", "groups", "files", "ignored")
 
 
@@ -413,6 +431,7 @@ def manifest_problems(manifest: Any) -> list[ShapeProblem]:
         else:
             for position, relpath in enumerate(files):
                 found.extend(_path_problem(relpath, ("config", "files", position)))
+    found.extend(rename_problems(manifest.get("renames")))
     if layout == "single":
         found.extend(_path_problem(manifest.get("file", SINGLE_FILE), ("file",)))
         return found
@@ -425,6 +444,21 @@ def manifest_problems(manifest: Any) -> list[ShapeProblem]:
         for name, relpath in index.items():
             found.extend(_path_problem(relpath, ("collections", name)))
     return found
+
+
+def rename_problems(renames: Any) -> list[ShapeProblem]:
+    if renames is None:
+        return []
+    if not isinstance(renames, list):
+        return [ShapeProblem(("renames",), "'renames' must be a list of {collection, from, to}")]
+    for index, item in enumerate(renames):
+        if (
+            not isinstance(item, dict)
+            or set(item) != set(_RENAME_KEYS)
+            or not all(isinstance(item[key], str) and item[key] for key in _RENAME_KEYS)
+        ):
+            return [ShapeProblem(("renames", index), "each rename must hold exactly collection, from and to (names)")]
+    return []
 
 
 def collection_file_problems(content: Any) -> list[ShapeProblem]:

@@ -16,8 +16,9 @@ from typing import Any, Literal
 from directus_gitops.files import snapshot as snap
 
 Kind = Literal["collection", "field", "relation", "system_field"]
-Action = Literal["create", "update", "delete"]
+Action = Literal["create", "update", "delete", "rename"]
 
+SIGNS: dict[Action, str] = {"create": "+", "update": "~", "delete": "-", "rename": "→"}
 KINDS: tuple[Kind, ...] = ("collection", "field", "relation", "system_field")
 _SECTION: dict[Kind, str] = {
     "collection": "collections",
@@ -63,20 +64,23 @@ class Change:
     related_collection: str | None = None
     properties: tuple[PropertyChange, ...] = ()
     data_loss: tuple[str, ...] = ()
-    entry: Mapping[str, Any] | None = None  # the whole definition for create/delete
+    entry: Mapping[str, Any] | None = None  # the whole definition for create/delete (rename: the old one)
+    renamed_from: str | None = None  # a rename (model/renames.py): the field's old name
 
     @property
     def name(self) -> str:
         if self.kind == "collection":
             return self.collection
         name = f"{self.collection}.{self.field}"
+        if self.renamed_from is not None:
+            name = f"{self.collection}.{self.renamed_from} → {name}"
         if self.kind == "relation" and self.related_collection:
             name += f" → {self.related_collection}"
         return name
 
     @property
     def sign(self) -> str:
-        return {"create": "+", "update": "~", "delete": "-"}[self.action]
+        return SIGNS[self.action]
 
 
 @dataclass(frozen=True)
@@ -106,13 +110,17 @@ class ChangeSet:
         return sum(1 for c in self.changes if c.action == "delete")
 
     @property
+    def to_rename(self) -> int:
+        return sum(1 for c in self.changes if c.action == "rename")
+
+    @property
     def data_loss(self) -> list[Change]:
         return [c for c in self.changes if c.data_loss]
 
     def summary(self) -> str:
         """A compact count such as ``+1 collection, ~3 fields, -1 relation``."""
         parts = []
-        for action, sign in (("create", "+"), ("update", "~"), ("delete", "-")):
+        for action, sign in SIGNS.items():
             for kind in KINDS:
                 count = sum(1 for c in self.changes if c.action == action and c.kind == kind)
                 if count:

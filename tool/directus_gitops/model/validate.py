@@ -317,7 +317,11 @@ class _Checker:
         self.snapshot = snapshot
         if snapshot is None:
             return None
-        return store.render(snapshot, "single", manifest.get("config")) if self.render else {}
+        return (
+            store.render(snapshot, "single", manifest.get("config"), renames=manifest.get("renames"))
+            if self.render
+            else {}
+        )
 
     def split(self, manifest: Mapping[str, Any]) -> dict[str, bytes] | None:
         header = manifest["snapshot"]
@@ -350,7 +354,11 @@ class _Checker:
         for placed in _named(self.placed):
             snapshot[placed.key].append(placed.entry)
         self.snapshot = snapshot
-        return store.render(snapshot, "split", manifest.get("config")) if self.render else {}
+        return (
+            store.render(snapshot, "split", manifest.get("config"), renames=manifest.get("renames"))
+            if self.render
+            else {}
+        )
 
     def config_files(self, entry: Mapping[str, Any]) -> None:
         """The configuration kinds' files, checked by their own validation (the one every

@@ -18,7 +18,7 @@ from typing import Any
 
 from directus_gitops.model.changes import Change, ChangeSet
 
-_MARK = {"create": "+", "update": "~", "delete": "-"}
+_MARK = {"create": "+", "update": "~", "delete": "-", "rename": "~"}
 _WORD = {"create": "ADDED", "update": "CHANGED", "delete": "REMOVED"}
 
 
@@ -160,6 +160,8 @@ def _describe(change: Change) -> str:
         return "added"
     if change.action == "delete":
         return "removed"
+    if change.renamed_from is not None:
+        return f"renamed from {change.renamed_from}"
     paths = sorted({p.path for p in change.properties})
     shown = ", ".join(paths[:3]) + (" …" if len(paths) > 3 else "")
     return f"changed: {shown}" if shown else "changed"

@@ -41,11 +41,14 @@ def show_value(value: Any) -> str:
 
 
 def count_line(changes: ChangeSet) -> str:
-    return f"Plan: {changes.to_add} to add, {changes.to_change} to change, {changes.to_destroy} to destroy."
+    renamed = f", {changes.to_rename} to rename" if changes.to_rename else ""
+    return f"Plan: {changes.to_add} to add, {changes.to_change} to change{renamed}, {changes.to_destroy} to destroy."
 
 
 def _label(change: Change) -> str:
     kind = change.kind.replace("_", " ")
+    if change.action == "rename":  # → rename articles.title → articles.headline
+        return f"rename {'' if change.kind == 'field' else kind + ' '}{change.name}"
     label = f"{kind} {change.name}"
     if change.kind == "field" and change.action == "create" and change.entry:
         label += f" ({change.entry.get('type')})"
@@ -215,7 +218,7 @@ def text(
         if kept:
             out.extend(["", *kept_text(kept)])
         return "\n".join(out) + "\n"
-    colors = {"+": "32", "~": "33", "-": "31"}
+    colors = {"+": "32", "~": "33", "-": "31", "→": "36"}
     plan = ordered(changes)
     folded = folding(plan, fields) if not details else Folding({}, frozenset())
     left_out = bool(folded.hidden)
@@ -376,7 +379,11 @@ def _table_rows(changes: ChangeSet, fields: Mapping[str, int] | None = None) -> 
             part = f"{_cell(change.field or '')} *(relation)*"
         else:
             part = _cell(change.field or "")
-        table[change.collection][change.action].append(part + (" ⚠" if change.data_loss else ""))
+        if change.renamed_from is not None:  # a rename changes the field in place: no value is lost
+            part = _cell(f"{change.renamed_from} → {change.field}") + " *(rename)*"
+        table[change.collection]["update" if change.action == "rename" else change.action].append(
+            part + (" ⚠" if change.data_loss else "")
+        )
     rows = []
     for collection, actions in table.items():
         cells = ["<br>".join(actions.get(action, [])) for action in ("create", "update", "delete")]
@@ -418,6 +425,8 @@ def _change_dict(change: Change) -> dict[str, Any]:
         "data_loss": list(change.data_loss),
         "properties": [],
     }
+    if change.renamed_from is not None:
+        item["renamed_from"] = change.renamed_from
     for prop in change.properties:
         entry: dict[str, Any] = {"path": prop.path}
         if prop.old is not ABSENT:
@@ -438,6 +447,7 @@ def _summary_dict(changes: ChangeSet) -> dict[str, Any]:
         "add": changes.to_add,
         "change": changes.to_change,
         "destroy": changes.to_destroy,
+        "rename": changes.to_rename,
         "data_loss": len(changes.data_loss),
         "text": changes.summary(),
     }
@@ -510,6 +520,8 @@ def short_line(change: Change) -> str:
         name += " (system field)"
     elif change.kind == "relation" and not change.related_collection:
         name += " (relation)"
+    if change.action == "rename":
+        name = f"rename {name}" if change.kind == "field" else f"rename relation {name}"
     return f"{change.sign} {name}{' (data loss)' if change.data_loss else ''}"
 
 
@@ -523,7 +535,7 @@ def _log_lines(entry: LogEntry) -> list[str]:
 
 def log_text(entries: Sequence[LogEntry], *, color: bool = False) -> str:
     paint: Callable[[str, str], str] = _ansi if color else (lambda s, _c: s)
-    colors = {"+": "32", "~": "33", "-": "31", "(": "2"}
+    colors = {"+": "32", "~": "33", "-": "31", "→": "36", "(": "2"}
     out = []
     for entry in entries:
         commit = entry.commit
