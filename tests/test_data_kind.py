@@ -301,3 +301,18 @@ def test_the_plan_names_users_and_files_the_rows_point_at_that_the_target_lacks(
         "categories.owner names 1 item(s) of directus_users the target lacks (u-2): create them there first, "
         "or the rows that name them fail to apply"
     ]
+
+
+def test_merge_mode_keeps_rows_only_the_target_has_and_a_backup_holds_the_targets_rows() -> None:
+    from directus_gitops.engine import configuration as sync
+
+    current = {"model": "policies", "data": _table([{"slug": "x", "name": "X", "parent": None, "_id": 2}])}
+    desired = {"model": "policies", "data": _table([{"slug": "ai", "name": "AI", "parent": None}])}
+    mirror = sync.plan_against(desired, current)
+    assert [(c.action, c.label) for c in mirror.changes] == [("create", "categories ai"), ("delete", "categories x")]
+    merged = sync.plan_against(desired, current, mode="merge")
+    assert [(c.action, c.label) for c in merged.changes] == [("create", "categories ai")]
+    assert "merge mode keeps 1 item(s) only the target has: categories x" in merged.changes.warnings
+    from directus_gitops.model.kinds import files
+
+    assert files.documents(current)["data/categories.yaml"]["rows"] == [{"slug": "x", "name": "X", "parent": None}]
