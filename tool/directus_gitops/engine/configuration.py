@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from directus_gitops.base.errors import ConfigError, InvalidSnapshotError, RefusedError, ResidueError, SnapshotError
-from directus_gitops.base.formats import counted
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
 from directus_gitops.model.kinds import compare, files, identity, ignore, model, secrets
@@ -51,7 +50,8 @@ def specs_for(data: Mapping[str, Any] | None, schema: snap.Snapshot, where: str)
 
 def specs_of(desired: State) -> dict[str, Any]:
     """What to read of a target to compare it with ``desired`` (read from files)."""
-    return {kind.group: kind.spec_of(desired[kind.group]) for kind in KINDS if kind.group in desired}
+    sections = {kind: kind.section(desired) for kind in KINDS}
+    return {kind.group: kind.spec_of(section) for kind, section in sections.items() if section is not None}
 
 
 def pull(
@@ -128,23 +128,8 @@ def _refuse_invalid(
 
 
 def counts(state: State) -> str:
-    parts = []
-    for group, noun in (
-        ("roles", "role"),
-        ("policies", "policy"),
-        ("flows", "flow"),
-        ("dashboards", "dashboard"),
-        ("presets", "preset"),
-        ("translations", "translation"),
-        ("folders", "folder"),
-        ("users", "user"),
-    ):
-        if group in state:
-            parts.append(counted(len(state[group]), noun, group))
-    if "settings" in state:
-        parts.append("settings")
-    parts.extend(kind.count(state[kind.group]) for kind in KINDS if kind.group in state)
-    return ", ".join(parts)
+    sections = [(kind, kind.section(state)) for kind in KINDS]
+    return ", ".join(filter(None, (kind.count(section) for kind, section in sections if section is not None)))
 
 
 def load(read: store.Reader, source: str) -> State | None:
@@ -246,20 +231,14 @@ def drift(committed: State, current: State, rules: Rules | None = None) -> Confi
     if committed.get("model") != current.get("model"):
         return ConfigChangeSet()
     groups = files.groups_of(committed)
-    kept = {key: value for key, value in current.items() if key == "model" or _GROUP_OF.get(key, key) in groups}
+    kept: State = {"model": current["model"]} if "model" in current else {}
+    for kind in KINDS:
+        section = kind.section(current)
+        if kind.group in groups and section is not None:
+            kind.place(kept, section)
     planned = plan_against(committed, kept, rules)
     # A placeholder whose variable this job lacks cannot be told apart from its value: as committed.
     return compare.compare(planned.desired, secrets.unsubstitute(kept, planned.desired, unset_equal=True))
-
-
-# The state's keys that are not named after their sync group.
-_GROUP_OF = {
-    "roles": "access",
-    "policies": "access",
-    "public": "access",
-    "_access": "access",
-    "_translations_in_settings": "translations",
-}
 
 
 def fingerprint(state: State) -> str:

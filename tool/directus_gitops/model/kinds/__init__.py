@@ -1,22 +1,22 @@
 """Configuration kinds: what Directus holds beside the data model, as code.
 
-Roles, policies (with their permissions), access links, flows (with their operations),
-dashboards (with their panels), presets that belong to no user, settings, translation
-strings and folders. Each kind is described once in :mod:`.model` (its REST endpoint, the
-properties that are synced, its natural key and its place in the dependency order); the
-other modules work from those descriptions:
+Each kind is one module behind the interface of :mod:`.kind` (read, canonical form, identity,
+validation, compare, apply order, secrets), registered in :mod:`.registry` in apply order:
+:mod:`.folders`, :mod:`.access` (roles, policies, access links, permissions, the 9.x/10.x
+public role), :mod:`.users`, :mod:`.flows` (with operations), :mod:`.dashboards` (with
+panels), :mod:`.presets`, :mod:`.translations` (9.x: strings in a setting),
+:mod:`.settings` and reference data, :mod:`.data`. What they share: :mod:`.items` (the state
+and its items), :mod:`.change` (the change model, consent classes, the comparison of items
+by identity), :mod:`.props` (the validation's property tables and checks), :mod:`.rest`
+(REST endpoints), :mod:`.secrets` (credentials found before anything is written,
+``${env:NAME}`` substituted on push) and :mod:`.identity` (what every instance bootstraps
+for itself, matched by meaning).
 
-- :mod:`.server` reads a live Directus (the 9.x/10.x role model or the 11+ policy model)
-  and applies changes to one in dependency order;
-- :mod:`.files` writes the canonical files under ``<schema>/config/`` and reads them back;
-- :mod:`.validate` is the one validation of those files (shapes, types, the values Directus
-  knows, references within and across kinds and into the schema), run by ``check``, by every
-  reader and by ``pull`` before it writes;
-- :mod:`.compare` turns two states into changes (``+``/``~``/``-``), in the same style as
-  the schema's change model;
-- :mod:`.secrets` finds credentials before anything is written, and substitutes
-  ``${env:NAME}`` placeholders on push;
-- :mod:`.identity` matches what every instance bootstraps for itself by meaning.
+The engine reaches every kind through loops over ``registry.KINDS``: :mod:`.model` (the
+canonical state), :mod:`.files` (the files under ``<schema>/config/`` and back),
+:mod:`.validate` (the one validation, run by ``check``, every reader and ``pull``),
+:mod:`.compare` (changes, rendered), :mod:`.ignore` (ignore rules), and, above this layer,
+``server/config_read.py``, ``server/config_apply.py`` and ``engine/configuration.py``.
 
 The core never imports click; the commands only call into this package.
 """

@@ -8,13 +8,14 @@ policy, access link, permission, flow, operation, dashboard, panel or preset nee
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from directus_gitops.base.formats import counted
 from directus_gitops.model.changes import Action, PropertyChange, property_changes
 from directus_gitops.model.kinds import secrets
+from directus_gitops.model.kinds.items import ADMINISTRATOR, PUBLIC, Item
 
 Consent = Literal["config-removal", "data-loss"]
 
@@ -142,3 +143,52 @@ def _props(
     shown = {change.path: change for change in property_changes(secrets.redact(strip(old)), secrets.redact(strip(new)))}
     hidden = (secrets.REDACTED, secrets.REDACTED)
     return tuple(shown.get(change.path) or PropertyChange(change.path, *hidden) for change in changed)
+
+
+# --------------------------------------------------------------------------- items by identity
+
+
+def by(items: list[Item], key: Callable[[Item], Any]) -> dict[Any, Item]:
+    return {key(item): item for item in items}
+
+
+def item_changes(
+    kind: str,
+    old: list[Item],
+    new: list[Item],
+    key: Callable[[Item], Any],
+    name: Callable[[Item], str],
+    parent: str | None = None,
+) -> Iterator[ConfigChange]:
+    """One change per item that ``key`` finds added, changed or gone between the lists."""
+    before, after = by(old, key), by(new, key)
+    for ident, item in after.items():
+        if ident not in before:
+            yield ConfigChange(kind, "create", name(item), (ident,), parent, entry=item)
+        else:
+            props = _props(before[ident], item)
+            if props:
+                yield ConfigChange(kind, "update", name(item), (ident,), parent, props, item, before[ident])
+    for ident, item in before.items():
+        if ident not in after:
+            yield ConfigChange(kind, "delete", name(item), (ident,), parent, entry=item, current=item)
+
+
+def item_id(item: Item) -> Any:
+    return item.get("id")
+
+
+# What every instance bootstraps for itself, named as Directus's app shows it (its files hold
+# translation keys such as ``$t:public_label``).
+_BUILTIN_NAMES = {PUBLIC: "Public", ADMINISTRATOR: "Administrator"}
+
+
+def item_name(item: Item) -> str:
+    """An item as a change names it: by name, quoted when it has spaces."""
+    builtin = item.get("builtin")
+    if builtin in _BUILTIN_NAMES:
+        return _BUILTIN_NAMES[builtin]
+    name = item.get("name") or item.get("id")
+    if isinstance(name, str) and name.startswith("$t:"):  # another translation key: readable words
+        name = name[3:].removesuffix("_label").replace("_", " ").capitalize()
+    return _quoted(name)

@@ -10,12 +10,10 @@ not listed twice.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from directus_gitops.model.changes import ABSENT, PropertyChange
+from directus_gitops.model.changes import ABSENT
 from directus_gitops.model.kinds import model, secrets
 from directus_gitops.model.kinds.change import (  # noqa: F401 - the change model, re-exported
     _NESTED,
@@ -26,52 +24,9 @@ from directus_gitops.model.kinds.change import (  # noqa: F401 - the change mode
     _props,
     _quoted,
 )
-from directus_gitops.model.kinds.model import Item, State
+from directus_gitops.model.kinds.kind import Context
+from directus_gitops.model.kinds.model import State
 from directus_gitops.model.kinds.registry import KINDS
-
-
-def _by(items: list[Item], key: Callable[[Item], Any]) -> dict[Any, Item]:
-    return {key(item): item for item in items}
-
-
-def _items(
-    kind: str,
-    old: list[Item],
-    new: list[Item],
-    key: Callable[[Item], Any],
-    name: Callable[[Item], str],
-    parent: str | None = None,
-) -> Iterator[ConfigChange]:
-    before, after = _by(old, key), _by(new, key)
-    for ident, item in after.items():
-        if ident not in before:
-            yield ConfigChange(kind, "create", name(item), (ident,), parent, entry=item)
-        else:
-            props = _props(before[ident], item)
-            if props:
-                yield ConfigChange(kind, "update", name(item), (ident,), parent, props, item, before[ident])
-    for ident, item in before.items():
-        if ident not in after:
-            yield ConfigChange(kind, "delete", name(item), (ident,), parent, entry=item, current=item)
-
-
-def _id(item: Item) -> Any:
-    return item.get("id")
-
-
-# What every instance bootstraps for itself, named as Directus's app shows it (its files hold
-# translation keys such as ``$t:public_label``).
-_BUILTIN_NAMES = {model.PUBLIC: "Public", model.ADMINISTRATOR: "Administrator"}
-
-
-def _name(item: Item) -> str:
-    builtin = item.get("builtin")
-    if builtin in _BUILTIN_NAMES:
-        return _BUILTIN_NAMES[builtin]
-    name = item.get("name") or item.get("id")
-    if isinstance(name, str) and name.startswith("$t:"):  # another translation key: readable words
-        name = name[3:].removesuffix("_label").replace("_", " ").capitalize()
-    return _quoted(name)
 
 
 def compare(old: State, new: State) -> ConfigChangeSet:
@@ -85,183 +40,12 @@ def compare(old: State, new: State) -> ConfigChangeSet:
             "roles, policies and permissions are not compared (converting between them is a separate step)"
         )
         new = {k: v for k, v in new.items() if k not in ("roles", "policies", "public")}
-    names = {
-        item["id"]: _name(item) for group in ("roles", "policies") for item in old.get(group, []) + new.get(group, [])
-    }
-
-    if "folders" in new:
-        changes.extend(_items("folder", old.get("folders", []), new["folders"], _id, _name))
-    if "roles" in new:
-        if "policies" in new:
-            changes.extend(_items("policy", old.get("policies", []), new["policies"], _id, _name))
-        policy_names = {item["id"]: _name(item) for item in old.get("policies", []) + new.get("policies", [])}
-        changes.extend(
-            _named_policies(change, policy_names)
-            for change in _items("role", old.get("roles", []), new["roles"], _id, _name)
-        )
-        changes.extend(_access(old, new, names))
-        changes.extend(_permissions(old, new, names))
-    if "flows" in new:
-        changes.extend(_children("flow", "operation", "operations", old.get("flows", []), new["flows"]))
-    if "dashboards" in new:
-        changes.extend(_children("dashboard", "panel", "panels", old.get("dashboards", []), new["dashboards"]))
-    if "presets" in new:
-        changes.extend(
-            _items(
-                "preset",
-                old.get("presets", []),
-                new["presets"],
-                model.preset_key,
-                lambda p: (
-                    f"{p.get('collection')}"
-                    + (f" {_quoted(p['bookmark'])}" if p.get("bookmark") else " (layout)")
-                    + (f" for role {names.get(p['role'], p['role'])}" if p.get("role") else " (global)")
-                ),
-            )
-        )
-    if "settings" in new:
-        # A setting left empty is Directus's default: one null on one side and absent on the
-        # other is no change (a first diff listed some fifty "+ null").
-        props = tuple(
-            prop
-            for prop in _props(dict(old.get("settings") or {}), dict(new["settings"] or {}))
-            if not (prop.old in (None, ABSENT) and prop.new in (None, ABSENT))
-        )
-        if props:
-            changes.append(
-                ConfigChange(
-                    "settings",
-                    "update",
-                    "project settings",
-                    ("settings",),
-                    None,
-                    props,
-                    new["settings"],
-                    old.get("settings"),
-                )
-            )
-    if "translations" in new:
-        changes.extend(
-            _items(
-                "translation",
-                old.get("translations", []),
-                new["translations"],
-                model.translation_key,
-                lambda t: f"{t.get('language')} {t.get('key')}",
-            )
-        )
-    if "users" in new:
-        # Users are created and changed, never removed: one that exists only on the target stays.
-        changes.extend(
-            change
-            for change in _items(
-                "user", old.get("users", []), new["users"], model.user_key, lambda u: str(u.get("email"))
-            )
-            if change.action != "delete"
-        )
+    context = Context(model=new.get("model", model.POLICIES), old=old, new=new)
     for kind in KINDS:
-        if kind.group in new:
-            changes.extend(kind.compare(old.get(kind.group), new[kind.group]))
+        section = kind.section(new)
+        if section is not None:
+            changes.extend(kind.compare(kind.section(old), section, context))
     return ConfigChangeSet(tuple(_drop_cascaded(changes)), tuple(warnings))
-
-
-def _named_policies(change: ConfigChange, names: Mapping[str, str]) -> ConfigChange:
-    """A role's change with its policies shown by name (the ids stay the identity: the
-    applier works from ``entry``, not from the values shown)."""
-
-    def shown(value: Any) -> Any:
-        if isinstance(value, list):
-            return [names.get(item, item) if isinstance(item, str) else item for item in value]
-        return names.get(value, value) if isinstance(value, str) else value
-
-    props = tuple(
-        PropertyChange(p.path, shown(p.old), shown(p.new)) if p.path.split(".", 1)[0] == "policies" else p
-        for p in change.properties
-    )
-    return dataclasses.replace(change, properties=props)
-
-
-def _links(state: State) -> dict[tuple[Any, Any], Item]:
-    links: dict[tuple[Any, Any], Item] = {}
-    for role in state.get("roles", []):
-        for policy in role.get("policies") or []:
-            links[(role["id"], policy)] = {"role": role["id"], "policy": policy}
-    for policy in state.get("policies", []):
-        if policy.get("public"):
-            links[(None, policy["id"])] = {"role": None, "policy": policy["id"]}
-    return links
-
-
-def _access(old: State, new: State, names: Mapping[str, str]) -> Iterator[ConfigChange]:
-    if new.get("model") != model.POLICIES:
-        return
-    before, after = _links(old), _links(new)
-
-    def name(key: tuple[Any, Any]) -> str:
-        role = names.get(key[0], str(key[0])) if key[0] else "(public)"
-        return f"{role} → policy {names.get(key[1], str(key[1]))}"
-
-    for key, item in after.items():
-        if key not in before:
-            yield ConfigChange("access", "create", name(key), key, entry=item)
-    for key, item in before.items():
-        if key not in after:
-            yield ConfigChange("access", "delete", name(key), key, entry=item, current=item)
-
-
-def _holders(state: State) -> list[tuple[str | None, str, list[Item]]]:
-    """(holder id, holder name, permissions): policies on 11+, roles and public before."""
-    if state.get("model") == model.POLICIES:
-        return [(p["id"], "policy", p.get("permissions") or []) for p in state.get("policies", [])]
-    holders: list[tuple[str | None, str, list[Item]]] = [
-        (r["id"], "role", r.get("permissions") or []) for r in state.get("roles", [])
-    ]
-    holders.append((None, "public", (state.get("public") or {}).get("permissions") or []))
-    return holders
-
-
-def _permissions(old: State, new: State, names: Mapping[str, str]) -> Iterator[ConfigChange]:
-    def index(state: State) -> dict[tuple[Any, ...], Item]:
-        return {(holder, *model.permission_key(item)): item for holder, _, items in _holders(state) for item in items}
-
-    before, after = index(old), index(new)
-    noun = "policy" if new.get("model") == model.POLICIES else "role"
-
-    def name(key: tuple[Any, ...]) -> str:
-        holder = f"{noun} {names.get(key[0], key[0])}" if key[0] else "public"
-        return f"{holder}: {key[1]}.{key[2]}"
-
-    for key, item in after.items():
-        if key not in before:
-            yield ConfigChange("permission", "create", name(key), key, key[0], entry=item)
-        else:
-            # A permission's `permissions` is its filter, a property of its own, not items in it.
-            props = _props(before[key], item, _NESTED - {"permissions"})
-            if props:
-                yield ConfigChange("permission", "update", name(key), key, key[0], props, item, before[key])
-    for key, item in before.items():
-        if key not in after:
-            yield ConfigChange("permission", "delete", name(key), key, key[0], entry=item, current=item)
-
-
-def _children(kind: str, child: str, key: str, old: list[Item], new: list[Item]) -> Iterator[ConfigChange]:
-    yield from _items(kind, old, new, _id, _name)
-    before = _by(old, _id)
-    for item in new:
-        current = before.get(item["id"], {})
-        owner = _name(item)
-
-        def name(sub: Item, owner: str = owner) -> str:
-            return f"{owner}: {sub.get('key') or sub.get('name') or sub.get('id')}"
-
-        yield from _items(child, current.get(key) or [], item.get(key) or [], _id, name, item["id"])
-    after = {item["id"] for item in new}
-    for item in old:
-        if item["id"] not in after:
-            for sub in item.get(key) or []:
-                yield ConfigChange(
-                    child, "delete", f"{_name(item)}: {sub.get('id')}", (sub["id"],), item["id"], entry=sub, current=sub
-                )
 
 
 def _drop_cascaded(changes: list[ConfigChange]) -> list[ConfigChange]:

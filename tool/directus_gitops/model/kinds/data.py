@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -40,7 +40,8 @@ from urllib.parse import quote
 from directus_gitops.base.errors import ConfigError, SnapshotError
 from directus_gitops.files import store
 from directus_gitops.model.kinds.change import ConfigChange, _props
-from directus_gitops.model.kinds.kind import Fetch, Finding, Kind, Location, Ref, Step
+from directus_gitops.model.kinds.kind import Context, Fetch, Finding, Kind, Location, Ref, Step
+from directus_gitops.model.selection import Rules
 
 FOLDER = "data"
 DOCUMENT = "rows"  # the files' ``kind:``
@@ -238,13 +239,14 @@ def _ordered(table: Mapping[str, Any], row: Mapping[str, Any]) -> Row:
 class Rows(Kind):
     group = "data"
     nouns = ("row",)
+    files = (DOCUMENT,)
 
     # ----------------------------------------------------------------- reading a server
 
     def spec_of(self, section: Any) -> dict[str, Table]:
         return {name: {k: v for k, v in table.items() if k != "rows"} for name, table in (section or {}).items()}
 
-    def read(self, fetch: Fetch, spec: Any) -> Section:
+    def read(self, fetch: Fetch, spec: Any, context: Context | None = None) -> Section:
         tables: dict[str, Table] = dict(spec or {})
         if not tables:
             return {}
@@ -301,7 +303,7 @@ class Rows(Kind):
             out[f"{FOLDER}/{store.file_stem(name)}.yaml"] = document
         return out
 
-    def build(self, documents: Mapping[str, Any]) -> Section:
+    def build(self, documents: Mapping[str, Any], context: Context | None = None) -> Section:
         section: Section = {}
         for document in documents.values():
             table = {k: document[k] for k in _HEADER_KEYS if k in document}
@@ -313,7 +315,11 @@ class Rows(Kind):
     # ----------------------------------------------------------------- validation
 
     def findings(
-        self, documents: Mapping[str, Any], fields: Mapping[str, Mapping[str, str]] | None, complete: bool
+        self,
+        documents: Mapping[str, Any],
+        fields: Mapping[str, Mapping[str, str]] | None,
+        complete: bool,
+        context: Context | None = None,
     ) -> list[Finding]:
         found: list[Finding] = []
         keys: dict[str, set[str]] = {}
@@ -343,7 +349,7 @@ class Rows(Kind):
 
     # ----------------------------------------------------------------- comparing
 
-    def compare(self, old: Any, new: Any) -> list[ConfigChange]:
+    def compare(self, old: Any, new: Any, context: Context | None = None) -> list[ConfigChange]:
         changes: list[ConfigChange] = []
         for name, table in (new or {}).items():
             before = {row_ident(table, row): row for row in ((old or {}).get(name) or {}).get("rows") or []}
@@ -392,8 +398,8 @@ class Rows(Kind):
 
     # ----------------------------------------------------------------- the rest
 
-    def ignore(self, section: Any, ignored: Callable[[str], bool]) -> tuple[Section, list[str]]:
-        kept = {name: table for name, table in (section or {}).items() if not ignored(name)}
+    def ignore(self, section: Any, rules: Rules, context: Context | None = None) -> tuple[Section, list[str]]:
+        kept = {name: table for name, table in (section or {}).items() if not rules.ignores_collection(name)}
         return kept, [f"data {name}" for name in sorted(set(section or {}) - set(kept))]
 
     def count(self, section: Any) -> str:

@@ -15,7 +15,6 @@ collection names; two items with the same name get their id in the file name.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from pathlib import PurePosixPath
 from typing import Any
@@ -24,55 +23,27 @@ from directus_gitops.base.errors import DocumentError, InvalidSnapshotError
 from directus_gitops.files import store, yamlio
 from directus_gitops.model.kinds import model
 from directus_gitops.model.kinds import validate as checks
-from directus_gitops.model.kinds.kind import Finding
-from directus_gitops.model.kinds.model import Item, State
+from directus_gitops.model.kinds.items import FOLDER
+from directus_gitops.model.kinds.kind import Context, Finding
+from directus_gitops.model.kinds.model import State
 from directus_gitops.model.kinds.registry import BY_DOCUMENT, KINDS
 
-FOLDER = "config"
+__all__ = ["FOLDER", "HEADER", "build", "canonical_document", "documents", "groups_of", "parse", "render"]
+
 HEADER = (
     "# Written by directus-gitops from a Directus instance's configuration. Change it in\n"
     "# Directus and pull; ids are kept on push (docs/config-kinds.md).\n"
 )
-_SINGLE = {"presets": "presets", "translations": "translations", "folders": "folders", "users": "users"}
-_PER_ITEM = {"roles": "role", "policies": "policy", "flows": "flow", "dashboards": "dashboard"}
-_KIND_GROUP = {kind: group for group, kind in _PER_ITEM.items()}
-
-
-def _public(item: Mapping[str, Any]) -> Item:
-    """An item as written: without the server-side ids kept under ``_`` keys."""
-    result: Item = {}
-    for key, value in item.items():
-        if key.startswith("_"):
-            continue
-        if isinstance(value, list):
-            value = [_public(v) if isinstance(v, dict) else v for v in value]
-        result[key] = value
-    return result
 
 
 def documents(state: State) -> dict[str, Any]:
     """Relative path (under the schema folder) → the document to write there."""
     state = model.canonical(state)
     result: dict[str, Any] = {}
-    for group, kind in _PER_ITEM.items():
-        used: set[str] = set()
-        for item in state.get(group, []):
-            name = str(item.get("builtin") or item.get("name") or item["id"])
-            stem = store.file_stem(re.sub(r"\s+", "-", name.strip().lower()))
-            if stem.lower() in used:
-                stem = f"{stem}~{str(item['id'])[:8]}"
-            used.add(stem.lower())
-            result[f"{FOLDER}/{group}/{stem}.yaml"] = {"kind": kind, **_public(item)}
-    if state.get("model") == model.ROLES and "public" in state:
-        result[f"{FOLDER}/public.yaml"] = {"kind": "public", **_public(state["public"])}
-    for group in _SINGLE:
-        if group in state:
-            result[f"{FOLDER}/{group}.yaml"] = {"kind": group, "items": [_public(i) for i in state[group]]}
-    if "settings" in state:
-        result[f"{FOLDER}/settings.yaml"] = {"kind": "settings", "settings": state["settings"]}
-    for other in KINDS:
-        if other.group in state:
-            result.update(other.documents(state[other.group]))
+    for kind in KINDS:
+        section = kind.section(state)
+        if section is not None:
+            result.update(kind.documents(section))
     return result
 
 
@@ -80,23 +51,12 @@ def canonical_document(document: Mapping[str, Any]) -> dict[str, Any]:
     """One configuration file's document (which passed the validation) in the order
     :func:`documents` writes it: its lists in their canonical order (what a merge of two edits
     of the file writes, after ``HEADER``)."""
-    kind = document["kind"]
-    body = {key: value for key, value in document.items() if key != "kind"}
+    kind = BY_DOCUMENT[document["kind"]]
     # A role holding permissions, and the public role, exist in the 9.x/10.x model only.
-    roles = kind == "public" or (kind == "role" and "permissions" in body)
-    state = model.canonical(_placed({"model": model.ROLES if roles else model.POLICIES}, document))
-    if kind in _KIND_GROUP:
-        return {"kind": kind, **_public(state[_KIND_GROUP[kind]][0])}
-    if kind == "public":
-        return {"kind": kind, **_public(state["public"])}
-    if kind in _SINGLE:
-        return {"kind": kind, "items": [_public(item) for item in state[kind]]}
-    return {"kind": kind, "settings": state["settings"]}
-
-
-def _placed(state: State, document: Mapping[str, Any]) -> State:
-    _place(state, document)
-    return state
+    roles = document["kind"] == "public" or (document["kind"] == "role" and "permissions" in document)
+    entry = {"model": model.ROLES if roles else model.POLICIES}
+    section = kind.build({"": document}, Context(model=entry["model"], entry=entry))
+    return next(iter(kind.documents(kind.canonical(section)).values()))
 
 
 def render(
@@ -121,16 +81,7 @@ def render(
 
 def groups_of(state: State) -> set[str]:
     """The sync groups a state holds."""
-    found = set()
-    if "roles" in state or "policies" in state:
-        found.add("access")
-    found.update(
-        group
-        for group in ("flows", "dashboards", "presets", "settings", "translations", "folders", "users")
-        if group in state
-    )
-    found.update(kind.group for kind in KINDS if kind.group in state)
-    return found
+    return {kind.group for kind in KINDS if kind.section(state) is not None}
 
 
 def parse(
@@ -187,36 +138,15 @@ def parse(
 
 def build(entry: Mapping[str, Any], documents: Mapping[str, Any]) -> State:
     """The state of configuration files that passed the validation."""
-    kind_model = entry.get("model", model.POLICIES)
-    state: State = {"model": kind_model}
+    state: State = {"model": entry.get("model", model.POLICIES)}
+    context = Context(model=state["model"], entry=entry)
     theirs: dict[str, dict[str, Any]] = {}
     for relpath, document in documents.items():
-        if document["kind"] in BY_DOCUMENT:
-            theirs.setdefault(BY_DOCUMENT[document["kind"]].group, {})[relpath] = document
-        else:
-            _place(state, document)
+        theirs.setdefault(BY_DOCUMENT[document["kind"]].group, {})[relpath] = document
     listed = entry.get("groups") or []
-    for other in KINDS:
-        if other.group in theirs or other.group in listed:
-            state[other.group] = other.build(theirs.get(other.group, {}))
-    for group in ("flows", "dashboards", "presets", "translations", "folders", "users"):
-        if group in listed:
-            state.setdefault(group, [])
-    if "roles" in state or "policies" in state or "access" in listed:
-        state.setdefault("roles", [])
-        if kind_model == model.POLICIES:
-            state.setdefault("policies", [])
+    for kind in KINDS:
+        if kind.group in theirs or kind.group in listed:
+            section = kind.build(theirs.get(kind.group, {}), context)
+            if section is not None:
+                kind.place(state, section)
     return model.canonical(state)
-
-
-def _place(state: State, document: Mapping[str, Any]) -> None:
-    kind = document["kind"]
-    body = {key: value for key, value in document.items() if key != "kind"}
-    if kind in _KIND_GROUP:
-        state.setdefault(_KIND_GROUP[kind], []).append(body)
-    elif kind == "public":
-        state["public"] = {"permissions": body.get("permissions") or []}
-    elif kind in _SINGLE:
-        state.setdefault(kind, []).extend(body.get("items") or [])
-    else:  # settings (the validation knows no other kind)
-        state["settings"] = body.get("settings") or {}

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from directus_gitops.model.kinds.model import ADMINISTRATOR, POLICIES, PUBLIC, Item, State
+from directus_gitops.model.kinds.items import ADMINISTRATOR, POLICIES, PUBLIC, Item, State
 
 _BOOTSTRAP_DESCRIPTION = "$t:admin_description"
 
