@@ -30,20 +30,13 @@ def _field(name: str, kind: str, **schema: Any) -> dict[str, Any]:
     return {"field": name, "type": kind, "schema": schema, "meta": {}}
 
 
-def tables(http: httpx.Client, *, m2m: bool = True) -> None:
-    """The collections, their fields and relations (no rows)."""
+def tables(http: httpx.Client, *, m2m: bool = True, languages: bool = True) -> None:
+    """The collections, their fields and relations (no rows). ``languages``: create it (the
+    demo model has its own, with the same fields)."""
     code = _field("code", "string", is_primary_key=True, length=16)
-    _send(
-        http,
-        "POST",
-        "/collections",
-        {
-            "collection": "languages",
-            "schema": {},
-            "meta": {},
-            "fields": [code, _field("name", "string"), _field("direction", "string")],
-        },
-    )
+    if languages:
+        fields = [code, _field("name", "string"), _field("direction", "string")]
+        _send(http, "POST", "/collections", {"collection": "languages", "schema": {}, "meta": {}, "fields": fields})
     ident = {
         "field": "id",
         "type": "integer",
@@ -169,6 +162,21 @@ def rows(http: httpx.Client, *, m2m: bool = True) -> dict[str, int]:
     return ids
 
 
-def seed(http: httpx.Client, *, m2m: bool = True) -> dict[str, int]:
-    tables(http, m2m=m2m)
+def seed(http: httpx.Client, *, m2m: bool = True, languages: bool = True) -> dict[str, int]:
+    tables(http, m2m=m2m, languages=languages)
     return rows(http, m2m=m2m)
+
+
+DEMO_DATA = "data:\n  languages: {}\n  categories: {key: name}\n"
+
+
+def demo_rows(http: httpx.Client) -> None:
+    """Rows for the demo model's own ``languages`` and ``categories`` (a tree keyed by name in
+    the files): "Machine learning" is created before its parent "AI"."""
+    _send(http, "POST", "/items/languages", [
+        {"code": "en-US", "name": "English", "direction": "ltr"},
+        {"code": "de-DE", "name": "German", "direction": "ltr"},
+    ])  # fmt: skip
+    ml = _send(http, "POST", "/items/categories", {"name": "Machine learning", "sort": 2})
+    ai = _send(http, "POST", "/items/categories", {"name": "AI", "sort": 1})
+    _send(http, "PATCH", f"/items/categories/{ml['id']}", {"parent": ai["id"]})

@@ -110,7 +110,7 @@ def main() -> int:
         major = int(version.split(".")[0])
         with config_seed.client(source.url, source.token) as http:
             config_seed.seed(http, policies=major >= 11, filtered=major < 12, legacy_translations=major < 10)
-            data_seed.seed(http, m2m=False)  # languages, and a tree of categories keyed by slug
+            data_seed.demo_rows(http)  # the model's languages, and a tree of categories
 
         env = {
             **os.environ,
@@ -124,7 +124,7 @@ def main() -> int:
         (project / "directus-gitops.yaml").write_text(
             "schema_dir: schema\n"
             "sync: [schema, access, flows, dashboards, presets, settings, translations, folders]\n"
-            "data:\n  languages: {}\n  categories: {key: slug}\n"
+            f"{data_seed.DEMO_DATA}"
             "environments:\n"
             f"  source: {{url: '{source.url}'}}   # token from $DIRECTUS_SOURCE_TOKEN\n"
             f"  target: {{url: '{target.url}'}}   # token from $DIRECTUS_TARGET_TOKEN\n"

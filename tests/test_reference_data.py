@@ -81,6 +81,7 @@ def test_rows_travel_by_key_into_a_target_whose_ids_differ(project: Project, pai
     plan = project.run("plan", "--env", "prod", "--format", "markdown")
     assert plan.code == 0, plan.output
     assert commonmark.check(plan.out) == [] and "+ categories ml" in plan.out
+    assert "drift" not in plan.out  # a first push into an empty target: nothing to tell apart
 
     pushed = project.run("push", "--env", "prod", "--yes")
     assert pushed.code == 0, pushed.output

@@ -54,6 +54,10 @@ def explain(config: Config, plan: Plan, warn: Callable[[str], None], *, limit: i
     other = status.on_other_branch(repo, live, {info.sha for info in infos}, history.load, rules=rules, mode=mode)
     if other is not None:
         return Origin(other[1].info, True, 0, ref, branch=other[0])
+    if found.behind == 0 or not plan.target_snapshot.get("collections"):
+        # The closest commit is the reference itself, or the target holds no model: nothing
+        # tells changes made on it from a first push, so nothing is said.
+        return None
     base = next(commit for commit in history if commit.info.sha == found.commit.sha)
     assert base.snapshot is not None
     # Drift: what the target changed since the closest commit, where the change under review
