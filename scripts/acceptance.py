@@ -104,6 +104,9 @@ def run_case(case: Case, path: Path, pool: ServerPool, scratch: Path) -> Case:
         with pool.new_server(case.release, vendor=case.database) as server:
             (project / "directus-gitops.yaml").write_text(f"environments:\n  t: {{url: '{server.url}'}}\n")
             env = {**os.environ, "DIRECTUS_T_TOKEN": server.token, "NO_COLOR": "1"}
+            # The code of the checkout this script is in, whatever the caller's PYTHONPATH said
+            # (a relative one would not hold in the project folder the tool runs in).
+            env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tool"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
             before = demo_model.snapshot(server.url, server.token)
 
             def tool(*arguments: str) -> subprocess.CompletedProcess[str]:

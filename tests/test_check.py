@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from directus_gitops.files import snapshot as snap
-from directus_gitops.files import store
+from directus_gitops.files import store, yamlio
 from directus_gitops.model import validate
 from tests import samples
 from tests.conftest import Project, Result
@@ -323,4 +323,19 @@ def test_a_number_written_as_text_fails_check_and_fix_writes_the_number(project:
     assert "rewritten in canonical form" in fixed.err
     assert "max_length: 120\n" in authors.read_text() and "    sort: 1\n" in authors.read_text()
     assert project.git("status", "--porcelain") == ""  # exactly the committed file
+    assert project.run("check").code == 0
+
+
+def test_a_flag_written_as_1_or_0_is_read_as_the_boolean_and_check_fix_writes_it(project: Project) -> None:
+    # Snapshots from MySQL may write meta flags as 1 and 0; Directus takes them and reads back booleans.
+    snapshot = samples.base()
+    samples.find(snapshot, "fields", "authors", "name")["meta"]["searchable"] = 1
+    samples.find(snapshot, "fields", "authors", "name")["meta"]["hidden"] = 0
+    store.write_tree(project.schema, store.render(snapshot))
+    checked = project.run("check")
+    assert checked.code != 0 and "meta.searchable is written as 1, Directus stores the boolean true" in checked.err
+    assert project.run("check", "--fix").code == 0
+    fixed = yamlio.load((project.schema / "collections" / "authors.yaml").read_text())
+    name = next(entry for entry in fixed["fields"] if entry["field"] == "name")
+    assert (name["meta"]["searchable"], name["meta"]["hidden"]) == (True, False)
     assert project.run("check").code == 0

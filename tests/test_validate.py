@@ -193,12 +193,12 @@ def test_a_section_like_one_found_right_but_with_a_value_of_another_type_is_stil
     validate.load_document(model, "right")  # every section of this model found right
     fields = [entry for entry in model["fields"] if entry["field"] != "id"]
     fields[0]["meta"]["hidden"] = "no"
-    fields[-1]["meta"]["hidden"] = 0
+    fields[-1]["meta"]["hidden"] = 2  # (0 and 1 are read as false and true)
     with pytest.raises(InvalidSnapshotError) as refused:
         validate.load_document(model, "wrong")
     assert [problem for problem in refused.value.problems if "meta.hidden" in problem] == [
         f"wrong: {fields[0]['collection']}.{fields[0]['field']}: meta.hidden must be true or false or null, not 'no'",
-        f"wrong: {fields[-1]['collection']}.{fields[-1]['field']}: meta.hidden must be true or false or null, not 0",
+        f"wrong: {fields[-1]['collection']}.{fields[-1]['field']}: meta.hidden must be true or false or null, not 2",
     ]
     with pytest.raises(InvalidSnapshotError):  # and again: a wrong section is never remembered
         validate.load_document(model, "wrong")

@@ -147,12 +147,13 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "sqlite-unique-indexed",
         "translated",
-        "Directus 11 on SQLite reports the index SQLite keeps for a unique column, a uuid or text primary key "
-        "included, as `schema.is_indexed: true` (measured on 11.3.5), and an apply asking for `false` fails "
+        "Directus 11 on SQLite before 11.17 reports the index SQLite keeps for a unique column, a uuid or text "
+        "primary key included, as `schema.is_indexed: true` (measured on 11.3.5; 11.17.4 and 12.4.1 do not, and "
+        "the releases between were not measured), and an apply asking for `false` fails "
         "(500 'no such index') or changes nothing: on a unique or primary-key field the target's `true` is kept. A "
         "new unique field is sent without `is_indexed: true` (the unique's own index is that one; asking for "
         "another makes 11.3.5 read the column back as not unique), and the target then reports it indexed.",
-        "target SQLite before 12",
+        "target SQLite before 11.17",
     ),
     Rule(
         "json-as-text",
@@ -488,8 +489,9 @@ _SAME_AS_RESTRICT = frozenset({"RESTRICT", "NO ACTION"})
 
 # Directus before 11 sorts plain lists in the snapshots it returns (lodash sortBy).
 _KEEPS_LIST_ORDER_SINCE = (11, 0, 0)
-# Directus 11 on SQLite reports a unique column's automatic index as is_indexed (12.4.1 does not).
-_UNIQUE_NOT_INDEXED_SINCE = (12, 0, 0)
+# Directus 11 on SQLite reports a unique column's automatic index as is_indexed (11.3.5 does;
+# 11.17.4 and 12.4.1 do not: sent without the index, a new unique field reads back not indexed).
+_UNIQUE_NOT_INDEXED_SINCE = (11, 17, 0)
 
 
 @dataclass(frozen=True)

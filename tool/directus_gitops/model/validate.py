@@ -14,6 +14,7 @@ server's snapshot through :func:`document_problems` alike, before anything is wr
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -669,6 +670,13 @@ NUMBER_PROPERTIES: dict[tuple[str, str], tuple[str, ...]] = {
     ("collections", "meta"): ("sort",),
 }
 _INTEGER_TEXT = re.compile(r"-?[0-9]{1,15}")  # what a JSON number (a double) holds exactly
+# Flags Directus stores as booleans, which snapshots from MySQL may write as 1 and 0 (Directus's
+# own validation takes any value there and reads back true or false): every reader takes the
+# boolean, and `check` says how it is written, as for the numbers above.
+FLAG_PROPERTIES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("fields", "meta"): ("hidden", "readonly", "required", "searchable"),
+    ("collections", "meta"): ("hidden", "singleton", "versioning", "archive_app_filter"),
+}
 
 
 def _numbers_from_text(item: _Placed) -> list[_Finding]:
@@ -678,18 +686,24 @@ def _numbers_from_text(item: _Placed) -> list[_Finding]:
     if not isinstance(entry, dict):
         return found
     for section in ("meta", "schema"):
-        names, properties = NUMBER_PROPERTIES.get((item.key, section)), entry.get(section)
-        if not names or not isinstance(properties, dict):
+        properties = entry.get(section)
+        if not isinstance(properties, dict):
             continue
+        names = NUMBER_PROPERTIES.get((item.key, section), ())
         texts = {name: properties[name] for name in names if type(properties.get(name)) is str}
-        numbers = {name: int(text) for name, text in texts.items() if _INTEGER_TEXT.fullmatch(text)}
-        if not numbers:
+        written = {name: f"the text {text!r}" for name, text in texts.items() if _INTEGER_TEXT.fullmatch(text)}
+        values: dict[str, Any] = {name: int(texts[name]) for name in written}
+        for name in FLAG_PROPERTIES.get((item.key, section), ()):
+            if type(properties.get(name)) is int and properties[name] in (0, 1):
+                written[name], values[name] = f"written as {properties[name]}", properties[name] == 1
+        if not values:
             continue
-        entry[section] = {**properties, **numbers}  # a new mapping: a parsed file's may be shared
-        for name, number in numbers.items():
+        entry[section] = {**properties, **values}  # a new mapping: a parsed file's may be shared
+        for name, value in values.items():
+            what = "the number" if type(value) is int else "the boolean"
             message = (
-                f"{item.name}: {section}.{name} is the text {texts[name]!r}, Directus stores the number {number} "
-                f"(`check --fix` writes it)"
+                f"{item.name}: {section}.{name} is {written[name]}, Directus stores {what} "
+                f"{json.dumps(value)} (`check --fix` writes it)"
             )
             found.append(_Finding(item.relpath, (*item.at, section, name), message, blocking=False, cosmetic=True))
     return found
