@@ -12,8 +12,8 @@ from typing import Any
 
 from directus_gitops.base.formats import counted
 from directus_gitops.model.kinds.change import ConfigChange, by, item_changes, item_id, item_name
-from directus_gitops.model.kinds.items import Item, by_name, ignored, per_item, pick
-from directus_gitops.model.kinds.kind import ConfigKind, Context, Fetch, Finding, Step, every
+from directus_gitops.model.kinds.items import Item, by_name, ignored, pick
+from directus_gitops.model.kinds.kind import Context, Fetch, Finding, PerItemKind, Step, every
 from directus_gitops.model.kinds.props import FLAG, ID, NAME, TEXT, Checks, Placed, Prop, body, by_id, label
 from directus_gitops.model.kinds.rest import Endpoint
 from directus_gitops.model.selection import Rules
@@ -90,7 +90,7 @@ def children(kind: str, child: str, key: str, old: list[Item], new: list[Item]) 
                 )
 
 
-class Dashboards(ConfigKind):
+class Dashboards(PerItemKind):
     group = "dashboards"
     nouns = ("dashboard", "panel")
     files = ("dashboard",)
@@ -111,12 +111,6 @@ class Dashboards(ConfigKind):
         for dashboard in result:
             dashboard["panels"] = sorted(dashboard.get("panels") or [], key=panel_order)
         return result
-
-    def documents(self, section: Any) -> dict[str, Any]:
-        return per_item(self.group, "dashboard", section)
-
-    def build(self, documents: Mapping[str, Any], context: Context | None = None) -> Any:
-        return [body(document) for document in documents.values()]
 
     def findings(
         self,

@@ -19,8 +19,8 @@ from typing import Any
 from directus_gitops.base.formats import counted
 from directus_gitops.model.kinds.change import ConfigChange
 from directus_gitops.model.kinds.dashboards import children
-from directus_gitops.model.kinds.items import Item, by_name, ignored, per_item, pick
-from directus_gitops.model.kinds.kind import ConfigKind, Context, Fetch, Finding, Step, every
+from directus_gitops.model.kinds.items import Item, by_name, ignored, pick
+from directus_gitops.model.kinds.kind import Context, Fetch, Finding, PerItemKind, Step, every
 from directus_gitops.model.kinds.props import ID, NAME, TEXT, Checks, Placed, Prop, body, by_id, label, quoted
 from directus_gitops.model.kinds.rest import Endpoint, path
 from directus_gitops.model.selection import Rules
@@ -78,7 +78,7 @@ def operations_in_order(start: str | None, operations: Iterable[Item]) -> list[I
     return ordered
 
 
-class Flows(ConfigKind):
+class Flows(PerItemKind):
     group = "flows"
     nouns = ("flow", "operation")
     files = ("flow",)
@@ -108,12 +108,6 @@ class Flows(ConfigKind):
         for flow in result:
             flow["operations"] = operations_in_order(flow.get("operation"), flow.get("operations") or [])
         return result
-
-    def documents(self, section: Any) -> dict[str, Any]:
-        return per_item(self.group, "flow", section)
-
-    def build(self, documents: Mapping[str, Any], context: Context | None = None) -> Any:
-        return [body(document) for document in documents.values()]
 
     def findings(
         self,

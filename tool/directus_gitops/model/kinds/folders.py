@@ -13,8 +13,8 @@ from typing import Any
 
 from directus_gitops.base.formats import counted
 from directus_gitops.model.kinds.change import ConfigChange, item_changes, item_id, item_name
-from directus_gitops.model.kinds.items import by_name, ignored, items_of, listed, pick
-from directus_gitops.model.kinds.kind import ConfigKind, Context, Fetch, Finding, Step, every
+from directus_gitops.model.kinds.items import by_name, ignored, pick
+from directus_gitops.model.kinds.kind import Context, Fetch, Finding, ListedKind, Step, every
 from directus_gitops.model.kinds.props import ID, NAME, TEXT, Checks, body, by_id
 from directus_gitops.model.kinds.rest import Endpoint
 from directus_gitops.model.selection import Rules
@@ -24,7 +24,7 @@ FOLDER = {"id": ID, "name": NAME, "parent": TEXT}
 _ENDPOINT = Endpoint("folder", "folders", FOLDER_FIELDS, nested=True)
 
 
-class Folders(ConfigKind):
+class Folders(ListedKind):
     group = "folders"
     nouns = ("folder",)
     files = ("folders",)
@@ -34,12 +34,6 @@ class Folders(ConfigKind):
 
     def canonical(self, section: Any) -> Any:
         return by_name(section)
-
-    def documents(self, section: Any) -> dict[str, Any]:
-        return listed("folders", section)
-
-    def build(self, documents: Mapping[str, Any], context: Context | None = None) -> Any:
-        return items_of(documents)
 
     def findings(
         self,

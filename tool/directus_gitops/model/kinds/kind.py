@@ -41,6 +41,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from directus_gitops.model.kinds.items import items_of, listed, per_item
+
 if TYPE_CHECKING:
     from directus_gitops.model.kinds.change import ConfigChange
     from directus_gitops.model.selection import Rules
@@ -187,3 +189,23 @@ class ConfigKind(Kind):
 
     def known(self, current: Any) -> dict[Ref, Any]:
         return {}
+
+
+class PerItemKind(ConfigKind):
+    """A kind written one file per item: ``config/<group>/<name>.yaml`` of ``kind: files[0]``."""
+
+    def documents(self, section: Any) -> dict[str, Any]:
+        return per_item(self.group, self.files[0], section)
+
+    def build(self, documents: Mapping[str, Any], context: Context | None = None) -> Any:
+        return [{key: value for key, value in document.items() if key != "kind"} for document in documents.values()]
+
+
+class ListedKind(ConfigKind):
+    """A kind written as one file listing its items: ``config/<group>.yaml``."""
+
+    def documents(self, section: Any) -> dict[str, Any]:
+        return listed(self.group, section)
+
+    def build(self, documents: Mapping[str, Any], context: Context | None = None) -> Any:
+        return items_of(documents)

@@ -14,8 +14,8 @@ from typing import Any
 from directus_gitops.base.formats import counted
 from directus_gitops.model.kinds import access
 from directus_gitops.model.kinds.change import ConfigChange, _quoted, item_changes
-from directus_gitops.model.kinds.items import ignored, items_of, listed, pick
-from directus_gitops.model.kinds.kind import ConfigKind, Context, Fetch, Finding, Step, every
+from directus_gitops.model.kinds.items import ignored, pick
+from directus_gitops.model.kinds.kind import Context, Fetch, Finding, ListedKind, Step, every
 from directus_gitops.model.kinds.props import TEXT, Checks, Prop, body
 from directus_gitops.model.kinds.rest import Endpoint
 from directus_gitops.model.selection import Rules
@@ -53,7 +53,7 @@ def preset_key(item: Mapping[str, Any]) -> tuple[str, str, str]:
     return str(item.get("role") or ""), str(item.get("collection")), str(item.get("bookmark") or "")
 
 
-class Presets(ConfigKind):
+class Presets(ListedKind):
     group = "presets"
     nouns = ("preset",)
     files = ("presets",)
@@ -63,12 +63,6 @@ class Presets(ConfigKind):
 
     def canonical(self, section: Any) -> Any:
         return sorted(section, key=preset_key)
-
-    def documents(self, section: Any) -> dict[str, Any]:
-        return listed("presets", section)
-
-    def build(self, documents: Mapping[str, Any], context: Context | None = None) -> Any:
-        return items_of(documents)
 
     def findings(
         self,

@@ -13,8 +13,8 @@ from typing import Any
 
 from directus_gitops.base.formats import counted
 from directus_gitops.model.kinds.change import ConfigChange, item_changes
-from directus_gitops.model.kinds.items import ignored, items_of, listed, pick
-from directus_gitops.model.kinds.kind import ConfigKind, Context, Fetch, Finding, Step, every
+from directus_gitops.model.kinds.items import ignored, pick
+from directus_gitops.model.kinds.kind import Context, Fetch, Finding, ListedKind, Step, every
 from directus_gitops.model.kinds.props import TEXT, Checks, Prop, body
 from directus_gitops.model.kinds.rest import Endpoint
 from directus_gitops.model.selection import Rules
@@ -54,7 +54,7 @@ def user_key(item: Mapping[str, Any]) -> str:
     return str(item.get("email") or "").lower()
 
 
-class Users(ConfigKind):
+class Users(ListedKind):
     group = "users"
     nouns = ("user",)
     files = ("users",)
@@ -70,12 +70,6 @@ class Users(ConfigKind):
 
     def canonical(self, section: Any) -> Any:
         return sorted(section, key=user_key)
-
-    def documents(self, section: Any) -> dict[str, Any]:
-        return listed("users", section)
-
-    def build(self, documents: Mapping[str, Any], context: Context | None = None) -> Any:
-        return items_of(documents)
 
     def findings(
         self,
