@@ -38,7 +38,8 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This repository as committed, tagged as the release the docs name."""
     clone = tmp_path_factory.mktemp("install") / "directus-gitops"
     run("git", "clone", "--quiet", "--no-local", ROOT, clone)
-    run("git", "-c", "user.name=t", "-c", "user.email=t@example.com", "tag", f"v{__version__}", cwd=clone)
+    # (--force: the clone may have the tag already, on an older commit; this tests the code as it is)
+    run("git", "-c", "user.name=t", "-c", "user.email=t@example.com", "tag", "--force", f"v{__version__}", cwd=clone)
     return clone
 
 

@@ -443,3 +443,20 @@ def test_which_origin_differences_the_rules_carry_across() -> None:
     assert not translate.covered(origins["release"], source, ("11.*",))
     [unknown] = translate.compatibility({"directus": "12.4.1"}, {"directus": "12.4.1", "vendor": "sqlite"})
     assert unknown.kind == "unknown vendor" and not translate.covered(unknown, {"directus": "12.4.1"}, ("*",))
+
+
+def test_a_function_default_of_another_database_is_not_sent_and_not_a_difference() -> None:
+    """A PostgreSQL file's `gen_random_uuid()` default would be written into SQLite's CREATE TABLE
+    (Directus answers 500): a new field goes without it, and the target's own default stands."""
+    source, target = on("postgres"), on("sqlite")
+    source["fields"].append(samples.field("authors", "token", default_value="gen_random_uuid()"))
+    translation = translate.translate(source, target)
+    assert find(translation.snapshot, "fields", "authors", "token")["schema"]["default_value"] is None
+    assert [(n.rule, n.subject) for n in translation.notes] == [("function-defaults", "authors.token")]
+    pushed = on("sqlite", translation.snapshot)  # what the target holds after the apply
+    assert not remaining(source, pushed)
+    assert "function-defaults" in rules(translate.translate(source, pushed))
+    # The same database keeps it; a plain value is a real default everywhere.
+    assert "function-defaults" not in rules(translate.translate(source, on("postgres")))
+    source["fields"][-1]["schema"]["default_value"] = "draft"
+    assert "function-defaults" not in rules(translate.translate(source, target))

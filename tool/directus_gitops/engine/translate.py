@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -96,6 +97,15 @@ RULES: tuple[Rule, ...] = (
         "(char(36)) on SQLite and MySQL/MariaDB, depending on the release too: one is taken for the other. Any "
         "other type change shows.",
         "databases or releases differ, one side without a native uuid",
+    ),
+    Rule(
+        "function-defaults",
+        "translated",
+        "A column default that calls a function of the source's database (`gen_random_uuid()`, "
+        "`nextval('…')`, `uuid_generate_v4()`) is not sent to another database, where Directus would write it "
+        "into `CREATE TABLE` and fail (SQLite answers 500): a new field gets no default, and a field the "
+        "target has keeps its own. Directus fills uuid and auto-increment keys itself.",
+        "databases differ",
     ),
     Rule(
         "sqlite-decimal",
@@ -663,6 +673,8 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
                 item.take("sqlite-decimal", "schema", key, theirs_schema.get(key))
     if origins.target_vendor == "mysql" and _json_read_as_text(item.data, other):
         item.take("json-as-text", None, "type", "text")
+    if origins.vendors_differ and isinstance(theirs_schema, dict) and _function_default(item.data):
+        item.take("function-defaults", "schema", "default_value", theirs_schema.get("default_value"))
     schema = item.data.get("schema")
     if isinstance(schema, dict) and isinstance(theirs_schema, dict) and item.data.get("type") == theirs_type:
         if {_char_kind(schema.get("data_type")), _char_kind(theirs_schema.get("data_type"))} == {
@@ -719,14 +731,30 @@ def _json_read_as_text(ours: Mapping[str, Any], theirs: Mapping[str, Any] | None
     )
 
 
+_FUNCTION_CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\s*\(.*\)", re.DOTALL)
+
+
+def _function_default(entry: Mapping[str, Any]) -> bool:
+    """Whether the field's column default calls a database function (``gen_random_uuid()``)."""
+    schema = entry.get("schema")
+    value = schema.get("default_value") if isinstance(schema, dict) else None
+    return isinstance(value, str) and _FUNCTION_CALL.fullmatch(value.strip()) is not None
+
+
 def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
     """What the target will make of fields it does not have yet (see the rules)."""
-    if origins.target_vendor not in ("mysql", "sqlite") or "fields" not in run.snapshot:
+    if "fields" not in run.snapshot:
+        return
+    if origins.target_vendor not in ("mysql", "sqlite") and not origins.vendors_differ:
         return
     theirs = {entry_key(entry) for entry in target.get("fields") or []}
     fields = []
     for entry in run.snapshot["fields"] or []:
-        if entry_key(entry) not in theirs:
+        if entry_key(entry) not in theirs and origins.vendors_differ and _function_default(entry):
+            item = _Entry(run, entry)
+            item.take("function-defaults", "schema", "default_value", None)
+            entry = item.data
+        if entry_key(entry) not in theirs and origins.target_vendor in ("mysql", "sqlite"):
             if origins.target_vendor == "mysql" and _json_read_as_text(entry, None):
                 run.note("json-as-text", _name(entry), "json without cast-json: MariaDB will read it back as text")
             schema = entry.get("schema")
