@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
-from directus_gitops.base.formats import counted
 from directus_gitops.model.kinds.change import ConfigChange, by, item_changes, item_id, item_name
-from directus_gitops.model.kinds.items import Item, by_name, ignored, pick
+from directus_gitops.model.kinds.items import Item, by_name, pick
 from directus_gitops.model.kinds.kind import Context, Fetch, Finding, PerItemKind, Step, every
 from directus_gitops.model.kinds.props import FLAG, ID, NAME, TEXT, Checks, Placed, Prop, body, by_id, label
 from directus_gitops.model.kinds.rest import Endpoint
-from directus_gitops.model.selection import Rules
 
 DASHBOARD_FIELDS = ("name", "icon", "note", "color")
 PANEL_FIELDS = (
@@ -144,13 +142,6 @@ class Dashboards(PerItemKind):
             *_PANEL.removals(changes, [], "-dashboards"),
             *_DASHBOARD.removals(changes, [], "-dashboards"),
         ]
-
-    def ignore(self, section: Any, rules: Rules, context: Context | None = None) -> tuple[Any, list[str]]:
-        kept, left_out, _ = ignored("dashboard", section, "name", rules)
-        return kept, left_out
-
-    def count(self, section: Any) -> str:
-        return counted(len(section), "dashboard", "dashboards")
 
 
 DASHBOARDS = Dashboards()

@@ -16,14 +16,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from directus_gitops.base.formats import counted
 from directus_gitops.model.kinds.change import ConfigChange
 from directus_gitops.model.kinds.dashboards import children
-from directus_gitops.model.kinds.items import Item, by_name, ignored, pick
+from directus_gitops.model.kinds.items import Item, by_name, pick
 from directus_gitops.model.kinds.kind import Context, Fetch, Finding, PerItemKind, Step, every
 from directus_gitops.model.kinds.props import ID, NAME, TEXT, Checks, Placed, Prop, body, by_id, label, quoted
 from directus_gitops.model.kinds.rest import Endpoint, path
-from directus_gitops.model.selection import Rules
 
 FLOW_FIELDS = ("name", "icon", "color", "description", "status", "trigger", "accountability", "options")
 OPERATION_FIELDS = ("key", "name", "type", "position_x", "position_y", "options")
@@ -146,13 +144,6 @@ class Flows(PerItemKind):
             *_OPERATION.removals(changes, [], "-flows"),
             *_FLOW.removals(changes, [], "-flows"),
         ]
-
-    def ignore(self, section: Any, rules: Rules, context: Context | None = None) -> tuple[Any, list[str]]:
-        kept, left_out, _ = ignored("flow", section, "name", rules)
-        return kept, left_out
-
-    def count(self, section: Any) -> str:
-        return counted(len(section), "flow", "flows")
 
 
 FLOWS = Flows()

@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from directus_gitops.base.formats import counted
 from directus_gitops.model.kinds.change import ConfigChange, item_changes, item_id, item_name
-from directus_gitops.model.kinds.items import by_name, ignored, pick
+from directus_gitops.model.kinds.items import by_name, pick
 from directus_gitops.model.kinds.kind import Context, Fetch, Finding, ListedKind, Step, every
 from directus_gitops.model.kinds.props import ID, NAME, TEXT, Checks, body, by_id
 from directus_gitops.model.kinds.rest import Endpoint
-from directus_gitops.model.selection import Rules
 
 FOLDER_FIELDS = ("name", "parent")
 FOLDER = {"id": ID, "name": NAME, "parent": TEXT}
@@ -57,13 +55,6 @@ class Folders(ListedKind):
             *_ENDPOINT.writes(changes, desired or []),
             *_ENDPOINT.removals(changes, current or [], "-folders"),
         ]
-
-    def ignore(self, section: Any, rules: Rules, context: Context | None = None) -> tuple[Any, list[str]]:
-        kept, left_out, _ = ignored("folder", section, "name", rules)
-        return kept, left_out
-
-    def count(self, section: Any) -> str:
-        return counted(len(section), "folder", "folders")
 
 
 FOLDERS = Folders()

@@ -41,7 +41,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from directus_gitops.model.kinds.items import items_of, listed, per_item
+from directus_gitops.base.formats import counted
+from directus_gitops.model.kinds.items import ignored, items_of, listed, per_item
 
 if TYPE_CHECKING:
     from directus_gitops.model.kinds.change import ConfigChange
@@ -189,6 +190,14 @@ class ConfigKind(Kind):
 
     def known(self, current: Any) -> dict[Ref, Any]:
         return {}
+
+    def ignore(self, section: Any, rules: Rules, context: Context | None = None) -> tuple[Any, list[str]]:
+        """Items matched by name (``ignore: config: ["<noun>:<glob>"]``); kinds matched otherwise override it."""
+        kept, left_out, _ = ignored(self.nouns[0], section, "name", rules)
+        return kept, left_out
+
+    def count(self, section: Any) -> str:
+        return counted(len(section), self.nouns[0], self.group)
 
 
 class PerItemKind(ConfigKind):

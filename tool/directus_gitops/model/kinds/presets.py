@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from directus_gitops.base.formats import counted
 from directus_gitops.model.kinds import access
 from directus_gitops.model.kinds.change import ConfigChange, _quoted, item_changes
 from directus_gitops.model.kinds.items import ignored, pick
@@ -109,9 +108,6 @@ class Presets(ListedKind):
         if roles:
             kept = [p for p in kept if p.get("role") not in roles]
         return kept, left_out
-
-    def count(self, section: Any) -> str:
-        return counted(len(section), "preset", "presets")
 
 
 PRESETS = Presets()

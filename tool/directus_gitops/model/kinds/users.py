@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from directus_gitops.base.formats import counted
 from directus_gitops.model.kinds.change import ConfigChange, item_changes
 from directus_gitops.model.kinds.items import ignored, pick
 from directus_gitops.model.kinds.kind import Context, Fetch, Finding, ListedKind, Step, every
@@ -100,9 +99,6 @@ class Users(ListedKind):
     def ignore(self, section: Any, rules: Rules, context: Context | None = None) -> tuple[Any, list[str]]:
         kept, left_out, _ = ignored("user", section, "email", rules)
         return kept, left_out
-
-    def count(self, section: Any) -> str:
-        return counted(len(section), "user", "users")
 
 
 USERS = Users()
