@@ -250,3 +250,166 @@ def test_the_record_is_checked_like_the_rest_of_the_manifest(tmp_path: Path) -> 
     assert not store.manifest_problems(manifest)
     manifest["renames"] = [{"collection": "a", "from": "x"}]
     assert "each rename must hold exactly" in store.manifest_problems(manifest)[0].message
+
+
+# --------------------------------------------------------------------------- flows and panels
+
+
+def _flows_and_panels(title: str = "title", name: str = "name") -> dict[str, Any]:
+    """A flow on articles' events (a condition on the item, an update of it, a script, a mail
+    quoting it) and a dashboard with panels on articles and on authors."""
+    operations = [
+        {
+            "id": "o-check",
+            "key": "check",
+            "type": "condition",
+            "position_x": 19,
+            "position_y": 1,
+            "options": {"filter": {"$trigger": {"payload": {title: {"_nempty": True}}}}},
+            "resolve": "stamp",
+            "reject": None,
+        },
+        {
+            "id": "o-stamp",
+            "key": "stamp",
+            "type": "item-update",
+            "position_x": 37,
+            "position_y": 1,
+            "options": {
+                "collection": "articles",
+                "key": ["{{$trigger.key}}"],
+                "payload": {title: "Checked", "author": {name: "Ann"}},
+                "query": {"filter": {title: {"_null": True}}, "fields": ["id", f"author.{name}"]},
+            },
+            "resolve": "script",
+            "reject": None,
+        },
+        {
+            "id": "o-script",
+            "key": "script",
+            "type": "exec",
+            "position_x": 55,
+            "position_y": 1,
+            "options": {"code": "module.exports = async ({ $trigger }) => $trigger.payload.title;"},
+            "resolve": "mail",
+            "reject": None,
+        },
+        {
+            "id": "o-mail",
+            "key": "mail",
+            "type": "mail",
+            "position_x": 73,
+            "position_y": 1,
+            "options": {"to": ["a@example.com"], "subject": "New: {{$trigger.payload.title}}", "body": "Hello"},
+            "resolve": None,
+            "reject": None,
+        },
+    ]
+    panel = {"position_x": 1, "width": 12, "height": 6, "show_header": True}
+    return {
+        "flows": [
+            {
+                "id": "f-notify",
+                "name": "Notify",
+                "status": "active",
+                "trigger": "event",
+                "accountability": "all",
+                "options": {"type": "action", "scope": ["items.create"], "collections": ["articles"]},
+                "operation": "check",
+                "operations": operations,
+            }
+        ],
+        "dashboards": [
+            {
+                "id": "d-overview",
+                "name": "Overview",
+                "icon": "dashboard",
+                "panels": [
+                    {
+                        **panel,
+                        "id": "p-list",
+                        "name": "Latest",
+                        "type": "list",
+                        "position_y": 1,
+                        "options": {
+                            "collection": "articles",
+                            "sortField": title,
+                            "displayTemplate": f"{{{{{title}}}}} by {{{{author.{name}}}}}",
+                            "filter": {"_and": [{title: {"_nnull": True}}]},
+                        },
+                    },
+                    {
+                        **panel,
+                        "id": "p-bars",
+                        "name": "By author",
+                        "type": "bar-chart",
+                        "position_y": 7,
+                        "options": {"collection": "articles", "xAxis": "author", "xAxisDisplayField": name},
+                    },
+                    {
+                        **panel,
+                        "id": "p-authors",
+                        "name": "Authors",
+                        "type": "metric",
+                        "position_y": 13,
+                        # authors' own "title" (say) is another field: left as it is
+                        "options": {"collection": "authors", "field": name, "sortField": "title"},
+                    },
+                    {
+                        **panel,
+                        "id": "p-note",
+                        "name": "Note",
+                        "type": "label",
+                        "position_y": 19,
+                        "options": {"text": "Sorted by title"},
+                    },
+                ],
+            }
+        ],
+    }
+
+
+def test_flows_and_panels_tied_to_the_collection_are_rewritten() -> None:
+    related = renames.relations_of(snapshot())
+    heard: list[tuple[str, Any, str]] = []
+    state = model.canonical({"model": "policies", **_flows_and_panels()})
+    rewritten = renames.rename_config(
+        state, renames.Rename("articles", "title", "headline"), related, lambda *at: heard.append(at)
+    )
+    expected = model.canonical({"model": "policies", **_flows_and_panels(title="headline")})
+    # The script and the mail's template are free text: left as they were, and said so.
+    assert rewritten == expected
+    assert heard == [
+        ("flows", "f-notify", "operation script: options.code"),
+        ("flows", "f-notify", "operation mail: options.subject"),
+    ]
+    # Through a relation: authors.name in the item update's nested payload and query, the
+    # list panel's template and the bar chart's display field of the author.
+    by_name = renames.rename_config(state, renames.Rename("authors", "name", "full_name"), related)
+    assert by_name == model.canonical({"model": "policies", **_flows_and_panels(name="full_name")})
+
+
+def test_a_flow_on_another_collection_is_left_without_a_warning() -> None:
+    flows = _flows_and_panels()["flows"]
+    flows[0]["options"]["collections"] = ["authors"]
+    flows[0]["operations"] = [op for op in flows[0]["operations"] if op["type"] != "item-update"]
+    state = model.canonical({"model": "policies", "flows": flows})
+    heard: list[Any] = []
+    rewritten = renames.rename_config(
+        state, renames.Rename("articles", "title", "headline"), renames.relations_of(snapshot()), heard.append
+    )
+    assert rewritten == state and heard == []
+
+
+def test_the_command_names_the_file_and_option_it_left(project: Project) -> None:
+    state = model.canonical({**config(), **_flows_and_panels()})
+    rendered, entry = files.render(state)
+    store.write_tree(project.schema, store.render(snapshot(), "split", entry) | rendered)
+    result = project.run("rename", "articles.title", "articles.headline")
+    assert result.code == 0, result.output
+    assert "schema/config/flows/notify.yaml: operation script: options.code may name articles.title" in result.err
+    assert "schema/config/flows/notify.yaml: operation mail: options.subject may name" in result.err
+    flow = yamlio.load((project.schema / "config" / "flows" / "notify.yaml").read_text())
+    stamp = next(op for op in flow["operations"] if op["key"] == "stamp")
+    assert stamp["options"]["payload"] == {"headline": "Checked", "author": {"name": "Ann"}}
+    assert project.run("check").code == 0
