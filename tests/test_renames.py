@@ -13,10 +13,13 @@ import pytest
 
 from directus_gitops.base.errors import PartialApplyError
 from directus_gitops.engine import rename as renaming
+from directus_gitops.engine import status
 from directus_gitops.files import store, yamlio
-from directus_gitops.model import changes, renames
+from directus_gitops.files.gitrepo import Repo
+from directus_gitops.model import changes, renames, selection
 from directus_gitops.model.config import Target
 from directus_gitops.model.kinds import files, model
+from directus_gitops.reports import status as shown
 from directus_gitops.server.client import DirectusClient
 from tests import samples
 from tests.conftest import Project
@@ -413,3 +416,35 @@ def test_the_command_names_the_file_and_option_it_left(project: Project) -> None
     stamp = next(op for op in flow["operations"] if op["key"] == "stamp")
     assert stamp["options"]["payload"] == {"headline": "Checked", "author": {"name": "Ann"}}
     assert project.run("check").code == 0
+
+
+# --------------------------------------------------------------------------- status
+
+
+def test_status_shows_a_recorded_rename_as_one_and_no_data_loss(renamed: Project) -> None:
+    assert renamed.run("rename", "articles.title", "articles.headline").code == 0
+    renamed.git("commit", "--quiet", "-am", "Rename")
+    repo = Repo(renamed.root)
+    infos = list(repo.history("schema"))
+    live = status.Live(snapshot())  # the target as the commit before the rename left it
+    rules = selection.Rules()
+    behind = status.locate("prod", "u", live, status.history(repo, "schema", infos, print), rules=rules, mode="mirror")
+    assert (behind.state, behind.behind) == ("behind", 1)
+
+    # Searched against the rename's commit alone (a target set up by hand, or a short --limit):
+    newest = status.history(repo, "schema", infos[:1], print)
+    drifted = status.locate("prod", "u", live, newest, rules=rules, mode="mirror")
+    assert drifted.state == "drifted"
+    # The rename as the commit records it; beside it, what the rename rewrote (the collection's
+    # display template and sort field), which the target has not either.
+    assert [(c.action, c.name) for c in drifted.drift] == [
+        ("update", "articles"),
+        ("rename", "articles.title → articles.headline"),
+    ]
+    assert not drifted.drift.data_loss
+    table = shown.text([drifted], "HEAD")
+    assert "→ rename articles.title → articles.headline (not done on the target)" in table
+    assert "data loss" not in table
+    drift = json.loads(shown.as_json([drifted], "HEAD", None))["environments"][0]["drift"]
+    (change,) = [c for c in drift if c["action"] == "rename"]
+    assert change["renamed_from"] == "title" and change["field"] == "headline" and change["data_loss"] == []

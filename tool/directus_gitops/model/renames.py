@@ -586,6 +586,27 @@ def fold(
     return model.ChangeSet(tuple(kept + added), (*found.warnings, *warnings))
 
 
+def fold_pending(found: model.ChangeSet, renames: Sequence[Rename]) -> model.ChangeSet:
+    """``found``, a target compared with a commit (what the target holds that the commit does
+    not: ``status``'s drift), with the drop of a recorded rename's new name and the add of its
+    old one shown as that rename, as the commit records it (``→ rename articles.title →
+    articles.headline``, its property changes from the target's field to the commit's): a
+    rename not done on the target, which loses nothing."""
+    folded = fold(found, reversed_renames(renames))
+    kept = [c for c in folded if c.action != "rename"]
+    pending = [
+        replace(
+            change,
+            field=change.renamed_from,
+            renamed_from=change.field,
+            properties=tuple(model.PropertyChange(p.path, p.new, p.old) for p in change.properties),
+        )
+        for change in folded
+        if change.action == "rename"
+    ]
+    return model.ChangeSet(tuple(kept + pending), found.warnings)
+
+
 def _shape(entry: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
     entry = entry or {}
     schema = entry.get("schema")
