@@ -12,17 +12,20 @@ import httpx
 import pytest
 
 from directus_gitops.base.errors import PartialApplyError
+from directus_gitops.engine import plan as planning
+from directus_gitops.engine import records, status
 from directus_gitops.engine import rename as renaming
-from directus_gitops.engine import status
 from directus_gitops.files import store, yamlio
-from directus_gitops.files.gitrepo import Repo
+from directus_gitops.files.gitrepo import NOT_COMMITTED, Repo
 from directus_gitops.model import changes, renames, selection
 from directus_gitops.model.config import Target
+from directus_gitops.model.config import load as load_config
 from directus_gitops.model.kinds import files, model
 from directus_gitops.reports import status as shown
 from directus_gitops.server.client import DirectusClient
 from tests import samples
 from tests.conftest import Project
+from tests.test_output_schema import validate
 
 
 def snapshot(title: str = "title", name: str = "name") -> dict[str, Any]:
@@ -448,3 +451,62 @@ def test_status_shows_a_recorded_rename_as_one_and_no_data_loss(renamed: Project
     drift = json.loads(shown.as_json([drifted], "HEAD", None))["environments"][0]["drift"]
     (change,) = [c for c in drift if c["action"] == "rename"]
     assert change["renamed_from"] == "title" and change["field"] == "headline" and change["data_loss"] == []
+
+
+# --------------------------------------------------------------------------- the commit that recorded it
+
+
+def test_each_rename_says_the_commit_that_recorded_it(renamed: Project) -> None:
+    assert renamed.run("rename", "articles.title", "articles.headline").code == 0
+    uncommitted = renamed.run("diff")
+    assert "→ rename articles.title → articles.headline (not committed yet)" in uncommitted.out, uncommitted.out
+    document = json.loads(renamed.run("diff", "--format", "json").out)
+    assert [c["recorded_in"] for c in document["changes"] if c["action"] == "rename"] == [None]
+    renamed.git("commit", "--quiet", "-am", "Rename the title")
+    first = renamed.git("rev-parse", "HEAD").strip()
+    assert renamed.run("rename", "authors.name", "authors.full_name").code == 0
+    renamed.git("commit", "--quiet", "-am", "Rename the name")
+    second = renamed.git("rev-parse", "HEAD").strip()
+    # A later commit that rewrites the manifest around the records (as a pull does) moves nothing.
+    manifest = renamed.schema / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("layout: split", "layout: split\n# pulled again"))
+    renamed.git("commit", "--quiet", "-am", "Pull")
+
+    diff = renamed.run("diff", "HEAD~3", "HEAD")
+    assert diff.code == 0, diff.output
+    assert f"→ rename articles.title → articles.headline (recorded in {first[:10]})" in diff.out, diff.out
+    assert f"→ rename authors.name → authors.full_name (recorded in {second[:10]})" in diff.out, diff.out
+    document = json.loads(renamed.run("diff", "HEAD~3", "HEAD", "--format", "json").out)
+    recorded = {c["renamed_from"]: c["recorded_in"] for c in document["changes"] if c["action"] == "rename"}
+    assert recorded == {"title": first, "name": second}
+    validate(document, "diff")
+    markdown = renamed.run("diff", "HEAD~3", "HEAD", "--format", "markdown").out
+    assert f"*(rename, recorded in {first[:10]})*" in markdown
+
+
+def test_a_plan_says_where_its_renames_were_recorded(renamed: Project) -> None:
+    assert renamed.run("rename", "articles.title", "articles.headline").code == 0
+    renamed.git("commit", "--quiet", "-am", "Rename")
+    sha = renamed.git("rev-parse", "HEAD").strip()
+    config = load_config(cwd=renamed.root)
+    rename = changes.Change("field", "rename", "articles", "headline", renamed_from="title")
+    found = changes.ChangeSet((rename, changes.Change("field", "update", "articles", "body")))
+    committed = planning.Source({}, "HEAD", ref="HEAD", commit=sha)
+    assert [c.recorded_in for c in records.of_source(found, config, committed)] == [sha, None]
+    working = planning.Source({}, "schema", path=str(renamed.schema))
+    assert records.of_source(found, config, working).changes[0].recorded_in == sha
+    # Outside a repository git cannot say: nothing is said.
+    outside = renamed.root.parent / "copy"
+    store.write_tree(outside, store.owned(renamed.schema))
+    assert records.attributed(found, outside, None) == found
+
+
+def test_a_new_repository_says_not_committed_yet(project: Project) -> None:
+    store.write_tree(project.schema, folder())
+    assert project.run("rename", "articles.title", "articles.headline").code == 0
+    result = records.attributed(
+        changes.ChangeSet((changes.Change("field", "rename", "articles", "headline", renamed_from="title"),)),
+        project.schema,
+        None,
+    )
+    assert result.changes[0].recorded_in == NOT_COMMITTED

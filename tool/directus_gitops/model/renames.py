@@ -23,6 +23,8 @@ from typing import Any
 
 from directus_gitops.base.errors import ConfigError
 from directus_gitops.files import snapshot as snap
+from directus_gitops.files import yamlio
+from directus_gitops.files.gitrepo import NOT_COMMITTED, Blamed
 from directus_gitops.model import changes as model
 
 MANIFEST_KEY = "renames"
@@ -670,6 +672,49 @@ def copied_from(found: model.ChangeSet, old: Mapping[tuple[str, str], Mapping[st
             change = replace(change, data_loss=model.classify(replace(change, properties=rest)))
         result.append(change)
     return model.ChangeSet(tuple(result), found.warnings)
+
+
+# --------------------------------------------------------------------------- where recorded
+
+
+def record_commits(lines: Sequence[Blamed]) -> dict[tuple[str, str], str]:
+    """The commit that recorded each rename (by collection and old name), from the manifest's
+    lines from ``renames:`` on with the commit that last changed each (``Repo.blame``): a
+    record's newest line is where it was added whole (NOT_COMMITTED: not committed yet)."""
+    groups: list[list[Blamed]] = []
+    for line in lines[1:]:  # after "renames:"
+        if not line.text.startswith(("-", " ")):
+            break  # the next key of the manifest
+        if line.text.startswith("-") or not groups:
+            groups.append([])
+        groups[-1].append(line)
+    found: dict[tuple[str, str], str] = {}
+    for group in groups:
+        try:
+            (item,) = yamlio.load("\n".join(line.text for line in group)) or [None]
+        except (ValueError, TypeError):  # a record hand-edited out of shape: nothing to say of it
+            continue
+        if not isinstance(item, dict) or "collection" not in item or "from" not in item:
+            continue
+        newest = max(group, key=lambda line: (line.commit == NOT_COMMITTED, line.time))
+        found[(str(item["collection"]), str(item["from"]))] = newest.commit
+    return found
+
+
+def attribute(found: model.ChangeSet, commits: Mapping[tuple[str, str], str]) -> model.ChangeSet:
+    """``found`` with each rename saying the commit that recorded it (``commits``, from
+    :func:`record_commits`), where known."""
+    if not commits or not any(c.action == "rename" for c in found):
+        return found
+    return model.ChangeSet(
+        tuple(
+            replace(change, recorded_in=commits.get((change.collection, change.renamed_from)))
+            if change.action == "rename" and change.renamed_from is not None
+            else change
+            for change in found
+        ),
+        found.warnings,
+    )
 
 
 def reversed_renames(renames: Sequence[Rename]) -> list[Rename]:
