@@ -4,7 +4,8 @@ data-loss consent; every row keeps its values under the new names.
 
 By default on 12.4.1 with SQLite (one server, about half a minute). ``make test-renames`` runs it
 on 12.4.1 with SQLite, PostgreSQL and MariaDB and on 10.13.4 with SQLite
-(``DIRECTUS_RENAME_CELLS``).
+(``DIRECTUS_RENAME_CELLS``). A field named by a permission rule and a display template: by
+default on 12.4.1 and 11.17.4 with SQLite (``DIRECTUS_RENAME_RULE_CELLS``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,13 @@ The rewrite covers the field itself, the relations naming it (field, many_field,
 junction_field, sort_field, one_collection_field, column, constraint_name), the references to it
 inside the model (display templates, sort and archive fields, duplication fields, conditions and
 validation filters, groups), and in the configuration: permissions' field lists, rules,
-validation and presets, presets' layout queries, options and filters, and reference data.
+validation and presets, presets' layout queries, options and filters, reference data, flows'
+item operations and conditions on an event's item, and panels' field options, filters and
+templates. What may name the field in free text is left as it is and reported.
+
+``status`` folds a rename the other way round (:func:`fold_pending`): its drift compares the
+target with a commit, not a commit with the target. Where a record was committed comes from
+git (:func:`record_commits`, engine/records.py).
 """
 
 from __future__ import annotations
