@@ -200,7 +200,9 @@ def test_a_field_named_by_a_permission_rule_and_the_display_template(project: Pr
     assert plan.code == 0, plan.output
     assert f"→ rename articles.title → articles.headline (recorded in {commit[:10]})" in plan.out, plan.out
     pushed = project.run("push", "--env", "prod", "--yes")
-    assert pushed.code == 0, pushed.output
+    # Directus 10 cannot make an existing SQLite column required (docs/renames.md, known limits).
+    stays_nullable = target.version.startswith("10.") and target.connection is None
+    assert pushed.code == (4 if stays_nullable else 0), pushed.output
 
     with _http(target) as http:
         meta = http.get("/collections/articles").json()["data"]["meta"]
@@ -217,6 +219,10 @@ def test_a_field_named_by_a_permission_rule_and_the_display_template(project: Pr
     assert _articles(target, ("headline",)) == {key: {"headline": row["title"]} for key, row in before.items()}
 
     again = project.run("plan", "--env", "prod")
+    if stays_nullable:
+        assert "Plan: 0 to add, 1 to change, 0 to destroy." in again.out, again.output
+        assert "No configuration changes." in again.out, again.output
+        return
     assert again.code == 0 and "No changes." in again.out, again.output
     status = project.run("status")
     assert status.code == 0 and "(the newest schema commit)" in status.out, status.output
