@@ -60,8 +60,10 @@ test-config-kinds: directus  ## the configuration kinds' acceptance on 9.26.0, 1
 test-data: directus databases  ## reference data's acceptance on 9.26.0 to 12.4.1 (SQLite) and 12.4.1 on PostgreSQL and MariaDB (make test runs 12.4.1/SQLite)
 	DIRECTUS_DATA_CELLS="9.26.0:sqlite 10.13.4:sqlite 11.17.4:sqlite 12.4.1:sqlite 12.4.1:postgres 12.4.1:mariadb" $(BIN)/pytest tests/test_reference_data.py
 
-test-renames: directus databases  ## renames keeping their values on 12.4.1 (SQLite, PostgreSQL, MariaDB) and 10.13.4 (SQLite) (make test runs 12.4.1/SQLite)
-	DIRECTUS_RENAME_CELLS="12.4.1:sqlite 12.4.1:postgres 12.4.1:mariadb 10.13.4:sqlite" $(BIN)/pytest tests/test_renames_servers.py
+test-renames: directus databases  ## renames keeping their values on 12.4.1 (SQLite, PostgreSQL, MariaDB) and 10.13.4 (SQLite), permission rules also on 11.17.4 (make test runs 12.4.1/SQLite, 11.17.4/SQLite)
+	DIRECTUS_RENAME_CELLS="12.4.1:sqlite 12.4.1:postgres 12.4.1:mariadb 10.13.4:sqlite" \
+	DIRECTUS_RENAME_RULE_CELLS="12.4.1:sqlite 12.4.1:postgres 11.17.4:sqlite 11.17.4:postgres 10.13.4:sqlite" \
+	$(BIN)/pytest tests/test_renames_servers.py
 
 test-fast: install  ## only the tests that need no Directus server
 	$(BIN)/pytest -m "not directus"

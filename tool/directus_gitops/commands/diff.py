@@ -7,13 +7,14 @@ Between two folders or revisions, only the collection files that differ are read
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from directus_gitops.base.console import Console
 from directus_gitops.base.errors import ConfigError, ExitCode, GitError
 from directus_gitops.engine import diff as comparing
 from directus_gitops.files import snapshot as snap
-from directus_gitops.model import selection
+from directus_gitops.model import changes, selection
 from directus_gitops.model.config import Config
 from directus_gitops.reports import render
 
@@ -68,7 +69,7 @@ def run(
     comparison = comparing.compare(before, after, rules, whole=fmt in ("markdown", "mermaid"))
     for warning in comparison.after_warnings():  # what the change leads to, not what it leaves
         console.warn(f"{after.label}: {warning}")
-    result = comparison.changes
+    result = _recorded(comparison.changes, config, git, after)
     translation = comparison.translation
     context = {
         "old": before.context(comparison.before),
@@ -112,6 +113,21 @@ def run(
     if exit_code and (result or configured):
         return ExitCode.CHANGES
     return ExitCode.OK
+
+
+def _recorded(
+    found: changes.ChangeSet, config: Config, git: comparing.Checkout, after: comparing.Side
+) -> changes.ChangeSet:
+    """``found`` with each rename saying the commit that recorded it on the new side."""
+    if not any(change.action == "rename" for change in found):
+        return found  # no git call
+    from directus_gitops.engine import records
+
+    if after.commit is not None:
+        return records.attributed(found, config.schema_dir, after.commit, git.repo())
+    if after.path is not None and after.tree is not None:  # a schema folder, the working tree's or another
+        return records.attributed(found, Path(after.path), None)
+    return found
 
 
 def _moved(note: str | None, fmt: render.Format) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from directus_gitops.base.console import Console
 from directus_gitops.base.errors import ExitCode
 from directus_gitops.base.formats import Format
-from directus_gitops.engine import origin
+from directus_gitops.engine import origin, records
 from directus_gitops.engine import plan as planning
 from directus_gitops.engine import push as pushing
 from directus_gitops.engine.fanout import Record
@@ -46,6 +46,7 @@ def run(
             mode=mode,
             read_target=fmt in ("markdown", "mermaid"),  # the diagram draws the target's collections
         )
+        plan.changes = records.of_source(plan.changes, config, source)
         plan.origin = origin.explain(config, plan, console.warn)
         config_plan = plan.config
         # What the target's licence would refuse part-way, said before anyone pushes.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from directus_gitops.base.console import Console
 from directus_gitops.base.errors import ExitCode, GitOpsError, RefusedError, ResidueError, ServerError
 from directus_gitops.base.formats import Format
-from directus_gitops.engine import origin
+from directus_gitops.engine import origin, records
 from directus_gitops.engine import plan as planning
 from directus_gitops.engine import push as pushing
 from directus_gitops.engine.fanout import Record
@@ -160,6 +160,7 @@ def run(
                     read_target=not (no_backup or dry_run),  # the backup, read while the diff is computed
                     prepare=pushing.backup_text,
                 )
+                plan.changes = records.of_source(plan.changes, config, source)
                 plan.origin = origin.explain(config, plan, console.warn)
             config_plan = plan.config
             configured = config_plan.changes if config_plan is not None else None

@@ -53,6 +53,7 @@ class Source:
     # The configuration kinds the folder holds (None: none, or a saved plan's, read apart).
     config: ConfigState | None = None
     renames: tuple[renames.Rename, ...] = ()  # the renames the folder records (model/renames.py)
+    path: str | None = None  # the folder or file read, when not a git revision
 
 
 @dataclass
@@ -147,7 +148,9 @@ def read_source(
         recorded = renames.recorded(store.read_manifest(store.dir_reader(path), str(path))) if path.is_dir() else ()
         return _warned(
             console,
-            Source(validate.load_path(path).snapshot, label=str(path), config=configured, renames=recorded),
+            Source(
+                validate.load_path(path).snapshot, label=str(path), config=configured, renames=recorded, path=str(path)
+            ),
         )
     from directus_gitops.files.gitrepo import Repo
 

@@ -18,9 +18,11 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from directus_gitops.base.console import display
 from directus_gitops.base.errors import ConfigError, GitOpsError, PartialApplyError, ServerError, SnapshotError
 from directus_gitops.files import store
 from directus_gitops.model import renames, validate
@@ -76,22 +78,38 @@ def rename_field(config: Config, old: str, new: str) -> Rewritten:
 
     config_entry = manifest.get("config")
     files_config: dict[str, bytes] = {}
+    unsure: list[tuple[str, Any, str]] = []
+    renamed_state: Any = None
     if config_entry is not None:
         from directus_gitops.engine import configuration as sync
         from directus_gitops.model.kinds import files as kind_files
 
         state = sync.load(read, str(folder))
         assert state is not None
-        files_config, config_entry = kind_files.render(
-            renames.rename_config(state, rename, related), config_entry.get("ignored")
-        )
+        renamed_state = renames.rename_config(state, rename, related, lambda *at: unsure.append(at))
+        files_config, config_entry = kind_files.render(renamed_state, config_entry.get("ignored"))
     files = store.render(snapshot, layout, config_entry, renames=record)
     files.update(files_config)
     validate.load_tree(store.memory_tree(files, f"{folder} (renamed)"))  # what check would say of the result
     before = store.owned(folder)
     store.write_tree(folder, files)
     changed = tuple(sorted(path for path in set(files) | set(before) if files.get(path) != before.get(path)))
-    return Rewritten(rename, changed, tuple(_unreached(config, rename)))
+    warnings = _unsure(folder, rename, unsure, renamed_state) + _unreached(config, rename)
+    return Rewritten(rename, changed, tuple(warnings))
+
+
+def _unsure(folder: Path, rename: Rename, found: list[tuple[str, Any, str]], state: Any) -> list[str]:
+    """Each flow or panel option left as it was that may name the field, with its file."""
+    if not found:
+        return []
+    from directus_gitops.model.kinds import files as kind_files
+
+    paths = {(path.split("/")[1], document.get("id")): path for path, document in kind_files.documents(state).items()}
+    return [
+        f"{display(folder)}/{paths.get((group, item), group)}: {where} may name {rename.collection}.{rename.old}: "
+        f"left as it is (free text, a script or data passed along the flow); check it"
+        for group, item, where in found
+    ]
 
 
 def _unreached(config: Config, rename: Rename) -> list[str]:

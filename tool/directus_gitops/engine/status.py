@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from directus_gitops.base.errors import GitOpsError
 from directus_gitops.engine import translate
 from directus_gitops.files import snapshot as snap
+from directus_gitops.files import store
 from directus_gitops.files.gitrepo import CommitInfo, Repo
-from directus_gitops.model import changes, project, selection
+from directus_gitops.model import changes, project, renames, selection
 
 if TYPE_CHECKING:
     from directus_gitops.model.kinds.change import ConfigChangeSet
@@ -37,6 +38,7 @@ class Commit:
     info: CommitInfo
     snapshot: snap.Snapshot | None
     config: ConfigState | None = None
+    renames: tuple[renames.Rename, ...] = ()  # the renames its manifest records
 
 
 @dataclass(frozen=True)
@@ -108,13 +110,20 @@ class Origin:
 
 
 def drift_against(
-    committed: snap.Snapshot, live: snap.Snapshot, rules: selection.Rules, mode: selection.Mode
+    committed: snap.Snapshot,
+    live: snap.Snapshot,
+    rules: selection.Rules,
+    mode: selection.Mode,
+    recorded: Sequence[renames.Rename] = (),
 ) -> changes.ChangeSet:
-    """What was changed on the target relative to ``committed`` (empty: it matches exactly)."""
+    """What was changed on the target relative to ``committed`` (empty: it matches exactly);
+    a drop and an add that a rename ``recorded`` with the commit explains are that rename, not
+    done on the target (``plan`` shows it the same way)."""
     filtered, left_out = selection.apply(committed, rules)
     translated = translate.translate(filtered, live).snapshot
     wanted, _ = selection.keep_on_target(translated, live, rules, mode, left_out)
-    return changes.compare(wanted, live)
+    found = changes.compare(wanted, live)
+    return renames.fold_pending(found, recorded) if recorded else found
 
 
 def config_drift(
@@ -146,7 +155,7 @@ def locate(
         if commit.snapshot is None:
             continue
         searched += 1
-        drift = drift_against(commit.snapshot, live.snapshot, rules, mode)
+        drift = drift_against(commit.snapshot, live.snapshot, rules, mode, commit.renames)
         configured = config_drift(commit.config, live.config, rules)
         if not drift and not configured:
             state: State = "current" if position == 0 else "behind"
@@ -185,7 +194,8 @@ def history(repo: Repo, folder: str, infos: Sequence[CommitInfo], warn: Callable
                 from directus_gitops.engine import configuration as sync
 
                 configured = sync.load(tree.read, tree.source)
-            return Commit(info, snapshot, configured)
+            recorded = renames.recorded(store.read_manifest(tree.read, tree.source))
+            return Commit(info, snapshot, configured, recorded)
         except GitOpsError as exc:
             warn(f"skipping {sha[:10]}: {exc.message}")
             return Commit(info, None)

@@ -32,6 +32,18 @@ class CommitInfo:
     parent: str | None
 
 
+NOT_COMMITTED = "0" * 40  # what git blame says of a line only the working tree has
+
+
+@dataclass(frozen=True)
+class Blamed:
+    """One line of a file and the commit that last changed it (with that commit's time)."""
+
+    commit: str
+    time: int
+    text: str
+
+
 @dataclass(frozen=True)
 class Revision:
     """A commit as the tree readers name it."""
@@ -319,6 +331,27 @@ class Repo:
             search=search,
         )
         return commit, tree
+
+    def blame(self, path: str, rev: str | None, start: str) -> list[Blamed] | None:
+        """Each line of ``path`` (relative to the repository) from the first one matching the
+        regular expression ``start`` to the end, with the commit that last changed it, at
+        ``rev`` (None: the file in the working tree, where a line not committed yet has
+        :data:`NOT_COMMITTED`). One ``git blame``; None when no line matches or git cannot say
+        (a path it does not know)."""
+        found = _run(self.root, "blame", "--porcelain", "-L", f"/{start}/,", *([rev] if rev else []), "--", path)
+        if found.returncode != 0:
+            return None
+        lines: list[Blamed] = []
+        times: dict[str, int] = {}
+        sha = ""
+        for raw in found.stdout.decode("utf-8", "surrogateescape").splitlines():
+            if raw.startswith("\t"):
+                lines.append(Blamed(sha, times.get(sha, 0), raw[1:]))
+            elif raw.startswith("committer-time "):
+                times[sha] = int(raw.split()[1])
+            elif _is_sha(raw.split(" ", 1)[0]):
+                sha = raw.split(" ", 1)[0]
+        return lines
 
     def config(self, key: str) -> str | None:
         """A value of this repository's git configuration (any level); None when unset."""

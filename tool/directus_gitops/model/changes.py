@@ -66,6 +66,8 @@ class Change:
     data_loss: tuple[str, ...] = ()
     entry: Mapping[str, Any] | None = None  # the whole definition for create/delete (rename: the old one)
     renamed_from: str | None = None  # a rename (model/renames.py): the field's old name
+    # A rename: the commit that recorded it (gitrepo.NOT_COMMITTED: none yet; None: not known).
+    recorded_in: str | None = None
 
     @property
     def name(self) -> str:

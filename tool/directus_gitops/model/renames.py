@@ -10,7 +10,13 @@ The rewrite covers the field itself, the relations naming it (field, many_field,
 junction_field, sort_field, one_collection_field, column, constraint_name), the references to it
 inside the model (display templates, sort and archive fields, duplication fields, conditions and
 validation filters, groups), and in the configuration: permissions' field lists, rules,
-validation and presets, presets' layout queries, options and filters, and reference data.
+validation and presets, presets' layout queries, options and filters, reference data, flows'
+item operations and conditions on an event's item, and panels' field options, filters and
+templates. What may name the field in free text is left as it is and reported.
+
+``status`` folds a rename the other way round (:func:`fold_pending`): its drift compares the
+target with a commit, not a commit with the target. Where a record was committed comes from
+git (:func:`record_commits`, engine/records.py).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from typing import Any
 
 from directus_gitops.base.errors import ConfigError
 from directus_gitops.files import snapshot as snap
+from directus_gitops.files import yamlio
+from directus_gitops.files.gitrepo import NOT_COMMITTED, Blamed
 from directus_gitops.model import changes as model
 
 MANIFEST_KEY = "renames"
@@ -345,9 +353,148 @@ def _table(table: dict[str, Any], rename: Rename, related: Related) -> None:
     table["rows"] = [_rename_keys(row, rename.collection, rename) for row in table.get("rows") or []]
 
 
-def rename_config(state: Mapping[str, Any], rename: Rename, related: Related) -> dict[str, Any]:
-    """A configuration state (model/kinds/model.py) with the field renamed where it is named."""
+# Operations that work on the items of the collection their options name.
+_ITEM_OPERATIONS = frozenset({"item-create", "item-read", "item-update", "item-delete"})
+# Panel options holding one field of the panel's collection, by panel type (Directus's own
+# panels; the variable panels' ``field`` is the variable's name, not a field).
+_PANEL_FIELDS: dict[str, tuple[str, ...]] = {
+    "list": ("sortField",),
+    "metric": ("field", "sortField"),
+    "meter": ("field",),
+    "time-series": ("dateField", "valueField"),
+    "bar-chart": ("xAxis", "yAxis"),
+    "line-chart": ("xAxis", "yAxis", "grouping"),
+    "pie-chart": ("column",),
+    "metric-list": ("groupByField", "aggregateField"),
+}
+
+
+def _mentions(value: Any, name: str, at: str = "") -> list[str]:
+    """Where in ``value`` a key or a text names ``name`` as a word (``options.body``)."""
+    word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])")
+    if isinstance(value, dict):
+        found = []
+        for key, inner in value.items():
+            here = f"{at}.{key}" if at else str(key)
+            found.extend([here] if word.search(str(key)) else _mentions(inner, name, here))
+        return found
+    if isinstance(value, list):
+        return [where for index, item in enumerate(value) for where in _mentions(item, name, f"{at}[{index}]")]
+    return [at] if isinstance(value, str) and word.search(value) else []
+
+
+def _query(query: dict[str, Any], collection: str, rename: Rename, related: Related) -> dict[str, Any]:
+    """An items query (``filter``, ``fields``, ``sort``) on ``collection``."""
+    result = dict(query)
+    if result.get("filter"):
+        result["filter"] = rename_filter(result["filter"], collection, rename, related)
+    for part in ("fields", "sort"):
+        if isinstance(result.get(part), list):
+            result[part] = [
+                rename_path(n, collection, rename, related) if isinstance(n, str) else n for n in result[part]
+            ]
+        elif isinstance(result.get(part), str):
+            result[part] = ",".join(rename_path(n, collection, rename, related) for n in result[part].split(","))
+    return result
+
+
+def _triggered_by(flow: Mapping[str, Any]) -> set[str]:
+    """The collections whose item events start ``flow`` (an event trigger's ``collections``)."""
+    options = flow.get("options")
+    if flow.get("trigger") != "event" or not isinstance(options, dict):
+        return set()
+    named = options.get("collections")
+    return {str(c) for c in named if isinstance(c, str)} if isinstance(named, list) else set()
+
+
+def _trigger_payload(value: Any, rename: Rename, related: Related) -> Any:
+    """A condition's filter on the flow's data, with the fields under ``$trigger.payload`` (the
+    item the event carries) renamed."""
+    if isinstance(value, list):
+        return [_trigger_payload(item, rename, related) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result = {}
+    for key, inner in value.items():
+        if key in _NESTING:
+            inner = _trigger_payload(inner, rename, related)
+        elif key == "$trigger" and isinstance(inner, dict) and isinstance(inner.get("payload"), dict):
+            payload = rename_filter(inner["payload"], rename.collection, rename, related)
+            inner = {**inner, "payload": payload}
+        result[key] = inner
+    return result
+
+
+def _flow(flow: dict[str, Any], rename: Rename, related: Related) -> list[str]:
+    """The operations' options that name the field of a collection they are tied to, renamed:
+    item operations' payloads and queries, and conditions on the item an event on the
+    collection alone carries. Returns where the field may still be named (free text, scripts,
+    data passed between operations), in a flow tied to the collection."""
+    triggers = _triggered_by(flow)
+    tied = rename.collection in triggers
+    unsure: list[str] = []
+    for operation in flow.get("operations") or []:
+        options = operation.get("options")
+        if not isinstance(options, dict):
+            continue
+        kind = operation.get("type")
+        collection = options.get("collection")
+        if kind in _ITEM_OPERATIONS and isinstance(collection, str):
+            tied = tied or collection == rename.collection
+            if isinstance(options.get("payload"), dict | list):
+                options["payload"] = rename_filter(options["payload"], collection, rename, related)
+            if isinstance(options.get("query"), dict):
+                options["query"] = _query(options["query"], collection, rename, related)
+        elif kind == "condition" and triggers == {rename.collection}:
+            options["filter"] = _trigger_payload(options.get("filter"), rename, related)
+        unsure.extend(f"operation {operation.get('key')}: options.{at}" for at in _mentions(options, rename.old))
+    return unsure if tied else []
+
+
+def _panel(panel: dict[str, Any], rename: Rename, related: Related) -> list[str]:
+    """A panel's options naming fields of the collection it shows: its field options, filter,
+    display template and field list. Returns where the field may still be named, in a panel on
+    the collection."""
+    options = panel.get("options")
+    collection = options.get("collection") if isinstance(options, dict) else None
+    if not isinstance(options, dict) or not isinstance(collection, str):
+        return []
+    if panel.get("type") == "bar-chart" and isinstance(options.get("xAxis"), str):
+        shown = related(collection, options["xAxis"])  # the display field is one of the x axis's items
+        if isinstance(options.get("xAxisDisplayField"), str):
+            options["xAxisDisplayField"] = rename_path(options["xAxisDisplayField"], shown, rename, related)
+    for key in _PANEL_FIELDS.get(str(panel.get("type")), ()):
+        if isinstance(options.get(key), str):
+            options[key] = rename_path(options[key], collection, rename, related)
+    if options.get("filter"):
+        options["filter"] = rename_filter(options["filter"], collection, rename, related)
+    if "displayTemplate" in options:
+        options["displayTemplate"] = rename_template(options["displayTemplate"], collection, rename, related)
+    if isinstance(options.get("fields"), list):
+        options["fields"] = _rename_list(options["fields"], collection, rename, related)
+    if collection != rename.collection:
+        return []
+    return [f"options.{at}" for at in _mentions(options, rename.old)]
+
+
+Unsure = Callable[[str, Any, str], None]  # (group, item id, where in it): a mention left as it is
+
+
+def rename_config(
+    state: Mapping[str, Any], rename: Rename, related: Related, unsure: Unsure | None = None
+) -> dict[str, Any]:
+    """A configuration state (model/kinds/model.py) with the field renamed where it is named.
+    ``unsure`` hears of each flow or panel option that may name the field where it cannot be
+    told for certain (free text, scripts, templates of the data a flow carries): left as it is."""
     result = copy.deepcopy(dict(state))
+    told = unsure or (lambda _group, _id, _where: None)
+    for flow in result.get("flows") or []:
+        for where in _flow(flow, rename, related):
+            told("flows", flow.get("id"), where)
+    for dashboard in result.get("dashboards") or []:
+        for panel in dashboard.get("panels") or []:
+            for where in _panel(panel, rename, related):
+                told("dashboards", dashboard.get("id"), f"panel {panel.get('name') or panel.get('id')}: {where}")
     holders = [*(result.get("policies") or []), *(result.get("roles") or [])]
     if isinstance(result.get("public"), dict):
         holders.append(result["public"])
@@ -447,6 +594,27 @@ def fold(
     return model.ChangeSet(tuple(kept + added), (*found.warnings, *warnings))
 
 
+def fold_pending(found: model.ChangeSet, renames: Sequence[Rename]) -> model.ChangeSet:
+    """``found``, a target compared with a commit (what the target holds that the commit does
+    not: ``status``'s drift), with the drop of a recorded rename's new name and the add of its
+    old one shown as that rename, as the commit records it (``→ rename articles.title →
+    articles.headline``, its property changes from the target's field to the commit's): a
+    rename not done on the target, which loses nothing."""
+    folded = fold(found, reversed_renames(renames))
+    kept = [c for c in folded if c.action != "rename"]
+    pending = [
+        replace(
+            change,
+            field=change.renamed_from,
+            renamed_from=change.field,
+            properties=tuple(model.PropertyChange(p.path, p.new, p.old) for p in change.properties),
+        )
+        for change in folded
+        if change.action == "rename"
+    ]
+    return model.ChangeSet(tuple(kept + pending), found.warnings)
+
+
 def _shape(entry: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
     entry = entry or {}
     schema = entry.get("schema")
@@ -510,6 +678,49 @@ def copied_from(found: model.ChangeSet, old: Mapping[tuple[str, str], Mapping[st
             change = replace(change, data_loss=model.classify(replace(change, properties=rest)))
         result.append(change)
     return model.ChangeSet(tuple(result), found.warnings)
+
+
+# --------------------------------------------------------------------------- where recorded
+
+
+def record_commits(lines: Sequence[Blamed]) -> dict[tuple[str, str], str]:
+    """The commit that recorded each rename (by collection and old name), from the manifest's
+    lines from ``renames:`` on with the commit that last changed each (``Repo.blame``): a
+    record's newest line is where it was added whole (NOT_COMMITTED: not committed yet)."""
+    groups: list[list[Blamed]] = []
+    for line in lines[1:]:  # after "renames:"
+        if not line.text.startswith(("-", " ")):
+            break  # the next key of the manifest
+        if line.text.startswith("-") or not groups:
+            groups.append([])
+        groups[-1].append(line)
+    found: dict[tuple[str, str], str] = {}
+    for group in groups:
+        try:
+            (item,) = yamlio.load("\n".join(line.text for line in group)) or [None]
+        except (ValueError, TypeError):  # a record hand-edited out of shape: nothing to say of it
+            continue
+        if not isinstance(item, dict) or "collection" not in item or "from" not in item:
+            continue
+        newest = max(group, key=lambda line: (line.commit == NOT_COMMITTED, line.time))
+        found[(str(item["collection"]), str(item["from"]))] = newest.commit
+    return found
+
+
+def attribute(found: model.ChangeSet, commits: Mapping[tuple[str, str], str]) -> model.ChangeSet:
+    """``found`` with each rename saying the commit that recorded it (``commits``, from
+    :func:`record_commits`), where known."""
+    if not commits or not any(c.action == "rename" for c in found):
+        return found
+    return model.ChangeSet(
+        tuple(
+            replace(change, recorded_in=commits.get((change.collection, change.renamed_from)))
+            if change.action == "rename" and change.renamed_from is not None
+            else change
+            for change in found
+        ),
+        found.warnings,
+    )
 
 
 def reversed_renames(renames: Sequence[Rename]) -> list[Rename]:

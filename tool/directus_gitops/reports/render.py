@@ -13,6 +13,7 @@ from directus_gitops.base.formats import DIAGRAM_FORMATS as DIAGRAM_FORMATS
 from directus_gitops.base.formats import FORMATS as FORMATS
 from directus_gitops.base.formats import JSON_FORMAT_VERSION
 from directus_gitops.base.formats import Format as Format
+from directus_gitops.files.gitrepo import NOT_COMMITTED
 from directus_gitops.model.changes import ABSENT, KINDS, Change, ChangeSet
 
 if TYPE_CHECKING:
@@ -45,10 +46,20 @@ def count_line(changes: ChangeSet) -> str:
     return f"Plan: {changes.to_add} to add, {changes.to_change} to change{renamed}, {changes.to_destroy} to destroy."
 
 
+def recorded(change: Change) -> str | None:
+    """Where a rename was recorded, in words (None: not known)."""
+    if change.recorded_in is None:
+        return None
+    if change.recorded_in == NOT_COMMITTED:
+        return "not committed yet"
+    return f"recorded in {change.recorded_in[:10]}"
+
+
 def _label(change: Change) -> str:
     kind = change.kind.replace("_", " ")
-    if change.action == "rename":  # → rename articles.title → articles.headline
-        return f"rename {'' if change.kind == 'field' else kind + ' '}{change.name}"
+    if change.action == "rename":  # → rename articles.title → articles.headline (recorded in 1a2b3c4d5e)
+        where = recorded(change)
+        return f"rename {'' if change.kind == 'field' else kind + ' '}{change.name}{f' ({where})' if where else ''}"
     label = f"{kind} {change.name}"
     if change.kind == "field" and change.action == "create" and change.entry:
         label += f" ({change.entry.get('type')})"
@@ -380,7 +391,8 @@ def _table_rows(changes: ChangeSet, fields: Mapping[str, int] | None = None) -> 
         else:
             part = _cell(change.field or "")
         if change.renamed_from is not None:  # a rename changes the field in place: no value is lost
-            part = _cell(f"{change.renamed_from} → {change.field}") + " *(rename)*"
+            where = recorded(change)
+            part = _cell(f"{change.renamed_from} → {change.field}") + f" *(rename{f', {where}' if where else ''})*"
         table[change.collection]["update" if change.action == "rename" else change.action].append(
             part + (" ⚠" if change.data_loss else "")
         )
@@ -427,6 +439,8 @@ def _change_dict(change: Change) -> dict[str, Any]:
     }
     if change.renamed_from is not None:
         item["renamed_from"] = change.renamed_from
+    if change.recorded_in is not None:  # null: not committed yet
+        item["recorded_in"] = None if change.recorded_in == NOT_COMMITTED else change.recorded_in
     for prop in change.properties:
         entry: dict[str, Any] = {"path": prop.path}
         if prop.old is not ABSENT:

@@ -14,8 +14,12 @@ FORMAT_VERSION = "1"
 
 
 def drift_lines(status: EnvironmentStatus) -> list[str]:
-    """One line per change made on the target, the schema's then the configuration's."""
-    lines = [render.short_line(change) for change in render.ordered(status.drift)]
+    """One line per change made on the target, the schema's then the configuration's; a
+    rename the commit records is said the way round it records it."""
+    lines = [
+        render.short_line(change) + (" (not done on the target)" if change.action == "rename" else "")
+        for change in render.ordered(status.drift)
+    ]
     if status.config_drift:
         lines.extend(kinds_compare.short_lines(status.config_drift))
     return lines
