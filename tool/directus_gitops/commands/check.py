@@ -80,7 +80,7 @@ def run(
     for path in paths or [config.schema_dir]:
         if fix and path.is_dir():
             store.recover(path)  # finish a write an interruption left half-done
-        report = validate.check_path(path, config.layout)
+        report = validate.check_path(path, config.layout, whole=fix)  # --fix writes the canonical files
         if fix and report.problems and report.canonical is not None:
             if store.write_tree(report.root, report.canonical):
                 console.info(f"{display(report.root)}: rewritten in canonical form.")
