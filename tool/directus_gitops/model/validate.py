@@ -1304,6 +1304,7 @@ class Changed:
     after: snap.Snapshot
     warnings: tuple[str, ...]  # the new side's warnings about what the change touches
     config: Literal["none", "same", "differs"]  # the configuration kinds' files on both sides
+    unread: frozenset[str] = frozenset()  # the collection files the same on both sides, left unread
 
 
 def _shown_in(source: str) -> Callable[[str], str]:
@@ -1403,7 +1404,33 @@ def load_changed(old: store.Tree, new: store.Tree, shared: Shared | None = None)
         checkers[1].snapshot,
         tuple(finding.message for finding in checkers[1].findings if finding.warning),
         config,
+        frozenset(same),
     )
+
+
+def relations_to(tree: store.Tree, collections: AbstractSet[str], unread: AbstractSet[str]) -> list[snap.Entry] | None:
+    """The relations that ``unread`` files of ``tree`` (the same on both sides of a comparison,
+    see :func:`load_changed`) hold to one of ``collections``, for a diagram of the change,
+    which draws what relates to the collections it touches; None when a name could be written
+    otherwise (then only reading the folders whole tells). A file that is not a well-formed
+    collection file holds none here: it is what it is on both sides, as the comparison left it."""
+    found = _mentioning(tree, collections, set(), unread)
+    if found is None:
+        return None
+    relations = []
+    for path in sorted(found):
+        try:
+            content = store.parse_document(tree.read(path) or b"", path)
+        except DocumentError:
+            continue
+        if store.collection_file_problems(content):
+            continue
+        relations += [
+            entry
+            for key, _, entry in store.collection_entries(content)
+            if key == "relations" and entry.get("related_collection") in collections
+        ]
+    return relations
 
 
 def _mentioning(
