@@ -423,10 +423,10 @@ class _Checker:
                 self.find(store.MANIFEST, at, f"lists {path}, which is missing")
                 continue
             if path not in self.skip:
-                start = len(self.placed)
+                start, found = len(self.placed), len(self.findings)
                 self.collection_file(path, str(name))
                 if self.streamed is not None:
-                    self.let_go(path, str(name), start)
+                    self.let_go(path, str(name), start, found)
         self.unlisted({store.MANIFEST, *listed, *store.config_files(manifest)})
         if self.streamed is not None:
             return self.streamed.manifest(header, self.placed, manifest)
@@ -505,22 +505,21 @@ class _Checker:
         if done is not None and content["collection"] == listed_as:
             done[(id(content), relpath, listed_as)] = (content, placed)  # the file too: its id stays its own
 
-    def let_go(self, relpath: str, listed_as: str, start: int) -> None:
+    def let_go(self, relpath: str, listed_as: str, start: int, found: int) -> None:
         """Check the entries ``relpath`` placed from ``start`` on as :meth:`check_entries` and
-        :meth:`canonical` would, keep what the checks across files need (:class:`_Index`), and
-        let the file's text and entries go."""
+        :meth:`canonical` would (its reading's findings from ``found`` on), keep what the checks
+        across files need (:class:`_Index`), and let the file's text and entries go."""
         assert self.streamed is not None
         items = self.placed[start:]
         del self.placed[start:]
         if any(item.entry["collection"] != listed_as for item in items):
             raise _Unstreamable  # its canonical file is another collection's: only the whole folder says
-        before = len(self.findings)
         self.findings.extend(_entry_findings(items))
         self.streamed.add(items, relpath, self.findings)
         data = self.data.pop(relpath, None)
         if self.texts.pop(relpath, None) is not None:
             self.streamed.decoded.add(relpath)  # its findings' lines are found at the end, from the file again
-        blocking = any(finding.blocking and finding.relpath == relpath for finding in self.findings[before:])
+        blocking = any(finding.blocking and finding.relpath == relpath for finding in self.findings[found:])
         if data is None or blocking:
             return  # no canonical form to compare with (see canonical)
         one: snap.Snapshot = {"collections": [], "fields": [], "relations": []}
