@@ -190,3 +190,25 @@ def test_a_malformed_meta_is_a_problem_not_a_crash(tmp_path: Path, old: str, new
     streamed, whole = _both(tmp_path)
     _same(streamed, whole)
     assert streamed.errors and all("table_000.yaml" in problem.path for problem in streamed.problems)
+
+
+def test_check_fix_reads_the_folder_whole_only_when_there_is_something_to_fix(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.write_tree(project.schema, store.render(synthetic.model(8, 8)))
+    readings: list[bool] = []
+    check_folder = validate._check_folder
+
+    def recording(root: Path, default_layout: store.Layout, *, streamed: bool) -> validate.Report:
+        readings.append(streamed)
+        return check_folder(root, default_layout, streamed=streamed)
+
+    monkeypatch.setattr(validate, "_check_folder", recording)
+    assert project.run("check", "--fix").code == 0
+    assert readings == [True]  # one file at a time: nothing to fix
+    path = project.schema / "collections" / "table_000.yaml"
+    path.write_text(path.read_text() + "\n")
+    readings.clear()
+    fixed = project.run("check", "--fix")
+    assert fixed.code == 0 and "rewritten in canonical form" in fixed.err
+    assert readings == [True, False, True]  # found, read whole to write, checked again
