@@ -80,7 +80,7 @@ def _same(streamed: validate.Report, whole: validate.Report) -> None:
     assert (streamed.layout, streamed.format_version) == (whole.layout, whole.format_version)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), configured=st.booleans(), edits=st.integers(1, 3))
 def test_any_edit_is_found_as_reading_the_folder_whole_finds_it(
     data: st.DataObject, configured: bool, edits: int
