@@ -9,6 +9,7 @@ round to round, each as a new process, wall time and peak RSS (GNU time):
 * ``diff HEAD~1 HEAD``, cold: the records of remembered commits removed first (a fresh clone
   in CI), so it reads what the change touches only;
 * the same, remembered: both commits read once before (``treecache``);
+* the same cold diff as Markdown (the pull request's comment, with its Mermaid diagram);
 * the same cold diff reading both commits whole, as before the change's reading
   (``validate.CHANGED_ONLY_FROM`` set out of reach);
 * ``check`` of the whole schema folder in the working tree;
@@ -128,8 +129,13 @@ def measure_size(collections: int, fields: int, rounds: int) -> tuple[str, dict[
 
         def remembered() -> tuple[float, float, str]:
             if not records.is_dir() or len(list(records.glob("*.record"))) < 2:  # read both whole once, untimed
-                subprocess.run([*diff, "--format", "markdown"], cwd=root, env=env, check=True, capture_output=True)
+                whole_read = [sys.executable, "-c", WHOLE_READ, *diff[1:]]
+                subprocess.run(whole_read, cwd=root, env=env, check=True, capture_output=True)
             return run_process(diff, root, env)
+
+        def comment() -> tuple[float, float, str]:
+            shutil.rmtree(records, ignore_errors=True)
+            return run_process([*diff, "--format", "markdown"], root, env)
 
         def whole() -> tuple[float, float, str]:
             shutil.rmtree(records, ignore_errors=True)
@@ -138,6 +144,7 @@ def measure_size(collections: int, fields: int, rounds: int) -> tuple[str, dict[
         measures = {
             "cold": Measure("`diff HEAD~1 HEAD`, cold (no record: a fresh clone)", cold),
             "remembered": Measure("`diff HEAD~1 HEAD`, both commits remembered", remembered),
+            "markdown": Measure("`diff HEAD~1 HEAD --format markdown` (the PR comment), cold", comment),
             "whole": Measure("`diff HEAD~1 HEAD`, cold, both commits read whole (as before)", whole),
             "check": Measure("`check` (the whole folder)", lambda: run_process([str(TOOL), "check"], root, env)),
             "json": Measure(

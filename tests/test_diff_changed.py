@@ -270,7 +270,7 @@ def test_every_format_prints_what_the_whole_read_prints(
     before, after = sides(project)
     assert before.tree is not None and after.tree is not None
     assert validate.load_changed(before.tree, after.tree) is not None  # read by the change
-    commands = [("diff", "HEAD~1", "HEAD", "--format", fmt) for fmt in ("text", "json", "markdown")]
+    commands = [("diff", "HEAD~1", "HEAD", "--format", fmt) for fmt in ("text", "json", "markdown", "mermaid")]
     commands += [("diff", "HEAD~1", "HEAD", "--details"), ("log",), ("log", "--format", "json")]
     by_change = [project.run(*command) for command in commands]
     with monkeypatch.context() as patch:
@@ -280,3 +280,43 @@ def test_every_format_prints_what_the_whole_read_prints(
         assert ours.code == theirs.code == 0, (command, ours.err)
         assert ours.out == theirs.out, command
     assert "to change" in by_change[0].out or "to add" in by_change[0].out
+
+
+# --------------------------------------------------------------------------- (d) the pull request's comment
+
+
+def test_the_markdown_and_mermaid_diff_read_the_change_and_what_relates_to_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The diagram draws what relates to a changed collection, though its file is unchanged:
+    those few files are read for their relations, and the comment is what reading both
+    commits whole gives."""
+    old = model()
+    many, related = relation_between(old)
+    pointing = sorted({r["collection"] for r in old["relations"] if r["related_collection"] == related})
+    assert many in pointing
+    commit(project, old, "old")
+    commit(project, note(old, related, "table_050"), "two notes, one on a collection others relate to")
+    read: Counter[str] = Counter()
+    parse_document = store.parse_document
+
+    def counting(data: bytes, name: str, **options: Any) -> Any:
+        read[name.rsplit("schema/", 1)[-1]] += 1  # (named as the user sees it, or as in the folder)
+        return parse_document(data, name, **options)
+
+    monkeypatch.setattr(store, "parse_document", counting)
+    formats = ("markdown", "mermaid")
+    by_change = [project.run("diff", "HEAD~1", "HEAD", "--format", fmt) for fmt in formats]
+    touched = {store.collection_file(name) for name in (related, "table_050")}
+    unchanged = set(read) - touched - {store.MANIFEST}
+    assert unchanged <= {store.collection_file(name) for name in pointing}  # read for their relations only
+    assert {store.collection_file(name) for name in pointing} - {store.collection_file(related)} <= unchanged
+    assert records(project) == []  # no commit was read whole
+    with monkeypatch.context() as patch:
+        whole_read(patch)
+        whole = [project.run("diff", "HEAD~1", "HEAD", "--format", fmt) for fmt in formats]
+    for ours, theirs in zip(by_change, whole, strict=True):
+        assert ours.code == theirs.code == 0, ours.err
+        assert ours.out == theirs.out
+    assert f"{many} ||--o{{" not in by_change[1].out  # (drawn from the one side: the many side points)
+    assert f"||--o{{ {many} :" in by_change[1].out  # the unchanged collection relating to the changed one

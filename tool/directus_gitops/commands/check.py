@@ -81,6 +81,8 @@ def run(
         if fix and path.is_dir():
             store.recover(path)  # finish a write an interruption left half-done
         report = validate.check_path(path, config.layout)
+        if fix and report.problems and report.root.is_dir():  # read whole: the canonical files to write
+            report = validate.check_path(report.root, config.layout, whole=True)
         if fix and report.problems and report.canonical is not None:
             if store.write_tree(report.root, report.canonical):
                 console.info(f"{display(report.root)}: rewritten in canonical form.")

@@ -66,7 +66,7 @@ def run(
     for side in (before, after):
         if side.tree is None and side.loaded is None:
             console.info(f"{side.label} has no schema folder: comparing with an empty schema.")
-    comparison = comparing.compare(before, after, rules, whole=fmt in ("markdown", "mermaid"))
+    comparison = comparing.compare(before, after, rules, related=fmt in ("markdown", "mermaid"))
     for warning in comparison.after_warnings():  # what the change leads to, not what it leaves
         console.warn(f"{after.label}: {warning}")
     result = _recorded(comparison.changes, config, git, after)
@@ -85,8 +85,8 @@ def run(
     if fmt in ("markdown", "mermaid"):
         from directus_gitops.reports import mermaid
 
-        after_compared = translation.snapshot if translation else comparison.after
-        diagram = mermaid.diagram(result, comparison.before, after_compared)
+        drawn_before, drawn_after = comparison.drawn()
+        diagram = mermaid.diagram(result, drawn_before, translation.snapshot if translation else drawn_after)
     configured = comparison.config
     moved = comparing.base_moved(old, git) if new is None else None
     if moved is not None:

@@ -112,6 +112,9 @@ class Comparison:
     # What the change's reading (``validate.load_changed``) knows of the configuration files
     # without reading them: neither side lists any, or both the same files with the same bytes.
     config_files: Literal["none", "same", "differs"] | None = None
+    # The relations of files left unread (the same on both sides) that point to a collection
+    # of a file that differs, when ``before`` and ``after`` hold only those files' entries.
+    related: tuple[snap.Entry, ...] = ()
 
     def after_warnings(self) -> list[str]:
         """What the new side holds that Directus accepts but looks broken."""
@@ -124,6 +127,16 @@ class Comparison:
     def field_counts(self) -> dict[str, int]:
         return self.fields if self.fields is not None else snap.field_counts(self.before)
 
+    def drawn(self) -> tuple[snap.Snapshot, snap.Snapshot]:
+        """The two sides as a diagram of the change draws them (``mermaid.diagram``): what
+        relates to a collection the change touches is drawn too."""
+        if not self.related:
+            return self.before, self.after
+        before, after = (
+            {**side, "relations": [*side.get("relations", []), *self.related]} for side in (self.before, self.after)
+        )
+        return before, after
+
 
 def compare(
     old: Side,
@@ -133,11 +146,12 @@ def compare(
     whole: bool = False,
     remember: bool = True,
     shared: validate.Shared | None = None,
+    related: bool = False,
 ) -> Comparison:
     """What applying ``new`` to a project like ``old`` changes, in the data model and in the
     configuration kinds either side holds (``config``); the arguments are those of
     :func:`compare_schema`."""
-    compared = compare_schema(old, new, rules, whole=whole, remember=remember, shared=shared)
+    compared = compare_schema(old, new, rules, whole=whole, remember=remember, shared=shared, related=related)
     # A drop and an add that a rename recorded on the new side explains is one rename.
     compared = dataclasses.replace(compared, changes=renames.fold(compared.changes, renames_of(new)))
     if compared.config_files == "none":
@@ -162,6 +176,7 @@ def compare_schema(
     whole: bool = False,
     remember: bool = True,
     shared: validate.Shared | None = None,
+    related: bool = False,
 ) -> Comparison:
     """What applying ``new``'s data model to a project like ``old`` changes. Snapshots from different
     Directus releases or databases are compared as ``push`` would: ``new`` translated for
@@ -174,9 +189,11 @@ def compare_schema(
     (``validate.load_changed``), when most files are the same on both sides.
     Without ``remember``, folders read in full are not remembered (a walk through more commits
     than are kept would only replace records with records); ``shared`` is as for
-    :func:`snapshots`."""
+    :func:`snapshots`. With ``related`` (for a diagram of the change), what relates to the
+    collections the change touches is known too (:meth:`Comparison.drawn`): two committed
+    folders are then compared by the files that differ, and the few that name them."""
     if not whole and not rules:
-        remembered = _remembered(old, new) or _changed(old, new, shared)
+        remembered = (None if related else _remembered(old, new)) or _changed(old, new, shared, related)
         if remembered is not None:
             return remembered
     before, after = snapshots(old, new, remember=remember, shared=shared)
@@ -218,9 +235,10 @@ def _remembered(old: Side, new: Side) -> Comparison | None:
     return Comparison(changes.compare(before, after), before, after, fields=before_record.fields)
 
 
-def _changed(old: Side, new: Side, shared: validate.Shared | None) -> Comparison | None:
+def _changed(old: Side, new: Side, shared: validate.Shared | None, related: bool = False) -> Comparison | None:
     """Both sides committed folders, most of their files the same: only the files that differ
-    are read (and checked, with what they refer to), then compared."""
+    are read (and checked, with what they refer to), then compared; with ``related``, the
+    relations of the others to the collections of those files too."""
     if old.tree is None or new.tree is None or old.tree.key is None or new.tree.key is None:
         return None
     from directus_gitops.model import validate
@@ -228,12 +246,20 @@ def _changed(old: Side, new: Side, shared: validate.Shared | None) -> Comparison
     found = validate.load_changed(old.tree, new.tree, shared)
     if found is None:
         return None
+    relations: list[snap.Entry] = []
+    if related:  # (the unread files are the same on both sides: either side's hold them)
+        touched = snap.collection_names(found.before) | snap.collection_names(found.after)
+        known = validate.relations_to(new.tree, touched, found.unread)
+        if known is None:
+            return None
+        relations = known
     return Comparison(
         changes.compare(found.before, found.after),
         found.before,
         found.after,
         warnings=found.warnings,
         config_files=found.config,
+        related=tuple(relations),
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -150,6 +150,75 @@ class Walk:
         return self._shared
 
 
+class _Unstreamable(Exception):
+    """A folder whose collection files cannot be compared with their canonical form one at a
+    time (a file holding another collection than the one it is listed for, or at another path
+    than its own): ``check`` reads it whole."""
+
+
+@dataclass
+class _Index:
+    """What ``check``'s checks across files need of the collection files it has let go (a
+    whole folder is checked one file at a time): names, not entries, but for the few entries
+    that name other collections (relations, groups)."""
+
+    typed: bool = False  # whether the configuration kinds' checks need the fields' types
+    first: dict[tuple[str, tuple[str, str]], str] = field(default_factory=dict)  # each entry's first file
+    tangled: set[str] = field(default_factory=set)  # files holding an entry that is defined twice
+    collections: set[str] = field(default_factory=set)  # the defined ones
+    fields: set[tuple[str, str]] = field(default_factory=set)
+    types: dict[str, dict[str, str]] = field(default_factory=dict)
+    first_field: dict[str, _Placed] = field(default_factory=dict)  # of each collection: where its lack is said
+    grouped: list[_Placed] = field(default_factory=list)  # collections' entries naming a group
+    relations: list[_Placed] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)  # every collection an entry names (the manifest lists them)
+    canonical: dict[str, _Finding] = field(default_factory=dict)  # a let-go file's, when not canonical
+    decoded: set[str] = field(default_factory=set)  # let-go files read as text (their lines can be found)
+
+    def add(self, items: list[_Placed], relpath: str, findings: list[_Finding]) -> None:
+        """Index one file's entries, and say which are defined again."""
+        identities = [_identity(item) for item in items]
+        again = [key for key in identities if key in self.first]
+        before = len(findings)
+        findings.extend(_duplicate_findings(items, identities, self.first))
+        if len(findings) > before:
+            self.tangled.update([relpath, *(self.first[key] for key in again)])
+        for item, (key, (name, field_name)) in zip(items, identities, strict=True):
+            self.names.add(name)
+            if key == "collections":
+                self.collections.add(name)
+                if _meta(item.entry).get("group") is not None:
+                    self.grouped.append(item)
+            elif key == "fields":
+                self.fields.add((name, field_name))
+                if name not in self.first_field:
+                    self.first_field[name] = _Placed(key, {"collection": name, "field": field_name}, relpath, item.at)
+                if self.typed:
+                    self.types.setdefault(name, {})[field_name] = str(item.entry.get("type"))
+            elif key == "relations":
+                self.relations.append(item)
+
+    def by_key(self) -> dict[str, list[_Placed]]:
+        """The entries :func:`_references` looks at."""
+        return {"fields": list(self.first_field.values()), "collections": self.grouped, "relations": self.relations}
+
+    def manifest(
+        self, header: Mapping[str, Any], placed: list[_Placed], manifest: Mapping[str, Any]
+    ) -> dict[str, bytes]:
+        """The canonical manifest for what the let-go files hold (each of them was compared
+        with its own canonical form as it was read)."""
+        snapshot: snap.Snapshot = {
+            **header,
+            "collections": [{"collection": name} for name in sorted(self.names)],
+            "fields": [],
+            "relations": [],
+        }
+        if "system_fields" in manifest:
+            snapshot["systemFields"] = [item.entry for item in _named(placed) if item.key == "systemFields"]
+        rendered = store.render(snapshot, "split", manifest.get("config"), renames=manifest.get("renames"))
+        return {store.MANIFEST: rendered[store.MANIFEST]}
+
+
 @dataclass
 class _Checker:
     read: store.Reader
@@ -175,6 +244,10 @@ class _Checker:
     # and what they define, read only when a reference asks (None: every file is read).
     skip: AbstractSet[str] = frozenset()
     elsewhere: _Elsewhere | None = None
+    # ``check`` of a whole split folder: each collection file is checked, compared with its
+    # canonical form and let go before the next is read; what the checks across files need of
+    # it is kept in this index (None: every entry is held until the end).
+    streamed: _Index | None = None
 
     def find(
         self, relpath: str, at: snap.Location | None, message: str, *, blocking: bool = True, cosmetic: bool = False
@@ -264,6 +337,7 @@ class _Checker:
 
     def folder(self, default_layout: store.Layout) -> dict[str, bytes] | None:
         """Check the folder; the canonical files for it, or None when they can't be known."""
+        streamed, self.streamed = self.streamed, None  # only a split folder's files are let go
         if store.MANIFEST not in self.files:
             return self.directus_folder(default_layout)
         ok, manifest = self.document(store.MANIFEST)
@@ -273,6 +347,9 @@ class _Checker:
             return None
         self.layout = manifest["layout"]
         self.format_version = manifest["format_version"]
+        if streamed is not None and manifest["layout"] == "split":
+            self.streamed = streamed
+            streamed.typed = bool(manifest.get("config"))
         expected = self.single(manifest) if manifest["layout"] == "single" else self.split(manifest)
         if manifest.get("config"):
             self.config_files(manifest["config"])
@@ -346,8 +423,13 @@ class _Checker:
                 self.find(store.MANIFEST, at, f"lists {path}, which is missing")
                 continue
             if path not in self.skip:
+                start, found = len(self.placed), len(self.findings)
                 self.collection_file(path, str(name))
+                if self.streamed is not None:
+                    self.let_go(path, str(name), start, found)
         self.unlisted({store.MANIFEST, *listed, *store.config_files(manifest)})
+        if self.streamed is not None:
+            return self.streamed.manifest(header, self.placed, manifest)
 
         snapshot: snap.Snapshot = {**header, "collections": [], "fields": [], "relations": []}
         if "system_fields" in manifest:
@@ -384,6 +466,9 @@ class _Checker:
             types: dict[str, dict[str, str]] | None = None
             if self.elsewhere is not None:
                 collections = _Either(collections, self.elsewhere.defines)
+            elif self.streamed is not None:
+                collections = self.streamed.collections
+                types = {name: self.streamed.types.get(name, {}) for name in collections}
             else:
                 types = {name: {} for name in collections}
                 for item in _named(self.placed):
@@ -419,6 +504,39 @@ class _Checker:
         self.place(placed)
         if done is not None and content["collection"] == listed_as:
             done[(id(content), relpath, listed_as)] = (content, placed)  # the file too: its id stays its own
+
+    def let_go(self, relpath: str, listed_as: str, start: int, found: int) -> None:
+        """Check the entries ``relpath`` placed from ``start`` on as :meth:`check_entries` and
+        :meth:`canonical` would (its reading's findings from ``found`` on), keep what the checks
+        across files need (:class:`_Index`), and let the file's text and entries go."""
+        assert self.streamed is not None
+        items = self.placed[start:]
+        del self.placed[start:]
+        if any(item.entry["collection"] != listed_as for item in items):
+            raise _Unstreamable  # its canonical file is another collection's: only the whole folder says
+        self.findings.extend(_entry_findings(items))
+        self.streamed.add(items, relpath, self.findings)
+        data = self.data.pop(relpath, None)
+        if self.texts.pop(relpath, None) is not None:
+            self.streamed.decoded.add(relpath)  # its findings' lines are found at the end, from the file again
+        blocking = any(finding.blocking and finding.relpath == relpath for finding in self.findings[found:])
+        if data is None or blocking:
+            return  # no canonical form to compare with (see canonical)
+        one: snap.Snapshot = {"collections": [], "fields": [], "relations": []}
+        for item in items:
+            one[item.key].append(item.entry)
+        expected = store.render(one)
+        del expected[store.MANIFEST]
+        if set(expected) - {relpath}:
+            raise _Unstreamable  # the canonical layout has its collection at another path
+        want = expected.get(relpath)
+        if want is None:
+            finding = _Finding(relpath, None, "not a file of the canonical layout", blocking=False, cosmetic=True)
+            self.streamed.canonical[relpath] = finding
+        elif want != data:
+            line = _first_difference(data, want)
+            finding = _Finding(relpath, None, "not in canonical form", blocking=False, line=line, cosmetic=True)
+            self.streamed.canonical[relpath] = finding
 
     def entries(self, content: Mapping[str, Any]) -> Iterator[tuple[str, snap.Location, snap.Entry]]:
         """The file's snapshot entries; a field or relation read from the same text as one
@@ -469,6 +587,10 @@ class _Checker:
                 line = _first_difference(data, want)
                 finding = _Finding(relpath, None, "not in canonical form", blocking=False, line=line, cosmetic=True)
                 self.findings.append(finding)
+        if self.streamed is not None:  # the collection files, compared one at a time (let_go)
+            self.findings.extend(
+                finding for relpath, finding in sorted(self.streamed.canonical.items()) if relpath not in bad
+            )
         if not blocked:
             for relpath in sorted(set(expected) - self.files):
                 message = "missing: the canonical layout has this file"
@@ -478,13 +600,18 @@ class _Checker:
 
     def problems(self) -> list[Problem]:
         by_file: dict[str, list[int]] = defaultdict(list)
+        decoded = self.streamed.decoded if self.streamed is not None else set()
         for index, finding in enumerate(self.findings):
-            if finding.at is not None and (finding.relpath in self.texts or finding.relpath in self.from_cache):
+            if finding.at is not None and (
+                finding.relpath in self.texts or finding.relpath in self.from_cache or finding.relpath in decoded
+            ):
                 by_file[finding.relpath].append(index)
         lines: dict[int, int | None] = {}
         for relpath, indexes in by_file.items():
             located = yamlio.locate(self.text(relpath), [self.findings[i].at or () for i in indexes])
             lines.update(zip(indexes, located, strict=True))
+            if relpath in decoded:
+                del self.texts[relpath]  # read again for its lines only
         result = {
             Problem(
                 self.shown(finding.relpath),
@@ -518,6 +645,11 @@ class _Checker:
         self.tangled = set()
         if len(counts) < len(identities):
             self.tangled = {p.relpath for p, key in zip(named, identities, strict=True) if counts[key] > 1}
+        if self.streamed is not None:  # (what is placed: the manifest's system fields)
+            self.tangled |= self.streamed.tangled
+            index = self.streamed
+            self.findings.extend(_references(index.by_key(), index.collections, index.fields))
+            return
         self.findings.extend(_reference_findings(named, self.elsewhere))
 
 
@@ -770,15 +902,20 @@ def _identity(item: _Placed) -> tuple[str, tuple[str, str]]:
     return item.key, snap.entry_key(item.entry)
 
 
-def _duplicate_findings(placed: list[_Placed], identities: list[tuple[str, tuple[str, str]]]) -> Iterator[_Finding]:
-    """Each entry defined again after its first place (``identities``: each one's, in order)."""
-    first: dict[tuple[str, tuple[str, str]], _Placed] = {}
+def _duplicate_findings(
+    placed: list[_Placed],
+    identities: list[tuple[str, tuple[str, str]]],
+    first: dict[tuple[str, tuple[str, str]], str] | None = None,
+) -> Iterator[_Finding]:
+    """Each entry defined again after its first place (``identities``: each one's, in order);
+    ``first`` holds each identity's first file, and those of entries placed before."""
+    first = {} if first is None else first
     for item, key in zip(placed, identities, strict=True):
         if key in first:
-            message = f"{_NOUNS[item.key]} {item.name} is defined again (also in {first[key].relpath})"
+            message = f"{_NOUNS[item.key]} {item.name} is defined again (also in {first[key]})"
             yield _Finding(item.relpath, item.at, message)
         else:
-            first[key] = item
+            first[key] = item.relpath
 
 
 def _is_system(collection: Any) -> bool:
@@ -792,8 +929,27 @@ def _reference_findings(placed: Iterable[_Placed], elsewhere: _Elsewhere | None 
     by_key: dict[str, list[_Placed]] = defaultdict(list)
     for item in placed:
         by_key[item.key].append(item)
-    collections: Collection[Any] = {item.entry["collection"] for item in by_key["collections"]}
-    fields: Collection[Any] = {snap.entry_key(item.entry) for item in by_key["fields"]}
+    collections = {item.entry["collection"] for item in by_key["collections"]}
+    fields = {snap.entry_key(item.entry) for item in by_key["fields"]}
+    return _references(by_key, collections, fields, elsewhere)
+
+
+def _meta(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An entry's ``meta``, when it is a mapping (any other is a problem of its own, as is a
+    name that is not a string: the names below are looked up only when they can be)."""
+    meta = entry.get("meta")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _references(
+    by_key: Mapping[str, list[_Placed]],
+    collections: Collection[Any],
+    fields: Collection[Any],
+    elsewhere: _Elsewhere | None = None,
+) -> Iterator[_Finding]:
+    """:func:`_reference_findings`, given the defined collections and fields, and of the entries
+    by list: the fields that name a collection for the first time, the collections with a
+    group, the relations (the others cannot point nowhere)."""
     kept: tuple[Collection[Any], Collection[Any]] = (collections, fields)
     if elsewhere is not None:
         # An entry the same on both sides, naming what a file left unread holds: it names the
@@ -811,21 +967,21 @@ def _reference_findings(placed: Iterable[_Placed], elsewhere: _Elsewhere | None 
         return _Finding(item.relpath, (*item.at, *at), f"{item.name}: {message}", blocking=False, warning=warning)
 
     undefined: set[str] = set()
-    for item in by_key["fields"]:
+    for item in by_key.get("fields", []):
         collection = item.entry["collection"]
         if not exists(collection) and collection not in undefined:
             undefined.add(collection)  # once per collection, not once per field
             yield broken(item, (), f"collection '{collection}' is not defined: add it, or remove its fields")
-    for item in by_key["collections"]:
-        group = (item.entry.get("meta") or {}).get("group")
-        if group is not None and group not in view(item)[0]:
+    for item in by_key.get("collections", []):
+        group = _meta(item.entry).get("group")
+        if group is not None and isinstance(group, Hashable) and group not in view(item)[0]:
             message = f"group '{group}' is not a defined collection: add it, or set meta.group to null"
             yield broken(item, ("meta", "group"), message)
-    for item in by_key["relations"]:
+    for item in by_key.get("relations", []):
         known, known_fields = view(item)
         collection, name = snap.entry_key(item.entry)
         related = item.entry.get("related_collection")
-        meta = item.entry.get("meta") or {}
+        meta = _meta(item.entry)
         if not exists(collection, known):
             message = f"collection '{collection}' is not defined: add it, or remove the relation"
             yield broken(item, ("collection",), message)
@@ -839,7 +995,12 @@ def _reference_findings(placed: Iterable[_Placed], elsewhere: _Elsewhere | None 
         # The other half of an m2m or o2m: Directus 11.17.4 and 12.4.1 apply a relation whose
         # meta names a field the snapshot lacks (the app shows the relation half-broken).
         junction = meta.get("junction_field")
-        if junction and not _is_system(collection) and (collection, junction) not in known_fields:
+        if (
+            junction
+            and isinstance(junction, Hashable)
+            and not _is_system(collection)
+            and (collection, junction) not in known_fields
+        ):
             message = (
                 f"junction field '{collection}.{junction}' is not defined: add it, or set meta.junction_field to null"
             )
@@ -847,6 +1008,7 @@ def _reference_findings(placed: Iterable[_Placed], elsewhere: _Elsewhere | None 
         one_field = meta.get("one_field")
         if (
             one_field
+            and isinstance(one_field, Hashable)
             and isinstance(related, str)
             and not _is_system(related)
             and (related, one_field) not in known_fields
@@ -855,8 +1017,9 @@ def _reference_findings(placed: Iterable[_Placed], elsewhere: _Elsewhere | None 
                 f"one_field '{related}.{one_field}' is not defined: add the alias field, or set meta.one_field to null"
             )
             yield broken(item, ("meta", "one_field"), message, warning=True)
-        for index, allowed in enumerate(meta.get("one_allowed_collections") or []):
-            if not exists(allowed, known):
+        allowed_list = meta.get("one_allowed_collections")
+        for index, allowed in enumerate(allowed_list if isinstance(allowed_list, list) else []):
+            if isinstance(allowed, Hashable) and not exists(allowed, known):
                 message = (
                     f"collection '{allowed}' is not defined: add it, or remove it from meta.one_allowed_collections"
                 )
@@ -882,7 +1045,8 @@ def _check(
 
 
 def _report(root: Path, checker: _Checker, expected: dict[str, bytes] | None) -> Report:
-    blocked = expected is None or any(finding.blocking for finding in checker.findings)
+    # (Checked one file at a time, the folder's canonical files were never all at hand.)
+    blocked = expected is None or checker.streamed is not None or any(f.blocking for f in checker.findings)
     return Report(
         root,
         checker.problems(),
@@ -893,10 +1057,24 @@ def _report(root: Path, checker: _Checker, expected: dict[str, bytes] | None) ->
     )
 
 
-def check_folder(root: Path, default_layout: store.Layout) -> Report:
+def check_folder(root: Path, default_layout: store.Layout, *, whole: bool = False) -> Report:
+    """What is wrong with a schema folder. A split folder is checked one collection file at a
+    time, each let go before the next is read (``check`` of a large model holds names, not
+    entries), unless ``whole``: then the report has the folder's snapshot and its canonical
+    files too (``check --fix`` writes them)."""
     if store.pending(root):
         return Report(root, [Problem(display(root), None, store.PENDING)], None)
+    if not whole:
+        try:
+            return _check_folder(root, default_layout, streamed=True)
+        except _Unstreamable:
+            pass
+    return _check_folder(root, default_layout, streamed=False)
+
+
+def _check_folder(root: Path, default_layout: store.Layout, *, streamed: bool) -> Report:
     checker = _Checker(store.dir_reader(root), set(store.list_files(root)), lambda relpath: display(root / relpath))
+    checker.streamed = _Index() if streamed else None
     expected = checker.folder(default_layout)
     checker.check_entries()
     if expected is not None and store.MANIFEST in checker.files:
@@ -914,11 +1092,11 @@ def check_file(path: Path) -> Report:
     return Report(path, checker.problems(), None, checker.snapshot)
 
 
-def check_path(path: Path, default_layout: store.Layout) -> Report:
+def check_path(path: Path, default_layout: store.Layout, *, whole: bool = False) -> Report:
     if path.is_file() and path.name == store.MANIFEST:
         path = path.parent
     if path.is_dir():
-        return check_folder(path, default_layout)
+        return check_folder(path, default_layout, whole=whole)
     if path.is_file():
         return check_file(path)
     return Report(path, [Problem(display(path), None, "no such file or folder")], None)
@@ -1125,6 +1303,7 @@ class Changed:
     after: snap.Snapshot
     warnings: tuple[str, ...]  # the new side's warnings about what the change touches
     config: Literal["none", "same", "differs"]  # the configuration kinds' files on both sides
+    unread: frozenset[str] = frozenset()  # the collection files the same on both sides, left unread
 
 
 def _shown_in(source: str) -> Callable[[str], str]:
@@ -1224,7 +1403,33 @@ def load_changed(old: store.Tree, new: store.Tree, shared: Shared | None = None)
         checkers[1].snapshot,
         tuple(finding.message for finding in checkers[1].findings if finding.warning),
         config,
+        frozenset(same),
     )
+
+
+def relations_to(tree: store.Tree, collections: AbstractSet[str], unread: AbstractSet[str]) -> list[snap.Entry] | None:
+    """The relations that ``unread`` files of ``tree`` (the same on both sides of a comparison,
+    see :func:`load_changed`) hold to one of ``collections``, for a diagram of the change,
+    which draws what relates to the collections it touches; None when a name could be written
+    otherwise (then only reading the folders whole tells). A file that is not a well-formed
+    collection file holds none here: it is what it is on both sides, as the comparison left it."""
+    found = _mentioning(tree, collections, set(), unread)
+    if found is None:
+        return None
+    relations = []
+    for path in sorted(found):
+        try:
+            content = store.parse_document(tree.read(path) or b"", path)
+        except DocumentError:
+            continue
+        if store.collection_file_problems(content):
+            continue
+        relations += [
+            entry
+            for key, _, entry in store.collection_entries(content)
+            if key == "relations" and entry.get("related_collection") in collections
+        ]
+    return relations
 
 
 def _mentioning(
