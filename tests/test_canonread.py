@@ -90,6 +90,8 @@ def test_what_it_accepts_pyyaml_reads_alike_and_the_writer_writes(document: Any,
         "a:\n- 1\n  \n",
         "fields:\n",
         "- a\nb: 1\n",
+        "# c\rx\na: 1\n",  # a comment ended by a carriage return: YAML reads x as content
+        "# c\u2028a: 1\nb: 2\n",
     ],
 )
 def test_anything_the_writer_would_not_write_is_left_to_pyyaml(text: str) -> None:

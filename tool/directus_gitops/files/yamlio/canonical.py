@@ -288,11 +288,17 @@ def _lines(body: str) -> list[str]:
     return body.split("\n")
 
 
+# Characters YAML (and PyYAML) also take as line breaks, besides "\n".
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
 def _body(text: str) -> str | None:
     """The text after the leading comment lines, when it could be the writer's output."""
     body = text
     while body.startswith("#"):
-        body = body.partition("\n")[2]
+        comment, _, body = body.partition("\n")
+        if any(brk in comment for brk in _OTHER_BREAKS):
+            return None  # YAML ends the comment there: what follows is content, PyYAML's to read
     if not body.endswith("\n") or body.startswith((" ", "\n")):
         return None
     return body[:-1]
