@@ -35,6 +35,10 @@ PAIRS = [
     # A downgrade: 11.17.4 writes properties 11.3.5 lacks (systemFields, meta.searchable), and
     # reports unique columns as not indexed where 11.3.5 on SQLite reports them indexed.
     (("11.17.4", "sqlite"), ("11.3.5", "sqlite")),
+    # 11.7.2 reports unique columns on SQLite not indexed, as 11.17.4 does (Directus 11.4.0 on);
+    # 11.3.5 on SQLite reports them indexed.
+    (("11.7.2", "sqlite"), ("11.3.5", "sqlite")),
+    (("11.7.2", "sqlite"), ("11.3.5", "mariadb")),
 ]
 
 
