@@ -626,10 +626,10 @@ class ReleaseProperty:
         return f"{self.entries}.{self.section}.{self.key}"
 
 
-# What each release lacks, by the release that added it (only releases Directus still lets a
-# snapshot come from matter: 9.26 knows every property added before it). Read from each
-# release's own package (migrations adding the directus_* columns, @directus/schema), the
-# releases named below checked one by one; "measured" means read from a real server's snapshot.
+# What each release lacks, by the release that added it, from 9.26 on (the oldest release the
+# tool supports writes every property added before it). Read from each release's own package
+# (the migrations adding the directus_* columns behind `meta`, @directus/schema behind
+# `schema`), the releases named checked one by one; "measured": read from a real server's snapshot.
 RELEASE_PROPERTIES: tuple[ReleaseProperty, ...] = (
     ReleaseProperty(
         "collections",
