@@ -282,3 +282,37 @@ def test_unique_and_plain_indexes_from_a_newer_release_converge(
         fields = {(f["collection"], f["field"]): f.get("schema") for f in read_back["fields"]}
         assert fields[("authors", "handle")]["is_unique"] is True and fields[("authors", "handle")]["is_indexed"]
         assert fields[("authors", "rank")]["is_indexed"] is True and not fields[("authors", "rank")]["is_unique"]
+
+
+def test_a_setting_an_older_release_lacks_is_not_sent(project: Project, directus_pool: ServerPool) -> None:
+    """11.3.5 has no ``visual_editor_urls`` setting (11.7.2 and 11.17.4 have): it accepts one in a
+    PATCH and drops it, so the push reported it read back differently, and every plan showed it."""
+    with directus_pool.new_server("11.17.4") as dev, directus_pool.new_server("11.3.5") as prod:
+        urls = [{"url": "https://example.com/preview"}]
+        patched = httpx.patch(
+            f"{dev.url}/settings",
+            json={"visual_editor_urls": urls},
+            headers={"Authorization": f"Bearer {dev.token}"},
+            timeout=60,
+        )
+        assert patched.status_code == 200, patched.text
+        project.configure(dev=dev.url, prod=prod.url)
+        with (project.root / "directus-gitops.yaml").open("a") as config:
+            config.write("sync: [schema, settings]\n")
+        project.git("commit", "--quiet", "-am", "settings too")
+        project.token("dev", dev.token)
+        project.token("prod", prod.token)
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        accept_release(project, prod.url, "11.17.4")
+
+        pushed = project.run("push", "--env", "prod", "--yes")
+        assert pushed.code == 0, pushed.output
+        planned = project.run("plan", "--env", "prod", "--exit-code", "--format", "json")
+        assert planned.code == 0, planned.output
+        document = json.loads(planned.out)
+        assert document["changes"] == [] and document["config"]["changes"] == []
+        (warning,) = [w for w in document["config"]["warnings"] if "release-only-properties" in w]
+        assert "visual_editor_urls" in warning
+        # The target really has no such setting, what the rule relies on.
+        read = httpx.get(f"{prod.url}/settings", headers={"Authorization": f"Bearer {prod.token}"}, timeout=60)
+        assert "visual_editor_urls" not in read.json()["data"] and "project_name" in read.json()["data"]

@@ -219,7 +219,8 @@ RULES: tuple[Rule, ...] = (
         "12.x collection `meta.status` and `autosave_revision_interval`, `meta.versioning`, …) take the target's "
         "value where the snapshot lacks them, and are left out where the target's release lacks them: by the "
         "table of the releases that added them (below), also from new entries sent to an empty target, and "
-        "otherwise by the properties the target's own entries have.",
+        "otherwise by the properties the target's own entries have. A project setting the target's settings lack "
+        "is not sent either (the configuration plan warns).",
         "releases differ",
     ),
 )
