@@ -19,11 +19,11 @@ DIRECTUS_DATABASES ?=
 export DIRECTUS_CELLS DIRECTUS_MATRIX_CELLS DIRECTUS_VERSIONS DIRECTUS_DATABASES
 # Versions and databases the cells above need installed.
 # (tests/test_cross_origin.py also pushes 9.26.0 to 11.17.4; tests/test_secrets.py runs on 12.4.1 and 9.26.0;
-# tests/test_readback_quirks.py runs 11.3.5 on SQLite and MariaDB.)
+# tests/test_readback_quirks.py runs 11.3.5 on SQLite and MariaDB; `make test-downgrades` installs 11.7.2.)
 CELL_VERSIONS = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(firstword $(subst :, ,$(cell)))) $(DIRECTUS_VERSIONS) 11.17.4 11.3.5)
 CELL_DATABASES = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(word 2,$(subst :, ,$(cell)))) $(DIRECTUS_DATABASES))
 
-.PHONY: install directus databases test test-fast test-config-kinds test-data test-renames race lint format docs demo schema bench matrix release-check clean
+.PHONY: install directus databases test test-fast test-config-kinds test-data test-renames test-downgrades race lint format docs demo schema bench matrix release-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ test-renames: directus databases  ## renames keeping their values on 12.4.1 (SQL
 	DIRECTUS_RENAME_CELLS="12.4.1:sqlite 12.4.1:postgres 12.4.1:mariadb 10.13.4:sqlite" \
 	DIRECTUS_RENAME_RULE_CELLS="12.4.1:sqlite 12.4.1:postgres 11.17.4:sqlite 11.17.4:postgres 10.13.4:sqlite" \
 	$(BIN)/pytest tests/test_renames_servers.py
+
+test-downgrades: directus databases  ## pushes from 11.7.2 into 11.3.5 (SQLite, MariaDB) and 11.7.2; installs 11.7.2 (make test runs 11.17.4 into 11.3.5)
+	$(BIN)/python scripts/directus_server.py install 11.7.2
+	DIRECTUS_DOWNGRADE_SOURCES="11.7.2" $(BIN)/pytest tests/test_cross_origin.py -k "11.7.2"
 
 test-fast: install  ## only the tests that need no Directus server
 	$(BIN)/pytest -m "not directus"

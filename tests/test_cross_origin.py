@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from directus_gitops.engine import translate
 from directus_gitops.files import store
 from directus_gitops.model import changes
 from tests.conftest import Project
@@ -36,6 +38,11 @@ PAIRS = [
     # reports unique columns as not indexed where 11.3.5 on SQLite reports them indexed.
     (("11.17.4", "sqlite"), ("11.3.5", "sqlite")),
 ]
+# Downgrades from the releases in DIRECTUS_DOWNGRADE_SOURCES (`make test-downgrades`: 11.7.2,
+# one more release to install, about 500 MB, for what the offline tests of the rules' data
+# cover too) into 11.3.5 on SQLite and MariaDB.
+DOWNGRADE_SOURCES = os.environ.get("DIRECTUS_DOWNGRADE_SOURCES", "").split()
+PAIRS += [((source, "sqlite"), ("11.3.5", vendor)) for source in DOWNGRADE_SOURCES for vendor in ("sqlite", "mariadb")]
 
 
 def server_diff(server: Any, snapshot: dict[str, Any]) -> changes.ChangeSet:
@@ -67,6 +74,17 @@ def pulled_from_dev(project: Project, directus_pool: ServerPool) -> Iterator[tup
         yield prod, store.load_path(project.schema).snapshot
 
 
+def accept_release(project: Project, url: str, release: str) -> None:
+    """Another release needs the environment's consent, narrower than --force: refused without."""
+    refused = project.run("plan", "--env", "prod")
+    assert refused.code == 1 and "accept_releases" in refused.err and "--force" in refused.err
+    config = project.root / "directus-gitops.yaml"
+    config.write_text(
+        config.read_text().replace(f"prod: {{url: '{url}'}}", f"prod: {{url: '{url}', accept_releases: ['{release}']}}")
+    )
+    project.git("commit", "--quiet", "-am", "prod takes this release's snapshots")
+
+
 @pytest.mark.parametrize(("source", "target"), PAIRS, ids=[f"{s[0]}-{s[1]}-to-{t[0]}-{t[1]}" for s, t in PAIRS])
 def test_the_demo_model_converges_on_another_origin(
     project: Project, directus_pool: ServerPool, source: tuple[str, str], target: tuple[str, str]
@@ -81,16 +99,20 @@ def test_the_demo_model_converges_on_another_origin(
         assert project.run("pull", "--env", "dev", "--commit").code == 0
 
         if source[0] != target[0]:
-            # Another release needs the environment's consent, narrower than --force.
-            refused = project.run("plan", "--env", "prod")
-            assert refused.code == 1 and "accept_releases" in refused.err and "--force" in refused.err
-            config = project.root / "directus-gitops.yaml"
-            config.write_text(
-                config.read_text().replace(
-                    f"prod: {{url: '{prod.url}'}}", f"prod: {{url: '{prod.url}', accept_releases: ['{source[0]}']}}"
-                )
-            )
-            project.git("commit", "--quiet", "-am", "prod takes this release's snapshots")
+            accept_release(project, prod.url, source[0])
+        # Into the empty target, what its release does not know is not sent, and the plan says so.
+        first = project.run("plan", "--env", "prod", "--format", "json")
+        left_out = {
+            item["detail"].split(":")[0]
+            for rule in json.loads(first.out)["translation"]
+            if rule["rule"] == "release-only-properties"
+            for item in rule["items"]
+        }
+        committed = store.load_path(project.schema).snapshot
+        for prop in translate.unknown_to(target[0]):
+            held = any(prop.key in (entry.get(prop.section) or {}) for entry in committed[prop.entries])
+            assert (f"{prop.section}.{prop.key}" in left_out) == held, prop.path
+
         # Another database is carried across by the rules alone: no flag.
         pushed = project.run("push", "--env", "prod", "--yes")
         assert pushed.code == 0, pushed.output
@@ -205,3 +227,92 @@ def test_constraints_directus_makes_or_not_whatever_the_snapshot_says(
         fields = {(f["collection"], f["field"]): f.get("schema") for f in read_back["fields"]}
         assert fields[("categories", "parent")]["foreign_key_table"] == "categories"
         assert fields[("categories", "cover")]["foreign_key_table"] is None
+
+
+INDEXED_PAIRS = [
+    ((source, "sqlite"), target)
+    for source in DOWNGRADE_SOURCES
+    for target in (("11.3.5", "sqlite"), ("11.3.5", "mariadb"), (source, "sqlite"))
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "target"), INDEXED_PAIRS, ids=[f"{s[0]}-{s[1]}-to-{t[0]}-{t[1]}" for s, t in INDEXED_PAIRS]
+)
+def test_unique_and_plain_indexes_from_a_newer_release_converge(
+    project: Project, directus_pool: ServerPool, source: tuple[str, str], target: tuple[str, str]
+) -> None:
+    """From 11.4 on, SQLite reads a unique index and a plain one apart: 11.7.2 reads a field both
+    unique and indexed back as both, where 11.3.5 reports every unique column indexed. Rule
+    sqlite-unique-indexed held 11.7.2 to 11.3.5's behaviour, so a push from 11.7.2 to 11.7.2
+    sent the field without its index and left it a change."""
+    with (
+        directus_pool.new_server(source[0], seeded=True, vendor=source[1]) as dev,
+        directus_pool.new_server(target[0], vendor=target[1]) as prod,
+    ):
+        headers = {"Authorization": f"Bearer {dev.token}"}
+        for field in (
+            {"field": "handle", "type": "string", "schema": {"is_unique": True, "is_indexed": True, "max_length": 64}},
+            {"field": "rank", "type": "integer", "schema": {"is_indexed": True}},
+        ):
+            made = httpx.post(f"{dev.url}/fields/authors", json=field, headers=headers, timeout=60)
+            assert made.status_code == 200, made.text
+        project.configure(dev=dev.url, prod=prod.url)
+        project.token("dev", dev.token)
+        project.token("prod", prod.token)
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        if source[0] != target[0]:
+            accept_release(project, prod.url, source[0])
+
+        pushed = project.run("push", "--env", "prod", "--yes")
+        assert pushed.code == 0, pushed.output
+        planned = project.run("plan", "--env", "prod", "--exit-code", "--format", "json")
+        assert planned.code == 0, planned.output
+        document = json.loads(planned.out)
+        assert document["changes"] == [] and document["relied_on_force"] == []
+        used = {rule["rule"]: {item["subject"] for item in rule["items"]} for rule in document["translation"]}
+        if target == ("11.3.5", "sqlite"):
+            assert "authors.email" in used["sqlite-unique-indexed"]  # the unique field the demo model has
+        else:
+            assert "sqlite-unique-indexed" not in used
+
+        read_back = httpx.get(
+            f"{prod.url}/schema/snapshot", headers={"Authorization": f"Bearer {prod.token}"}, timeout=60
+        ).json()["data"]
+        fields = {(f["collection"], f["field"]): f.get("schema") for f in read_back["fields"]}
+        assert fields[("authors", "handle")]["is_unique"] is True and fields[("authors", "handle")]["is_indexed"]
+        assert fields[("authors", "rank")]["is_indexed"] is True and not fields[("authors", "rank")]["is_unique"]
+
+
+def test_a_setting_an_older_release_lacks_is_not_sent(project: Project, directus_pool: ServerPool) -> None:
+    """11.3.5 has no ``visual_editor_urls`` setting (11.7.2 and 11.17.4 have): it accepts one in a
+    PATCH and drops it, so the push reported it read back differently, and every plan showed it."""
+    with directus_pool.new_server("11.17.4") as dev, directus_pool.new_server("11.3.5") as prod:
+        urls = [{"url": "https://example.com/preview"}]
+        patched = httpx.patch(
+            f"{dev.url}/settings",
+            json={"visual_editor_urls": urls},
+            headers={"Authorization": f"Bearer {dev.token}"},
+            timeout=60,
+        )
+        assert patched.status_code == 200, patched.text
+        project.configure(dev=dev.url, prod=prod.url)
+        with (project.root / "directus-gitops.yaml").open("a") as config:
+            config.write("sync: [schema, settings]\n")
+        project.git("commit", "--quiet", "-am", "settings too")
+        project.token("dev", dev.token)
+        project.token("prod", prod.token)
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        accept_release(project, prod.url, "11.17.4")
+
+        pushed = project.run("push", "--env", "prod", "--yes")
+        assert pushed.code == 0, pushed.output
+        planned = project.run("plan", "--env", "prod", "--exit-code", "--format", "json")
+        assert planned.code == 0, planned.output
+        document = json.loads(planned.out)
+        assert document["changes"] == [] and document["config"]["changes"] == []
+        (warning,) = [w for w in document["config"]["warnings"] if "release-only-properties" in w]
+        assert "visual_editor_urls" in warning
+        # The target really has no such setting, what the rule relies on.
+        read = httpx.get(f"{prod.url}/settings", headers={"Authorization": f"Bearer {prod.token}"}, timeout=60)
+        assert "visual_editor_urls" not in read.json()["data"] and "project_name" in read.json()["data"]

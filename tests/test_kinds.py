@@ -533,6 +533,29 @@ def test_merge_mode_keeps_what_only_the_target_has_and_says_so() -> None:
     assert "merge mode keeps 2 item(s)" in compare.text(merged.changes)
 
 
+def test_a_setting_the_target_does_not_have_is_not_sent_and_the_plan_says_so() -> None:
+    """11.3.5 has no visual_editor_urls (11.7.2 has): a PATCH with it is accepted and dropped, so
+    it was residue after every push. A setting the target lacks holding nothing is no news."""
+    current = {"model": "policies", "settings": {"project_name": "Prod", "project_color": None}}
+    desired = {
+        "model": "policies",
+        "settings": {"project_name": "Shop", "project_color": None, "visual_editor_urls": [{"url": "https://x"}]},
+    }
+    desired["settings"]["ai_system_prompt"] = None
+    planned = sync.plan_against(desired, current)
+    assert [(p.path, p.new) for c in planned.changes for p in c.properties] == [("project_name", "Shop")]
+    assert "visual_editor_urls" not in planned.desired["settings"]
+    assert planned.changes.warnings == (
+        "1 setting(s) the target's release does not have are not sent (rule release-only-properties): "
+        "visual_editor_urls",
+    )
+    # The same files against a target that has the setting send it; a target read without settings
+    # (not synced) leaves the files alone.
+    current["settings"]["visual_editor_urls"] = None
+    assert "visual_editor_urls" in {p.path for c in sync.plan_against(desired, current).changes for p in c.properties}
+    assert sync.plan_against(desired, {"model": "policies", "settings": {}}).desired["settings"] == desired["settings"]
+
+
 def test_reviewers_read_policy_names_and_no_settings_defaults() -> None:
     old = marked()
     new = copy.deepcopy(old)

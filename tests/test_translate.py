@@ -191,6 +191,67 @@ def test_a_new_unique_field_is_sent_to_sqlite_11_without_its_index() -> None:
         assert "sqlite-unique-indexed" not in rules(translate.translate(source, other))
 
 
+def test_sqlite_from_11_4_keeps_a_unique_and_indexed_field_as_it_is() -> None:
+    """11.7.2 on SQLite reads a unique and indexed field back as both (@directus/schema 13, from
+    11.4.0): sent without its index, a push from 11.7.2 to 11.7.2 left it a change."""
+    source = on("sqlite", directus="11.7.2")
+    source["fields"].append(samples.field("authors", "handle", is_unique=True, is_indexed=True))
+    targets = {}
+    for release in ("11.3.5", "11.4.0", "11.7.2", "11.17.4"):
+        targets[release] = on("sqlite", directus=release)
+        for entry in targets[release]["fields"]:
+            entry["schema"].update(is_unique=False, is_indexed=False)  # releases that write them
+    for release in ("11.4.0", "11.7.2", "11.17.4"):
+        translation = translate.translate(source, targets[release])
+        assert find(translation.snapshot, "fields", "authors", "handle")["schema"]["is_indexed"] is True, release
+    assert "sqlite-unique-indexed" in rules(translate.translate(source, targets["11.3.5"]))
+
+
+def test_the_table_of_properties_by_release_is_ordered_and_each_release_lacks_the_newer_ones() -> None:
+    """Each property is written from the release the table names: a target of that release knows
+    it, one of the release before does not, and nothing in the table is unknown to 12.4.1."""
+    table = translate.RELEASE_PROPERTIES
+    assert len({prop.path for prop in table}) == len(table)
+    assert [translate.release(p.since) for p in table] == sorted(translate.release(p.since) for p in table)
+    for prop in table:
+        assert prop.section in ("meta", "schema") and prop.entries in ("collections", "fields", "relations")
+        assert prop.evidence
+        major, minor, _ = translate.release(prop.since) or (0, 0, 0)
+        assert prop not in translate.unknown_to(prop.since)
+        before = f"{major}.{minor - 1}.99" if minor else f"{major - 1}.99.99"
+        assert prop in translate.unknown_to(before)
+    assert translate.unknown_to("12.4.1") == []
+    assert translate.unknown_to("not a release") == []
+    assert {p.path for p in translate.unknown_to("11.3.5")} == {
+        "fields.meta.searchable",
+        "collections.meta.status",
+        "collections.meta.autosave_revision_interval",
+    }
+    assert translate.unknown_to("11.7.2") == translate.unknown_to("11.3.5")  # 11.7.2 writes nothing 11.3.5 lacks
+
+
+def test_an_empty_older_target_is_sent_no_property_its_release_lacks() -> None:
+    """Into an empty 11.3.5 (no entries to tell its properties from), 11.17.4's meta.searchable
+    and 12.x's collection status are still left out, by the table, and the plan says so."""
+    source = on("sqlite", directus="12.4.1")
+    for entry in source["fields"]:
+        entry["meta"]["searchable"] = False
+    for entry in source["collections"]:
+        entry["meta"]["status"] = "active"
+    empty = {"version": 1, "directus": "11.3.5", "vendor": "sqlite", "collections": [], "fields": [], "relations": []}
+    translation = translate.translate(source, empty)
+    assert not any("searchable" in entry["meta"] for entry in translation.snapshot["fields"])
+    assert not any("status" in entry["meta"] for entry in translation.snapshot["collections"])
+    details = {note.detail for note in translation.notes if note.rule == "release-only-properties"}
+    assert {"meta.searchable: false left out", 'meta.status: "active" left out'} <= details
+    # A target that knows them gets them; without the target's release nothing is dropped by the table.
+    for knows in ("11.13.0", "12.0.2"):
+        kept = translate.translate(source, {**empty, "directus": knows}).snapshot
+        assert all("searchable" in entry["meta"] for entry in kept["fields"]), knows
+    # A snapshot of the target's own release is sent as it is.
+    assert "release-only-properties" not in rules(translate.translate(on("sqlite", source, directus="11.3.5"), empty))
+
+
 def test_a_primary_key_is_unique_whatever_the_database_says() -> None:
     source, target = on("sqlite"), on("mysql")
     find(source, "fields", "authors", "id")["schema"]["is_unique"] = True

@@ -16,6 +16,7 @@ from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
 from directus_gitops.model.kinds import compare, files, identity, ignore, model, secrets
 from directus_gitops.model.kinds import data as rows_kind
+from directus_gitops.model.kinds import settings as settings_kind
 from directus_gitops.model.kinds import validate as checks
 from directus_gitops.model.kinds.change import ConfigChangeSet
 from directus_gitops.model.kinds.data import ROWS as rows
@@ -206,10 +207,17 @@ def plan_against(
     """What turns ``current`` (a target's configuration, read by :func:`live`) into ``desired``."""
     source = desired
     desired, _ = ignore.apply(desired, rules or Rules())
+    desired, unknown = settings_kind.without_unknown(desired, current)
     mapping = identity.id_map(desired, current)
     wanted = identity.rename(desired, mapping)
     shown = secrets.unsubstitute(current, wanted, environ)
     found = kept_in_merge(compare.compare(shown, wanted), mode)
+    if unknown:
+        note = (
+            f"{len(unknown)} setting(s) the target's release does not have are not sent (rule "
+            f"release-only-properties): {', '.join(unknown)}"
+        )
+        found = ConfigChangeSet(found.changes, (*found.warnings, note))
     return Plan(wanted, current, found, mapping, source, rules or Rules(), mode)
 
 

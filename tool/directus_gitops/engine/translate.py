@@ -157,13 +157,15 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "sqlite-unique-indexed",
         "translated",
-        "Directus 11 on SQLite before 11.17 reports the index SQLite keeps for a unique column, a uuid or text "
-        "primary key included, as `schema.is_indexed: true` (measured on 11.3.5; 11.17.4 and 12.4.1 do not, and "
-        "the releases between were not measured), and an apply asking for `false` fails "
+        "Directus 11 on SQLite before 11.4 reports the index SQLite keeps for a unique column, a uuid or text "
+        "primary key included, as `schema.is_indexed: true` (measured on 11.3.5; 11.7.2, 11.17.4 and 12.4.1 do "
+        "not: `@directus/schema` 13, in 11.4.0, tells a unique index from a plain one), and an apply asking for "
+        "`false` fails "
         "(500 'no such index') or changes nothing: on a unique or primary-key field the target's `true` is kept. A "
         "new unique field is sent without `is_indexed: true` (the unique's own index is that one; asking for "
-        "another makes 11.3.5 read the column back as not unique), and the target then reports it indexed.",
-        "target SQLite before 11.17",
+        "another makes 11.3.5 read the column back as not unique), and the target then reports it indexed. From "
+        "11.4 on, a field both unique and indexed is sent as it is: it reads back both.",
+        "target SQLite before 11.4",
     ),
     Rule(
         "json-as-text",
@@ -215,7 +217,10 @@ RULES: tuple[Rule, ...] = (
         "translated",
         "Properties one release has and another has not (`meta.searchable` from 11.13, `schema.is_indexed`, "
         "12.x collection `meta.status` and `autosave_revision_interval`, `meta.versioning`, …) take the target's "
-        "value where the snapshot lacks them, and are left out where the target's release lacks them.",
+        "value where the snapshot lacks them, and are left out where the target's release lacks them: by the "
+        "table of the releases that added them (below), also from new entries sent to an empty target, and "
+        "otherwise by the properties the target's own entries have. A project setting the target's settings lack "
+        "is not sent either (the configuration plan warns).",
         "releases differ",
     ),
 )
@@ -412,6 +417,7 @@ def translate(
         releases_differ=_releases_differ(source, target, target_release),
         target_sorts_lists=theirs is not None and theirs < _KEEPS_LIST_ORDER_SINCE,
         target_indexes_unique=_vendor(target) == "sqlite" and (theirs is None or theirs < _UNIQUE_NOT_INDEXED_SINCE),
+        target_release=theirs,
     )
     _align(run, target, origins)
     _new_fields(run, target, origins)
@@ -500,8 +506,9 @@ _SAME_AS_RESTRICT = frozenset({"RESTRICT", "NO ACTION"})
 # Directus before 11 sorts plain lists in the snapshots it returns (lodash sortBy).
 _KEEPS_LIST_ORDER_SINCE = (11, 0, 0)
 # Directus 11 on SQLite reports a unique column's automatic index as is_indexed (11.3.5 does;
-# 11.17.4 and 12.4.1 do not: sent without the index, a new unique field reads back not indexed).
-_UNIQUE_NOT_INDEXED_SINCE = (11, 17, 0)
+# 11.7.2, 11.17.4 and 12.4.1 do not: sent without the index, a new unique field reads back not
+# indexed). @directus/schema 13.0.0, first shipped with 11.4.0, reads the two kinds of index apart.
+_UNIQUE_NOT_INDEXED_SINCE = (11, 4, 0)
 
 
 @dataclass(frozen=True)
@@ -511,6 +518,7 @@ class _Origins:
     releases_differ: bool
     target_sorts_lists: bool = False
     target_indexes_unique: bool = False
+    target_release: tuple[int, int, int] | None = None
 
     @property
     def vendors_differ(self) -> bool:
@@ -545,7 +553,7 @@ def _align(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
                 entry = align(run, entry, other, origins)
             elif origins.releases_differ and known is not None:
                 entry = _drop_unknown_keys(run, entry, known)
-            aligned.append(entry)
+            aligned.append(_drop_newer_properties(run, key, entry, origins))
         if key in run.snapshot:
             run.snapshot[key] = aligned
 
@@ -599,6 +607,101 @@ def _drop_unknown_keys(run: _Run, entry: Mapping[str, Any], known: dict[str, set
             continue
         for key in sorted(set(value) - keys):
             item.take("release-only-properties", section, key, ABSENT)
+    return item.data
+
+
+@dataclass(frozen=True)
+class ReleaseProperty:
+    """A property of snapshot entries that Directus writes from one release on: a release
+    before ``since`` does not know it (it ignores it in an apply and leaves it out of its own
+    snapshots), so it is neither sent to nor compared with such a target."""
+
+    entries: str  # "collections", "fields" or "relations"
+    section: str  # "meta" or "schema"
+    key: str
+    since: str  # the first release that writes it
+    evidence: str  # how that release is known (docs/translation.md renders this table)
+
+    @property
+    def path(self) -> str:
+        return f"{self.entries}.{self.section}.{self.key}"
+
+
+# What each release lacks, by the release that added it, from 9.26 on (the oldest release the
+# tool supports writes every property added before it). Read from each release's own package
+# (the migrations adding the directus_* columns behind `meta`, @directus/schema behind
+# `schema`), the releases named checked one by one; "measured": read from a real server's snapshot.
+RELEASE_PROPERTIES: tuple[ReleaseProperty, ...] = (
+    ReleaseProperty(
+        "collections",
+        "meta",
+        "preview_url",
+        "10.2.0",
+        "migration 20230525A-add-preview-settings: not in 10.1.0 (nor 9.26.0), in 10.2.1",
+    ),
+    ReleaseProperty(
+        "collections",
+        "meta",
+        "versioning",
+        "10.7.0",
+        "migration 20230823A-add-content-versioning: not in 10.6.3 (nor 9.26.0), in 10.7.1",
+    ),
+    ReleaseProperty(
+        "fields",
+        "schema",
+        "is_indexed",
+        "11.1.0",
+        "@directus/schema 12.1.0, in 11.1.0, reads indexes; 11.0.1 ships 12.0.0, which does not (nor 10.13.4's)",
+    ),
+    ReleaseProperty(
+        "fields",
+        "meta",
+        "searchable",
+        "11.13.0",
+        "migration 20251012A-add-field-searchable: not in 11.11.0, in 11.13.0; 11.3.5 and 11.7.2 lack it (measured)",
+    ),
+    ReleaseProperty(
+        "collections",
+        "meta",
+        "status",
+        "12.0.0",
+        "migration 20260507A-add-licensing: not in 11.17.4, in 12.0.2 (the first 12.x checked)",
+    ),
+    ReleaseProperty(
+        "collections",
+        "meta",
+        "autosave_revision_interval",
+        "12.0.0",
+        "migration 20260512A-add-autosave-revision-interval: not in 11.17.4, in 12.0.2 (the first 12.x checked)",
+    ),
+)
+
+
+def unknown_to(target_release: str | None) -> list[ReleaseProperty]:
+    """The properties of ``RELEASE_PROPERTIES`` a target of ``target_release`` does not know."""
+    theirs = release(target_release)
+    return [] if theirs is None else _unknown_to(theirs)
+
+
+def _unknown_to(theirs: tuple[int, int, int]) -> list[ReleaseProperty]:
+    return [prop for prop in RELEASE_PROPERTIES if theirs < (release(prop.since) or (0, 0, 0))]
+
+
+def _drop_newer_properties(run: _Run, entries: str, entry: Mapping[str, Any], origins: _Origins) -> Mapping[str, Any]:
+    """An entry loses the properties the target's release does not know, by the table: a new
+    entry too, where the target has no entries to tell them from (an empty target)."""
+    if not origins.releases_differ or origins.target_release is None:
+        return entry
+    unknown = [
+        prop
+        for prop in _unknown_to(origins.target_release)
+        if prop.entries == entries and isinstance(entry.get(prop.section), dict) and prop.key in entry[prop.section]
+    ]
+    if not unknown:
+        return entry
+    item = _Entry(run, entry)
+    for prop in unknown:
+        item.take("release-only-properties", prop.section, prop.key, ABSENT)
     return item.data
 
 
@@ -881,8 +984,10 @@ def _constraint_of_field(
 
 
 __all__ = [
+    "RELEASE_PROPERTIES",
     "RULES",
     "Note",
+    "ReleaseProperty",
     "Rule",
     "Translation",
     "compatibility",
@@ -891,4 +996,5 @@ __all__ = [
     "origin_warnings",
     "release",
     "translate",
+    "unknown_to",
 ]

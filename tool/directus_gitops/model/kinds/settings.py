@@ -155,3 +155,19 @@ class Settings(ConfigKind):
 
 
 SETTINGS = Settings()
+
+
+def without_unknown(desired: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``desired`` without the settings the target's own settings lack, and the names of those
+    that hold a value. A target's settings list every setting its release has, so one missing
+    there is a newer release's (``visual_editor_urls``: in 11.6.1, not in 11.4.1): an older
+    Directus accepts it in a PATCH and drops it, so sent it changes nothing and compared it
+    never goes away."""
+    ours, theirs = SETTINGS.section(desired), SETTINGS.section(current)
+    if not isinstance(ours, dict) or not isinstance(theirs, dict) or not theirs:
+        return dict(desired), []
+    unknown = [key for key in sorted(ours) if key not in theirs]
+    result = dict(desired)
+    if unknown:
+        SETTINGS.place(result, {key: item for key, item in ours.items() if key in theirs})
+    return result, [key for key in unknown if ours[key] not in (None, "", [], {})]
