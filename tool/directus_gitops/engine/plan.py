@@ -22,7 +22,7 @@ from directus_gitops.base.formats import JSON_FORMAT_VERSION
 from directus_gitops.engine import targetview, translate
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
-from directus_gitops.model import changes, renames, selection, treecache, validate
+from directus_gitops.model import changes, collection_renames, renames, selection, treecache, validate
 from directus_gitops.model.config import Config, Target
 from directus_gitops.server.client import Diff, DirectusClient
 
@@ -345,6 +345,9 @@ def _diff_tells_enough(
         and bool(source.snapshot.get("vendor"))
         and source.snapshot.get("version", 1) == 1
         and not translate.origin_warnings(source.snapshot)
+        # Directus's diff leaves out the fields of a dropped collection, which a collection
+        # rename reads under the new name (model/collection_renames.py).
+        and not any(rename.whole for rename in source.renames)
     )
 
 
@@ -585,4 +588,11 @@ def plan_config(client: DirectusClient, plan: Plan) -> sync.Plan | None:
         return None
     from directus_gitops.engine import configuration as sync
 
-    return sync.plan(client, plan.source.config, plan.target_version, rules=plan.target.ignore, mode=plan.mode)
+    return sync.plan(
+        client,
+        plan.source.config,
+        plan.target_version,
+        rules=plan.target.ignore,
+        mode=plan.mode,
+        renamed=collection_renames.renamed_collections(plan.changes),
+    )

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from directus_gitops.base.errors import ConfigError, GitOpsError, PartialApplyError, ServerError, SnapshotError
 from directus_gitops.files import store
-from directus_gitops.model import renames, validate
+from directus_gitops.model import collection_renames, renames, validate
 from directus_gitops.model.config import Config
 from directus_gitops.model.renames import Rename
 from directus_gitops.server.client import DirectusClient
@@ -44,13 +44,16 @@ class Rewritten:
 
 
 def rename_field(config: Config, old: str, new: str) -> Rewritten:
-    """Rename ``COLLECTION.FIELD`` to ``COLLECTION.NEW_FIELD`` in the schema folder."""
+    """Rename ``COLLECTION.FIELD`` to ``COLLECTION.NEW_FIELD`` in the schema folder (or, given
+    two collection names, the collection: :func:`rename_collection`)."""
     collection, field = renames.parse_argument(old, "the field")
     other, new_field = renames.parse_argument(new, "the new name")
+    if field is None and new_field is None:
+        return rename_collection(config, collection, other)
     if field is None or new_field is None:
         raise ConfigError(
-            "renaming a collection is not built yet: only fields can be renamed (COLLECTION.FIELD COLLECTION.NEW)",
-            hint="a collection rename would need its rows and links copied; rename its fields one by one instead",
+            f"'{old}' and '{new}' are not both fields (COLLECTION.FIELD) nor both collections",
+            hint="directus-gitops rename articles.title articles.headline, or rename articles posts",
         )
     if other != collection:
         raise ConfigError(
@@ -58,6 +61,45 @@ def rename_field(config: Config, old: str, new: str) -> Rewritten:
             hint=f"directus-gitops rename {old} {collection}.{new_field}",
         )
     rename = Rename(collection, field, new_field)
+
+    def model(snapshot: Mapping[str, Any]) -> tuple[Mapping[str, Any], renames.Related]:
+        renames.check_renamable(snapshot, rename)
+        related = renames.relations_of(snapshot)
+        return renames.rename_snapshot(snapshot, rename), related
+
+    def records(listed: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [*listed, rename.entry()]
+
+    changed = _rewrite(config, model, lambda state, related: renames.rename_config(state, rename, related), records)
+    return Rewritten(rename, changed, tuple(_unreached(config, rename)))
+
+
+def rename_collection(config: Config, old: str, new: str) -> Rewritten:
+    """Rename the collection ``old`` to ``new`` in the schema folder (model/collection_renames.py)."""
+    rename = Rename.of_collection(old, new)
+
+    def model(snapshot: Mapping[str, Any]) -> tuple[Mapping[str, Any], renames.Related]:
+        collection_renames.check_renamable(snapshot, old, new)
+        return collection_renames.rename_snapshot(snapshot, old, new), renames.relations_of(snapshot)
+
+    def records(listed: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [*collection_renames.moved_field_records(listed, old, new), rename.entry()]
+
+    changed = _rewrite(
+        config, model, lambda state, _related: collection_renames.rename_config(state, old, new), records
+    )
+    return Rewritten(rename, changed, tuple(_unreached_collection(config, old, new)))
+
+
+def _rewrite(
+    config: Config,
+    model: Callable[[Mapping[str, Any]], tuple[Mapping[str, Any], renames.Related]],
+    configuration: Callable[[Mapping[str, Any], renames.Related], dict[str, Any]],
+    records: Callable[[list[dict[str, str]]], list[dict[str, str]]],
+) -> tuple[str, ...]:
+    """Rewrite the working tree's schema folder: ``model`` renames the snapshot (or refuses),
+    ``configuration`` the configuration state, ``records`` gives the manifest's renames. The
+    files are written by pull's writers, and only once check would accept them."""
     folder = config.schema_dir
     store.recover(folder)
     if not (folder / store.MANIFEST).is_file():
@@ -69,10 +111,8 @@ def rename_field(config: Config, old: str, new: str) -> Rewritten:
     read = store.dir_reader(folder)
     manifest = store.read_manifest(read, str(folder)) or {}
     layout: store.Layout = "single" if manifest.get("layout") == "single" else "split"
-    renames.check_renamable(loaded.snapshot, rename)
-    related = renames.relations_of(loaded.snapshot)
-    snapshot = renames.rename_snapshot(loaded.snapshot, rename)
-    record = [*renames.entries(renames.recorded(manifest)), rename.entry()]
+    snapshot, related = model(loaded.snapshot)
+    record = records([dict(item) for item in manifest.get(renames.MANIFEST_KEY) or []])
 
     config_entry = manifest.get("config")
     files_config: dict[str, bytes] = {}
@@ -82,16 +122,26 @@ def rename_field(config: Config, old: str, new: str) -> Rewritten:
 
         state = sync.load(read, str(folder))
         assert state is not None
-        files_config, config_entry = kind_files.render(
-            renames.rename_config(state, rename, related), config_entry.get("ignored")
-        )
-    files = store.render(snapshot, layout, config_entry, renames=record)
+        files_config, config_entry = kind_files.render(configuration(state, related), config_entry.get("ignored"))
+    files = store.render(dict(snapshot), layout, config_entry, renames=record)
     files.update(files_config)
     validate.load_tree(store.memory_tree(files, f"{folder} (renamed)"))  # what check would say of the result
     before = store.owned(folder)
     store.write_tree(folder, files)
-    changed = tuple(sorted(path for path in set(files) | set(before) if files.get(path) != before.get(path)))
-    return Rewritten(rename, changed, tuple(_unreached(config, rename)))
+    return tuple(sorted(path for path in set(files) | set(before) if files.get(path) != before.get(path)))
+
+
+def _unreached_collection(config: Config, old: str, new: str) -> list[str]:
+    """directus-gitops.yaml's ``data:`` naming the collection: the file is the user's to change."""
+    said = []
+    where = [("data", config.data)] + [(f"environments: {n}: data", e.data) for n, e in config.environments.items()]
+    for label, data in where:
+        if old in data:
+            said.append(
+                f"{config.path or 'directus-gitops.yaml'}: {label} names '{old}': change it to '{new}' "
+                "before the next pull"
+            )
+    return said
 
 
 def _unreached(config: Config, rename: Rename) -> list[str]:

@@ -173,7 +173,8 @@ def folding(changes: Sequence[Change], fields: Mapping[str, int] | None = None) 
     field counts: created fields are counted from the changes, a dropped collection's (which
     the diff does not list) from ``fields``, the old side's counts when known. A change that
     can lose data is never hidden."""
-    whole = {c.collection: c.action for c in changes if c.kind == "collection" and c.action != "update"}
+    # A renamed collection is not whole: its fields' renames and changes are shown under it.
+    whole = {c.collection: c.action for c in changes if c.kind == "collection" and c.action in ("create", "delete")}
     hidden = [
         index
         for index, c in enumerate(changes)
@@ -521,7 +522,7 @@ def short_line(change: Change) -> str:
     elif change.kind == "relation" and not change.related_collection:
         name += " (relation)"
     if change.action == "rename":
-        name = f"rename {name}" if change.kind == "field" else f"rename relation {name}"
+        name = f"rename {name}" if change.kind == "field" else f"rename {change.kind} {name}"
     return f"{change.sign} {name}{' (data loss)' if change.data_loss else ''}"
 
 
