@@ -52,7 +52,7 @@ def snapshot(name: str = "articles", title: str = "title") -> dict[str, Any]:
         "fields": [
             samples.pk(name),
             samples.field(name, title),
-            samples.field(name, "author", "integer"),
+            samples.field(name, "author", "integer", foreign_key_table="authors", foreign_key_column="id"),
             alias(name, "tags", "m2m"),
             samples.pk("authors"),
             samples.field("authors", "name"),
@@ -60,7 +60,7 @@ def snapshot(name: str = "articles", title: str = "title") -> dict[str, Any]:
             samples.pk("tags"),
             samples.field("tags", "label"),
             samples.pk("articles_tags"),
-            samples.field("articles_tags", "articles_id", "integer"),
+            samples.field("articles_tags", "articles_id", "integer", foreign_key_table=name, foreign_key_column="id"),
             samples.field("articles_tags", "tags_id", "integer"),
             samples.pk("notes"),
         ],
@@ -150,7 +150,9 @@ def config(name: str = "articles", title: str = "title") -> dict[str, Any]:
     )
 
 
-def folder(name: str = "articles", title: str = "title", record: list[dict[str, str]] | None = None) -> dict[str, bytes]:
+def folder(
+    name: str = "articles", title: str = "title", record: list[dict[str, str]] | None = None
+) -> dict[str, bytes]:
     """The files a pull of this model and configuration writes."""
     rendered, entry = files.render(config(name, title))
     return store.render(snapshot(name, title), "split", entry, renames=record) | rendered

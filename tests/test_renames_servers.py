@@ -127,3 +127,92 @@ def test_renamed_fields_keep_every_value_on_push(project: Project, target: Direc
     assert again.code == 0 and "No changes." in again.out, again.output
     pushed_again = project.run("push", "--env", "prod", "--yes")
     assert pushed_again.code == 0, pushed_again.output
+
+
+def _rows(server: DirectusServer, collection: str, fields: str) -> list[dict[str, Any]]:
+    with _http(server) as http:
+        response = http.get(f"/items/{collection}", params={"limit": "-1", "fields": fields, "sort": "id"})
+        assert response.is_success, response.text
+        return list(response.json()["data"])
+
+
+def _collections(server: DirectusServer) -> set[str]:
+    with _http(server) as http:
+        response = http.get("/collections")
+        assert response.is_success, response.text
+        return {entry["collection"] for entry in response.json()["data"]}
+
+
+ARTICLE = "id,status,title,slug,author,published_at,body,metadata,date_created"
+
+
+def test_renamed_collections_keep_every_row_and_link_on_push(project: Project, target: DirectusServer) -> None:
+    """articles → posts (uuid keys, an m2m through articles_tags, translations, a creation date
+    Directus fills in) and authors → writers (integer keys, pointed at by articles.author)."""
+    with _http(target) as http:
+        assert http.post("/items/languages", json={"code": "en-US", "name": "English"}).is_success
+        authors = http.post("/items/authors", json=[{"name": f"A{n}", "email": f"a{n}@example.com"} for n in range(3)])
+        tags = http.post("/items/tags", json=[{"name": f"tag {n}"} for n in range(4)])
+        assert authors.is_success and tags.is_success, authors.text + tags.text
+        author_ids = [row["id"] for row in authors.json()["data"]]
+        tag_ids = [row["id"] for row in tags.json()["data"]]
+        rows = [
+            {
+                "title": f"Title {n}",
+                "slug": f"slug-{n}",
+                "author": author_ids[n % 3] if n % 5 else None,
+                "metadata": {"n": n},
+                "tags": [{"tags_id": tag_ids[k]} for k in range(n % 4)],
+                "translations": [{"languages_code": "en-US", "title": f"T{n}"}] if n % 2 else [],
+            }
+            for n in range(ROWS)
+        ]
+        created = http.post("/items/articles", json=rows)
+        assert created.is_success, created.text
+    articles = _rows(target, "articles", ARTICLE)
+    links = _rows(target, "articles_tags", "id,articles_id,tags_id")
+    translations = _rows(target, "articles_translations", "id,articles_id,languages_code,title")
+    writers = _rows(target, "authors", "id,name,email")
+    assert len(articles) == ROWS and len(links) == sum(n % 4 for n in range(ROWS))
+
+    project.configure(prod=target.url)
+    project.token("prod", target.token)
+    assert project.run("pull", "--env", "prod", "--commit").code == 0
+    for old, new in (("articles", "posts"), ("authors", "writers")):
+        renamed = project.run("rename", old, new)
+        assert renamed.code == 0, renamed.output
+    assert project.run("check").code == 0
+    project.git("add", "--all")
+    project.git("commit", "--quiet", "-m", "Rename articles to posts and authors to writers")
+
+    plan = project.run("plan", "--env", "prod")
+    assert plan.code == 0, plan.output
+    assert "→ rename collection articles → posts" in plan.out, plan.out
+    assert "→ rename collection authors → writers" in plan.out, plan.out
+    assert "data loss" not in plan.out and "can lose data" not in plan.out, plan.out
+
+    pushed = project.run("push", "--env", "prod", "--yes")  # no --allow-data-loss
+    assert pushed.code == 0, pushed.output
+    assert f"renamed collection articles → posts: {ROWS} row(s) copied" in pushed.err, pushed.err
+
+    names = _collections(target)
+    assert {"posts", "writers"} <= names and not {"articles", "authors"} & names
+    assert _rows(target, "posts", ARTICLE) == articles
+    assert _rows(target, "writers", "id,name,email") == writers
+    assert _rows(target, "articles_tags", "id,articles_id,tags_id") == links
+    assert _rows(target, "articles_translations", "id,articles_id,languages_code,title") == translations
+    with _http(target) as http:  # the relations resolve through the new names
+        nested = http.get(
+            "/items/posts", params={"fields": "id,author.name,tags.tags_id.name,translations.title", "limit": "-1"}
+        )
+        assert nested.is_success, nested.text
+        by_id = {row["id"]: row for row in nested.json()["data"]}
+        for link in links:
+            assert any(t["tags_id"]["name"] for t in by_id[link["articles_id"]]["tags"])
+        assert sum(len(row["tags"]) for row in by_id.values()) == len(links)
+        assert by_id[articles[1]["id"]]["author"]["name"].startswith("A")
+        more = http.post("/items/writers", json={"name": "New", "email": "new@example.com"})  # its key counts on
+        assert more.is_success, more.text
+
+    again = project.run("plan", "--env", "prod")
+    assert again.code == 0 and "No changes." in again.out, again.output

@@ -287,7 +287,10 @@ def make_plan(
         if background is not None and background.prepared is not None:
             plan.prepared = background.prepared.result()
     # A drop and an add that a recorded rename explains is one rename, which push performs first.
-    plan.changes = renames.fold(plan.changes, source.renames, source.snapshot)
+    dropped = collection_renames.with_dropped(
+        plan.changes, plan.target_snapshot, (r.old for r in source.renames if r.whole)
+    )
+    plan.changes = renames.fold(dropped, source.renames, source.snapshot)
     plan.config = plan_config(client, plan)
     return plan
 
@@ -346,7 +349,7 @@ def _diff_tells_enough(
         and source.snapshot.get("version", 1) == 1
         and not translate.origin_warnings(source.snapshot)
         # Directus's diff leaves out the fields of a dropped collection, which a collection
-        # rename reads under the new name (model/collection_renames.py).
+        # rename reads under the new name from the target read in full (collection_renames.py).
         and not any(rename.whole for rename in source.renames)
     )
 

@@ -302,6 +302,11 @@ def _holds(client: DirectusClient, rename: Rename) -> tuple[bool, bool] | None:
     return rename.old in fields, rename.new in fields
 
 
+def perform_one(client: DirectusClient, rename: Rename, progress: Callable[[str], None]) -> Done:
+    """One field rename, its failures as they come (a collection rename moves relations with it)."""
+    return _perform_one(client, rename, progress)
+
+
 def _perform_one(client: DirectusClient, rename: Rename, progress: Callable[[str], None]) -> Done:
     listed = client.read(_fields_path(rename.collection)) or []
     fields = {str(f.get("field")): f for f in listed if isinstance(f, dict)}

@@ -125,14 +125,18 @@ def collection_entry(entry: Mapping[str, Any], old: str, new: str) -> dict[str, 
 
 
 def field_entry(entry: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
+    """A field of the collection under its new name, or a field whose foreign key points at it."""
     result = copy.deepcopy(dict(entry))
+    schema = result.get("schema")
+    if isinstance(schema, dict) and schema.get("foreign_key_table") == old:
+        schema["foreign_key_table"] = new
     if result.get("collection") != old:
         return result
     result["collection"] = new
     if isinstance(result.get("meta"), dict):
         result["meta"]["collection"] = new
-    if isinstance(result.get("schema"), dict) and result["schema"].get("table") == old:
-        result["schema"]["table"] = new
+    if isinstance(schema, dict) and schema.get("table") == old:
+        schema["table"] = new
     return result
 
 
@@ -206,6 +210,25 @@ def _props(
     return tuple(model.property_changes(model.sanitize(kind, old_entry or {}), model.sanitize(kind, new_entry or {})))
 
 
+def with_dropped(found: model.ChangeSet, target: Mapping[str, Any], names: Iterable[str]) -> model.ChangeSet:
+    """``found`` (Directus's own diff, which leaves out the fields and relations of a dropped
+    collection) with the deletes of ``target``'s that a collection named in ``names`` takes
+    with it, which :func:`fold` reads under the new name."""
+    names = set(names)
+    result = []
+    for change in found:
+        if change.kind == "collection" and change.action == "delete" and change.collection in names:
+            taken = [
+                model.Change(kind, "delete", change.collection, str(entry.get("field")), entry=entry)
+                for kind, section in (("field", "fields"), ("relation", "relations"))
+                for entry in target.get(section) or []
+                if entry.get("collection") == change.collection
+            ]
+            change = replace(change, within=tuple(replace(t, data_loss=model.classify(t)) for t in taken))
+        result.append(change)
+    return model.ChangeSet(tuple(result), found.warnings)
+
+
 def fold(found: model.ChangeSet, pairs: Sequence[Pair], desired: Mapping[str, Any] | None = None) -> model.ChangeSet:
     """``found`` with each dropped collection and the added one a recorded rename explains shown
     as one ``rename collection``: the old side's fields and relations are read under the new
@@ -276,11 +299,13 @@ def _fold_one(
             related = moved.get("related_collection") if change.kind == "relation" else None
             result.append(replace(change, collection=new, entry=moved, related_collection=related))
             continue
-        if change.kind == "relation" and change.action == "update" and change.collection != old:
+        if change.kind in ("relation", "field") and change.action == "update" and change.collection != old:
+            # Pointing at the new name instead of the old one is the rename itself.
             rest = tuple(p for p in change.properties if not (p.path in _POINTING and p.old == old and p.new == new))
             if len(rest) != len(change.properties):
                 if rest:
-                    result.append(replace(change, properties=rest, related_collection=new))
+                    pointed = new if change.kind == "relation" else change.related_collection
+                    result.append(replace(change, properties=rest, related_collection=pointed))
                 continue
         if change.kind == "collection" and change.action == "update":
             rest = tuple(p for p in change.properties if not (p.path == "meta.group" and (p.old, p.new) == (old, new)))
