@@ -215,12 +215,13 @@ def with_dropped(found: model.ChangeSet, target: Mapping[str, Any], names: Itera
     collection) with the deletes of ``target``'s that a collection named in ``names`` takes
     with it, which :func:`fold` reads under the new name."""
     names = set(names)
+    sections: tuple[tuple[model.Kind, str], ...] = (("field", "fields"), ("relation", "relations"))
     result = []
     for change in found:
         if change.kind == "collection" and change.action == "delete" and change.collection in names:
             taken = [
                 model.Change(kind, "delete", change.collection, str(entry.get("field")), entry=entry)
-                for kind, section in (("field", "fields"), ("relation", "relations"))
+                for kind, section in sections
                 for entry in target.get(section) or []
                 if entry.get("collection") == change.collection
             ]
