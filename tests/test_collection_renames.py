@@ -7,12 +7,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
-from directus_gitops.engine import merge
+from directus_gitops.base.errors import ConfigError, PartialApplyError
+from directus_gitops.engine import collection_rename, merge
 from directus_gitops.files import store, yamlio
 from directus_gitops.model import changes, collection_renames, renames
+from directus_gitops.model.config import Target
 from directus_gitops.model.kinds import files, model
+from directus_gitops.server.client import DirectusClient
 from tests import samples
 from tests.conftest import Project
 
@@ -295,3 +299,104 @@ def test_the_record_is_checked_and_merged_like_field_records() -> None:
     key = merge.RULES["manifest"].keyed[("renames",)]
     field, whole = {"collection": "articles", "from": "title", "to": "x"}, {"collection": "articles", "to": "posts"}
     assert key(field) != key(whole)  # a field's and its collection's renames on two branches are both kept
+
+
+# --------------------------------------------------------------------------- push, stopped part-way
+
+
+def _server(fail_on: str, rows: int = 450) -> tuple[DirectusClient, dict[str, Any]]:
+    """A target holding ``articles`` (``rows`` rows; no relation), in memory; ``fail_on``
+    ("METHOD /path") answers 503 once."""
+    articles = samples.collection("articles")
+    state: dict[str, Any] = {
+        "collections": {"articles": articles},
+        "fields": {"articles": [samples.pk("articles"), samples.field("articles", "title")]},
+        "rows": {"articles": [{"id": n, "title": f"t{n}"} for n in range(rows)]},
+    }
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        key = f"{request.method} {request.url.path}"
+        name = request.url.path.rsplit("/", 1)[-1]
+        if key == fail_on:
+            return httpx.Response(503, json={"errors": [{"message": "down"}]})
+        if key == "GET /schema/snapshot":
+            snapshot = {
+                "version": 1,
+                "directus": "12.4.1",
+                "vendor": "sqlite",
+                "collections": list(state["collections"].values()),
+                "fields": [f for fields in state["fields"].values() for f in fields],
+                "relations": [],
+            }
+            return httpx.Response(200, json={"data": snapshot})
+        if key == "GET /collections":
+            return httpx.Response(200, json={"data": list(state["collections"].values())})
+        if key == "POST /collections":
+            body = json.loads(request.content)
+            state["collections"][body["collection"]] = samples.collection(body["collection"])
+            state["fields"][body["collection"]] = [{**f, "collection": body["collection"]} for f in body["fields"]]
+            state["rows"][body["collection"]] = []
+            return httpx.Response(200, json={"data": {}})
+        if key.startswith("DELETE /collections/"):
+            for part in ("collections", "fields", "rows"):
+                state[part].pop(name)
+            return httpx.Response(204)
+        if key.startswith("GET /items/"):
+            params = request.url.params
+            start, limit = int(params["offset"]), int(params["limit"])
+            listed = sorted(state["rows"][name], key=lambda r: r["id"])[start : start + limit]
+            wanted = params["fields"].split(",")
+            return httpx.Response(200, json={"data": [{k: r.get(k) for k in wanted} for r in listed]})
+        if key.startswith("POST /items/"):
+            state["rows"][name].extend(json.loads(request.content))
+            return httpx.Response(200, json={"data": []})
+        return httpx.Response(404, json={"errors": [{"message": key}]})
+
+    target = Target("prod", "http://prod.test", "TOKEN", "secret")
+    return DirectusClient(target, transport=httpx.MockTransport(handle)), state
+
+
+def test_a_copy_that_fails_leaves_both_collections_and_the_next_push_resumes() -> None:
+    desired = {"relations": []}
+    client, state = _server(fail_on="POST /items/posts")
+    with pytest.raises(PartialApplyError) as failed:
+        collection_rename.perform(client, [("articles", "posts")], desired)
+    assert failed.value.exit_code == 5 and "holds both collections" in failed.value.message
+    assert set(state["collections"]) == {"articles", "posts"} and len(state["rows"]["articles"]) == 450
+
+    # What the failed push left, on a target that answers again: half the rows copied.
+    client, fresh = _server(fail_on="")
+    fresh.update(state)
+    state["rows"]["posts"] = state["rows"]["articles"][:200]
+    lines: list[str] = []
+    (done,) = collection_rename.perform(client, [("articles", "posts")], desired, progress=lines.append)
+    assert done.state == "renamed" and done.rows == 450
+    assert "is there already" in lines[0]
+    assert set(fresh["collections"]) == {"posts"}
+    assert sorted(fresh["rows"]["posts"], key=lambda r: r["id"]) == [{"id": n, "title": f"t{n}"} for n in range(450)]
+
+
+def test_a_target_that_has_only_the_new_name_is_left_alone() -> None:
+    client, state = _server(fail_on="POST /collections")
+    state["collections"] = {"posts": samples.collection("posts")}
+    state["fields"] = {"posts": [samples.pk("posts")]}
+    (done,) = collection_rename.perform(client, [("articles", "posts")], {"relations": []})
+    assert done.state == "already" and "already done" in done.line()
+
+
+def test_a_relation_the_files_do_not_move_is_refused_before_anything_changes() -> None:
+    client, state = _server(fail_on="POST /collections")
+    state["collections"]["notes"] = samples.collection("notes")
+    relation = samples.relation("notes", "article", "articles")
+
+    def snapshot_with_relation() -> dict[str, Any]:
+        return {
+            "collections": list(state["collections"].values()),
+            "fields": [f for fields in state["fields"].values() for f in fields],
+            "relations": [relation],
+        }
+
+    client.snapshot = snapshot_with_relation  # type: ignore[method-assign]
+    with pytest.raises(ConfigError, match=r"notes\.article points at 'articles'"):
+        collection_rename.perform(client, [("articles", "posts")], {"relations": []})
+    assert set(state["collections"]) == {"articles", "notes"}
