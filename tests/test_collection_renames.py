@@ -400,3 +400,13 @@ def test_a_relation_the_files_do_not_move_is_refused_before_anything_changes() -
     with pytest.raises(ConfigError, match=r"notes\.article points at 'articles'"):
         collection_rename.perform(client, [("articles", "posts")], {"relations": []})
     assert set(state["collections"]) == {"articles", "notes"}
+
+
+def test_markdown_and_the_diagram_show_the_rename(base: Project) -> None:
+    assert base.run("rename", "articles", "posts").code == 0
+    markdown = base.run("diff", "--format", "markdown")
+    assert markdown.code == 0, markdown.output
+    assert "*collection* `articles → posts` *(rename)*" in markdown.out, markdown.out
+    diagram = base.run("diff", "--format", "mermaid")
+    assert diagram.code == 0, diagram.output
+    assert "renamed from articles" in diagram.out, diagram.out

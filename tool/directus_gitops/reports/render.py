@@ -380,7 +380,9 @@ def _table_rows(changes: ChangeSet, fields: Mapping[str, int] | None = None) -> 
             part = f"{_cell(change.field or '')} *(relation)*"
         else:
             part = _cell(change.field or "")
-        if change.renamed_from is not None:  # a rename changes the field in place: no value is lost
+        if change.renamed_from is not None and change.kind == "collection":  # its rows kept under the new name
+            part = f"*collection* {_cell(f'{change.renamed_from} → {change.collection}')} *(rename)*"
+        elif change.renamed_from is not None:  # a rename changes the field in place: no value is lost
             part = _cell(f"{change.renamed_from} → {change.field}") + " *(rename)*"
         table[change.collection]["update" if change.action == "rename" else change.action].append(
             part + (" ⚠" if change.data_loss else "")
