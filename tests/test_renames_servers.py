@@ -133,7 +133,8 @@ def _rows(server: DirectusServer, collection: str, fields: str) -> list[dict[str
     with _http(server) as http:
         response = http.get(f"/items/{collection}", params={"limit": "-1", "fields": fields, "sort": "id"})
         assert response.is_success, response.text
-        return list(response.json()["data"])
+        data = response.json()["data"]
+        return [data] if isinstance(data, dict) else list(data)  # a singleton answers with its row
 
 
 def _collections(server: DirectusServer) -> set[str]:
@@ -214,5 +215,49 @@ def test_renamed_collections_keep_every_row_and_link_on_push(project: Project, t
         more = http.post("/items/writers", json={"name": "New", "email": "new@example.com"})  # its key counts on
         assert more.is_success, more.text
 
+    again = project.run("plan", "--env", "prod")
+    assert again.code == 0 and "No changes." in again.out, again.output
+
+
+def test_a_renamed_singleton_collection_and_self_reference_keep_their_rows(project: Project, target: DirectusServer) -> None:
+    """settings → site (a singleton: its one row) and categories → sections (a parent pointing
+    at the same collection, products pointing at it)."""
+    with _http(target) as http:
+        assert http.patch("/items/settings", json={"site_name": "Renamed", "contact_email": "x@example.com"}).is_success
+        top = http.post("/items/categories", json={"name": "Top"})
+        assert top.is_success, top.text
+        children = http.post(
+            "/items/categories", json=[{"name": f"C{n}", "parent": top.json()["data"]["id"]} for n in range(3)]
+        )
+        assert children.is_success, children.text
+        products = http.post(
+            "/items/products", json=[{"name": f"P{n}", "sku": f"SKU-{n:04d}", "category": n + 1} for n in range(4)]
+        )
+        assert products.is_success, products.text
+    settings = _rows(target, "settings", "id,site_name,contact_email")
+    categories = _rows(target, "categories", "id,name,parent,sort")
+    product_rows = _rows(target, "products", "id,name,category")
+
+    project.configure(prod=target.url)
+    project.token("prod", target.token)
+    assert project.run("pull", "--env", "prod", "--commit").code == 0
+    for old, new in (("settings", "site"), ("categories", "sections")):
+        renamed = project.run("rename", old, new)
+        assert renamed.code == 0, renamed.output
+    project.git("add", "--all")
+    project.git("commit", "--quiet", "-m", "Rename settings and categories")
+
+    pushed = project.run("push", "--env", "prod", "--yes")
+    assert pushed.code == 0, pushed.output
+    assert "renamed collection settings → site: 1 row(s) copied" in pushed.err, pushed.err
+    assert not {"settings", "categories"} & _collections(target)
+    assert _rows(target, "site", "id,site_name,contact_email") == settings
+    assert _rows(target, "sections", "id,name,parent,sort") == categories
+    assert _rows(target, "products", "id,name,category") == product_rows
+    with _http(target) as http:
+        site = http.get("/collections/site").json()["data"]
+        assert site["meta"]["singleton"] is True
+        nested = http.get("/items/products", params={"fields": "name,category.name,category.parent.name"})
+        assert nested.is_success and nested.json()["data"][1]["category"]["parent"]["name"] == "Top", nested.text
     again = project.run("plan", "--env", "prod")
     assert again.code == 0 and "No changes." in again.out, again.output
