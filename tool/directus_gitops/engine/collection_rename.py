@@ -136,7 +136,9 @@ def _perform_one(
     old_schemas: dict[tuple[str, str], Mapping[str, Any]] = {}
     for collection, name, relation in moves:
         progress(f"moving the relation {collection}.{name} to {new}")
-        old_schemas[(collection, name)] = _move(client, collection, name, relation, old, progress)
+        files = (f for f in desired.get("fields") or [] if (f.get("collection"), f.get("field")) == (collection, name))
+        wanted: Mapping[str, Any] = next(files, {})
+        old_schemas[(collection, name)] = _move(client, collection, name, relation, old, progress, wanted)
     progress(f"dropping the collection {old}")
     client.write("DELETE", _collection_path(old))
     moved = tuple(f"{c}.{n}" for c, n, _ in moves)
@@ -201,7 +203,7 @@ def _copy(
         if differing:
             client.write("PATCH", _items_path(new), differing)
         copied += len(rows)
-        if copied % (BATCH * 10) == 0:
+        if copied and copied % (BATCH * 10) == 0:
             progress(f"copying {old} → {new}: {copied} row(s)")
     old_count, old_sum = _digest(client, old, columns, primary)
     new_count, new_sum = _digest(client, new, columns, primary)
@@ -261,12 +263,15 @@ def _move(
     relation: Mapping[str, Any],
     old: str,
     progress: Callable[[str], None],
+    wanted: Mapping[str, Any],
 ) -> Mapping[str, Any]:
     """Point ``collection.name`` at the relation's (new) collection, keeping every value: the
-    column's definition as it was is returned (setting it back loses nothing)."""
+    column's definition as it was (as ``wanted``, the files' field, has it when the target no
+    longer shows it: a move resumed) is returned, setting it back losing nothing."""
     waiting = name + MOVING
     listed = _fields_of(client, collection)
-    original = (listed.get(name) or listed.get(waiting) or {}).get("schema") or {}
+    original = (listed.get(name) if waiting not in listed else None) or wanted
+    original = dict(original.get("schema") or {})
     now = _relation_of(client, collection, name)
     if waiting not in listed and now is not None and now.get("related_collection") == old:
         if now.get("schema") is not None:

@@ -272,14 +272,13 @@ def _fold_one(
     used = {id(gone)} | ({id(made)} if made is not None else set())
     result: list[model.Change] = []
     props = _props(collection_entry(gone.entry or {}, old, new), made.entry, "collection") if made else ()
-    entry = gone.entry
-    folded = [model.Change("collection", "rename", new, properties=props, entry=entry, renamed_from=old)]
+    folded = [model.Change("collection", "rename", new, properties=props, entry=gone.entry, renamed_from=old)]
     listed = {id(c) for c in changes}
     both = {
-        (kind, str(entry.get("field")))
+        (kind, str(item.get("field")))
         for kind, section in (("field", "fields"), ("relation", "relations"))
-        for entry in desired.get(section) or []
-        if entry.get("collection") == new
+        for item in desired.get(section) or []
+        if item.get("collection") == new
     }
     for change in [*(c for c in gone.within if id(c) not in listed), *changes]:
         if id(change) in used:
@@ -292,7 +291,7 @@ def _fold_one(
                 used.add(id(twin))
                 differing = _props(moved, twin.entry, change.kind)
                 if differing:
-                    kept = replace(twin, action="update", properties=differing, entry=moved, data_loss=())
+                    kept = replace(twin, action="update", properties=differing, data_loss=())
                     result.append(replace(kept, data_loss=model.classify(kept)))
                 continue
             if made is None and (change.kind, change.field) in both:
