@@ -211,7 +211,9 @@ def test_renamed_collections_keep_every_row_and_link_on_push(project: Project, t
         for link in links:
             assert any(t["tags_id"]["name"] for t in by_id[link["articles_id"]]["tags"])
         assert sum(len(row["tags"]) for row in by_id.values()) == len(links)
-        assert by_id[articles[1]["id"]]["author"]["name"].startswith("A")
+        names = {writer["id"]: writer["name"] for writer in writers}
+        for article in articles:
+            assert (by_id[article["id"]]["author"] or {}).get("name") == names.get(article["author"])
         more = http.post("/items/writers", json={"name": "New", "email": "new@example.com"})  # its key counts on
         assert more.is_success, more.text
 
