@@ -221,7 +221,7 @@ def test_renamed_collections_keep_every_row_and_link_on_push(project: Project, t
     assert again.code == 0 and "No changes." in again.out, again.output
 
 
-def test_a_renamed_singleton_collection_and_self_reference_keep_their_rows(project: Project, target: DirectusServer) -> None:
+def test_a_renamed_singleton_collection_and_self_reference_keep_rows(project: Project, target: DirectusServer) -> None:
     """settings → site (a singleton: its one row) and categories → sections (a parent pointing
     at the same collection, products pointing at it)."""
     with _http(target) as http:
