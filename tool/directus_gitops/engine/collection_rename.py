@@ -139,6 +139,13 @@ def _perform_one(
         files = (f for f in desired.get("fields") or [] if (f.get("collection"), f.get("field")) == (collection, name))
         wanted: Mapping[str, Any] = next(files, {})
         old_schemas[(collection, name)] = _move(client, collection, name, relation, old, progress, wanted)
+    for relation in target.get("relations") or []:
+        if relation.get("collection") == old and relation.get("related_collection") == old:
+            # Directus 12 on SQLite fails to drop a collection with a foreign key to itself (500,
+            # "Cannot read properties of undefined (reading 'sql')"): its column goes first, its
+            # values being in the new collection already.
+            progress(f"dropping {old}.{relation.get('field')}, which points at {old} itself")
+            client.write("DELETE", f"/fields/{quote(old, safe='')}/{quote(str(relation.get('field')), safe='')}")
     progress(f"dropping the collection {old}")
     client.write("DELETE", _collection_path(old))
     moved = tuple(f"{c}.{n}" for c, n, _ in moves)
