@@ -18,6 +18,7 @@ from directus_gitops.model.config import Target
 from directus_gitops.model.kinds import files, model
 from directus_gitops.server.client import DirectusClient
 from tests import samples
+from tests import test_output_schema as output_schema
 from tests.conftest import Project
 
 
@@ -195,6 +196,7 @@ def test_diff_and_log_show_one_rename_and_no_data_loss(base: Project) -> None:
     document = json.loads(base.run("diff", "HEAD~1", "HEAD", "--format", "json").out)
     (change,) = [c for c in document["changes"] if c["action"] == "rename"]
     assert change["renamed_from"] == "articles" and change["collection"] == "posts" and not change["data_loss"]
+    output_schema.validate(document, "diff")
 
 
 def test_a_field_renamed_then_its_collection_show_both_renames(base: Project) -> None:
