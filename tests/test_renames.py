@@ -163,7 +163,6 @@ def test_pull_keeps_the_record(renamed: Project) -> None:
         ("articles.title", "articles.author", "already has a field 'author'"),
         ("articles.id", "articles.key", "is the primary key"),
         ("articles.title", "authors.title", "a field stays in its collection"),
-        ("articles", "posts", "renaming a collection is not built yet"),
         ("directus_users.nickname", "directus_users.nick", "system collection"),
         ("articles.ti tle", "articles.x", "is not COLLECTION.FIELD"),
     ],

@@ -226,3 +226,139 @@ def test_a_field_named_by_a_permission_rule_and_the_display_template(project: Pr
     assert again.code == 0 and "No changes." in again.out, again.output
     status = project.run("status")
     assert status.code == 0 and "(the newest schema commit)" in status.out, status.output
+
+
+def _rows(server: DirectusServer, collection: str, fields: str) -> list[dict[str, Any]]:
+    with _http(server) as http:
+        response = http.get(f"/items/{collection}", params={"limit": "-1", "fields": fields, "sort": "id"})
+        assert response.is_success, response.text
+        data = response.json()["data"]
+        return [data] if isinstance(data, dict) else list(data)  # a singleton answers with its row
+
+
+def _collections(server: DirectusServer) -> set[str]:
+    with _http(server) as http:
+        response = http.get("/collections")
+        assert response.is_success, response.text
+        return {entry["collection"] for entry in response.json()["data"]}
+
+
+ARTICLE = "id,status,title,slug,author,published_at,body,metadata,date_created"
+
+
+def test_renamed_collections_keep_every_row_and_link_on_push(project: Project, target: DirectusServer) -> None:
+    """articles → posts (uuid keys, an m2m through articles_tags, translations, a creation date
+    Directus fills in) and authors → writers (integer keys, pointed at by articles.author)."""
+    with _http(target) as http:
+        assert http.post("/items/languages", json={"code": "en-US", "name": "English"}).is_success
+        authors = http.post("/items/authors", json=[{"name": f"A{n}", "email": f"a{n}@example.com"} for n in range(3)])
+        tags = http.post("/items/tags", json=[{"name": f"tag {n}"} for n in range(4)])
+        assert authors.is_success and tags.is_success, authors.text + tags.text
+        author_ids = [row["id"] for row in authors.json()["data"]]
+        tag_ids = [row["id"] for row in tags.json()["data"]]
+        rows = [
+            {
+                "title": f"Title {n}",
+                "slug": f"slug-{n}",
+                "author": author_ids[n % 3] if n % 5 else None,
+                "metadata": {"n": n},
+                "tags": [{"tags_id": tag_ids[k]} for k in range(n % 4)],
+                "translations": [{"languages_code": "en-US", "title": f"T{n}"}] if n % 2 else [],
+            }
+            for n in range(ROWS)
+        ]
+        created = http.post("/items/articles", json=rows)
+        assert created.is_success, created.text
+    articles = _rows(target, "articles", ARTICLE)
+    links = _rows(target, "articles_tags", "id,articles_id,tags_id")
+    translations = _rows(target, "articles_translations", "id,articles_id,languages_code,title")
+    writers = _rows(target, "authors", "id,name,email")
+    assert len(articles) == ROWS and len(links) == sum(n % 4 for n in range(ROWS))
+
+    project.configure(prod=target.url)
+    project.token("prod", target.token)
+    assert project.run("pull", "--env", "prod", "--commit").code == 0
+    for old, new in (("articles", "posts"), ("authors", "writers")):
+        renamed = project.run("rename", old, new)
+        assert renamed.code == 0, renamed.output
+    assert project.run("check").code == 0
+    project.git("add", "--all")
+    project.git("commit", "--quiet", "-m", "Rename articles to posts and authors to writers")
+
+    plan = project.run("plan", "--env", "prod")
+    assert plan.code == 0, plan.output
+    assert "→ rename collection articles → posts" in plan.out, plan.out
+    assert "→ rename collection authors → writers" in plan.out, plan.out
+    assert "data loss" not in plan.out and "can lose data" not in plan.out, plan.out
+
+    pushed = project.run("push", "--env", "prod", "--yes")  # no --allow-data-loss
+    assert pushed.code == 0, pushed.output
+    assert f"renamed collection articles → posts: {ROWS} row(s) copied" in pushed.err, pushed.err
+
+    names = _collections(target)
+    assert {"posts", "writers"} <= names and not {"articles", "authors"} & names
+    assert _rows(target, "posts", ARTICLE) == articles
+    assert _rows(target, "writers", "id,name,email") == writers
+    assert _rows(target, "articles_tags", "id,articles_id,tags_id") == links
+    assert _rows(target, "articles_translations", "id,articles_id,languages_code,title") == translations
+    with _http(target) as http:  # the relations resolve through the new names
+        nested = http.get(
+            "/items/posts", params={"fields": "id,author.name,tags.tags_id.name,translations.title", "limit": "-1"}
+        )
+        assert nested.is_success, nested.text
+        by_id = {row["id"]: row for row in nested.json()["data"]}
+        for link in links:
+            assert any(t["tags_id"]["name"] for t in by_id[link["articles_id"]]["tags"])
+        assert sum(len(row["tags"]) for row in by_id.values()) == len(links)
+        names = {writer["id"]: writer["name"] for writer in writers}
+        for article in articles:
+            assert (by_id[article["id"]]["author"] or {}).get("name") == names.get(article["author"])
+        more = http.post("/items/writers", json={"name": "New", "email": "new@example.com"})  # its key counts on
+        assert more.is_success, more.text
+
+    again = project.run("plan", "--env", "prod")
+    assert again.code == 0 and "No changes." in again.out, again.output
+
+
+def test_a_renamed_singleton_collection_and_self_reference_keep_rows(project: Project, target: DirectusServer) -> None:
+    """settings → site (a singleton: its one row) and categories → sections (a parent pointing
+    at the same collection, products pointing at it)."""
+    with _http(target) as http:
+        assert http.patch("/items/settings", json={"site_name": "Renamed", "contact_email": "x@example.com"}).is_success
+        top = http.post("/items/categories", json={"name": "Top"})
+        assert top.is_success, top.text
+        children = http.post(
+            "/items/categories", json=[{"name": f"C{n}", "parent": top.json()["data"]["id"]} for n in range(3)]
+        )
+        assert children.is_success, children.text
+        products = http.post(
+            "/items/products", json=[{"name": f"P{n}", "sku": f"SKU-{n:04d}", "category": n + 1} for n in range(4)]
+        )
+        assert products.is_success, products.text
+    settings = _rows(target, "settings", "id,site_name,contact_email")
+    categories = _rows(target, "categories", "id,name,parent,sort")
+    product_rows = _rows(target, "products", "id,name,category")
+
+    project.configure(prod=target.url)
+    project.token("prod", target.token)
+    assert project.run("pull", "--env", "prod", "--commit").code == 0
+    for old, new in (("settings", "site"), ("categories", "sections")):
+        renamed = project.run("rename", old, new)
+        assert renamed.code == 0, renamed.output
+    project.git("add", "--all")
+    project.git("commit", "--quiet", "-m", "Rename settings and categories")
+
+    pushed = project.run("push", "--env", "prod", "--yes")
+    assert pushed.code == 0, pushed.output
+    assert "renamed collection settings → site: 1 row(s) copied" in pushed.err, pushed.err
+    assert not {"settings", "categories"} & _collections(target)
+    assert _rows(target, "site", "id,site_name,contact_email") == settings
+    assert _rows(target, "sections", "id,name,parent,sort") == categories
+    assert _rows(target, "products", "id,name,category") == product_rows
+    with _http(target) as http:
+        site = http.get("/collections/site").json()["data"]
+        assert site["meta"]["singleton"] is True
+        nested = http.get("/items/products", params={"fields": "name,category.name,category.parent.name"})
+        assert nested.is_success and nested.json()["data"][1]["category"]["parent"]["name"] == "Top", nested.text
+    again = project.run("plan", "--env", "prod")
+    assert again.code == 0 and "No changes." in again.out, again.output

@@ -756,21 +756,25 @@ def status(
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.argument("old", metavar="COLLECTION.FIELD")
-@click.argument("new", metavar="COLLECTION.NEW_FIELD")
+@click.argument("old", metavar="COLLECTION[.FIELD]")
+@click.argument("new", metavar="COLLECTION[.NEW_FIELD]")
 @config_option
 @click.pass_context
 def rename(ctx: click.Context, old: str, new: str, config_path: Path | None) -> int:
-    """Rename a field in the schema folder, keeping its values on every target.
+    """Rename a field or a collection in the schema folder, keeping its values on every target.
 
     Directus has no rename: applied as it is, a renamed field is a drop (losing every value)
-    plus an add. This rewrites the working tree's schema folder as a pull of the renamed model
-    would write it: the field, the relations that name it, display templates, sort and archive
-    fields, conditions and validation, permissions (fields, rules, presets), presets and
-    reference data; and records the rename in the manifest. Once committed, diff, log and plan
-    show `→ rename`, and push creates the new field, copies every value through the items API
-    in batches, checks the row count and a checksum, then drops the old field (no
-    --allow-data-loss needed). Renaming a collection is not built yet.
+    plus an add, and a renamed collection a dropped table plus an empty one. This rewrites the
+    working tree's schema folder as a pull of the renamed model would write it: the field, the
+    relations that name it, display templates, sort and archive fields, conditions and
+    validation, permissions (fields, rules, presets), presets and reference data; for a
+    collection (`rename articles posts`), its file, the relations in both directions, groups,
+    permissions, presets, flows, panels and reference data. It records the rename in the
+    manifest. Once committed, diff, log and plan show `→ rename`, and push creates the new
+    field, copies every value through the items API in batches, checks the row count and a
+    checksum, then drops the old field; or creates the new collection, copies every row with
+    its key, checks them, moves the relations pointing at it, then drops the old one (no
+    --allow-data-loss needed).
     """
     from directus_gitops.commands import rename as command
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from directus_gitops.base.console import Console
 from directus_gitops.base.errors import ExitCode, GitOpsError, RefusedError, ResidueError, ServerError
@@ -18,7 +18,7 @@ from directus_gitops.engine import origin, records
 from directus_gitops.engine import plan as planning
 from directus_gitops.engine import push as pushing
 from directus_gitops.engine.fanout import Record
-from directus_gitops.model import changes, renames, selection
+from directus_gitops.model import changes, collection_renames, renames, selection
 from directus_gitops.model.config import Config, Target
 from directus_gitops.reports import plan as shown
 from directus_gitops.reports import render
@@ -86,19 +86,27 @@ def _rename_first(
     system_index_changes: bool,
     mode: selection.Mode | None,
 ) -> planning.Plan:
-    """Do the plan's renames (values copied and checked before an old field goes), then plan
-    the rest again against the target as they left it."""
+    """Do the plan's renames (collections first, rows copied and checked before an old one
+    goes; then fields, values copied and checked), then plan the rest again against the
+    target as they left it."""
+    from directus_gitops.engine import collection_rename
     from directus_gitops.engine import rename as renaming
 
-    console.info(f"Renaming {len(todo)} field(s) on '{plan.target.name}', keeping their values …")
-    done = renaming.perform(client, todo, progress=console.info)
+    old: dict[tuple[str, str], Any] = {}
+    moving = collection_renames.renamed_collections(plan.changes)
+    if moving:
+        console.info(f"Renaming {len(moving)} collection(s) on '{plan.target.name}', keeping their rows …")
+        for moved in collection_rename.perform(client, moving, source.snapshot, progress=console.info):
+            old.update(moved.old_schemas)
+    if todo:
+        console.info(f"Renaming {len(todo)} field(s) on '{plan.target.name}', keeping their values …")
+        done = renaming.perform(client, todo, progress=console.info)
+        old.update({(d.rename.collection, d.rename.new): d.old_schema for d in done if d.old_schema is not None})
     again = planning.make_plan(
         client, source, console, force=force, system_index_changes=system_index_changes, mode=mode
     )
     # The new fields' columns set back to what the old ones were lose nothing: every value came from them.
-    again.changes = renames.copied_from(
-        again.changes, {(d.rename.collection, d.rename.new): d.old_schema for d in done if d.old_schema is not None}
-    )
+    again.changes = renames.copied_from(again.changes, old)
     return again
 
 
@@ -188,7 +196,8 @@ def run(
                 record.result = "dry run: nothing applied"
                 return ExitCode.OK
             todo = renames.renamed_fields(plan.changes)
-            if todo and plan_file is not None:
+            renaming = bool(todo or collection_renames.renamed_collections(plan.changes))
+            if renaming and plan_file is not None:
                 refusals.append(
                     RefusedError(
                         f"refusing to push: {plan_file} holds a rename, which changes the target before the "
@@ -219,7 +228,7 @@ def run(
                 _push_config(client, console, config_plan, plan, config_backup)
                 return ExitCode.OK
 
-            if todo:
+            if renaming:
                 assert source is not None
                 plan = _rename_first(client, console, plan, source, todo, force, system_index_changes, mode)
                 config_plan = plan.config

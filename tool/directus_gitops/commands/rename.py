@@ -1,4 +1,5 @@
-"""``rename``: rename a field in the schema folder so that every push keeps its values (engine.rename)."""
+"""``rename``: rename a field or a collection in the schema folder so that every push keeps its values
+(engine.rename)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,14 @@ def run(config: Config, console: Console, *, old: str, new: str) -> int:
         console.info(f"  {folder}/{path}")
     for warning in done.warnings:
         console.warn(warning)
-    console.info(
-        "Review and commit the folder: diff and plan show the rename, and push creates the new field, "
-        "copies every value, checks them and only then drops the old one."
-    )
+    if done.rename.whole:
+        console.info(
+            "Review and commit the folder: diff and plan show the rename, and push creates the new collection, "
+            "copies every row, checks them, moves the relations pointing at it and only then drops the old one."
+        )
+    else:
+        console.info(
+            "Review and commit the folder: diff and plan show the rename, and push creates the new field, "
+            "copies every value, checks them and only then drops the old one."
+        )
     return ExitCode.OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 from directus_gitops.base.errors import ConfigError, InvalidSnapshotError, RefusedError, ResidueError, SnapshotError
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
+from directus_gitops.model import collection_renames
 from directus_gitops.model.kinds import compare, files, identity, ignore, model, secrets
 from directus_gitops.model.kinds import data as rows_kind
 from directus_gitops.model.kinds import settings as settings_kind
@@ -170,12 +171,17 @@ def plan(
     environ: Mapping[str, str] | None = None,
     rules: Rules | None = None,
     mode: Mode = "mirror",
+    renamed: Sequence[tuple[str, str]] = (),
 ) -> Plan:
     """What turns the target's configuration into ``desired``; what ``rules`` ignore is left
     out of both sides, so it is neither created, changed nor removed on the target; in merge
-    ``mode`` nothing only the target has is removed."""
+    ``mode`` nothing only the target has is removed. ``renamed``: the collections a push
+    renames on the target before this plan applies (``(old, new)``): what names them moves
+    with them, and is compared under the new name."""
     refuse_model(desired, server.model_for(release))
     current = live(client, files.groups_of(desired), release, rules, specs_of(desired))
+    for old, new in renamed:
+        current = collection_renames.rename_config(current, old, new)
     planned = plan_against(desired, current, rules, environ, mode=mode)
     if rows.group in planned.desired and planned.changes:
         lacking = rows_kind.missing_references(client.read, planned.desired[rows.group])

@@ -16,7 +16,7 @@ from directus_gitops.base.console import display
 from directus_gitops.base.errors import ConfigError, GitError, SnapshotError
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
-from directus_gitops.model import changes, renames, selection, treecache
+from directus_gitops.model import changes, collection_renames, renames, selection, treecache
 from directus_gitops.model.config import Config
 
 # The translation, the diagram and the configuration kinds are imported where they are
@@ -165,6 +165,10 @@ def compare(
         return compared
     from directus_gitops.engine import configuration as sync
 
+    # A renamed collection's permissions, presets and rows are the same ones under its new name.
+    for old_name, new_name in collection_renames.renamed_collections(compared.changes):
+        if old_config is not None:
+            old_config = collection_renames.rename_config(old_config, old_name, new_name)
     return dataclasses.replace(compared, config=sync.diff(old_config, new_config, rules))
 
 

@@ -22,7 +22,7 @@ from directus_gitops.base.formats import JSON_FORMAT_VERSION
 from directus_gitops.engine import targetview, translate
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
-from directus_gitops.model import changes, renames, selection, treecache, validate
+from directus_gitops.model import changes, collection_renames, renames, selection, treecache, validate
 from directus_gitops.model.config import Config, Target
 from directus_gitops.server.client import Diff, DirectusClient
 
@@ -290,7 +290,10 @@ def make_plan(
         if background is not None and background.prepared is not None:
             plan.prepared = background.prepared.result()
     # A drop and an add that a recorded rename explains is one rename, which push performs first.
-    plan.changes = renames.fold(plan.changes, source.renames, source.snapshot)
+    dropped = collection_renames.with_dropped(
+        plan.changes, plan.target_snapshot, (r.old for r in source.renames if r.whole)
+    )
+    plan.changes = renames.fold(dropped, source.renames, source.snapshot)
     plan.config = plan_config(client, plan)
     return plan
 
@@ -348,6 +351,9 @@ def _diff_tells_enough(
         and bool(source.snapshot.get("vendor"))
         and source.snapshot.get("version", 1) == 1
         and not translate.origin_warnings(source.snapshot)
+        # Directus's diff leaves out the fields of a dropped collection, which a collection
+        # rename reads under the new name from the target read in full (collection_renames.py).
+        and not any(rename.whole for rename in source.renames)
     )
 
 
@@ -588,4 +594,11 @@ def plan_config(client: DirectusClient, plan: Plan) -> sync.Plan | None:
         return None
     from directus_gitops.engine import configuration as sync
 
-    return sync.plan(client, plan.source.config, plan.target_version, rules=plan.target.ignore, mode=plan.mode)
+    return sync.plan(
+        client,
+        plan.source.config,
+        plan.target_version,
+        rules=plan.target.ignore,
+        mode=plan.mode,
+        renamed=collection_renames.renamed_collections(plan.changes),
+    )

@@ -25,7 +25,7 @@ from urllib.parse import quote
 from directus_gitops.base.console import display
 from directus_gitops.base.errors import ConfigError, GitOpsError, PartialApplyError, ServerError, SnapshotError
 from directus_gitops.files import store
-from directus_gitops.model import renames, validate
+from directus_gitops.model import collection_renames, renames, validate
 from directus_gitops.model.config import Config
 from directus_gitops.model.renames import Rename
 from directus_gitops.server.client import DirectusClient
@@ -46,13 +46,16 @@ class Rewritten:
 
 
 def rename_field(config: Config, old: str, new: str) -> Rewritten:
-    """Rename ``COLLECTION.FIELD`` to ``COLLECTION.NEW_FIELD`` in the schema folder."""
+    """Rename ``COLLECTION.FIELD`` to ``COLLECTION.NEW_FIELD`` in the schema folder (or, given
+    two collection names, the collection: :func:`rename_collection`)."""
     collection, field = renames.parse_argument(old, "the field")
     other, new_field = renames.parse_argument(new, "the new name")
+    if field is None and new_field is None:
+        return rename_collection(config, collection, other)
     if field is None or new_field is None:
         raise ConfigError(
-            "renaming a collection is not built yet: only fields can be renamed (COLLECTION.FIELD COLLECTION.NEW)",
-            hint="a collection rename would need its rows and links copied; rename its fields one by one instead",
+            f"'{old}' and '{new}' are not both fields (COLLECTION.FIELD) nor both collections",
+            hint="directus-gitops rename articles.title articles.headline, or rename articles posts",
         )
     if other != collection:
         raise ConfigError(
@@ -60,6 +63,52 @@ def rename_field(config: Config, old: str, new: str) -> Rewritten:
             hint=f"directus-gitops rename {old} {collection}.{new_field}",
         )
     rename = Rename(collection, field, new_field)
+
+    def model(snapshot: Mapping[str, Any]) -> tuple[Mapping[str, Any], renames.Related]:
+        renames.check_renamable(snapshot, rename)
+        related = renames.relations_of(snapshot)
+        return renames.rename_snapshot(snapshot, rename), related
+
+    def records(listed: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [*listed, rename.entry()]
+
+    unsure: list[tuple[str, Any, str]] = []
+
+    def configuration(state: Mapping[str, Any], related: renames.Related) -> dict[str, Any]:
+        return renames.rename_config(state, rename, related, lambda *at: unsure.append(at))
+
+    changed, renamed_state = _rewrite(config, model, configuration, records)
+    warnings = _unsure(config.schema_dir, rename, unsure, renamed_state) + _unreached(config, rename)
+    return Rewritten(rename, changed, tuple(warnings))
+
+
+def rename_collection(config: Config, old: str, new: str) -> Rewritten:
+    """Rename the collection ``old`` to ``new`` in the schema folder (model/collection_renames.py)."""
+    rename = Rename.of_collection(old, new)
+
+    def model(snapshot: Mapping[str, Any]) -> tuple[Mapping[str, Any], renames.Related]:
+        collection_renames.check_renamable(snapshot, old, new)
+        return collection_renames.rename_snapshot(snapshot, old, new), renames.relations_of(snapshot)
+
+    def records(listed: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [*collection_renames.moved_field_records(listed, old, new), rename.entry()]
+
+    changed, _ = _rewrite(
+        config, model, lambda state, _related: collection_renames.rename_config(state, old, new), records
+    )
+    return Rewritten(rename, changed, tuple(_unreached_collection(config, old, new)))
+
+
+def _rewrite(
+    config: Config,
+    model: Callable[[Mapping[str, Any]], tuple[Mapping[str, Any], renames.Related]],
+    configuration: Callable[[Mapping[str, Any], renames.Related], dict[str, Any]],
+    records: Callable[[list[dict[str, str]]], list[dict[str, str]]],
+) -> tuple[tuple[str, ...], Any]:
+    """Rewrite the working tree's schema folder: ``model`` renames the snapshot (or refuses),
+    ``configuration`` the configuration state, ``records`` gives the manifest's renames. The
+    files are written by pull's writers, and only once check would accept them. Returns the files
+    changed and the renamed configuration state (None without configuration)."""
     folder = config.schema_dir
     store.recover(folder)
     if not (folder / store.MANIFEST).is_file():
@@ -71,14 +120,11 @@ def rename_field(config: Config, old: str, new: str) -> Rewritten:
     read = store.dir_reader(folder)
     manifest = store.read_manifest(read, str(folder)) or {}
     layout: store.Layout = "single" if manifest.get("layout") == "single" else "split"
-    renames.check_renamable(loaded.snapshot, rename)
-    related = renames.relations_of(loaded.snapshot)
-    snapshot = renames.rename_snapshot(loaded.snapshot, rename)
-    record = [*renames.entries(renames.recorded(manifest)), rename.entry()]
+    snapshot, related = model(loaded.snapshot)
+    record = records([dict(item) for item in manifest.get(renames.MANIFEST_KEY) or []])
 
     config_entry = manifest.get("config")
     files_config: dict[str, bytes] = {}
-    unsure: list[tuple[str, Any, str]] = []
     renamed_state: Any = None
     if config_entry is not None:
         from directus_gitops.engine import configuration as sync
@@ -86,16 +132,15 @@ def rename_field(config: Config, old: str, new: str) -> Rewritten:
 
         state = sync.load(read, str(folder))
         assert state is not None
-        renamed_state = renames.rename_config(state, rename, related, lambda *at: unsure.append(at))
+        renamed_state = configuration(state, related)
         files_config, config_entry = kind_files.render(renamed_state, config_entry.get("ignored"))
-    files = store.render(snapshot, layout, config_entry, renames=record)
+    files = store.render(dict(snapshot), layout, config_entry, renames=record)
     files.update(files_config)
     validate.load_tree(store.memory_tree(files, f"{folder} (renamed)"))  # what check would say of the result
     before = store.owned(folder)
     store.write_tree(folder, files)
     changed = tuple(sorted(path for path in set(files) | set(before) if files.get(path) != before.get(path)))
-    warnings = _unsure(folder, rename, unsure, renamed_state) + _unreached(config, rename)
-    return Rewritten(rename, changed, tuple(warnings))
+    return changed, renamed_state
 
 
 def _unsure(folder: Path, rename: Rename, found: list[tuple[str, Any, str]], state: Any) -> list[str]:
@@ -110,6 +155,19 @@ def _unsure(folder: Path, rename: Rename, found: list[tuple[str, Any, str]], sta
         f"left as it is (free text, a script or data passed along the flow); check it"
         for group, item, where in found
     ]
+
+
+def _unreached_collection(config: Config, old: str, new: str) -> list[str]:
+    """directus-gitops.yaml's ``data:`` naming the collection: the file is the user's to change."""
+    said = []
+    where = [("data", config.data)] + [(f"environments: {n}: data", e.data) for n, e in config.environments.items()]
+    for label, data in where:
+        if old in data:
+            said.append(
+                f"{config.path or 'directus-gitops.yaml'}: {label} names '{old}': change it to '{new}' "
+                "before the next pull"
+            )
+    return said
 
 
 def _unreached(config: Config, rename: Rename) -> list[str]:
@@ -268,6 +326,11 @@ def _holds(client: DirectusClient, rename: Rename) -> tuple[bool, bool] | None:
     except GitOpsError:
         return None
     return rename.old in fields, rename.new in fields
+
+
+def perform_one(client: DirectusClient, rename: Rename, progress: Callable[[str], None]) -> Done:
+    """One field rename, its failures as they come (a collection rename moves relations with it)."""
+    return _perform_one(client, rename, progress)
 
 
 def _perform_one(client: DirectusClient, rename: Rename, progress: Callable[[str], None]) -> Done:

@@ -452,12 +452,19 @@ def rename_problems(renames: Any) -> list[ShapeProblem]:
     if not isinstance(renames, list):
         return [ShapeProblem(("renames",), "'renames' must be a list of {collection, from, to}")]
     for index, item in enumerate(renames):
+        # A field's rename names its collection and both names; a collection's has no ``from``.
         if (
             not isinstance(item, dict)
-            or set(item) != set(_RENAME_KEYS)
-            or not all(isinstance(item[key], str) and item[key] for key in _RENAME_KEYS)
+            or set(item) not in (set(_RENAME_KEYS), {"collection", "to"})
+            or not all(isinstance(value, str) and value for value in item.values())
         ):
-            return [ShapeProblem(("renames", index), "each rename must hold exactly collection, from and to (names)")]
+            return [
+                ShapeProblem(
+                    ("renames", index),
+                    "each rename must hold exactly collection, from and to (a field's) or collection and to "
+                    "(a collection's), as names",
+                )
+            ]
     return []
 
 

@@ -10,7 +10,7 @@ records ``/schema/diff`` returns into the same model. Both mark changes that los
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from directus_gitops.files import snapshot as snap
@@ -68,11 +68,14 @@ class Change:
     renamed_from: str | None = None  # a rename (model/renames.py): the field's old name
     # A rename: the commit that recorded it (gitrepo.NOT_COMMITTED: none yet; None: not known).
     recorded_in: str | None = None
+    # A deleted collection: the deletes of its fields and relations, which it takes with it (not
+    # listed on their own); a collection rename reads them under the new name.
+    within: tuple[Change, ...] = ()
 
     @property
     def name(self) -> str:
         if self.kind == "collection":
-            return self.collection
+            return self.collection if self.renamed_from is None else f"{self.renamed_from} → {self.collection}"
         name = f"{self.collection}.{self.field}"
         if self.renamed_from is not None:
             name = f"{self.collection}.{self.renamed_from} → {name}"
@@ -387,7 +390,14 @@ def _system_field_changes(old: list[Mapping[str, Any]], new: list[Mapping[str, A
 def _drop_cascaded(changes: list[Change]) -> list[Change]:
     """A deleted collection takes its fields and relations with it: don't list them twice."""
     gone = {c.collection for c in changes if c.kind == "collection" and c.action == "delete"}
-    return [c for c in changes if c.kind == "collection" or c.kind == "system_field" or c.collection not in gone]
+    taken = [c for c in changes if c.kind in ("field", "relation") and c.collection in gone]
+    return [
+        replace(c, within=tuple(t for t in taken if t.collection == c.collection))
+        if c.kind == "collection" and c.collection in gone
+        else c
+        for c in changes
+        if c.kind == "collection" or c.kind == "system_field" or c.collection not in gone
+    ]
 
 
 # --------------------------------------------------------------------------- server diff

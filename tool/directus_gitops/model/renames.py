@@ -32,6 +32,7 @@ from directus_gitops.files import snapshot as snap
 from directus_gitops.files import yamlio
 from directus_gitops.files.gitrepo import NOT_COMMITTED, Blamed
 from directus_gitops.model import changes as model
+from directus_gitops.model import collection_renames
 
 MANIFEST_KEY = "renames"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
@@ -44,24 +45,36 @@ Related = Callable[[str, str], str | None]  # (collection, field) → the collec
 
 @dataclass(frozen=True)
 class Rename:
-    """One field renamed in one collection (``old`` → ``new``)."""
+    """One field renamed in one collection (``old`` → ``new``); or, with ``whole``, the
+    collection itself (``collection`` = ``old`` → ``new``: model/collection_renames.py)."""
 
     collection: str
     old: str
     new: str
+    whole: bool = False
+
+    @classmethod
+    def of_collection(cls, old: str, new: str) -> Rename:
+        return cls(old, old, new, whole=True)
 
     @property
     def label(self) -> str:
+        if self.whole:
+            return f"{self.old} → {self.new}"
         return f"{self.collection}.{self.old} → {self.collection}.{self.new}"
 
     def entry(self) -> dict[str, str]:
+        if self.whole:
+            return {"collection": self.old, "to": self.new}
         return {"collection": self.collection, "from": self.old, "to": self.new}
 
 
 def recorded(manifest: Mapping[str, Any] | None) -> tuple[Rename, ...]:
-    """The renames a (well-formed) manifest records, oldest first."""
+    """The renames a (well-formed) manifest records, oldest first (fields' and collections')."""
     return tuple(
         Rename(str(item["collection"]), str(item["from"]), str(item["to"]))
+        if "from" in item
+        else Rename.of_collection(str(item["collection"]), str(item["to"]))
         for item in (manifest or {}).get(MANIFEST_KEY) or []
     )
 
@@ -74,6 +87,7 @@ def effective(renames: Sequence[Rename]) -> list[Rename]:
     """Each recorded name to the name the last rename of a chain gives it (a → b, b → c: a → c
     and b → c), so a target that missed several renames is taken the whole way at once."""
     result: list[Rename] = []
+    renames = [rename for rename in renames if not rename.whole]  # collections: collection_renames.effective
     for index, first in enumerate(renames):
         name = first.new
         for later in renames[index + 1 :]:
@@ -528,7 +542,9 @@ def fold(
     """``found`` with each drop and add a recorded rename explains shown as one rename (its
     property changes beside it), which loses nothing; unexplained drops and adds of the same
     shape get a hint. ``desired``: the snapshot being applied, when whole: a drop whose new
-    name it holds and the other side already has is a rename that stopped part-way."""
+    name it holds and the other side already has is a rename that stopped part-way. Collection
+    renames are folded first, so that the field renames meet the collections' new names."""
+    found = collection_renames.fold(found, [(r.old, r.new) for r in renames if r.whole], desired)
     creates = {(c.kind, c.collection, c.field): c for c in found if c.action == "create"}
     deletes = {(c.kind, c.collection, c.field): c for c in found if c.action == "delete"}
     wanted = {(str(f.get("collection")), str(f.get("field"))) for f in (desired or {}).get("fields") or []}
@@ -700,11 +716,16 @@ def record_commits(lines: Sequence[Blamed]) -> dict[tuple[str, str], str]:
             (item,) = yamlio.load("\n".join(line.text for line in group)) or [None]
         except (ValueError, TypeError):  # a record hand-edited out of shape: nothing to say of it
             continue
-        if not isinstance(item, dict) or "collection" not in item or "from" not in item:
+        if not isinstance(item, dict) or "collection" not in item or ("from" not in item and "to" not in item):
             continue
         newest = max(group, key=lambda line: (line.commit == NOT_COMMITTED, line.time))
-        found[(str(item["collection"]), str(item["from"]))] = newest.commit
+        found[_record_key(item["collection"], item.get("from"))] = newest.commit
     return found
+
+
+def _record_key(collection: Any, field: Any) -> tuple[str, str]:
+    """A record's key: (collection, old field) of a field's, ("", old name) of a collection's."""
+    return (str(collection), str(field)) if field is not None else ("", str(collection))
 
 
 def attribute(found: model.ChangeSet, commits: Mapping[tuple[str, str], str]) -> model.ChangeSet:
@@ -714,7 +735,14 @@ def attribute(found: model.ChangeSet, commits: Mapping[tuple[str, str], str]) ->
         return found
     return model.ChangeSet(
         tuple(
-            replace(change, recorded_in=commits.get((change.collection, change.renamed_from)))
+            replace(
+                change,
+                recorded_in=commits.get(
+                    _record_key(change.renamed_from, None)
+                    if change.kind == "collection"
+                    else _record_key(change.collection, change.renamed_from)
+                ),
+            )
             if change.action == "rename" and change.renamed_from is not None
             else change
             for change in found

@@ -19,7 +19,7 @@ from typing import Any
 from directus_gitops.model.changes import Change, ChangeSet
 
 _MARK = {"create": "+", "update": "~", "delete": "-", "rename": "~"}
-_WORD = {"create": "ADDED", "update": "CHANGED", "delete": "REMOVED"}
+_WORD = {"create": "ADDED", "update": "CHANGED", "delete": "REMOVED", "rename": "RENAMED"}
 
 
 def _name(name: str) -> str:
@@ -107,7 +107,12 @@ def diagram(changes: ChangeSet, before: Mapping[str, Any] | None, after: Mapping
         rows = []
         own = next((c for c in items if c.kind == "collection"), None)
         if own is not None:
-            detail = {"create": "added collection", "update": "collection settings changed", "delete": "removed"}
+            detail = {
+                "create": "added collection",
+                "update": "collection settings changed",
+                "delete": "removed",
+                "rename": f"renamed from {own.renamed_from}",
+            }
             rows.append(f"collection {_WORD[own.action]} {_comment(f'{_MARK[own.action]} {detail[own.action]}')}")
         field_changes = {c.field: c for c in items if c.kind == "field" and c.field}
         keys = [

@@ -184,7 +184,8 @@ def folding(changes: Sequence[Change], fields: Mapping[str, int] | None = None) 
     field counts: created fields are counted from the changes, a dropped collection's (which
     the diff does not list) from ``fields``, the old side's counts when known. A change that
     can lose data is never hidden."""
-    whole = {c.collection: c.action for c in changes if c.kind == "collection" and c.action != "update"}
+    # A renamed collection is not whole: its fields' renames and changes are shown under it.
+    whole = {c.collection: c.action for c in changes if c.kind == "collection" and c.action in ("create", "delete")}
     hidden = [
         index
         for index, c in enumerate(changes)
@@ -390,9 +391,13 @@ def _table_rows(changes: ChangeSet, fields: Mapping[str, int] | None = None) -> 
             part = f"{_cell(change.field or '')} *(relation)*"
         else:
             part = _cell(change.field or "")
-        if change.renamed_from is not None:  # a rename changes the field in place: no value is lost
+        if change.renamed_from is not None:  # a rename keeps every value: no data loss
             where = recorded(change)
-            part = _cell(f"{change.renamed_from} → {change.field}") + f" *(rename{f', {where}' if where else ''})*"
+            marker = f" *(rename{f', {where}' if where else ''})*"
+            if change.kind == "collection":  # its rows kept under the new name
+                part = f"*collection* {_cell(f'{change.renamed_from} → {change.collection}')}{marker}"
+            else:
+                part = _cell(f"{change.renamed_from} → {change.field}") + marker
         table[change.collection]["update" if change.action == "rename" else change.action].append(
             part + (" ⚠" if change.data_loss else "")
         )
@@ -535,7 +540,7 @@ def short_line(change: Change) -> str:
     elif change.kind == "relation" and not change.related_collection:
         name += " (relation)"
     if change.action == "rename":
-        name = f"rename {name}" if change.kind == "field" else f"rename relation {name}"
+        name = f"rename {name}" if change.kind == "field" else f"rename {change.kind} {name}"
     return f"{change.sign} {name}{' (data loss)' if change.data_loss else ''}"
 
 
