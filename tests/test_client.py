@@ -16,10 +16,12 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from directus_gitops.base.errors import ServerError, StaleHashError
 from directus_gitops.model.config import Target
-from directus_gitops.server.client import MULTIPART_THRESHOLD, Diff, DirectusClient, known_cause
+from directus_gitops.server.client import MULTIPART_THRESHOLD, Diff, DirectusClient, json_body, known_cause
 from tests.conftest import Project
 
 TOKEN = "tok-8f2b1c-never-print-me"
@@ -99,6 +101,42 @@ def test_large_snapshots_go_as_multipart_uploads() -> None:
     assert json.loads(bodies[0].content) == small
     assert bodies[1].headers["content-type"].startswith("multipart/form-data")
     assert b"Content-Type: application/json" in bodies[1].read()
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        | st.dictionaries(st.integers() | st.booleans(), inner, max_size=3)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_a_body_is_written_piece_by_piece_as_the_bytes_json_dumps_gives(value: object) -> None:
+    # Memory on a large model (issue 30): never the whole text beside the bytes, the same bytes.
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert json_body(value).getvalue() == expected
+
+
+def test_a_large_body_is_sent_as_exactly_its_json() -> None:
+    sent: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.read())
+        return httpx.Response(204)
+
+    snapshot = {"version": 1, "fields": [{"field": f"f{n}", "note": "é" * 40, "n": n / 3} for n in range(10_000)]}
+    with client_for(handler) as client:
+        assert client.diff(snapshot) is None
+    encoded = json.dumps(snapshot, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert len(encoded) > MULTIPART_THRESHOLD
+    head, _, rest = sent[0].partition(b"\r\n\r\n")
+    assert b'filename="snapshot.json"' in head
+    assert rest.rsplit(b"\r\n--", 1)[0] == encoded
 
 
 def test_stale_hash_is_its_own_error() -> None:

@@ -7,6 +7,7 @@ contains it. httpx is imported when a client is made, so ``--help`` stays fast.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import socket
@@ -163,11 +164,11 @@ class DirectusClient:
         what = f"{method} {path}"
         kwargs: dict[str, Any] = {"params": params}
         if body is not None:
-            encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-            if len(encoded) > MULTIPART_THRESHOLD:
+            encoded = json_body(body)
+            if encoded.tell() > MULTIPART_THRESHOLD:  # (read from the start: httpx seeks there first)
                 kwargs["files"] = {"file": ("snapshot.json", encoded, "application/json")}
             else:
-                kwargs["content"] = encoded
+                kwargs["content"] = encoded.getvalue()
                 kwargs["headers"] = {"Content-Type": "application/json"}
         httpx = self._httpx
         timed_out = ServerError(
@@ -441,6 +442,45 @@ class DirectusClient:
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
+
+
+# How far down :func:`json_body` writes a body's mappings and lists piece by piece: a snapshot's
+# lists, a diff's, and each entry whole.
+_STREAMED_LEVELS = 3
+
+
+def json_body(body: Any) -> io.BytesIO:
+    """``body`` as compact JSON in UTF-8, the bytes ``json.dumps(body, separators=(",", ":"),
+    ensure_ascii=False)`` encodes to, written into one buffer an entry at a time: a large
+    model's body is never also held as one text (as large again, or two to four times that
+    with a single character outside Latin-1) next to its bytes."""
+    out = io.BytesIO()
+    _write_json(out, body, _STREAMED_LEVELS)
+    return out
+
+
+def _write_json(out: io.BytesIO, value: Any, levels: int) -> None:
+    kind = type(value)
+    if levels and kind is list:
+        out.write(b"[")
+        for number, item in enumerate(value):
+            if number:
+                out.write(b",")
+            _write_json(out, item, levels - 1)
+        out.write(b"]")
+    elif levels and kind is dict and all(type(key) is str for key in value):  # (json.dumps turns other keys into text)
+        out.write(b"{")
+        for number, (key, item) in enumerate(value.items()):
+            out.write(b"," if number else b"")
+            out.write(_dumps(key).encode("utf-8") + b":")
+            _write_json(out, item, levels - 1)
+        out.write(b"}")
+    else:
+        out.write(_dumps(value).encode("utf-8"))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 # Where ``-v/--verbose`` logs each request (method, path and query, status, time, sizes; never a
