@@ -139,6 +139,22 @@ def test_a_large_body_is_sent_as_exactly_its_json() -> None:
     assert rest.rsplit(b"\r\n--", 1)[0] == encoded
 
 
+@pytest.mark.parametrize("size", [10, MULTIPART_THRESHOLD + 1])
+def test_verbose_logs_what_a_request_sent_whatever_its_size(size: int) -> None:
+    # A body over the multipart threshold is a stream httpx never reads back (-v failed on it).
+    from directus_gitops.server import client as module
+
+    logged: list[str] = []
+    module.log_requests(logged.append)
+    try:
+        with client_for(lambda request: httpx.Response(204)) as client:
+            client.diff({"note": "x" * size})
+    finally:
+        module.log_requests(None)
+    sent = int(logged[0].split("(sent ")[1].split(" B")[0])
+    assert logged[0].startswith("POST /schema/diff → 204") and size < sent < size + 400
+
+
 def test_stale_hash_is_its_own_error() -> None:
     message = 'Provided hash "a" does not match the current instance\'s schema hash "b". Please generate a new diff'
     with client_for(lambda r: directus_error(400, message, "INVALID_PAYLOAD")) as client, pytest.raises(StaleHashError):

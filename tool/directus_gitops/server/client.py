@@ -141,7 +141,7 @@ class DirectusClient:
     def _send(self, method: str, path: str, *, params: Mapping[str, str] | None, body: Any) -> httpx.Response:
         if _request_log is None:
             return self._exchange(method, path, params=params, body=body)
-        started, sent = time.monotonic(), 0
+        started = time.monotonic()
         shown = f"{method} {path}" + (
             f"?{'&'.join(f'{key}={value}' for key, value in params.items())}" if params else ""
         )
@@ -150,8 +150,8 @@ class DirectusClient:
         except ServerError as exc:
             _request_log(one_line(f"{shown} → failed after {_ms(started)} ms: {exc.message}"))
             raise
-        if response.request.content:
-            sent = len(response.request.content)
+        # (A multipart body is a stream, never read back: its length is in its header.)
+        sent = int(response.request.headers.get("content-length") or 0)
         _request_log(
             one_line(
                 f"{shown} → {response.status_code} in {_ms(started)} ms "
