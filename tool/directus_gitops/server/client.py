@@ -267,26 +267,27 @@ class DirectusClient:
         detail = f": {message}" if message else ""
         return ServerError(f"{where} failed ({status}){detail}", hint=known_cause(message), status=status, code=code)
 
-    def _data(self, what: str, response: httpx.Response) -> Any:
+    def _data(self, what: str, response: httpx.Response, *, shared: bool = False) -> Any:
         content_type = response.headers.get("content-type", "")
         if "json" not in content_type:
             raise ServerError(
                 f"{what}: {self.target.url} answered with {content_type or 'no content type'}, "
                 "not JSON; is it a Directus API?"
             )
-        body = self._json(what, response)
+        body = self._json(what, response, shared=shared)
         if not isinstance(body, dict) or "data" not in body:
             raise ServerError(f"{what}: {self.target.url} answered without a 'data' member; is it a Directus API?")
         return body["data"]
 
-    def _json(self, what: str, response: httpx.Response) -> Any:
+    def _json(self, what: str, response: httpx.Response, *, shared: bool = False) -> Any:
         """The answer's JSON, read as ``check`` reads a JSON file: a key twice in one object
-        (where the last would silently win) is refused, and so is nesting past ``store.MAX_NESTING`` (as in files)."""
+        (where the last would silently win) is refused, and so is nesting past ``store.MAX_NESTING`` (as in files).
+        With ``shared``, every text value is interned (a large snapshot repeats a few of them)."""
         from directus_gitops.files import store
 
         refused = f"{what}: {self.target.url} answered with"
         try:
-            body = response.json(object_pairs_hook=store.unique_keys)
+            body = response.json(object_pairs_hook=store.unique_keys_shared if shared else store.unique_keys)
         except store.DuplicateKey as exc:
             raise ServerError(f"{refused} invalid JSON: duplicate key {exc.key!r}") from None
         except ValueError:
@@ -314,7 +315,7 @@ class DirectusClient:
         writes, compares or sends what a server answers unless the files could hold it."""
         from directus_gitops.model import validate
 
-        data = self._data("GET /schema/snapshot", response)
+        data = self._data("GET /schema/snapshot", response, shared=True)
         if not isinstance(data, dict) or "collections" not in data:
             raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
         snapshot, problems = validate.document_problems(data)
