@@ -87,7 +87,9 @@ class Record:
     digests: bytes  # _ENTRY_DIGEST bytes per entry: of its marshal form
     fields: dict[str, int]  # fields per collection
     config: bool  # whether the folder's manifest has a config entry (the configuration kinds)
-    entries: bytes | Stored  # not in the index: each entry is checked as it is decoded
+    # Not in the index: each entry is checked as it is decoded. A record just made holds each
+    # entry's bytes on their own (written out one after the other: never joined in memory).
+    entries: list[bytes] | Stored
 
     def snapshot(self) -> snap.Snapshot:
         return self._build(range(len(self.ends)))
@@ -111,8 +113,7 @@ class Record:
         elif isinstance(entries, Stored):  # all of them: read in windows, not one buffer the size of the file
             read = entries.windows(spans)
         else:  # already in memory
-            whole = memoryview(entries)
-            read = [whole[start:end] for start, end in spans]
+            read = [entries[index] for index in wanted]
         interned = snap.interned  # marshal makes every key and text anew for each entry: shared, a third the size
         for index, data in zip(wanted, read, strict=True):
             if blake2b(data, digest_size=size).digest() != digests[index * size : index * size + size]:
@@ -181,7 +182,7 @@ Encoded = dict[int, tuple[Any, bytes, bytes]]
 
 def record_of(snapshot: snap.Snapshot, *, config: bool, encoded: Encoded | None = None) -> Record:
     lists = bytearray()
-    pieces: list[bytes] = []  # joined once at the end: a growing buffer and its copy would be two more
+    pieces: list[bytes] = []  # never joined: a buffer of them all (and its copy) would be as large again
     ends: list[int] = []
     digests = bytearray()
     size = 0
@@ -201,9 +202,7 @@ def record_of(snapshot: snap.Snapshot, *, config: bool, encoded: Encoded | None 
             ends.append(size)
     header = {key: value for key, value in snapshot.items() if key not in _LISTS}
     fields = snap.field_counts(snapshot)
-    entries = b"".join(pieces)
-    del pieces
-    return Record(list(snapshot), header, bytes(lists), ends, bytes(digests), fields, config, entries)
+    return Record(list(snapshot), header, bytes(lists), ends, bytes(digests), fields, config, pieces)
 
 
 def differing(old: Record, new: Record) -> tuple[snap.Snapshot, snap.Snapshot]:
@@ -303,13 +302,16 @@ def save(tree: store.Tree, record: Record) -> Record:
         with partial.open("wb") as out:
             head = _MAGIC + _code() + hashlib.sha256(index).digest() + len(index).to_bytes(8, "big") + index
             out.write(head)
-            out.write(record.entries if isinstance(record.entries, bytes) else record.entries.whole())
+            if isinstance(record.entries, Stored):
+                out.write(record.entries.whole())
+            else:
+                out.writelines(record.entries)
         partial.replace(path)
         _prune(path.parent)
     except OSError:
         partial.unlink(missing_ok=True)
         return record
-    return dataclasses.replace(record, entries=Stored(path, len(head), len(record.entries)))
+    return dataclasses.replace(record, entries=Stored(path, len(head), record.ends[-1] if record.ends else 0))
 
 
 def _prune(folder: Path) -> None:
