@@ -165,7 +165,7 @@ class DirectusClient:
         kwargs: dict[str, Any] = {"params": params}
         if body is not None:
             encoded = json_body(body)
-            if encoded.tell() > MULTIPART_THRESHOLD:  # (read from the start: httpx seeks there first)
+            if encoded.size > MULTIPART_THRESHOLD:
                 kwargs["files"] = {"file": ("snapshot.json", encoded, "application/json")}
             else:
                 kwargs["content"] = encoded.getvalue()
@@ -445,35 +445,76 @@ class DirectusClient:
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
 
 
-# How far down :func:`json_body` writes a body's mappings and lists piece by piece: a snapshot's
-# lists, a diff's, and each entry whole.
+# How far down :func:`json_body` writes a body's mappings piece by piece, to its lists (a
+# snapshot's, an apply's diff's), whose items are written each whole.
 _STREAMED_LEVELS = 3
 
 
-def json_body(body: Any) -> io.BytesIO:
+def json_body(body: Any) -> JsonBody:
     """``body`` as compact JSON in UTF-8, the bytes ``json.dumps(body, separators=(",", ":"),
-    ensure_ascii=False)`` encodes to, written into one buffer an entry at a time: a large
-    model's body is never also held as one text (as large again, or two to four times that
-    with a single character outside Latin-1) next to its bytes."""
-    out = io.BytesIO()
+    ensure_ascii=False)`` encodes to, made an entry at a time: a large model's body is never
+    also held as one text (as large again, or two to four times that with a single character
+    outside Latin-1), nor as one buffer (see :class:`JsonBody`)."""
+    out = JsonBody()
     _write_json(out, body, _STREAMED_LEVELS)
     return out
 
 
-def _write_json(out: io.BytesIO, value: Any, levels: int) -> None:
+class JsonBody:
+    """A request body in pieces, read as a file (httpx sends a multipart file a read at a
+    time). Pieces of an entry or so each fit the memory a large model's reading left free,
+    where one buffer of tens of MB would be new memory."""
+
+    def __init__(self) -> None:
+        self._pieces: list[bytes] = []
+        self.size = 0
+        self._at = 0  # the piece the next read starts with
+        self._position = 0
+
+    def write(self, data: bytes) -> None:
+        self._pieces.append(data)
+        self.size += len(data)
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._pieces)
+
+    def read(self, size: int = -1) -> bytes:
+        pieces, taken = self._pieces, []
+        wanted = self.size if size is None or size < 0 else size
+        count = 0
+        while self._at < len(pieces) and count < wanted:
+            taken.append(pieces[self._at])
+            count += len(pieces[self._at])
+            self._at += 1
+        self._position += count
+        return b"".join(taken)
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Only to the start or the end (all httpx does: to learn the size, and before reading)."""
+        position = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence] + offset
+        if position == 0:
+            self._at, self._position = 0, 0
+        elif position == self.size:
+            self._at, self._position = len(self._pieces), self.size
+        elif position != self._position:
+            raise io.UnsupportedOperation("a request body is read from its start")
+        return self._position
+
+
+def _write_json(out: JsonBody, value: Any, levels: int) -> None:
     kind = type(value)
-    if levels and kind is list:
+    if levels and kind is list:  # each item whole, with the comma before it: one piece an entry
         out.write(b"[")
         for number, item in enumerate(value):
-            if number:
-                out.write(b",")
-            _write_json(out, item, levels - 1)
+            out.write((b"," if number else b"") + _dumps(item).encode("utf-8"))
         out.write(b"]")
     elif levels and kind is dict and all(type(key) is str for key in value):  # (json.dumps turns other keys into text)
         out.write(b"{")
         for number, (key, item) in enumerate(value.items()):
-            out.write(b"," if number else b"")
-            out.write(_dumps(key).encode("utf-8") + b":")
+            out.write((b"," if number else b"") + _dumps(key).encode("utf-8") + b":")
             _write_json(out, item, levels - 1)
         out.write(b"}")
     else:
