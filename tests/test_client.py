@@ -6,6 +6,7 @@ mocked (or a local socket that never answers) to pin down each error a user can 
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -120,6 +121,18 @@ def test_a_body_is_written_piece_by_piece_as_the_bytes_json_dumps_gives(value: o
     # Memory on a large model (issue 30): never the whole text beside the bytes, the same bytes.
     expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     assert json_body(value).getvalue() == expected
+
+
+def test_a_body_reads_as_a_file_from_its_start() -> None:
+    body = json_body({"fields": [{"field": f"f{n}"} for n in range(50)], "version": 1})
+    whole = body.getvalue()
+    assert body.seek(0, io.SEEK_END) == body.size == len(whole) == body.tell()
+    assert body.read(10) == b""  # at the end
+    assert body.seek(0) == 0
+    read = [body.read(64) for _ in range(len(whole))]
+    assert b"".join(read) == whole and all(len(piece) < 64 + 20 for piece in read)
+    with pytest.raises(io.UnsupportedOperation):
+        body.seek(3)
 
 
 def test_a_large_body_is_sent_as_exactly_its_json() -> None:
