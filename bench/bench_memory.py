@@ -112,8 +112,11 @@ def main() -> int:
         commands = {
             "pull into an empty folder, committed": ["pull", "--commit"],
             "pull, nothing changed": ["pull"],
-            "plan": ["plan"],
+            "plan": ["plan"],  # the folder read and checked (CI's fresh clone), then remembered
+            "plan, the folder remembered": ["plan"],
             "push (nothing to apply)": ["push", "--yes", "--no-backup"],
+            # A push reads the target in full for its backup, alongside the diff (made, not written: nothing changes).
+            "push with its backup (nothing to apply)": ["push", "--yes"],
             "check": ["check"],
         }
         for round_ in range(args.rounds):

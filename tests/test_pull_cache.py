@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from directus_gitops.files import pullcache, store
+from directus_gitops.files import pullcache, snapshot, store
 from directus_gitops.model import selection
 from tests import synthetic
 from tests.conftest import Project
@@ -286,3 +286,14 @@ def test_a_server_error_says_to_re_run_with_verbose(project: Project) -> None:
     result = project.run("pull")
     assert result.code == 1 and "cannot reach Directus" in result.err
     assert "hint: re-run with -v to log every request" in result.err
+
+
+def test_a_first_pull_s_commit_message_says_what_it_holds() -> None:
+    from directus_gitops.commands import pull
+
+    counts = snapshot.described_counts({"collections": [{}], "fields": [{}, {}], "relations": []})
+    assert pull.commit_message(None, counts, "dev") == "schema: snapshot of dev (1 collection, 2 fields, 0 relations)"
+    assert pull.commit_message(None, counts, "dev", "1 role") == (
+        "schema: snapshot of dev (1 collection, 2 fields, 0 relations; 1 role)"
+    )
+    assert pull.commit_message("+1 field", counts, "dev") == "schema: +1 field"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from directus_gitops.base.errors import DocumentError, RefusedError, SnapshotError
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
-from tests import samples
+from tests import samples, synthetic
 
 
 @pytest.mark.parametrize("layout", store.LAYOUTS)
@@ -273,3 +275,21 @@ def test_a_saved_plan_with_a_key_twice_or_nested_too_deep_is_refused_in_one_line
         (tmp_path / name).write_text(text)
         with pytest.raises(ConfigError, match=r"duplicate key 'format'|nested more than 100 levels"):
             plan.load_saved(tmp_path / name)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_collection_files_are_made_one_collection_at_a_time_as_from_the_whole_canonical_snapshot(seed: int) -> None:
+    # Memory on a large model (issue 30): no canonical copy of the whole model is made.
+    model = synthetic.edited(synthetic.model(collections=25, fields=5, seed=seed), edits=10, seed=seed)
+    rng = random.Random(seed)
+    for key in ("collections", "fields", "relations"):
+        rng.shuffle(model[key])
+        for entry in model[key]:  # keys in any order, as a server sends them
+            items = list(entry.items())
+            rng.shuffle(items)
+            entry.clear()
+            entry.update(items)
+    model["fields"].append(dict(model["fields"][0]))  # the same field twice keeps its order
+    expected = store._contents(snap.canonical(model))
+    assert list(store._collection_contents(model)) == list(expected.items())
+    assert json.dumps(list(store._collection_contents(model))) == json.dumps(list(expected.items()))

@@ -216,3 +216,37 @@ def test_push_reads_the_committed_files_whatever_a_record_says(project: Project)
     assert read["fields"][0]["meta"]["note"] == "planted in the record"  # plan and diff use records
     pushed = plan.read_source(config, console, ref=None, path=None, remembered=False).snapshot
     assert pushed == fresh(side) and pushed["fields"][0]["meta"]["note"] != "planted in the record"
+
+
+def test_a_remembered_folder_is_read_in_windows_with_its_texts_shared(project: Project) -> None:
+    # Memory on a large model (issue 30): a record made is kept by its file, not its bytes; its
+    # entries are read a window at a time, and the keys and texts they repeat are one object each.
+    model = odd(synthetic.model(collections=40, fields=6, seed=5), 5)
+    commit(project, model, "one")
+    _, side = sides_one(project)
+    assert side.tree is not None
+    first, made = treecache.read(side.tree)
+    assert made is not None and isinstance(made.entries, treecache.Stored)
+    assert made.snapshot() == first  # read back from the file it was written to
+    stored = made.entries
+    spans = [(made.ends[index - 1] if index else 0, made.ends[index]) for index in range(len(made.ends))]
+    whole = stored.whole()
+    for size in (1, 200, 1 << 22):  # one entry a window, a few, all of them
+        assert [bytes(piece) for piece in stored.windows(spans, size)] == [whole[a:b] for a, b in spans]
+    treecache._RECENT.clear()
+    again, remembered = treecache.read(side.tree)
+    assert remembered is not None and again == first == fresh(side)
+    assert json.dumps(again) == json.dumps(fresh(side))
+    one, other = again["fields"][0], again["fields"][1]
+    assert one["collection"] == other["collection"]
+    assert one["collection"] is other["collection"]  # the same text, one object
+    assert next(iter(one["meta"])) is next(iter(other["meta"]))  # and the same key
+
+
+def test_interned_keeps_every_value_and_its_order() -> None:
+    value = json.loads('{"b": [1, 1.5, true, null, "a text", {"z": "y", "a": ["a text"]}], "a": {"k": false}}')
+    assert value["b"][4] is not value["b"][5]["a"][0]
+    shared = snap.interned(value)
+    assert shared == value and json.dumps(shared) == json.dumps(value)
+    assert shared["b"][4] is shared["b"][5]["a"][0]
+    assert type(shared["b"][2]) is bool and type(shared["b"][0]) is int

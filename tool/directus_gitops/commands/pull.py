@@ -59,11 +59,11 @@ def _committed(repo: Repo, folder: str) -> store.Tree | None:
     return repo.schema_tree("HEAD", folder)[1]
 
 
-def commit_message(change_summary: str | None, new: snap.Snapshot, env: str, configured: str | None = None) -> str:
-    """``schema: +1 field; configuration: +1 permission``, or for a first pull what it holds."""
+def commit_message(change_summary: str | None, counts: str, env: str, configured: str | None = None) -> str:
+    """``schema: +1 field; configuration: +1 permission``, or for a first pull what it holds
+    (``counts``: ``snapshot.described_counts``)."""
     if change_summary is None:
-        counts = snap.described_counts(new) + (f"; {configured}" if configured else "")
-        return f"schema: snapshot of {env} ({counts})"
+        return f"schema: snapshot of {env} ({counts}" + (f"; {configured}" if configured else "") + ")"
     return f"schema: {change_summary}"
 
 
@@ -182,6 +182,8 @@ def _run(
     new_tree = store.memory_tree(files, f"snapshot of {target.name}")
 
     source = f"Directus {pulled.get('directus')}, {pulled.get('vendor', 'unknown vendor')}"
+    counts = snap.described_counts(pulled)
+    del pulled  # rendered and checked: on a large model its dicts are most of what the rest would hold
     if store.same_content(schema_dir, files):
         console.info(f"{shown} already matches '{target.name}' ({source}); nothing changed.")
     else:
@@ -190,7 +192,7 @@ def _run(
         pullcache.forget(schema_dir)  # until the new tree is in place
         store.write_tree(schema_dir, files)
         console.info(
-            f"Pulled '{target.name}' ({source}): {snap.described_counts(pulled)}"
+            f"Pulled '{target.name}' ({source}): {counts}"
             + (f"; {configured.counts}" if configured else "")
             + f" into {shown} ({described})."
         )
@@ -200,7 +202,7 @@ def _run(
     if repo is not None:
         folder = repo.relpath(schema_dir)
         text = message or commit_message(
-            summary(_committed(repo, folder), new_tree), pulled, target.name, configured.counts if configured else None
+            summary(_committed(repo, folder), new_tree), counts, target.name, configured.counts if configured else None
         )
         sha = repo.commit_folder(folder, text)
         console.info("Nothing to commit." if sha is None else f"Committed {sha[:10]}.")

@@ -76,7 +76,7 @@ class Plan:
     sent: snap.Snapshot | None = None  # the snapshot the diff was asked for (for the diagram)
     # True when target_snapshot is the target's view the diff gives (targetview), not a full read.
     from_diff: bool = False
-    prepared: str | None = None  # made from the full read alongside the diff (push: the backup's text)
+    prepared: list[str] | None = None  # made from the full read alongside the diff (push: the backup's text)
     config: sync.Plan | None = None  # the configuration kinds' plan (None: the source holds none)
     origin: Origin | None = None  # where its changes come from: the change under review, or drift
 
@@ -256,7 +256,7 @@ def make_plan(
     system_index_changes: bool = False,
     mode: selection.Mode | None = None,
     read_target: bool = False,
-    prepare: Callable[[snap.Snapshot], str] | None = None,
+    prepare: Callable[[snap.Snapshot], list[str]] | None = None,
 ) -> Plan:
     """The plan for ``client``'s target, its configuration kinds' included (``plan.config``).
     With ``read_target`` the plan's ``target_snapshot`` is
@@ -301,14 +301,14 @@ def make_plan(
 @dataclass(frozen=True)
 class _Reads:
     snapshot: Future[snap.Snapshot]
-    prepared: Future[str] | None
+    prepared: Future[list[str]] | None
 
 
 class _Background:
     """``GET /schema/snapshot`` on a second connection, while this one asks for the diff; then
     what ``prepare`` makes of it, still while this thread waits for the server."""
 
-    def __init__(self, client: DirectusClient | None, prepare: Callable[[snap.Snapshot], str] | None) -> None:
+    def __init__(self, client: DirectusClient | None, prepare: Callable[[snap.Snapshot], list[str]] | None) -> None:
         self._client = client
         self._prepare = prepare
         self._pool: ThreadPoolExecutor | None = None

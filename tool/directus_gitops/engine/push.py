@@ -29,12 +29,17 @@ if TYPE_CHECKING:  # the configuration kinds: imported only for a folder that ho
     from directus_gitops.engine import configuration as sync
 
 
-def backup_text(current: snap.Snapshot) -> str:
-    """The target's schema as one canonical file Directus itself can apply (header aside)."""
-    return yamlio.dump(snap.canonical(current))
+def backup_text(current: snap.Snapshot) -> list[str]:
+    """The target's schema as one canonical file Directus itself can apply (header aside), in
+    pieces of an entry each: ``yamlio.dump(snap.canonical(current))``, without a canonical copy
+    of a whole large model, nor every line of it at once (several times its text)."""
+    lists = {key: sorted(current[key], key=snap.entry_key) for key in snap.LIST_KEYS if key in current}
+    ordered = snap.canonical({key: [] if key in lists else value for key, value in current.items()})
+    ordered.update(lists)  # (their places are already in canonical order)
+    return list(yamlio.dump_pieces(ordered, snap.canonical_entry))
 
 
-def backup(target: Target, current: snap.Snapshot, folder: Path, text: str | None = None) -> Path:
+def backup(target: Target, current: snap.Snapshot, folder: Path, text: list[str] | None = None) -> Path:
     """Write the target's current schema (``text``, when already made from it) to a new file."""
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -45,7 +50,9 @@ def backup(target: Target, current: snap.Snapshot, folder: Path, text: str | Non
         path = folder / f"{target.name}-{stamp}-{counter}.yaml"
     header = f"# Schema of '{target.name}' ({target.url}) before a push, {stamp}.\n"
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(header + (text if text is not None else backup_text(current)), encoding="utf-8")
+    with tmp.open("w", encoding="utf-8") as out:
+        out.write(header)
+        out.writelines(text if text is not None else backup_text(current))
     tmp.replace(path)
     return path
 

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -132,8 +133,7 @@ def render(
     is the manifest's entry listing the configuration kinds' files (written by the caller),
     ``renames`` the manifest's record of renamed fields (kept as it is, in its order).
     With ``memo``, a collection file whose content was rendered before is taken from it."""
-    canon = snap.canonical(snapshot)
-    header = {key: canon[key] for key in ("version", "directus", "vendor") if key in canon}
+    header = {key: snapshot[key] for key in ("version", "directus", "vendor") if key in snapshot}  # (as canonical)
     manifest: dict[str, Any] = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -146,11 +146,11 @@ def render(
         manifest["file"] = SINGLE_FILE
         if renames:
             manifest["renames"] = [dict(item) for item in renames]
-        return {MANIFEST: _dump(manifest), SINGLE_FILE: _dump(canon, header=False)}
+        return {MANIFEST: _dump(manifest), SINGLE_FILE: _dump(snap.canonical(snapshot), header=False)}
 
     files: dict[str, bytes] = {}
     index: dict[str, str] = {}
-    for name, content in _contents(canon).items():
+    for name, content in _collection_contents(snapshot):
         path = collection_file(name)
         if path in files:  # only a hash collision could do this; never write over a file
             raise SnapshotError(f"collections {name!r} and another map to the same file {path}")
@@ -162,12 +162,25 @@ def render(
             files[path] = memo.recall(path, key) or _dump(content)
         index[name] = path
     manifest["collections"] = index
-    if "systemFields" in canon:
-        manifest["system_fields"] = canon["systemFields"]
+    if "systemFields" in snapshot:
+        manifest["system_fields"] = snap.canonical({"systemFields": snapshot["systemFields"]})["systemFields"]
     if renames:
         manifest["renames"] = [dict(item) for item in renames]
     files[MANIFEST] = _dump(manifest)
     return files
+
+
+def _collection_contents(snapshot: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """What :func:`_contents` gives for the canonical form of ``snapshot``, made one collection
+    at a time: a canonical copy of a whole large model would be as large as its mappings again."""
+    lists = ("collections", "fields", "relations")
+    groups: dict[str, dict[str, list[Any]]] = {name: {} for name in sorted(snap.collection_names(snapshot))}
+    for key in lists:
+        for entry in snapshot[key]:
+            groups[entry["collection"]].setdefault(key, []).append(entry)
+    for name in list(groups):
+        group = groups.pop(name)
+        yield name, _contents(snap.canonical({key: group.get(key, []) for key in lists}))[name]
 
 
 def _contents(canon: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -315,6 +328,17 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         if key in result:  # JSON allows it; the last one would silently win
             raise DuplicateKey(key)
         result[key] = value
+    return result
+
+
+def unique_keys_shared(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """:func:`unique_keys`, with every text value interned: a large model repeats a few values
+    tens of thousands of times (a field's ``interface``, its collection's name), which the
+    decoder makes anew each time (a third of a parsed model's memory)."""
+    intern, text = sys.intern, str
+    result = {key: intern(value) if type(value) is text else value for key, value in pairs}
+    if len(result) != len(pairs):
+        unique_keys(pairs)  # raises for the first key given twice
     return result
 
 

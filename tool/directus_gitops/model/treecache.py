@@ -29,7 +29,7 @@ import marshal
 import os
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,7 +87,9 @@ class Record:
     digests: bytes  # _ENTRY_DIGEST bytes per entry: of its marshal form
     fields: dict[str, int]  # fields per collection
     config: bool  # whether the folder's manifest has a config entry (the configuration kinds)
-    entries: bytes | Stored  # not in the index: each entry is checked as it is decoded
+    # Not in the index: each entry is checked as it is decoded. A record just made holds each
+    # entry's bytes on their own (written out one after the other: never joined in memory).
+    entries: list[bytes] | Stored
 
     def snapshot(self) -> snap.Snapshot:
         return self._build(range(len(self.ends)))
@@ -105,16 +107,18 @@ class Record:
         blake2b, loads = hashlib.blake2b, marshal.loads
         wanted = list(indexes)
         spans = [(ends[index - 1] if index else 0, ends[index]) for index in wanted]
-        read: Sequence[bytes | memoryview]
+        read: Iterable[bytes | memoryview]
         if isinstance(entries, Stored) and len(wanted) < len(ends):  # a few: each read on its own
             read = entries.pieces(spans)
-        else:  # all of them, or already in memory: one buffer
-            whole = memoryview(entries.whole() if isinstance(entries, Stored) else entries)
-            read = [whole[start:end] for start, end in spans]
+        elif isinstance(entries, Stored):  # all of them: read in windows, not one buffer the size of the file
+            read = entries.windows(spans)
+        else:  # already in memory
+            read = [entries[index] for index in wanted]
+        interned = snap.interned  # marshal makes every key and text anew for each entry: shared, a third the size
         for index, data in zip(wanted, read, strict=True):
             if blake2b(data, digest_size=size).digest() != digests[index * size : index * size + size]:
                 raise Damaged
-            built[_LISTS[lists[index]]].append(loads(data))
+            built[_LISTS[lists[index]]].append(interned(loads(data)))
         return built
 
 
@@ -143,6 +147,25 @@ class Stored:
         except OSError:
             raise Damaged from None  # (replaced or removed since: read afresh)
 
+    def windows(self, spans: list[tuple[int, int]], size: int = 1 << 22) -> Iterator[memoryview]:
+        """The bytes from each ``(start, end)`` of spans in file order, read about ``size`` bytes at
+        a time (a remembered model is tens of MB; its entries need not all be in memory at once)."""
+        try:
+            with self.path.open("rb") as stored:
+                fd, at = stored.fileno(), 0
+                while at < len(spans):
+                    first, last = spans[at][0], spans[at][1]
+                    stop = at + 1
+                    while stop < len(spans) and spans[stop][0] == last and spans[stop][1] - first <= size:
+                        last = spans[stop][1]
+                        stop += 1
+                    window = memoryview(os.pread(fd, last - first, self.offset + first))  # (short: digests differ)
+                    for start, end in spans[at:stop]:
+                        yield window[start - first : end - first]
+                    at = stop
+        except OSError:
+            raise Damaged from None
+
     def whole(self) -> bytes:
         return self.pieces([(0, self.size)])[0]
 
@@ -159,24 +182,27 @@ Encoded = dict[int, tuple[Any, bytes, bytes]]
 
 def record_of(snapshot: snap.Snapshot, *, config: bool, encoded: Encoded | None = None) -> Record:
     lists = bytearray()
-    entries = bytearray()
+    pieces: list[bytes] = []  # never joined: a buffer of them all (and its copy) would be as large again
     ends: list[int] = []
     digests = bytearray()
-    known: Encoded = {} if encoded is None else encoded
+    size = 0
     dumps, blake2b = marshal.dumps, hashlib.blake2b
     for number, key in enumerate(_LISTS):
         for entry in snapshot.get(key) or ():
             lists.append(number)
-            found = known.get(id(entry))
+            found = encoded.get(id(entry)) if encoded is not None else None
             if found is None:
                 data = dumps(entry, _MARSHAL_VERSION)
-                found = known[id(entry)] = (entry, data, blake2b(data, digest_size=_ENTRY_DIGEST).digest())
-            entries += found[1]
+                found = (entry, data, blake2b(data, digest_size=_ENTRY_DIGEST).digest())
+                if encoded is not None:  # kept only for the other side of a comparison
+                    encoded[id(entry)] = found
+            pieces.append(found[1])
             digests += found[2]
-            ends.append(len(entries))
+            size += len(found[1])
+            ends.append(size)
     header = {key: value for key, value in snapshot.items() if key not in _LISTS}
     fields = snap.field_counts(snapshot)
-    return Record(list(snapshot), header, bytes(lists), ends, bytes(digests), fields, config, bytes(entries))
+    return Record(list(snapshot), header, bytes(lists), ends, bytes(digests), fields, config, pieces)
 
 
 def differing(old: Record, new: Record) -> tuple[snap.Snapshot, snap.Snapshot]:
@@ -259,11 +285,13 @@ def forget(tree: store.Tree) -> None:
         path.unlink(missing_ok=True)
 
 
-def save(tree: store.Tree, record: Record) -> None:
-    """Remember ``record`` for ``tree``; one that cannot be written is simply not there next time."""
+def save(tree: store.Tree, record: Record) -> Record:
+    """Remember ``record`` for ``tree``; one that cannot be written is simply not there next time.
+    The record as written, its entries left in the file (tens of MB for a large model, which
+    nothing in this process may read again), or ``record`` itself when it was not written."""
     path = _path(tree)
     if path is None:
-        return
+        return record
     fields = [field.name for field in dataclasses.fields(record)]
     assert fields[-1] == "entries"
     index = marshal.dumps(tuple(getattr(record, name) for name in fields[:-1]))
@@ -272,12 +300,18 @@ def save(tree: store.Tree, record: Record) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("wb") as out:
-            out.write(_MAGIC + _code() + hashlib.sha256(index).digest() + len(index).to_bytes(8, "big") + index)
-            out.write(record.entries if isinstance(record.entries, bytes) else record.entries.whole())
+            head = _MAGIC + _code() + hashlib.sha256(index).digest() + len(index).to_bytes(8, "big") + index
+            out.write(head)
+            if isinstance(record.entries, Stored):
+                out.write(record.entries.whole())
+            else:
+                out.writelines(record.entries)
         partial.replace(path)
         _prune(path.parent)
     except OSError:
         partial.unlink(missing_ok=True)
+        return record
+    return dataclasses.replace(record, entries=Stored(path, len(head), record.ends[-1] if record.ends else 0))
 
 
 def _prune(folder: Path) -> None:
@@ -319,5 +353,5 @@ def read(
         )
     except ValueError:  # a value marshal cannot hold: not remembered
         return snapshot, None
-    save(tree, _recent(str(path), record))
+    record = _recent(str(path), save(tree, record))
     return snapshot, record

@@ -7,6 +7,7 @@ contains it. httpx is imported when a client is made, so ``--help`` stays fast.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import socket
@@ -140,7 +141,7 @@ class DirectusClient:
     def _send(self, method: str, path: str, *, params: Mapping[str, str] | None, body: Any) -> httpx.Response:
         if _request_log is None:
             return self._exchange(method, path, params=params, body=body)
-        started, sent = time.monotonic(), 0
+        started = time.monotonic()
         shown = f"{method} {path}" + (
             f"?{'&'.join(f'{key}={value}' for key, value in params.items())}" if params else ""
         )
@@ -149,8 +150,8 @@ class DirectusClient:
         except ServerError as exc:
             _request_log(one_line(f"{shown} → failed after {_ms(started)} ms: {exc.message}"))
             raise
-        if response.request.content:
-            sent = len(response.request.content)
+        # (A multipart body is a stream, never read back: its length is in its header.)
+        sent = int(response.request.headers.get("content-length") or 0)
         _request_log(
             one_line(
                 f"{shown} → {response.status_code} in {_ms(started)} ms "
@@ -163,11 +164,11 @@ class DirectusClient:
         what = f"{method} {path}"
         kwargs: dict[str, Any] = {"params": params}
         if body is not None:
-            encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-            if len(encoded) > MULTIPART_THRESHOLD:
+            encoded = json_body(body)
+            if encoded.size > MULTIPART_THRESHOLD:
                 kwargs["files"] = {"file": ("snapshot.json", encoded, "application/json")}
             else:
-                kwargs["content"] = encoded
+                kwargs["content"] = encoded.getvalue()
                 kwargs["headers"] = {"Content-Type": "application/json"}
         httpx = self._httpx
         timed_out = ServerError(
@@ -266,26 +267,27 @@ class DirectusClient:
         detail = f": {message}" if message else ""
         return ServerError(f"{where} failed ({status}){detail}", hint=known_cause(message), status=status, code=code)
 
-    def _data(self, what: str, response: httpx.Response) -> Any:
+    def _data(self, what: str, response: httpx.Response, *, shared: bool = False) -> Any:
         content_type = response.headers.get("content-type", "")
         if "json" not in content_type:
             raise ServerError(
                 f"{what}: {self.target.url} answered with {content_type or 'no content type'}, "
                 "not JSON; is it a Directus API?"
             )
-        body = self._json(what, response)
+        body = self._json(what, response, shared=shared)
         if not isinstance(body, dict) or "data" not in body:
             raise ServerError(f"{what}: {self.target.url} answered without a 'data' member; is it a Directus API?")
         return body["data"]
 
-    def _json(self, what: str, response: httpx.Response) -> Any:
+    def _json(self, what: str, response: httpx.Response, *, shared: bool = False) -> Any:
         """The answer's JSON, read as ``check`` reads a JSON file: a key twice in one object
-        (where the last would silently win) is refused, and so is nesting past ``store.MAX_NESTING`` (as in files)."""
+        (where the last would silently win) is refused, and so is nesting past ``store.MAX_NESTING`` (as in files).
+        With ``shared``, every text value is interned (a large snapshot repeats a few of them)."""
         from directus_gitops.files import store
 
         refused = f"{what}: {self.target.url} answered with"
         try:
-            body = response.json(object_pairs_hook=store.unique_keys)
+            body = response.json(object_pairs_hook=store.unique_keys_shared if shared else store.unique_keys)
         except store.DuplicateKey as exc:
             raise ServerError(f"{refused} invalid JSON: duplicate key {exc.key!r}") from None
         except ValueError:
@@ -313,7 +315,7 @@ class DirectusClient:
         writes, compares or sends what a server answers unless the files could hold it."""
         from directus_gitops.model import validate
 
-        data = self._data("GET /schema/snapshot", response)
+        data = self._data("GET /schema/snapshot", response, shared=True)
         if not isinstance(data, dict) or "collections" not in data:
             raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
         snapshot, problems = validate.document_problems(data)
@@ -441,6 +443,86 @@ class DirectusClient:
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
+
+
+# How far down :func:`json_body` writes a body's mappings piece by piece, to its lists (a
+# snapshot's, an apply's diff's), whose items are written each whole.
+_STREAMED_LEVELS = 3
+
+
+def json_body(body: Any) -> JsonBody:
+    """``body`` as compact JSON in UTF-8, the bytes ``json.dumps(body, separators=(",", ":"),
+    ensure_ascii=False)`` encodes to, made an entry at a time: a large model's body is never
+    also held as one text (as large again, or two to four times that with a single character
+    outside Latin-1), nor as one buffer (see :class:`JsonBody`)."""
+    out = JsonBody()
+    _write_json(out, body, _STREAMED_LEVELS)
+    return out
+
+
+class JsonBody:
+    """A request body in pieces, read as a file (httpx sends a multipart file a read at a
+    time). Pieces of an entry or so each fit the memory a large model's reading left free,
+    where one buffer of tens of MB would be new memory."""
+
+    def __init__(self) -> None:
+        self._pieces: list[bytes] = []
+        self.size = 0
+        self._at = 0  # the piece the next read starts with
+        self._position = 0
+
+    def write(self, data: bytes) -> None:
+        self._pieces.append(data)
+        self.size += len(data)
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._pieces)
+
+    def read(self, size: int = -1) -> bytes:
+        pieces, taken = self._pieces, []
+        wanted = self.size if size is None or size < 0 else size
+        count = 0
+        while self._at < len(pieces) and count < wanted:
+            taken.append(pieces[self._at])
+            count += len(pieces[self._at])
+            self._at += 1
+        self._position += count
+        return b"".join(taken)
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Only to the start or the end (all httpx does: to learn the size, and before reading)."""
+        position = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence] + offset
+        if position == 0:
+            self._at, self._position = 0, 0
+        elif position == self.size:
+            self._at, self._position = len(self._pieces), self.size
+        elif position != self._position:
+            raise io.UnsupportedOperation("a request body is read from its start")
+        return self._position
+
+
+def _write_json(out: JsonBody, value: Any, levels: int) -> None:
+    kind = type(value)
+    if levels and kind is list:  # each item whole, with the comma before it: one piece an entry
+        out.write(b"[")
+        for number, item in enumerate(value):
+            out.write((b"," if number else b"") + _dumps(item).encode("utf-8"))
+        out.write(b"]")
+    elif levels and kind is dict and all(type(key) is str for key in value):  # (json.dumps turns other keys into text)
+        out.write(b"{")
+        for number, (key, item) in enumerate(value.items()):
+            out.write((b"," if number else b"") + _dumps(key).encode("utf-8") + b":")
+            _write_json(out, item, levels - 1)
+        out.write(b"}")
+    else:
+        out.write(_dumps(value).encode("utf-8"))
+
+
+# (One encoder for every piece: json.dumps with these options would make one for each.)
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 # Where ``-v/--verbose`` logs each request (method, path and query, status, time, sizes; never a

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -168,6 +169,24 @@ def dump(data: Any) -> str:
         _emit(data, "", out)
         return "\n".join(out) + "\n"
     return _inline(data, "") + "\n"
+
+
+def dump_pieces(data: dict[str, Any], item: Callable[[Any], Any] = lambda value: value) -> Iterator[str]:
+    """What :func:`dump` writes for the mapping ``data``, in pieces: a key's, and one for each
+    item of a list, made by ``item`` only as it is written (a large document's lines, a few
+    strings each, are many times its text; its items need not all be at hand at once)."""
+    if not data:
+        yield dump(data)
+        return
+    for key, value in data.items():
+        if type(value) is list and value:
+            yield f"{_single_line(str(key))}:\n"
+            for element in value:
+                out: list[str] = []
+                _emit([item(element)], "", out)
+                yield "\n".join(out) + "\n"
+        else:
+            yield dump({key: value})
 
 
 # --------------------------------------------------------------------------- reading our own output
