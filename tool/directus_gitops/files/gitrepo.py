@@ -257,6 +257,10 @@ class Repo:
         names.sort()
         sizes: dict[str, int] = {}
         fetched: dict[str, bytes] = {}
+        # Collection files are read once per tree (the bulk of a large model): their bytes are
+        # let go when handed out, so they are not held beside the model parsed from them; one
+        # asked again is fetched again, alone.
+        released: set[str] = set()
         declared = False  # whether the reader said which files it reads (``prefetch``)
 
         def batch(option: str, wanted: list[str]) -> list[tuple[str, int, bytes]]:
@@ -296,9 +300,14 @@ class Repo:
                 # The manifest alone when it is read first (a remembered folder needs no
                 # more), or once the reader said what it reads; otherwise every blob of the
                 # folder not fetched yet, at once.
-                alone = (relpath == store.MANIFEST and not sizes) or declared
-                fetch([sha] if alone else [blob for blob in ids.values() if blob not in fetched])
+                alone = (relpath == store.MANIFEST and not sizes) or declared or sha in released
+                fetch(
+                    [sha] if alone else [blob for blob in ids.values() if blob not in fetched and blob not in released]
+                )
             store.check_size(sizes[sha], f"{rev}:{prefix}{relpath}")
+            if relpath.startswith(store.COLLECTIONS_DIR + "/"):
+                released.add(sha)
+                return fetched.pop(sha)
             return fetched[sha]
 
         def prefetch(relpaths: list[str]) -> None:

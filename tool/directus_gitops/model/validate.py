@@ -238,8 +238,10 @@ class _Checker:
     parsed: dict[str, Any] | None = None
     from_cache: set[str] = field(default_factory=set)
     shared: Shared | None = None
-    # Whether to build the canonical files (only ``check`` compares with them).
+    # Whether to build the canonical files (only ``check`` compares with them). Without them,
+    # files' bytes and texts are not kept beside the model (``unkept``: read, not kept).
     render: bool = True
+    unkept: set[str] = field(default_factory=set)
     # Collection files left unread: the same on both sides of a comparison (:func:`load_changed`),
     # and what they define, read only when a reference asks (None: every file is read).
     skip: AbstractSet[str] = frozenset()
@@ -270,13 +272,17 @@ class _Checker:
         if data is None:  # listed, but a link (never followed) or not a regular file
             self.find(relpath, None, "is a symbolic link, which is never followed")
             return False, None
-        self.data[relpath] = data
+        if self.render:
+            self.data[relpath] = data
         try:
             document = self.parse(data, relpath)
         except DocumentError as exc:
             self.findings.append(_Finding(relpath, None, exc.problem, line=exc.line))
             return False, None
-        self.texts[relpath] = data.decode("utf-8")
+        if self.render:
+            self.texts[relpath] = data.decode("utf-8")
+        else:  # no canonical form to compare with: the text is read again only for a finding's line
+            self.unkept.add(relpath)
         if known is not None and self.parsed is not None:
             self.parsed[known] = document
         return True, document
@@ -600,7 +606,7 @@ class _Checker:
 
     def problems(self) -> list[Problem]:
         by_file: dict[str, list[int]] = defaultdict(list)
-        decoded = self.streamed.decoded if self.streamed is not None else set()
+        decoded = (self.streamed.decoded if self.streamed is not None else set()) | self.unkept
         for index, finding in enumerate(self.findings):
             if finding.at is not None and (
                 finding.relpath in self.texts or finding.relpath in self.from_cache or finding.relpath in decoded
