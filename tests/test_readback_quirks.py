@@ -103,3 +103,31 @@ def test_a_constraint_name_directus_would_not_choose_converges(
 
     _, used = converges(project, directus_pool, cell, edit)
     assert used["foreign-key-names"] == {"articles.author"}
+
+
+DIRECTUS_MAKES_CELLS = [("12.4.1", "sqlite"), ("11.17.4", "postgres")]
+
+
+@pytest.mark.parametrize("cell", DIRECTUS_MAKES_CELLS, ids=[f"{v}-{d}" for v, d in DIRECTUS_MAKES_CELLS])
+def test_what_directus_makes_of_a_table_it_did_not_make_converges(
+    project: Project, directus_pool: ServerPool, cell: tuple[str, str]
+) -> None:
+    """A public snapshot file (T0mLund/Diamond, 11.17.4 PostgreSQL) made its tables by hand:
+    collections listed without their key, `now()` defaults, `double precision` for a float. Directus
+    adds its own `id`, and makes `CURRENT_TIMESTAMP` and its own float column: exit 4 before."""
+
+    def edit(snapshot: Snapshot) -> None:
+        snapshot["fields"].remove(find(snapshot, "fields", "articles_tags", "id"))
+        find(snapshot, "fields", "articles", "published_at")["schema"]["default_value"] = "now()"
+        weight = json.loads(json.dumps(find(snapshot, "fields", "products", "stock")))
+        weight["field"] = weight["meta"]["field"] = weight["schema"]["name"] = "weight"
+        weight["type"] = "float"
+        weight["schema"].update(data_type="double precision", numeric_precision=53, numeric_scale=None)
+        snapshot["fields"].append(weight)
+
+    before, used = converges(project, directus_pool, cell, edit)
+    assert "(default-primary-key): 1 × articles_tags" in before  # named before the apply creates it
+    assert used["default-primary-key"] == {"articles_tags.id"}
+    assert used["column-representation"] == {"products.weight"}
+    if cell[1] == "postgres":
+        assert used["now-default"] == {"articles.published_at"}

@@ -505,6 +505,12 @@ def test_a_collection_listed_without_its_key_keeps_the_id_directus_made() -> Non
     after = translate.translate(source, target)
     assert not changes.compare(target, after.snapshot)
     assert [(n.rule, n.subject) for n in after.notes] == [("default-primary-key", "notes.id")]
+    # Seen through a /schema/diff answer, which leaves out an auto-increment key's schema.
+    seen = copy.deepcopy(target)
+    del find(seen, "fields", "notes", "id")["schema"]
+    assert [(n.rule, n.subject) for n in translate.translate(source, seen).notes] == [
+        ("default-primary-key", "notes.id")
+    ]
     # A collection with a key of its own, or a key Directus did not make, is left alone.
     key["schema"]["has_auto_increment"] = False
     assert {c.name for c in remaining(source, target)} == {"notes.id"}

@@ -789,14 +789,22 @@ def _default_keys(run: _Run, target: Mapping[str, Any]) -> None:
         if not isinstance(collection.get("schema"), dict) or name in keyed or (name, "id") in listed:
             continue  # a folder, a collection with its key, or an `id` the snapshot says is no key
         other = theirs.get((name, "id"))
-        other_schema = (other or {}).get("schema") or {}
-        if other is not None and other_schema.get("is_primary_key") and other_schema.get("has_auto_increment"):
+        if other is not None and other.get("type") == "integer" and _auto_increment_key(other):
             run.note("default-primary-key", f"{name}.id", "the key Directus made for a collection listed without one")
             added.append(other)
         elif name not in target_collections:
             run.note("default-primary-key", str(name), "listed without a key field: Directus will add `id`")
     if added:
         run.snapshot["fields"] = [*fields, *added]
+
+
+def _auto_increment_key(field: Mapping[str, Any]) -> bool:
+    # A /schema/diff answer leaves out the whole schema of an auto-increment primary key, and
+    # only of one, so a target seen through a diff (engine/targetview) shows it without any.
+    if "schema" not in field:
+        return True
+    schema = field.get("schema") or {}
+    return bool(schema.get("is_primary_key") and schema.get("has_auto_increment"))
 
 
 def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
