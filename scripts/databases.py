@@ -702,7 +702,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if arguments.command == "install":
             for vendor in arguments.vendors:
-                ensure_postgis() if vendor == "postgis" else ensure_installed(vendor)
+                if vendor == "postgis":
+                    ensure_postgis()
+                else:
+                    ensure_installed(vendor)
                 log.info("%s: ready", vendor)
         else:
             server = database_server(arguments.vendor)
