@@ -514,3 +514,18 @@ def test_a_collection_listed_without_its_key_keeps_the_id_directus_made() -> Non
     # A collection with a key of its own, or a key Directus did not make, is left alone.
     key["schema"]["has_auto_increment"] = False
     assert {c.name for c in remaining(source, target)} == {"notes.id"}
+
+
+def test_an_untracked_field_the_target_has_but_does_not_list_is_left_out() -> None:
+    """Directus 11.17 and 12 leave fields without `meta` out of their snapshots and diffs: one the
+    target has (GET /fields says so) is no field to create again; without a server, or where the
+    target lacks it, it stays."""
+    source, target = on("sqlite"), on("sqlite")
+    untracked = samples.field("authors", "legacy")
+    untracked["meta"] = None
+    source["fields"].append(untracked)
+    translation = translate.translate(source, target, target_has_field=lambda c, f: (c, f) == ("authors", "legacy"))
+    assert not changes.compare(target, translation.snapshot)
+    assert [(n.rule, n.subject) for n in translation.notes] == [("untracked-fields", "authors.legacy")]
+    assert {c.name for c in remaining(source, target, target_has_field=lambda c, f: False)} == {"authors.legacy"}
+    assert {c.name for c in remaining(source, target)} == {"authors.legacy"}

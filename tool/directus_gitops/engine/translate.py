@@ -209,6 +209,15 @@ RULES: tuple[Rule, ...] = (
         "target before 11",
     ),
     Rule(
+        "untracked-fields",
+        "left out",
+        "A field without `meta` (a column Directus does not track, as 11.5 and earlier wrote them in snapshots) "
+        "that the target has is left out when the target's snapshot does not list it: Directus 11.17 and 12 leave "
+        "such fields out of their snapshots and diffs, though not the relations on them, and an apply would try "
+        "to create the column again.",
+        "a target that answers GET /fields",
+    ),
+    Rule(
         "default-primary-key",
         "kept",
         "Directus gives every table it creates a primary key: a collection the snapshot lists without one (no "
@@ -433,6 +442,7 @@ def translate(
     _align(run, target, origins)
     _new_fields(run, target, origins)
     _default_keys(run, target)
+    _untracked_fields(run, target, target_has_field)
     _foreign_keys(run, target)
     return Translation(run.snapshot, tuple(run.notes))
 
@@ -796,6 +806,23 @@ def _default_keys(run: _Run, target: Mapping[str, Any]) -> None:
             run.note("default-primary-key", str(name), "listed without a key field: Directus will add `id`")
     if added:
         run.snapshot["fields"] = [*fields, *added]
+
+
+def _untracked_fields(
+    run: _Run, target: Mapping[str, Any], target_has_field: Callable[[str, str], bool] | None
+) -> None:
+    """Untracked fields the target has but does not list: see the rule."""
+    if target_has_field is None or "fields" not in run.snapshot:
+        return
+    theirs = {entry_key(entry) for entry in target.get("fields") or []}
+    kept = []
+    for entry in run.snapshot["fields"] or []:
+        key = entry_key(entry)
+        if entry.get("meta") is None and key not in theirs and target_has_field(*key):
+            run.note("untracked-fields", _name(entry), "a column without meta, which the target's snapshot leaves out")
+            continue
+        kept.append(entry)
+    run.snapshot["fields"] = kept
 
 
 def _auto_increment_key(field: Mapping[str, Any]) -> bool:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from directus_gitops import __version__
 from directus_gitops.base.console import one_line
@@ -316,6 +317,7 @@ class DirectusClient:
         data = self._data("GET /schema/snapshot", response)
         if not isinstance(data, dict) or "collections" not in data:
             raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
+        data = self._with_untracked_fields(data)
         snapshot, problems = validate.document_problems(data)
         if snapshot is None:
             # One line, as every error about a server: ``status`` shows it in a table row.
@@ -344,10 +346,53 @@ class DirectusClient:
             raise ServerError("POST /schema/diff: the answer has no hash and diff")
         return Diff(hash=str(data["hash"]), diff=data["diff"])
 
+    def _with_untracked_fields(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with the untracked fields (columns without ``meta``) its relations name.
+
+        Directus 11.17 and 12 leave such fields out of their snapshots (earlier releases wrote
+        them, `meta: null`), but not the relations on them: a file holding both applies, and the
+        snapshot read back names a field it lacks. Directus refuses a relation on a field without
+        a column, so each such field is asked for (``GET /fields``) and put back as those
+        releases wrote it, with the schema properties the snapshot's other fields have.
+        """
+        fields = data.get("fields")
+        relations = data.get("relations")
+        if not isinstance(fields, list) or not isinstance(relations, list):
+            return data
+        listed = {(f.get("collection"), f.get("field")) for f in fields if isinstance(f, dict)}
+        wanted = [
+            (r["collection"], r["field"])
+            for r in relations
+            if isinstance(r, dict)
+            and isinstance(r.get("collection"), str)
+            and isinstance(r.get("field"), str)
+            and not r["collection"].startswith("directus_")
+            and (r["collection"], r["field"]) not in listed
+        ]
+        if not wanted:
+            return data
+        keys = {key for f in fields if isinstance(f, dict) and isinstance(f.get("schema"), dict) for key in f["schema"]}
+        added = []
+        for collection, name in dict.fromkeys(wanted):
+            path = f"/fields/{quote(collection, safe='')}/{quote(name, safe='')}"
+            try:
+                entry = self._data(f"GET {path}", self._request("GET", path))
+            except ServerError as exc:
+                if exc.status in (403, 404):
+                    continue  # not a column either: validation names the relation
+                raise
+            if not isinstance(entry, dict) or entry.get("meta") is not None:
+                continue
+            schema = entry.get("schema")
+            if isinstance(schema, dict) and keys:
+                schema = {key: value for key, value in schema.items() if key in keys}
+            added.append(
+                {"collection": collection, "field": name, "type": entry.get("type"), "meta": None, "schema": schema}
+            )
+        return {**data, "fields": [*fields, *added]} if added else data
+
     def has_field(self, collection: str, field: str) -> bool:
         """Whether ``collection.field`` exists on the target (Directus's own fields included)."""
-        from urllib.parse import quote
-
         path = f"/fields/{quote(collection, safe='')}/{quote(field, safe='')}"
         try:
             self._request("GET", path)
@@ -379,8 +424,6 @@ class DirectusClient:
 
     def count_rows(self, collection: str) -> int:
         """How many items ``collection`` holds on the target (one aggregate query)."""
-        from urllib.parse import quote
-
         path = (
             "/" + collection.removeprefix("directus_")
             if collection.startswith("directus_")
