@@ -309,16 +309,27 @@ class DirectusClient:
         answer it has already written out); :meth:`snapshot_of` decodes and checks it."""
         return self._request("GET", "/schema/snapshot", retry=True)
 
-    def snapshot_of(self, response: httpx.Response) -> dict[str, Any]:
+    def snapshot_of(self, response: httpx.Response, *, untracked_fields: bool = False) -> dict[str, Any]:
         """The snapshot in ``response``, validated with ``check``'s own rules: no command
-        writes, compares or sends what a server answers unless the files could hold it."""
+        writes, compares or sends what a server answers unless the files could hold it.
+
+        Untracked fields that relations name (see :meth:`_untracked_fields`) are validated with
+        the snapshot, and kept in it with ``untracked_fields`` (``pull`` writes them, as the
+        releases before 11.17 did); otherwise the snapshot is the one Directus compares (its
+        diff does not know them either), which the rule ``untracked-fields`` matches.
+        """
         from directus_gitops.model import validate
 
         data = self._data("GET /schema/snapshot", response)
         if not isinstance(data, dict) or "collections" not in data:
             raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
-        data = self._with_untracked_fields(data)
+        untracked = self._untracked_fields(data)
+        if untracked:
+            data = {**data, "fields": [*data["fields"], *untracked]}
         snapshot, problems = validate.document_problems(data)
+        if snapshot is not None and untracked and not untracked_fields:
+            added = {(entry["collection"], entry["field"]) for entry in untracked}
+            snapshot["fields"] = [f for f in snapshot["fields"] if (f.get("collection"), f.get("field")) not in added]
         if snapshot is None:
             # One line, as every error about a server: ``status`` shows it in a table row.
             more = len(problems) - SHOWN_PROBLEMS
@@ -346,8 +357,8 @@ class DirectusClient:
             raise ServerError("POST /schema/diff: the answer has no hash and diff")
         return Diff(hash=str(data["hash"]), diff=data["diff"])
 
-    def _with_untracked_fields(self, data: dict[str, Any]) -> dict[str, Any]:
-        """``data`` with the untracked fields (columns without ``meta``) its relations name.
+    def _untracked_fields(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The untracked fields (columns without ``meta``) that ``data``'s relations name.
 
         Directus 11.17 and 12 leave such fields out of their snapshots (earlier releases wrote
         them, `meta: null`), but not the relations on them: a file holding both applies, and the
@@ -358,7 +369,7 @@ class DirectusClient:
         fields = data.get("fields")
         relations = data.get("relations")
         if not isinstance(fields, list) or not isinstance(relations, list):
-            return data
+            return []
         listed = {(f.get("collection"), f.get("field")) for f in fields if isinstance(f, dict)}
         wanted = [
             (r["collection"], r["field"])
@@ -370,7 +381,7 @@ class DirectusClient:
             and (r["collection"], r["field"]) not in listed
         ]
         if not wanted:
-            return data
+            return []
         keys = {key for f in fields if isinstance(f, dict) and isinstance(f.get("schema"), dict) for key in f["schema"]}
         added = []
         for collection, name in dict.fromkeys(wanted):
@@ -389,7 +400,7 @@ class DirectusClient:
             added.append(
                 {"collection": collection, "field": name, "type": entry.get("type"), "meta": None, "schema": schema}
             )
-        return {**data, "fields": [*fields, *added]} if added else data
+        return added
 
     def has_field(self, collection: str, field: str) -> bool:
         """Whether ``collection.field`` exists on the target (Directus's own fields included)."""
