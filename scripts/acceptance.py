@@ -15,6 +15,15 @@ Each file is pushed (``push --from FILE --force --yes``) into an empty server of
 then planned again (``plan --from FILE --force --exit-code``). A case *converges* when the push
 exits 0 and the plan is empty; otherwise the table shows the exit code and the tool's one-line
 error, and whether the target was left unchanged. It prints a table and writes Markdown.
+
+A push refused for safety (exit 3, target unchanged) whose hint names an opt-in (``--allow-…``)
+is then pushed again with it into the same server, as a user following the hint would, and
+planned again: those runs are counted apart ("converged after the named opt-in"), never as
+converged.
+
+``--postgis`` adds the target **own-db-postgis** for PostgreSQL files: the same release on
+PostgreSQL with PostGIS (``CREATE EXTENSION postgis`` in the target's database; the Debian package
+is installed when missing), the way out for ``geometry`` fields.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import concurrent.futures
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,9 +49,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tool"))
 
 from directus_gitops.engine import translate
-from tests.directus_harness import ServerPool, demo_model
+from tests.directus_harness import ServerPool, databases, demo_model
 
-TARGETS = ("own-major", "own-db", "12.4.1")
+TARGETS = ("own-major", "own-db", "12.4.1", "own-db-postgis")
+# An opt-in a refusal's hint names: what a user following it would add.
+OPT_IN = re.compile(r"--allow-[a-z-]+")
 # The supported release for each major version.
 RELEASE_FOR_MAJOR = {9: "9.26.0", 10: "10.13.4", 11: "11.17.4", 12: "12.4.1"}
 DATABASE_FOR_VENDOR = {"sqlite": "sqlite", "postgres": "postgres", "mysql": "mariadb"}
@@ -60,14 +72,34 @@ class Case:
     unchanged: bool | None = None
     rules: list[str] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    postgis: bool = False
+    opt_in: list[str] = dataclasses.field(default_factory=list)  # what the refusal's hint named
+    opt_in_push_code: int | None = None
+    opt_in_plan_code: int | None = None
+    opt_in_error: str = ""
 
     @property
     def outcome(self) -> str:
-        if self.push_code == 0 and self.plan_code == 0:
-            return "converged"
-        if self.push_code == 3:
-            return "refused" + ("" if self.unchanged else " (target changed!)")
-        return {1: "error", 4: "residue", 5: "partial"}.get(self.push_code or -1, f"exit {self.push_code}")
+        return _outcome(self.push_code, self.plan_code, self.unchanged)
+
+    @property
+    def after_opt_in(self) -> str:
+        """How the push ended with the opt-in the refusal named ("" when it named none)."""
+        if not self.opt_in:
+            return ""
+        return _outcome(self.opt_in_push_code, self.opt_in_plan_code, True)
+
+    @property
+    def where(self) -> str:
+        return f"{self.release} {self.database}" + (" + PostGIS" if self.postgis else "")
+
+
+def _outcome(push_code: int | None, plan_code: int | None, unchanged: bool | None) -> str:
+    if push_code == 0 and plan_code == 0:
+        return "converged"
+    if push_code == 3:
+        return "refused" + ("" if unchanged else " (target changed!)")
+    return {1: "error", 4: "residue", 5: "partial"}.get(push_code or -1, f"exit {push_code}")
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -91,8 +123,10 @@ def cases_for(path: Path, only: list[str]) -> list[Case]:
         "own-major": (release, "sqlite"),
         "own-db": (release, database),
         "12.4.1": ("12.4.1", "sqlite"),
+        "own-db-postgis": (release, database),
     }
-    return [Case(path.name, name, *wanted[name]) for name in only]
+    cases = [Case(path.name, name, *wanted[name], postgis=name == "own-db-postgis") for name in only]
+    return [case for case in cases if not case.postgis or case.database == "postgres"]
 
 
 def run_case(case: Case, path: Path, pool: ServerPool, scratch: Path) -> Case:
@@ -102,6 +136,10 @@ def run_case(case: Case, path: Path, pool: ServerPool, scratch: Path) -> Case:
     project.mkdir(parents=True)
     try:
         with pool.new_server(case.release, vendor=case.database) as server:
+            if case.postgis:
+                # In the target's own database, before anything reads the schema (PostGIS's own
+                # table spatial_ref_sys is one Directus leaves out by default: DB_EXCLUDE_TABLES).
+                pool.execute_sql(server, "CREATE EXTENSION IF NOT EXISTS postgis")
             (project / "directus-gitops.yaml").write_text(f"environments:\n  t: {{url: '{server.url}'}}\n")
             env = {**os.environ, "DIRECTUS_T_TOKEN": server.token, "NO_COLOR": "1"}
             # The code of the checkout this script is in, whatever the caller's PYTHONPATH said
@@ -127,6 +165,19 @@ def run_case(case: Case, path: Path, pool: ServerPool, scratch: Path) -> Case:
                 document = json.loads(planned.stdout)
                 case.left = len(document["changes"])
                 case.rules = [rule["rule"] for rule in document["translation"]]
+            hints = [line for line in pushed.stderr.splitlines() if line.startswith("hint:")]
+            case.opt_in = list(dict.fromkeys(OPT_IN.findall("\n".join(hints)))) if case.push_code == 3 else []
+            if case.opt_in and case.unchanged:
+                pushed = tool(
+                    "push", "--from", str(path), "--env", "t", "--yes", "--force", "--no-backup", *case.opt_in
+                )
+                (project / "push-opt-in.log").write_text(pushed.stdout + pushed.stderr)
+                case.opt_in_push_code = pushed.returncode
+                errors = [line for line in pushed.stderr.splitlines() if line.startswith("error:")]
+                case.opt_in_error = errors[-1][7:] if errors else ""
+                planned = tool("plan", "--from", str(path), "--env", "t", "--force", "--exit-code")
+                (project / "plan-opt-in.log").write_text(planned.stdout + planned.stderr)
+                case.opt_in_plan_code = planned.returncode
     except Exception as error:  # a server that does not start is a result too
         case.error = f"{type(error).__name__}: {str(error).splitlines()[0]}"
     case.seconds = time.monotonic() - started
@@ -134,27 +185,42 @@ def run_case(case: Case, path: Path, pool: ServerPool, scratch: Path) -> Case:
 
 
 def table(cases: list[Case]) -> str:
-    lines = ["| file | target | outcome | left | error |", "|---|---|---|---|---|"]
+    lines = [
+        "| file | target | outcome | left | error | after the named opt-in |",
+        "|---|---|---|---|---|---|",
+    ]
     for case in cases:
-        target = f"{case.target} ({case.release} {case.database})"
         error = case.error.replace("|", "\\|")[:160]
-        lines.append(f"| {case.file} | {target} | {case.outcome} | {case.left} | {error} |")
+        opt_in = f"{case.after_opt_in} (`{' '.join(case.opt_in)}`)" if case.opt_in else ""
+        where = f"{case.target} ({case.where})"
+        lines.append(f"| {case.file} | {where} | {case.outcome} | {case.left} | {error} | {opt_in} |")
     lines.append("")
     for name in dict.fromkeys(case.target for case in cases):
         mine = [case for case in cases if case.target == name]
         converged = sum(case.outcome == "converged" for case in mine)
-        lines.append(f"- {name}: {converged} of {len(mine)} converged")
+        line = f"- {name}: {converged} of {len(mine)} converged"
+        opted = [case for case in mine if case.opt_in]
+        if opted:
+            after = sum(case.after_opt_in == "converged" for case in opted)
+            named = ", ".join(sorted({flag for case in opted for flag in case.opt_in}))
+            line += f"; {after} of the {len(opted)} refused with an opt-in ({named}) converged after it"
+        lines.append(line)
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--only", nargs="+", choices=TARGETS, default=list(TARGETS))
+    parser.add_argument("--only", nargs="+", choices=TARGETS, default=list(TARGETS[:3]))
+    parser.add_argument("--postgis", action="store_true", help="also own-db-postgis: PostgreSQL files with PostGIS")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--match", nargs="+", metavar="TEXT", help="only files whose name contains one of these")
     parser.add_argument("--out", type=Path, help="Markdown report (default FOLDER/../acceptance.md)")
     arguments = parser.parse_args(argv)
+    if arguments.postgis and "own-db-postgis" not in arguments.only:
+        arguments.only.append("own-db-postgis")
+    if "own-db-postgis" in arguments.only:
+        databases.ensure_postgis()
     files = sorted(p for p in arguments.folder.iterdir() if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
     files = [p for p in files if p.name != "index.json"]
     if arguments.match:
@@ -171,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
             futures = [executor.submit(run_case, case, path, pool, scratch) for case, path in cases]
             for future in concurrent.futures.as_completed(futures):
                 case = future.result()
-                print(f"{case.file:<50} {case.target:<10} {case.outcome:<12} {case.error[:100]}", flush=True)
+                opt_in = f" [{' '.join(case.opt_in)}: {case.after_opt_in}]" if case.opt_in else ""
+                print(f"{case.file:<50} {case.target:<10} {case.outcome:<12} {case.error[:100]}{opt_in}", flush=True)
     finally:
         pool.close_all()
     report = table([case for case, _ in cases])

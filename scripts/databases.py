@@ -13,6 +13,7 @@ which is much faster than bootstrapping again.
 
 Command line (for trying things by hand):
     python scripts/databases.py install postgres mariadb
+    python scripts/databases.py install postgis   # PostGIS for the installed PostgreSQL
     python scripts/databases.py run postgres      # start one, print its settings, wait for Ctrl-C
 """
 
@@ -105,11 +106,36 @@ def ensure_installed(vendor: str) -> None:
     check_vendor(vendor)
     if vendor == "sqlite" or _installed(vendor):
         return
-    packages = _PACKAGES[vendor]
+    _apt_install(_PACKAGES[vendor], f"{vendor} is not installed")
+    if not _installed(vendor):
+        raise DatabaseError(f"installed {' '.join(_PACKAGES[vendor])} but its programs are still missing")
+
+
+def _postgis_control() -> Path | None:
+    bindir = _postgres_bindir()
+    if bindir is None:
+        return None
+    return Path("/usr/share/postgresql") / bindir.parent.name / "extension" / "postgis.control"
+
+
+def ensure_postgis() -> None:
+    """Install PostGIS for the installed PostgreSQL (Debian's ``postgresql-<major>-postgis-3``)
+    unless it is there: only for runs that ask for it (``CREATE EXTENSION postgis``)."""
+    ensure_installed("postgres")
+    control = _postgis_control()
+    if control is not None and control.is_file():
+        return
+    bindir = _postgres_bindir()
+    assert bindir is not None
+    package = f"postgresql-{bindir.parent.name}-postgis-3"
+    _apt_install((package,), "PostGIS is not installed")
+    if control is None or not control.is_file():
+        raise DatabaseError(f"installed {package} but {control} is still missing")
+
+
+def _apt_install(packages: tuple[str, ...], missing: str) -> None:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise DatabaseError(
-            f"{vendor} is not installed and this is not a root Debian machine: install {' '.join(packages)} first"
-        )
+        raise DatabaseError(f"{missing} and this is not a root Debian machine: install {' '.join(packages)} first")
     log.info("installing %s from Debian's packages", " ".join(packages))
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
     # The packages' maintainer scripts would start a system service; policy-rc.d forbids that.
@@ -129,8 +155,6 @@ def ensure_installed(vendor: str) -> None:
     finally:
         if created_policy:
             policy.unlink()
-    if not _installed(vendor):
-        raise DatabaseError(f"installed {' '.join(packages)} but its programs are still missing")
 
 
 # --------------------------------------------------------------------------------------------
@@ -670,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     install_parser = commands.add_parser("install", help="install the database servers' Debian packages if missing")
-    install_parser.add_argument("vendors", nargs="+", choices=VENDORS)
+    install_parser.add_argument("vendors", nargs="+", choices=(*VENDORS, "postgis"))
     run_parser = commands.add_parser("run", help="start a private server, print its settings, stop on Ctrl-C")
     run_parser.add_argument("vendor", choices=SERVER_VENDORS)
     arguments = parser.parse_args(argv)
@@ -678,7 +702,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if arguments.command == "install":
             for vendor in arguments.vendors:
-                ensure_installed(vendor)
+                if vendor == "postgis":
+                    ensure_postgis()
+                else:
+                    ensure_installed(vendor)
                 log.info("%s: ready", vendor)
         else:
             server = database_server(arguments.vendor)

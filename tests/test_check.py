@@ -169,10 +169,10 @@ def test_missing_files_duplicates_and_versions(project: Project, schema: Path) -
         f"schema/manifest.yaml:{line_of(manifest, 'content:')}: lists collections/content.yaml, which is missing"
         in found
     )
-    again = "collection articles is defined again (also in collections/articles.yaml)"
+    again = "collection articles is defined again (also in collections/articles.yaml): keep one"
     assert f"schema/collections/authors.yaml:{line_of(authors, 'collection: articles')}: {again}" in found
     second_bio = lines_of(authors, "- field: bio")[1]
-    again = "field articles.bio is defined again (also in collections/authors.yaml)"
+    again = "field articles.bio is defined again (also in collections/authors.yaml): keep one"
     assert f"schema/collections/authors.yaml:{second_bio}: {again}" in found
 
     edit(manifest, "format_version: 1", "format_version: 7")

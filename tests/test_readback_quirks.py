@@ -26,10 +26,15 @@ Snapshot = dict[str, Any]
 
 
 def converges(
-    project: Project, pool: ServerPool, cell: tuple[str, str], edit: Callable[[Snapshot], None]
+    project: Project,
+    pool: ServerPool,
+    cell: tuple[str, str],
+    edit: Callable[[Snapshot], None],
+    then: Callable[[], None] | None = None,
 ) -> tuple[str, dict[str, set[str]]]:
     """Push the edited demo model into an empty server of ``cell``; the text of the first plan,
-    and the rules (with their subjects) the plan after the push relied on."""
+    and the rules (with their subjects) the plan after the push relied on. ``then`` runs last,
+    the servers still up."""
     version, vendor = cell
     with (
         pool.new_server(version, seeded=True, vendor=vendor) as dev,
@@ -58,6 +63,8 @@ def converges(
         again = project.run("push", "--env", "prod", "--yes", "--no-backup")
         assert again.code == 0, again.output
         used = {rule["rule"]: {item["subject"] for item in rule["items"]} for rule in document["translation"]}
+        if then is not None:
+            then()
         return first.out, used
 
 
@@ -103,3 +110,59 @@ def test_a_constraint_name_directus_would_not_choose_converges(
 
     _, used = converges(project, directus_pool, cell, edit)
     assert used["foreign-key-names"] == {"articles.author"}
+
+
+DIRECTUS_MAKES_CELLS = [("12.4.1", "sqlite"), ("11.17.4", "postgres")]
+
+
+@pytest.mark.parametrize("cell", DIRECTUS_MAKES_CELLS, ids=[f"{v}-{d}" for v, d in DIRECTUS_MAKES_CELLS])
+def test_what_directus_makes_of_a_table_it_did_not_make_converges(
+    project: Project, directus_pool: ServerPool, cell: tuple[str, str]
+) -> None:
+    """A public snapshot file (T0mLund/Diamond, 11.17.4 PostgreSQL) made its tables by hand:
+    collections listed without their key, `now()` defaults, `double precision` for a float. Directus
+    adds its own `id`, and makes `CURRENT_TIMESTAMP` and its own float column: exit 4 before."""
+
+    def edit(snapshot: Snapshot) -> None:
+        snapshot["fields"].remove(find(snapshot, "fields", "articles_tags", "id"))
+        find(snapshot, "fields", "articles", "published_at")["schema"]["default_value"] = "now()"
+        weight = json.loads(json.dumps(find(snapshot, "fields", "products", "stock")))
+        weight["field"] = weight["meta"]["field"] = weight["schema"]["name"] = "weight"
+        weight["type"] = "float"
+        weight["schema"].update(data_type="double precision", numeric_precision=53, numeric_scale=None)
+        snapshot["fields"].append(weight)
+
+    before, used = converges(project, directus_pool, cell, edit)
+    assert "(default-primary-key): 1 × articles_tags" in before  # named before the apply creates it
+    assert used["default-primary-key"] == {"articles_tags.id"}
+    assert used["column-representation"] == {"products.weight"}
+    if cell[1] == "postgres":
+        assert used["now-default"] == {"articles.published_at"}
+
+
+@pytest.mark.parametrize("cell", DIRECTUS_MAKES_CELLS, ids=[f"{v}-{d}" for v, d in DIRECTUS_MAKES_CELLS])
+def test_a_relation_on_an_untracked_field_converges(
+    project: Project, directus_pool: ServerPool, cell: tuple[str, str]
+) -> None:
+    """A field without `meta` (a column Directus does not track, as 11.5 wrote them) with a
+    relation on it (a public snapshot file, Huyen1974/web-test): 11.17 and 12 apply it, then leave
+    the field out of their snapshots but not the relation, and every read of the target was
+    refused ('a snapshot check refuses')."""
+
+    def edit(snapshot: Snapshot) -> None:
+        field = json.loads(json.dumps(find(snapshot, "fields", "articles", "author")))
+        field["field"] = field["schema"]["name"] = "editor"
+        field["meta"] = None
+        relation = json.loads(json.dumps(find(snapshot, "relations", "articles", "author")))
+        relation["field"] = relation["meta"]["many_field"] = relation["schema"]["column"] = "editor"
+        relation["schema"]["constraint_name"] = "articles_editor_foreign"
+        relation["meta"]["one_field"] = None
+        snapshot["fields"].append(field)
+        snapshot["relations"].append(relation)
+
+    def pull_it_back() -> None:  # a full read of the target, as `pull` and `plan --force` make
+        pulled = project.run("pull", "--env", "prod")
+        assert pulled.code == 0, pulled.output
+        assert find(store.load_path(project.schema).snapshot, "fields", "articles", "editor")["meta"] is None
+
+    converges(project, directus_pool, cell, edit, pull_it_back)

@@ -521,3 +521,72 @@ def test_a_function_default_of_another_database_is_not_sent_and_not_a_difference
     assert "function-defaults" not in rules(translate.translate(source, on("postgres")))
     source["fields"][-1]["schema"]["default_value"] = "draft"
     assert "function-defaults" not in rules(translate.translate(source, target))
+
+
+def test_now_and_current_timestamp_are_one_default() -> None:
+    """Directus writes a `now()` default as the database's current time, and PostgreSQL reads it
+    back as `CURRENT_TIMESTAMP` (a public snapshot file on 11.17.4 PostgreSQL)."""
+    source, target = on("postgres"), on("postgres")
+    source["fields"].append(samples.field("authors", "created", "timestamp", default_value="now()"))
+    target["fields"].append(samples.field("authors", "created", "timestamp", default_value="CURRENT_TIMESTAMP"))
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert [(n.rule, n.subject) for n in translation.notes] == [("now-default", "authors.created")]
+    # Another default, or none, is a real difference.
+    find(source, "fields", "authors", "created")["schema"]["default_value"] = None
+    assert {c.name for c in remaining(source, target)} == {"authors.created"}
+
+
+def test_a_column_made_outside_directus_on_the_same_database_is_the_targets() -> None:
+    """A PostgreSQL `double precision` column for a `float` field (made by hand) reads back `real`
+    when Directus makes it: no apply changes that. A type change still shows."""
+    source, target = on("postgres"), on("postgres")
+    source["fields"].append(samples.field("authors", "x", "float", data_type="double precision", numeric_precision=53))
+    target["fields"].append(samples.field("authors", "x", "float", data_type="real", numeric_precision=24))
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert rules(translation) == {"column-representation"}
+    find(source, "fields", "authors", "x")["type"] = "decimal"
+    assert {c.name for c in remaining(source, target)} == {"authors.x"}
+
+
+def test_a_collection_listed_without_its_key_keeps_the_id_directus_made() -> None:
+    """Directus gives a table it creates without a key its own `id`: before the apply the plan
+    names the collection, after it the target's `id` is no field to remove."""
+    source = on("postgres")
+    source["collections"].append(samples.collection("notes"))
+    source["fields"].append(samples.field("notes", "text", "text"))
+    empty = on("postgres", {"collections": [], "fields": [], "relations": []})
+    before = translate.translate(source, empty)
+    assert ("default-primary-key", "notes") in [(n.rule, n.subject) for n in before.notes]
+
+    key = samples.pk("notes")
+    target = on("postgres", source)
+    target["fields"].append(key)
+    after = translate.translate(source, target)
+    assert not changes.compare(target, after.snapshot)
+    assert [(n.rule, n.subject) for n in after.notes] == [("default-primary-key", "notes.id")]
+    # Seen through a /schema/diff answer, which leaves out an auto-increment key's schema.
+    seen = copy.deepcopy(target)
+    del find(seen, "fields", "notes", "id")["schema"]
+    assert [(n.rule, n.subject) for n in translate.translate(source, seen).notes] == [
+        ("default-primary-key", "notes.id")
+    ]
+    # A collection with a key of its own, or a key Directus did not make, is left alone.
+    key["schema"]["has_auto_increment"] = False
+    assert {c.name for c in remaining(source, target)} == {"notes.id"}
+
+
+def test_an_untracked_field_the_target_has_but_does_not_list_is_left_out() -> None:
+    """Directus 11.17 and 12 leave fields without `meta` out of their snapshots and diffs: one the
+    target has (GET /fields says so) is no field to create again; without a server, or where the
+    target lacks it, it stays."""
+    source, target = on("sqlite"), on("sqlite")
+    untracked = samples.field("authors", "legacy")
+    untracked["meta"] = None
+    source["fields"].append(untracked)
+    translation = translate.translate(source, target, target_has_field=lambda c, f: (c, f) == ("authors", "legacy"))
+    assert not changes.compare(target, translation.snapshot)
+    assert [(n.rule, n.subject) for n in translation.notes] == [("untracked-fields", "authors.legacy")]
+    assert {c.name for c in remaining(source, target, target_has_field=lambda c, f: False)} == {"authors.legacy"}
+    assert {c.name for c in remaining(source, target)} == {"authors.legacy"}

@@ -145,7 +145,8 @@ def _run(
                     console.warn(warning)
                 console.info(f"{shown} already matches '{target.name}' ({remembered.source}); nothing changed.")
                 return ExitCode.OK
-            pulled = client.snapshot_of(response)  # as `check` validates the files, before anything is written
+            # As `check` validates the files, before anything is written.
+            pulled = client.snapshot_of(response, untracked_fields=True)
             del response  # its body is decoded: let it go before the files are rendered
             # The configuration kinds directus-gitops.yaml enables (none: schema only).
             configured = (

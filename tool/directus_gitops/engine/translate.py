@@ -108,6 +108,13 @@ RULES: tuple[Rule, ...] = (
         "databases differ",
     ),
     Rule(
+        "now-default",
+        "translated",
+        "`now()` and `CURRENT_TIMESTAMP` are one column default: Directus writes either as the database's current "
+        "time (PostgreSQL reads a `now()` Directus made back as `CURRENT_TIMESTAMP`), so one is taken for the other.",
+        "any target",
+    ),
+    Rule(
         "sqlite-decimal",
         "translated",
         "SQLite reads a `decimal` column back as `float` (without precision or scale): one is taken for the other.",
@@ -120,8 +127,9 @@ RULES: tuple[Rule, ...] = (
         "`numeric_precision`/`numeric_scale` except for `decimal`; `max_length` except for string, hash and csv "
         "types) is the target's: Directus builds columns from the type, so these can never be applied. Directus "
         "calls MySQL and MariaDB both `mysql`, but they name some columns differently (MariaDB reads a MySQL "
-        "`json` column back as `longtext`), so this also holds between two `mysql` snapshots.",
-        "databases differ, or both MySQL/MariaDB",
+        "`json` column back as `longtext`). A column made outside Directus on the same database (a PostgreSQL "
+        "`double precision` for a `float` field, where Directus makes `real`) is the target's too.",
+        "any target",
     ),
     Rule(
         "char-varchar",
@@ -201,6 +209,24 @@ RULES: tuple[Rule, ...] = (
         "values), whatever order it stores: on such a target, a list with the same items in another order is the "
         "target's (the order a user set is stored as sent, but such a target cannot show it).",
         "target before 11",
+    ),
+    Rule(
+        "untracked-fields",
+        "left out",
+        "A field without `meta` (a column Directus does not track, as 11.5 and earlier wrote them in snapshots) "
+        "that the target has is left out when the target's snapshot does not list it: Directus 11.17 and 12 leave "
+        "such fields out of their snapshots and diffs, though not the relations on them, and an apply would try "
+        "to create the column again.",
+        "a target that answers GET /fields",
+    ),
+    Rule(
+        "default-primary-key",
+        "kept",
+        "Directus gives every table it creates a primary key: a collection the snapshot lists without one (no "
+        "field with `schema.is_primary_key`) gets Directus's own `id` (integer, auto-increment, hidden). That field "
+        "on the target is kept, not removed (no apply could remove a table's key); the plan names each such "
+        "collection before the apply.",
+        "any target",
     ),
     Rule(
         "foreign-keys-from-relations",
@@ -421,6 +447,8 @@ def translate(
     )
     _align(run, target, origins)
     _new_fields(run, target, origins)
+    _default_keys(run, target)
+    _untracked_fields(run, target, target_has_field)
     _foreign_keys(run, target)
     return Translation(run.snapshot, tuple(run.notes))
 
@@ -778,6 +806,9 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
         item.take("json-as-text", None, "type", "text")
     if origins.vendors_differ and isinstance(theirs_schema, dict) and _function_default(item.data):
         item.take("function-defaults", "schema", "default_value", theirs_schema.get("default_value"))
+    ours_default = item.data["schema"].get("default_value") if isinstance(item.data.get("schema"), dict) else None
+    if isinstance(theirs_schema, dict) and _is_now(theirs_schema.get("default_value")) and _is_now(ours_default):
+        item.take("now-default", "schema", "default_value", theirs_schema["default_value"])
     schema = item.data.get("schema")
     if isinstance(schema, dict) and isinstance(theirs_schema, dict) and item.data.get("type") == theirs_type:
         if {_char_kind(schema.get("data_type")), _char_kind(theirs_schema.get("data_type"))} == {
@@ -785,7 +816,11 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
             "varchar",
         } and schema.get("max_length") == theirs_schema.get("max_length"):
             item.take("char-varchar", "schema", "data_type", theirs_schema.get("data_type"))
-        if origins.vendors_differ or origins.source_vendor == "mysql":
+        if (
+            origins.vendors_differ
+            or origins.source_vendor == "mysql"
+            or schema.get("data_type") != theirs_schema.get("data_type")
+        ):
             item.take("column-representation", "schema", "data_type", theirs_schema.get("data_type", ABSENT))
             if theirs_type != "decimal":
                 for key in ("numeric_precision", "numeric_scale"):
@@ -842,6 +877,64 @@ def _function_default(entry: Mapping[str, Any]) -> bool:
     schema = entry.get("schema")
     value = schema.get("default_value") if isinstance(schema, dict) else None
     return isinstance(value, str) and _FUNCTION_CALL.fullmatch(value.strip()) is not None
+
+
+# The database's current time, as Directus writes it (knex.fn.now()) and as databases read it back.
+_NOW = frozenset({"now()", "current_timestamp"})
+
+
+def _is_now(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() in _NOW
+
+
+def _default_keys(run: _Run, target: Mapping[str, Any]) -> None:
+    """The key Directus adds to a table the snapshot lists without one: see the rule."""
+    if "fields" not in run.snapshot:
+        return
+    fields = run.snapshot["fields"] or []
+    keyed = {entry.get("collection") for entry in fields if (entry.get("schema") or {}).get("is_primary_key")}
+    listed = {entry_key(entry) for entry in fields}
+    theirs = {entry_key(entry): entry for entry in target.get("fields") or []}
+    target_collections = {entry.get("collection") for entry in target.get("collections") or []}
+    added = []
+    for collection in run.snapshot.get("collections") or []:
+        name = collection.get("collection")
+        if not isinstance(collection.get("schema"), dict) or name in keyed or (name, "id") in listed:
+            continue  # a folder, a collection with its key, or an `id` the snapshot says is no key
+        other = theirs.get((name, "id"))
+        if other is not None and other.get("type") == "integer" and _auto_increment_key(other):
+            run.note("default-primary-key", f"{name}.id", "the key Directus made for a collection listed without one")
+            added.append(other)
+        elif name not in target_collections:
+            run.note("default-primary-key", str(name), "listed without a key field: Directus will add `id`")
+    if added:
+        run.snapshot["fields"] = [*fields, *added]
+
+
+def _untracked_fields(
+    run: _Run, target: Mapping[str, Any], target_has_field: Callable[[str, str], bool] | None
+) -> None:
+    """Untracked fields the target has but does not list: see the rule."""
+    if target_has_field is None or "fields" not in run.snapshot:
+        return
+    theirs = {entry_key(entry) for entry in target.get("fields") or []}
+    kept = []
+    for entry in run.snapshot["fields"] or []:
+        key = entry_key(entry)
+        if entry.get("meta") is None and key not in theirs and target_has_field(*key):
+            run.note("untracked-fields", _name(entry), "a column without meta, which the target's snapshot leaves out")
+            continue
+        kept.append(entry)
+    run.snapshot["fields"] = kept
+
+
+def _auto_increment_key(field: Mapping[str, Any]) -> bool:
+    # A /schema/diff answer leaves out the whole schema of an auto-increment primary key, and
+    # only of one, so a target seen through a diff (engine/targetview) shows it without any.
+    if "schema" not in field:
+        return True
+    schema = field.get("schema") or {}
+    return bool(schema.get("is_primary_key") and schema.get("has_auto_increment"))
 
 
 def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:

@@ -918,7 +918,11 @@ def _duplicate_findings(
     first = {} if first is None else first
     for item, key in zip(placed, identities, strict=True):
         if key in first:
-            message = f"{_NOUNS[item.key]} {item.name} is defined again (also in {first[key]})"
+            message = f"{_NOUNS[item.key]} {item.name} is defined again (also in {first[key]}): keep one"
+            if item.key == "relations":
+                # Measured on 10.13.4 and 12.4.1: the apply succeeds, and the snapshot lists the
+                # relation three times from then on, so no push could ever converge.
+                message += " (Directus would store both and read the relation back three times)"
             yield _Finding(item.relpath, item.at, message)
         else:
             first[key] = item.relpath

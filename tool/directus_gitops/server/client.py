@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from directus_gitops import __version__
 from directus_gitops.base.console import one_line
@@ -310,15 +311,27 @@ class DirectusClient:
         answer it has already written out); :meth:`snapshot_of` decodes and checks it."""
         return self._request("GET", "/schema/snapshot", retry=True)
 
-    def snapshot_of(self, response: httpx.Response) -> dict[str, Any]:
+    def snapshot_of(self, response: httpx.Response, *, untracked_fields: bool = False) -> dict[str, Any]:
         """The snapshot in ``response``, validated with ``check``'s own rules: no command
-        writes, compares or sends what a server answers unless the files could hold it."""
+        writes, compares or sends what a server answers unless the files could hold it.
+
+        Untracked fields that relations name (see :meth:`_untracked_fields`) are validated with
+        the snapshot, and kept in it with ``untracked_fields`` (``pull`` writes them, as the
+        releases before 11.17 did); otherwise the snapshot is the one Directus compares (its
+        diff does not know them either), which the rule ``untracked-fields`` matches.
+        """
         from directus_gitops.model import validate
 
         data = self._data("GET /schema/snapshot", response, shared=True)
         if not isinstance(data, dict) or "collections" not in data:
             raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
+        untracked = self._untracked_fields(data)
+        if untracked:
+            data = {**data, "fields": [*data["fields"], *untracked]}
         snapshot, problems = validate.document_problems(data)
+        if snapshot is not None and untracked and not untracked_fields:
+            added = {(entry["collection"], entry["field"]) for entry in untracked}
+            snapshot["fields"] = [f for f in snapshot["fields"] if (f.get("collection"), f.get("field")) not in added]
         if snapshot is None:
             # One line, as every error about a server: ``status`` shows it in a table row.
             more = len(problems) - SHOWN_PROBLEMS
@@ -346,10 +359,53 @@ class DirectusClient:
             raise ServerError("POST /schema/diff: the answer has no hash and diff")
         return Diff(hash=str(data["hash"]), diff=data["diff"])
 
+    def _untracked_fields(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The untracked fields (columns without ``meta``) that ``data``'s relations name.
+
+        Directus 11.17 and 12 leave such fields out of their snapshots (earlier releases wrote
+        them, `meta: null`), but not the relations on them: a file holding both applies, and the
+        snapshot read back names a field it lacks. Directus refuses a relation on a field without
+        a column, so each such field is asked for (``GET /fields``) and put back as those
+        releases wrote it, with the schema properties the snapshot's other fields have.
+        """
+        fields = data.get("fields")
+        relations = data.get("relations")
+        if not isinstance(fields, list) or not isinstance(relations, list):
+            return []
+        listed = {(f.get("collection"), f.get("field")) for f in fields if isinstance(f, dict)}
+        wanted = [
+            (r["collection"], r["field"])
+            for r in relations
+            if isinstance(r, dict)
+            and isinstance(r.get("collection"), str)
+            and isinstance(r.get("field"), str)
+            and not r["collection"].startswith("directus_")
+            and (r["collection"], r["field"]) not in listed
+        ]
+        if not wanted:
+            return []
+        keys = {key for f in fields if isinstance(f, dict) and isinstance(f.get("schema"), dict) for key in f["schema"]}
+        added = []
+        for collection, name in dict.fromkeys(wanted):
+            path = f"/fields/{quote(collection, safe='')}/{quote(name, safe='')}"
+            try:
+                entry = self._data(f"GET {path}", self._request("GET", path))
+            except ServerError as exc:
+                if exc.status in (403, 404):
+                    continue  # not a column either: validation names the relation
+                raise
+            if not isinstance(entry, dict) or entry.get("meta") is not None:
+                continue
+            schema = entry.get("schema")
+            if isinstance(schema, dict) and keys:
+                schema = {key: value for key, value in schema.items() if key in keys}
+            added.append(
+                {"collection": collection, "field": name, "type": entry.get("type"), "meta": None, "schema": schema}
+            )
+        return added
+
     def has_field(self, collection: str, field: str) -> bool:
         """Whether ``collection.field`` exists on the target (Directus's own fields included)."""
-        from urllib.parse import quote
-
         path = f"/fields/{quote(collection, safe='')}/{quote(field, safe='')}"
         try:
             self._request("GET", path)
@@ -381,8 +437,6 @@ class DirectusClient:
 
     def count_rows(self, collection: str) -> int:
         """How many items ``collection`` holds on the target (one aggregate query)."""
-        from urllib.parse import quote
-
         path = (
             "/" + collection.removeprefix("directus_")
             if collection.startswith("directus_")

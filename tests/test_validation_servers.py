@@ -1,0 +1,115 @@
+"""What validation refuses before anything is sent, shown refused (or read back broken) by
+Directus itself on a real 12.4.1 server: the cases come from public snapshot files
+(Destrifer/VANO3, JuninhoFreitas/logisticars, vdistortion/kira-sekira; 10.13.4 answers the same
+for the first three). What Directus applies and reads back as the file says is a warning instead
+(tests/test_check.py)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import demo_model
+import httpx
+import pytest
+
+from directus_gitops.files import yamlio
+from tests.conftest import Project
+from tests.directus_harness import ServerPool
+from tests.samples import find
+
+pytestmark = pytest.mark.directus
+
+VERSION = "12.4.1"
+Snapshot = dict[str, Any]
+
+
+def _without_author_field(snapshot: Snapshot) -> None:  # VANO3: the junction's fields are gone
+    snapshot["fields"].remove(find(snapshot, "fields", "articles", "author"))
+
+
+def _relation_of_a_missing_collection(snapshot: Snapshot) -> None:  # logisticars: a deleted collection's
+    relation = copy.deepcopy(find(snapshot, "relations", "articles", "author"))
+    relation["collection"] = relation["meta"]["many_collection"] = "gone"
+    relation["schema"] = None
+    snapshot["relations"].append(relation)
+
+
+def _fields_of_a_missing_collection(snapshot: Snapshot) -> None:  # kira-sekira: galleries_translations
+    field = copy.deepcopy(find(snapshot, "fields", "tags", "name"))
+    field["collection"] = field["meta"]["collection"] = field["schema"]["table"] = "gone"
+    snapshot["fields"].append(field)
+
+
+def _relation_twice(snapshot: Snapshot) -> None:  # kira-sekira: gallery_images.gallery, once without schema
+    relation = copy.deepcopy(find(snapshot, "relations", "articles", "author"))
+    relation.pop("schema")
+    snapshot["relations"].append(relation)
+
+
+CASES: dict[str, tuple[Callable[[Snapshot], None], str, int, str]] = {
+    # edit, what the tool says (with the way out), Directus's answer to the apply, its message
+    "a relation on a field the file lacks": (
+        _without_author_field,
+        "field 'articles.author' is not defined: add the field, or remove the relation",
+        400,
+        'Field \\"author\\" doesn\'t exist in collection \\"articles\\"',
+    ),
+    "a relation on a collection the file lacks": (
+        _relation_of_a_missing_collection,
+        "collection 'gone' is not defined: add it, or remove the relation",
+        400,
+        'Collection \\"gone\\" doesn\'t exist',
+    ),
+    "fields of a collection the file lacks": (
+        _fields_of_a_missing_collection,
+        "collection 'gone' is not defined: add it, or remove its fields",
+        500,
+        "Cannot read properties of undefined",
+    ),
+    "a relation listed twice": (
+        _relation_twice,
+        "relation articles.author is defined again (also in model.yaml): keep one",
+        204,
+        "",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_what_directus_refuses_is_refused_before_anything_is_sent(
+    project: Project, directus_pool: ServerPool, case: str
+) -> None:
+    edit, said, status, answer = CASES[case]
+    with (
+        directus_pool.new_server(VERSION, seeded=True) as dev,
+        directus_pool.new_server(VERSION) as prod,
+    ):
+        snapshot = demo_model.snapshot(dev.url, dev.token)
+        edit(snapshot)
+        path = project.root / "model.yaml"
+        path.write_text(yamlio.dump(snapshot))
+        project.configure(prod=prod.url)
+        project.token("prod", prod.token)
+        before = demo_model.snapshot(prod.url, prod.token)
+
+        pushed = project.run("push", "--env", "prod", "--yes", "--from", str(path))
+        assert pushed.code == 1, pushed.output
+        assert said in pushed.err
+        assert "hint: `directus-gitops check` lists every problem; nothing was compared or sent" in pushed.err
+        assert demo_model.snapshot(prod.url, prod.token) == before
+
+        # Directus's own diff and apply of the same file, as the refusal saves the user from.
+        with httpx.Client(base_url=prod.url, headers={"Authorization": f"Bearer {prod.token}"}, timeout=120) as http:
+            diff = http.post("/schema/diff", json=snapshot)
+            assert diff.status_code == 200, diff.text
+            applied = http.post("/schema/apply", json=diff.json()["data"])
+            assert applied.status_code == status, applied.text
+            assert answer in applied.text
+            after = http.get("/schema/snapshot").json()["data"]
+        if status != 204:
+            assert demo_model.snapshot(prod.url, prod.token) == before  # rolled back: nothing applied
+        else:  # applied, and never again what the file says: the relation comes back three times
+            listed = [r for r in after["relations"] if (r["collection"], r["field"]) == ("articles", "author")]
+            assert len(listed) == 3
