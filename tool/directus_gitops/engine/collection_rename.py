@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -70,10 +70,6 @@ class Done:
 
 def _collection_path(name: str) -> str:
     return f"/collections/{quote(name, safe='')}"
-
-
-def _items_path(name: str) -> str:
-    return f"/items/{quote(name, safe='')}"
 
 
 def perform(
@@ -169,22 +165,10 @@ def _created_like(collection: Mapping[str, Any], fields: Sequence[Mapping[str, A
     return {"collection": new, "meta": meta, "schema": {"name": new}, "fields": body}
 
 
-def _pages(client: DirectusClient, collection: str, fields: Sequence[str], primary: str) -> Iterator[list[Any]]:
-    offset = 0
-    while True:
-        params = {"fields": ",".join(fields), "sort": primary, "limit": str(BATCH), "offset": str(offset)}
-        data = client.read(_items_path(collection), params)
-        rows = [data] if isinstance(data, dict) else list(data or [])
-        yield rows
-        if isinstance(data, dict) or len(rows) < BATCH:
-            return
-        offset += BATCH
-
-
 def _digest(client: DirectusClient, collection: str, columns: Sequence[str], primary: str) -> tuple[int, str]:
     """The row count and a checksum of every column of ``collection``, read in key order."""
     digest, counted = hashlib.sha256(), 0
-    for rows in _pages(client, collection, columns, primary):
+    for rows in field_rename.pages(client, collection, columns, primary):
         for row in rows:
             counted += 1
             digest.update(json.dumps([row.get(name) for name in columns], sort_keys=True).encode() + b"\n")
@@ -197,18 +181,18 @@ def _copy(
     """Every row of ``old`` into ``new`` with its key; rows there already are patched where they
     differ (a resumed copy). Then both read back: the count and the checksum must agree."""
     there: dict[str, dict[str, Any]] = {}
-    for rows in _pages(client, new, columns, primary):
+    for rows in field_rename.pages(client, new, columns, primary):
         there.update({json.dumps(row.get(primary)): row for row in rows})
     copied = 0
-    for rows in _pages(client, old, columns, primary):
+    for rows in field_rename.pages(client, old, columns, primary):
         missing = [row for row in rows if json.dumps(row.get(primary)) not in there]
         differing = [
             row for row in rows if json.dumps(row.get(primary)) in there and row != there[json.dumps(row.get(primary))]
         ]
         if missing:
-            client.write("POST", _items_path(new), missing)
+            client.write("POST", field_rename.items_path(new), missing)
         if differing:
-            client.write("PATCH", _items_path(new), differing)
+            client.write("PATCH", field_rename.items_path(new), differing)
         copied += len(rows)
         if copied and copied % (BATCH * 10) == 0:
             progress(f"copying {old} → {new}: {copied} row(s)")

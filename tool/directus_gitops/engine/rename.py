@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,7 +194,7 @@ def _fields_path(collection: str, field: str | None = None) -> str:
     return f"{path}/{quote(field, safe='')}" if field is not None else path
 
 
-def _items_path(collection: str) -> str:
+def items_path(collection: str) -> str:
     return f"/items/{quote(collection, safe='')}"
 
 
@@ -227,11 +227,12 @@ class Copied:
     checksum: str = ""
 
 
-def _pages(client: DirectusClient, collection: str, fields: Sequence[str], primary: str) -> Any:
+def pages(client: DirectusClient, collection: str, fields: Sequence[str], primary: str) -> Iterator[list[Any]]:
+    """``collection``'s rows (``fields`` of each), BATCH at a time in key order (a singleton: its one row)."""
     offset = 0
     while True:
         params = {"fields": ",".join(fields), "sort": primary, "limit": str(BATCH), "offset": str(offset)}
-        data = client.read(_items_path(collection), params)
+        data = client.read(items_path(collection), params)
         rows = [data] if isinstance(data, dict) else list(data or [])
         yield rows
         if isinstance(data, dict) or len(rows) < BATCH:
@@ -245,22 +246,22 @@ def _copy(
     """Every row's old value into the new field, where they differ (a resumed copy writes only
     what is left); then read both back: the count and a checksum of each column must agree."""
     copied = Copied()
-    for rows in _pages(client, rename.collection, [primary, rename.old, rename.new], primary):
+    for rows in pages(client, rename.collection, [primary, rename.old, rename.new], primary):
         batch = [
             {primary: row.get(primary), rename.new: row.get(rename.old)}
             for row in rows
             if row.get(rename.old) != row.get(rename.new)
         ]
         if batch and singleton:
-            client.write("PATCH", _items_path(rename.collection), {rename.new: batch[0][rename.new]})
+            client.write("PATCH", items_path(rename.collection), {rename.new: batch[0][rename.new]})
         elif batch:
-            client.write("PATCH", _items_path(rename.collection), batch)
+            client.write("PATCH", items_path(rename.collection), batch)
         copied.rows += len(rows)
         copied.written += len(batch)
         if copied.rows and copied.rows % (BATCH * 10) == 0:
             progress(copied.rows)
     old_sum, new_sum, counted = hashlib.sha256(), hashlib.sha256(), 0
-    for rows in _pages(client, rename.collection, [primary, rename.old, rename.new], primary):
+    for rows in pages(client, rename.collection, [primary, rename.old, rename.new], primary):
         for row in rows:
             counted += 1
             key = json.dumps(row.get(primary), sort_keys=True)
