@@ -415,3 +415,27 @@ def test_markdown_and_the_diagram_show_the_rename(base: Project) -> None:
     diagram = base.run("diff", "--format", "mermaid")
     assert diagram.code == 0, diagram.output
     assert "renamed from articles" in diagram.out, diagram.out
+
+
+def test_status_shows_a_collection_rename_not_done_on_the_target(base: Project) -> None:
+    from directus_gitops.engine import status
+    from directus_gitops.files.gitrepo import Repo
+    from directus_gitops.model import selection
+    from directus_gitops.reports import status as shown
+
+    assert base.run("rename", "articles", "posts").code == 0
+    base.git("add", "--all")
+    base.git("commit", "--quiet", "-m", "Rename")
+    repo = Repo(base.root)
+    infos = list(repo.history("schema"))
+    live = status.Live(snapshot())  # the target as the commit before the rename left it
+    newest = status.history(repo, "schema", infos[:1], print)  # searched against the rename's commit alone
+    drifted = status.locate("prod", "u", live, newest, rules=selection.Rules(), mode="mirror")
+    assert drifted.state == "drifted"
+    assert [(c.action, c.kind, c.name) for c in drifted.drift if c.action == "rename"] == [
+        ("rename", "collection", "articles → posts")
+    ]
+    assert not drifted.drift.data_loss
+    table = shown.text([drifted], "HEAD")
+    assert "→ rename collection articles → posts (not done on the target)" in table, table
+    assert "data loss" not in table, table

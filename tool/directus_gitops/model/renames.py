@@ -618,17 +618,17 @@ def fold_pending(found: model.ChangeSet, renames: Sequence[Rename]) -> model.Cha
     rename not done on the target, which loses nothing."""
     folded = fold(found, reversed_renames(renames))
     kept = [c for c in folded if c.action != "rename"]
-    pending = [
-        replace(
-            change,
-            field=change.renamed_from,
-            renamed_from=change.field,
-            properties=tuple(model.PropertyChange(p.path, p.new, p.old) for p in change.properties),
-        )
-        for change in folded
-        if change.action == "rename"
-    ]
+    pending = [_undone(change) for change in folded if change.action == "rename"]
     return model.ChangeSet(tuple(kept + pending), found.warnings)
+
+
+def _undone(change: model.Change) -> model.Change:
+    """A rename found from the target to the commit, as the commit records it."""
+    properties = tuple(model.PropertyChange(p.path, p.new, p.old) for p in change.properties)
+    if change.kind == "collection":
+        assert change.renamed_from is not None
+        return replace(change, collection=change.renamed_from, renamed_from=change.collection, properties=properties)
+    return replace(change, field=change.renamed_from, renamed_from=change.field, properties=properties)
 
 
 def _shape(entry: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
@@ -753,4 +753,4 @@ def attribute(found: model.ChangeSet, commits: Mapping[tuple[str, str], str]) ->
 
 def reversed_renames(renames: Sequence[Rename]) -> list[Rename]:
     """The renames undone (newest first): for comparing in the other direction."""
-    return [replace(r, old=r.new, new=r.old) for r in reversed(renames)]
+    return [replace(r, collection=r.new if r.whole else r.collection, old=r.new, new=r.old) for r in reversed(renames)]
