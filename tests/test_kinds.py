@@ -556,6 +556,39 @@ def test_a_setting_the_target_does_not_have_is_not_sent_and_the_plan_says_so() -
     assert sync.plan_against(desired, {"model": "policies", "settings": {}}).desired["settings"] == desired["settings"]
 
 
+def test_settings_never_saved_are_read_with_the_releases_other_columns_as_null() -> None:
+    """Before any setting is saved, Directus answers only those with a default and a null id
+    (measured on 9.26.0): the release's other settings come from its directus_settings columns,
+    so a setting the release has is sent, and one it lacks is still told apart."""
+    from directus_gitops.model.kinds.settings import Settings
+
+    answers: dict[str, Any] = {
+        "/settings": {"id": None, "project_name": "Directus", "auth_login_attempts": 25},
+        "/fields/directus_settings": [
+            {"field": "id", "schema": {}},
+            {"field": "project_name", "schema": {}},
+            {"field": "project_color", "schema": {}},
+            {"field": "branding_divider", "schema": None},  # a divider in the app, no column
+        ],
+    }
+    asked: list[str] = []
+
+    def fetch(path: str, params: Any) -> Any:
+        asked.append(path)
+        return answers[path]
+
+    read = Settings().read(fetch, None)
+    assert read["project_color"] is None and "branding_divider" not in read and read["project_name"] == "Directus"
+    desired = {"model": "policies", "settings": {"project_name": "Shop", "project_color": "#123456", "newer": "x"}}
+    planned = sync.plan_against(desired, {"model": "policies", "settings": read})
+    assert planned.desired["settings"] == {"project_name": "Shop", "project_color": "#123456"}
+    # A stored row is the release's whole list: nothing more is asked.
+    asked.clear()
+    answers["/settings"] = {"id": 1, "project_name": "Shop", "project_color": None}
+    Settings().read(fetch, None)
+    assert asked == ["/settings"]
+
+
 def test_reviewers_read_policy_names_and_no_settings_defaults() -> None:
     old = marked()
     new = copy.deepcopy(old)

@@ -67,7 +67,18 @@ class Settings(ConfigKind):
 
     def read(self, fetch: Fetch, spec: Any, context: Context | None = None) -> Item:
         raw = fetch("/settings", None)
-        return settings(raw if isinstance(raw, dict) else {})
+        raw = dict(raw) if isinstance(raw, dict) else {}
+        if raw and raw.get("id") is None:
+            # Settings never saved (no row: ``id`` null): Directus answers only those with a
+            # default (9.26.0: four). The release's other settings are its directus_settings
+            # columns, which the stored row will hold as null: read as such, so what the
+            # release lacks (``without_unknown``) is told from what it has not stored yet.
+            columns = fetch("/fields/directus_settings", None)
+            for column in columns if isinstance(columns, list) else []:
+                name = column.get("field") if isinstance(column, dict) else None
+                if isinstance(name, str) and column.get("schema") is not None and name not in raw:
+                    raw[name] = None
+        return settings(raw)
 
     def canonical(self, section: Any) -> Any:
         return dict(sorted((section or {}).items()))
@@ -162,7 +173,8 @@ def without_unknown(desired: Mapping[str, Any], current: Mapping[str, Any]) -> t
     that hold a value. A target's settings list every setting its release has, so one missing
     there is a newer release's (``visual_editor_urls``: in 11.6.1, not in 11.4.1): an older
     Directus accepts it in a PATCH and drops it, so sent it changes nothing and compared it
-    never goes away."""
+    never goes away (a target that never saved its settings is read with its release's other
+    columns as null: ``Settings.read``)."""
     ours, theirs = SETTINGS.section(desired), SETTINGS.section(current)
     if not isinstance(ours, dict) or not isinstance(theirs, dict) or not theirs:
         return dict(desired), []
