@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,35 +18,13 @@ from directus_gitops.model import validate
 from directus_gitops.model.kinds import model
 from tests import synthetic
 from tests.conftest import Project
-from tests.test_config_validation import folder_files, full_state
+from tests.test_config_validation import _places, _put, folder_files, full_state
 
 _SCHEMA = store.render(synthetic.model(6, 3))
 _CONFIGURED = folder_files(full_state(model.POLICIES))
 _NAMES = sorted(
     {name for tree in (_SCHEMA, _CONFIGURED) for name in yamlio.load(tree[store.MANIFEST].decode())["collections"]}
 )
-
-
-def _places(value: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    """Every position in a document: each existing value, and a new key in each mapping."""
-    yield at
-    if isinstance(value, dict):
-        yield (*at, "_new_")
-        for key, item in value.items():
-            yield from _places(item, (*at, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _places(item, (*at, index))
-
-
-def _put(document: Any, at: tuple[Any, ...], value: Any) -> Any:
-    if not at:
-        return value
-    parent = document
-    for part in at[:-1]:
-        parent = parent[part]
-    parent[at[-1]] = value
-    return document
 
 
 def _dump(document: Any) -> bytes:
