@@ -57,6 +57,9 @@ WHOLE_READ = (
     "from directus_gitops.model import validate; validate.CHANGED_ONLY_FROM = 10**9; "
     "from directus_gitops.cli import main; main()"
 )
+# Ignore rules that leave the pull request's changes shown: a tenth of the collections (the
+# pull request's names end in 0) and one field of every collection (it changes field_01).
+IGNORING = "environments: {}\nignore:\n  collections: ['*5']\n  fields: ['*.field_03']\n"
 JSON_FLOOR = "import json, sys; snapshots = [json.load(open(path)) for path in sys.argv[1:]]"
 
 
@@ -141,8 +144,30 @@ def measure_size(collections: int, fields: int, rounds: int) -> tuple[str, dict[
             shutil.rmtree(records, ignore_errors=True)
             return run_process([sys.executable, "-c", WHOLE_READ, "diff", "HEAD~1", "HEAD"], root, env)
 
+        # The same pull request with ignore rules in the configuration, and as a developer sees it
+        # before committing (HEAD the model, the working tree the change): each in a clone of its own.
+        ignoring, working = Path(scratch) / "ignoring", Path(scratch) / "working"
+        for clone in (ignoring, working):
+            git(Path(scratch), "clone", "--quiet", str(root), str(clone))
+        (ignoring / "directus-gitops.yaml").write_text(IGNORING)
+        git(working, "reset", "--quiet", "--mixed", "HEAD~1")
+
+        def cold_in(clone: Path, command: list[str]) -> Callable[[], tuple[float, float, str]]:
+            def run() -> tuple[float, float, str]:
+                shutil.rmtree(clone / ".git" / "directus-gitops" / "trees", ignore_errors=True)
+                return run_process(command, clone, env)
+
+            return run
+
         measures = {
             "cold": Measure("`diff HEAD~1 HEAD`, cold (no record: a fresh clone)", cold),
+            "ignoring": Measure(
+                "`diff HEAD~1 HEAD`, cold, with ignore rules (a tenth of the collections, a field of each)",
+                cold_in(ignoring, diff),
+            ),
+            "working": Measure(
+                "`diff` of HEAD and the working tree (the change not committed)", cold_in(working, [str(TOOL), "diff"])
+            ),
             "remembered": Measure("`diff HEAD~1 HEAD`, both commits remembered", remembered),
             "markdown": Measure("`diff HEAD~1 HEAD --format markdown` (the PR comment), cold", comment),
             "whole": Measure("`diff HEAD~1 HEAD`, cold, both commits read whole (as before)", whole),
@@ -153,8 +178,9 @@ def measure_size(collections: int, fields: int, rounds: int) -> tuple[str, dict[
             ),
             "start": Measure("`--version` (start-up floor)", lambda: run_process([str(TOOL), "--version"], root, env)),
         }
-        out = cold()[2]
-        assert f"{CHANGED} to change" in out, out  # the pull request's changes, and nothing else
+        for measure in (measures["cold"], measures["ignoring"], measures["working"]):
+            out = measure.action()[2]
+            assert f"{CHANGED} to change" in out, (measure.name, out)  # the pull request's changes, and nothing else
         names = list(measures)
         for number in range(rounds):
             for name in names[number % len(names) :] + names[: number % len(names)]:

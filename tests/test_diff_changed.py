@@ -15,6 +15,7 @@ import pytest
 from directus_gitops.base.errors import InvalidSnapshotError
 from directus_gitops.engine import diff
 from directus_gitops.files import store
+from directus_gitops.files.gitrepo import Repo
 from directus_gitops.model import treecache, validate
 from directus_gitops.model.kinds import files as config_files
 from tests import synthetic
@@ -320,3 +321,112 @@ def test_the_markdown_and_mermaid_diff_read_the_change_and_what_relates_to_it(
         assert ours.out == theirs.out
     assert f"{many} ||--o{{" not in by_change[1].out  # (drawn from the one side: the many side points)
     assert f"||--o{{ {many} :" in by_change[1].out  # the unchanged collection relating to the changed one
+
+
+# --------------------------------------------------------------------------- (e) with ignore rules
+
+
+def test_with_ignore_rules_the_change_is_read_and_prints_what_the_whole_read_prints(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ignore rules no longer make a diff read both commits whole. What they leave out is
+    decided as the whole read decides it, a relation written in an unread file included: an
+    ignored collection's relation with an alias (``one_field``) on a changed, kept collection
+    takes that alias along."""
+    old = model()
+    many, one = relation_between(old)
+    for entry in old["relations"]:
+        if (entry["collection"], entry["related_collection"]) == (many, one):
+            entry["meta"]["one_field"] = "listed"
+    old["fields"].append(synthetic.field(one, "listed", "alias", "", None, 50))
+    old["fields"][-1]["schema"] = None
+    assert many != one
+    commit(project, old, "old")
+    new = note(old, one, "table_050", "table_060")
+    for entry in new["fields"]:
+        if (entry["collection"], entry["field"]) == (one, "listed"):
+            entry["meta"]["note"] = "the alias of the ignored relation changed"
+        if (entry["collection"], entry["field"]) == ("table_060", "field_02"):
+            entry["meta"]["note"] = "an ignored field changed"
+    commit(project, new, "notes, some on ignored parts")
+    (project.root / "directus-gitops.yaml").write_text(
+        f"ignore:\n  collections: [{many}, table_05*]\n  fields: [table_060.field_02]\n"
+    )
+    counted = parses(monkeypatch)
+    commands = [("diff", "HEAD~1", "HEAD", "--format", fmt) for fmt in ("text", "json", "markdown")]
+    by_change = [project.run(*command) for command in commands]
+    assert set(counted) <= {
+        store.MANIFEST,
+        *(store.collection_file(name) for name in (one, "table_050", "table_060", many)),
+    }
+    assert records(project) == []  # no commit was read whole
+    with monkeypatch.context() as patch:
+        whole_read(patch)
+        whole = [project.run(*command) for command in commands]
+    for command, ours, theirs in zip(commands, by_change, whole, strict=True):
+        assert ours.code == theirs.code == 0, (command, ours.err)
+        assert ours.out == theirs.out, command
+    text = by_change[0].out
+    assert f"{one}.field_01" in text and "table_060.field_01" in text  # kept: shown
+    assert f"{one}.listed" not in text and "table_050" not in text and "table_060.field_02" not in text
+
+
+# --------------------------------------------------------------------------- (f) the working tree
+
+
+def disk_sides(project: Project) -> tuple[diff.Side, diff.Side]:
+    return diff.revision_side(Repo(project.root), "HEAD", "schema"), diff.path_side(project.schema)
+
+
+def test_the_working_tree_is_read_by_the_change(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``diff`` of HEAD and the working tree (what a developer runs after ``pull``) parses the
+    files that differ on disk only (each file's bytes are read to tell which; none is parsed)."""
+    old = model()
+    changed = ("table_010", "table_050", "table_090")
+    commit(project, old, "old")
+    store.write_tree(project.schema, store.render(note(old, *changed)))
+    counted = parses(monkeypatch)
+    result = project.run("diff")
+    assert result.code == 0, result.err
+    assert "0 to add, 3 to change, 0 to destroy" in result.out
+    assert set(counted) == {store.MANIFEST, *(store.collection_file(name) for name in changed)}
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_working_tree_read_by_the_change_prints_what_the_whole_read_prints(
+    project: Project, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    old = odd(model(seed), seed)
+    commit(project, old, "old")
+    store.write_tree(project.schema, store.render(synthetic.edited(old, edits=4, seed=seed + 20)))
+    before, after = disk_sides(project)
+    assert before.tree is not None and after.tree is not None
+    assert validate.load_changed(before.tree, after.tree) is not None  # read by the change
+    commands = [("diff", "--format", fmt) for fmt in ("text", "json", "markdown")] + [("diff", "--details")]
+    by_change = [project.run(*command) for command in commands]
+    with monkeypatch.context() as patch:
+        whole_read(patch)
+        whole = [project.run(*command) for command in commands]
+    for command, ours, theirs in zip(commands, by_change, whole, strict=True):
+        assert ours.code == theirs.code == 0, (command, ours.err)
+        assert ours.out == theirs.out, command
+    assert "to change" in by_change[0].out or "to add" in by_change[0].out
+
+
+@pytest.mark.parametrize("name", list(BREAKAGES))
+def test_a_working_tree_change_that_breaks_a_reference_elsewhere_is_refused(
+    project: Project, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    prepare, breaking = BREAKAGES[name]
+    old = prepare(model())
+    new, message = breaking(old)
+    commit(project, old, "valid")
+    store.write_tree(project.schema, store.render(new))
+    before, after = disk_sides(project)
+    assert before.tree is not None and after.tree is not None
+    assert validate.load_changed(before.tree, after.tree) is None  # the change's own reading finds it
+    result = project.run("diff")
+    assert result.code == 1 and message in result.err
+    with monkeypatch.context() as patch:
+        whole_read(patch)
+        assert project.run("diff").err == result.err  # reported as the whole read reports it

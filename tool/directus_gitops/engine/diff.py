@@ -189,8 +189,9 @@ def compare_schema(
 
     Two committed folders already read once (``treecache``) are compared by the entries that
     differ only, and ``before`` and ``after`` hold only those, unless ``whole`` is asked for;
-    two committed folders not remembered, by the collection files that differ only
-    (``validate.load_changed``), when most files are the same on both sides.
+    two schema folders otherwise (committed ones not remembered, or a folder on disk such as
+    the working tree's), by the collection files that differ only (``validate.load_changed``),
+    when most files are the same on both sides; with ignore rules too (:func:`_changed_ignoring`).
     Without ``remember``, folders read in full are not remembered (a walk through more commits
     than are kept would only replace records with records); ``shared`` is as for
     :func:`snapshots`. With ``related`` (for a diagram of the change), what relates to the
@@ -200,6 +201,10 @@ def compare_schema(
         remembered = (None if related else _remembered(old, new)) or _changed(old, new, shared, related)
         if remembered is not None:
             return remembered
+    if not whole and rules:
+        ignoring = _changed_ignoring(old, new, rules, shared)
+        if ignoring is not None:
+            return ignoring
     before, after = snapshots(old, new, remember=remember, shared=shared)
     if rules:
         before, after = selection.apply(before, rules)[0], selection.apply(after, rules)[0]
@@ -240,10 +245,10 @@ def _remembered(old: Side, new: Side) -> Comparison | None:
 
 
 def _changed(old: Side, new: Side, shared: validate.Shared | None, related: bool = False) -> Comparison | None:
-    """Both sides committed folders, most of their files the same: only the files that differ
+    """Both sides schema folders, most of their files the same: only the files that differ
     are read (and checked, with what they refer to), then compared; with ``related``, the
     relations of the others to the collections of those files too."""
-    if old.tree is None or new.tree is None or old.tree.key is None or new.tree.key is None:
+    if old.tree is None or new.tree is None:
         return None
     from directus_gitops.model import validate
 
@@ -265,6 +270,27 @@ def _changed(old: Side, new: Side, shared: validate.Shared | None, related: bool
         config_files=found.config,
         related=tuple(relations),
     )
+
+
+def _changed_ignoring(
+    old: Side, new: Side, rules: selection.Rules, shared: validate.Shared | None
+) -> Comparison | None:
+    """:func:`_changed` with ignore rules: what the rules leave out of the files that differ is
+    decided with the relations the unread files hold to those files' collections too (a
+    relation to an ignored collection takes its field along, wherever it is written), which
+    is all :func:`selection.ignored` looks at besides names. None (read whole) when the new
+    side has warnings: they are said of what the rules keep, which only the whole read tells."""
+    found = _changed(old, new, shared, related=True)
+    if found is None or found.warnings:
+        return None
+    context = list(found.related)
+
+    def kept(side: snap.Snapshot) -> snap.Snapshot:
+        parts = selection.ignored({**side, "relations": [*side.get("relations", []), *context]}, rules)
+        return selection.without(side, parts) if parts else side
+
+    before, after = kept(found.before), kept(found.after)
+    return Comparison(changes.compare(before, after), before, after, warnings=(), config_files=found.config_files)
 
 
 class Checkout:

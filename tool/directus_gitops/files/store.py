@@ -297,7 +297,7 @@ class Tree:
     # nothing more one file at a time.
     prefetch: Callable[[list[str]], None] | None = None
     # The files whose bytes hold any of these strings, without parsing any (committed folders:
-    # ``git grep``); None where it would cost as much as reading every file.
+    # ``git grep``; folders on disk: each file's bytes); None where none can be told apart.
     search: Callable[[list[str]], set[str]] | None = None
 
 
@@ -697,7 +697,16 @@ def folder_tree(root: Path) -> Tree:
         data = read(relpath)
         return None if data is None else blob_id(data)
 
-    return Tree(read, str(root), file_id, lambda: list_files(root))
+    def search(needles: list[str]) -> set[str]:
+        """The files whose bytes hold any of ``needles``: each file read, none parsed."""
+        wanted = [needle.encode() for needle in needles]
+        return {
+            relpath
+            for relpath in list_files(root)
+            if (data := read(relpath)) is not None and any(needle in data for needle in wanted)
+        }
+
+    return Tree(read, str(root), file_id, lambda: list_files(root), search=search)
 
 
 def memory_tree(files: Mapping[str, bytes], source: str) -> Tree:

@@ -189,7 +189,7 @@ def ignored(snapshot: Mapping[str, Any], rules: Rules) -> Ignored:
     )
 
 
-def _without(snapshot: Mapping[str, Any], parts: Ignored) -> dict[str, Any]:
+def without(snapshot: Mapping[str, Any], parts: Ignored) -> dict[str, Any]:
     result = dict(snapshot)
     result["collections"] = [c for c in snapshot.get("collections", []) if c["collection"] not in parts.collections]
     result["fields"] = [f for f in snapshot.get("fields", []) if _key(f) not in parts.fields]
@@ -204,7 +204,7 @@ def apply(snapshot: Mapping[str, Any], rules: Rules) -> tuple[dict[str, Any], Ig
     parts = ignored(snapshot, rules)
     if not parts:
         return dict(snapshot), parts
-    return _without(snapshot, parts), parts
+    return without(snapshot, parts), parts
 
 
 # --------------------------------------------------------------------------- what a push keeps

@@ -1328,14 +1328,14 @@ def _definitions(placed: Iterable[_Placed]) -> tuple[set[str], set[tuple[str, st
 
 
 def load_changed(old: store.Tree, new: store.Tree, shared: Shared | None = None) -> Changed | None:
-    """The two committed folders for comparing them, each read only as far as it differs from
+    """The two schema folders (committed, or on disk) for comparing them, each read only as far as it differs from
     the other and checked as ``check`` does for everything the change touches; None when that
     does not apply (a layout other than split, different origins, too few files the same) or
     when something is wrong: reading them whole (:func:`load_tree`) then says exactly what."""
     checkers: list[_Checker] = []
     manifests: list[dict[str, Any]] = []
     for tree in (old, new):
-        if tree.prefetch is None or tree.search is None:
+        if tree.search is None:
             return None
         checker = _Checker(tree.read, set(tree.names()), _shown_in(tree.source), render=False)
         if shared is not None:
@@ -1376,8 +1376,8 @@ def load_changed(old: store.Tree, new: store.Tree, shared: Shared | None = None)
         wanted = [path for path in wanted if path not in same]
         if config == "differs":
             wanted += store.config_files(manifest)
-        assert tree.prefetch is not None
-        tree.prefetch([path for path in wanted if path in checker.files])
+        if tree.prefetch is not None:
+            tree.prefetch([path for path in wanted if path in checker.files])
         checker.layout, checker.format_version = "split", manifest["format_version"]
         checker.skip = frozenset(same)
         checker.elsewhere = _Elsewhere(checker, index, checker.skip)
@@ -1451,9 +1451,10 @@ def _mentioning(
     names = collections | {collection for collection, _ in fields}
     if not all(_PLAIN_NAME.fullmatch(name) and name.isprintable() for name in names | {f for _, f in fields}):
         return None
-    assert tree.search is not None and tree.prefetch is not None
+    assert tree.search is not None
     found = sorted(tree.search(sorted(names | {"\\"})) & unread)
-    tree.prefetch(found)
+    if tree.prefetch is not None:
+        tree.prefetch(found)
 
     def word(name: str) -> re.Pattern[bytes]:  # the name, not part of a longer one
         return re.compile(rb"(?<![\w.~-])" + re.escape(name.encode()) + rb"(?![\w.~-])")
