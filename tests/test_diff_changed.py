@@ -19,7 +19,7 @@ from directus_gitops.files.gitrepo import Repo
 from directus_gitops.model import treecache, validate
 from directus_gitops.model.kinds import files as config_files
 from tests import synthetic
-from tests.conftest import Project
+from tests.conftest import Project, Result
 from tests.test_diff_fast import commit, odd, sides
 from tests.test_treecache import records
 
@@ -66,6 +66,25 @@ def whole_read(patch: pytest.MonkeyPatch) -> None:
     patch.setattr(validate, "CHANGED_ONLY_FROM", 10**9)
     patch.setattr(treecache, "load", lambda tree: None)
     patch.setattr(treecache, "save", lambda tree, record: None)
+
+
+def disk_sides(project: Project) -> tuple[diff.Side, diff.Side]:
+    """HEAD, and the schema folder on disk."""
+    return diff.revision_side(Repo(project.root), "HEAD", "schema"), diff.path_side(project.schema)
+
+
+def as_whole_read_prints(
+    project: Project, monkeypatch: pytest.MonkeyPatch, commands: list[tuple[str, ...]]
+) -> list[Result]:
+    """Each command's result, checked equal (and successful) to reading both sides whole."""
+    by_change = [project.run(*command) for command in commands]
+    with monkeypatch.context() as patch:
+        whole_read(patch)
+        whole = [project.run(*command) for command in commands]
+    for command, ours, theirs in zip(commands, by_change, whole, strict=True):
+        assert ours.code == theirs.code == 0, (command, ours.err)
+        assert ours.out == theirs.out, command
+    return by_change
 
 
 def relation_between(snapshot: dict[str, Any]) -> tuple[str, str]:
@@ -124,16 +143,16 @@ def test_small_models_and_large_changes_are_read_whole(project: Project, monkeyp
 # --------------------------------------------------------------------------- (b) broken references
 
 
-def refused(project: Project) -> list[str]:
+def refused(project: Project, committed: bool = True) -> list[str]:
     with pytest.raises(InvalidSnapshotError) as caught:
-        diff.compare(*sides(project))
+        diff.compare(*(sides(project) if committed else disk_sides(project)))
     return caught.value.problems
 
 
-def whole_refusal(project: Project, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def whole_refusal(project: Project, monkeypatch: pytest.MonkeyPatch, committed: bool = True) -> list[str]:
     with monkeypatch.context() as patch:
         whole_read(patch)
-        return refused(project)
+        return refused(project, committed)
 
 
 def _removed_related(snapshot: dict[str, Any]) -> tuple[dict[str, Any], str]:
@@ -176,22 +195,26 @@ BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], Callable[
 }
 
 
+@pytest.mark.parametrize("committed", [True, False], ids=["committed", "working tree"])
 @pytest.mark.parametrize("name", list(BREAKAGES))
 def test_a_change_that_breaks_a_reference_elsewhere_is_refused(
-    project: Project, monkeypatch: pytest.MonkeyPatch, name: str
+    project: Project, monkeypatch: pytest.MonkeyPatch, name: str, committed: bool
 ) -> None:
     prepare, breaking = BREAKAGES[name]
     old = prepare(model())
     new, message = breaking(old)
     commit(project, old, "valid")
-    commit(project, new, name)
-    before, after = sides(project)
+    if committed:
+        commit(project, new, name)
+    else:
+        store.write_tree(project.schema, store.render(new))
+    before, after = sides(project) if committed else disk_sides(project)
     assert before.tree is not None and after.tree is not None
     assert validate.load_changed(before.tree, after.tree) is None  # the change's own reading finds it
-    problems = refused(project)
+    problems = refused(project, committed)
     assert any(message in problem for problem in problems), problems
-    assert problems == whole_refusal(project, monkeypatch)  # reported as the whole read reports it
-    result = project.run("diff", "HEAD~1", "HEAD")
+    assert problems == whole_refusal(project, monkeypatch, committed)  # reported as the whole read reports it
+    result = project.run("diff", "HEAD~1", "HEAD") if committed else project.run("diff")
     assert result.code == 1 and message in result.err
 
 
@@ -273,13 +296,7 @@ def test_every_format_prints_what_the_whole_read_prints(
     assert validate.load_changed(before.tree, after.tree) is not None  # read by the change
     commands = [("diff", "HEAD~1", "HEAD", "--format", fmt) for fmt in ("text", "json", "markdown", "mermaid")]
     commands += [("diff", "HEAD~1", "HEAD", "--details"), ("log",), ("log", "--format", "json")]
-    by_change = [project.run(*command) for command in commands]
-    with monkeypatch.context() as patch:
-        whole_read(patch)
-        whole = [project.run(*command) for command in commands]
-    for command, ours, theirs in zip(commands, by_change, whole, strict=True):
-        assert ours.code == theirs.code == 0, (command, ours.err)
-        assert ours.out == theirs.out, command
+    by_change = as_whole_read_prints(project, monkeypatch, commands)
     assert "to change" in by_change[0].out or "to add" in by_change[0].out
 
 
@@ -352,30 +369,20 @@ def test_with_ignore_rules_the_change_is_read_and_prints_what_the_whole_read_pri
     (project.root / "directus-gitops.yaml").write_text(
         f"ignore:\n  collections: [{many}, table_05*]\n  fields: [table_060.field_02]\n"
     )
-    counted = parses(monkeypatch)
-    commands = [("diff", "HEAD~1", "HEAD", "--format", fmt) for fmt in ("text", "json", "markdown")]
-    by_change = [project.run(*command) for command in commands]
-    assert set(counted) <= {
-        store.MANIFEST,
-        *(store.collection_file(name) for name in (one, "table_050", "table_060", many)),
-    }
-    assert records(project) == []  # no commit was read whole
     with monkeypatch.context() as patch:
-        whole_read(patch)
-        whole = [project.run(*command) for command in commands]
-    for command, ours, theirs in zip(commands, by_change, whole, strict=True):
-        assert ours.code == theirs.code == 0, (command, ours.err)
-        assert ours.out == theirs.out, command
+        counted = parses(patch)
+        assert project.run("diff", "HEAD~1", "HEAD").code == 0
+    touched = (one, "table_050", "table_060", many)
+    assert set(counted) <= {store.MANIFEST, *(store.collection_file(name) for name in touched)}
+    assert records(project) == []  # no commit was read whole
+    commands = [("diff", "HEAD~1", "HEAD", "--format", fmt) for fmt in ("text", "json", "markdown")]
+    by_change = as_whole_read_prints(project, monkeypatch, commands)
     text = by_change[0].out
     assert f"{one}.field_01" in text and "table_060.field_01" in text  # kept: shown
     assert f"{one}.listed" not in text and "table_050" not in text and "table_060.field_02" not in text
 
 
 # --------------------------------------------------------------------------- (f) the working tree
-
-
-def disk_sides(project: Project) -> tuple[diff.Side, diff.Side]:
-    return diff.revision_side(Repo(project.root), "HEAD", "schema"), diff.path_side(project.schema)
 
 
 def test_the_working_tree_is_read_by_the_change(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -403,30 +410,5 @@ def test_the_working_tree_read_by_the_change_prints_what_the_whole_read_prints(
     assert before.tree is not None and after.tree is not None
     assert validate.load_changed(before.tree, after.tree) is not None  # read by the change
     commands = [("diff", "--format", fmt) for fmt in ("text", "json", "markdown")] + [("diff", "--details")]
-    by_change = [project.run(*command) for command in commands]
-    with monkeypatch.context() as patch:
-        whole_read(patch)
-        whole = [project.run(*command) for command in commands]
-    for command, ours, theirs in zip(commands, by_change, whole, strict=True):
-        assert ours.code == theirs.code == 0, (command, ours.err)
-        assert ours.out == theirs.out, command
+    by_change = as_whole_read_prints(project, monkeypatch, commands)
     assert "to change" in by_change[0].out or "to add" in by_change[0].out
-
-
-@pytest.mark.parametrize("name", list(BREAKAGES))
-def test_a_working_tree_change_that_breaks_a_reference_elsewhere_is_refused(
-    project: Project, monkeypatch: pytest.MonkeyPatch, name: str
-) -> None:
-    prepare, breaking = BREAKAGES[name]
-    old = prepare(model())
-    new, message = breaking(old)
-    commit(project, old, "valid")
-    store.write_tree(project.schema, store.render(new))
-    before, after = disk_sides(project)
-    assert before.tree is not None and after.tree is not None
-    assert validate.load_changed(before.tree, after.tree) is None  # the change's own reading finds it
-    result = project.run("diff")
-    assert result.code == 1 and message in result.err
-    with monkeypatch.context() as patch:
-        whole_read(patch)
-        assert project.run("diff").err == result.err  # reported as the whole read reports it
