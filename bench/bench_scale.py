@@ -172,6 +172,10 @@ def measure_size(collections: int, fields: int, rounds: int) -> tuple[str, dict[
             "markdown": Measure("`diff HEAD~1 HEAD --format markdown` (the PR comment), cold", comment),
             "whole": Measure("`diff HEAD~1 HEAD`, cold, both commits read whole (as before)", whole),
             "check": Measure("`check` (the whole folder)", lambda: run_process([str(TOOL), "check"], root, env)),
+            "since": Measure(
+                "`check --since HEAD~1` (what the pull request changed)",
+                lambda: run_process([str(TOOL), "check", "--since", "HEAD~1"], root, env),
+            ),
             "json": Measure(
                 "JSON-load floor: both whole snapshots loaded as JSON",
                 lambda: run_process([sys.executable, "-c", JSON_FLOOR, *map(str, jsons)], root, env),

@@ -437,10 +437,22 @@ def merge_file(base: Path, ours: Path, theirs: Path, path: str) -> int:
     help="text: problems on stderr; json: a versioned report on stdout.",
 )
 @click.option("--strict", is_flag=True, help="Fail on warnings too (what Directus accepts but looks broken).")
+@click.option(
+    "--since",
+    metavar="REV",
+    help="Check only what differs from the schema folder committed at REV (and what it refers to), "
+    "as a pre-commit hook on a large model would: --since HEAD.",
+)
 @config_option
 @click.pass_context
 def check(
-    ctx: click.Context, paths: tuple[Path, ...], fix: bool, fmt: str, strict: bool, config_path: Path | None
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    fix: bool,
+    fmt: str,
+    strict: bool,
+    since: str | None,
+    config_path: Path | None,
 ) -> int:
     """Validate schema files offline; --fix restores canonical form.
 
@@ -454,12 +466,22 @@ def check(
     naming a missing field) is a warning, path:line: warning: message, which fails only
     with --strict. A PATH may also be a snapshot file such as Directus's own snapshot.yaml.
     diff, plan and push apply the same rules and refuse a snapshot with any problem other
-    than canonical form or a warning.
+    than canonical form or a warning. With --since REV, only the files that differ from
+    REV are read and checked, with what they refer to (a change that breaks a reference
+    in an unchanged file is still found); files unchanged since REV are not checked again.
     """
     from directus_gitops.commands import check as command
 
     cfg = _load_config(ctx, config_path)
-    return command.run(cfg, Console(), paths=list(paths), fix=fix, fmt=fmt, strict=strict)  # type: ignore[arg-type]
+    return command.run(
+        cfg,
+        Console(),
+        paths=list(paths),
+        fix=fix,
+        fmt=fmt,  # type: ignore[arg-type]
+        strict=strict,
+        since=since,
+    )
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from directus_gitops.base.console import Console, display
-from directus_gitops.base.errors import ExitCode
+from directus_gitops.base.errors import ConfigError, ExitCode
 from directus_gitops.base.formats import JSON_FORMAT_VERSION
 from directus_gitops.commands.merge import warn_unregistered
 from directus_gitops.files import store
@@ -73,14 +73,42 @@ def _variables(folder: Path, console: Console) -> None:
         )
 
 
+def _since(config: Config, rev: str, console: Console) -> validate.Report | None:
+    """The configured schema folder checked as far as it differs from ``rev`` (None: whole)."""
+    from directus_gitops.engine import diff as comparing
+
+    git = comparing.Checkout(config)
+    if not git.repo().has_commits():  # the first commit (a pre-commit hook's): all of it is new
+        return None
+    old = comparing.revision_side(git.repo(), rev, git.folder())
+    report = validate.check_since(old.tree, config.schema_dir) if old.tree is not None else None
+    if report is not None:
+        console.info(f"{display(config.schema_dir)}: checked as far as it differs from {rev}.")
+    return report
+
+
 def run(
-    config: Config, console: Console, *, paths: list[Path], fix: bool, fmt: CheckFormat = "text", strict: bool = False
+    config: Config,
+    console: Console,
+    *,
+    paths: list[Path],
+    fix: bool,
+    fmt: CheckFormat = "text",
+    strict: bool = False,
+    since: str | None = None,
 ) -> int:
+    if since is not None and (paths or fix):
+        raise ConfigError(
+            "--since checks the configured schema folder as far as it changed: give it no PATH and no --fix",
+            hint="directus-gitops check --since HEAD",
+        )
     reports = []
     for path in paths or [config.schema_dir]:
         if fix and path.is_dir():
             store.recover(path)  # finish a write an interruption left half-done
-        report = validate.check_path(path, config.layout)
+        report = (_since(config, since, console) if since is not None else None) or validate.check_path(
+            path, config.layout
+        )
         if fix and report.problems and report.root.is_dir():  # read whole: the canonical files to write
             report = validate.check_path(report.root, config.layout, whole=True)
         if fix and report.problems and report.canonical is not None:

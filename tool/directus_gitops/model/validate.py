@@ -207,16 +207,28 @@ class _Index:
     ) -> dict[str, bytes]:
         """The canonical manifest for what the let-go files hold (each of them was compared
         with its own canonical form as it was read)."""
-        snapshot: snap.Snapshot = {
-            **header,
-            "collections": [{"collection": name} for name in sorted(self.names)],
-            "fields": [],
-            "relations": [],
-        }
-        if "system_fields" in manifest:
-            snapshot["systemFields"] = [item.entry for item in _named(placed) if item.key == "systemFields"]
-        rendered = store.render(snapshot, "split", manifest.get("config"), renames=manifest.get("renames"))
-        return {store.MANIFEST: rendered[store.MANIFEST]}
+        system_fields = [item.entry for item in _named(placed) if item.key == "systemFields"]
+        return _canonical_manifest(header, self.names, system_fields, manifest)
+
+
+def _canonical_manifest(
+    header: Mapping[str, Any],
+    names: AbstractSet[str],
+    system_fields: list[snap.Entry] | None,
+    manifest: Mapping[str, Any],
+) -> dict[str, bytes]:
+    """The canonical manifest of a split folder holding collections ``names`` (the manifest
+    says no more of them) and, when ``manifest`` lists them, ``system_fields``."""
+    snapshot: snap.Snapshot = {
+        **header,
+        "collections": [{"collection": name} for name in sorted(names)],
+        "fields": [],
+        "relations": [],
+    }
+    if "system_fields" in manifest:
+        snapshot["systemFields"] = system_fields or []
+    rendered = store.render(snapshot, "split", manifest.get("config"), renames=manifest.get("renames"))
+    return {store.MANIFEST: rendered[store.MANIFEST]}
 
 
 @dataclass
@@ -1314,6 +1326,8 @@ class Changed:
     warnings: tuple[str, ...]  # the new side's warnings about what the change touches
     config: Literal["none", "same", "differs"]  # the configuration kinds' files on both sides
     unread: frozenset[str] = frozenset()  # the collection files the same on both sides, left unread
+    # The new side's findings (none blocking: warnings, cosmetic ones) as ``check`` says them.
+    problems: Callable[[], list[Problem]] = list
 
 
 def _shown_in(source: str) -> Callable[[str], str]:
@@ -1327,17 +1341,21 @@ def _definitions(placed: Iterable[_Placed]) -> tuple[set[str], set[tuple[str, st
     }
 
 
-def load_changed(old: store.Tree, new: store.Tree, shared: Shared | None = None) -> Changed | None:
+def load_changed(
+    old: store.Tree, new: store.Tree, shared: Shared | None = None, shown: Callable[[str], str] | None = None
+) -> Changed | None:
     """The two schema folders (committed, or on disk) for comparing them, each read only as far as it differs from
     the other and checked as ``check`` does for everything the change touches; None when that
     does not apply (a layout other than split, different origins, too few files the same) or
-    when something is wrong: reading them whole (:func:`load_tree`) then says exactly what."""
+    when something is wrong: reading them whole (:func:`load_tree`) then says exactly what.
+    ``shown`` names the new side's files (default: as its tree's source names them)."""
     checkers: list[_Checker] = []
     manifests: list[dict[str, Any]] = []
     for tree in (old, new):
         if tree.search is None:
             return None
-        checker = _Checker(tree.read, set(tree.names()), _shown_in(tree.source), render=False)
+        named = shown if shown is not None and tree is new else _shown_in(tree.source)
+        checker = _Checker(tree.read, set(tree.names()), named, render=False)
         if shared is not None:
             checker.file_id, checker.parsed, checker.shared = tree.file_id, shared.parsed, shared
         if store.MANIFEST not in checker.files:
@@ -1414,7 +1432,48 @@ def load_changed(old: store.Tree, new: store.Tree, shared: Shared | None = None)
         tuple(finding.message for finding in checkers[1].findings if finding.warning),
         config,
         frozenset(same),
+        checkers[1].problems,
     )
+
+
+def check_since(old: store.Tree, root: Path) -> Report | None:
+    """``check --since REV``: the schema folder ``root`` checked as far as it differs from
+    ``old`` (the folder committed at REV). The files that differ are read and checked with what
+    they refer to, as a diff reads them (:func:`load_changed`: a change that breaks a reference
+    in a file it leaves alone is still found), and compared with their canonical form, the
+    manifest too. None where that does not apply or where anything is wrong but form: the
+    whole check (:func:`check_folder`) then says exactly what. A file the same as at REV is
+    not checked again: the whole check, in CI, checks everything."""
+    if store.pending(root):
+        return None
+    new = store.folder_tree(root)
+    found = load_changed(old, new, shown=lambda relpath: display(root / relpath))
+    if found is None:
+        return None
+    manifest = store.parse_document(new.read(store.MANIFEST) or b"", store.MANIFEST)  # (checked just now)
+    index = {name: store.normal(relpath) for name, relpath in manifest["collections"].items()}
+    entries: dict[str, snap.Snapshot] = defaultdict(lambda: {"collections": [], "fields": [], "relations": []})
+    for key in ("collections", "fields", "relations"):
+        for entry in found.after.get(key, []):
+            entries[entry["collection"]][key].append(entry)
+    header = {key: value for key, value in found.after.items() if key not in snap.LIST_KEYS}
+    system_fields = found.after.get("systemFields") if "system_fields" in manifest else None
+    expected = _canonical_manifest(header, set(index), system_fields, manifest)
+    for name, relpath in index.items():
+        if relpath in found.unread:
+            continue
+        rendered = store.render(entries[name])
+        del rendered[store.MANIFEST]
+        if set(rendered) != {relpath}:
+            return None  # the canonical layout has it elsewhere: the whole check says where
+        expected.update(rendered)
+    problems = found.problems()
+    for relpath, want in sorted(expected.items()):
+        data = new.read(relpath)
+        if data is not None and data != want:
+            line = _first_difference(data, want)
+            problems.append(Problem(display(root / relpath), line, "not in canonical form", cosmetic=True))
+    return Report(root, problems, None, None, "split", manifest.get("format_version"))
 
 
 def relations_to(tree: store.Tree, collections: AbstractSet[str], unread: AbstractSet[str]) -> list[snap.Entry] | None:
