@@ -994,11 +994,15 @@ def _references(
         return _Finding(item.relpath, (*item.at, *at), f"{item.name}: {message}", blocking=False, warning=warning)
 
     undefined: set[str] = set()
+    undefined_fields: dict[Any, list[str]] = {}
     for item in by_key.get("fields", []):
         collection = item.entry["collection"]
         if not exists(collection) and collection not in undefined:
             undefined.add(collection)  # once per collection, not once per field, naming them all
-            names = sorted(str(name) for owner, name in listed if owner == collection) or [str(item.entry.get("field"))]
+            if not undefined_fields:  # grouped once, when the first undefined collection is met
+                for owner, name in listed:
+                    undefined_fields.setdefault(owner, []).append(str(name))
+            names = sorted(undefined_fields.get(collection) or [str(item.entry.get("field"))])
             shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
             message = f"collection '{collection}' is not defined: add it, or remove its fields ({shown})"
             yield broken(item, (), message)
