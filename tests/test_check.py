@@ -84,7 +84,7 @@ def test_fields_of_an_undefined_collection_are_reported_once(project: Project, s
         f"schema/collections/articles.yaml:{relation}: articles.author: related collection 'authors' is not "
         "defined: add it, or remove the relation",
         f"schema/collections/authors.yaml:{line_of(authors, '- field: bio')}: "
-        "authors.bio: collection 'authors' is not defined: add it, or remove its fields",
+        "authors.bio: collection 'authors' is not defined: add it, or remove its fields (bio, id, name)",
     ]
 
 
@@ -171,8 +171,8 @@ def test_missing_files_duplicates_and_versions(project: Project, schema: Path) -
     )
     again = "collection articles is defined again (also in collections/articles.yaml): keep one"
     assert f"schema/collections/authors.yaml:{line_of(authors, 'collection: articles')}: {again}" in found
-    second_bio = lines_of(authors, "- field: bio")[1]
-    again = "field articles.bio is defined again (also in collections/authors.yaml): keep one"
+    first_bio, second_bio = lines_of(authors, "- field: bio")[:2]
+    again = f"field articles.bio is defined again (also at line {first_bio}): keep one"
     assert f"schema/collections/authors.yaml:{second_bio}: {again}" in found
 
     edit(manifest, "format_version: 1", "format_version: 7")
@@ -226,6 +226,30 @@ def test_a_snapshot_file_is_checked_for_references(project: Project) -> None:
         f"snapshot.yaml:{line_of(path, 'writers')}: articles.author: related collection 'writers' is not defined: "
         "add it, or remove the relation"
     ]
+
+
+def test_an_entry_defined_twice_in_one_file_names_the_line_of_the_first(project: Project) -> None:
+    """A public snapshot file (vdistortion/kira-sekira) lists a relation twice: naming the file
+    itself as the other place ("also in snapshot.yaml") did not say which entry to keep."""
+    twice = samples.base()
+    twice["relations"].append(dict(twice["relations"][0], meta=None))
+    path = project.root / "snapshot.yaml"
+    path.write_text(f"version: 1\ndirectus: 12.4.1\nvendor: sqlite\n{_rest(twice)}")
+    result = project.run("check", "snapshot.yaml")
+    assert result.code == 1
+    first, again = _relation_lines(path)
+    assert problems(result) == [
+        f"snapshot.yaml:{again}: relation articles.author is defined again (also at line {first}): keep one "
+        "(Directus would store both and read the relation back three times)"
+    ]
+
+
+def _relation_lines(path: Path) -> tuple[int, int]:
+    """The lines where the two entries of ``relations`` begin."""
+    lines = path.read_text().splitlines()
+    start = lines.index("relations:")
+    entries = [number for number, line in enumerate(lines[start:], start + 1) if line.startswith("- ")]
+    return entries[0], entries[1]
 
 
 def _rest(snapshot: dict[str, object]) -> str:

@@ -9,13 +9,16 @@ database (so no other rule is needed, and none is hiding the case).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+import demo_model
 import pytest
 
-from directus_gitops.files import store
+from directus_gitops.files import store, yamlio
 from tests.conftest import Project
 from tests.directus_harness import ServerPool
 from tests.samples import find
@@ -166,3 +169,43 @@ def test_a_relation_on_an_untracked_field_converges(
         assert find(store.load_path(project.schema).snapshot, "fields", "articles", "editor")["meta"] is None
 
     converges(project, directus_pool, cell, edit, pull_it_back)
+
+
+def test_a_mysql_expression_default_converges_and_gives_new_rows_its_value(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """MySQL 8 reports a json column's `DEFAULT (_utf8mb4'{}')` as `_utf8mb4\\'{}\\'`, flagged generated
+    (a public snapshot file, Huyen1974/web-test, 11.5.1 MySQL). Sent as it was, 11.17.4 stored that
+    text as the default, read it back quoted again (`_utf8mb4\\''{}\\''` on SQLite; MariaDB, measured
+    with the file, `_utf8mb4\\\\\\'{}\\\\\\'`) and not generated: exit 4 on every push. One server: the
+    model is made on it, then the field is dropped and pushed from a MySQL file."""
+    with directus_pool.new_server("11.17.4") as server:
+        project.configure(prod=server.url)
+        project.token("prod", server.token)
+        demo_model.create_collection(server.url, server.token, "inbox")
+        demo_model.add_field(
+            server.url,
+            server.token,
+            "inbox",
+            "data",
+            "json",
+            meta={"interface": "input-code", "special": ["cast-json"]},
+        )
+        snapshot = demo_model.snapshot(server.url, server.token)
+        demo_model.delete_field(server.url, server.token, "inbox", "data")
+        snapshot["vendor"] = "mysql"
+        find(snapshot, "fields", "inbox", "data")["schema"].update(
+            default_value="_utf8mb4\\'{}\\'", is_generated=True, generation_expression=None
+        )
+        path = project.root / "model.yaml"
+        path.write_text(yamlio.dump(snapshot))
+
+        pushed = project.run("push", "--env", "prod", "--yes", "--no-backup", "--from", str(path))
+        assert pushed.code == 0, pushed.output
+        assert "(mysql-expression-default): 1 × inbox.data" in pushed.out
+        planned = project.run("plan", "--env", "prod", "--exit-code", "--from", str(path))
+        assert planned.code == 0, planned.output
+        # What a new row gets: the JSON object, not the expression's text.
+        with contextlib.closing(sqlite3.connect(server.database)) as database:
+            columns = {row[1]: row[4] for row in database.execute("PRAGMA table_info(inbox)")}
+        assert columns["data"] == "'{}'"

@@ -537,6 +537,44 @@ def test_now_and_current_timestamp_are_one_default() -> None:
     assert {c.name for c in remaining(source, target)} == {"authors.created"}
 
 
+def test_a_mysql_expression_default_is_the_value_it_holds() -> None:
+    """MySQL 8 reports a json column's `DEFAULT (_utf8mb4'{}')` as `_utf8mb4\\'{}\\'`, flagged generated
+    (a public snapshot file from 11.5.1 MySQL): sent as it was, SQLite and MariaDB stored that text and
+    read it back quoted again, never generated (11.17.4, exit 4). A json field's default is read back
+    parsed, a text field's as the string."""
+    source, target = on("mysql"), on("sqlite")
+    expression = {"default_value": "_utf8mb4\\'{}\\'", "is_generated": True, "generation_expression": None}
+    source["fields"].append(samples.field("authors", "data", "json", data_type="json", **expression))
+    source["fields"].append(samples.field("authors", "motto", "text", data_type="text", **expression))
+    source["fields"][-1]["schema"]["default_value"] = (
+        "_utf8mb4\\'it\\\\\\'s\\'"  # it's: the SQL literal, escaped once more
+    )
+    translation = translate.translate(source, target)  # new fields: what is sent
+
+    sent = translation.snapshot
+    data = find(sent, "fields", "authors", "data")["schema"]
+    assert (data["default_value"], data["is_generated"]) == ({}, False)
+    assert find(sent, "fields", "authors", "motto")["schema"]["default_value"] == "it's"
+    assert {(n.rule, n.subject) for n in translation.notes} == {
+        ("mysql-expression-default", "authors.data"),
+        ("mysql-expression-default", "authors.motto"),
+    }
+    # What the target reads back after the apply is the snapshot's.
+    read_back = copy.deepcopy(find(source, "fields", "authors", "data"))
+    read_back["schema"].update(default_value={}, is_generated=False)
+    target["fields"].append(read_back)
+    assert "authors.data" not in {c.name for c in remaining(source, target)}
+    # A target that reads the expression back the same (MySQL 8) keeps it; other defaults are no expressions.
+    mysql = on("mysql", source)
+    assert "mysql-expression-default" not in rules(translate.translate(source, mysql))
+    for plain in ("{}", "draft", "_draft", "_utf8mb4'a'b'"):
+        find(source, "fields", "authors", "data")["schema"]["default_value"] = plain
+        find(source, "fields", "authors", "motto")["schema"]["default_value"] = plain
+        assert "mysql-expression-default" not in rules(translate.translate(source, on("sqlite"))), plain
+    # Only a MySQL snapshot says so.
+    assert "mysql-expression-default" not in rules(translate.translate(on("postgres", source), on("sqlite")))
+
+
 def test_a_column_made_outside_directus_on_the_same_database_is_the_targets() -> None:
     """A PostgreSQL `double precision` column for a `float` field (made by hand) reads back `real`
     when Directus makes it: no apply changes that. A type change still shows."""

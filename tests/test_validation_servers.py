@@ -64,13 +64,13 @@ CASES: dict[str, tuple[Callable[[Snapshot], None], str, int, str]] = {
     ),
     "fields of a collection the file lacks": (
         _fields_of_a_missing_collection,
-        "collection 'gone' is not defined: add it, or remove its fields",
+        "collection 'gone' is not defined: add it, or remove its fields (",
         500,
         "Cannot read properties of undefined",
     ),
     "a relation listed twice": (
         _relation_twice,
-        "relation articles.author is defined again (also in model.yaml): keep one",
+        "relation articles.author is defined again (also at line ",
         204,
         "",
     ),

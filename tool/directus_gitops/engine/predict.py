@@ -37,8 +37,8 @@ SHOWN = 5  # names listed in a refusal; the rest are counted
 ROWS_REFUSE_REQUIRED = ("sqlite", "postgres")
 
 REQUIRED_HINT = (
-    "give the field a default value (schema.default_value), or add it nullable first, fill it, and make it "
-    "required in a later push"
+    "give the field a default value (schema.default_value), or add it nullable first (schema.is_nullable: true), "
+    "fill it, and make it required (schema.is_nullable: false) in a later push"
 )
 IDENTIFIER_HINT = "rename them in the schema files to fit the target's database"
 EXTENSIONS_HINT = (

@@ -16,6 +16,7 @@ whether a system field exists on it).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import re
@@ -106,6 +107,19 @@ RULES: tuple[Rule, ...] = (
         "into `CREATE TABLE` and fail (SQLite answers 500): a new field gets no default, and a field the "
         "target has keeps its own. Directus fills uuid and auto-increment keys itself.",
         "databases differ",
+    ),
+    Rule(
+        "mysql-expression-default",
+        "translated",
+        "MySQL 8 reports a default written as an expression (`DEFAULT (_utf8mb4'{}')`, the only kind a json or text "
+        "column may have there) as the expression's text, charset introducer included (`_utf8mb4\\'{}\\'`), and "
+        "flags it `DEFAULT_GENERATED`, which Directus reads as `schema.is_generated: true` though nothing is "
+        "generated (no `generation_expression`). Directus writes a default as a plain value, so sent as it is the "
+        "target would store that text (and a new row get it instead of `{}`) and read it back quoted once more "
+        "(SQLite and MariaDB), never generated. The string the expression holds is sent as the default (`{}`; "
+        "for a json field the value it parses to, as Directus reads a json default back), and `is_generated: false`; "
+        "a target that reads the same expression back keeps it.",
+        "source MySQL",
     ),
     Rule(
         "now-default",
@@ -445,6 +459,7 @@ def translate(
         target_indexes_unique=_vendor(target) == "sqlite" and (theirs is None or theirs < _UNIQUE_NOT_INDEXED_SINCE),
         target_release=theirs,
     )
+    _expression_defaults(run, target, origins)
     _align(run, target, origins)
     _new_fields(run, target, origins)
     _default_keys(run, target)
@@ -877,6 +892,49 @@ def _function_default(entry: Mapping[str, Any]) -> bool:
     schema = entry.get("schema")
     value = schema.get("default_value") if isinstance(schema, dict) else None
     return isinstance(value, str) and _FUNCTION_CALL.fullmatch(value.strip()) is not None
+
+
+# A MySQL 8 expression default that is one string literal with a charset introducer.
+_EXPRESSION_LITERAL = re.compile(r"_[A-Za-z0-9]+'((?:[^'\\]|\\.|'')*)'", re.DOTALL)
+
+
+def _expression_literal(value: Any) -> str | None:
+    """The string a MySQL expression default like ``_utf8mb4\\'{}\\'`` holds, or None for any other default."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if "\\'" in text:  # information_schema escapes the expression's quotes and backslashes once more
+        text = re.sub(r"\\(.)", r"\1", text, flags=re.DOTALL)
+    found = _EXPRESSION_LITERAL.fullmatch(text)
+    if found is None:
+        return None
+    return re.sub(r"\\(.)|''", lambda m: m.group(1) or "'", found.group(1), flags=re.DOTALL)
+
+
+def _expression_defaults(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
+    """A MySQL 8 expression default as the plain value Directus writes: see the rule."""
+    if origins.source_vendor != "mysql" or "fields" not in run.snapshot:
+        return
+    theirs = {entry_key(entry): entry for entry in target.get("fields") or []}
+    fields = []
+    for entry in run.snapshot["fields"] or []:
+        schema = entry.get("schema")
+        literal = _expression_literal(schema.get("default_value")) if isinstance(schema, dict) else None
+        other = (theirs.get(entry_key(entry)) or {}).get("schema")
+        if literal is not None and not (
+            isinstance(other, dict) and other.get("default_value") == schema["default_value"]
+        ):
+            value: Any = literal
+            if entry.get("type") == "json":  # Directus reads a json field's default back parsed
+                with contextlib.suppress(ValueError):
+                    value = json.loads(literal)
+            item = _Entry(run, entry)
+            item.take("mysql-expression-default", "schema", "default_value", value)
+            if schema.get("is_generated") and not schema.get("generation_expression"):
+                item.take("mysql-expression-default", "schema", "is_generated", False)
+            entry = item.data
+        fields.append(entry)
+    run.snapshot["fields"] = fields
 
 
 # The database's current time, as Directus writes it (knex.fn.now()) and as databases read it back.

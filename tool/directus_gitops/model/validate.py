@@ -64,6 +64,8 @@ class _Finding:
     line: int | None = None
     cosmetic: bool = False
     warning: bool = False
+    # Where the same file defines the entry first: its line replaces "(also in FILE)" in the message.
+    also_at: snap.Location | None = None
 
 
 @dataclass(frozen=True)
@@ -625,16 +627,27 @@ class _Checker:
             ):
                 by_file[finding.relpath].append(index)
         lines: dict[int, int | None] = {}
+        also_lines: dict[int, int | None] = {}
         for relpath, indexes in by_file.items():
-            located = yamlio.locate(self.text(relpath), [self.findings[i].at or () for i in indexes])
-            lines.update(zip(indexes, located, strict=True))
+            also = [i for i in indexes if self.findings[i].also_at is not None]
+            wanted = [self.findings[i].at or () for i in indexes] + [self.findings[i].also_at or () for i in also]
+            located = yamlio.locate(self.text(relpath), wanted)
+            lines.update(zip(indexes, located[: len(indexes)], strict=True))
+            also_lines.update(zip(also, located[len(indexes) :], strict=True))
             if relpath in decoded:
                 del self.texts[relpath]  # read again for its lines only
+
+        def message(index: int, finding: _Finding) -> str:
+            line = also_lines.get(index)
+            if line is None:
+                return finding.message
+            return finding.message.replace(f"(also in {finding.relpath})", f"(also at line {line})", 1)
+
         result = {
             Problem(
                 self.shown(finding.relpath),
                 lines.get(index, finding.line),
-                finding.message,
+                message(index, finding),
                 finding.cosmetic,
                 finding.warning,
             )
@@ -928,6 +941,7 @@ def _duplicate_findings(
     """Each entry defined again after its first place (``identities``: each one's, in order);
     ``first`` holds each identity's first file, and those of entries placed before."""
     first = {} if first is None else first
+    first_at: dict[tuple[str, tuple[str, str]], snap.Location] = {}  # of those placed here
     for item, key in zip(placed, identities, strict=True):
         if key in first:
             message = f"{_NOUNS[item.key]} {item.name} is defined again (also in {first[key]}): keep one"
@@ -935,9 +949,11 @@ def _duplicate_findings(
                 # Measured on 10.13.4 and 12.4.1: the apply succeeds, and the snapshot lists the
                 # relation three times from then on, so no push could ever converge.
                 message += " (Directus would store both and read the relation back three times)"
-            yield _Finding(item.relpath, item.at, message)
+            also = first_at.get(key) if first[key] == item.relpath else None
+            yield _Finding(item.relpath, item.at, message, also_at=also)
         else:
             first[key] = item.relpath
+            first_at[key] = item.at
 
 
 def _is_system(collection: Any) -> bool:
@@ -973,6 +989,7 @@ def _references(
     by list: the fields that name a collection for the first time, the collections with a
     group, the relations (the others cannot point nowhere)."""
     kept: tuple[Collection[Any], Collection[Any]] = (collections, fields)
+    listed = fields  # the fields the entries read define (a streamed check has only their first ones placed)
     if elsewhere is not None:
         # An entry the same on both sides, naming what a file left unread holds: it names the
         # same on both sides, and what it says is not the change's doing (that file is not read).
@@ -989,11 +1006,18 @@ def _references(
         return _Finding(item.relpath, (*item.at, *at), f"{item.name}: {message}", blocking=False, warning=warning)
 
     undefined: set[str] = set()
+    undefined_fields: dict[Any, list[str]] = {}
     for item in by_key.get("fields", []):
         collection = item.entry["collection"]
         if not exists(collection) and collection not in undefined:
-            undefined.add(collection)  # once per collection, not once per field
-            yield broken(item, (), f"collection '{collection}' is not defined: add it, or remove its fields")
+            undefined.add(collection)  # once per collection, not once per field, naming them all
+            if not undefined_fields:  # grouped once, when the first undefined collection is met
+                for owner, name in listed:
+                    undefined_fields.setdefault(owner, []).append(str(name))
+            names = sorted(undefined_fields.get(collection) or [str(item.entry.get("field"))])
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            message = f"collection '{collection}' is not defined: add it, or remove its fields ({shown})"
+            yield broken(item, (), message)
     for item in by_key.get("collections", []):
         group = _meta(item.entry).get("group")
         if group is not None and isinstance(group, Hashable) and group not in view(item)[0]:
