@@ -159,8 +159,12 @@ class Recording:
         first = seen[0]
         return Answer(first.status, first.headers, first.body, statistics.median(a.seconds for a in seen))
 
-    def requests(self) -> list[str]:
-        return sorted(f"{method} {path}" for method, path in self.answers)
+    def times(self) -> dict[str, list[float]]:
+        """Every service time measured, by request (method and path)."""
+        return {
+            f"{method} {path}": [answer.seconds for answers in by_body.values() for answer in answers]
+            for (method, path), by_body in sorted(self.answers.items())
+        }
 
 
 class _Server(ThreadingHTTPServer):
@@ -270,7 +274,8 @@ def _as_compared(text: str, urls: list[str]) -> Any:
 
 
 def _spread(values: list[float], unit: str = " s") -> str:
-    return f"{statistics.median(values):.2f}{unit} ({min(values):.2f}–{max(values):.2f})"
+    digits = 0 if unit == " ms" else 2
+    return f"{statistics.median(values):.{digits}f}{unit} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
 def main() -> int:
@@ -368,7 +373,7 @@ def main() -> int:
         f"{per_environment * 1000:.0f} ms of the tool's CPU per further environment (`--parallel 8`).",
     ]
     if recorded:
-        out += ["", f"Requests the stand-ins answer: {', '.join(f'`{r}`' for r in recorded)}."]
+        out += ["", f"The requests the stand-ins answer, with the service times recorded: {', '.join(recorded)}."]
     text = "\n".join(out) + "\n"
     print(text)
     section = "fanout-remote" if args.remote else "fanout-latency" if latency else "fanout"
@@ -410,7 +415,11 @@ def _stand_ins(
         raise SystemExit(f"the stand-ins are not faithful: status differs\n{expected}\n---\n{replayed}")
     for command in commands.values():
         run_process([*command, "--parallel", "8"], project, env)  # exit 0: every request was recorded
-    return recordings[0].requests()
+    times: dict[str, list[float]] = {}
+    for recording in recordings:
+        for request, seconds in recording.times().items():
+            times.setdefault(request, []).extend(seconds)
+    return [f"`{request}` {_spread([t * 1000 for t in seconds], ' ms')}" for request, seconds in times.items()]
 
 
 if __name__ == "__main__":
