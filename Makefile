@@ -89,7 +89,7 @@ matrix: install  ## every Directus version x database through the whole loop; pr
 # SCALE_ARGS go to bench/bench_scale.py (`--markdown` writes its section, `--sizes 300` is quick).
 BENCH_ARGS ?=
 SCALE_ARGS ?=
-bench: install  ## directus-gitops vs Directus's own CLI (d6s) vs the bare requests on a real 300x20 model; check's peak memory on the largest accepted file; the offline commands' growth up to 3,000 collections; status and plan over 20 environments, one at a time and at once (on loopback, and behind a 40 ms round trip)
+bench: install  ## directus-gitops vs Directus's own CLI (d6s) vs the bare requests on a real 300x20 model; check's peak memory on the largest accepted file; the offline commands' growth up to 3,000 collections; status and plan over 20 environments, one at a time and at once (on loopback, behind a 40 ms round trip, and against stand-ins for servers elsewhere)
 	$(BIN)/python scripts/directus_server.py install 12.4.1
 	$(BIN)/python scripts/directus_server.py install-cli
 	$(BIN)/python bench/bench_compare.py $(BENCH_ARGS)
@@ -97,6 +97,7 @@ bench: install  ## directus-gitops vs Directus's own CLI (d6s) vs the bare reque
 	$(BIN)/python bench/bench_scale.py $(SCALE_ARGS)
 	$(BIN)/python bench/bench_fanout.py
 	$(BIN)/python bench/bench_fanout.py --latency 40
+	$(BIN)/python bench/bench_fanout.py --remote
 
 release-check: install  ## what a release needs (docs/releasing.md): the changelog's entry, sdist and wheel in dist/, twine check
 	$(BIN)/python scripts/release.py check

@@ -225,3 +225,37 @@ def test_an_environment_running_another_branchs_commit_is_named_by_it_not_drifte
     states = {env["env"]: env for env in json.loads(as_json.out)["environments"]}
     assert (states["preview"]["state"], states["preview"]["branch"]) == ("branch", "preview")
     assert states["prod"]["state"] == "drifted" and states["prod"]["branch"] is None
+
+
+def test_every_environment_is_asked_before_the_history_is_listed(project: Project) -> None:
+    """The servers start on their snapshots while the tool lists and reads the commits: the
+    listing waits here until every environment's request has arrived, and the servers
+    answer only then (the other way round, the two would wait for each other and fail)."""
+    versions = _versions(project, 2)
+    live = {"dev": versions[-1], "prod": versions[0]}
+    together = threading.Barrier(len(live) + 1, timeout=10)
+    listing = Repo.history
+
+    def history(self: Repo, *args: Any, **kwargs: Any) -> Any:
+        together.wait()  # BrokenBarrierError: the history was listed before the servers were asked
+        return listing(self, *args, **kwargs)
+
+    project.monkeypatch.setattr(Repo, "history", history)
+    server = _serving(live, together)
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        project.configure(**{env: f"{base}/{env}" for env in live})
+        for env in live:
+            project.token(env, "t")
+        result = project.run("status", "--format", "json")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 0, result.output
+    states = {env["env"]: (env["state"], env["subject"]) for env in json.loads(result.out)["environments"]}
+    assert states == {"dev": ("current", "v1"), "prod": ("behind", "v0")}
+
+    # A revision that does not exist is still refused as such, the environments asked or not.
+    project.monkeypatch.setattr(Repo, "history", listing)
+    unknown = project.run("status", "--ref", "no-such-revision")
+    assert unknown.code == 1 and "unknown git revision 'no-such-revision'" in unknown.err, unknown.output

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from directus_gitops.base.console import Console
 from directus_gitops.base.errors import ConfigError, ExitCode, GitOpsError
-from directus_gitops.engine import status
 from directus_gitops.files.gitrepo import Repo
 from directus_gitops.model import config as configuration
 from directus_gitops.model.config import Config, Target
-from directus_gitops.reports import render
-from directus_gitops.reports import status as shown
-from directus_gitops.server.client import DirectusClient
+from directus_gitops.server.client import DirectusClient, load_transport
+
+if TYPE_CHECKING:
+    from directus_gitops.engine import status
+    from directus_gitops.reports import render
 
 MAX_AT_ONCE = 8  # environments asked for their schema at the same time, unless told otherwise
 
@@ -34,22 +36,27 @@ def run(
         raise ConfigError("status needs environments in directus-gitops.yaml (or --env)")
     repo = Repo(config.root)
     folder = repo.relpath(config.schema_dir)
-    head = repo.resolve(ref).hexsha
-    infos = list(repo.history(folder, ref, limit))
     for name in names:
         if name not in config.environments and config.environments:
             configuration.resolve(config, name)  # an unknown name is a usage error, not a state
         if name in config.environments:  # a URL the CI did not pin is refused, as by every command (exit 3)
             configuration.check_pinned(config.environments[name], os.environ)
-    # Every environment's schema is asked for at once (each server builds its snapshot while
-    # the others do and while the commits are read); each commit is read, checked as ``check``
+    # Every environment's schema is asked for at once, first: each server builds its snapshot
+    # while the others do and while the tool lists and reads the commits and imports the
+    # comparison and the report (engine.status, reports.status: imported here, not above, as
+    # they take about as long as a server's answer). Each commit is read, checked as ``check``
     # does, only when a search reaches it, sharing what it holds alike with the commits read
     # before it (as ``log`` does); the newest is remembered, as ``plan`` would read it.
-    history = status.history(repo, folder, infos, console.warn)
     groups = [group for group in config.sync if group != "schema"]  # and data, per environment
+    load_transport()
     pool = ThreadPoolExecutor(max_workers=min(len(names), parallel or MAX_AT_ONCE), thread_name_prefix="status")
     try:
         asked = [pool.submit(_live, config, name, groups) for name in names]
+        from directus_gitops.engine import status
+
+        head = repo.resolve(ref).hexsha
+        infos = list(repo.history(folder, ref, limit))
+        history = status.history(repo, folder, infos, console.warn)
         next(iter(history), None)  # the newest commit, where every search starts, read meanwhile
         searched = {info.sha for info in infos}
         results = [
@@ -58,6 +65,8 @@ def run(
         ]
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+    from directus_gitops.reports import status as shown
 
     if fmt == "json":
         console.result(shown.as_json(results, ref, head))
@@ -89,6 +98,8 @@ def _live(config: Config, name: str, groups: list[str]) -> tuple[Target, status.
                 configured = sync.live(
                     client, sync.groups(groups, data), snapshot.get("directus"), target.ignore, specs
                 )
+            from directus_gitops.engine import status
+
             return target, status.Live(snapshot, configured)
     except GitOpsError as exc:
         return exc
@@ -102,6 +113,8 @@ def _located(
     repo: Repo,
     searched: set[str],
 ) -> status.EnvironmentStatus:
+    from directus_gitops.engine import status
+
     if isinstance(live, GitOpsError):
         url = config.environments[name].url if name in config.environments else ""
         return status.EnvironmentStatus(name, url, "error", error=live.message)

@@ -67,6 +67,14 @@ def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
         return one_line(text), None
 
 
+def load_transport() -> None:
+    """Import httpx now rather than when the first client is made. A command that makes its
+    clients in threads calls this before starting them: the first request then goes out at
+    once, instead of after an import that shares the interpreter with whatever the calling
+    thread does meanwhile."""
+    import httpx  # noqa: F401
+
+
 class DirectusClient:
     def __init__(self, target: Target, transport: httpx.BaseTransport | None = None) -> None:
         import httpx
