@@ -16,6 +16,7 @@ import contextlib
 import shutil
 import tempfile
 import threading
+from array import array
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,35 +133,47 @@ class _Spool:
 
     def __init__(self, file: IO[bytes], cancelled: threading.Event | None) -> None:
         self._file = file
+        self._size = 0  # (tell() would flush the file's buffer at every entry)
         self._cancelled = cancelled
         self._members: dict[str, Any] = {}
-        # Of each list, each entry's sort key, its position (a stable sort's tie-break), and its piece's place.
-        self._lists: dict[str, list[tuple[tuple[str, str], int, int, int]]] = {}
+        # Of each list, each entry's sort key, and where its piece is in the spool (start, length).
+        self._lists: dict[str, tuple[list[tuple[str, str]], array[int]]] = {}
 
     def start(self) -> None:
         self._file.seek(0)
         self._file.truncate()
+        self._size = 0
         self._members.clear()
         self._lists.clear()
 
     def member(self, key: str, value: Any) -> None:
         self._members[key] = value
         if isinstance(value, list):
-            self._lists[key] = []
+            self._lists[key] = ([], array("q"))
 
     def entry(self, key: str, entry: dict[str, Any]) -> None:
         if self._cancelled is not None and self._cancelled.is_set():
             raise Cancelled
         piece = yamlio.dump_item(snap.canonical_entry(entry)).encode("utf-8")
-        spans = self._lists[key]
-        spans.append((snap.entry_key(entry), len(spans), self._file.tell(), len(piece)))
+        names, places = self._lists[key]
+        names.append(snap.entry_key(entry))
+        places.extend((self._size, len(piece)))
         self._file.write(piece)
+        self._size += len(piece)
 
     def layout(self) -> dict[str, Any]:
-        lists = {key: sorted(self._lists[key]) for key in snap.LIST_KEYS if key in self._lists}
+        """The file's members; each list's items, the places of their pieces in canonical order
+        (a stable sort by name, as :func:`text` sorts them)."""
+        lists = {}
+        for key in snap.LIST_KEYS:
+            if key in self._lists:
+                names, places = self._lists[key]
+                lists[key] = [
+                    (places[2 * i], places[2 * i + 1]) for i in sorted(range(len(names)), key=names.__getitem__)
+                ]
         return _layout(self._members, lists)
 
-    def read(self, span: tuple[tuple[str, str], int, int, int]) -> str:
-        _, _, offset, length = span
-        self._file.seek(offset)
+    def read(self, place: tuple[int, int]) -> str:
+        start, length = place
+        self._file.seek(start)
         return self._file.read(length).decode("utf-8")

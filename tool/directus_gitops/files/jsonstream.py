@@ -6,7 +6,7 @@ Each value is decoded by the standard decoder (``raw_decode``) from a small roll
 so what it accepts and how it reads numbers and strings are ``json.loads``'s own; the few
 characters between values (braces, brackets, commas, colons) are read here.
 
-What ``json.loads(body, object_pairs_hook=store.unique_keys)`` followed by
+What ``json.loads(body, object_pairs_hook=store.unique_keys_shared)`` followed by
 ``store.nested_deeper`` refuses is refused too, in the same order: a syntax error where the
 parse stops, a key given twice when its object closes, nesting past ``store.MAX_NESTING``
 only once the whole text has parsed.
@@ -35,7 +35,8 @@ class TooDeep(ValueError):
 Event = tuple[str, str, Any]
 
 _SPACE = re.compile(r"[ \t\n\r]*")
-_DECODE = json.JSONDecoder(object_pairs_hook=store.unique_keys).raw_decode
+# (Texts interned, as the client reads a snapshot whole: the names kept of each entry are few.)
+_DECODE = json.JSONDecoder(object_pairs_hook=store.unique_keys_shared).raw_decode
 
 
 class _Text:

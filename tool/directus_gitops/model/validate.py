@@ -1189,7 +1189,14 @@ class EntryByEntry:
         self._shape: dict[str, list[str]] = defaultdict(list)
         self._entries: dict[str, list[_Finding]] = defaultdict(list)
         self._duplicates: dict[str, list[_Finding]] = defaultdict(list)
+        self._waiting: dict[str, list[_Placed]] = defaultdict(list)  # entries not checked yet
         self._index = _Index()
+
+    @property
+    def fields(self) -> AbstractSet[tuple[str, str]]:
+        """The names of the fields given that count (have the names every entry needs)."""
+        self._check("fields")
+        return self._index.fields
 
     def member(self, key: str, value: Any) -> None:
         """A member given whole (a list too: its entries are taken as given)."""
@@ -1211,12 +1218,22 @@ class EntryByEntry:
             return False
         item = _Placed(key, entry, "", (key, index))
         _numbers_from_text(item)  # (what it says is cosmetic: not a problem)
-        self._entries[key].extend(_entry_findings([item]))
-        self._index.add([item], "", self._duplicates[key])
+        waiting = self._waiting[key]
+        waiting.append(item)
+        if len(waiting) >= 500:  # checked a few hundred at a time: a call for each costs a third more
+            self._check(key)
         return True
+
+    def _check(self, key: str) -> None:
+        waiting = self._waiting[key]
+        self._entries[key].extend(_entry_findings(waiting))
+        self._index.add(waiting, "", self._duplicates[key])
+        waiting.clear()
 
     def problems(self) -> list[str]:
         """What ``check`` finds wrong with all that was given, as :func:`document_problems` says."""
+        for key in snap.LIST_KEYS:
+            self._check(key)
         header = self._header
         shape = [problem.message for problem in snap.key_problems(header)]
         for key in snap.LIST_KEYS:

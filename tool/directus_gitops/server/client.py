@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
@@ -422,6 +423,7 @@ class DirectusClient:
         if not read.data or "collections" not in read.keys:
             raise self._not_a_snapshot()
         if {"fields", "relations"} <= read.lists:
+            read.known.also = read.check.fields  # (the names of the fields the check counts are its own)
             for entry in self._fields_named(read.known, read.relations):
                 read.entry("fields", entry)  # checked with the snapshot; not in it (see snapshot_of)
         problems = read.check.problems()
@@ -464,7 +466,7 @@ class DirectusClient:
 
     def _fields_named(self, known: _Known, relations: list[Any]) -> list[dict[str, Any]]:
         """:meth:`_untracked_fields`, given what the snapshot's fields are (``known``)."""
-        listed, keys = known.listed, known.keys
+        keys = known.keys
         wanted = [
             (r["collection"], r["field"])
             for r in relations
@@ -472,7 +474,7 @@ class DirectusClient:
             and isinstance(r.get("collection"), str)
             and isinstance(r.get("field"), str)
             and not r["collection"].startswith("directus_")
-            and (r["collection"], r["field"]) not in listed
+            and not known.lists((r["collection"], r["field"]))
         ]
         if not wanted:
             return []
@@ -604,17 +606,24 @@ class SnapshotSink(Protocol):
 
 
 class _Known:
-    """What :meth:`DirectusClient._fields_named` needs of a snapshot's fields."""
+    """What :meth:`DirectusClient._fields_named` needs of a snapshot's fields: the names they
+    list (with ``also``, those of the fields a check counts, not recorded again), and the
+    schema properties any of them has."""
 
     def __init__(self) -> None:
-        self.listed: set[tuple[Any, Any]] = set()
-        self.keys: set[str] = set()  # the schema properties any field has
+        self._listed: set[tuple[Any, Any]] = set()
+        self.also: AbstractSet[tuple[Any, Any]] = frozenset()
+        self.keys: set[str] = set()
 
-    def field(self, entry: Any) -> None:
+    def field(self, entry: Any, *, counted: bool = False) -> None:
         if isinstance(entry, dict):
-            self.listed.add((entry.get("collection"), entry.get("field")))
+            if not counted:
+                self._listed.add((entry.get("collection"), entry.get("field")))
             if isinstance(entry.get("schema"), dict):
                 self.keys.update(entry["schema"])
+
+    def lists(self, name: tuple[Any, Any]) -> bool:
+        return name in self._listed or name in self.also
 
 
 class _Streamed:
@@ -640,11 +649,12 @@ class _Streamed:
     def entry(self, key: str, value: Any) -> bool:
         """Whether the entry counts (see ``validate.EntryByEntry.entry``)."""
         index = self.counts[key] = self.counts.get(key, -1) + 1
-        if key == "fields":
-            self.known.field(value)
-        elif key == "relations":
+        if key == "relations":
             self.relations.append(value)
-        return self.check.entry(key, index, value)
+        counted = self.check.entry(key, index, value)
+        if key == "fields":
+            self.known.field(value, counted=counted)
+        return counted
 
 
 # How far down :func:`json_body` writes a body's mappings piece by piece, to its lists (a
