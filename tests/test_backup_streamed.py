@@ -380,3 +380,57 @@ def test_a_backup_discarded_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
 def test_the_reader_refuses_keys_twice_where_json_loads_would(tmp_path: Path) -> None:
     with pytest.raises(store.DuplicateKey):
         events(b'{"data": {"a": 1, "a": 2}}', 3)
+
+
+# --------------------------------------------------------------------------- alongside the plan
+
+
+def planning_client(model: dict[str, Any], diff: Callable[[], httpx.Response]) -> DirectusClient:
+    """A target of the model's own release answering the snapshot with ``model``, the diff with ``diff()``."""
+    body = answer(model)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/server/info":
+            return httpx.Response(200, json={"data": {"version": model["directus"]}})
+        if request.url.path == "/schema/diff":
+            return diff()
+        return serving(body, 100).handle_request(request)
+
+    return DirectusClient(TARGET, transport=httpx.MockTransport(handler))
+
+
+def _plan(client: DirectusClient, model: dict[str, Any], folder: Path, **options: Any) -> Any:
+    import io
+
+    from directus_gitops.base.console import Console
+    from directus_gitops.engine import plan as planning
+
+    source = planning.Source(copy.deepcopy(model), label="test")
+    return planning.make_plan(client, source, Console(io.StringIO(), io.StringIO()), backup_to=folder, **options)
+
+
+@pytest.mark.parametrize(
+    "force", [False, True]
+)  # read as it is backed up; read in full (--force) and backed up from that
+def test_a_plan_for_a_push_stages_the_targets_backup(tmp_path: Path, force: bool) -> None:
+    model = synthetic.model(collections=6, fields=3, seed=3)
+    model.update(directus="12.4.1", vendor="sqlite")
+    with planning_client(model, lambda: httpx.Response(204)) as client:
+        plan = _plan(client, model, tmp_path / "backups", force=force)
+    assert plan.from_diff is not force and plan.backup is not None
+    assert plan.backup.path.read_bytes().partition(b"\n")[2] == whole(answer(model), tmp_path)
+    plan.backup.discard()
+    assert not (tmp_path / "backups").exists()
+
+
+@pytest.mark.parametrize("failure", [ServerError("the diff failed"), KeyboardInterrupt()])
+def test_a_plan_that_stops_leaves_no_backup(tmp_path: Path, failure: BaseException) -> None:
+    model = synthetic.model(collections=30, fields=5, seed=3)
+    model.update(directus="12.4.1", vendor="sqlite")
+
+    def diff() -> httpx.Response:
+        raise failure
+
+    with planning_client(model, diff) as client, pytest.raises(type(failure)):
+        _plan(client, model, tmp_path / "backups", force=False)
+    assert list(tmp_path.iterdir()) == []
