@@ -109,9 +109,11 @@ def tricky_model() -> dict[str, Any]:
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 4096, 1 << 20])
 def test_the_streamed_backup_is_the_whole_ones_bytes_on_tricky_entries(tmp_path: Path, chunk: int) -> None:
-    body = answer(tricky_model(), ensure_ascii=False, indent=1)
-    assert any(b >= 0x80 for b in body)  # (small chunks end inside multi-byte characters)
-    assert streamed(body, tmp_path, chunk) == whole(body, tmp_path)
+    # Small chunks end inside multi-byte characters, strings, escapes (\" \\ \n \u00e9 and
+    # surrogate pairs \ud83d\ude00), numbers and keys.
+    for body in (answer(tricky_model(), ensure_ascii=False, indent=1), answer(tricky_model(), ensure_ascii=True)):
+        assert any(b >= 0x80 for b in body) or b"\\ud83d\\ude00" in body
+        assert streamed(body, tmp_path, chunk) == whole(body, tmp_path)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
