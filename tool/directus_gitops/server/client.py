@@ -357,7 +357,7 @@ class DirectusClient:
 
         data = self._data("GET /schema/snapshot", response, shared=True)
         if not isinstance(data, dict) or "collections" not in data:
-            raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
+            raise self._not_a_snapshot()
         untracked = self._untracked_fields(data)
         if untracked:
             data = {**data, "fields": [*data["fields"], *untracked]}
