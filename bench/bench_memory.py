@@ -115,7 +115,8 @@ def main() -> int:
             "plan": ["plan"],  # the folder read and checked (CI's fresh clone), then remembered
             "plan, the folder remembered": ["plan"],
             "push (nothing to apply)": ["push", "--yes", "--no-backup"],
-            # A push reads the target in full for its backup, alongside the diff (made, not written: nothing changes).
+            # A push reads the target for its backup alongside the diff, writing it as it reads (staged, then
+            # discarded: nothing changes).
             "push with its backup (nothing to apply)": ["push", "--yes"],
             "check": ["check"],
         }

@@ -8,9 +8,12 @@ from typing import Any
 import demo_model
 import pytest
 
+from directus_gitops.engine import backup
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
 from directus_gitops.model import changes
+from directus_gitops.model.config import Target
+from directus_gitops.server.client import DirectusClient
 from tests.conftest import Project, Result
 
 
@@ -182,16 +185,45 @@ def test_dry_run_applies_nothing(loop: Loop) -> None:
 def test_backup_holds_the_target_schema_from_before(loop: Loop) -> None:
     demo_model.create_collection(loop.prod.url, loop.prod.token, "legacy")
     before = loop.prod_snapshot()
+    # The bytes of the backup made from the target read whole (the way before it was written
+    # as it is read, issue 30), header aside.
+    with DirectusClient(Target("prod", loop.prod.url, "DIRECTUS_PROD_TOKEN", loop.prod.token, 30)) as client:
+        whole = "".join(backup.text(client.snapshot())).encode()
     result = loop.push("--yes", "--allow-data-loss")
     assert result.code == 0, result.output
-    backups = list((loop.project.root / ".directus-gitops" / "backups").glob("prod-*.yaml"))
+    folder = loop.project.root / ".directus-gitops" / "backups"
+    backups = list(folder.glob("prod-*.yaml"))
     assert len(backups) == 1 and str(backups[0].name) in result.err
+    assert [p.name for p in folder.iterdir()] == [backups[0].name]  # nothing staged is left
+    header, _, written = backups[0].read_bytes().partition(b"\n")
+    assert header.startswith(f"# Schema of 'prod' ({loop.prod.url}) before a push, ".encode())
+    assert written == whole
     restored = store.load_path(backups[0]).snapshot
     assert snap.canonical(restored) == snap.canonical(before)
     # The backup is a snapshot Directus accepts: pushing it restores the old schema.
     back = loop.push("--from", str(backups[0]), "--yes", "--allow-data-loss", "--no-backup")
     assert back.code == 0, back.output
     assert entities(loop.prod_snapshot()) == entities(before)
+
+
+def test_a_push_that_stops_leaves_no_backup_behind(loop: Loop) -> None:
+    # The backup is made while the diff is computed, before the confirmation: kept only when
+    # the push goes on, and nothing of it is left when it stops.
+    folder = loop.project.root / ".directus-gitops" / "backups"
+    unconfirmed = loop.push()
+    assert unconfirmed.code == 3 and "pass --yes" in unconfirmed.err
+    assert loop.push("--dry-run").code == 0
+    assert not folder.exists() and not folder.parent.exists()
+    assert loop.push("--yes").code == 0
+    kept = sorted(folder.iterdir())
+    assert len(kept) == 1
+    nothing = loop.push("--yes")
+    assert nothing.code == 0 and "already matches" in nothing.out
+    demo_model.delete_collection(loop.dev.url, loop.dev.token, "settings")
+    loop.pull()
+    refused = loop.push("--yes")
+    assert refused.code == 3 and "can lose data" in refused.err
+    assert sorted(folder.iterdir()) == kept
 
 
 def test_uncommitted_changes_are_named_and_not_pushed(loop: Loop) -> None:

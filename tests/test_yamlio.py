@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from directus_gitops.engine import push
+from directus_gitops.engine import backup
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import yamlio
 from directus_gitops.files.yamlio import writer
@@ -73,7 +73,7 @@ def test_a_backup_in_pieces_is_the_canonical_file_of_the_snapshot() -> None:
     for key in ("collections", "fields", "relations"):
         rng.shuffle(model[key])
     model = {"relations": model.pop("relations"), **model}  # keys out of canonical order too
-    assert "".join(push.backup_text(model)) == yamlio.dump(snap.canonical(model))
+    assert "".join(backup.text(model)) == yamlio.dump(snap.canonical(model))
 
 
 def test_output_is_block_style_and_quotes_only_when_needed() -> None:

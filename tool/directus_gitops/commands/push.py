@@ -151,7 +151,7 @@ def run(
         saved = planning.load_saved(plan_file) if plan_file is not None else None
         what = f"push of {source.label}" if source is not None else f"push of the plan {plan_file}"
         guard = contextlib.nullcontext() if dry_run else lock.held(client, what, wait=lock_timeout, info=console.info)
-        with guard:
+        with guard, contextlib.ExitStack() as cleanup:
             if plan_file is not None:
                 assert saved is not None
                 plan = pushing.from_saved(target, plan_file, saved, client, console)
@@ -165,9 +165,11 @@ def run(
                     force=force,
                     system_index_changes=system_index_changes,
                     mode=mode,
-                    read_target=not (no_backup or dry_run),  # the backup, read while the diff is computed
-                    prepare=pushing.backup_text,
+                    # The backup, written as the target is read while the diff is computed.
+                    backup_to=None if no_backup or dry_run else config.backups,
                 )
+                if plan.backup is not None:  # kept only once the push goes on
+                    cleanup.callback(plan.backup.discard)
                 plan.changes = records.of_source(plan.changes, config, source)
                 plan.origin = origin.explain(config, plan, console.warn)
             config_plan = plan.config
@@ -211,7 +213,7 @@ def run(
                 _confirm(console, target)
 
             backup_path = (
-                None if no_backup else pushing.backup(target, plan.target_snapshot, config.backups, plan.prepared)
+                None if no_backup else pushing.backup(target, plan.target_snapshot, config.backups, plan.backup)
             )
             if backup_path is not None:
                 record.backup = backup_path

@@ -9,7 +9,7 @@ safe, so a plan saved with ``--out`` can only be applied to the unchanged target
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 from directus_gitops.base.console import Console, one_line
 from directus_gitops.base.errors import ConfigError, DocumentError, GitError, GitOpsError, ServerError
 from directus_gitops.base.formats import JSON_FORMAT_VERSION
+from directus_gitops.engine import backup as backups
 from directus_gitops.engine import targetview, translate
+from directus_gitops.engine.backup import Staged
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
 from directus_gitops.model import changes, collection_renames, renames, selection, treecache, validate
@@ -76,7 +78,7 @@ class Plan:
     sent: snap.Snapshot | None = None  # the snapshot the diff was asked for (for the diagram)
     # True when target_snapshot is the target's view the diff gives (targetview), not a full read.
     from_diff: bool = False
-    prepared: list[str] | None = None  # made from the full read alongside the diff (push: the backup's text)
+    backup: Staged | None = None  # the target's schema backed up alongside the diff (push), to keep or discard
     config: sync.Plan | None = None  # the configuration kinds' plan (None: the source holds none)
     origin: Origin | None = None  # where its changes come from: the change under review, or drift
 
@@ -256,23 +258,26 @@ def make_plan(
     system_index_changes: bool = False,
     mode: selection.Mode | None = None,
     read_target: bool = False,
-    prepare: Callable[[snap.Snapshot], list[str]] | None = None,
+    backup_to: Path | None = None,
 ) -> Plan:
     """The plan for ``client``'s target, its configuration kinds' included (``plan.config``).
-    With ``read_target`` the plan's ``target_snapshot`` is
-    the target read in full (a push backs it up); it is read while the target computes the
-    diff, and ``prepare`` (the backup's text) is made from it there too, into ``prepared``.
-    Otherwise the target is read in full only where the diff alone cannot tell the
-    translation what it needs (see ``_from_diff``)."""
+    With ``read_target`` the plan's ``target_snapshot`` is the target read in full (the
+    diagram draws it), read while the target computes the diff. Otherwise the target is read
+    in full only where the diff alone cannot tell the translation what it needs (see
+    ``_from_diff``). With ``backup_to`` (a push), the target's schema is backed up alongside
+    the diff too, into ``plan.backup`` (staged there: the caller keeps or discards it):
+    written as it is read, or from the full read where the plan makes one anyway."""
     target = client.target
     mode = mode or target.mode
     with console.progress(f"Asking '{target.name}' for its release"):
         info = client.server_info()
     target_release = _version_of(info)
-    with _Background(client if read_target else None, prepare) as background:
-        full = background.snapshot if background is not None else None
+    tells = _diff_tells_enough(source, target, mode, force=force, target_release=target_release)
+    full_read = read_target or (backup_to is not None and not tells)
+    with _Background(client, full=full_read, backup_to=backup_to) as background:
+        full = background.snapshot
         plan = None
-        if _diff_tells_enough(source, target, mode, force=force, target_release=target_release):
+        if tells:
             plan = _from_diff(client, source, console, target_release, full, system_index_changes=system_index_changes)
         if plan is None:
             with console.progress(f"Reading the schema of '{target.name}'"):
@@ -287,49 +292,72 @@ def make_plan(
                 system_index_changes=system_index_changes,
                 mode=mode,
             )
-        if background is not None and background.prepared is not None:
-            plan.prepared = background.prepared.result()
-    # A drop and an add that a recorded rename explains is one rename, which push performs first.
-    dropped = collection_renames.with_dropped(
-        plan.changes, plan.target_snapshot, (r.old for r in source.renames if r.whole)
-    )
-    plan.changes = renames.fold(dropped, source.renames, source.snapshot)
-    plan.config = plan_config(client, plan)
+        plan.backup = background.staged()
+    try:
+        # A drop and an add that a recorded rename explains is one rename, which push performs first.
+        dropped = collection_renames.with_dropped(
+            plan.changes, plan.target_snapshot, (r.old for r in source.renames if r.whole)
+        )
+        plan.changes = renames.fold(dropped, source.renames, source.snapshot)
+        plan.config = plan_config(client, plan)
+    except BaseException:
+        if plan.backup is not None:
+            plan.backup.discard()
+        raise
     return plan
 
 
-@dataclass(frozen=True)
-class _Reads:
-    snapshot: Future[snap.Snapshot]
-    prepared: Future[list[str]] | None
-
-
 class _Background:
-    """``GET /schema/snapshot`` on a second connection, while this one asks for the diff; then
-    what ``prepare`` makes of it, still while this thread waits for the server."""
+    """``GET /schema/snapshot`` on a second connection, while this one asks for the diff: the
+    target read in full (``full``), and its backup (``backup_to``), made from that read, or
+    else written as the target is read (never held whole). Whatever stops the plan stops the
+    reading and discards the backup."""
 
-    def __init__(self, client: DirectusClient | None, prepare: Callable[[snap.Snapshot], list[str]] | None) -> None:
+    def __init__(self, client: DirectusClient, *, full: bool, backup_to: Path | None) -> None:
         self._client = client
-        self._prepare = prepare
+        self._full = full
+        self._backup_to = backup_to
         self._pool: ThreadPoolExecutor | None = None
+        self._cancelled = threading.Event()
+        self.snapshot: Future[snap.Snapshot] | None = None
+        self._staged: Future[Staged] | None = None
 
-    def __enter__(self) -> _Reads | None:
-        if self._client is None:
-            return None
+    def __enter__(self) -> _Background:
+        if not self._full and self._backup_to is None:
+            return self
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
-        snapshot = self._pool.submit(_read_in_full, self._client)
-        prepare = self._prepare
-        prepared = self._pool.submit(lambda: prepare(snapshot.result())) if prepare is not None else None
-        return _Reads(snapshot, prepared)
+        if self._full:
+            self.snapshot = self._pool.submit(_read_in_full, self._client)
+        folder, snapshot, target = self._backup_to, self.snapshot, self._client.target
+        if folder is not None and snapshot is not None:
+            self._staged = self._pool.submit(lambda: backups.of_snapshot(target, snapshot.result(), folder))
+        elif folder is not None:
+            self._staged = self._pool.submit(_streamed_backup, self._client, folder, self._cancelled)
+        return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+    def staged(self) -> Staged | None:
+        """The backup, once made (what stopped it, raised)."""
+        return self._staged.result() if self._staged is not None else None
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if self._pool is None:
+            return
+        if exc_type is not None:
+            self._cancelled.set()
+        self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+        staged = self._staged
+        if exc_type is not None and staged is not None and not staged.cancelled() and staged.exception() is None:
+            staged.result().discard()
 
 
 def _read_in_full(client: DirectusClient) -> snap.Snapshot:
     with client.sibling() as other:
         return other.snapshot()
+
+
+def _streamed_backup(client: DirectusClient, folder: Path, cancelled: threading.Event) -> Staged:
+    with client.sibling() as other:
+        return backups.streamed(other, folder, cancelled)
 
 
 def _diff_tells_enough(

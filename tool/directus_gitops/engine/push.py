@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +18,8 @@ from directus_gitops.base.console import Console
 from directus_gitops.base.errors import GitOpsError, PartialApplyError, RefusedError, ServerError, StaleHashError
 from directus_gitops.engine import plan as planning
 from directus_gitops.engine import predict, preflight, translate
+from directus_gitops.engine.backup import Staged, of_snapshot
 from directus_gitops.files import snapshot as snap
-from directus_gitops.files import yamlio
 from directus_gitops.model import changes, renames
 from directus_gitops.model.config import Target
 from directus_gitops.server.client import Diff, DirectusClient
@@ -29,32 +28,10 @@ if TYPE_CHECKING:  # the configuration kinds: imported only for a folder that ho
     from directus_gitops.engine import configuration as sync
 
 
-def backup_text(current: snap.Snapshot) -> list[str]:
-    """The target's schema as one canonical file Directus itself can apply (header aside), in
-    pieces of an entry each: ``yamlio.dump(snap.canonical(current))``, without a canonical copy
-    of a whole large model, nor every line of it at once (several times its text)."""
-    lists = {key: sorted(current[key], key=snap.entry_key) for key in snap.LIST_KEYS if key in current}
-    ordered = snap.canonical({key: [] if key in lists else value for key, value in current.items()})
-    ordered.update(lists)  # (their places are already in canonical order)
-    return list(yamlio.dump_pieces(ordered, snap.canonical_entry))
-
-
-def backup(target: Target, current: snap.Snapshot, folder: Path, text: list[str] | None = None) -> Path:
-    """Write the target's current schema (``text``, when already made from it) to a new file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = folder / f"{target.name}-{stamp}.yaml"
-    counter = 1
-    while path.exists():
-        counter += 1
-        path = folder / f"{target.name}-{stamp}-{counter}.yaml"
-    header = f"# Schema of '{target.name}' ({target.url}) before a push, {stamp}.\n"
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        out.write(header)
-        out.writelines(text if text is not None else backup_text(current))
-    tmp.replace(path)
-    return path
+def backup(target: Target, current: snap.Snapshot, folder: Path, staged: Staged | None = None) -> Path:
+    """Write the target's current schema to a new file in ``folder``: ``staged``, when made
+    already (as the target was read, alongside the diff), else made from ``current``."""
+    return (staged if staged is not None else of_snapshot(target, current, folder)).keep()
 
 
 def from_saved(

@@ -139,13 +139,7 @@ def problems(snapshot: Any) -> list[ShapeProblem]:
     """Every way ``snapshot`` misses the shape Directus needs (``validate`` stops at the first)."""
     if not isinstance(snapshot, dict):
         return [ShapeProblem((), f"a snapshot must be a mapping, not {type(snapshot).__name__}")]
-    found = []
-    missing = [key for key in ("version", "directus", "collections", "fields", "relations") if key not in snapshot]
-    if missing:
-        found.append(ShapeProblem((), f"missing top-level key(s): {', '.join(missing)}"))
-    unknown = sorted(set(snapshot) - set(TOP_LEVEL_KEYS))
-    if unknown:
-        found.append(ShapeProblem((unknown[0],), f"unknown top-level key(s): {', '.join(unknown)}"))
+    found = key_problems(snapshot)
     for key in LIST_KEYS:
         if key not in snapshot:
             continue
@@ -153,13 +147,30 @@ def problems(snapshot: Any) -> list[ShapeProblem]:
             found.append(ShapeProblem((key,), f"'{key}' must be a list"))
             continue
         for index, entry in enumerate(snapshot[key]):
-            where = f"{key}[{index}]"
-            if not isinstance(entry, dict):
-                found.append(ShapeProblem((key, index), f"{where} must be a mapping"))
-                continue
-            found.extend(_string_problem(entry, "collection", (key, index), where))
-            if key != "collections":
-                found.extend(_string_problem(entry, "field", (key, index), where))
+            found.extend(entry_problems(key, index, entry))
+    return found
+
+
+def key_problems(snapshot: Mapping[str, Any]) -> list[ShapeProblem]:
+    """The top-level keys a snapshot misses or Directus does not know."""
+    found = []
+    missing = [key for key in ("version", "directus", "collections", "fields", "relations") if key not in snapshot]
+    if missing:
+        found.append(ShapeProblem((), f"missing top-level key(s): {', '.join(missing)}"))
+    unknown = sorted(set(snapshot) - set(TOP_LEVEL_KEYS))
+    if unknown:
+        found.append(ShapeProblem((unknown[0],), f"unknown top-level key(s): {', '.join(unknown)}"))
+    return found
+
+
+def entry_problems(key: str, index: int, entry: Any) -> list[ShapeProblem]:
+    """How the entry at ``index`` of the list ``key`` misses the names every entry needs."""
+    where = f"{key}[{index}]"
+    if not isinstance(entry, dict):
+        return [ShapeProblem((key, index), f"{where} must be a mapping")]
+    found = _string_problem(entry, "collection", (key, index), where)
+    if key != "collections":
+        found.extend(_string_problem(entry, "field", (key, index), where))
     return found
 
 

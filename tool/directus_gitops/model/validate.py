@@ -1214,6 +1214,81 @@ def document_problems(document: Any) -> tuple[snap.Snapshot | None, list[str]]:
     return (None if problems else snapshot), problems
 
 
+class EntryByEntry:
+    """:func:`document_problems` for a snapshot given a member at a time, its lists an entry
+    at a time (a push's backup, written as the target is read): the same problems in the same
+    order, holding of the entries only what ``check`` keeps of a split folder's let-go files
+    (names, and the entries that name other collections: :class:`_Index`)."""
+
+    def __init__(self) -> None:
+        self._header: dict[str, Any] = {}  # the members given whole; a list read by entries is []
+        self._shape: dict[str, list[str]] = defaultdict(list)
+        self._entries: dict[str, list[_Finding]] = defaultdict(list)
+        self._duplicates: dict[str, list[_Finding]] = defaultdict(list)
+        self._waiting: dict[str, list[_Placed]] = defaultdict(list)  # entries not checked yet
+        self._index = _Index()
+
+    @property
+    def fields(self) -> AbstractSet[tuple[str, str]]:
+        """The names of the fields given that count (have the names every entry needs)."""
+        self._check("fields")
+        return self._index.fields
+
+    def member(self, key: str, value: Any) -> None:
+        """A member given whole (a list too: its entries are taken as given)."""
+        self._header[key] = value
+        if isinstance(value, list) and key in snap.LIST_KEYS:
+            self._header[key] = []
+            for index, entry in enumerate(value):
+                self.entry(key, index, entry)
+
+    def entry(self, key: str, index: int, entry: Any) -> bool:
+        """The list ``key``'s entry at ``index`` (its numbers written as text set to the numbers,
+        as ``check`` reads them); whether it has the names every entry needs, and so counts."""
+        self._header.setdefault(key, [])
+        if key not in snap.LIST_KEYS:
+            return False  # (an unknown member: said as one)
+        shape = snap.entry_problems(key, index, entry)
+        if shape:
+            self._shape[key].extend(problem.message for problem in shape)
+            return False
+        item = _Placed(key, entry, "", (key, index))
+        _numbers_from_text(item)  # (what it says is cosmetic: not a problem)
+        waiting = self._waiting[key]
+        waiting.append(item)
+        if len(waiting) >= 500:  # checked a few hundred at a time: a call for each costs a third more
+            self._check(key)
+        return True
+
+    def _check(self, key: str) -> None:
+        waiting = self._waiting[key]
+        self._entries[key].extend(_entry_findings(waiting))
+        self._index.add(waiting, "", self._duplicates[key])
+        waiting.clear()
+
+    def problems(self) -> list[str]:
+        """What ``check`` finds wrong with all that was given, as :func:`document_problems` says."""
+        for key in snap.LIST_KEYS:
+            self._check(key)
+        header = self._header
+        shape = [problem.message for problem in snap.key_problems(header)]
+        for key in snap.LIST_KEYS:
+            if key in header and not isinstance(header[key], list):
+                shape.extend(problem.message for problem in snap.problems({key: header[key]}) if problem.at == (key,))
+            else:
+                shape.extend(self._shape[key])
+        checker = _Checker(lambda relpath: None, set(), lambda relpath: relpath)
+        checker.version("", header, ("version",))
+        index = self._index
+        findings = [
+            *checker.findings,
+            *(finding for key in snap.LIST_KEYS for finding in self._entries[key]),
+            *(finding for key in snap.LIST_KEYS for finding in self._duplicates[key]),
+            *_references(index.by_key(), index.collections, index.fields),
+        ]
+        return shape + [finding.message for finding in findings if not finding.cosmetic and not finding.warning]
+
+
 def snapshot_warnings(snapshot: snap.Snapshot) -> list[str]:
     """What a valid snapshot holds that Directus accepts but looks broken (``check``'s warnings),
     from the snapshot itself: a remembered one (``treecache``) is not checked again."""

@@ -14,8 +14,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from directus_gitops import __version__
@@ -121,12 +122,15 @@ class DirectusClient:
         params: Mapping[str, str] | None = None,
         body: Any = None,
         retry: bool = False,
+        consume: Callable[[httpx.Response], None] | None = None,
     ) -> httpx.Response:
-        """One request; with ``retry`` (reads only), a few more after transient failures."""
+        """One request; with ``retry`` (reads only), a few more after transient failures. With
+        ``consume``, a successful answer's body is not read into the response: ``consume``
+        reads it as it arrives (``iter_bytes``), under the same deadline, each try anew."""
         start = time.monotonic()
         for delay in (*RETRY_DELAYS, None) if retry else (None,):
             try:
-                response = self._send(method, path, params=params, body=body)
+                response = self._send(method, path, params=params, body=body, consume=consume)
             except ServerError as exc:
                 if not exc.transient:
                     raise
@@ -147,15 +151,23 @@ class DirectusClient:
             return response
         raise self._status_error(f"{method} {path}", response)
 
-    def _send(self, method: str, path: str, *, params: Mapping[str, str] | None, body: Any) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None,
+        body: Any,
+        consume: Callable[[httpx.Response], None] | None = None,
+    ) -> httpx.Response:
         if _request_log is None:
-            return self._exchange(method, path, params=params, body=body)
+            return self._exchange(method, path, params=params, body=body, consume=consume)
         started = time.monotonic()
         shown = f"{method} {path}" + (
             f"?{'&'.join(f'{key}={value}' for key, value in params.items())}" if params else ""
         )
         try:
-            response = self._exchange(method, path, params=params, body=body)
+            response = self._exchange(method, path, params=params, body=body, consume=consume)
         except ServerError as exc:
             _request_log(one_line(f"{shown} → failed after {_ms(started)} ms: {exc.message}"))
             raise
@@ -164,12 +176,20 @@ class DirectusClient:
         _request_log(
             one_line(
                 f"{shown} → {response.status_code} in {_ms(started)} ms "
-                f"(sent {sent} B, received {len(response.content)} B)"
+                f"(sent {sent} B, received {response.num_bytes_downloaded if consume else len(response.content)} B)"
             )
         )
         return response
 
-    def _exchange(self, method: str, path: str, *, params: Mapping[str, str] | None, body: Any) -> httpx.Response:
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None,
+        body: Any,
+        consume: Callable[[httpx.Response], None] | None = None,
+    ) -> httpx.Response:
         what = f"{method} {path}"
         kwargs: dict[str, Any] = {"params": params}
         if body is not None:
@@ -188,7 +208,14 @@ class DirectusClient:
         deadline = _Deadline(self.target.timeout, lambda: self._socket)
         try:
             with deadline:
-                response = self._client.request(method, path, **kwargs)
+                if consume is None:
+                    response = self._client.request(method, path, **kwargs)
+                else:
+                    with self._client.stream(method, path, **kwargs) as response:
+                        if response.is_success:
+                            consume(response)
+                        else:  # (read whole: what went wrong is in it)
+                            response.read()
         except httpx.TimeoutException:
             self._reset()
             raise timed_out from None
@@ -277,16 +304,22 @@ class DirectusClient:
         return ServerError(f"{where} failed ({status}){detail}", hint=known_cause(message), status=status, code=code)
 
     def _data(self, what: str, response: httpx.Response, *, shared: bool = False) -> Any:
+        self._json_type(what, response)
+        body = self._json(what, response, shared=shared)
+        if not isinstance(body, dict) or "data" not in body:
+            raise self._no_data(what)
+        return body["data"]
+
+    def _json_type(self, what: str, response: httpx.Response) -> None:
         content_type = response.headers.get("content-type", "")
         if "json" not in content_type:
             raise ServerError(
                 f"{what}: {self.target.url} answered with {content_type or 'no content type'}, "
                 "not JSON; is it a Directus API?"
             )
-        body = self._json(what, response, shared=shared)
-        if not isinstance(body, dict) or "data" not in body:
-            raise ServerError(f"{what}: {self.target.url} answered without a 'data' member; is it a Directus API?")
-        return body["data"]
+
+    def _no_data(self, what: str) -> ServerError:
+        return ServerError(f"{what}: {self.target.url} answered without a 'data' member; is it a Directus API?")
 
     def _json(self, what: str, response: httpx.Response, *, shared: bool = False) -> Any:
         """The answer's JSON, read as ``check`` reads a JSON file: a key twice in one object
@@ -332,7 +365,7 @@ class DirectusClient:
 
         data = self._data("GET /schema/snapshot", response, shared=True)
         if not isinstance(data, dict) or "collections" not in data:
-            raise ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
+            raise self._not_a_snapshot()
         untracked = self._untracked_fields(data)
         if untracked:
             data = {**data, "fields": [*data["fields"], *untracked]}
@@ -341,15 +374,69 @@ class DirectusClient:
             added = {(entry["collection"], entry["field"]) for entry in untracked}
             snapshot["fields"] = [f for f in snapshot["fields"] if (f.get("collection"), f.get("field")) not in added]
         if snapshot is None:
-            # One line, as every error about a server: ``status`` shows it in a table row.
-            more = len(problems) - SHOWN_PROBLEMS
-            listed = "; ".join(problems[:SHOWN_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
-            raise ServerError(
-                f"GET /schema/snapshot: {self.target.url} answered with a snapshot `check` refuses: {listed}",
-                hint="nothing `check` would refuse in the files is taken from a server: correct the schema "
-                "on the server (or, if Directus itself accepts it, report it to directus-gitops)",
-            )
+            raise self._refused_snapshot(problems)
         return snapshot
+
+    def _refused_snapshot(self, problems: list[str]) -> ServerError:
+        # One line, as every error about a server: ``status`` shows it in a table row.
+        more = len(problems) - SHOWN_PROBLEMS
+        listed = "; ".join(problems[:SHOWN_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
+        return ServerError(
+            f"GET /schema/snapshot: {self.target.url} answered with a snapshot `check` refuses: {listed}",
+            hint="nothing `check` would refuse in the files is taken from a server: correct the schema "
+            "on the server (or, if Directus itself accepts it, report it to directus-gitops)",
+        )
+
+    def _not_a_snapshot(self) -> ServerError:
+        return ServerError(f"GET /schema/snapshot: {self.target.url} returned something that is not a snapshot")
+
+    def snapshot_streamed(self, sink: SnapshotSink) -> None:
+        """GET /schema/snapshot given to ``sink`` a member and an entry at a time, as its bytes
+        arrive (a push's backup: a large model is never held whole, nor its answer): what
+        :meth:`snapshot` would return, checked alike. An answer it refuses raises the same
+        error, once ``sink`` was given what was read: the sink counts nothing before this
+        returns. A try cut short and made again starts the sink anew (``sink.start``)."""
+        from directus_gitops.files import jsonstream, store
+
+        what = "GET /schema/snapshot"
+        refused = f"{what}: {self.target.url} answered with"
+        reads: list[_Streamed] = []
+
+        def consume(response: httpx.Response) -> None:
+            self._json_type(what, response)
+            sink.start()
+            read = _Streamed()  # (a try made again starts afresh)
+            reads[:] = [read]
+            try:
+                for kind, key, value in jsonstream.events(response.iter_bytes()):
+                    if kind == "entry":
+                        if read.entry(key, value):
+                            sink.entry(key, value)
+                    elif kind in ("list", "header"):
+                        read.member(key, [] if kind == "list" else value)
+                        sink.member(key, [] if kind == "list" else value)
+                    elif kind != "member":  # the "data" member (a mapping or not), or no mapping at all
+                        read.data = kind == "data" if key else None
+            except store.DuplicateKey as exc:
+                raise ServerError(f"{refused} invalid JSON: duplicate key {exc.key!r}") from None
+            except (jsonstream.TooDeep, RecursionError):
+                raise ServerError(f"{refused} JSON nested more than {store.MAX_NESTING} levels deep") from None
+            except ValueError:
+                raise ServerError(f"{refused} invalid JSON") from None
+
+        self._request("GET", "/schema/snapshot", retry=True, consume=consume)
+        read = reads[0]
+        if read.data is None:
+            raise self._no_data(what)
+        if not read.data or "collections" not in read.keys:
+            raise self._not_a_snapshot()
+        if {"fields", "relations"} <= read.lists:
+            read.known.also = read.check.fields  # (the names of the fields the check counts are its own)
+            for entry in self._fields_named(read.known, read.relations):
+                read.entry("fields", entry)  # checked with the snapshot; not in it (see snapshot_of)
+        problems = read.check.problems()
+        if problems:
+            raise self._refused_snapshot(problems)
 
     def server_info(self) -> dict[str, Any]:
         data = self._data("GET /server/info", self._request("GET", "/server/info", retry=True))
@@ -380,7 +467,14 @@ class DirectusClient:
         relations = data.get("relations")
         if not isinstance(fields, list) or not isinstance(relations, list):
             return []
-        listed = {(f.get("collection"), f.get("field")) for f in fields if isinstance(f, dict)}
+        known = _Known()
+        for entry in fields:
+            known.field(entry)
+        return self._fields_named(known, relations)
+
+    def _fields_named(self, known: _Known, relations: list[Any]) -> list[dict[str, Any]]:
+        """:meth:`_untracked_fields`, given what the snapshot's fields are (``known``)."""
+        keys = known.keys
         wanted = [
             (r["collection"], r["field"])
             for r in relations
@@ -388,11 +482,10 @@ class DirectusClient:
             and isinstance(r.get("collection"), str)
             and isinstance(r.get("field"), str)
             and not r["collection"].startswith("directus_")
-            and (r["collection"], r["field"]) not in listed
+            and not known.lists((r["collection"], r["field"]))
         ]
         if not wanted:
             return []
-        keys = {key for f in fields if isinstance(f, dict) and isinstance(f.get("schema"), dict) for key in f["schema"]}
         added = []
         for collection, name in dict.fromkeys(wanted):
             path = f"/fields/{quote(collection, safe='')}/{quote(name, safe='')}"
@@ -505,6 +598,71 @@ class DirectusClient:
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
+
+
+class SnapshotSink(Protocol):
+    """Where :meth:`DirectusClient.snapshot_streamed` gives what it reads."""
+
+    def start(self) -> None:
+        """A try begins: forget what an earlier one gave."""
+
+    def member(self, key: str, value: Any) -> None:
+        """A member of the snapshot (a list's as ``[]``: its entries follow)."""
+
+    def entry(self, key: str, entry: dict[str, Any]) -> None:
+        """The next entry of the list ``key``, as :meth:`DirectusClient.snapshot` would hold it."""
+
+
+class _Known:
+    """What :meth:`DirectusClient._fields_named` needs of a snapshot's fields: the names they
+    list (with ``also``, those of the fields a check counts, not recorded again), and the
+    schema properties any of them has."""
+
+    def __init__(self) -> None:
+        self._listed: set[tuple[Any, Any]] = set()
+        self.also: AbstractSet[tuple[Any, Any]] = frozenset()
+        self.keys: set[str] = set()
+
+    def field(self, entry: Any, *, counted: bool = False) -> None:
+        if isinstance(entry, dict):
+            if not counted:
+                self._listed.add((entry.get("collection"), entry.get("field")))
+            if isinstance(entry.get("schema"), dict):
+                self.keys.update(entry["schema"])
+
+    def lists(self, name: tuple[Any, Any]) -> bool:
+        return name in self._listed or name in self.also
+
+
+class _Streamed:
+    """What :meth:`DirectusClient.snapshot_streamed` keeps of an answer as it reads it."""
+
+    def __init__(self) -> None:
+        from directus_gitops.model import validate
+
+        self.check = validate.EntryByEntry()
+        self.data: bool | None = None  # whether the "data" member is a mapping (None: no such member)
+        self.keys: set[str] = set()  # the snapshot's members
+        self.lists: set[str] = set()
+        self.counts: dict[str, int] = {}
+        self.known = _Known()
+        self.relations: list[Any] = []
+
+    def member(self, key: str, value: Any) -> None:
+        self.keys.add(key)
+        if isinstance(value, list):
+            self.lists.add(key)
+        self.check.member(key, value)
+
+    def entry(self, key: str, value: Any) -> bool:
+        """Whether the entry counts (see ``validate.EntryByEntry.entry``)."""
+        index = self.counts[key] = self.counts.get(key, -1) + 1
+        if key == "relations":
+            self.relations.append(value)
+        counted = self.check.entry(key, index, value)
+        if key == "fields":
+            self.known.field(value, counted=counted)
+        return counted
 
 
 # How far down :func:`json_body` writes a body's mappings piece by piece, to its lists (a

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from directus_gitops.files.yamlio.writer import dump, dump_pieces, inline, key_text
+from directus_gitops.files.yamlio.writer import dump, dump_item, dump_pieces, inline, key_text
 
 if TYPE_CHECKING:
     import yaml
@@ -42,7 +42,7 @@ class YamlError(ValueError):
         self.problem = problem
 
 
-__all__ = ["YamlError", "YamlProblem", "dump", "dump_pieces", "inline", "key_text", "load", "locate"]
+__all__ = ["YamlError", "YamlProblem", "dump", "dump_item", "dump_pieces", "inline", "key_text", "load", "locate"]
 
 
 # --------------------------------------------------------------------------- reading

@@ -171,10 +171,16 @@ def dump(data: Any) -> str:
     return _inline(data, "") + "\n"
 
 
-def dump_pieces(data: dict[str, Any], item: Callable[[Any], Any] = lambda value: value) -> Iterator[str]:
+def dump_pieces(
+    data: dict[str, Any],
+    item: Callable[[Any], Any] = lambda value: value,
+    written: Callable[[Any], str] | None = None,
+) -> Iterator[str]:
     """What :func:`dump` writes for the mapping ``data``, in pieces: a key's, and one for each
     item of a list, made by ``item`` only as it is written (a large document's lines, a few
-    strings each, are many times its text; its items need not all be at hand at once)."""
+    strings each, are many times its text; its items need not all be at hand at once). With
+    ``written``, a list's items are what :func:`dump_item` made of them before (a push's
+    backup, written as the target is read: each item is its piece's place in a spool)."""
     if not data:
         yield dump(data)
         return
@@ -182,11 +188,16 @@ def dump_pieces(data: dict[str, Any], item: Callable[[Any], Any] = lambda value:
         if type(value) is list and value:
             yield f"{_single_line(str(key))}:\n"
             for element in value:
-                out: list[str] = []
-                _emit([item(element)], "", out)
-                yield "\n".join(out) + "\n"
+                yield written(element) if written is not None else dump_item(item(element))
         else:
             yield dump({key: value})
+
+
+def dump_item(value: Any) -> str:
+    """The piece :func:`dump_pieces` writes for ``value`` as an item of a list."""
+    out: list[str] = []
+    _emit([value], "", out)
+    return "\n".join(out) + "\n"
 
 
 # --------------------------------------------------------------------------- reading our own output
