@@ -18,7 +18,7 @@ from directus_gitops.files import store
 from directus_gitops.files.gitrepo import Repo
 from directus_gitops.model import selection
 from directus_gitops.reports import status as shown
-from tests.conftest import Project
+from tests.conftest import Project, Result
 from tests.test_selection import _field, model
 
 
@@ -164,6 +164,20 @@ def _serving(snapshots: dict[str, dict[str, Any]], together: threading.Barrier) 
     return server
 
 
+def _status_json(project: Project, live: dict[str, Any], together: threading.Barrier) -> Result:
+    """``status --format json`` over environments served ``live`` (see :func:`_serving`)."""
+    server = _serving(live, together)
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        project.configure(**{env: f"{base}/{env}" for env in live})
+        for env in live:
+            project.token(env, "t")
+        return project.run("status", "--format", "json")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_every_environment_is_asked_at_once_and_every_commit_is_checked(project: Project) -> None:
     """The servers answer only once all three requests are in: one after the other, each
     would be refused. Older commits are read as strictly as ``check`` reads: one that check
@@ -176,16 +190,7 @@ def test_every_environment_is_asked_at_once_and_every_commit_is_checked(project:
     fixed["fields"][-1]["meta"] = {"note": "fixed"}
     _commit(project, fixed, "fixed")
     live = {"dev": fixed, "staging": versions[-1], "prod": versions[0]}
-    server = _serving(live, threading.Barrier(len(live), timeout=10))
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
-        project.configure(**{env: f"{base}/{env}" for env in live})
-        for env in live:
-            project.token(env, "t")
-        result = project.run("status", "--format", "json")
-    finally:
-        server.shutdown()
-        server.server_close()
+    result = _status_json(project, live, threading.Barrier(len(live), timeout=10))
     assert result.code == 0, result.output
     states = {env["env"]: env for env in json.loads(result.out)["environments"]}
     assert {env: (states[env]["state"], states[env]["subject"]) for env in live} == {
@@ -241,16 +246,7 @@ def test_every_environment_is_asked_before_the_history_is_listed(project: Projec
         return listing(self, *args, **kwargs)
 
     project.monkeypatch.setattr(Repo, "history", history)
-    server = _serving(live, together)
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
-        project.configure(**{env: f"{base}/{env}" for env in live})
-        for env in live:
-            project.token(env, "t")
-        result = project.run("status", "--format", "json")
-    finally:
-        server.shutdown()
-        server.server_close()
+    result = _status_json(project, live, together)
     assert result.code == 0, result.output
     states = {env["env"]: (env["state"], env["subject"]) for env in json.loads(result.out)["environments"]}
     assert states == {"dev": ("current", "v1"), "prod": ("behind", "v0")}

@@ -76,6 +76,17 @@ def load_transport() -> None:
     import httpx  # noqa: F401
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One request as :meth:`DirectusClient._request` was asked for it (see there)."""
+
+    method: str
+    path: str
+    params: Mapping[str, str] | None
+    body: Any
+    consume: Callable[[httpx.Response], None] | None
+
+
 class DirectusClient:
     def __init__(self, target: Target, transport: httpx.BaseTransport | None = None) -> None:
         import httpx
@@ -127,10 +138,11 @@ class DirectusClient:
         """One request; with ``retry`` (reads only), a few more after transient failures. With
         ``consume``, a successful answer's body is not read into the response: ``consume``
         reads it as it arrives (``iter_bytes``), under the same deadline, each try anew."""
+        call = _Call(method, path, params, body, consume)
         start = time.monotonic()
         for delay in (*RETRY_DELAYS, None) if retry else (None,):
             try:
-                response = self._send(method, path, params=params, body=body, consume=consume)
+                response = self._send(call)
             except ServerError as exc:
                 if not exc.transient:
                     raise
@@ -151,47 +163,31 @@ class DirectusClient:
             return response
         raise self._status_error(f"{method} {path}", response)
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None,
-        body: Any,
-        consume: Callable[[httpx.Response], None] | None = None,
-    ) -> httpx.Response:
+    def _send(self, call: _Call) -> httpx.Response:
         if _request_log is None:
-            return self._exchange(method, path, params=params, body=body, consume=consume)
+            return self._exchange(call)
         started = time.monotonic()
-        shown = f"{method} {path}" + (
+        params = call.params
+        shown = f"{call.method} {call.path}" + (
             f"?{'&'.join(f'{key}={value}' for key, value in params.items())}" if params else ""
         )
         try:
-            response = self._exchange(method, path, params=params, body=body, consume=consume)
+            response = self._exchange(call)
         except ServerError as exc:
             _request_log(one_line(f"{shown} → failed after {_ms(started)} ms: {exc.message}"))
             raise
         # (A multipart body is a stream, never read back: its length is in its header.)
         sent = int(response.request.headers.get("content-length") or 0)
+        received = response.num_bytes_downloaded if call.consume else len(response.content)
         _request_log(
-            one_line(
-                f"{shown} → {response.status_code} in {_ms(started)} ms "
-                f"(sent {sent} B, received {response.num_bytes_downloaded if consume else len(response.content)} B)"
-            )
+            one_line(f"{shown} → {response.status_code} in {_ms(started)} ms (sent {sent} B, received {received} B)")
         )
         return response
 
-    def _exchange(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None,
-        body: Any,
-        consume: Callable[[httpx.Response], None] | None = None,
-    ) -> httpx.Response:
+    def _exchange(self, call: _Call) -> httpx.Response:
+        method, path, body, consume = call.method, call.path, call.body, call.consume
         what = f"{method} {path}"
-        kwargs: dict[str, Any] = {"params": params}
+        kwargs: dict[str, Any] = {"params": call.params}
         if body is not None:
             encoded = json_body(body)
             if encoded.size > MULTIPART_THRESHOLD:
