@@ -6,7 +6,8 @@ Directus release has built in (interfaces, displays, layouts, panels, operations
 neither built in nor installed (engine/predict.py). Which ids are built in is read here from
 the releases installed in the cache, from their own app bundle: every built-in is registered
 there by a ``define…({id: …})`` call, one defining function per kind, told apart by an id each
-kind is known to have::
+kind is known to have. The API writes one interface no bundle defines, ``numeric``, on the
+``id`` it adds to a collection created without a key: it is read from the API and counted in::
 
     python scripts/builtin_extensions.py 9.26.0 10.13.4 11.3.5 11.17.4 12.4.1
 """
@@ -35,6 +36,9 @@ KNOWN = {
     "operations": "item-create",
 }
 _DEFINED = re.compile(r"(?:[=,(:]|return )([\w$]+)\(\{id:[`\"']([a-z0-9_-]+)[`\"'],")
+# The interface the API itself gives the key it adds to a collection created without one
+# (services/collections.js: ``injectedPrimaryKeyField``), which no app bundle defines.
+_WRITTEN = re.compile(r"interface:\s*[\"']([a-z0-9_-]+)[\"']")
 
 
 def builtins(root: Path) -> dict[str, list[str]]:
@@ -50,6 +54,11 @@ def builtins(root: Path) -> dict[str, list[str]]:
         if not ids:
             raise SystemExit(f"{root}: no {kind} found (the bundle's layout changed?)")
         found[kind] = sorted(ids)
+    service = root / "node_modules" / "@directus" / "api" / "dist" / "services" / "collections.js"
+    written = set(_WRITTEN.findall(service.read_text(encoding="utf-8", errors="replace")))
+    if not written:
+        raise SystemExit(f"{service}: the interface of the key Directus adds was not found")
+    found["interfaces"] = sorted(set(found["interfaces"]) | written)
     return found
 
 
@@ -57,7 +66,7 @@ def main(versions: list[str]) -> None:
     releases = {version: builtins(install(version).root) for version in versions}
     document = {
         "about": "Built-in app extension ids per Directus release, read from each release's app bundle "
-        "by scripts/builtin_extensions.py",
+        "(and the interface its API gives a key it adds) by scripts/builtin_extensions.py",
         "releases": releases,
     }
     OUTPUT.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")

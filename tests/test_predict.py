@@ -101,6 +101,19 @@ def test_the_built_in_ids_follow_the_release() -> None:
     assert predict.builtins(None) == newest
 
 
+@pytest.mark.parametrize("release", ["9.26.0", "10.13.4", "11.3.5", "11.17.4", "12.4.1"])
+def test_the_interface_directus_gives_the_key_it_adds_is_built_in(release: str) -> None:
+    """A collection created without a key gets ``id`` with ``interface: numeric`` from the API
+    itself (services/collections.js); no app bundle defines it, and no push may ask to install it."""
+    assert "numeric" in predict.builtins(release)["interfaces"]
+    key = _field("posts", "id", meta={"interface": "numeric", "hidden": True, "readonly": True})
+    changes = ChangeSet((Change("field", "create", "posts", "id", entry=key),))
+    used = predict.used_extensions(changes, {"fields": [key]}, None)
+    assert used["interfaces"] == {"numeric": ["posts.id"]}
+    assert predict.missing_extensions(used, predict.builtins(release), frozenset()) == []
+    assert predict.extensions_problem(list, changes, {"fields": [key]}, None, release, "prod") is None
+
+
 def test_installed_names_take_packages_bundles_and_folders_and_skip_disabled_ones() -> None:
     extensions = [
         {
