@@ -235,7 +235,10 @@ class AfterFailure:
                 + (f"or push the backup {backup_path} back" if backup_path else "or restore the target"),
             )
         return ServerError(
-            f"the apply failed and nothing reached the target: {error.message}", status=error.status, code=error.code
+            f"the apply failed and nothing reached the target: {error.message}",
+            hint=error.hint,  # (the way out of the cause still holds: nothing changed)
+            status=error.status,
+            code=error.code,
         )
 
 
