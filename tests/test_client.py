@@ -104,6 +104,110 @@ def test_large_snapshots_go_as_multipart_uploads() -> None:
     assert b"Content-Type: application/json" in bodies[1].read()
 
 
+def multipart(request: httpx.Request) -> bool:
+    return request.headers["content-type"].startswith("multipart/form-data")
+
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def release_server(info: dict[str, object], seen: dict[str, httpx.Request]) -> Handler:
+    """A server answering ``info`` on GET /server/info and taking any body elsewhere."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        request.read()
+        seen[request.url.path] = request
+        if request.url.path == "/server/info":
+            return httpx.Response(200, json={"data": info})
+        if request.url.path == "/schema/diff":
+            return httpx.Response(200, json={"data": {"hash": "h", "diff": {"collections": []}}})
+        return httpx.Response(204)
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("info", "apply_uploads"),
+    [
+        ({"directus": {"version": "9.26.0"}}, False),
+        ({"version": "9.26.0"}, False),
+        ({"directus": {"version": "10.13.4"}}, True),
+        ({"directus": {"version": "11.3.5"}}, True),
+        ({"directus": {"version": "11.17.4"}}, True),
+        ({"directus": {"version": "12.4.1"}}, True),
+        ({}, True),  # a release the server does not say is taken for a current one
+    ],
+)
+def test_a_large_body_goes_as_the_target_release_takes_it(info: dict[str, object], apply_uploads: bool) -> None:
+    # 9.x's /schema/apply reads only a JSON body: a multipart one arrived empty, 400 '"hash" is required'.
+    seen: dict[str, httpx.Request] = {}
+    large = {"note": "x" * (MULTIPART_THRESHOLD + 1)}
+    with client_for(release_server(info, seen)) as client:
+        client.server_info()
+        client.diff(large)
+        client.apply(Diff("h", large))
+        client.write("PATCH", "/flows/f", large)
+    assert multipart(seen["/schema/diff"])  # every release takes an upload here
+    assert multipart(seen["/schema/apply"]) is apply_uploads
+    assert not multipart(seen["/flows/f"])  # no other endpoint takes one
+    assert json.loads(seen["/flows/f"].content) == large
+    if not apply_uploads:
+        assert json.loads(seen["/schema/apply"].content) == {"hash": "h", "diff": large}
+
+
+def test_the_caller_can_tell_the_release() -> None:
+    seen: dict[str, httpx.Request] = {}
+    with client_for(release_server({}, seen)) as client:
+        client.knows_release("9.26.0")
+        client.knows_release("12.4.1")  # the first word holds: it is what the server said
+        client.apply(Diff("h", {"note": "x" * (MULTIPART_THRESHOLD + 1)}))
+        assert client.sibling().release == (9, 26, 0)
+    assert not multipart(seen["/schema/apply"])
+
+
+def directus_9(limit: int) -> Handler:
+    """9.26.0's POST /schema/apply as its controller and JSON parser answer (MAX_PAYLOAD_SIZE ``limit``)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        if request.url.path == "/server/info":
+            return httpx.Response(200, json={"data": {"directus": {"version": "9.26.0"}}})
+        if len(body) > limit:
+            return directus_error(400, "request entity too large", "INVALID_PAYLOAD")
+        if multipart(request):
+            return directus_error(400, '"hash" is required', "INVALID_PAYLOAD")
+        return httpx.Response(204)
+
+    return handler
+
+
+def test_directus_9_takes_a_large_diff_as_json_and_says_when_it_is_over_its_limit() -> None:
+    limit = 1024 * 1024
+    with client_for(directus_9(limit)) as client:
+        client.server_info()
+        client.apply(Diff("h", {"note": "x" * (MULTIPART_THRESHOLD + 1)}))  # over the threshold, under the limit
+        with pytest.raises(ServerError) as caught:
+            client.apply(Diff("h", {"note": "x" * (limit + 1)}))
+    error = caught.value
+    assert "\n" not in error.message and "hash" not in error.message
+    assert "1.0 MB of JSON is over the target's MAX_PAYLOAD_SIZE" in error.message
+    assert "Directus 9.26.0 takes /schema/apply only as JSON" in error.message
+    assert error.hint is not None and "raise MAX_PAYLOAD_SIZE" in error.hint
+
+
+@pytest.mark.parametrize("message", ["request entity too large", "Invalid payload. request entity too large."])
+def test_any_json_body_over_the_limit_names_max_payload_size(message: str) -> None:
+    # 9.x says express's words; 10.x and later wrap them in "Invalid payload. …".
+    with (
+        client_for(lambda request: directus_error(400, message, "INVALID_PAYLOAD")) as client,
+        pytest.raises(ServerError) as caught,
+    ):
+        client.write("PATCH", "/settings", {"note": "x"})
+    assert "over the target's MAX_PAYLOAD_SIZE" in caught.value.message
+    assert "takes" not in caught.value.message  # nothing about the release: settings take JSON everywhere
+    assert caught.value.hint is not None and "MAX_PAYLOAD_SIZE" in caught.value.hint
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
     lambda inner: (

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from directus_gitops.base.console import Console, one_line
+from directus_gitops.base.console import Console
 from directus_gitops.base.errors import ConfigError, DocumentError, GitError, GitOpsError, ServerError
 from directus_gitops.base.formats import JSON_FORMAT_VERSION
 from directus_gitops.engine import backup as backups
@@ -26,7 +26,7 @@ from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
 from directus_gitops.model import changes, collection_renames, renames, selection, treecache, validate
 from directus_gitops.model.config import Config, Target
-from directus_gitops.server.client import Diff, DirectusClient
+from directus_gitops.server.client import Diff, DirectusClient, version_of
 
 if TYPE_CHECKING:  # the configuration kinds: imported only for a folder that holds some
     from directus_gitops.engine import configuration as sync
@@ -191,13 +191,6 @@ def read_source(
     )
 
 
-def _version_of(info: dict[str, Any]) -> str | None:
-    directus = info.get("directus")
-    if isinstance(directus, dict) and directus.get("version"):
-        return one_line(str(directus["version"]))
-    return one_line(str(info["version"])) if info.get("version") else None
-
-
 def translation_for(
     client: DirectusClient,
     source: snap.Snapshot,
@@ -271,7 +264,7 @@ def make_plan(
     mode = mode or target.mode
     with console.progress(f"Asking '{target.name}' for its release"):
         info = client.server_info()
-    target_release = _version_of(info)
+    target_release = version_of(info)
     tells = _diff_tells_enough(source, target, mode, force=force, target_release=target_release)
     full_read = read_target or (backup_to is not None and not tells)
     with _Background(client, full=full_read, backup_to=backup_to) as background:

@@ -200,6 +200,7 @@ def as_warning(refusal: GitOpsError) -> str:
 def apply_schema(client: DirectusClient, plan: planning.Plan) -> None:
     """Send the plan's diff with its hash: a target changed since the plan refuses it whole."""
     assert plan.diff is not None
+    client.knows_release(plan.target_version)  # (the body /schema/apply takes depends on it)
     try:
         client.apply(Diff(plan.diff.hash, translate.diff_for_apply(plan.diff.diff, plan.target_snapshot)))
     except StaleHashError as exc:
@@ -234,7 +235,10 @@ class AfterFailure:
                 + (f"or push the backup {backup_path} back" if backup_path else "or restore the target"),
             )
         return ServerError(
-            f"the apply failed and nothing reached the target: {error.message}", status=error.status, code=error.code
+            f"the apply failed and nothing reached the target: {error.message}",
+            hint=error.hint,  # (the way out of the cause still holds: nothing changed)
+            status=error.status,
+            code=error.code,
         )
 
 

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from directus_gitops import __version__
 from directus_gitops.base.console import one_line
 from directus_gitops.base.errors import ServerError, StaleHashError
+from directus_gitops.files import snapshot as snap
 
 if TYPE_CHECKING:
     import httpx
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
 # Directus answers 400 "request entity too large" for JSON bodies over MAX_PAYLOAD_SIZE
 # (1 MB by default); the same document as a multipart upload has a far larger limit.
 MULTIPART_THRESHOLD = 512 * 1024
+
+# The endpoints that also take their body as a multipart upload, from the release that
+# first does: every supported release's /schema/diff; /schema/apply from 10 on (9.x reads
+# only the JSON parser's body there, and a multipart one arrives empty: 400 '"hash" is
+# required'). Every other endpoint, and an older release, takes JSON only.
+UPLOADS_SINCE: Mapping[str, tuple[int, int, int]] = {"/schema/diff": (9, 0, 0), "/schema/apply": (10, 0, 0)}
 
 # Reads that change nothing (GET /server/info, /schema/snapshot) are retried briefly when the
 # connection is reset or Directus answers 503 "under pressure" (its load limiter): waits of
@@ -55,6 +62,14 @@ class Diff:
 
     hash: str
     diff: dict[str, Any]
+
+
+def version_of(info: Mapping[str, Any]) -> str | None:
+    """The release ``GET /server/info`` names (``directus.version`` from 10 on, ``version`` before)."""
+    directus = info.get("directus")
+    if isinstance(directus, dict) and directus.get("version"):
+        return one_line(str(directus["version"]))
+    return one_line(str(info["version"])) if info.get("version") else None
 
 
 def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
@@ -109,6 +124,9 @@ class DirectusClient:
             verify=_may_use_tls(target.url),
         )
         self._socket: socket.socket | None = None
+        # The target's release, once GET /server/info said it (or the caller did): which
+        # endpoints take a multipart body depends on it (UPLOADS_SINCE).
+        self.release: tuple[int, int, int] | None = None
 
     def __enter__(self) -> DirectusClient:
         return self
@@ -121,7 +139,20 @@ class DirectusClient:
 
     def sibling(self) -> DirectusClient:
         """A second client for the same target, for a request made alongside this one's."""
-        return DirectusClient(self.target, transport=self._transport)
+        twin = DirectusClient(self.target, transport=self._transport)
+        twin.release = self.release
+        return twin
+
+    def knows_release(self, version: Any) -> None:
+        """Tell the client the target's release (as ``GET /server/info`` says it), unless it knows."""
+        if self.release is None:
+            self.release = snap.release(version)
+
+    def uploads(self, path: str) -> bool:
+        """Whether a large body for ``path`` goes as a multipart upload: only where the target's
+        release takes one (an unknown release is taken for a current one)."""
+        since = UPLOADS_SINCE.get(path)
+        return since is not None and (self.release is None or self.release >= since)
 
     # ------------------------------------------------------------------ transport
 
@@ -161,7 +192,7 @@ class DirectusClient:
     def _checked(self, method: str, path: str, response: httpx.Response) -> httpx.Response:
         if response.is_success:
             return response
-        raise self._status_error(f"{method} {path}", response)
+        raise self._status_error(method, path, response)
 
     def _send(self, call: _Call) -> httpx.Response:
         if _request_log is None:
@@ -190,7 +221,7 @@ class DirectusClient:
         kwargs: dict[str, Any] = {"params": call.params}
         if body is not None:
             encoded = json_body(body)
-            if encoded.size > MULTIPART_THRESHOLD:
+            if encoded.size > MULTIPART_THRESHOLD and self.uploads(path):
                 kwargs["files"] = {"file": ("snapshot.json", encoded, "application/json")}
             else:
                 kwargs["content"] = encoded.getvalue()
@@ -253,10 +284,10 @@ class DirectusClient:
         )
         self._socket = None
 
-    def _status_error(self, what: str, response: httpx.Response) -> ServerError:
+    def _status_error(self, method: str, path: str, response: httpx.Response) -> ServerError:
         status = response.status_code
         message, code = _error_detail(response)
-        where = f"{what} on {self.target.url}"
+        where = f"{method} {path} on {self.target.url}"
         if status == 401:
             return ServerError(
                 f"{where}: the token was rejected (401)",
@@ -294,10 +325,26 @@ class DirectusClient:
             )
         if status == 404 and code is None:
             return ServerError(f"{where}: not found (404); is {self.target.url} a Directus API?", status=status)
+        if status == 400 and "request entity too large" in message:  # express's JSON parser, before the endpoint
+            return self._too_large(where, path, response)
         if status == 400 and "generate a new diff" in message:  # Directus's stale-hash wording
             return StaleHashError(f"{where}: {message}", status=status, code=code)
         detail = f": {message}" if message else ""
         return ServerError(f"{where} failed ({status}){detail}", hint=known_cause(message), status=status, code=code)
+
+    def _too_large(self, where: str, path: str, response: httpx.Response) -> ServerError:
+        """A JSON body over the target's MAX_PAYLOAD_SIZE: refused whole, before the endpoint saw it."""
+        sent = int(response.request.headers.get("content-length") or 0)
+        size = f"{sent / (1024 * 1024):.1f} MB of JSON" if sent else "the JSON body"
+        only_json = ""
+        if path in UPLOADS_SINCE and self.release is not None and not self.uploads(path):
+            release = ".".join(map(str, self.release))
+            only_json = f"; Directus {release} takes {path} only as JSON (multipart from {UPLOADS_SINCE[path][0]}.0)"
+        return ServerError(
+            f"{where}: {size} is over the target's MAX_PAYLOAD_SIZE (1mb by default){only_json}",
+            hint="raise MAX_PAYLOAD_SIZE in the target's environment (e.g. MAX_PAYLOAD_SIZE=10mb) and restart it",
+            status=response.status_code,
+        )
 
     def _data(self, what: str, response: httpx.Response, *, shared: bool = False) -> Any:
         self._json_type(what, response)
@@ -436,7 +483,9 @@ class DirectusClient:
 
     def server_info(self) -> dict[str, Any]:
         data = self._data("GET /server/info", self._request("GET", "/server/info", retry=True))
-        return data if isinstance(data, dict) else {}
+        info = data if isinstance(data, dict) else {}
+        self.knows_release(version_of(info))
+        return info
 
     def diff(self, snapshot: Mapping[str, Any], *, force: bool = False) -> Diff | None:
         """The changes that would make the target match ``snapshot``; None when it already does."""
