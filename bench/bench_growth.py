@@ -340,9 +340,9 @@ def main() -> int:
 
     def write() -> str:
         load = os.getloadavg()
-        measured = [size for size in sizes if size.rounds]
+        measured = sorted((size for size in sizes if size.rounds), key=lambda size: size.collections)
         builds = ", ".join(f"{s.collections:,}: {s.build_seconds:.0f} s ({s.apply_seconds:.0f} s the diff and apply)"
-                           for s in sizes)  # fmt: skip
+                           for s in sorted(sizes, key=lambda size: size.collections))  # fmt: skip
         rounds = ", ".join(f"{s.collections:,}: {s.rounds}" for s in measured)
         lines = [
             "## Growth with the model on a real server: pull and plan",
