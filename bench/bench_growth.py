@@ -5,8 +5,10 @@ For each size (300, 1,000 and 3,000 collections × 20 fields by default) the mod
 ``tests/synthetic.py``'s, the one ``bench_scale.py`` measures offline, with its collections
 marked inactive on 12.x (which allows only 25 active collections without a licence). A template
 database is built once per size with one ``POST /schema/diff`` and one ``POST /schema/apply``
-on a freshly bootstrapped server (timed: the build time is a figure of its own). Two servers
-then run at once: ``base`` started from that template and ``empty`` (bootstrapped only).
+per 1,000 collections on a freshly bootstrapped server (timed: the build time is a figure of its
+own; Directus's apply slows with the collections already there, so 3,000 takes a long time).
+Two servers then run at once: ``base`` started from that template and ``empty`` (bootstrapped
+only).
 
 Interleaved over ``--rounds`` rounds, the order of the three clients rotating each round, as
 ``bench_compare.py`` does (and with its pieces: the projects of both tools, the request count
