@@ -210,6 +210,29 @@ def edit_notes(server: DirectusServer, collections: int) -> None:
 # The two tools' projects
 
 
+def measure_cli(
+    counter: RequestCounter,
+    operation: Operation,
+    column: str,
+    runner: Callable[[], tuple[float, float, str]],
+    number: int,
+) -> None:
+    """One CLI command into ``operation``'s ``column`` (round ``number``), its requests counted.
+    The other CLI failing is a figure too (d6s gives up on a slow request); ours failing ends
+    the run."""
+    with counter.counting() as requests:
+        try:
+            seconds, rss, output = runner()
+        except SystemExit as failed:
+            if column == "directus-gitops":
+                raise
+            lines = [line.strip() for line in str(failed.code).splitlines() if line.strip()]
+            operation.failures.setdefault(column, []).append(" ".join(lines[-2:])[:200])
+            print(f"  {column} {operation.key} failed: {lines[-2:]}", flush=True)
+            return
+    operation.add(column, Sample(seconds, requests(), rss, output, number))
+
+
 class Projects:
     """One folder per tool and purpose, each with the tool's configuration naming the servers."""
 
@@ -464,18 +487,7 @@ def run(
         # Each sample records the round it ran in (round_number, the loop's variable below), so the
         # report can pair it with the bare sample of the same round.
         def measure_process(key: str, column: str, runner: Callable[[], tuple[float, float, str]]) -> None:
-            with counter.counting() as requests:
-                try:
-                    seconds, rss, output = runner()
-                except SystemExit as failed:
-                    if column == "directus-gitops":
-                        raise
-                    # The other CLI failing is a figure too (d6s gives up on a slow request).
-                    lines = [line.strip() for line in str(failed.code).splitlines() if line.strip()]
-                    operations[key].failures.setdefault(column, []).append(" ".join(lines[-2:])[:200])
-                    print(f"{column} failed: {lines[-2:]}", flush=True)
-                    return
-            operations[key].add(column, Sample(seconds, requests(), rss, output, round_number))
+            measure_cli(counter, operations[key], column, runner, round_number)
 
         def measure_bare(key: str, action: Callable[[], object]) -> None:
             with counter.counting() as requests:

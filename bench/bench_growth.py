@@ -67,6 +67,7 @@ from bench_compare import (
     bare_get,
     bare_plan,
     d6s_pull,
+    measure_cli,
     post_document,
     report,
 )
@@ -225,17 +226,7 @@ def measure(size: Size, version: str, cli: DirectusCli, work: Path, rounds: int,
         print(f"  folders ready at {time.perf_counter() - started:.0f} s", flush=True)
 
         def process(key: str, column: str, runner: Callable[[], tuple[float, float, str]], number: int) -> None:
-            with counter.counting() as requests:
-                try:
-                    seconds, rss, output = runner()
-                except SystemExit as failed:
-                    if column == "directus-gitops":
-                        raise
-                    lines = [line.strip() for line in str(failed.code).splitlines() if line.strip()]
-                    size.operations[key].failures.setdefault(column, []).append(" ".join(lines[-2:])[:200])
-                    print(f"  {column} {key} failed: {lines[-2:]}", flush=True)
-                    return
-            size.operations[key].add(column, Sample(seconds, requests(), rss, output, number))
+            measure_cli(counter, size.operations[key], column, runner, number)
 
         def bare(key: str, action: Callable[[], object], number: int) -> None:
             with counter.counting() as requests:
