@@ -168,10 +168,15 @@ def test_pull_keeps_the_record(renamed: Project) -> None:
     ],
 )
 def test_refusals_are_one_line_and_change_nothing(renamed: Project, old: str, new: str, said: str) -> None:
-    before = store.owned(renamed.schema)
-    result = renamed.run("rename", old, new)
+    refused_unchanged(renamed, old, new, said)
+
+
+def refused_unchanged(project: Project, old: str, new: str, said: str) -> None:
+    """``rename OLD NEW`` refused in one line saying ``said``, the schema folder untouched."""
+    before = store.owned(project.schema)
+    result = project.run("rename", old, new)
     assert result.code == 1 and said in result.err and "Traceback" not in result.output, result.output
-    assert store.owned(renamed.schema) == before
+    assert store.owned(project.schema) == before
 
 
 def test_a_rename_stopped_part_way_is_folded_with_a_warning() -> None:
