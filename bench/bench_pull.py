@@ -13,6 +13,10 @@ collections without a licence), then alternates, ``--rounds`` times:
 * ``pull`` into a fresh folder, and after one field was added on the server;
 * the tool's own work in-process (render + write), for the share it adds.
 
+``--long-notes LENGTH`` gives the first collection's fields (12 at most) notes of LENGTH
+characters without a space (a pasted digest, a data URI): a pull reads every string for secrets,
+and a scan that searched the rest of the text from each position took about 5 s per 65 KB note.
+
 Prints medians with min–max, the ratio to the bare request, and each pull's peak RSS (GNU
 time, as bench_compare.py measures it) against the memory budget (4 × the snapshot's JSON
 size + 50 MB). ``DIRECTUS_BENCH_URL`` and ``DIRECTUS_BENCH_TOKEN`` point it at a running
@@ -55,6 +59,13 @@ def bare_snapshot(url: str, token: str) -> tuple[float, int]:
     return time.perf_counter() - started, len(response.content)
 
 
+def lengthen_notes(url: str, token: str, fields: int, length: int) -> None:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+        for index in range(min(12, fields - 1)):
+            note = f"field_{index:02d}:" + "n" * length
+            client.patch(f"/fields/bench_000/field_{index:02d}", json={"meta": {"note": note}}).raise_for_status()
+
+
 def add_field(url: str, token: str, name: str) -> None:
     added = httpx.post(
         f"{url}/fields/bench_000", headers={"Authorization": f"Bearer {token}"}, json=field(name, 99), timeout=60
@@ -91,12 +102,15 @@ def main() -> int:
     parser.add_argument("--collections", type=int, default=300)
     parser.add_argument("--fields", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--long-notes", type=int, default=0, metavar="LENGTH")
     args = parser.parse_args()
     version = os.environ.get("DIRECTUS_VERSION", "12.4.1")
 
     with tempfile.TemporaryDirectory(prefix="bench-pull-") as scratch:
         work = Path(scratch)
         with model_server(version, work, args.collections, args.fields) as (url, token):
+            if args.long_notes:
+                lengthen_notes(url, token, args.fields, args.long_notes)
             env = {**os.environ, "DIRECTUS_URL": url, "DIRECTUS_TOKEN": token}
             project, fresh_project = work / "project", work / "fresh"
             for folder in (project, fresh_project):

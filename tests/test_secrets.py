@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -141,6 +143,35 @@ def test_a_secret_inside_json_held_in_a_string_is_found(body: str, where: str) -
 def test_json_with_only_references_and_placeholders_is_no_secret() -> None:
     body = '{"api_key": "{{ $env.SEND_KEY }}", "token": "${env:TOKEN}", "count": {{ $last.count }}}'
     assert secrets.find({"f.yaml": _flow({"body": body})}) == []
+
+
+# What the scanners that read long notes in one pass must find: the patterns they replaced
+# (each tried at every position, so quadratic in a text that never closes what it opens).
+_REFERENCE_PATTERN = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+_QUOTED_OR_REFERENCE_PATTERN = re.compile(r"(\"(?:[^\"\\]|\\.)*\")|(\{\{.*?\}\})", re.DOTALL)
+
+
+def test_references_and_json_strings_are_read_as_the_patterns_read_them() -> None:
+    rng = random.Random(29)
+    pieces = ['"', "\\", "{", "}", "{{", "}}", "a", " ", "\n", ":"]
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        assert secrets._references(text, lambda _: "R") == _REFERENCE_PATTERN.sub("R", text), text
+        expected = _QUOTED_OR_REFERENCE_PATTERN.sub(lambda found: found.group(1) or json.dumps(found.group(2)), text)
+        assert secrets._quoted_references(text) == expected, text
+
+
+def test_long_notes_that_never_close_what_they_open_are_read_whole() -> None:
+    # Each of these took seconds to minutes when a pattern searched the rest of the text from
+    # every position (a pull of 12 such notes took a minute); bench/bench_secrets.py times them.
+    long = 65_000
+    plain = ["n" * long, "{{" * (long // 2), "aB3-" * (long // 4), "{" + '"a\\' * (long // 3) + "}"]
+    assert [secrets.shape(text) for text in plain] == [None, None, None, None]
+    key = "Xk9fQ2mLr7TzW4pN8vB1cY6hJ3sD5gA0"
+    assert secrets.shape("{{" * (long // 2) + " " + key) == "a long random-looking token"
+    assert secrets.shape("n" * long + " https://user:hunter2@example.com/") == "a URL with credentials"
+    body = '{"count": {{ $trigger.count }}, "note": "' + "{{" * (long // 2) + '", "password": "pw-1"}'
+    assert [item.path for item in secrets.find({"f.yaml": {"body": body}})] == ["body.password"]
 
 
 def test_a_number_under_a_secret_name_is_a_secret_and_a_flag_or_a_counter_is_not() -> None:

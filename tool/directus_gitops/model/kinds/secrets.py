@@ -37,7 +37,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,7 +85,6 @@ _SECRET_NAME = re.compile(
 # Settings named like credentials that hold none (policies, counters).
 _NOT_SECRET = frozenset({"auth_login_attempts", "auth_password_policy"})
 PLACEHOLDER = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
-_REFERENCES = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 REDACTED = "<redacted>"
 
 NAMED = "named like a credential"
@@ -102,9 +101,23 @@ def withheld_setting(name: str) -> bool:
     return name in DIRECTUS_SECRET_SETTINGS or secret_name(name)
 
 
+def _references(text: str, replace: Callable[[str], str]) -> str:
+    """``text`` with each Directus reference (``{{ … }}``, up to the first ``}}``) replaced.
+
+    Found with ``find``, not a pattern: a pattern tried at every ``{{`` runs to the end of the
+    text for each one that is never closed, quadratic in a long note."""
+    out: list[str] = []
+    position = 0
+    while (start := text.find("{{", position)) != -1 and (end := text.find("}}", start + 2)) != -1:
+        out += (text[position:start], replace(text[start : end + 2]))
+        position = end + 2
+    out.append(text[position:])
+    return "".join(out)
+
+
 def _harmless(value: str) -> bool:
     """Empty, or only placeholders and Directus references (which hold no secret)."""
-    rest = _REFERENCES.sub("", PLACEHOLDER.sub("", value)).strip()
+    rest = _references(PLACEHOLDER.sub("", value), lambda _: "").strip()
     return rest in ("", "Bearer", "Basic", "Token")
 
 
@@ -144,7 +157,8 @@ _MARKERS = (
     "sk-",
     "SG.",
 )
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
+# The scheme is bounded: unbounded, a long run of letters is searched to its end from each of them.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,63}://[^\s\"'<>`]+")
 _DATA_URI = re.compile(r"data:[\w/+.-]+(?:;[\w=.-]+)*;base64,[A-Za-z0-9+/=]+")
 _RUN = re.compile(r"[A-Za-z0-9+/=_-]{20,}")
 _DIGEST = re.compile(r"[0-9a-f-]+|[0-9A-F-]+")  # hex digests and uuids: Directus writes these
@@ -197,7 +211,7 @@ def shape(text: str) -> str | None:
     """What ``text`` looks like when it looks like a credential (None: it does not)."""
     if len(text) < _SHORTEST:
         return None
-    text = _REFERENCES.sub(" ", PLACEHOLDER.sub(" ", text))
+    text = _references(PLACEHOLDER.sub(" ", text), lambda _: " ")
     known = _SHAPE.search(text) if any(marker in text for marker in _MARKERS) else None
     if known is not None and known.lastgroup is not None:
         return _KNOWN[int(known.lastgroup[1:])][0]
@@ -212,7 +226,44 @@ def shape(text: str) -> str | None:
     return None
 
 
-_QUOTED_OR_REFERENCE = re.compile(r"(\"(?:[^\"\\]|\\.)*\")|(\{\{.*?\}\})", re.DOTALL)
+_QUOTE_OR_REFERENCE = re.compile(r'"|\{\{')
+_QUOTE_OR_ESCAPE = re.compile(r'["\\]')
+
+
+def _string_end(text: str, quote: int) -> int:
+    """Where the JSON string opened at ``quote`` ends (just past its closing quote), -1 if never."""
+    position = quote + 1
+    while (found := _QUOTE_OR_ESCAPE.search(text, position)) is not None:
+        if found.group() == '"':
+            return found.end()
+        position = found.end() + 1  # an escape takes the character after it
+    return -1
+
+
+def _quoted_references(text: str) -> str:
+    """``text`` with each Directus reference outside a JSON string made a JSON string.
+
+    A single pass: once a quote is never closed no later one is (every later quote was inside
+    it, escaped), and once ``{{`` is never closed no later one is, so nothing is searched twice."""
+    out: list[str] = []
+    position = 0
+    strings = True
+    while (found := _QUOTE_OR_REFERENCE.search(text, position)) is not None:
+        start = found.start()
+        if found.group() == '"':
+            end = _string_end(text, start) if strings else -1
+            strings = end != -1
+            end = end if strings else start + 1
+            out.append(text[position:end])
+        else:
+            close = text.find("}}", start + 2)
+            if close == -1:
+                break
+            end = close + 2
+            out += (text[position:start], json.dumps(text[start:end]))
+        position = end
+    out.append(text[position:])
+    return "".join(out)
 
 
 def _json(text: str) -> dict[str, Any] | list[Any] | None:
@@ -224,7 +275,7 @@ def _json(text: str) -> dict[str, Any] | list[Any] | None:
     try:
         parsed = json.loads(stripped)
     except (ValueError, RecursionError):
-        quoted = _QUOTED_OR_REFERENCE.sub(lambda found: found.group(1) or json.dumps(found.group(2)), stripped)
+        quoted = _quoted_references(stripped)
         try:
             parsed = json.loads(quoted)
         except (ValueError, RecursionError):
