@@ -3,7 +3,7 @@
 Directus 9.x reads ``POST /schema/apply``'s body only as JSON (10.x and later take a multipart
 upload too): a large diff sent as an upload arrived empty and was refused, 400 '"hash" is
 required'. Here it goes as JSON, and one over the server's MAX_PAYLOAD_SIZE is refused whole
-with the limit named.
+with the limit named. Directus 12 cuts an upload over IMPORT_MAX_FILE_SIZE off the same way.
 """
 
 from __future__ import annotations
@@ -84,3 +84,22 @@ def test_a_large_diff_is_applied_on_directus_9_or_refused_whole_with_the_limit_n
         pulled = store.load_path(project.schema).snapshot["fields"]
         notes = [f["meta"]["note"] for f in pulled if f["collection"] == "long_notes" and f["field"] != "id"]
         assert notes == [f["meta"]["note"] for f in added if f["field"] != "id"]
+
+
+def test_an_upload_over_import_max_file_size_is_refused_whole_with_the_limit_named(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    # Directus 12 reads the schema endpoints' uploads under IMPORT_MAX_FILE_SIZE (50mb by default:
+    # a diff of about 3,000 new collections); 1mb here stands for it.
+    with directus_pool.new_server("12.4.1", env={"IMPORT_MAX_FILE_SIZE": "1mb"}) as prod:
+        project.configure(prod=prod.url)
+        project.token("prod", prod.token)
+        assert project.run("pull", "--env", "prod", "--commit").code == 0
+        empty = store.load_path(project.schema).snapshot
+        commit(project, with_long_notes(empty, 2 * 1024 * 1024 // FIELDS), "notes too long for one upload")
+        refused = project.run("push", "--env", "prod", "--yes")
+        assert refused.code == 1, refused.output
+        assert "is over the target's IMPORT_MAX_FILE_SIZE" in refused.err and "the endpoint did not run" in refused.err
+        assert "hint: raise IMPORT_MAX_FILE_SIZE" in refused.err and "Traceback" not in refused.output
+        assert project.run("pull", "--env", "prod").code == 0
+        assert store.load_path(project.schema).snapshot["collections"] == empty["collections"]

@@ -83,6 +83,12 @@ def _error_detail(response: httpx.Response) -> tuple[str, str | None]:
         return one_line(text), None
 
 
+def _sent_size(response: httpx.Response, unknown: str, what: str = "") -> str:
+    """The size of the body a request sent, as a refusal names it (from its header)."""
+    sent = int(response.request.headers.get("content-length") or 0)
+    return f"{sent / (1024 * 1024):.1f} MB{what}" if sent else unknown
+
+
 def load_transport() -> None:
     """Import httpx now rather than when the first client is made. A command that makes its
     clients in threads calls this before starting them: the first request then goes out at
@@ -327,6 +333,8 @@ class DirectusClient:
             return ServerError(f"{where}: not found (404); is {self.target.url} a Directus API?", status=status)
         if status == 400 and "request entity too large" in message:  # express's JSON parser, before the endpoint
             return self._too_large(where, path, response)
+        if status == 413 or code == "CONTENT_TOO_LARGE":  # an upload over IMPORT_MAX_FILE_SIZE (12.x), before it
+            return self._upload_too_large(where, response)
         if status == 400 and "generate a new diff" in message:  # Directus's stale-hash wording
             return StaleHashError(f"{where}: {message}", status=status, code=code)
         detail = f": {message}" if message else ""
@@ -334,8 +342,7 @@ class DirectusClient:
 
     def _too_large(self, where: str, path: str, response: httpx.Response) -> ServerError:
         """A JSON body over the target's MAX_PAYLOAD_SIZE: refused whole, before the endpoint saw it."""
-        sent = int(response.request.headers.get("content-length") or 0)
-        size = f"{sent / (1024 * 1024):.1f} MB of JSON" if sent else "the JSON body"
+        size = _sent_size(response, "the JSON body", " of JSON")
         only_json = ""
         if path in UPLOADS_SINCE and self.release is not None and not self.uploads(path):
             release = ".".join(map(str, self.release))
@@ -344,6 +351,17 @@ class DirectusClient:
             f"{where}: {size} is over the target's MAX_PAYLOAD_SIZE (1mb by default){only_json}",
             hint="raise MAX_PAYLOAD_SIZE in the target's environment (e.g. MAX_PAYLOAD_SIZE=10mb) and restart it",
             status=response.status_code,
+        )
+
+    def _upload_too_large(self, where: str, response: httpx.Response) -> ServerError:
+        """A multipart upload over the target's IMPORT_MAX_FILE_SIZE: cut off before the endpoint ran."""
+        size = _sent_size(response, "the upload")
+        return ServerError(
+            f"{where}: {size} is over the target's IMPORT_MAX_FILE_SIZE (50mb by default, which Directus 12 "
+            "applies to the schema endpoints' uploads too); the endpoint did not run",
+            hint="raise IMPORT_MAX_FILE_SIZE in the target's environment (e.g. IMPORT_MAX_FILE_SIZE=200mb), restart it",
+            status=response.status_code,
+            code="CONTENT_TOO_LARGE",
         )
 
     def _data(self, what: str, response: httpx.Response, *, shared: bool = False) -> Any:
