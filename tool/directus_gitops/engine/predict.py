@@ -13,6 +13,11 @@ measurements behind each rule).
 - An interface, display, layout, panel or operation neither built into the target's release
   nor installed there (``GET /extensions``): Directus stores it, and its app shows the field
   or item without it.
+- A new collection holding a field without ``meta`` whose type Directus flags (``json`` on any
+  database, ``timestamp`` on SQLite): every release from 9.26.0 to 12.4.1 gives such a field a
+  ``meta`` of its own flag alone, without the collection's name, and fails creating the
+  collection (400 'Value for field "collection" in collection "directus_fields" can't be null').
+  Snapshots list such fields for tables made outside Directus (a session store, say).
 - A geometry field on PostgreSQL needs PostGIS, which no endpoint reports: the apply fails
   (``type "geometry" does not exist``) and PostgreSQL rolls it back whole; ``geometry_note``
   says so before the apply unless the target already holds geometry fields.
@@ -109,6 +114,40 @@ def required_problem(
     return (
         f"{len(refused)} required field(s) without a default would be added to tables that have rows on "
         f"'{target}' ({listed(refused)}): {vendor} cannot fill them, so Directus would stop the apply"
+    )
+
+
+# ------------------------------------------------------------------ flagged fields without meta
+
+UNTRACKED_FLAGGED_HINT = (
+    "give each of them a meta in the schema files (at least `meta: {special: [cast-json]}` for json, "
+    "`[cast-timestamp]` for timestamp on SQLite: Directus gives one to every such field it creates)"
+)
+
+
+def _flagged(field_type: Any, vendor: str | None) -> bool:
+    """Whether Directus adds a flag (``special``) of its own to a field of this type when it creates it."""
+    return field_type == "json" or (field_type == "timestamp" and vendor == "sqlite")
+
+
+def untracked_flagged(changes: ChangeSet, desired: Mapping[str, Any], vendor: str | None) -> list[str]:
+    """The fields without ``meta`` of collections ``changes`` create whose type Directus flags."""
+    created = _created_collections(changes)
+    return [
+        f"{entry.get('collection')}.{entry.get('field')} ({entry.get('type')})"
+        for entry in desired.get("fields") or ()
+        if entry.get("collection") in created and entry.get("meta") is None and _flagged(entry.get("type"), vendor)
+    ]
+
+
+def untracked_flagged_problem(changes: ChangeSet, desired: Mapping[str, Any], vendor: str | None) -> str | None:
+    found = untracked_flagged(changes, desired, vendor)
+    if not found:
+        return None
+    return (
+        f"{len(found)} field(s) of new collections have no meta and a type Directus gives a flag to "
+        f'({listed(found)}): Directus would fail creating their collections (400 \'Value for field "collection" '
+        "in collection \"directus_fields\" can't be null')"
     )
 
 
