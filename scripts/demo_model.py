@@ -567,6 +567,14 @@ def delete_field(url: str, token: str, collection: str, field: str) -> None:
         _call(client, "DELETE", f"/fields/{collection}/{field}")
 
 
+def add_relation(
+    url: str, token: str, collection: str, field: str, related: str, *, on_delete: str = "SET NULL"
+) -> None:
+    """Relate ``collection.field`` (an existing field) to ``related``, many-to-one."""
+    with _client(url, token) as client:
+        _call(client, "POST", "/relations", _relation(collection, field, related, on_delete=on_delete))
+
+
 def create_collection(
     url: str,
     token: str,

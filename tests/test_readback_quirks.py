@@ -171,6 +171,20 @@ def test_a_relation_on_an_untracked_field_converges(
     converges(project, directus_pool, cell, edit, pull_it_back)
 
 
+def pushed_from_file(project: Project, snapshot: Snapshot) -> tuple[str, dict[str, set[str]]]:
+    """Push ``snapshot`` from a file into the environment `prod`: exit 0, and the plan after it
+    empty. The push's output, and the rules (with their subjects) that plan relied on."""
+    path = project.root / "model.yaml"
+    path.write_text(yamlio.dump(snapshot))
+    pushed = project.run("push", "--env", "prod", "--yes", "--no-backup", "--from", str(path))
+    assert pushed.code == 0, pushed.output
+    planned = project.run("plan", "--env", "prod", "--exit-code", "--format", "json", "--from", str(path))
+    assert planned.code == 0, planned.output
+    document = json.loads(planned.out)
+    assert document["changes"] == []
+    return pushed.out, {rule["rule"]: {item["subject"] for item in rule["items"]} for rule in document["translation"]}
+
+
 def test_a_mysql_expression_default_converges_and_gives_new_rows_its_value(
     project: Project, directus_pool: ServerPool
 ) -> None:
@@ -197,15 +211,94 @@ def test_a_mysql_expression_default_converges_and_gives_new_rows_its_value(
         find(snapshot, "fields", "inbox", "data")["schema"].update(
             default_value="_utf8mb4\\'{}\\'", is_generated=True, generation_expression=None
         )
-        path = project.root / "model.yaml"
-        path.write_text(yamlio.dump(snapshot))
-
-        pushed = project.run("push", "--env", "prod", "--yes", "--no-backup", "--from", str(path))
-        assert pushed.code == 0, pushed.output
-        assert "(mysql-expression-default): 1 × inbox.data" in pushed.out
-        planned = project.run("plan", "--env", "prod", "--exit-code", "--from", str(path))
-        assert planned.code == 0, planned.output
+        pushed, _ = pushed_from_file(project, snapshot)
+        assert "(mysql-expression-default): 1 × inbox.data" in pushed
         # What a new row gets: the JSON object, not the expression's text.
         with contextlib.closing(sqlite3.connect(server.database)) as database:
             columns = {row[1]: row[4] for row in database.execute("PRAGMA table_info(inbox)")}
         assert columns["data"] == "'{}'"
+
+
+CSV_CELLS = [("11.17.4", "sqlite"), ("11.17.4", "postgres")]
+
+
+@pytest.mark.parametrize("cell", CSV_CELLS, ids=[f"{v}-{d}" for v, d in CSV_CELLS])
+def test_a_csv_column_an_older_release_made_converges(
+    project: Project, directus_pool: ServerPool, cell: tuple[str, str]
+) -> None:
+    """A csv field that a 9.x/10.6 Directus made as varchar(255) (a public snapshot file,
+    specialmindsaarhus/specialmindsaarhus.github.io, 11.15.4 PostgreSQL) reads back as text without a
+    length on 11.17.4: exit 4, then every plan proposed `shrinks max_length none → 255`."""
+    version, vendor = cell
+    with directus_pool.new_server(version, vendor=vendor) as server:
+        project.configure(prod=server.url)
+        project.token("prod", server.token)
+        tags = {"field": "tags", "type": "csv", "meta": {"interface": "tags", "special": ["cast-csv"]}, "schema": {}}
+        demo_model.create_collection(server.url, server.token, "pages", fields=[tags])
+        snapshot = demo_model.snapshot(server.url, server.token)
+        demo_model.delete_collection(server.url, server.token, "pages")
+        assert find(snapshot, "fields", "pages", "tags")["schema"]["max_length"] is None  # Directus made text
+        varchar = "character varying" if vendor == "postgres" else "varchar"
+        find(snapshot, "fields", "pages", "tags")["schema"].update(data_type=varchar, max_length=255)
+
+        _, used = pushed_from_file(project, snapshot)
+        assert used["column-representation"] == {"pages.tags"}
+
+
+INTEGER_KEY_CELLS = [("10.13.4", "sqlite"), ("12.4.1", "sqlite")]
+
+
+@pytest.mark.parametrize("cell", INTEGER_KEY_CELLS, ids=[f"{v}-{d}" for v, d in INTEGER_KEY_CELLS])
+def test_a_big_integer_auto_increment_key_converges_on_sqlite(
+    project: Project, directus_pool: ServerPool, cell: tuple[str, str]
+) -> None:
+    """SQLite auto-increments only an integer key: a bigInteger one from PostgreSQL (a public
+    snapshot file, arnulfoacevedo/directus-operation-extension-ts) read back as integer on
+    10.13.4 SQLite, exit 4 on every push."""
+    version, vendor = cell
+    with directus_pool.new_server(version, vendor=vendor) as server:
+        project.configure(prod=server.url)
+        project.token("prod", server.token)
+        demo_model.create_collection(server.url, server.token, "orders")
+        snapshot = demo_model.snapshot(server.url, server.token)
+        demo_model.delete_collection(server.url, server.token, "orders")
+        key = find(snapshot, "fields", "orders", "id")
+        key["type"] = "bigInteger"
+        key["schema"]["data_type"] = "bigint"
+
+        pushed, used = pushed_from_file(project, snapshot)
+        assert "(sqlite-integer-keys): 1 × orders.id" in pushed  # named before the apply creates it
+        assert used["sqlite-integer-keys"] == {"orders.id"}
+        assert find(demo_model.snapshot(server.url, server.token), "fields", "orders", "id")["type"] == "integer"
+
+
+ON_UPDATE_CELLS = [("9.26.0", "sqlite"), ("10.13.4", "sqlite")]
+
+
+@pytest.mark.parametrize("cell", ON_UPDATE_CELLS, ids=[f"{v}-{d}" for v, d in ON_UPDATE_CELLS])
+def test_on_update_converges_where_directus_ignores_it(
+    project: Project, directus_pool: ServerPool, cell: tuple[str, str]
+) -> None:
+    """Directus before 10.11 makes a foreign key without the relation's on_update: a RESTRICT from
+    MySQL (a public snapshot file, sacconazzo/directus-monorepo-cicd-boilerplate) read back as NO
+    ACTION on 9.26.0 SQLite, exit 4 on every push. 10.13.4 makes what the file says."""
+    version, vendor = cell
+    with directus_pool.new_server(version, vendor=vendor) as server:
+        project.configure(prod=server.url)
+        project.token("prod", server.token)
+        owner = {"field": "owner", "type": "uuid", "meta": {"interface": "select-dropdown-m2o"}, "schema": {}}
+        demo_model.create_collection(server.url, server.token, "notes", fields=[owner])
+        demo_model.add_relation(server.url, server.token, "notes", "owner", "directus_users")
+        snapshot = demo_model.snapshot(server.url, server.token)
+        demo_model.delete_collection(server.url, server.token, "notes")
+        find(snapshot, "relations", "notes", "owner")["schema"]["on_update"] = "CASCADE"
+
+        pushed, used = pushed_from_file(project, snapshot)
+        made = find(demo_model.snapshot(server.url, server.token), "relations", "notes", "owner")["schema"]
+        if version == "9.26.0":
+            assert "(on-update-ignored): 1 × notes.owner" in pushed  # named before the apply
+            assert used["on-update-ignored"] == {"notes.owner"}
+            assert made["on_update"] == "NO ACTION"
+        else:
+            assert "on-update-ignored" not in pushed
+            assert made["on_update"] == "CASCADE"

@@ -88,6 +88,79 @@ def test_sqlite_reads_decimal_as_float_but_other_databases_do_not() -> None:
     assert remaining(source, on("mysql", target))  # MySQL keeps decimals: a real change
 
 
+def test_a_csv_or_hash_length_is_the_targets_as_directus_sizes_them_itself() -> None:
+    """A csv a 9.x PostgreSQL made (varchar, max_length 255) is text without a length on 10.7 and
+    later: a push cannot shrink it (the plan said `shrinks max_length none → 255` after every push)."""
+    source, target = on("postgres", directus="11.15.4"), on("sqlite", directus="11.17.4")
+    source["fields"].append(samples.field("authors", "tags", "csv", data_type="character varying", max_length=255))
+    target["fields"].append(samples.field("authors", "tags", "csv", data_type="text", max_length=None))
+    source["fields"].append(samples.field("authors", "secret", "hash", data_type="character varying", max_length=64))
+    target["fields"].append(samples.field("authors", "secret", "hash", data_type="varchar", max_length=255))
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert {n.subject for n in translation.notes if n.rule == "column-representation"} == {
+        "authors.tags",
+        "authors.secret",
+    }
+
+    # A string's length is the user's, and a csv that is not one on the target is a real change.
+    find(source, "fields", "authors", "name")["schema"]["max_length"] = 100
+    find(source, "fields", "authors", "tags")["type"] = "string"
+    assert {c.name for c in remaining(source, target)} == {"authors.name", "authors.tags"}
+
+
+def test_sqlite_makes_every_auto_increment_key_an_integer() -> None:
+    """knex writes bigIncrements as SQLite's only auto-increment column, `integer`: a bigInteger key
+    from PostgreSQL read back as integer on every push (10.13.4)."""
+    source, target = on("postgres"), on("sqlite")
+    big = find(source, "fields", "articles", "id")
+    big["type"] = "bigInteger"
+    big["schema"].update(data_type="bigint", numeric_precision=64)
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert [n.subject for n in translation.notes if n.rule == "sqlite-integer-keys"] == ["articles.id"]
+
+    # Another database keeps a bigint; a bigInteger that is no auto-increment key stays one on SQLite.
+    assert [c.name for c in remaining(source, on("postgres", target))] == ["articles.id"]
+    find(source, "fields", "articles", "author")["type"] = "bigInteger"
+    assert [c.name for c in remaining(source, target)] == ["articles.author"]
+
+    # A new one is named before the apply.
+    source["collections"].append(samples.collection("orders"))
+    source["fields"].append({**copy.deepcopy(big), "collection": "orders"})
+    notes = translate.translate(source, target).notes
+    assert [n.subject for n in notes if n.rule == "sqlite-integer-keys"] == ["articles.id", "orders.id"]
+    assert "sqlite-integer-keys" not in rules(translate.translate(source, on("mysql", target)))
+
+
+def test_directus_before_10_11_makes_every_foreign_key_without_its_on_update() -> None:
+    """9.26.0 passes only on_delete to the constraint: a RESTRICT from a MySQL file read back NO ACTION
+    on SQLite on every push, and so would a CASCADE; 10.11 and later make what the file says."""
+    source, target = on("sqlite", directus="9.18.1"), on("sqlite", directus="9.26.0")
+    source["vendor"] = None  # as the corpus file: no vendor, its constraints from MySQL
+    find(source, "relations", "articles", "author")["schema"]["on_update"] = "RESTRICT"
+    find(target, "relations", "articles", "author")["schema"]["on_update"] = "NO ACTION"
+    translation = translate.translate(source, target, target_release="9.26.0")
+    assert not changes.compare(target, translation.snapshot)
+    assert [(n.rule, n.subject) for n in translation.notes] == [("on-update-ignored", "articles.author")]
+    find(source, "relations", "articles", "author")["schema"]["on_update"] = "CASCADE"
+    assert not remaining(source, target, target_release="9.26.0")
+
+    # Where Directus makes what the file says, it is a change; so is one on_delete it passes.
+    assert [c.name for c in remaining(source, on("sqlite", target, "10.11.1"))] == ["articles.author → authors"]
+    find(source, "relations", "articles", "author")["schema"]["on_delete"] = "CASCADE"
+    assert [c.name for c in remaining(source, target)] == ["articles.author → authors"]
+
+    # A new relation asking for another on_update is named before the apply.
+    source["fields"].append(samples.field("articles", "editor", "integer"))
+    editor = samples.relation("articles", "editor", "authors")
+    editor["schema"]["on_update"] = "CASCADE"
+    source["relations"].append(editor)
+    notes = translate.translate(source, target).notes
+    assert ("on-update-ignored", "articles.editor") in [(n.rule, n.subject) for n in notes]
+    assert "on-update-ignored" not in rules(translate.translate(source, on("sqlite", target, "10.11.1")))
+
+
 def test_mysql_indexes_foreign_keys_and_says_restrict() -> None:
     source, target = on("postgres"), on("mysql")
     find(source, "fields", "articles", "author")["schema"].update(is_indexed=False, foreign_key_table="authors")

@@ -135,11 +135,23 @@ RULES: tuple[Rule, ...] = (
         "one side SQLite",
     ),
     Rule(
+        "sqlite-integer-keys",
+        "translated",
+        "SQLite auto-increments only an `integer` primary key, so Directus makes every auto-increment key an "
+        "`integer` there (knex writes `bigIncrements` as `integer not null primary key autoincrement`, as "
+        "`increments`) and reads it back as type `integer`, in every release: a `bigInteger` auto-increment key "
+        "is taken for the target's `integer`, and a new one is named in the plan before the apply.",
+        "target SQLite",
+    ),
+    Rule(
         "column-representation",
         "translated",
         "For a field of the same type, how the database names and sizes its column (`schema.data_type`; "
-        "`numeric_precision`/`numeric_scale` except for `decimal`; `max_length` except for string, hash and csv "
-        "types) is the target's: Directus builds columns from the type, so these can never be applied. Directus "
+        "`numeric_precision`/`numeric_scale` except for `decimal`; `max_length` except for `string`) is the "
+        "target's: Directus builds columns from the type, so these can never be applied. It sizes csv and hash "
+        "columns itself whatever `max_length` says: a hash is varchar(255), a csv varchar(255) up to 10.6 and "
+        "`text` from 10.7, so a csv column an older release made (`varchar`, `max_length: 255`) is `text` without a "
+        "length on a newer target. Directus "
         "calls MySQL and MariaDB both `mysql`, but they name some columns differently (MariaDB reads a MySQL "
         "`json` column back as `longtext`). A column made outside Directus on the same database (a PostgreSQL "
         "`double precision` for a `float` field, where Directus makes `real`) is the target's too.",
@@ -202,6 +214,17 @@ RULES: tuple[Rule, ...] = (
         "translated",
         "MySQL/MariaDB report `on_update`/`on_delete` NO ACTION as RESTRICT, which is the same there.",
         "one side MySQL/MariaDB",
+    ),
+    Rule(
+        "on-update-ignored",
+        "translated",
+        "Directus before 10.11 makes (and remakes) a relation's foreign key without its `on_update` "
+        "(directus/directus#21189: @directus/api of 10.10.4 passes only `on_delete` to knex, that of 10.11.1 "
+        "both), so the constraint gets the database's default, NO ACTION (MySQL/MariaDB may say RESTRICT), "
+        "whatever the snapshot asks (a RESTRICT a MySQL wrote reads back NO ACTION on 9.26.0 SQLite): no apply "
+        "changes it. On such a target its default is taken for the snapshot's `on_update`; a new relation asking "
+        "for another is named in the plan before the apply.",
+        "target before 10.11",
     ),
     Rule(
         "directus-casts",
@@ -462,6 +485,7 @@ def translate(
     _expression_defaults(run, target, origins)
     _align(run, target, origins)
     _new_fields(run, target, origins)
+    _new_relations(run, target, origins)
     _default_keys(run, target)
     _untracked_fields(run, target, target_has_field)
     _foreign_keys(run, target)
@@ -540,12 +564,18 @@ def _system_fields(
 
 # --------------------------------------------------------------------------- across databases and releases
 
-# Types whose ``max_length`` the user chose (the rest report what the database gives them).
-_SIZED_TYPES = frozenset({"string", "hash", "csv"})
+# Types whose ``max_length`` the user chose (the rest report what the database gives them). Directus
+# sizes the others itself in every release from 9.26 on (services/fields.js, addColumnToTable): a hash
+# is varchar(255), a csv varchar(255) (``table.string`` without a length, 10.6.3 and before) or text
+# (10.7.1 on); neither reads the snapshot's max_length.
+_SIZED_TYPES = frozenset({"string"})
 _NO_NATIVE_UUID = frozenset({"sqlite", "mysql"})
 _SAME_AS_RESTRICT = frozenset({"RESTRICT", "NO ACTION"})
 
 
+# Directus passes a relation's on_update to the constraint it makes from 10.11 on (directus/directus#21190;
+# checked in the published @directus/api: 18.2.1, in 10.10.4, has only onDelete, 19.1.1, in 10.11.1, both).
+_ON_UPDATE_SINCE = (10, 11, 0)
 # Directus before 11 sorts plain lists in the snapshots it returns (lodash sortBy).
 _KEEPS_LIST_ORDER_SINCE = (11, 0, 0)
 # Directus 11 on SQLite reports a unique column's automatic index as is_indexed (11.3.5 does;
@@ -566,6 +596,10 @@ class _Origins:
     @property
     def vendors_differ(self) -> bool:
         return self.source_vendor != self.target_vendor
+
+    @property
+    def target_ignores_on_update(self) -> bool:
+        return self.target_release is not None and self.target_release < _ON_UPDATE_SINCE
 
     def involves(self, vendor: str) -> bool:
         return vendor in (self.source_vendor, self.target_vendor)
@@ -817,6 +851,8 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
             item.take("sqlite-decimal", None, "type", theirs_type)
             for key in ("numeric_precision", "numeric_scale"):
                 item.take("sqlite-decimal", "schema", key, theirs_schema.get(key))
+    if origins.target_vendor == "sqlite" and _big_increments(item.data) and _integer_key(other):
+        item.take("sqlite-integer-keys", None, "type", theirs_type)
     if origins.target_vendor == "mysql" and _json_read_as_text(item.data, other):
         item.take("json-as-text", None, "type", "text")
     if origins.vendors_differ and isinstance(theirs_schema, dict) and _function_default(item.data):
@@ -960,7 +996,7 @@ def _default_keys(run: _Run, target: Mapping[str, Any]) -> None:
         if not isinstance(collection.get("schema"), dict) or name in keyed or (name, "id") in listed:
             continue  # a folder, a collection with its key, or an `id` the snapshot says is no key
         other = theirs.get((name, "id"))
-        if other is not None and other.get("type") == "integer" and _auto_increment_key(other):
+        if other is not None and _integer_key(other):
             run.note("default-primary-key", f"{name}.id", "the key Directus made for a collection listed without one")
             added.append(other)
         elif name not in target_collections:
@@ -995,6 +1031,20 @@ def _auto_increment_key(field: Mapping[str, Any]) -> bool:
     return bool(schema.get("is_primary_key") and schema.get("has_auto_increment"))
 
 
+def _integer_key(field: Mapping[str, Any]) -> bool:
+    return field.get("type") == "integer" and _auto_increment_key(field)
+
+
+def _big_increments(field: Mapping[str, Any]) -> bool:
+    """Whether the field is a bigInteger auto-increment key (knex's ``bigIncrements``)."""
+    schema = field.get("schema")
+    return (
+        field.get("type") == "bigInteger"
+        and isinstance(schema, dict)
+        and bool(schema.get("is_primary_key") and schema.get("has_auto_increment"))
+    )
+
+
 def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
     """What the target will make of fields it does not have yet (see the rules)."""
     if "fields" not in run.snapshot:
@@ -1011,6 +1061,8 @@ def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None
         if entry_key(entry) not in theirs and origins.target_vendor in ("mysql", "sqlite"):
             if origins.target_vendor == "mysql" and _json_read_as_text(entry, None):
                 run.note("json-as-text", _name(entry), "json without cast-json: MariaDB will read it back as text")
+            if origins.target_vendor == "sqlite" and _big_increments(entry):
+                run.note("sqlite-integer-keys", _name(entry), "bigInteger auto-increment key: SQLite makes it integer")
             schema = entry.get("schema")
             if (
                 origins.target_indexes_unique
@@ -1065,9 +1117,24 @@ def _align_relation(
             for key in ("on_update", "on_delete"):
                 if {schema.get(key), theirs_schema.get(key)} <= _SAME_AS_RESTRICT:
                     item.take("restrict-is-no-action", "schema", key, theirs_schema.get(key))
+        if origins.target_ignores_on_update and theirs_schema.get("on_update") in _SAME_AS_RESTRICT:
+            item.take("on-update-ignored", "schema", "on_update", theirs_schema["on_update"])
     _sorted_lists(item, other, origins)
     _release_only(item, other, origins)
     return item.data
+
+
+def _new_relations(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
+    """Name the new relations whose ``on_update`` the target will not make: see the rule."""
+    if not origins.target_ignores_on_update:
+        return
+    theirs = {entry_key(entry) for entry in target.get("relations") or []}
+    for entry in run.snapshot.get("relations") or []:
+        schema = entry.get("schema")
+        if entry_key(entry) in theirs or not isinstance(schema, dict) or not entry.get("related_collection"):
+            continue
+        if schema.get("on_update") not in (None, "NO ACTION"):
+            run.note("on-update-ignored", _name(entry), f"on_update {schema['on_update']}: the target makes NO ACTION")
 
 
 # --------------------------------------------------------------------------- foreign keys
