@@ -933,8 +933,10 @@ def _default_not_written(entry: Mapping[str, Any], origins: _Origins) -> bool:
         return True
     schema = entry["schema"]
     value = str(schema["default_value"])
-    if origins.target_vendor != "postgres" or schema.get("has_auto_increment"):
-        return False  # an auto-increment key reads back its own sequence's nextval()
+    if origins.target_vendor != "postgres":
+        return False  # on the same SQLite or MySQL: not measured, so sent as it is
+    if schema.get("has_auto_increment"):
+        return False  # Directus makes a serial, which reads back its own sequence's nextval()
     if value.lower() == "now()" or ("CURRENT_TIMESTAMP(" in value and value.endswith(")")):
         return False
     if value in _RAW_DEFAULT_FUNCTIONS:
@@ -1024,7 +1026,8 @@ def _default_readback(run: _Run, target: Mapping[str, Any], origins: _Origins) -
 
 
 # Where @directus/schema reads a string default back with its quotes still doubled (SQLite's
-# table_info and PostgreSQL's column_default give the SQL literal; MySQL 8 gives the value).
+# table_info and PostgreSQL's column_default give the SQL literal). MariaDB's COLUMN_DEFAULT does too
+# (11.3.5 measured), MySQL 8's gives the value: Directus calls both "mysql", so neither is here.
 _DOUBLING_VENDORS = frozenset({"sqlite", "postgres"})
 
 
