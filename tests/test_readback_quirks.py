@@ -302,3 +302,87 @@ def test_on_update_converges_where_directus_ignores_it(
         else:
             assert "on-update-ignored" not in pushed
             assert made["on_update"] == "CASCADE"
+
+
+def test_a_json_default_given_as_text_converges(project: Project, directus_pool: ServerPool) -> None:
+    """A json field's default `"{}"` (a string; a public snapshot file, soleilrakotonirina/AI-DATA-SKILL-SYSTEM,
+    11.17.4 SQLite) is stored as the text `{}` and read back as the object `{}`: exit 4 on every push,
+    on the file's own release and database."""
+    with directus_pool.new_server("11.17.4") as server:
+        project.configure(prod=server.url)
+        project.token("prod", server.token)
+        demo_model.create_collection(server.url, server.token, "inbox")
+        demo_model.add_field(server.url, server.token, "inbox", "prefs", "json", meta={"special": ["cast-json"]})
+        snapshot = demo_model.snapshot(server.url, server.token)
+        demo_model.delete_field(server.url, server.token, "inbox", "prefs")
+        find(snapshot, "fields", "inbox", "prefs")["schema"]["default_value"] = "{}"
+
+        assert "(json-default-parsed): 1 × inbox.prefs" in pushed_from_file(project, snapshot)[0]
+        with contextlib.closing(sqlite3.connect(server.database)) as database:
+            columns = {row[1]: row[4] for row in database.execute("PRAGMA table_info(inbox)")}
+        assert columns["prefs"] == "'{}'"  # what a new row gets: the empty object
+
+
+QUOTE_CELLS = [("9.26.0", "sqlite"), ("12.4.1", "sqlite"), ("12.4.1", "postgres")]
+
+
+@pytest.mark.parametrize("cell", QUOTE_CELLS, ids=[f"{v}-{d}" for v, d in QUOTE_CELLS])
+def test_a_string_default_holding_a_quote_converges_without_doubling_it(
+    project: Project, directus_pool: ServerPool, cell: tuple[str, str]
+) -> None:
+    """A string default holding `'` (`('P'`, a public snapshot file, Nugraha-Xcode/sipulau) is stored
+    right (`'(''P'''`) and read back with its quotes doubled, `(''P''`: exit 4 on every push. Sent back,
+    the doubled value would be doubled again; an alter of the field must write the file's value."""
+    version, vendor = cell
+    with directus_pool.new_server(version, vendor=vendor) as server:
+        project.configure(prod=server.url)
+        project.token("prod", server.token)
+        demo_model.create_collection(server.url, server.token, "inbox")
+        demo_model.add_field(server.url, server.token, "inbox", "code")
+        snapshot = demo_model.snapshot(server.url, server.token)
+        demo_model.delete_field(server.url, server.token, "inbox", "code")
+        schema = find(snapshot, "fields", "inbox", "code")["schema"]
+        schema.update(default_value="('P'", is_nullable=False)
+
+        pushed_from_file(project, snapshot)
+        schema["is_nullable"] = True  # an alter: Directus writes the default again from what it is sent
+        pushed_from_file(project, snapshot)
+
+        theirs = find(demo_model.snapshot(server.url, server.token), "fields", "inbox", "code")["schema"]
+        assert (theirs["default_value"], theirs["is_nullable"]) == ("(''P''", True)  # doubled once, by the reader
+        planned = project.run("plan", "--env", "prod", "--from", str(project.root / "model.yaml"))
+        assert "(doubled-quote-default): 1 × inbox.code" in planned.out
+
+
+FUNCTION_DEFAULT_CELLS = [("10.13.4", "postgres"), ("12.4.1", "postgres")]
+
+
+@pytest.mark.parametrize("cell", FUNCTION_DEFAULT_CELLS, ids=[f"{v}-{d}" for v, d in FUNCTION_DEFAULT_CELLS])
+def test_a_function_default_converges_on_postgresql(
+    project: Project, directus_pool: ServerPool, cell: tuple[str, str]
+) -> None:
+    """Directus 10.13.4 on PostgreSQL writes a uuid field's `gen_random_uuid()` default as a string
+    (`default 'gen_random_uuid()'`): 500 'invalid input syntax for type uuid', nothing applied (public
+    files devspelunk/personal-site, rendydig/epicode-fullstacks-developer-test). From 11.1 Directus writes
+    that one call itself; `uuid_generate_v4()` never."""
+    version, vendor = cell
+    with directus_pool.new_server(version, vendor=vendor) as server:
+        project.configure(prod=server.url)
+        project.token("prod", server.token)
+        demo_model.create_collection(server.url, server.token, "inbox")
+        for name in ("token", "ref"):
+            demo_model.add_field(server.url, server.token, "inbox", name, "uuid")
+        snapshot = demo_model.snapshot(server.url, server.token)
+        for name in ("token", "ref"):
+            demo_model.delete_field(server.url, server.token, "inbox", name)
+        find(snapshot, "fields", "inbox", "token")["schema"]["default_value"] = "gen_random_uuid()"
+        find(snapshot, "fields", "inbox", "ref")["schema"]["default_value"] = "uuid_generate_v4()"
+
+        pushed, _ = pushed_from_file(project, snapshot)
+        theirs = find(demo_model.snapshot(server.url, server.token), "fields", "inbox", "token")["schema"]
+        if version == "10.13.4":
+            assert "(function-defaults): 2 × inbox.token, inbox.ref" in pushed
+            assert theirs["default_value"] is None
+        else:
+            assert "(function-defaults): 1 × inbox.ref" in pushed
+            assert theirs["default_value"] == "gen_random_uuid()"

@@ -596,6 +596,95 @@ def test_a_function_default_of_another_database_is_not_sent_and_not_a_difference
     assert "function-defaults" not in rules(translate.translate(source, target))
 
 
+def test_a_function_default_directus_would_quote_on_postgresql_is_not_sent() -> None:
+    """Directus on PostgreSQL writes a function default as a quoted string (`default 'gen_random_uuid()'`),
+    and the apply fails (500 'invalid input syntax for type uuid': public files from 10.13.4 PostgreSQL,
+    pushed to 10.13.4 PostgreSQL); from 11.1 it writes `gen_random_uuid()`, and only that, as a call."""
+    source = on("postgres", directus="10.13.4")
+    source["fields"].append(samples.field("authors", "token", "uuid", default_value="gen_random_uuid()"))
+    source["fields"].append(samples.field("authors", "ref", "uuid", default_value="uuid_generate_v4()"))
+    source["fields"].append(samples.field("authors", "seen", "timestamp", default_value="now()"))
+    source["fields"].append(
+        samples.field("authors", "n", "integer", default_value="nextval('n_seq'::regclass)", has_auto_increment=True)
+    )
+
+    def left_out(directus: str) -> set[str]:
+        translation = translate.translate(source, on("postgres", directus=directus))
+        for note in translation.notes:
+            assert note.rule != "function-defaults" or note.detail.endswith("→ null"), note
+        return {n.subject for n in translation.notes if n.rule == "function-defaults"}
+
+    assert left_out("10.13.4") == left_out("11.0.1") == {"authors.token", "authors.ref"}
+    assert left_out("11.1.0") == left_out("12.4.1") == {"authors.ref"}
+    # A field the target has keeps its own default; SQLite and MySQL writing it as a call is another rule's.
+    target = on("postgres", directus="10.13.4")
+    target["fields"].append(samples.field("authors", "token", "uuid", default_value=None))
+    assert not {c.name for c in remaining(source, target)} & {"authors.token"}
+    assert "function-defaults" not in rules(translate.translate(on("sqlite", source), on("sqlite")))
+
+
+def test_a_json_default_given_as_text_is_the_value_directus_reads_back() -> None:
+    """Directus stores a json field's default `"{}"` (a string) as the text `{}` and reads it back as the
+    object `{}` (a public snapshot file, pushed to its own 11.17.4 SQLite: exit 4 on every push)."""
+    source, target = on("sqlite"), on("sqlite")
+    source["fields"].append(samples.field("authors", "prefs", "json", data_type="json", default_value="{}"))
+    source["fields"].append(samples.field("authors", "tags", "json", data_type="json", default_value='["a", 1]'))
+    translation = translate.translate(source, target)  # new fields: what is sent
+    sent = {f["field"]: f["schema"]["default_value"] for f in translation.snapshot["fields"]}
+    assert (sent["prefs"], sent["tags"]) == ({}, ["a", 1])
+    assert {(n.rule, n.subject) for n in translation.notes} == {
+        ("json-default-parsed", "authors.prefs"),
+        ("json-default-parsed", "authors.tags"),
+    }
+    read_back = on("sqlite", translation.snapshot)
+    assert not remaining(source, read_back)
+    # A target whose column holds the JSON string "{}" reads that string back: no difference, none made.
+    assert "json-default-parsed" not in rules(translate.translate(source, on("sqlite", source)))
+    # Another value is a real difference; a string or a text field's default is no JSON object.
+    find(read_back, "fields", "authors", "prefs")["schema"]["default_value"] = {"a": 1}
+    assert {c.name for c in remaining(source, read_back)} == {"authors.prefs"}
+    for field, value in (("prefs", '"{}"'), ("prefs", "{"), ("prefs", "NaN"), ("tags", "7")):
+        find(source, "fields", "authors", field)["schema"]["default_value"] = value
+    find(source, "fields", "authors", "prefs")["type"] = "text"
+    assert "json-default-parsed" not in rules(translate.translate(source, target))
+
+
+def test_a_json_default_on_a_field_mariadb_reads_as_text_stays_text() -> None:
+    """MariaDB reads a json field without `cast-json` back as text (json-as-text): its default too."""
+    source, target = on("mysql"), on("mysql")
+    source["fields"].append(samples.field("authors", "prefs", "json", data_type="json", default_value="{}"))
+    assert "json-default-parsed" not in rules(translate.translate(source, target))
+    find(source, "fields", "authors", "prefs")["meta"]["special"] = ["cast-json"]
+    assert "json-default-parsed" in rules(translate.translate(source, target))
+
+
+@pytest.mark.parametrize("vendor", ["sqlite", "postgres"])
+def test_a_string_default_read_back_with_its_quotes_doubled_is_the_files(vendor: str) -> None:
+    """SQLite and PostgreSQL give Directus a string default as the SQL literal (`'(''P'''`), and it strips
+    the outer quotes only: `(''P''` (a public 9.16 file, on 9.26.0 and 12.4.1 SQLite: exit 4). Sending
+    that back would store `(''''P''''`: nothing is sent."""
+    source, target = on(vendor), on(vendor)
+    source["fields"].append(samples.field("authors", "code", default_value="('P'"))
+    target["fields"].append(samples.field("authors", "code", default_value="(''P''"))
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert [(n.rule, n.subject) for n in translation.notes] == [("doubled-quote-default", "authors.code")]
+    # A new field is sent the file's value.
+    assert "doubled-quote-default" not in rules(translate.translate(source, on(vendor)))
+    # A field the target alters anyway gets the file's value written again (the target's would double).
+    find(source, "fields", "authors", "code")["schema"]["is_nullable"] = False
+    assert (
+        find(translate.translate(source, target).snapshot, "fields", "authors", "code")["schema"]["default_value"]
+        == "('P'"
+    )
+    # Any other reading is a real difference; MySQL 8 reads the value itself, so its doubled reading is one too.
+    find(source, "fields", "authors", "code")["schema"]["is_nullable"] = True
+    for theirs_vendor, theirs in ((vendor, "(''P'"), (vendor, "('P''"), ("mysql", "(''P''")):
+        other = on(theirs_vendor, target)
+        find(other, "fields", "authors", "code")["schema"]["default_value"] = theirs
+        assert {c.name for c in remaining(on(theirs_vendor, source), other)} == {"authors.code"}, theirs
+
+
 def test_now_and_current_timestamp_are_one_default() -> None:
     """Directus writes a `now()` default as the database's current time, and PostgreSQL reads it
     back as `CURRENT_TIMESTAMP` (a public snapshot file on 11.17.4 PostgreSQL)."""

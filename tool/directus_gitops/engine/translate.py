@@ -104,9 +104,13 @@ RULES: tuple[Rule, ...] = (
         "translated",
         "A column default that calls a function of the source's database (`gen_random_uuid()`, "
         "`nextval('…')`, `uuid_generate_v4()`) is not sent to another database, where Directus would write it "
-        "into `CREATE TABLE` and fail (SQLite answers 500): a new field gets no default, and a field the "
-        "target has keeps its own. Directus fills uuid and auto-increment keys itself.",
-        "databases differ",
+        "into `CREATE TABLE` and fail (SQLite answers 500), nor to a PostgreSQL where Directus writes it as a "
+        "quoted string (`default 'gen_random_uuid()'`: 500 'invalid input syntax for type uuid' on a uuid "
+        "column, a constant text on another): Directus writes only `now()` and `CURRENT_TIMESTAMP` as calls "
+        "there, and `gen_random_uuid()` from 11.1 on (10.13.4 and 11.0.1 quote it; `uuid_generate_v4()` every "
+        "release). A new field gets no default, and a field the target has keeps its own. Directus fills uuid "
+        "and auto-increment keys itself.",
+        "databases differ; target PostgreSQL (`gen_random_uuid()`: before 11.1)",
     ),
     Rule(
         "mysql-expression-default",
@@ -127,6 +131,25 @@ RULES: tuple[Rule, ...] = (
         "`now()` and `CURRENT_TIMESTAMP` are one column default: Directus writes either as the database's current "
         "time (PostgreSQL reads a `now()` Directus made back as `CURRENT_TIMESTAMP`), so one is taken for the other.",
         "any target",
+    ),
+    Rule(
+        "json-default-parsed",
+        "translated",
+        "Directus reads a json field's column default back as the JSON it holds, on every release and "
+        'database: a default written as the text of a JSON object or array (`"{}"`) is stored as that text '
+        "and reads back as the object (`{}`), so it is compared and sent as the object. A target that reads the "
+        "same string back (its column holds a JSON string) keeps it.",
+        "json fields the target reads as json",
+    ),
+    Rule(
+        "doubled-quote-default",
+        "translated",
+        "Directus writes a string default as an SQL literal, each `'` doubled (`('P'` is stored as "
+        "`'(''P'''`, which is right), and reads it back from SQLite and PostgreSQL without undoing that "
+        "(`@directus/schema` only strips the outer quotes): `(''P''`. The target's reading is taken for the "
+        "file's value when it is exactly that; sent back, it would be doubled again on every push. A field "
+        "the target alters anyway is sent the file's value.",
+        "target SQLite or PostgreSQL",
     ),
     Rule(
         "sqlite-decimal",
@@ -486,6 +509,8 @@ def translate(
     _align(run, target, origins)
     _new_fields(run, target, origins)
     _new_relations(run, target, origins)
+
+    _default_readback(run, target, origins)
     _default_keys(run, target)
     _untracked_fields(run, target, target_has_field)
     _foreign_keys(run, target)
@@ -855,7 +880,7 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
         item.take("sqlite-integer-keys", None, "type", theirs_type)
     if origins.target_vendor == "mysql" and _json_read_as_text(item.data, other):
         item.take("json-as-text", None, "type", "text")
-    if origins.vendors_differ and isinstance(theirs_schema, dict) and _function_default(item.data):
+    if isinstance(theirs_schema, dict) and _default_not_written(item.data, origins):
         item.take("function-defaults", "schema", "default_value", theirs_schema.get("default_value"))
     ours_default = item.data["schema"].get("default_value") if isinstance(item.data.get("schema"), dict) else None
     if isinstance(theirs_schema, dict) and _is_now(theirs_schema.get("default_value")) and _is_now(ours_default):
@@ -930,6 +955,32 @@ def _function_default(entry: Mapping[str, Any]) -> bool:
     return isinstance(value, str) and _FUNCTION_CALL.fullmatch(value.strip()) is not None
 
 
+# Directus writes a default as a call, not a quoted string, only for the current time (knex.fn.now()) and,
+# on PostgreSQL, for ALLOWED_DB_DEFAULT_FUNCTIONS (gen_random_uuid()), which @directus/api 22.2.0 added:
+# Directus 11.1.0 ships it, 11.0.1 ships 22.1.0 (measured: 10.13.4 quotes it, 11.17.4 and 12.4.1 do not).
+_RAW_DEFAULT_FUNCTIONS = frozenset({"gen_random_uuid()"})
+_RAW_DEFAULT_FUNCTIONS_SINCE = (11, 1, 0)
+
+
+def _default_not_written(entry: Mapping[str, Any], origins: _Origins) -> bool:
+    """Whether Directus cannot write the field's function default on the target: see the rule."""
+    if not _function_default(entry):
+        return False
+    if origins.vendors_differ:
+        return True
+    schema = entry["schema"]
+    value = str(schema["default_value"])
+    if origins.target_vendor != "postgres":
+        return False  # on the same SQLite or MySQL: not measured, so sent as it is
+    if schema.get("has_auto_increment"):
+        return False  # Directus makes a serial, which reads back its own sequence's nextval()
+    if value.lower() == "now()" or ("CURRENT_TIMESTAMP(" in value and value.endswith(")")):
+        return False
+    if value in _RAW_DEFAULT_FUNCTIONS:
+        return origins.target_release is not None and origins.target_release < _RAW_DEFAULT_FUNCTIONS_SINCE
+    return True
+
+
 # A MySQL 8 expression default that is one string literal with a charset introducer.
 _EXPRESSION_LITERAL = re.compile(r"_[A-Za-z0-9]+'((?:[^'\\]|\\.|'')*)'", re.DOTALL)
 
@@ -971,6 +1022,67 @@ def _expression_defaults(run: _Run, target: Mapping[str, Any], origins: _Origins
             entry = item.data
         fields.append(entry)
     run.snapshot["fields"] = fields
+
+
+def _default_readback(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
+    """Defaults Directus reads back otherwise than it was given them: see the rules
+    json-default-parsed and doubled-quote-default."""
+    if "fields" not in run.snapshot:
+        return
+    theirs = {entry_key(entry): entry for entry in target.get("fields") or []}
+    fields = []
+    for entry in run.snapshot["fields"] or []:
+        schema = entry.get("schema")
+        value = schema.get("default_value") if isinstance(schema, dict) else None
+        if not isinstance(value, str):
+            fields.append(entry)
+            continue
+        other = theirs.get(entry_key(entry))
+        other_schema = other.get("schema") if other is not None else None
+        theirs_value = other_schema.get("default_value", ABSENT) if isinstance(other_schema, dict) else ABSENT
+        item = _Entry(run, entry)
+        parsed = _json_text(value)
+        if (
+            entry.get("type") == "json"
+            and parsed is not None
+            and theirs_value != value
+            and not (origins.target_vendor == "mysql" and _json_read_as_text(entry, other))
+        ):
+            item.take("json-default-parsed", "schema", "default_value", parsed)
+        elif (
+            origins.target_vendor in _DOUBLING_VENDORS
+            and "'" in value
+            and theirs_value == value.replace("'", "''")
+            and other is not None
+            and other.get("type") == entry.get("type")
+            and _without_default(schema) == _without_default(other_schema)
+        ):
+            item.take("doubled-quote-default", "schema", "default_value", theirs_value)
+        fields.append(item.data)
+    run.snapshot["fields"] = fields
+
+
+# Where @directus/schema reads a string default back with its quotes still doubled (SQLite's
+# table_info and PostgreSQL's column_default give the SQL literal). MariaDB's COLUMN_DEFAULT does too
+# (11.3.5 measured), MySQL 8's gives the value: Directus calls both "mysql", so neither is here.
+_DOUBLING_VENDORS = frozenset({"sqlite", "postgres"})
+
+
+def _json_text(value: str) -> Any:
+    """The JSON object or array ``value`` is the text of, else None."""
+    try:
+        parsed = json.loads(value, parse_constant=_not_json)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict | list) else None
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(name)  # NaN and Infinity, which JSON.parse refuses
+
+
+def _without_default(schema: Any) -> Any:
+    return {k: v for k, v in schema.items() if k != "default_value"} if isinstance(schema, dict) else schema
 
 
 # The database's current time, as Directus writes it (knex.fn.now()) and as databases read it back.
@@ -1049,12 +1161,12 @@ def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None
     """What the target will make of fields it does not have yet (see the rules)."""
     if "fields" not in run.snapshot:
         return
-    if origins.target_vendor not in ("mysql", "sqlite") and not origins.vendors_differ:
+    if origins.target_vendor not in ("mysql", "sqlite", "postgres") and not origins.vendors_differ:
         return
     theirs = {entry_key(entry) for entry in target.get("fields") or []}
     fields = []
     for entry in run.snapshot["fields"] or []:
-        if entry_key(entry) not in theirs and origins.vendors_differ and _function_default(entry):
+        if entry_key(entry) not in theirs and _default_not_written(entry, origins):
             item = _Entry(run, entry)
             item.take("function-defaults", "schema", "default_value", None)
             entry = item.data
