@@ -229,13 +229,14 @@ def test_only_directus_own_collections_count_as_defined_without_an_entry() -> No
 
 
 def test_column_fields_of_a_folder_are_refused_with_the_way_out() -> None:
-    # johann-b82/kpi-dashboard: tables written as folders (schema: null); Directus: 400
-    # `Collection "x" doesn't exist`.
+    # johann-b82/kpi-dashboard: tables written as folders (schema: null). 12.4.1 applies such a
+    # field (204) and drops it; the relations on them: 400 `Collection "x" doesn't exist`.
     snapshot = samples.base()
     samples.find(snapshot, "collections", "authors")["schema"] = None
     assert _problems(snapshot) == [
         "authors: collection 'authors' is a folder (schema: null), which has no table for its column fields "
-        "(bio, id, name): give it a table (schema: {name: authors}), or remove the fields"
+        "(bio, id, name): Directus drops them, and refuses relations on them; give it a table "
+        "(schema: {name: authors}), or remove the fields"
     ]
     content = samples.find(snapshot, "collections", "content")
     assert content.get("schema") is None  # a folder holding only alias fields is what Directus writes
@@ -266,5 +267,6 @@ def test_table_rules_hold_in_a_folder_checked_file_by_file(project: Project) -> 
     report = validate.check_folder(project.schema, "split")
     assert [problem.message for problem in report.errors] == [
         "authors: collection 'authors' is a folder (schema: null), which has no table for its column fields "
-        "(bio, id, name): give it a table (schema: {name: authors}), or remove the fields"
+        "(bio, id, name): Directus drops them, and refuses relations on them; give it a table "
+        "(schema: {name: authors}), or remove the fields"
     ]

@@ -103,9 +103,10 @@ CASES: dict[str, tuple[Callable[[Snapshot], None], str, int, str]] = {
     "column fields in a folder": (
         _column_in_a_folder,
         "collection 'blog' is a folder (schema: null), which has no table for its column fields (name): "
-        "give it a table (schema: {name: blog}), or remove the fields",
-        400,
-        'Collection \\"blog\\" doesn\'t exist',
+        "Directus drops them, and refuses relations on them; give it a table (schema: {name: blog}), or remove "
+        "the fields",
+        204,
+        "",
     ),
     "a field id in a table without a primary key": (
         _id_beside_the_key_directus_adds,
@@ -155,6 +156,11 @@ def test_what_directus_refuses_is_refused_before_anything_is_sent(
             after = http.get("/schema/snapshot").json()["data"]
         if status != 204:
             assert demo_model.snapshot(prod.url, prod.token) == before  # rolled back: nothing applied
-        else:  # applied, and never again what the file says: the relation comes back three times
+        elif case == "a relation listed twice":  # applied, and never again what the file says: it comes back 3 times
             listed = [r for r in after["relations"] if (r["collection"], r["field"]) == ("articles", "author")]
             assert len(listed) == 3
+        else:  # applied, and the field is not there: every diff proposes it again
+            assert not [f for f in after["fields"] if f["collection"] == "blog"]
+            with httpx.Client(base_url=prod.url, headers={"Authorization": f"Bearer {prod.token}"}) as http:
+                again = http.post("/schema/diff", json=snapshot).json()["data"]["diff"]["fields"]
+            assert [(f["collection"], f["field"]) for f in again] == [("blog", "name")]

@@ -1103,7 +1103,8 @@ def _table_part(item: _Placed) -> _Placed:
 def _table_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
     """What Directus refuses when it creates a collection with its fields (entries of one
     collection, or of many): column fields in a folder, which has no table (``schema: null``;
-    10.13.4 and 12.4.1: 400 `Collection "x" doesn't exist`), and a table without a primary key
+    12.4.1 applies them, 204, and they are gone from its snapshot, so every diff proposes them
+    again; a relation on one: 400 `Collection "x" doesn't exist`, 10.13.4 too), and a table without a primary key
     that has a column ``id``: Directus then adds its own primary key ``id`` (CollectionsService)
     and the table would have two (11.17.4 on SQLite: 500 duplicate column name)."""
     collections: dict[str, _Placed] = {}
@@ -1126,7 +1127,8 @@ def _table_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
             shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
             message = (
                 f"{name}: collection '{name}' is a folder (schema: null), which has no table for its column fields "
-                f"({shown}): give it a table (schema: {{name: {name}}}), or remove the fields"
+                f"({shown}): Directus drops them, and refuses relations on them; give it a table "
+                f"(schema: {{name: {name}}}), or remove the fields"
             )
             yield _Finding(item.relpath, (*item.at, "schema"), message, blocking=False)
         elif name not in keyed:
