@@ -162,10 +162,12 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def own_release(snapshot: dict[str, Any]) -> str:
+    """The supported release of the major the file's ``directus`` names; for a major Directus
+    never had (13.x, 14.x: an internal package version some 10.x servers record), 10.x."""
     claimed = translate.release(snapshot.get("directus")) or (12, 0, 0)
-    if translate.origin_warnings(snapshot):
-        return "10.13.4"  # a 9.x/10.x release recording an internal package version
-    return RELEASE_FOR_MAJOR.get(claimed[0], "12.4.1")
+    if claimed[0] > max(RELEASE_FOR_MAJOR):
+        return RELEASE_FOR_MAJOR[10]
+    return RELEASE_FOR_MAJOR.get(claimed[0], RELEASE_FOR_MAJOR[max(RELEASE_FOR_MAJOR)])
 
 
 def cases_for(path: Path, only: list[str]) -> list[Case]:

@@ -167,3 +167,17 @@ def test_runs_after_installing_extensions_are_counted_apart_from_the_opt_in(acce
         "|  | converged (`field-actions`: directus-extension-field-actions@2.2.0 (host `^10 \\|\\| ^11`)) |" in report
     )
     assert "| converged (`--allow-missing-extensions`) | not installable (`money`: no public package) |" in report
+
+
+@pytest.mark.parametrize(
+    ("claimed", "release"),
+    [
+        ("11.15.1", "11.17.4"),  # a directus-template-cli export: no systemFields, its own major all the same
+        ("11.17.2", "11.17.4"),  # written by hand
+        ("9.26.0", "9.26.0"),
+        ("12.1.3", "12.4.1"),
+        ("14.1.2", "10.13.4"),  # no Directus 14: an internal package version of a 10.x server
+    ],
+)
+def test_own_major_is_the_files_own_directus_major(acceptance: ModuleType, claimed: str, release: str) -> None:
+    assert acceptance.own_release({"directus": claimed, "collections": [], "fields": []}) == release

@@ -319,7 +319,8 @@ def test_a_refused_answer_gives_the_same_error_and_leaves_nothing(tmp_path: Path
 
 def test_untracked_fields_are_checked_and_left_out_as_the_whole_read_does(tmp_path: Path) -> None:
     model = synthetic.model(collections=3, fields=2, seed=4)
-    relation = {"collection": model["collections"][0]["collection"], "field": "untracked", "related_collection": None}
+    table = next(entry["collection"] for entry in model["collections"] if entry.get("schema") is not None)
+    relation = {"collection": table, "field": "untracked", "related_collection": None}  # (a folder has no columns)
     model["relations"].append({**relation, "meta": None, "schema": None})
     asked: list[str] = []
 

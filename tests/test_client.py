@@ -542,3 +542,32 @@ def test_a_server_message_is_one_line_without_control_characters() -> None:
         client.snapshot()
     assert "\n" not in error.value.message and "\x1b" not in error.value.message and "\x07" not in error.value.message
     assert "\\nerror: all good" in error.value.message
+
+
+@pytest.mark.parametrize(
+    ("collection", "release", "path"),
+    [
+        ("articles", "12.4.1", "/items/articles"),
+        ("directus_users", "12.4.1", "/users"),
+        ("directus_users", "9.26.0", "/users"),
+        ("directus_versions", "10.13.4", "/versions"),
+        # A user's table named directus_*: 10.x and later serve it as items (they refuse only their own)...
+        ("directus_languages", "12.4.1", "/items/directus_languages"),
+        # ...9.x refuses /items/directus_* whatever it is (controllers/items.js), as it does a newer release's.
+        ("directus_languages", "9.26.0", None),
+        ("directus_versions", "9.26.0", None),
+        # Directus's own, but its endpoint answers without a count (the extension list on 12.4.1).
+        ("directus_extensions", "12.4.1", None),
+        ("directus_settings", "11.17.4", None),
+    ],
+)
+def test_rows_are_counted_where_an_endpoint_counts_them(collection: str, release: str, path: str | None) -> None:
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(200, json={"data": [{"count": 3}]})
+
+    with client_for(handler) as client:
+        counted = client.count_rows(collection, release)
+    assert (counted, asked) == ((3, [path]) if path else (None, []))

@@ -212,3 +212,47 @@ def test_geometry_on_postgres_is_named_unless_the_target_already_has_geometry() 
     has_postgis = {"fields": [_field("shops", "where", type="geometry")]}
     assert predict.geometry_note(changes, {}, has_postgis, "postgres") is None
     assert predict.geometry_note(changes, {}, {"fields": []}, "sqlite") is None
+
+
+def test_a_table_whose_rows_no_endpoint_counts_is_refused_as_one_that_may_have_rows() -> None:
+    # GemeinschaftswerkNachhaltigkeit/landingpage: a required directus_extensions.name on 12.4.1,
+    # whose GET /extensions answers the extension list (no count).
+    required = {"is_nullable": False}
+    changes = _created(_field("directus_extensions", "name", **required), _field("tags", "code", **required))
+    problem = predict.required_problem(lambda c: None if c.startswith("directus_") else 0, changes, {}, "sqlite", "t")
+    assert problem is not None and problem.startswith("1 required field(s)")
+    assert "directus_extensions.name (no endpoint of Directus counts its rows: it may have some)" in problem
+    assert "tags" not in problem
+
+
+def _column(collection: str, name: str, type_: str = "string") -> dict[str, Any]:
+    return {"collection": collection, "field": name, "type": type_, "schema": {} if type_ != "alias" else None}
+
+
+@pytest.mark.parametrize(("vendor", "refused"), [("sqlite", True), ("mysql", True), ("postgres", False)])
+def test_columns_differing_only_in_case_are_refused_where_the_database_takes_them_for_one(
+    vendor: str, refused: bool
+) -> None:
+    # pavankn/rtmp-live-streaming: `status` and `Status` in one table (11.17.4 on SQLite: 500
+    # duplicate column name; PostgreSQL applies both).
+    desired = {
+        "fields": [
+            _column("streams", "status"),
+            _column("streams", "Status", "text"),
+            _column("streams", "Notes", "alias"),  # no column
+            _column("streams", "notes"),
+            _column("tags", "name"),
+            _column("tags", "Name"),
+        ]
+    }
+    changes = _created(*desired["fields"][:4], collections=("streams",))
+    problem = predict.case_problem(changes, desired, vendor, "prod")
+    if not refused:
+        assert problem is None
+        return
+    assert problem == (
+        f"1 set(s) of fields differ only in case, which {vendor} on 'prod' takes for one column "
+        "(streams: Status and status): Directus would stop the apply (duplicate column name)"
+    )
+    # Twins the target holds already are no change of this plan.
+    assert predict.case_twins(ChangeSet(()), desired, vendor) == []

@@ -190,3 +190,44 @@ def test_a_new_collection_with_a_json_field_without_meta_is_refused_before_direc
         assert through.code in (0, 4) and "the apply failed" not in through.err, through.output
         fields = httpx.get(f"{prod.url}/fields/session", headers={"Authorization": f"Bearer {prod.token}"}).json()
         assert {f["field"]: (f["meta"] or {}).get("special") for f in fields["data"]}["sess"] == ["cast-json"]
+
+
+def test_columns_differing_only_in_case_are_refused_on_sqlite(project: Project, directus_pool: ServerPool) -> None:
+    # pavankn/rtmp-live-streaming: `status` and `Status` in one table; PostgreSQL applies both.
+    with _prod(project, directus_pool, "sqlite") as prod:
+        before = demo_model.snapshot(prod.url, prod.token)
+        twins = _with_field(before, "Name", lambda f: None)  # beside tags.name
+
+        result = _push_file(project, twins)
+        assert result.code == 3, result.output
+        assert "1 set(s) of fields differ only in case, which sqlite on 'prod' takes for one column" in result.err
+        assert "(tags: Name and name)" in result.err and "rename one field of each pair" in result.err
+        _unchanged(project, prod.url, prod.token, before)
+
+        # What the prediction saves: Directus itself stops the apply.
+        with httpx.Client(base_url=prod.url, headers={"Authorization": f"Bearer {prod.token}"}, timeout=60) as http:
+            diff = http.post("/schema/diff", json=twins).json()["data"]
+            applied = http.post("/schema/apply", json=diff)
+        assert applied.status_code == 500 and "duplicate column name" in applied.text
+        assert demo_model.snapshot(prod.url, prod.token) == before
+
+
+def test_rows_are_counted_on_directus_own_endpoints_and_a_table_none_counts_is_refused(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    # GemeinschaftswerkNachhaltigkeit/landingpage: a required directus_extensions.name, whose rows
+    # GET /extensions does not count (it answered the extension list, and the push stopped at "no count").
+    with _prod(project, directus_pool, "sqlite") as prod:
+        before = demo_model.snapshot(prod.url, prod.token)
+        required = copy.deepcopy(before)
+        for collection, name in (("directus_extensions", "name"), ("directus_users", "code")):
+            added = _with_field(before, name, lambda f: f["schema"].update(is_nullable=False))["fields"][-1]
+            added["collection"] = added["meta"]["collection"] = added["schema"]["table"] = collection
+            required["fields"].append(added)
+
+        result = _push_file(project, required)
+        assert result.code == 3, result.output
+        assert "2 required field(s) without a default would be added to tables that have rows" in result.err
+        assert "directus_extensions.name (no endpoint of Directus counts its rows: it may have some)" in result.err
+        assert "directus_users.code (1 row(s))" in result.err  # the admin, counted on GET /users
+        _unchanged(project, prod.url, prod.token, before)

@@ -45,13 +45,13 @@ def model() -> dict[str, Any]:
         "vendor": "sqlite",
         "collections": [_collection(c) for c in ("articles", "authors", "logs_run")],
         "fields": [
-            _field("articles", "id", "integer"),
+            _field("articles", "id", "integer", is_primary_key=True),
             _field("articles", "title"),
             _field("articles", "secret_note"),
             _field("articles", "last_log", "integer"),
-            _field("authors", "id", "integer"),
+            _field("authors", "id", "integer", is_primary_key=True),
             _field("authors", "log_entries", "alias"),
-            _field("logs_run", "id", "integer"),
+            _field("logs_run", "id", "integer", is_primary_key=True),
             _field("logs_run", "author", "integer"),
         ],
         "relations": [
@@ -140,7 +140,7 @@ def test_an_ignored_part_in_the_source_is_never_created_and_the_targets_version_
 def test_merge_mode_keeps_what_only_the_target_has_and_says_why() -> None:
     target = model()
     target["collections"].append(_collection("prod_only"))
-    target["fields"] += [_field("prod_only", "id", "integer"), _field("authors", "prod_extra")]
+    target["fields"] += [_field("prod_only", "id", "integer", is_primary_key=True), _field("authors", "prod_extra")]
     source = model()
     source["fields"] = [f for f in source["fields"] if f["field"] != "title"]  # only the target has it now
     source["fields"].append(_field("articles", "subtitle"))

@@ -430,10 +430,43 @@ def test_system_fields_are_left_out_for_a_target_before_11_13() -> None:
 def test_a_snapshot_claiming_a_release_it_cannot_be_from_is_named() -> None:
     claimed = samples.base()
     del claimed["systemFields"]
-    claimed["directus"] = "12.1.2"
+    claimed["directus"] = "12.1.2"  # what a 10.5.2 server wrote (an internal package version)
+    for entry in claimed["fields"]:
+        (entry.get("schema") or {}).pop("is_indexed", None)  # 10.x writes none
     (warning,) = translate.origin_warnings(claimed)
-    assert "says Directus 12.1.2 but has no systemFields" in warning
+    assert "says Directus 12.1.2, but nothing in it shows a release from 11.1 on wrote it" in warning
+    assert "written by hand or by another tool, or by a 10.x server" in warning
     assert not translate.origin_warnings(samples.base())
+
+
+def test_a_snapshot_without_system_fields_but_with_is_indexed_is_taken_at_its_word() -> None:
+    # directus-template-cli exports (AnalogElk/muster 11.15.1, royalswe/Directus-Nuxt 11.14.0)
+    # have no systemFields, but is_indexed on every column: from 11.1 on, as they say.
+    exported = samples.base()
+    del exported["systemFields"]
+    exported["directus"] = "11.15.1"
+    assert translate.origin_warnings(exported) != []  # nothing in it says otherwise...
+    samples.find(exported, "fields", "articles", "title")["schema"]["is_indexed"] = False
+    assert translate.origin_warnings(exported) == []  # ...but a column's is_indexed does
+
+
+def test_fields_of_a_directus_collection_the_target_release_lacks_are_left_out_with_it() -> None:
+    # GemeinschaftswerkNachhaltigkeit/landingpage (9.26.0): tables a newer release's migrations
+    # made, a user's to 9.26.0; a field Directus never defined (directus_extensions.name) too.
+    source = on("postgres", directus="9.26.0")
+    source["collections"].append({"collection": "directus_extensions", "meta": None, "schema": {}})
+    field = {"collection": "directus_extensions", "field": "name", "type": "string", "meta": None}
+    source["fields"].append({**field, "schema": {"name": "name", "is_nullable": False}})
+    older = on("sqlite", directus="9.26.0")
+    del older["systemFields"]
+    translation = translate.translate(source, older)
+    assert not [e for e in translation.snapshot["fields"] if e["collection"] == "directus_extensions"]
+    left_out = {note.subject for note in translation.notes if note.rule == "system-collections"}
+    assert "directus_extensions.name" in left_out
+    # 12.4.1 has directus_extensions: a field added to Directus's own collection is the user's, and kept.
+    kept = translate.translate(source, on("sqlite")).snapshot["fields"]
+    assert [e["field"] for e in kept if e["collection"] == "directus_extensions"] == ["name"]
+    assert [e["field"] for e in kept if e["collection"] == "directus_users"] == ["nickname"]
 
 
 def test_a_partial_snapshot_is_refused_before_directus_12() -> None:

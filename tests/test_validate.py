@@ -202,3 +202,71 @@ def test_a_section_like_one_found_right_but_with_a_value_of_another_type_is_stil
     ]
     with pytest.raises(InvalidSnapshotError):  # and again: a wrong section is never remembered
         validate.load_document(model, "wrong")
+
+
+def _problems(snapshot: dict[str, Any]) -> list[str]:
+    """What validation says of ``snapshot``, the same read whole and entry by entry (a backup)."""
+    found = validate.document_problems(snapshot)[1]
+    by_entry = validate.EntryByEntry()
+    for key, value in snapshot.items():
+        by_entry.member(key, value)
+    assert by_entry.problems() == found
+    return found
+
+
+def test_only_directus_own_collections_count_as_defined_without_an_entry() -> None:
+    # Saltefant/PrintStore: a relation to directus_languages, which no release has (12.4.1: 400
+    # `Collection "directus_languages" doesn't exist`, tests/test_validation_servers.py).
+    snapshot = samples.base()
+    samples.find(snapshot, "relations", "articles", "author")["related_collection"] = "directus_languages"
+    assert _problems(snapshot) == [
+        "articles.author: related collection 'directus_languages' is not defined: add it, or remove the relation"
+    ]
+    samples.find(snapshot, "relations", "articles", "author")["related_collection"] = "directus_users"
+    assert _problems(snapshot) == []  # Directus's own, in every release
+    samples.find(snapshot, "relations", "articles", "author")["related_collection"] = "directus_versions"
+    assert _problems(snapshot) == []  # Directus's own from 10.x on: a snapshot does not say its target
+
+
+def test_column_fields_of_a_folder_are_refused_with_the_way_out() -> None:
+    # johann-b82/kpi-dashboard: tables written as folders (schema: null). 12.4.1 applies such a
+    # field (204) and drops it; the relations on them: 400 `Collection "x" doesn't exist`.
+    snapshot = samples.base()
+    samples.find(snapshot, "collections", "authors")["schema"] = None
+    assert _problems(snapshot) == [
+        "authors: collection 'authors' is a folder (schema: null), which has no table for its column fields "
+        "(bio, id, name): Directus drops them, and refuses relations on them; give it a table "
+        "(schema: {name: authors}), or remove the fields"
+    ]
+    content = samples.find(snapshot, "collections", "content")
+    assert content.get("schema") is None  # a folder holding only alias fields is what Directus writes
+    divider = {"collection": "content", "field": "divider", "type": "alias", "meta": {}, "schema": None}
+    snapshot["fields"].append(divider)
+    assert len(_problems(snapshot)) == 1
+
+
+def test_a_field_id_in_a_table_without_a_primary_key_is_refused() -> None:
+    # Rafamaro/Gastos02: Directus adds its own primary key `id` to a table created without one,
+    # beside the file's `id` (11.17.4 and 12.4.1 on SQLite: 500 duplicate column name).
+    snapshot = samples.base()
+    key = samples.find(snapshot, "fields", "authors", "id")
+    key["schema"] = None
+    assert _problems(snapshot) == [
+        "authors.id: collection 'authors' has no primary key field, so Directus adds one named 'id' when it "
+        "creates the table, beside this one: make this field the primary key (schema.is_primary_key: true), "
+        "or rename it"
+    ]
+    key["field"] = key["meta"]["field"] = "uid"
+    assert _problems(snapshot) == []  # Directus's own `id` then is the key, as in any table made without one
+
+
+def test_table_rules_hold_in_a_folder_checked_file_by_file(project: Project) -> None:
+    snapshot = samples.base()
+    samples.find(snapshot, "collections", "authors")["schema"] = None
+    store.write_tree(project.schema, store.render(snapshot))
+    report = validate.check_folder(project.schema, "split")
+    assert [problem.message for problem in report.errors] == [
+        "authors: collection 'authors' is a folder (schema: null), which has no table for its column fields "
+        "(bio, id, name): Directus drops them, and refuses relations on them; give it a table "
+        "(schema: {name: authors}), or remove the fields"
+    ]

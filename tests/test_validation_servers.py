@@ -1,8 +1,8 @@
 """What validation refuses before anything is sent, shown refused (or read back broken) by
 Directus itself on a real 12.4.1 server: the cases come from public snapshot files
-(Destrifer/VANO3, JuninhoFreitas/logisticars, vdistortion/kira-sekira; 10.13.4 answers the same
-for the first three). What Directus applies and reads back as the file says is a warning instead
-(tests/test_check.py)."""
+(Destrifer/VANO3, JuninhoFreitas/logisticars, vdistortion/kira-sekira, 10.13.4 answering the same
+for these three; Saltefant/PrintStore, johann-b82/kpi-dashboard, Rafamaro/Gastos02). What
+Directus applies and reads back as the file says is a warning instead (tests/test_check.py)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,32 @@ def _relation_twice(snapshot: Snapshot) -> None:  # kira-sekira: gallery_images.
     snapshot["relations"].append(relation)
 
 
+def _relation_to_directus_languages(snapshot: Snapshot) -> None:  # Saltefant/PrintStore: no release has it
+    find(snapshot, "relations", "articles", "author")["related_collection"] = "directus_languages"
+
+
+def _column_in_a_folder(snapshot: Snapshot) -> None:  # johann-b82/kpi-dashboard: tables written as folders
+    field = copy.deepcopy(find(snapshot, "fields", "tags", "name"))
+    field["collection"] = field["meta"]["collection"] = field["schema"]["table"] = "blog"
+    field["meta"].pop("id", None)
+    snapshot["fields"].append(field)
+
+
+def _id_beside_the_key_directus_adds(snapshot: Snapshot) -> None:  # Rafamaro/Gastos02: no primary key, a field id
+    collection = copy.deepcopy(find(snapshot, "collections", "tags"))
+    collection["collection"] = collection["meta"]["collection"] = collection["schema"]["name"] = "ledger"
+    snapshot["collections"].append(collection)
+    for name, kind in (("id", "uuid"), ("label", "string")):
+        field = copy.deepcopy(find(snapshot, "fields", "tags", "name"))
+        field.update(field=name, collection="ledger", type=kind)
+        field["meta"].update(field=name, collection="ledger")
+        field["meta"].pop("id", None)
+        field["schema"].update(name=name, table="ledger", data_type=kind if kind == "uuid" else "varchar")
+        if name == "id":
+            field["schema"] = None
+        snapshot["fields"].append(field)
+
+
 CASES: dict[str, tuple[Callable[[Snapshot], None], str, int, str]] = {
     # edit, what the tool says (with the way out), Directus's answer to the apply, its message
     "a relation on a field the file lacks": (
@@ -67,6 +93,26 @@ CASES: dict[str, tuple[Callable[[Snapshot], None], str, int, str]] = {
         "collection 'gone' is not defined: add it, or remove its fields (",
         500,
         "Cannot read properties of undefined",
+    ),
+    "a relation to a directus_* collection no release has": (
+        _relation_to_directus_languages,
+        "related collection 'directus_languages' is not defined: add it, or remove the relation",
+        400,
+        'Collection \\"directus_languages\\" doesn\'t exist',
+    ),
+    "column fields in a folder": (
+        _column_in_a_folder,
+        "collection 'blog' is a folder (schema: null), which has no table for its column fields (name): "
+        "Directus drops them, and refuses relations on them; give it a table (schema: {name: blog}), or remove "
+        "the fields",
+        204,
+        "",
+    ),
+    "a field id in a table without a primary key": (
+        _id_beside_the_key_directus_adds,
+        "ledger.id: collection 'ledger' has no primary key field, so Directus adds one named 'id'",
+        500,
+        "duplicate column name: id",
     ),
     "a relation listed twice": (
         _relation_twice,
@@ -110,6 +156,11 @@ def test_what_directus_refuses_is_refused_before_anything_is_sent(
             after = http.get("/schema/snapshot").json()["data"]
         if status != 204:
             assert demo_model.snapshot(prod.url, prod.token) == before  # rolled back: nothing applied
-        else:  # applied, and never again what the file says: the relation comes back three times
+        elif case == "a relation listed twice":  # applied, and never again what the file says: it comes back 3 times
             listed = [r for r in after["relations"] if (r["collection"], r["field"]) == ("articles", "author")]
             assert len(listed) == 3
+        else:  # applied, and the field is not there: every diff proposes it again
+            assert not [f for f in after["fields"] if f["collection"] == "blog"]
+            with httpx.Client(base_url=prod.url, headers={"Authorization": f"Bearer {prod.token}"}) as http:
+                again = http.post("/schema/diff", json=snapshot).json()["data"]["diff"]["fields"]
+            assert [(f["collection"], f["field"]) for f in again] == [("blog", "name")]

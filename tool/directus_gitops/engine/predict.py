@@ -10,6 +10,8 @@ measurements behind each rule).
   snapshot), MySQL/MariaDB refuse more than 64 characters. SQLite has no limit. The names
   Directus derives itself (``<table>_<column>_foreign``, ``_unique``, ``_index``) it shortens
   with a hash where the database needs it, so only the names in the files are checked.
+- Two column fields of one table whose names differ only in case, on SQLite or MySQL/MariaDB,
+  where column names are case-insensitive: Directus stops at "duplicate column name".
 - An interface, display, layout, panel or operation neither built into the target's release
   nor installed there (``GET /extensions``): Directus stores it, and its app shows the field
   or item without it.
@@ -46,6 +48,7 @@ REQUIRED_HINT = (
     "fill it, and make it required (schema.is_nullable: false) in a later push"
 )
 IDENTIFIER_HINT = "rename them in the schema files to fit the target's database"
+CASE_HINT = "rename one field of each pair in the schema files, or push to PostgreSQL, which keeps them apart"
 EXTENSIONS_HINT = (
     "install the extensions on the target first, or pass --allow-missing-extensions to push anyway "
     "(the app shows those fields and items without them)"
@@ -95,25 +98,33 @@ def required_without_default(changes: ChangeSet, desired: Mapping[str, Any]) -> 
 
 
 def required_problem(
-    count_rows: Callable[[str], int], changes: ChangeSet, desired: Mapping[str, Any], vendor: str | None, target: str
+    count_rows: Callable[[str], int | None],
+    changes: ChangeSet,
+    desired: Mapping[str, Any],
+    vendor: str | None,
+    target: str,
 ) -> str | None:
     """Why the target would refuse required fields ``changes`` add to tables with rows, or None.
-    Rows are counted (``count_rows``) only for such fields, once per table."""
+    Rows are counted (``count_rows``) only for such fields, once per table; a table no endpoint
+    counts (None: Directus's own ``directus_extensions``) may have rows, so it is refused too."""
     if vendor not in ROWS_REFUSE_REQUIRED:
         return None
     fields = required_without_default(changes, desired)
-    counted: dict[str, int] = {}
+    counted: dict[str, int | None] = {}
     refused = []
     for collection, name in fields:
         if collection not in counted:
             counted[collection] = count_rows(collection)
-        if counted[collection] > 0:
-            refused.append(f"{collection}.{name} ({counted[collection]} row(s))")
+        rows = counted[collection]
+        if rows is None:
+            refused.append(f"{collection}.{name} (no endpoint of Directus counts its rows: it may have some)")
+        elif rows > 0:
+            refused.append(f"{collection}.{name} ({rows} row(s))")
     if not refused:
         return None
     return (
-        f"{len(refused)} required field(s) without a default would be added to tables that have rows on "
-        f"'{target}' ({listed(refused)}): {vendor} cannot fill them, so Directus would stop the apply"
+        f"{len(refused)} required field(s) without a default would be added to tables that have rows "
+        f"on '{target}' ({listed(refused)}): {vendor} cannot fill them, so Directus would stop the apply"
     )
 
 
@@ -188,6 +199,43 @@ def identifier_problem(changes: ChangeSet, vendor: str | None, target: str) -> s
     return (
         f"{len(found)} name(s) are longer than {vendor} allows on '{target}' ({most} {unit}): {listed(found)}; "
         "Directus would stop the apply, or cut the name and lose track of it"
+    )
+
+
+# ------------------------------------------------------------------ names that differ only in case
+
+# Column names are case-insensitive here: 11.17.4 on SQLite answered 500 `duplicate column name`
+# for `status` and `Status` in one new table; PostgreSQL keeps them apart (it converged there).
+CASE_INSENSITIVE_COLUMNS = ("sqlite", "mysql", "mariadb")
+
+
+def case_twins(changes: ChangeSet, desired: Mapping[str, Any], vendor: str | None) -> list[str]:
+    """The fields ``changes`` add whose column name differs from another column of the same
+    table in ``desired`` only in case, where ``vendor`` reads both as one column."""
+    if vendor not in CASE_INSENSITIVE_COLUMNS:
+        return []
+    created = _created_collections(changes)
+    added = {(c.collection, c.field) for c in changes if c.kind == "field" and c.action == "create"}
+    columns: dict[tuple[Any, str], list[str]] = {}
+    for entry in desired.get("fields") or ():
+        name = entry.get("field")
+        if isinstance(name, str) and entry.get("schema") is not None and entry.get("type") != "alias":
+            columns.setdefault((entry.get("collection"), name.casefold()), []).append(name)
+    found = []
+    for (collection, _), names in columns.items():
+        new = collection in created or any((collection, name) in added for name in names)
+        if len(names) > 1 and new:
+            found.append(f"{collection}: " + " and ".join(sorted(names)))
+    return found
+
+
+def case_problem(changes: ChangeSet, desired: Mapping[str, Any], vendor: str | None, target: str) -> str | None:
+    found = case_twins(changes, desired, vendor)
+    if not found:
+        return None
+    return (
+        f"{len(found)} set(s) of fields differ only in case, which {vendor} on '{target}' takes for one column "
+        f"({listed(found)}): Directus would stop the apply (duplicate column name)"
     )
 
 

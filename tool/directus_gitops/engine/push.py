@@ -162,15 +162,21 @@ def predicted_refusals(
     client: DirectusClient, plan: planning.Plan, config_plan: sync.Plan | None, *, allow_missing_extensions: bool
 ) -> list[RefusedError]:
     """What Directus would refuse or get wrong part-way (engine.predict): required fields
-    without a default on tables with rows, names too long for the database, new collections
-    with flagged fields without meta, extensions the target lacks (unless
+    without a default on tables with rows, names too long for the database, column names
+    differing only in case where the database takes them for one, new collections with
+    flagged fields without meta, extensions the target lacks (unless
     ``allow_missing_extensions``)."""
     desired = plan.sent or plan.source.snapshot
     vendor, target = plan.target_vendor, plan.target.name
+
+    def count_rows(collection: str) -> int | None:
+        return client.count_rows(collection, plan.target_version)
+
     found = [
-        (predict.required_problem(client.count_rows, plan.changes, desired, vendor, target), predict.REQUIRED_HINT),
+        (predict.required_problem(count_rows, plan.changes, desired, vendor, target), predict.REQUIRED_HINT),
         (predict.identifier_problem(plan.changes, vendor, target), predict.IDENTIFIER_HINT),
         (predict.untracked_flagged_problem(plan.changes, desired, vendor), predict.UNTRACKED_FLAGGED_HINT),
+        (predict.case_problem(plan.changes, desired, vendor, target), predict.CASE_HINT),
     ]
     if not allow_missing_extensions:
         configured = config_plan.changes if config_plan is not None else None

@@ -22,12 +22,11 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
 from directus_gitops.base.errors import SnapshotError
 from directus_gitops.files.snapshot import entry_key, misreported_release, release
+from directus_gitops.model import system
 from directus_gitops.model.changes import ABSENT
 
 Snapshot = dict[str, Any]
@@ -66,7 +65,9 @@ RULES: tuple[Rule, ...] = (
         "Fields and relations that Directus itself defines on its `directus_*` collections (older releases "
         "leaked some into snapshots, e.g. `directus_settings.public_registration_role`) are left out: the target "
         "has its own (400 'already has an associated relationship'). So is a `directus_*` collection entry "
-        "(400 'Collections can't start with \"directus_\"'). Fields users added there are kept.",
+        "(400 'Collections can't start with \"directus_\"'), and with it every field and relation on a `directus_*` "
+        "collection the target's release does not have (a newer release's table in an older release's snapshot). "
+        "Fields users added to Directus's own collections are kept.",
         "any target",
     ),
     Rule(
@@ -365,25 +366,12 @@ class Translation:
 # --------------------------------------------------------------------------- the target
 
 
-@cache
-def _system_data() -> dict[str, Any]:
-    text = resources.files("directus_gitops").joinpath("data/directus_system.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
 def recommended_permissions() -> list[dict[str, Any]]:
     """The app permissions Directus recommends (its newest release the tool knows)."""
-    return list(_system_data().get("recommended_permissions", ()))
+    return list(system.data().get("recommended_permissions", ()))
 
 
-def directus_defines(collection: str, field_name: str, *, relation: bool = False) -> bool:
-    """Whether Directus itself defines this field (or relation) on one of its collections,
-    in any release the tool knows."""
-    if not collection.startswith("directus_"):
-        return False
-    data = _system_data()
-    return field_name in data["relations" if relation else "fields"].get(collection, ())
+directus_defines = system.defines
 
 
 # --------------------------------------------------------------------------- what Directus checks
@@ -434,9 +422,9 @@ def origin_warnings(source: Mapping[str, Any]) -> list[str]:
     """What can be told about where a snapshot really comes from, when it is not what it says."""
     if misreported_release(source):
         return [
-            f"the snapshot says Directus {source.get('directus')} but has no systemFields, which every snapshot "
-            "from 11.13 on has: an older release wrote it (some 9.x/10.x record an internal package version); "
-            "it is translated as coming from another release"
+            f"the snapshot says Directus {source.get('directus')}, but nothing in it shows a release from 11.1 on "
+            "wrote it (no systemFields, no schema.is_indexed): written by hand or by another tool, or by a 10.x "
+            "server that records an internal package version; it is translated as coming from another release"
         ]
     return []
 
@@ -494,7 +482,7 @@ def translate(
         )
     run = _Run(source)
     _collection_schema(run)
-    _system_collections(run)
+    _system_collections(run, target_release or target.get("directus"))
     _system_fields(run, target, system_index_changes=system_index_changes, target_has_field=target_has_field)
     theirs = release(target_release) or release(target.get("directus"))
     origins = _Origins(
@@ -533,7 +521,7 @@ def _collection_schema(run: _Run) -> None:
         run.snapshot["collections"] = collections
 
 
-def _system_collections(run: _Run) -> None:
+def _system_collections(run: _Run, target_release: Any) -> None:
     if "collections" in run.snapshot:
         kept_collections = []
         for entry in run.snapshot["collections"] or []:
@@ -546,7 +534,10 @@ def _system_collections(run: _Run) -> None:
         kept = []
         for entry in run.snapshot.get(key) or []:
             collection, name = str(entry.get("collection", "")), str(entry.get("field", ""))
-            if directus_defines(collection, name, relation=relation):
+            # Left out with their collection where the target's release has no such table: a
+            # newer release's (9.26.0 has no directus_extensions), a push never creates it.
+            lacking = collection.startswith("directus_") and not system.owns(collection, target_release)
+            if lacking or directus_defines(collection, name, relation=relation):
                 run.note("system-collections", f"{collection}.{name}", "relation" if relation else "field")
                 continue
             kept.append(entry)

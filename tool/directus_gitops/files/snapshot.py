@@ -36,8 +36,10 @@ LIST_KEYS = ("collections", "fields", "systemFields", "relations")
 _NAME_KEYS = ("collection", "field", "related_collection", "type")
 
 
-# Every snapshot from 11.13 on has systemFields.
+# Every snapshot Directus writes from 11.13 on has systemFields (api/src/utils/get-snapshot.ts).
 SYSTEM_FIELDS_SINCE = (11, 13, 0)
+# And from 11.1 on every column field's schema has is_indexed (@directus/schema 12.1).
+IS_INDEXED_SINCE = (11, 1, 0)
 
 
 def release(value: Any) -> tuple[int, int, int] | None:
@@ -50,10 +52,19 @@ def release(value: Any) -> tuple[int, int, int] | None:
 
 
 def misreported_release(snapshot: Mapping[str, Any]) -> bool:
-    """Whether ``snapshot`` claims 11.13 or later but lacks the systemFields every such snapshot
-    has: some 9.x/10.x servers record an internal package version (e.g. "12.1.2")."""
+    """Whether ``snapshot`` claims 11.13 or later, but nothing in it shows a release from 11.1
+    on wrote it: no systemFields (from 11.13 on) and no ``schema.is_indexed`` on its columns
+    (from 11.1 on). So wrote some 10.x servers, recording an internal package version ("12.1.2"
+    from a 10.5.2); so write people by hand. A file with is_indexed but no systemFields comes
+    from a release from 11.1 on through a tool that leaves them out (directus-template-cli):
+    its release is taken as it says."""
     claimed = release(snapshot.get("directus"))
-    return claimed is not None and claimed >= SYSTEM_FIELDS_SINCE and "systemFields" not in snapshot
+    if claimed is None or claimed < SYSTEM_FIELDS_SINCE or "systemFields" in snapshot:
+        return False
+    return not any(
+        isinstance(entry, Mapping) and isinstance(entry.get("schema"), Mapping) and "is_indexed" in entry["schema"]
+        for entry in snapshot.get("fields") or ()
+    )
 
 
 def entry_key(entry: Mapping[str, Any]) -> tuple[str, str]:

@@ -28,6 +28,7 @@ from directus_gitops.base.errors import DocumentError, InvalidSnapshotError
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store, yamlio
 from directus_gitops.files.yamlio import canonical as canonread
+from directus_gitops.model import system
 
 # Files that could hold part of a snapshot; other files beside it are not the tool's.
 _DOCUMENTS = (".yaml", ".yml", ".json")
@@ -535,6 +536,7 @@ class _Checker:
         if any(item.entry["collection"] != listed_as for item in items):
             raise _Unstreamable  # its canonical file is another collection's: only the whole folder says
         self.findings.extend(_entry_findings(items))
+        self.findings.extend(_table_findings(_named(items)))
         self.streamed.add(items, relpath, self.findings)
         data = self.data.pop(relpath, None)
         if self.texts.pop(relpath, None) is not None:
@@ -682,6 +684,7 @@ class _Checker:
             self.findings.extend(_references(index.by_key(), index.collections, index.fields))
             return
         self.findings.extend(_reference_findings(named, self.elsewhere))
+        self.findings.extend(_table_findings(named))
 
 
 # --------------------------------------------------------------------------- entry rules
@@ -957,13 +960,14 @@ def _duplicate_findings(
 
 
 def _is_system(collection: Any) -> bool:
-    return isinstance(collection, str) and collection.startswith("directus_")
+    """Whether ``collection`` is one of Directus's own in some release (those are not in a
+    snapshot): any other name, ``directus_languages`` too, must be defined to be named."""
+    return system.owns(collection)
 
 
 def _reference_findings(placed: Iterable[_Placed], elsewhere: _Elsewhere | None = None) -> Iterator[_Finding]:
-    """Names that point nowhere. Directus's own collections are not in a snapshot, so any
-    ``directus_*`` name counts as existing. With ``elsewhere``, what the files left unread
-    define counts too."""
+    """Names that point nowhere. Directus's own collections are not in a snapshot, so they
+    count as existing. With ``elsewhere``, what the files left unread define counts too."""
     by_key: dict[str, list[_Placed]] = defaultdict(list)
     for item in placed:
         by_key[item.key].append(item)
@@ -1070,6 +1074,72 @@ def _references(
                     f"collection '{allowed}' is not defined: add it, or remove it from meta.one_allowed_collections"
                 )
                 yield broken(item, ("meta", "one_allowed_collections", index), message)
+
+
+# Directus's alias types: a field of one has no column. (A type Directus does not know is a
+# problem of its own, not said again here.)
+_ALIAS_TYPES = frozenset({"alias", "o2m", "m2m", "m2a", "o2a", "files", "translations"})
+_COLUMN_TYPES = FIELD_TYPES - _ALIAS_TYPES
+
+
+def _has_key(entry: Mapping[str, Any]) -> bool:
+    """Whether a field is its table's primary key as Directus asks when it creates the table."""
+    schema = entry.get("schema")
+    return isinstance(schema, dict) and any(schema.get(key) is True for key in ("is_primary_key", "has_auto_increment"))
+
+
+def _table_part(item: _Placed) -> _Placed:
+    """Of a collection or field entry, only what :func:`_table_findings` reads."""
+    entry = item.entry
+    if item.key == "collections":
+        part = {"collection": entry["collection"], "schema": None if entry.get("schema") is None else {}}
+    else:
+        schema = {"is_primary_key": True} if _has_key(entry) else {}
+        part = {"collection": entry["collection"], "field": entry.get("field"), "type": entry.get("type")}
+        part["schema"] = schema
+    return _Placed(item.key, part, item.relpath, item.at)
+
+
+def _table_findings(placed: Iterable[_Placed]) -> Iterator[_Finding]:
+    """What Directus refuses when it creates a collection with its fields (entries of one
+    collection, or of many): column fields in a folder, which has no table (``schema: null``;
+    12.4.1 applies them, 204, and they are gone from its snapshot, so every diff proposes them
+    again; a relation on one: 400 `Collection "x" doesn't exist`, 10.13.4 too), and a table without a primary key
+    that has a column ``id``: Directus then adds its own primary key ``id`` (CollectionsService)
+    and the table would have two (11.17.4 on SQLite: 500 duplicate column name)."""
+    collections: dict[str, _Placed] = {}
+    columns: dict[str, list[_Placed]] = defaultdict(list)
+    keyed: set[str] = set()
+    for item in placed:
+        entry = item.entry
+        if item.key == "collections":
+            collections.setdefault(entry["collection"], item)
+        elif item.key == "fields" and isinstance(entry.get("type"), str) and entry["type"] in _COLUMN_TYPES:
+            columns[entry["collection"]].append(item)
+            if _has_key(entry):
+                keyed.add(entry["collection"])
+    for name, item in collections.items():
+        fields = columns.get(name)
+        if not fields:
+            continue
+        if item.entry.get("schema") is None:
+            names = sorted(str(field.entry.get("field")) for field in fields)
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            message = (
+                f"{name}: collection '{name}' is a folder (schema: null), which has no table for its column fields "
+                f"({shown}): Directus drops them, and refuses relations on them; give it a table "
+                f"(schema: {{name: {name}}}), or remove the fields"
+            )
+            yield _Finding(item.relpath, (*item.at, "schema"), message, blocking=False)
+        elif name not in keyed:
+            for field in fields:
+                if field.entry.get("field") == "id":
+                    message = (
+                        f"{name}.id: collection '{name}' has no primary key field, so Directus adds one named 'id' "
+                        "when it creates the table, beside this one: make this field the primary key "
+                        "(schema.is_primary_key: true), or rename it"
+                    )
+                    yield _Finding(field.relpath, field.at, message, blocking=False)
 
 
 def _first_difference(actual: bytes, wanted: bytes) -> int:
@@ -1227,6 +1297,7 @@ class EntryByEntry:
         self._duplicates: dict[str, list[_Finding]] = defaultdict(list)
         self._waiting: dict[str, list[_Placed]] = defaultdict(list)  # entries not checked yet
         self._index = _Index()
+        self._tables: list[_Placed] = []  # what _table_findings needs of the collections and fields
 
     @property
     def fields(self) -> AbstractSet[tuple[str, str]]:
@@ -1264,6 +1335,7 @@ class EntryByEntry:
         waiting = self._waiting[key]
         self._entries[key].extend(_entry_findings(waiting))
         self._index.add(waiting, "", self._duplicates[key])
+        self._tables.extend(_table_part(item) for item in _named(waiting) if item.key in ("collections", "fields"))
         waiting.clear()
 
     def problems(self) -> list[str]:
@@ -1285,6 +1357,7 @@ class EntryByEntry:
             *(finding for key in snap.LIST_KEYS for finding in self._entries[key]),
             *(finding for key in snap.LIST_KEYS for finding in self._duplicates[key]),
             *_references(index.by_key(), index.collections, index.fields),
+            *_table_findings(self._tables),
         ]
         return shape + [finding.message for finding in findings if not finding.cosmetic and not finding.warning]
 
@@ -1328,7 +1401,11 @@ def file_problems(relpath: str, document: Any) -> list[str]:
             [] if found else [_Placed(key, entry, relpath, at) for key, at, entry in store.collection_entries(document)]
         )
     named = _named(placed)
-    findings = [*_entry_findings(placed), *_duplicate_findings(named, [_identity(item) for item in named])]
+    findings = [
+        *_entry_findings(placed),
+        *_duplicate_findings(named, [_identity(item) for item in named]),
+        *_table_findings(named),
+    ]
     return found + [finding.message for finding in findings if not finding.warning and not finding.cosmetic]
 
 

@@ -23,6 +23,7 @@ from directus_gitops import __version__
 from directus_gitops.base.console import one_line
 from directus_gitops.base.errors import ServerError, StaleHashError
 from directus_gitops.files import snapshot as snap
+from directus_gitops.model import system
 
 if TYPE_CHECKING:
     import httpx
@@ -54,6 +55,34 @@ RESTRICTED_PERMISSIONS_HINT = (
 
 # Problems named in the error about a snapshot a server answered that ``check`` would refuse.
 SHOWN_PROBLEMS = 3
+# Directus's own tables whose endpoint (``/users`` for directus_users) reads with the query,
+# ``aggregate`` included (controllers of 9.26.0 and 12.4.1); the others (``/extensions``,
+# ``/settings``, ``/collections``) answer without a count.
+COUNTED_SYSTEM = frozenset(
+    system.PREFIX + name
+    for name in [
+        "access",
+        "activity",
+        "comments",
+        "dashboards",
+        "files",
+        "flows",
+        "folders",
+        "notifications",
+        "operations",
+        "panels",
+        "permissions",
+        "policies",
+        "presets",
+        "revisions",
+        "roles",
+        "shares",
+        "translations",
+        "users",
+        "versions",
+        "webhooks",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -599,13 +628,19 @@ class DirectusClient:
             raise
         return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
-    def count_rows(self, collection: str) -> int:
-        """How many items ``collection`` holds on the target (one aggregate query)."""
-        path = (
-            "/" + collection.removeprefix("directus_")
-            if collection.startswith("directus_")
-            else f"/items/{quote(collection, safe='')}"
-        )
+    def count_rows(self, collection: str, release: str | None = None) -> int | None:
+        """How many items ``collection`` holds on a target of ``release`` (one aggregate query);
+        None where no endpoint counts them: Directus's own tables without such an endpoint
+        (``/extensions``, ``/settings``), and a user's table named ``directus_*`` on 9.x,
+        whose ``/items`` refuses every such name (10.x and later refuse only their own)."""
+        if system.owns(collection, release):
+            if collection not in COUNTED_SYSTEM:
+                return None
+            path = "/" + collection.removeprefix(system.PREFIX)
+        elif collection.startswith(system.PREFIX) and (snap.release(release) or (10, 0, 0)) < (10, 0, 0):
+            return None
+        else:
+            path = f"/items/{quote(collection, safe='')}"
         data = self.read(path, {"aggregate[count]": "*"})
         try:
             return int(data[0]["count"])

@@ -5,8 +5,11 @@ when YAML needs it, multi-line strings as literal blocks, a trailing newline. Di
 is the caller's (the snapshot module decides it), so the same data always gives the same
 bytes.
 
-Reading refuses anchors, aliases and explicit tags: a snapshot never needs them, and aliases
-allow "billion laughs" memory bombs. The C-accelerated loader is used when PyYAML was
+Reading takes anchors and aliases, as Directus's own reader (js-yaml) does: PyYAML writes
+them for an object it meets twice. Each alias becomes a copy of what it names, so no two
+places of a document share an object, and a document whose aliases would expand to more than
+:data:`MAX_EXPANDED` values (a "billion laughs" bomb) is refused before anything is built.
+Explicit tags are refused: a snapshot never needs them. The C-accelerated loader is used when PyYAML was
 built with libyaml; writing uses a small emitter of its own (see below). PyYAML is imported
 on first use: a diff of two remembered commits reads no YAML at all, and the import is a
 tenth of its time.
@@ -42,7 +45,22 @@ class YamlError(ValueError):
         self.problem = problem
 
 
-__all__ = ["YamlError", "YamlProblem", "dump", "dump_item", "dump_pieces", "inline", "key_text", "load", "locate"]
+__all__ = [
+    "MAX_EXPANDED",
+    "YamlError",
+    "YamlProblem",
+    "dump",
+    "dump_item",
+    "dump_pieces",
+    "inline",
+    "key_text",
+    "load",
+    "locate",
+]
+
+# The most values (scalars, lists, mappings) aliases may add to a document: some forty times
+# what a 6,000-field snapshot holds written out, far below what a "billion laughs" reaches.
+MAX_EXPANDED = 1_000_000
 
 
 # --------------------------------------------------------------------------- reading
@@ -61,6 +79,8 @@ def _loaders() -> tuple[Any, Any]:
         def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
             seen: dict[Any, int] = {}
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *base` merges a mapping (js-yaml takes it too)
                 key = self.construct_object(key_node, deep=deep)
                 line = key_node.start_mark.line + 1
                 try:
@@ -76,20 +96,59 @@ def _loaders() -> tuple[Any, Any]:
     return base, StrictLoader
 
 
-def _check_events(text: str) -> None:
+def _check_events(text: str) -> bool:
+    """Refuse explicit tags, and aliases that would expand past :data:`MAX_EXPANDED` values
+    (counted from the events, before anything is built); whether the document has an alias."""
     import yaml
+
+    sizes: dict[str, int] = {}  # each anchor's value, in values once expanded
+    open_nodes: list[tuple[str | None, int]] = []  # the lists and mappings being read: anchor, values so far
+    added = 0  # values the aliases add
+    aliased = False
+
+    def close(anchor: str | None, size: int) -> None:
+        if anchor is not None:
+            sizes[anchor] = size
+        if open_nodes:
+            parent, so_far = open_nodes[-1]
+            open_nodes[-1] = (parent, so_far + size)
 
     for event in yaml.parse(text, Loader=_loaders()[0]):
         line = event.start_mark.line + 1 if event.start_mark else None
-        if isinstance(event, yaml.AliasEvent):
-            raise YamlError(YamlProblem("YAML aliases are not allowed in a snapshot", line))
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
-            raise YamlError(YamlProblem(f"YAML anchor &{anchor} is not allowed", line))
         # The parser reports a tag only when the document spells one out.
         tag = getattr(event, "tag", None)
         if tag is not None:
             raise YamlError(YamlProblem(f"YAML tag {tag} is not allowed", line))
+        if isinstance(event, yaml.AliasEvent):
+            aliased = True
+            size = sizes.get(str(event.anchor), 1)  # (an unknown one: PyYAML's own error says so)
+            added += size
+            if added > MAX_EXPANDED:
+                raise YamlError(
+                    YamlProblem(
+                        f"YAML aliases expand to more than {MAX_EXPANDED:,} values (alias *{event.anchor}): "
+                        "write the repeated parts out",
+                        line,
+                    )
+                )
+            close(None, size)
+        elif isinstance(event, yaml.ScalarEvent):
+            close(event.anchor, 1)
+        elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            open_nodes.append((event.anchor, 1))
+        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+            close(*open_nodes.pop())
+    return aliased
+
+
+def _unshared(value: Any) -> Any:
+    """``value`` with every list and mapping a new one: what aliases made one object in many
+    places becomes a copy in each (an entry changed in place changes no other)."""
+    if type(value) is dict:
+        return {key: _unshared(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_unshared(item) for item in value]
+    return value
 
 
 def locate(text: str, paths: Sequence[Sequence[str | int]]) -> list[int | None]:
@@ -138,11 +197,11 @@ def load(text: str) -> Any:
     import yaml
 
     try:
-        # Anchors, aliases and tags all need one of these characters: skip the extra
-        # event pass for the common document that has none.
-        if "&" in text or "*" in text or "!" in text:
-            _check_events(text)
-        return yaml.load(text, Loader=_loaders()[1])
+        # Aliases and tags need one of these characters: skip the extra event pass for the
+        # common document that has none.
+        aliased = ("*" in text or "!" in text) and _check_events(text)
+        data = yaml.load(text, Loader=_loaders()[1])
+        return _unshared(data) if aliased else data
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
