@@ -70,6 +70,16 @@ def test_flagged_fields_without_meta_are_named_only_in_new_collections() -> None
     assert predict.untracked_flagged_problem(_created(*session), desired, "sqlite") is None
 
 
+def test_new_columns_of_a_type_directus_does_not_know_are_named() -> None:
+    enum = {**_field("items", "kind", data_type="content_type"), "type": "unknown"}
+    alias = {"collection": "items", "field": "extra", "type": "unknown", "meta": {}, "schema": None}
+    changes = _created(enum, alias, _field("items", "title"))
+    assert predict.unknown_columns(changes) == ["items.kind (content_type)"]
+    problem = predict.unknown_columns_problem(changes, "prod")
+    assert problem is not None and "1 new field(s) have a column of a type Directus does not know" in problem
+    assert predict.unknown_columns_problem(_created(_field("items", "title")), "prod") is None
+
+
 def test_rows_are_counted_once_per_table_and_only_where_the_database_refuses() -> None:
     counted: list[str] = []
 

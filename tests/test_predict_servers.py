@@ -231,3 +231,24 @@ def test_rows_are_counted_on_directus_own_endpoints_and_a_table_none_counts_is_r
         assert "directus_extensions.name (no endpoint of Directus counts its rows: it may have some)" in result.err
         assert "directus_users.code (1 row(s))" in result.err  # the admin, counted on GET /users
         _unchanged(project, prod.url, prod.token, before)
+
+
+def test_a_new_field_of_a_type_directus_does_not_know_is_refused(project: Project, directus_pool: ServerPool) -> None:
+    """A PostgreSQL enum column reads as `type: unknown` (a public snapshot file,
+    rendydig/epicode-fullstacks-developer-test): Directus applies such a field without its column,
+    and it stays a difference. The push refuses it first."""
+    with _prod(project, directus_pool, "postgres") as prod:
+        before = demo_model.snapshot(prod.url, prod.token)
+        enum = _with_field(before, "kind", lambda f: (f.update(type="unknown"), f["schema"].update(data_type="kind")))
+
+        result = _push_file(project, enum)
+        assert result.code == 3, result.output
+        assert "a column of a type Directus does not know (type unknown: tags.kind (kind))" in result.err
+        assert "create those columns in the target's database" in result.err
+        _unchanged(project, prod.url, prod.token, before)
+
+        # What the prediction saves: Directus alone applies the field's meta and makes no column.
+        with httpx.Client(base_url=prod.url, headers={"Authorization": f"Bearer {prod.token}"}, timeout=60) as http:
+            assert http.post("/schema/apply", json=http.post("/schema/diff", json=enum).json()["data"]).is_success
+            again = http.post("/schema/diff", json=enum)
+        assert again.status_code == 200 and "kind" in again.text  # still a difference

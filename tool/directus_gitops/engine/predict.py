@@ -20,6 +20,9 @@ measurements behind each rule).
   ``meta`` of its own flag alone, without the collection's name, and fails creating the
   collection (400 'Value for field "collection" in collection "directus_fields" can't be null').
   Snapshots list such fields for tables made outside Directus (a session store, say).
+- A new field of ``type: unknown`` with a column (a database type Directus does not know, such
+  as a PostgreSQL enum): Directus stores its ``meta`` and makes no column, so it stays a
+  difference after every push.
 - A geometry field on PostgreSQL needs PostGIS, which no endpoint reports: the apply fails
   (``type "geometry" does not exist``) and PostgreSQL rolls it back whole; ``geometry_note``
   says so before the apply unless the target already holds geometry fields.
@@ -159,6 +162,37 @@ def untracked_flagged_problem(changes: ChangeSet, desired: Mapping[str, Any], ve
         f"{len(found)} field(s) of new collections have no meta and a type Directus gives a flag to "
         f'({listed(found)}): Directus would fail creating their collections (400 \'Value for field "collection" '
         "in collection \"directus_fields\" can't be null')"
+    )
+
+
+# ------------------------------------------------------------------ columns of types Directus does not know
+
+UNKNOWN_TYPE_HINT = (
+    "create those columns in the target's database before pushing (Directus then finds them), "
+    "or remove the fields from the schema files"
+)
+
+
+def unknown_columns(changes: ChangeSet) -> list[str]:
+    """The new fields with a column whose type Directus does not know (``type: unknown``, such as a
+    PostgreSQL enum): Directus stores their meta and makes no column (every release, 9.26.0 to 12.4.1)."""
+    return [
+        f"{change.name} ({(change.entry or {})['schema'].get('data_type') or 'no data_type'})"
+        for change in changes
+        if change.kind == "field"
+        and change.action == "create"
+        and (change.entry or {}).get("type") == "unknown"
+        and isinstance((change.entry or {}).get("schema"), dict)
+    ]
+
+
+def unknown_columns_problem(changes: ChangeSet, target: str) -> str | None:
+    found = unknown_columns(changes)
+    if not found:
+        return None
+    return (
+        f"{len(found)} new field(s) have a column of a type Directus does not know (type unknown: "
+        f"{listed(found)}): Directus would make no column for them on '{target}', and they would stay a difference"
     )
 
 
