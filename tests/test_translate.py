@@ -454,6 +454,7 @@ def test_a_relation_without_a_constraint_gets_the_one_directus_makes() -> None:
     # (seen on 12.4.1 with `schema: null` and with no `schema` at all).
     source, target = samples.base(), samples.base()
     del find(source, "relations", "articles", "author")["schema"]
+    find(source, "fields", "articles", "author")["schema"].update(foreign_key_table=None, foreign_key_column=None)
     find(target, "fields", "articles", "author")["schema"].update(foreign_key_table="authors", foreign_key_column="id")
 
     translation = translate.translate(source, target)

@@ -153,6 +153,11 @@ _IGNORED: dict[Kind, tuple[tuple[str, str], ...]] = {
 }
 
 
+def ignored(kind: Kind, section: str, key: str) -> bool:
+    """Whether ``section.key`` of a ``kind`` entry is one the diff ignores (a vendor's own)."""
+    return (section, key) in _IGNORED[kind]
+
+
 def sanitize(kind: Kind, entry: Mapping[str, Any], *, whole_schema: bool = False) -> dict[str, Any]:
     result = dict(entry)
     if whole_schema:
