@@ -774,7 +774,7 @@ def _drop_newer_properties(run: _Run, entries: str, entry: Mapping[str, Any], or
 _ENTRY_KIND: dict[str, Kind] = {"collections": "collection", "fields": "field", "relations": "relation"}
 
 
-def _release_only(item: _Entry, other: Mapping[str, Any], entries: str, origins: _Origins) -> None:
+def _missing_properties(item: _Entry, other: Mapping[str, Any], entries: str, origins: _Origins) -> None:
     """What the snapshot lacks is the target's, on any target (a property a newer release added,
     when the releases differ, by release-only-properties; any other by absent-properties); what
     the target's release lacks goes."""
@@ -824,7 +824,7 @@ def _align_collection(
 ) -> Mapping[str, Any]:
     item = _Entry(run, entry)
     _sorted_lists(item, other, origins)
-    _release_only(item, other, "collections", origins)
+    _missing_properties(item, other, "collections", origins)
     return item.data
 
 
@@ -893,7 +893,7 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
             item.take("sqlite-unique-indexed", "schema", "is_indexed", True)
     _align_special(item, other, origins)
     _sorted_lists(item, other, origins)
-    _release_only(item, other, "fields", origins)
+    _missing_properties(item, other, "fields", origins)
     return item.data
 
 
@@ -1100,7 +1100,7 @@ def _align_relation(
                 if {schema.get(key), theirs_schema.get(key)} <= _SAME_AS_RESTRICT:
                     item.take("restrict-is-no-action", "schema", key, theirs_schema.get(key))
     _sorted_lists(item, other, origins)
-    _release_only(item, other, "relations", origins)
+    _missing_properties(item, other, "relations", origins)
     _relation_meta_made(item, other)
     return item.data
 
