@@ -177,3 +177,30 @@ def test_a_whole_meta_from_the_server_shows_the_properties_that_changed() -> Non
         ("meta.note", None, "A"),
         ("meta.x", changes.ABSENT, 1),
     ]
+
+
+def test_no_meta_and_meta_null_are_one_for_fields_and_relations() -> None:
+    """Directus writes an untracked field's (or a bare relation's) meta as null; a hand-written
+    file leaves it out. Directus's diff reports that (`meta: - null`, old and new both nothing):
+    it is no change, offline or from the server, and a real one beside it still shows."""
+    old, new = samples.base(), samples.base()
+    samples.find(old, "fields", "authors", "bio")["meta"] = None
+    del samples.find(new, "fields", "authors", "bio")["meta"]
+    samples.find(old, "relations", "articles", "author")["meta"] = None
+    del samples.find(new, "relations", "articles", "author")["meta"]
+    assert not changes.compare(old, new)
+    samples.find(new, "fields", "authors", "bio")["type"] = "integer"
+    (change,) = changes.compare(old, new)
+    assert [p.path for p in change.properties] == ["type"]
+
+    nothing = [{"kind": "D", "path": ["meta"], "lhs": None}]
+    made = [{"kind": "E", "path": ["meta"], "lhs": None, "rhs": {"note": "A"}}]
+    diff = {
+        "fields": [
+            {"collection": "authors", "field": "bio", "diff": nothing},
+            {"collection": "authors", "field": "name", "diff": made},
+        ],
+        "relations": [{"collection": "articles", "field": "author", "related_collection": "authors", "diff": nothing}],
+    }
+    (change,) = changes.from_server(diff)
+    assert change.name == "authors.name" and [(p.path, p.old) for p in change.properties] == [("meta", None)]

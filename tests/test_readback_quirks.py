@@ -171,6 +171,34 @@ def test_a_relation_on_an_untracked_field_converges(
     converges(project, directus_pool, cell, edit, pull_it_back)
 
 
+def test_what_a_hand_written_file_leaves_out_converges(project: Project, directus_pool: ServerPool) -> None:
+    """Public snapshot files (rvanoord/directus-prototype, magnetoid/gornji-milanovac-new,
+    devspelunk/personal-site) hold relations with `meta: null` or none (Directus writes a meta for
+    every relation it creates), junction fields without `meta` (10.x lists them `meta: null`) and a
+    collection `meta` with 2 of its keys: exit 4 on their own release. A meta set by hand still shows."""
+
+    def edit(snapshot: Snapshot) -> None:
+        find(snapshot, "relations", "products", "category")["meta"] = None
+        del find(snapshot, "relations", "categories", "parent")["meta"]
+        del find(snapshot, "fields", "articles_tags", "tags_id")["meta"]
+        tags = find(snapshot, "collections", "tags")
+        tags["meta"] = {key: tags["meta"][key] for key in ("singleton", "accountability")}
+
+    def a_set_meta_still_shows() -> None:
+        snapshot = store.load_path(project.schema).snapshot
+        find(snapshot, "relations", "articles", "author")["meta"] = None  # one_field: articles, on the target
+        store.write_tree(project.schema, store.render(snapshot))
+        project.git("commit", "--quiet", "-am", "a relation without the meta the target holds")
+        planned = project.run("plan", "--env", "prod", "--exit-code", "--format", "json")
+        assert planned.code == 2, planned.output
+        assert [change["name"] for change in json.loads(planned.out)["changes"]] == ["articles.author → authors"]
+
+    before, used = converges(project, directus_pool, ("10.13.4", "sqlite"), edit, a_set_meta_still_shows)
+    assert "(relation-meta-made): 2 × categories.parent, products.category" in before  # named before the apply
+    assert used["relation-meta-made"] == {"categories.parent", "products.category"}
+    assert {"tags", "articles_tags.tags_id"} <= used["absent-properties"]
+
+
 def pushed_from_file(project: Project, snapshot: Snapshot) -> tuple[str, dict[str, set[str]]]:
     """Push ``snapshot`` from a file into the environment `prod`: exit 0, and the plan after it
     empty. The push's output, and the rules (with their subjects) that plan relied on."""

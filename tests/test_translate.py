@@ -560,6 +560,7 @@ def test_a_relation_without_a_constraint_gets_the_one_directus_makes() -> None:
     # (seen on 12.4.1 with `schema: null` and with no `schema` at all).
     source, target = samples.base(), samples.base()
     del find(source, "relations", "articles", "author")["schema"]
+    find(source, "fields", "articles", "author")["schema"].update(foreign_key_table=None, foreign_key_column=None)
     find(target, "fields", "articles", "author")["schema"].update(foreign_key_table="authors", foreign_key_column="id")
 
     translation = translate.translate(source, target)
@@ -570,6 +571,55 @@ def test_a_relation_without_a_constraint_gets_the_one_directus_makes() -> None:
     # A relation to another collection is still a change.
     find(source, "relations", "articles", "author")["related_collection"] = "Mixed Case/Name"
     assert remaining(source, target)
+
+
+def test_a_relation_without_meta_is_the_one_directus_writes() -> None:
+    """Directus writes a meta for every relation it creates (RelationsService.createOne), so a
+    relation the snapshot holds with `meta: null` or none reads back with that one."""
+    source, target = samples.base(), samples.base()
+    theirs = find(target, "relations", "articles", "author")
+    theirs["meta"] = {
+        **theirs["meta"],
+        **dict.fromkeys(("one_field", "one_collection_field", "one_allowed_collections", "junction_field")),
+        "sort_field": None,
+        "one_deselect_action": "nullify",
+    }
+    find(source, "relations", "articles", "author")["meta"] = None
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert {(n.rule, n.subject) for n in translation.notes} == {("relation-meta-made", "articles.author")}
+    del find(source, "relations", "articles", "author")["meta"]  # no meta at all: the same
+    assert not remaining(source, target)
+    # A meta holding anything Directus does not write by itself is a real difference.
+    for key, value in (("one_field", "articles"), ("one_deselect_action", "delete"), ("one_collection", "x")):
+        changed = copy.deepcopy(target)
+        find(changed, "relations", "articles", "author")["meta"][key] = value
+        assert [c.name for c in remaining(source, changed)] == ["articles.author → authors"], key
+    # A new relation: the plan names the meta Directus will write.
+    target["relations"].remove(theirs)
+    notes = translate.translate(source, target).notes
+    assert ("relation-meta-made", "articles.author") in {(n.rule, n.subject) for n in notes}
+
+
+def test_a_property_the_snapshot_lacks_is_the_targets_on_every_release() -> None:
+    """A hand-written collection meta with 2 of its keys (devspelunk/personal-site) read back
+    differently on its own release, not on another (release-only-properties took the target's):
+    now the same on both. A value the snapshot holds is still compared."""
+    for directus in ("12.4.1", "10.13.4"):
+        source, target = on("sqlite", directus=directus), on("sqlite")
+        find(target, "collections", "authors")["meta"].update(icon="person", hidden=False)
+        find(source, "collections", "authors")["meta"] = {"collection": "authors", "hidden": False}
+        find(source, "fields", "authors", "name")["schema"].pop("default_value")
+        translation = translate.translate(source, target)
+        assert not changes.compare(target, translation.snapshot), directus
+        details = {(n.subject, n.detail) for n in translation.notes if n.rule == "absent-properties"}
+        assert details == {
+            ("authors", 'meta.icon: (absent) → "person"'),
+            ("authors", "meta.note: (absent) → null"),
+            ("authors.name", "schema.default_value: (absent) → null"),
+        }, directus
+        find(source, "collections", "authors")["meta"]["hidden"] = True
+        assert [c.name for c in remaining(source, target)] == ["authors"], directus
 
 
 def test_a_foreign_key_no_relation_backs_is_not_made() -> None:

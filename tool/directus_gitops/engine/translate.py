@@ -27,7 +27,7 @@ from typing import Any, Literal
 from directus_gitops.base.errors import SnapshotError
 from directus_gitops.files.snapshot import entry_key, misreported_release, release
 from directus_gitops.model import system
-from directus_gitops.model.changes import ABSENT
+from directus_gitops.model.changes import ABSENT, Kind, ignored
 
 Snapshot = dict[str, Any]
 Action = Literal["translated", "left out", "kept"]
@@ -300,6 +300,28 @@ RULES: tuple[Rule, ...] = (
         "any target",
     ),
     Rule(
+        "relation-meta-made",
+        "translated",
+        "Directus writes a relation's `meta` (its `directus_relations` row) whenever it creates the relation, and "
+        "no apply removes one: a relation the snapshot holds with `meta: null` or without `meta` (a foreign key "
+        "made outside Directus) reads back with the meta Directus makes by itself (`many_collection`, `many_field` "
+        "and `one_collection` from the relation, `one_deselect_action: nullify`, the rest null). That meta on the "
+        "target is taken for the snapshot's null; a meta holding anything else still shows. The plan names each "
+        "such relation before the apply.",
+        "any target",
+    ),
+    Rule(
+        "absent-properties",
+        "translated",
+        "A `meta` or `schema` property an entry of the snapshot lacks (a hand-written or trimmed file: a "
+        "collection `meta` with 2 of its keys) is the target's, which is sent and compared: Directus holds a value "
+        "for every property (a new entry gets its default; an apply leaves a `meta` property it is not given as "
+        "it is, and gives an absent `schema` property its default when it alters the column), so the absence can "
+        "never be applied. A field or relation without `meta` is one with `meta: null`, as Directus writes it. "
+        "The plan names each property. (One an older release does not write: `release-only-properties`.)",
+        "any target",
+    ),
+    Rule(
         "release-only-properties",
         "translated",
         "Properties one release has and another has not (`meta.searchable` from 11.13, `schema.is_indexed`, "
@@ -497,11 +519,11 @@ def translate(
     _align(run, target, origins)
     _new_fields(run, target, origins)
     _new_relations(run, target, origins)
-
     _default_readback(run, target, origins)
     _default_keys(run, target)
     _untracked_fields(run, target, target_has_field)
     _foreign_keys(run, target)
+    _new_relation_metas(run, target)
     return Translation(run.snapshot, tuple(run.notes))
 
 
@@ -798,17 +820,28 @@ def _drop_newer_properties(run: _Run, entries: str, entry: Mapping[str, Any], or
     return item.data
 
 
-def _release_only(item: _Entry, other: Mapping[str, Any], origins: _Origins) -> None:
-    if not origins.releases_differ:
-        return
+_ENTRY_KIND: dict[str, Kind] = {"collections": "collection", "fields": "field", "relations": "relation"}
+
+
+def _missing_properties(item: _Entry, other: Mapping[str, Any], entries: str, origins: _Origins) -> None:
+    """What the snapshot lacks is the target's, on any target (a property a newer release added,
+    when the releases differ, by release-only-properties; any other by absent-properties); what
+    the target's release lacks goes."""
+    if "meta" not in item.data and "meta" in other and other["meta"] is None:
+        item.take("absent-properties", None, "meta", None)
+    newer = {(prop.section, prop.key) for prop in RELEASE_PROPERTIES if prop.entries == entries}
     for section in ("meta", "schema"):
         ours, theirs = item.data.get(section), other.get(section)
         if not isinstance(ours, dict) or not isinstance(theirs, dict):
             continue
         for key in sorted(set(theirs) - set(ours)):
-            item.take("release-only-properties", section, key, theirs[key])
-        for key in sorted(set(ours) - set(theirs)):
-            item.take("release-only-properties", section, key, ABSENT)
+            if origins.releases_differ and (section, key) in newer:
+                item.take("release-only-properties", section, key, theirs[key])
+            elif not ignored(_ENTRY_KIND[entries], section, key):
+                item.take("absent-properties", section, key, theirs[key])
+        if origins.releases_differ:
+            for key in sorted(set(ours) - set(theirs)):
+                item.take("release-only-properties", section, key, ABSENT)
 
 
 def _sorted_like(ours: Any, theirs: Any) -> Any:
@@ -840,7 +873,7 @@ def _align_collection(
 ) -> Mapping[str, Any]:
     item = _Entry(run, entry)
     _sorted_lists(item, other, origins)
-    _release_only(item, other, origins)
+    _missing_properties(item, other, "collections", origins)
     return item.data
 
 
@@ -911,7 +944,7 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
             item.take("sqlite-unique-indexed", "schema", "is_indexed", True)
     _align_special(item, other, origins)
     _sorted_lists(item, other, origins)
-    _release_only(item, other, origins)
+    _missing_properties(item, other, "fields", origins)
     return item.data
 
 
@@ -1223,7 +1256,8 @@ def _align_relation(
         if origins.target_ignores_on_update and theirs_schema.get("on_update") in _SAME_AS_RESTRICT:
             item.take("on-update-ignored", "schema", "on_update", theirs_schema["on_update"])
     _sorted_lists(item, other, origins)
-    _release_only(item, other, origins)
+    _missing_properties(item, other, "relations", origins)
+    _relation_meta_made(item, other)
     return item.data
 
 
@@ -1238,6 +1272,40 @@ def _new_relations(run: _Run, target: Mapping[str, Any], origins: _Origins) -> N
             continue
         if schema.get("on_update") not in (None, "NO ACTION"):
             run.note("on-update-ignored", _name(entry), f"on_update {schema['on_update']}: the target makes NO ACTION")
+
+
+# What a `directus_relations` row holds when the relation is created without a meta: the three
+# keys RelationsService.createOne sets (9.26.0 to 12.4.1), and the columns' defaults (migration
+# 20210510A gives one_deselect_action its default; the other columns default to null).
+_MADE_META_DEFAULTS = {"one_deselect_action": "nullify"}
+
+
+def _made_meta(relation: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "many_collection": relation.get("collection"),
+        "many_field": relation.get("field"),
+        "one_collection": relation.get("related_collection") or None,
+    }
+
+
+def _relation_meta_made(item: _Entry, other: Mapping[str, Any]) -> None:
+    """A relation without a meta is one with the meta Directus makes for it: see the rule."""
+    theirs = other.get("meta")
+    if item.data.get("meta") is not None or not isinstance(theirs, dict):
+        return
+    made = _made_meta(item.data)
+    if set(made) <= set(theirs) and all(
+        value == made.get(key, _MADE_META_DEFAULTS.get(key)) for key, value in theirs.items()
+    ):
+        item.take("relation-meta-made", None, "meta", theirs)
+
+
+def _new_relation_metas(run: _Run, target: Mapping[str, Any]) -> None:
+    """Names each new relation without a meta: Directus will write one (see the rule)."""
+    theirs = {entry_key(entry) for entry in target.get("relations") or []}
+    for relation in run.snapshot.get("relations") or []:
+        if relation.get("meta") is None and entry_key(relation) not in theirs:
+            run.note("relation-meta-made", _name(relation), "no meta in the snapshot: Directus will write its own")
 
 
 # --------------------------------------------------------------------------- foreign keys

@@ -153,8 +153,20 @@ _IGNORED: dict[Kind, tuple[tuple[str, str], ...]] = {
 }
 
 
+def ignored(kind: Kind, section: str, key: str) -> bool:
+    """Whether ``section.key`` of a ``kind`` entry is one the diff ignores (a vendor's own)."""
+    return (section, key) in _IGNORED[kind]
+
+
+# Entries whose `meta` Directus writes as null when it has none (an untracked field, a relation
+# without a directus_relations row): a file that leaves `meta` out says the same.
+_UNTRACKED_META = frozenset({"field", "relation"})
+
+
 def sanitize(kind: Kind, entry: Mapping[str, Any], *, whole_schema: bool = False) -> dict[str, Any]:
     result = dict(entry)
+    if kind in _UNTRACKED_META and "meta" not in result:
+        result["meta"] = None
     if whole_schema:
         result.pop("schema", None)
         return result
@@ -403,10 +415,20 @@ def _drop_cascaded(changes: list[Change]) -> list[Change]:
 # --------------------------------------------------------------------------- server diff
 
 
-def _record_changes(records: Iterable[Mapping[str, Any]]) -> list[PropertyChange]:
+def _untracked_either_way(entry_kind: Kind, path: str, record: Mapping[str, Any]) -> bool:
+    """No ``meta`` against ``meta: null``, which Directus's diff reports though the two are one."""
+    if entry_kind not in _UNTRACKED_META or path != "meta":
+        return False
+    side = {"D": "lhs", "N": "rhs"}.get(str(record.get("kind")))
+    return side is not None and side in record and record[side] is None
+
+
+def _record_changes(entry_kind: Kind, records: Iterable[Mapping[str, Any]]) -> list[PropertyChange]:
     props = []
     for record in records:
         path = ".".join(str(part) for part in record.get("path") or [])
+        if _untracked_either_way(entry_kind, path, record):
+            continue
         kind = record.get("kind")
         if kind == "A":
             item = record.get("item") or {}
@@ -438,5 +460,7 @@ def from_server(diff: Mapping[str, Any]) -> ChangeSet:
                 changes.append(_make(kind, "delete", key, first.get("lhs") or {}))
             else:
                 entry = {"related_collection": item.get("related_collection")} if kind == "relation" else {}
-                changes.append(_make(kind, "update", key, entry, _record_changes(records)))
+                props = _record_changes(kind, records)
+                if props or not records:
+                    changes.append(_make(kind, "update", key, entry, props))
     return ChangeSet(tuple(changes))
