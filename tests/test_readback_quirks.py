@@ -414,3 +414,17 @@ def test_a_function_default_converges_on_postgresql(
         else:
             assert "(function-defaults): 1 × inbox.ref" in pushed
             assert theirs["default_value"] == "gen_random_uuid()"
+
+
+def test_properties_a_file_claiming_the_targets_release_cannot_have_converge(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """A file that says 9.26.0 but holds 10.x collection properties (a public snapshot file,
+    GemeinschaftswerkNachhaltigkeit/landingpage): 9.26.0 ignores them in the apply, exit 4 on every push."""
+
+    def edit(snapshot: Snapshot) -> None:
+        find(snapshot, "collections", "tags")["meta"].update(preview_url="https://example.com/{{id}}", versioning=True)
+
+    before, used = converges(project, directus_pool, ("9.26.0", "sqlite"), edit)
+    assert "(release-only-properties): 1 × tags" in before
+    assert used["release-only-properties"] == {"tags"}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -795,17 +796,20 @@ RELEASE_PROPERTIES: tuple[ReleaseProperty, ...] = (
 def unknown_to(target_release: str | None) -> list[ReleaseProperty]:
     """The properties of ``RELEASE_PROPERTIES`` a target of ``target_release`` does not know."""
     theirs = release(target_release)
-    return [] if theirs is None else _unknown_to(theirs)
+    return [] if theirs is None else list(_unknown_to(theirs))
 
 
-def _unknown_to(theirs: tuple[int, int, int]) -> list[ReleaseProperty]:
-    return [prop for prop in RELEASE_PROPERTIES if theirs < (release(prop.since) or (0, 0, 0))]
+@functools.cache  # asked once per entry: a large model has tens of thousands
+def _unknown_to(theirs: tuple[int, int, int]) -> tuple[ReleaseProperty, ...]:
+    return tuple(prop for prop in RELEASE_PROPERTIES if theirs < (release(prop.since) or (0, 0, 0)))
 
 
 def _drop_newer_properties(run: _Run, entries: str, entry: Mapping[str, Any], origins: _Origins) -> Mapping[str, Any]:
     """An entry loses the properties the target's release does not know, by the table: a new
-    entry too, where the target has no entries to tell them from (an empty target)."""
-    if not origins.releases_differ or origins.target_release is None:
+    entry too, where the target has no entries to tell them from (an empty target). Also when
+    the snapshot claims the target's own release: a file that says 9.26.0 but holds 10.x
+    properties (edited by hand, or its `directus` line copied) cannot have them stored either."""
+    if origins.target_release is None:
         return entry
     unknown = [
         prop
