@@ -626,6 +626,15 @@ def test_a_property_the_snapshot_lacks_is_the_targets_on_every_release() -> None
         }, directus
         find(source, "collections", "authors")["meta"]["hidden"] = True
         assert [c.name for c in remaining(source, target)] == ["authors"], directus
+    # A field written without `schema` at all (antikkorps/siteCorpo3: 63 of them) takes the column's.
+    source, target = on("sqlite"), on("sqlite")
+    del find(source, "fields", "authors", "name")["schema"]
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    noted = {n.detail.split(":")[0] for n in translation.notes if n.rule == "absent-properties"}
+    assert {"schema.data_type", "schema.is_nullable"} <= noted
+    find(source, "fields", "authors", "name")["meta"]["note"] = "changed"
+    assert [c.name for c in remaining(source, target)] == ["authors.name"]
 
 
 def test_a_foreign_key_no_relation_backs_is_not_made() -> None:

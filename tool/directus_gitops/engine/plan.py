@@ -375,6 +375,17 @@ def _diff_tells_enough(
         # Directus's diff leaves out the fields of a dropped collection, which a collection
         # rename reads under the new name from the target read in full (collection_renames.py).
         and not any(rename.whole for rename in source.renames)
+        and not _columns_without_schema(source.snapshot)
+    )
+
+
+def _columns_without_schema(snapshot: snap.Snapshot) -> bool:
+    """Whether a field with a column is written without ``schema`` (hand-written files): its
+    column is the target's (rule absent-properties), which Directus's diff does not always show
+    (10.13.4 left such a field out of one diff and named it in the next)."""
+    return any(
+        isinstance(field, dict) and "schema" not in field and field.get("type") != "alias"
+        for field in snapshot.get("fields") or ()
     )
 
 

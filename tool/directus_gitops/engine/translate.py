@@ -318,7 +318,8 @@ RULES: tuple[Rule, ...] = (
         "collection `meta` with 2 of its keys) is the target's, which is sent and compared: Directus holds a value "
         "for every property (a new entry gets its default; an apply leaves a `meta` property it is not given as "
         "it is, and gives an absent `schema` property its default when it alters the column), so the absence can "
-        "never be applied. A field or relation without `meta` is one with `meta: null`, as Directus writes it. "
+        "never be applied. A field or relation without `meta` is one with `meta: null`, as Directus writes it; a field "
+        "without `schema` takes every property of the target's column. "
         "The plan names each property. (One an older release does not write: `release-only-properties`.)",
         "any target",
     ),
@@ -833,6 +834,10 @@ def _missing_properties(item: _Entry, other: Mapping[str, Any], entries: str, or
     the target's release lacks goes."""
     if "meta" not in item.data and "meta" in other and other["meta"] is None:
         item.take("absent-properties", None, "meta", None)
+    if entries == "fields" and "schema" not in item.data and isinstance(other.get("schema"), dict):
+        # A field written without `schema` (hand-written files): Directus gave its column defaults
+        # when it made it and leaves the column as it is in an apply without one.
+        item.data["schema"] = {}
     newer = {(prop.section, prop.key) for prop in RELEASE_PROPERTIES if prop.entries == entries}
     for section in ("meta", "schema"):
         ours, theirs = item.data.get(section), other.get(section)
