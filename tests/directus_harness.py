@@ -22,6 +22,7 @@ import os
 import re
 import sqlite3
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -92,27 +93,34 @@ class ServerPool:
         self._templates: dict[tuple[str, str, bool], Template] = {}
         self._servers: list[DirectusServer] = []
         self._databases: dict[str, databases.DatabaseServer] = {}
+        # scripts/acceptance.py starts servers from several threads: a template is built once,
+        # and each server gets its own number and its own copy of the template database
+        # (PostgreSQL refuses two copies of one template at once).
+        self._lock = threading.RLock()
+        self._numbered = 0
 
     def database_server(self, vendor: str) -> databases.DatabaseServer:
         """The session's private PostgreSQL or MariaDB server, started on first use."""
-        if vendor not in self._databases:
-            self._databases[vendor] = databases.database_server(vendor).start()
-        return self._databases[vendor]
+        with self._lock:
+            if vendor not in self._databases:
+                self._databases[vendor] = databases.database_server(vendor).start()
+            return self._databases[vendor]
 
     def template(self, version: str, seeded: bool, vendor: str = "sqlite") -> Template:
         """The session's template database for ``version`` on ``vendor``, built on first use."""
-        key = (version, vendor, seeded)
-        if key not in self._templates:
-            kind = "seeded" if seeded else "empty"
-            folder = self.root / "templates" / f"{version}-{vendor}-{kind}"
-            connection = None
-            if vendor != "sqlite":
-                name = f"tpl_{version.replace('.', '_').replace('-', '_')}_{kind}".lower()
-                connection = self.database_server(vendor).create_database(name)
-            self._templates[key] = build_template(
-                version, folder, seed=demo_model.seed if seeded else None, cache=self.cache, connection=connection
-            )
-        return self._templates[key]
+        with self._lock:
+            key = (version, vendor, seeded)
+            if key not in self._templates:
+                kind = "seeded" if seeded else "empty"
+                folder = self.root / "templates" / f"{version}-{vendor}-{kind}"
+                connection = None
+                if vendor != "sqlite":
+                    name = f"tpl_{version.replace('.', '_').replace('-', '_')}_{kind}".lower()
+                    connection = self.database_server(vendor).create_database(name)
+                self._templates[key] = build_template(
+                    version, folder, seed=demo_model.seed if seeded else None, cache=self.cache, connection=connection
+                )
+            return self._templates[key]
 
     def new_server(
         self,
@@ -124,14 +132,16 @@ class ServerPool:
         env: Mapping[str, str] | None = None,
     ) -> DirectusServer:
         """A running server of its own: empty, or holding the demo model when ``seeded``."""
-        template = self.template(version, seeded, vendor)
-        number = len(self._servers) + 1
-        workdir = self.root / "servers" / f"{number:03d}-{version}-{vendor}"
-        connection = None
-        if template.connection is not None:
-            connection = self.database_server(vendor).create_database(
-                f"server_{number:03d}", template=template.connection.database
-            )
+        with self._lock:
+            template = self.template(version, seeded, vendor)
+            self._numbered += 1
+            number = self._numbered
+            workdir = self.root / "servers" / f"{number:03d}-{version}-{vendor}"
+            connection = None
+            if template.connection is not None:
+                connection = self.database_server(vendor).create_database(
+                    f"server_{number:03d}", template=template.connection.database
+                )
         server = DirectusServer(
             version,
             workdir,
@@ -141,7 +151,8 @@ class ServerPool:
             max_payload_size=max_payload_size,
             env=env,
         )
-        self._servers.append(server)
+        with self._lock:
+            self._servers.append(server)
         return server.start()
 
     def execute_sql(self, server: DirectusServer, sql: str) -> None:
