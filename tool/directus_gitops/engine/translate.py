@@ -395,9 +395,6 @@ def recommended_permissions() -> list[dict[str, Any]]:
     return list(system.data().get("recommended_permissions", ()))
 
 
-directus_defines = system.defines
-
-
 # --------------------------------------------------------------------------- what Directus checks
 
 
@@ -525,7 +522,6 @@ def translate(
     _default_keys(run, target)
     _untracked_fields(run, target, target_has_field)
     _foreign_keys(run, target)
-    _new_relation_metas(run, target)
     return Translation(run.snapshot, tuple(run.notes))
 
 
@@ -560,8 +556,8 @@ def _system_collections(run: _Run, target_release: Any) -> None:
             collection, name = str(entry.get("collection", "")), str(entry.get("field", ""))
             # Left out with their collection where the target's release has no such table: a
             # newer release's (9.26.0 has no directus_extensions), a push never creates it.
-            lacking = collection.startswith("directus_") and not system.owns(collection, target_release)
-            if lacking or directus_defines(collection, name, relation=relation):
+            lacking = collection.startswith(system.PREFIX) and not system.owns(collection, target_release)
+            if lacking or system.defines(collection, name, relation=relation):
                 run.note("system-collections", f"{collection}.{name}", "relation" if relation else "field")
                 continue
             kept.append(entry)
@@ -826,6 +822,11 @@ def _drop_newer_properties(run: _Run, entries: str, entry: Mapping[str, Any], or
 
 
 _ENTRY_KIND: dict[str, Kind] = {"collections": "collection", "fields": "field", "relations": "relation"}
+# The properties of the release table, by the entries that have them.
+_NEWER: dict[str, frozenset[tuple[str, str]]] = {
+    entries: frozenset((prop.section, prop.key) for prop in RELEASE_PROPERTIES if prop.entries == entries)
+    for entries in _ENTRY_KIND
+}
 
 
 def _missing_properties(item: _Entry, other: Mapping[str, Any], entries: str, origins: _Origins) -> None:
@@ -838,7 +839,7 @@ def _missing_properties(item: _Entry, other: Mapping[str, Any], entries: str, or
         # A field written without `schema` (hand-written files): Directus gave its column defaults
         # when it made it and leaves the column as it is in an apply without one.
         item.data["schema"] = {}
-    newer = {(prop.section, prop.key) for prop in RELEASE_PROPERTIES if prop.entries == entries}
+    newer = _NEWER[entries]
     for section in ("meta", "schema"):
         ours, theirs = item.data.get(section), other.get(section)
         if not isinstance(ours, dict) or not isinstance(theirs, dict):
@@ -1007,7 +1008,7 @@ def _default_not_written(entry: Mapping[str, Any], origins: _Origins) -> bool:
         return False  # on the same SQLite or MySQL: not measured, so sent as it is
     if schema.get("has_auto_increment"):
         return False  # Directus makes a serial, which reads back its own sequence's nextval()
-    if value.lower() == "now()" or ("CURRENT_TIMESTAMP(" in value and value.endswith(")")):
+    if _is_now(value) or ("CURRENT_TIMESTAMP(" in value and value.endswith(")")):
         return False
     if value in _RAW_DEFAULT_FUNCTIONS:
         return origins.target_release is not None and origins.target_release < _RAW_DEFAULT_FUNCTIONS_SINCE
@@ -1182,12 +1183,7 @@ def _integer_key(field: Mapping[str, Any]) -> bool:
 
 def _big_increments(field: Mapping[str, Any]) -> bool:
     """Whether the field is a bigInteger auto-increment key (knex's ``bigIncrements``)."""
-    schema = field.get("schema")
-    return (
-        field.get("type") == "bigInteger"
-        and isinstance(schema, dict)
-        and bool(schema.get("is_primary_key") and schema.get("has_auto_increment"))
-    )
+    return field.get("type") == "bigInteger" and isinstance(field.get("schema"), dict) and _auto_increment_key(field)
 
 
 def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
@@ -1271,15 +1267,21 @@ def _align_relation(
 
 
 def _new_relations(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None:
-    """Name the new relations whose ``on_update`` the target will not make: see the rule."""
-    if not origins.target_ignores_on_update:
-        return
+    """Name the new relations the target will make otherwise than the snapshot says: without its
+    ``on_update`` (on-update-ignored), with a meta of its own (relation-meta-made)."""
     theirs = {entry_key(entry) for entry in target.get("relations") or []}
     for entry in run.snapshot.get("relations") or []:
-        schema = entry.get("schema")
-        if entry_key(entry) in theirs or not isinstance(schema, dict) or not entry.get("related_collection"):
+        if entry_key(entry) in theirs:
             continue
-        if schema.get("on_update") not in (None, "NO ACTION"):
+        if entry.get("meta") is None:
+            run.note("relation-meta-made", _name(entry), "no meta in the snapshot: Directus will write its own")
+        schema = entry.get("schema")
+        if (
+            origins.target_ignores_on_update
+            and isinstance(schema, dict)
+            and entry.get("related_collection")
+            and schema.get("on_update") not in (None, "NO ACTION")
+        ):
             run.note("on-update-ignored", _name(entry), f"on_update {schema['on_update']}: the target makes NO ACTION")
 
 
@@ -1307,14 +1309,6 @@ def _relation_meta_made(item: _Entry, other: Mapping[str, Any]) -> None:
         value == made.get(key, _MADE_META_DEFAULTS.get(key)) for key, value in theirs.items()
     ):
         item.take("relation-meta-made", None, "meta", theirs)
-
-
-def _new_relation_metas(run: _Run, target: Mapping[str, Any]) -> None:
-    """Names each new relation without a meta: Directus will write one (see the rule)."""
-    theirs = {entry_key(entry) for entry in target.get("relations") or []}
-    for relation in run.snapshot.get("relations") or []:
-        if relation.get("meta") is None and entry_key(relation) not in theirs:
-            run.note("relation-meta-made", _name(relation), "no meta in the snapshot: Directus will write its own")
 
 
 # --------------------------------------------------------------------------- foreign keys
@@ -1390,7 +1384,6 @@ __all__ = [
     "Translation",
     "compatibility",
     "diff_for_apply",
-    "directus_defines",
     "origin_warnings",
     "release",
     "translate",
