@@ -46,30 +46,6 @@ def test_only_new_not_null_columns_without_a_default_on_existing_tables_need_row
     assert predict.required_without_default(changes, {}) == [("tags", "code")]
 
 
-def test_flagged_fields_without_meta_are_named_only_in_new_collections() -> None:
-    def untracked(collection: str, name: str, type_: str) -> dict[str, Any]:
-        return {**_field(collection, name, type=type_), "meta": None}
-
-    session = [untracked("session", "sess", "json"), untracked("session", "expire", "timestamp")]
-    desired = {
-        "fields": [
-            *session,
-            untracked("session", "sid", "string"),  # no flag: Directus adds no meta
-            _field("pages", "data", type="json"),  # a meta of its own
-            untracked("tags", "extra", "json"),  # an existing collection: created as a field, not refused
-        ]
-    }
-    changes = _created(*desired["fields"], collections=("session", "pages"))
-    assert predict.untracked_flagged(changes, desired, "postgres") == ["session.sess (json)"]
-    assert predict.untracked_flagged(changes, desired, "sqlite") == [
-        "session.sess (json)",
-        "session.expire (timestamp)",
-    ]
-    problem = predict.untracked_flagged_problem(changes, desired, "sqlite")
-    assert problem is not None and problem.startswith("2 field(s) of new collections have no meta")
-    assert predict.untracked_flagged_problem(_created(*session), desired, "sqlite") is None
-
-
 def test_new_columns_of_a_type_directus_does_not_know_are_named() -> None:
     enum = {**_field("items", "kind", data_type="content_type"), "type": "unknown"}
     alias = {"collection": "items", "field": "extra", "type": "unknown", "meta": {}, "schema": None}

@@ -147,51 +147,6 @@ def test_a_geometry_field_on_postgresql_without_postgis_fails_whole_and_says_why
         assert demo_model.snapshot(prod.url, prod.token) == before
 
 
-@pytest.mark.parametrize("vendor", ["sqlite", "postgres"])
-def test_a_new_collection_with_a_json_field_without_meta_is_refused_before_directus_fails_it(
-    project: Project, directus_pool: ServerPool, vendor: str
-) -> None:
-    """A session store's table, as snapshots list tables made outside Directus: a key and a json
-    column, neither with meta. Directus fails creating the collection (it gives the json field a
-    meta without the collection's name); the push refuses it first, and a meta lets it through."""
-    with _prod(project, directus_pool, vendor) as prod:
-        before = demo_model.snapshot(prod.url, prod.token)
-        model = copy.deepcopy(before)
-        model["collections"].append({"collection": "session", "meta": None, "schema": {"name": "session"}})
-        for name, kind, schema in (
-            ("sid", "string", {"data_type": "varchar", "max_length": 255, "is_primary_key": True}),
-            ("sess", "json", {"data_type": "json"}),
-        ):
-            model["fields"].append(
-                {
-                    "collection": "session",
-                    "field": name,
-                    "type": kind,
-                    "meta": None,
-                    "schema": {"name": name, "table": "session", "is_nullable": name != "sid", **schema},
-                }
-            )
-        alone = httpx.post(
-            f"{prod.url}/schema/diff?force=true", json=model, headers={"Authorization": f"Bearer {prod.token}"}
-        ).json()["data"]
-        failed = httpx.post(f"{prod.url}/schema/apply", json=alone, headers={"Authorization": f"Bearer {prod.token}"})
-        assert failed.status_code == 400 and "NOT_NULL_VIOLATION" in failed.text  # Directus alone
-        assert demo_model.snapshot(prod.url, prod.token) == before
-
-        result = _push_file(project, model)
-        assert result.code == 3, result.output
-        assert "1 field(s) of new collections have no meta and a type Directus gives a flag to" in result.err
-        assert "session.sess (json)" in result.err and "meta: {special: [cast-json]}" in result.err
-        _unchanged(project, prod.url, prod.token, before)
-
-        next(f for f in model["fields"] if f["field"] == "sess")["meta"] = {"special": ["cast-json"]}
-        # Applied (what this hand-written entry leaves out, Directus fills in: read back as residue).
-        through = _push_file(project, model)
-        assert through.code in (0, 4) and "the apply failed" not in through.err, through.output
-        fields = httpx.get(f"{prod.url}/fields/session", headers={"Authorization": f"Bearer {prod.token}"}).json()
-        assert {f["field"]: (f["meta"] or {}).get("special") for f in fields["data"]}["sess"] == ["cast-json"]
-
-
 def test_columns_differing_only_in_case_are_refused_on_sqlite(project: Project, directus_pool: ServerPool) -> None:
     # pavankn/rtmp-live-streaming: `status` and `Status` in one table; PostgreSQL applies both.
     with _prod(project, directus_pool, "sqlite") as prod:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import demo_model
+import httpx
 import pytest
 
 from directus_gitops.files import store, yamlio
@@ -429,3 +430,59 @@ def test_properties_a_file_claiming_the_targets_release_cannot_have_converge(
     before, used = converges(project, directus_pool, ("9.26.0", "sqlite"), edit)
     assert "(release-only-properties): 1 × tags" in before
     assert used["release-only-properties"] == {"tags"}
+
+
+# 12.4.1 flags json and (SQLite) timestamp; 10.13.4 flags only SQLite's timestamp.
+MADE_META_CELLS = [("12.4.1", "sqlite"), ("12.4.1", "postgres"), ("10.13.4", "sqlite")]
+
+
+@pytest.mark.parametrize("cell", MADE_META_CELLS, ids=[f"{v}-{d}" for v, d in MADE_META_CELLS])
+def test_a_new_collection_with_flagged_fields_without_meta_converges(
+    project: Project, directus_pool: ServerPool, cell: tuple[str, str]
+) -> None:
+    """A session store's table, as public snapshot files list tables made outside Directus
+    (louisotieno2001/Hustlerati-webapp, MetaFactoryAI/mf-app): a key, a json and a timestamp
+    column, none with meta. Directus alone fails creating the collection where it flags one of
+    them (it gives the field a meta without the collection's name); the push sends the meta
+    Directus makes for such a field, and converges."""
+    version, vendor = cell
+    with directus_pool.new_server(version, seeded=True, vendor=vendor) as prod:
+        project.configure(prod=prod.url)
+        project.token("prod", prod.token)
+        headers = {"Authorization": f"Bearer {prod.token}"}
+        model = demo_model.snapshot(prod.url, prod.token)
+        model["collections"].append({"collection": "session", "meta": None, "schema": {"name": "session"}})
+        for name, kind, schema in (
+            ("sid", "string", {"data_type": "varchar", "max_length": 255, "is_primary_key": True}),
+            ("sess", "json", {"data_type": "json" if vendor != "sqlite" else "text"}),
+            ("expire", "timestamp", {"data_type": "timestamp with time zone" if vendor != "sqlite" else "datetime"}),
+        ):
+            model["fields"].append(
+                {
+                    "collection": "session",
+                    "field": name,
+                    "type": kind,
+                    "meta": None,
+                    "schema": {"name": name, "table": "session", "is_nullable": name != "sid", **schema},
+                }
+            )
+        release = tuple(int(part) for part in version.split("."))
+        flagged = {"sess": "cast-json"} if release >= (11, 16) else {}
+        if vendor == "sqlite":
+            flagged["expire"] = "cast-timestamp"
+
+        alone = httpx.post(f"{prod.url}/schema/diff?force=true", json=model, headers=headers).json()["data"]
+        failed = httpx.post(f"{prod.url}/schema/apply", json=alone, headers=headers)
+        assert failed.status_code == 400 and "NOT_NULL_VIOLATION" in failed.text, failed.text  # Directus alone
+
+        out, used = pushed_from_file(project, model)
+        assert used["field-meta-made"] == {f"session.{name}" for name in flagged}
+        if release >= (11, 17):  # which lists neither the table without meta nor its untracked fields
+            assert {"session", "session.sid"} <= used["untracked-fields"]
+        assert "field-meta-made" in out  # named before the apply
+        fields = httpx.get(f"{prod.url}/fields/session", headers=headers).json()["data"]
+        assert {f["field"]: (f["meta"] or {}).get("special") for f in fields} == {
+            "sid": None,
+            "sess": [flagged["sess"]] if "sess" in flagged else None,
+            "expire": [flagged["expire"]] if "expire" in flagged else None,
+        }

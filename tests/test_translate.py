@@ -888,3 +888,110 @@ def test_an_untracked_field_the_target_has_but_does_not_list_is_left_out() -> No
     assert [(n.rule, n.subject) for n in translation.notes] == [("untracked-fields", "authors.legacy")]
     assert {c.name for c in remaining(source, target, target_has_field=lambda c, f: False)} == {"authors.legacy"}
     assert {c.name for c in remaining(source, target)} == {"authors.legacy"}
+
+
+def test_an_untracked_collection_the_target_has_but_does_not_list_is_left_out() -> None:
+    """Directus 11.17 and 12 list neither a collection without `meta` (a table made outside
+    Directus) nor its untracked fields, though they list its fields that have a meta: a table the
+    target has is no collection to create again (exit 4 on every push before)."""
+    source, target = on("sqlite"), on("sqlite")
+    source["collections"].append({"collection": "session", "meta": None, "schema": {"name": "session"}})
+    key = {**samples.field("session", "sid"), "meta": None}
+    tracked = samples.field("session", "data", "text")
+    source["fields"] += [key, tracked]
+    target["fields"].append(copy.deepcopy(tracked))
+    translation = translate.translate(source, target, target_has_field=lambda c, f: c == "session")
+    assert not changes.compare(target, translation.snapshot)
+    assert [(n.rule, n.subject) for n in translation.notes] == [
+        ("untracked-fields", "session.sid"),
+        ("untracked-fields", "session"),
+    ]
+    # Where the target lacks the table, or lists the collection (before 11.17), it stays.
+    lacking = remaining(source, target, target_has_field=lambda c, f: False)
+    assert {c.name for c in lacking} == {"session", "session.sid"}
+    target["collections"].append({"collection": "session", "meta": None, "schema": {"name": "session"}})
+    target["fields"].append(copy.deepcopy(key))
+    assert not remaining(source, target, target_has_field=lambda c, f: True)
+
+
+MADE_FIELD_META = {
+    "conditions": None,
+    "display": None,
+    "display_options": None,
+    "group": None,
+    "hidden": False,
+    "interface": None,
+    "note": None,
+    "options": None,
+    "readonly": False,
+    "required": False,
+    "searchable": True,
+    "sort": 3,
+    "translations": None,
+    "validation": None,
+    "validation_message": None,
+    "width": "full",
+}
+
+
+@pytest.mark.parametrize(
+    ("vendor", "type_", "flag"), [("postgres", "json", "cast-json"), ("sqlite", "timestamp", "cast-timestamp")]
+)
+def test_a_field_without_meta_is_the_one_directus_makes_and_a_new_one_is_sent_it(
+    vendor: str, type_: str, flag: str
+) -> None:
+    """Directus gives a field of a type it flags (json from 11.16, timestamp on SQLite) a meta of
+    its own when it creates it without one (read back so on 9.26.0 to 12.4.1), and fails the apply
+    when the field's collection is new in it: the meta is taken on the target and sent for a new one."""
+    source, target = on(vendor), on(vendor)
+    for snapshot in (source, target):
+        snapshot["fields"].append(samples.field("authors", "data", type_))
+    find(source, "fields", "authors", "data")["meta"] = None
+    find(target, "fields", "authors", "data")["meta"] = {
+        **MADE_FIELD_META,
+        "collection": "authors",
+        "field": "data",
+        "special": [flag],
+    }
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert {(n.rule, n.subject) for n in translation.notes} == {("field-meta-made", "authors.data")}
+    del find(source, "fields", "authors", "data")["meta"]  # no meta at all: the same
+    assert not remaining(source, target)
+    # A meta holding anything Directus does not make by itself is a real difference.
+    for key, value in (("interface", "input-code"), ("hidden", True), ("special", [flag, "other"]), ("sort", "1")):
+        changed = copy.deepcopy(target)
+        find(changed, "fields", "authors", "data")["meta"][key] = value
+        assert [c.name for c in remaining(source, changed)] == ["authors.data"], key
+
+    # New, in a new collection and in an existing one: sent the meta Directus makes, named.
+    target["fields"].remove(find(target, "fields", "authors", "data"))
+    source["collections"].append(samples.collection("session"))
+    source["fields"] += [samples.pk("session"), {**samples.field("session", "data", type_), "meta": None}]
+    translation = translate.translate(source, target)
+    made = {"special": [flag]}
+    for collection in ("authors", "session"):
+        assert find(translation.snapshot, "fields", collection, "data")["meta"] == {
+            "collection": collection,
+            "field": "data",
+            **made,
+        }
+    assert {n.subject for n in translation.notes if n.rule == "field-meta-made"} == {"authors.data", "session.data"}
+
+
+def test_a_json_field_gets_no_made_meta_from_a_release_before_11_16() -> None:
+    """@directus/api 33 (11.14.1) and before give a json field no flag: 9.26.0 to 11.3.5 measured
+    read it back without meta, and make its collection without failing."""
+    for directus, made in (("11.14.1", False), ("11.3.5", False), ("11.16.1", True), ("12.4.1", True)):
+        source, target = on("postgres", directus=directus), on("postgres", directus=directus)
+        source["fields"].append({**samples.field("authors", "data", "json"), "meta": None})
+        sent = find(translate.translate(source, target).snapshot, "fields", "authors", "data")["meta"]
+        assert (sent is not None) is made, directus
+    # A SQLite timestamp is flagged on every release.
+    source, target = on("sqlite", directus="9.26.0"), on("sqlite", directus="9.26.0")
+    source["fields"].append({**samples.field("authors", "at", "timestamp"), "meta": None})
+    assert find(translate.translate(source, target).snapshot, "fields", "authors", "at")["meta"] == {
+        "collection": "authors",
+        "field": "at",
+        "special": ["cast-timestamp"],
+    }

@@ -131,40 +131,6 @@ def required_problem(
     )
 
 
-# ------------------------------------------------------------------ flagged fields without meta
-
-UNTRACKED_FLAGGED_HINT = (
-    "give each of them a meta in the schema files (at least `meta: {special: [cast-json]}` for json, "
-    "`[cast-timestamp]` for timestamp on SQLite: Directus gives one to every such field it creates)"
-)
-
-
-def _flagged(field_type: Any, vendor: str | None) -> bool:
-    """Whether Directus adds a flag (``special``) of its own to a field of this type when it creates it."""
-    return field_type == "json" or (field_type == "timestamp" and vendor == "sqlite")
-
-
-def untracked_flagged(changes: ChangeSet, desired: Mapping[str, Any], vendor: str | None) -> list[str]:
-    """The fields without ``meta`` of collections ``changes`` create whose type Directus flags."""
-    created = _created_collections(changes)
-    return [
-        f"{entry.get('collection')}.{entry.get('field')} ({entry.get('type')})"
-        for entry in desired.get("fields") or ()
-        if entry.get("collection") in created and entry.get("meta") is None and _flagged(entry.get("type"), vendor)
-    ]
-
-
-def untracked_flagged_problem(changes: ChangeSet, desired: Mapping[str, Any], vendor: str | None) -> str | None:
-    found = untracked_flagged(changes, desired, vendor)
-    if not found:
-        return None
-    return (
-        f"{len(found)} field(s) of new collections have no meta and a type Directus gives a flag to "
-        f'({listed(found)}): Directus would fail creating their collections (400 \'Value for field "collection" '
-        "in collection \"directus_fields\" can't be null')"
-    )
-
-
 # ------------------------------------------------------------------ columns of types Directus does not know
 
 UNKNOWN_TYPE_HINT = (

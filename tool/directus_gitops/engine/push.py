@@ -163,9 +163,8 @@ def predicted_refusals(
 ) -> list[RefusedError]:
     """What Directus would refuse or get wrong part-way (engine.predict): required fields
     without a default on tables with rows, names too long for the database, column names
-    differing only in case where the database takes them for one, new collections with
-    flagged fields without meta, columns of types Directus does not know, extensions the target lacks (unless
-    ``allow_missing_extensions``)."""
+    differing only in case where the database takes them for one, columns of types Directus
+    does not know, extensions the target lacks (unless ``allow_missing_extensions``)."""
     desired = plan.sent or plan.source.snapshot
     vendor, target = plan.target_vendor, plan.target.name
 
@@ -175,7 +174,6 @@ def predicted_refusals(
     found = [
         (predict.required_problem(count_rows, plan.changes, desired, vendor, target), predict.REQUIRED_HINT),
         (predict.identifier_problem(plan.changes, vendor, target), predict.IDENTIFIER_HINT),
-        (predict.untracked_flagged_problem(plan.changes, desired, vendor), predict.UNTRACKED_FLAGGED_HINT),
         (predict.unknown_columns_problem(plan.changes, target), predict.UNKNOWN_TYPE_HINT),
         (predict.case_problem(plan.changes, desired, vendor, target), predict.CASE_HINT),
     ]

@@ -278,7 +278,9 @@ RULES: tuple[Rule, ...] = (
         "A field without `meta` (a column Directus does not track, as 11.5 and earlier wrote them in snapshots) "
         "that the target has is left out when the target's snapshot does not list it: Directus 11.17 and 12 leave "
         "such fields out of their snapshots and diffs, though not the relations on them, and an apply would try "
-        "to create the column again.",
+        "to create the column again. The same holds for a collection without `meta` (a table Directus does not "
+        "track) whose first field the target has: 11.17 and 12 list neither it nor its untracked fields, though "
+        "they list its fields that have a meta.",
         "a target that answers GET /fields",
     ),
     Rule(
@@ -309,6 +311,20 @@ RULES: tuple[Rule, ...] = (
         "and `one_collection` from the relation, `one_deselect_action: nullify`, the rest null). That meta on the "
         "target is taken for the snapshot's null; a meta holding anything else still shows. The plan names each "
         "such relation before the apply.",
+        "any target",
+    ),
+    Rule(
+        "field-meta-made",
+        "translated",
+        "Directus gives a field of a type it flags (`json` from 11.16 on, on every database; `timestamp` on "
+        "SQLite) a `meta` of its own whenever it creates the field without one: `special` the flag, `collection` "
+        "and `field` its names, `sort` its place, the rest the columns' defaults (not hidden, readonly or required, "
+        "`width: full`, searchable). A field the snapshot holds without meta reads back with that meta, and no apply "
+        "removes it: that meta on the target is taken for the snapshot's null, and a meta holding anything else "
+        "still shows. Creating such a field, the tool sends that meta itself: for a field of a collection created "
+        "in the same apply, Directus makes it without the collection's name and fails the apply (400 `Value for "
+        'field "collection" … can\'t be null`; measured on 9.26.0 to 12.4.1, SQLite and PostgreSQL). The plan '
+        "names each such field.",
         "any target",
     ),
     Rule(
@@ -516,11 +532,12 @@ def translate(
     )
     _expression_defaults(run, target, origins)
     _align(run, target, origins)
+    # Before _new_fields: a column the target has without listing it is not new (it gets no made meta).
+    _untracked_fields(run, target, target_has_field)
     _new_fields(run, target, origins)
     _new_relations(run, target, origins)
     _default_readback(run, target, origins)
     _default_keys(run, target)
-    _untracked_fields(run, target, target_has_field)
     _foreign_keys(run, target)
     return Translation(run.snapshot, tuple(run.notes))
 
@@ -955,6 +972,7 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
     _align_special(item, other, origins)
     _sorted_lists(item, other, origins)
     _missing_properties(item, other, "fields", origins)
+    _field_meta_made(item, other)
     return item.data
 
 
@@ -1154,18 +1172,37 @@ def _default_keys(run: _Run, target: Mapping[str, Any]) -> None:
 def _untracked_fields(
     run: _Run, target: Mapping[str, Any], target_has_field: Callable[[str, str], bool] | None
 ) -> None:
-    """Untracked fields the target has but does not list: see the rule."""
+    """Untracked collections and fields the target has but does not list: see the rule."""
     if target_has_field is None or "fields" not in run.snapshot:
         return
     theirs = {entry_key(entry) for entry in target.get("fields") or []}
+    listed = {entry_key(entry) for entry in target.get("collections") or []}
+    first_field: dict[str, str] = {}
     kept = []
     for entry in run.snapshot["fields"] or []:
         key = entry_key(entry)
+        first_field.setdefault(key[0], key[1])
         if entry.get("meta") is None and key not in theirs and target_has_field(*key):
             run.note("untracked-fields", _name(entry), "a column without meta, which the target's snapshot leaves out")
             continue
         kept.append(entry)
     run.snapshot["fields"] = kept
+    if "collections" not in run.snapshot:
+        return
+    collections = []
+    for entry in run.snapshot["collections"] or []:
+        name = entry_key(entry)
+        if (
+            entry.get("meta") is None
+            and "schema" in entry
+            and name not in listed
+            and name[0] in first_field
+            and target_has_field(name[0], first_field[name[0]])
+        ):
+            run.note("untracked-fields", _name(entry), "a table without meta, which the target's snapshot leaves out")
+            continue
+        collections.append(entry)
+    run.snapshot["collections"] = collections
 
 
 def _auto_increment_key(field: Mapping[str, Any]) -> bool:
@@ -1195,6 +1232,11 @@ def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None
     theirs = {entry_key(entry) for entry in target.get("fields") or []}
     fields = []
     for entry in run.snapshot["fields"] or []:
+        flag = _flag_made(entry.get("type"), origins)
+        if entry_key(entry) not in theirs and entry.get("meta") is None and flag is not None:
+            item = _Entry(run, entry)
+            item.take("field-meta-made", None, "meta", _made_field_meta(entry, flag))
+            entry = item.data
         if entry_key(entry) not in theirs and _default_not_written(entry, origins):
             item = _Entry(run, entry)
             item.take("function-defaults", "schema", "default_value", None)
@@ -1309,6 +1351,42 @@ def _relation_meta_made(item: _Entry, other: Mapping[str, Any]) -> None:
         value == made.get(key, _MADE_META_DEFAULTS.get(key)) for key, value in theirs.items()
     ):
         item.take("relation-meta-made", None, "meta", theirs)
+
+
+# The flag Directus's `fieldFlagForField` gives a field it creates, by type: `timestamp` on SQLite
+# on every release; `json` on every database from @directus/api 34 (Directus 11.16.1; 11.14.1,
+# @directus/api 33, has no such flag, and 9.26.0 to 11.3.5 measured make a json field no meta).
+_FLAGS = {"json": "cast-json", "timestamp": "cast-timestamp"}
+_JSON_FLAGGED_SINCE = (11, 16, 0)
+# The columns of `directus_fields` a made meta leaves at their default (9.26.0 to 12.4.1 measured;
+# `searchable` from 11.13); `sort` is the field's place, or null before 10.
+_MADE_FIELD_DEFAULTS = {"hidden": False, "readonly": False, "required": False, "width": "full", "searchable": True}
+
+
+def _flag_made(field_type: Any, origins: _Origins) -> str | None:
+    """The flag Directus gives a field of ``field_type`` it creates on the target, if any."""
+    if field_type == "timestamp" and origins.target_vendor == "sqlite":
+        return _FLAGS["timestamp"]
+    newest = origins.target_release is None or origins.target_release >= _JSON_FLAGGED_SINCE
+    return _FLAGS["json"] if field_type == "json" and newest else None
+
+
+def _made_field_meta(field: Mapping[str, Any], flag: str) -> dict[str, Any]:
+    return {"collection": field.get("collection"), "field": field.get("field"), "special": [flag]}
+
+
+def _field_meta_made(item: _Entry, other: Mapping[str, Any]) -> None:
+    """A field without a meta is one with the meta Directus makes for it: see the rule."""
+    theirs = other.get("meta")
+    flag = _FLAGS.get(str(item.data.get("type"))) or _FLAGS.get(str(other.get("type")))
+    if item.data.get("meta") is not None or not isinstance(theirs, dict) or flag is None:
+        return
+    made = {**_MADE_FIELD_DEFAULTS, **_made_field_meta(item.data, flag)}
+    if set(_made_field_meta(item.data, flag)) <= set(theirs) and all(
+        (value is None or type(value) is int) if key == "sort" else value == made.get(key)
+        for key, value in theirs.items()
+    ):
+        item.take("field-meta-made", None, "meta", theirs)
 
 
 # --------------------------------------------------------------------------- foreign keys
