@@ -483,7 +483,7 @@ def repeated_keys(text: str) -> list[Repeated]:
             at = space(at + 1) if text[at] == "," else at
         for key, given in members.items():
             if len(given) > 1:
-                found.append(Repeated(key, tuple(at for at, _ in given), tuple(item for _, item in given)))
+                found.append(Repeated(key, tuple(number for number, _ in given), tuple(item for _, item in given)))
         # As JSON.parse (and ``dict``) takes it: the first place, the last value.
         return {key: given[-1][1] for key, given in members.items()}, at + 1
 
