@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from directus_gitops.base.console import display
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store, yamlio
 from directus_gitops.model import validate
@@ -366,3 +367,71 @@ def test_a_flag_written_as_1_or_0_is_read_as_the_boolean_and_check_fix_writes_it
     name = next(entry for entry in fixed["fields"] if entry["field"] == "name")
     assert (name["meta"]["searchable"], name["meta"]["hidden"]) == (True, False)
     assert project.run("check").code == 0
+
+
+def exported_with_a_key_twice(root: Path, first: str, last: str) -> tuple[Path, int, int]:
+    """Directus's JSON export of the sample model with the schema of field authors.name giving
+    ``is_unique`` twice (as a public 10.10 export, AlperTom/CarBot, does): the file, and the
+    lines of the first and the last."""
+    snapshot = samples.base()
+    samples.find(snapshot, "fields", "authors", "name")["schema"]["comment"] = "given twice"
+    text = json.dumps(snapshot, indent=2)
+    text = text.replace(
+        '"comment": "given twice"',
+        f'"is_unique": {first},\n        "comment": "given twice",\n        "is_unique": {last}',
+        1,
+    )
+    path = root / "snapshot.json"
+    path.write_text(text)
+    marker = line_of(path, '"comment": "given twice"')
+    return path, marker - 1, marker + 1
+
+
+READ_AS_DIRECTUS_DOES = "Directus reads this file with JSON.parse, which takes the last"
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "said"),
+    [
+        ("false", "false", f"false both times: {READ_AS_DIRECTUS_DOES}"),
+        ("false", "true", f"with different values: {READ_AS_DIRECTUS_DOES} (true)"),
+    ],
+)
+def test_a_key_twice_in_a_json_export_is_a_warning_and_the_last_value_counts(
+    project: Project, first: str, last: str, said: str
+) -> None:
+    # Directus reads a JSON snapshot with JSON.parse (`schema apply`, POST /schema/diff): it
+    # takes the last value, so the tool does too, and says so (tests/test_validation_servers.py).
+    path, first_line, last_line = exported_with_a_key_twice(project.root, first, last)
+    warning = f"snapshot.json:{last_line}: warning: key 'is_unique' given twice (also at line {first_line}), {said}"
+    result = project.run("check", "snapshot.json")
+    assert result.code == 0, result.output
+    assert problems(result) == [warning]
+    assert "snapshot.json: no problems, 1 warning(s)." in result.err
+
+    strict = project.run("check", "--strict", "snapshot.json")
+    assert strict.code == 1 and problems(strict) == [warning]
+    (found,) = json.loads(project.run("check", "--format", "json", "snapshot.json").out)["checked"][0]["problems"]
+    assert (found["line"], found["severity"]) == (last_line, "warning")
+
+    loaded = validate.load_path(path)  # what diff, plan and push read, with the warning to say
+    assert samples.find(loaded.snapshot, "fields", "authors", "name")["schema"]["is_unique"] is json.loads(last)
+    assert loaded.warnings == (f"{display(path)}:{last_line}: {warning.split(': warning: ')[1]}",)
+
+
+def test_a_key_twice_is_refused_where_directus_does_not_read_the_file(project: Project, schema: Path) -> None:
+    # YAML (js-yaml refuses it too), and the schema folder itself, even holding Directus's own
+    # snapshot.json: the folder is the project's, read through the same files every time.
+    yaml_file = project.root / "snapshot.yaml"
+    yaml_file.write_text(yamlio.dump(samples.base()).replace("vendor: sqlite\n", "vendor: sqlite\nvendor: mysql\n"))
+    result = project.run("check", "snapshot.yaml")
+    assert result.code == 1
+    line = line_of(yaml_file, "vendor: mysql")
+    assert problems(result) == [f"snapshot.yaml:{line}: duplicate key 'vendor' (first at line {line - 1})"]
+
+    folder = project.root / "exported"
+    folder.mkdir()
+    _, first_line, last_line = exported_with_a_key_twice(folder, "false", "true")
+    result = project.run("check", "exported")
+    assert result.code == 1
+    assert f"exported/snapshot.json:{last_line}: duplicate key 'is_unique' (first at line {first_line})" in result.err

@@ -293,3 +293,34 @@ def test_collection_files_are_made_one_collection_at_a_time_as_from_the_whole_ca
     expected = store._contents(snap.canonical(model))
     assert list(store._collection_contents(model)) == list(expected.items())
     assert json.dumps(list(store._collection_contents(model))) == json.dumps(list(expected.items()))
+
+
+def test_a_json_export_is_read_as_json_parse_reads_it_and_every_key_given_twice_is_located() -> None:
+    text = (
+        '{"a": 1,\n'
+        ' "fields": [{"schema": {"k": 1}}, {"schema": {"k": 1,\n'
+        '   "k": 2}}],\n'
+        ' "b": {"x": [{"y": null}], "x": 3},\n'
+        ' "a": 1, "c": true, "a": "three"}'
+    )
+    document, repeated = store.parse_export(text.encode(), "export.json")
+    assert document == json.loads(text)  # the first place, the last value: JSON.parse's reading
+    assert list(document) == ["a", "fields", "b", "c"]
+    assert repeated == [
+        store.Repeated("k", (2, 3), (1, 2)),  # nested in a list, where an earlier object had it once
+        store.Repeated("x", (4, 4), ([{"y": None}], 3)),
+        store.Repeated("a", (1, 5, 5), (1, 1, "three")),
+    ]
+    assert repeated[2].also == "also at lines 1, 5"
+    assert store.parse_export(b'{"a": 1}', "export.json") == ({"a": 1}, [])
+
+    # Everywhere else a key given twice is refused, named where it is given again (an earlier
+    # object giving the key once is not taken for the first).
+    with pytest.raises(DocumentError, match=r"^export.json:3: duplicate key 'k' \(first at line 2\)$"):
+        store.parse_document(text.encode(), "export.json")
+    with pytest.raises(DocumentError, match=r"^export.yaml:2: duplicate key 'a'"):
+        store.parse_export(b"a: 1\na: 2\n", "export.yaml")
+    # A syntax error after the key given twice is the problem with the file, as JSON.parse says.
+    for parse in (store.parse_document, store.parse_export):
+        with pytest.raises(DocumentError, match=r"^export.json:2: invalid JSON: Extra data$"):
+            parse(b'{"a": 1, "a": 2}\n}', "export.json")

@@ -152,6 +152,26 @@ def test_directus_own_single_file_with_a_duplicate_key_is_refused_everywhere(com
         assert f"snapshot.yaml:{line}: duplicate key 'vendor'" in result.err, (args, result.err)
 
 
+def test_directus_own_json_file_with_a_key_twice_is_read_as_directus_reads_it_everywhere(committed: Project) -> None:
+    from tests.test_check import exported_with_a_key_twice
+
+    project = committed
+    _, first, last = exported_with_a_key_twice(project.root, "false", "true")
+    said = f"key 'is_unique' given twice (also at line {first}), with different values"
+    for args, warning in (
+        (("check", "snapshot.json"), f"snapshot.json:{last}: warning: {said}"),  # as check says each finding
+        (("diff", "schema", "snapshot.json"), f"warning: snapshot.json:{last}: {said}"),
+        # (its server answers 503 to everything: the warning comes first)
+        (("plan", "--env", "staging", "--from", "snapshot.json"), f"warning: snapshot.json:{last}: {said}"),
+    ):
+        result = project.run(*args)
+        assert warning in result.err, (args, result.err)
+        assert "duplicate key" not in result.err, (args, result.err)
+    diff = project.run("diff", "schema", "snapshot.json", "--format", "json")
+    assert diff.code == 0, diff.output
+    assert "is_unique" in diff.out  # the last value, true: a change from the committed model
+
+
 def test_check_json_is_the_machine_output(committed: Project) -> None:
     import json
 

@@ -7,6 +7,7 @@ Directus applies and reads back as the file says is a warning instead (tests/tes
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -164,3 +165,48 @@ def test_what_directus_refuses_is_refused_before_anything_is_sent(
             with httpx.Client(base_url=prod.url, headers={"Authorization": f"Bearer {prod.token}"}) as http:
                 again = http.post("/schema/diff", json=snapshot).json()["data"]["diff"]["fields"]
             assert [(f["collection"], f["field"]) for f in again] == [("blog", "name")]
+
+
+def test_a_key_given_twice_in_a_json_file_is_taken_as_directus_takes_it(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """Directus's own JSON export may give a key twice (AlperTom/CarBot, 10.10: a field's
+    schema.is_unique): Directus reads it with JSON.parse, the last value counting, and so does
+    the tool, with a warning instead of refusing the file."""
+    with (
+        directus_pool.new_server(VERSION, seeded=True) as dev,
+        directus_pool.new_server(VERSION) as prod,
+    ):
+        snapshot = demo_model.snapshot(dev.url, dev.token)
+        schema = find(snapshot, "fields", "articles", "title")["schema"]
+        assert schema["is_unique"] is False
+        schema["given again"] = True  # (last in the mapping: becomes the second is_unique)
+        # (Written without the space after the colon, to tell it from the others.)
+        text = json.dumps(snapshot, indent=2).replace('"given again": true', '"is_unique":true', 1)
+        path = project.root / "model.json"
+        path.write_text(text)
+        numbered = list(enumerate(text.splitlines(), 1))
+        last = next(number for number, line in numbered if '"is_unique":true' in line)
+        first = max(number for number, line in numbered if '"is_unique": false' in line and number < last)
+
+        # Directus itself takes the file as it is, and the last value.
+        with httpx.Client(base_url=prod.url, headers={"Authorization": f"Bearer {prod.token}"}, timeout=120) as http:
+            diff = http.post("/schema/diff", content=text, headers={"Content-Type": "application/json"})
+            assert diff.status_code == 200, diff.text
+            (title,) = [
+                f
+                for f in diff.json()["data"]["diff"]["fields"]
+                if (f["collection"], f["field"]) == ("articles", "title")
+            ]
+            assert title["diff"][0]["rhs"]["schema"]["is_unique"] is True
+
+        project.configure(prod=prod.url)
+        project.token("prod", prod.token)
+        pushed = project.run("push", "--env", "prod", "--yes", "--from", str(path))
+        assert pushed.code == 0, pushed.output
+        said = f"model.json:{last}: key 'is_unique' given twice (also at line {first}), with different values"
+        assert said in pushed.err and "(true)" in pushed.err, pushed.err
+        assert find(demo_model.snapshot(prod.url, prod.token), "fields", "articles", "title")["schema"]["is_unique"]
+        planned = project.run("plan", "--env", "prod", "--from", str(path), "--exit-code")
+        assert planned.code == 0, planned.output  # converged: nothing left to change
+        assert said in planned.err

@@ -464,7 +464,9 @@ def check(
     Prints every problem on stderr, one per line as path:line: message, and exits 1 when
     there is any. What Directus accepts but looks broken (a junction_field or one_field
     naming a missing field) is a warning, path:line: warning: message, which fails only
-    with --strict. A PATH may also be a snapshot file such as Directus's own snapshot.yaml.
+    with --strict. A PATH may also be a snapshot file such as Directus's own snapshot.yaml;
+    a JSON one is read as Directus reads it, a key given twice taking the last value (a
+    warning).
     diff, plan and push apply the same rules and refuse a snapshot with any problem other
     than canonical form or a warning. With --since REV, only the files that differ from
     REV are read and checked, with what they refer to (a change that breaks a reference

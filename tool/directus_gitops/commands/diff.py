@@ -67,6 +67,8 @@ def run(
         if side.tree is None and side.loaded is None:
             console.info(f"{side.label} has no schema folder: comparing with an empty schema.")
     comparison = comparing.compare(before, after, rules, related=fmt in ("markdown", "mermaid"))
+    for warning in after.loaded.warnings if after.loaded is not None else ():  # how its file is written
+        console.warn(warning)
     for warning in comparison.after_warnings():  # what the change leads to, not what it leaves
         console.warn(f"{after.label}: {warning}")
     result = _recorded(comparison.changes, config, git, after)

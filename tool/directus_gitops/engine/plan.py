@@ -126,8 +126,11 @@ class Plan:
         return lines + across + [f"relied on --force: {reason}" for reason in self.forced_for]
 
 
-def _warned(console: Console, source: Source) -> Source:
-    """``source``, after saying what in it Directus accepts but looks broken."""
+def _warned(console: Console, source: Source, written: tuple[str, ...] = ()) -> Source:
+    """``source``, after saying what in it Directus accepts but looks broken: ``written`` what
+    reading its files found (``store.Loaded.warnings``), then what the snapshot holds."""
+    for warning in written:
+        console.warn(warning)
     for warning in validate.snapshot_warnings(source.snapshot):
         console.warn(f"{source.label}: {warning}")
     return source
@@ -148,11 +151,11 @@ def read_source(
 
             configured = sync.load(store.dir_reader(path), str(path))
         recorded = renames.recorded(store.read_manifest(store.dir_reader(path), str(path))) if path.is_dir() else ()
+        loaded = validate.load_path(path)
         return _warned(
             console,
-            Source(
-                validate.load_path(path).snapshot, label=str(path), config=configured, renames=recorded, path=str(path)
-            ),
+            Source(loaded.snapshot, label=str(path), config=configured, renames=recorded, path=str(path)),
+            loaded.warnings,
         )
     from directus_gitops.files.gitrepo import Repo
 

@@ -14,6 +14,7 @@ swapped in, so an interrupted write leaves the old snapshot or the new one, neve
 
 from __future__ import annotations
 
+import bisect
 import errno
 import hashlib
 import json
@@ -272,6 +273,9 @@ class Loaded:
     snapshot: snap.Snapshot
     layout: Layout | Literal["directus"]
     format_version: int | None
+    # What Directus accepts but looks broken in how the files are written, which the snapshot no
+    # longer shows (a key given twice in Directus's JSON export), as ``path:line: message``.
+    warnings: tuple[str, ...] = ()
 
 
 Reader = Callable[[str], bytes | None]
@@ -364,29 +368,36 @@ def nested_deeper(value: Any, limit: int = MAX_NESTING) -> bool:
     return bool(level)
 
 
-def _json_key_line(text: str, key: str) -> int | None:
-    """The line of the second ``"key":`` in ``text``: where a duplicate most likely is."""
-    found = [m.start() for m in re.finditer(re.escape(json.dumps(key)) + r"\s*:", text)]
-    return text.count("\n", 0, found[1]) + 1 if len(found) > 1 else None
-
-
 def parse_document(data: bytes, name: str, *, as_json: bool | None = None) -> Any:
     """Parse one file (JSON or YAML by its name, or as ``as_json`` says); errors name the file
-    and line."""
+    and line. A key given twice is refused, in JSON as in YAML."""
+    return _parse(data, name, as_json=as_json, last_wins=False)[0]
+
+
+def parse_export(data: bytes, name: str) -> tuple[Any, list[Repeated]]:
+    """Parse a file of Directus's own export as Directus reads it: JSON as ``JSON.parse`` does,
+    which takes the last value of a key given twice (each such key is listed), YAML as
+    :func:`parse_document` does (js-yaml refuses a key given twice too)."""
+    return _parse(data, name, as_json=None, last_wins=True)
+
+
+def _parse(data: bytes, name: str, *, as_json: bool | None, last_wins: bool) -> tuple[Any, list[Repeated]]:
     check_size(len(data), name)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DocumentError(name, None, f"not UTF-8 text ({exc.reason})") from None
     too_deep = DocumentError(name, None, f"nested more than {MAX_NESTING} levels deep")
+    twice = False
     try:
         if name.endswith(".json") if as_json is None else as_json:
             try:
-                document = json.loads(text, object_pairs_hook=unique_keys)
+                try:
+                    document = json.loads(text, object_pairs_hook=unique_keys)
+                except DuplicateKey:  # (the hook stops there, before any syntax error further on)
+                    document, twice = json.loads(text), True  # JSON.parse's reading: the last value
             except json.JSONDecodeError as exc:
                 raise DocumentError(name, exc.lineno, f"invalid JSON: {exc.msg}") from None
-            except DuplicateKey as exc:
-                raise DocumentError(name, _json_key_line(text, exc.key), f"duplicate key {exc.key!r}") from None
         else:
             try:
                 document = yamlio.load(text)
@@ -396,7 +407,88 @@ def parse_document(data: bytes, name: str, *, as_json: bool | None = None) -> An
         raise too_deep from None
     if nested_deeper(document):
         raise too_deep
-    return document
+    repeated = repeated_keys(text) if twice else []
+    if repeated and not last_wins:
+        first = repeated[0]
+        raise DocumentError(name, first.line, f"duplicate key {first.key!r} (first at line {first.lines[0]})")
+    return document, repeated
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """A key given more than once in one JSON object: where each time, and with what value."""
+
+    key: str
+    lines: tuple[int, ...]  # 1-based, in the order given
+    values: tuple[Any, ...]  # each as ``JSON.parse`` reads it
+
+    @property
+    def line(self) -> int:
+        """Where the value that counts is given: the last time."""
+        return self.lines[-1]
+
+    @property
+    def also(self) -> str:
+        """Where else it is given, in words: "also at line 447"."""
+        earlier = self.lines[:-1]
+        return f"also at line{'s' if len(earlier) > 1 else ''} {', '.join(str(line) for line in earlier)}"
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def repeated_keys(text: str) -> list[Repeated]:
+    """Every key given more than once in an object of ``text`` (JSON that parses, no deeper
+    than :data:`MAX_NESTING`), in the order they close.
+
+    A value that holds no such key is decoded whole by the standard decoder, and only a value
+    that does is walked member by member: a few levels down to each such object, at the
+    decoder's speed elsewhere."""
+    found: list[Repeated] = []
+    decode = json.JSONDecoder(object_pairs_hook=unique_keys).raw_decode
+    breaks: list[int] | None = None  # where each line ends, found once the first is asked for
+
+    def line(at: int) -> int:
+        nonlocal breaks
+        if breaks is None:
+            breaks = [match.start() for match in re.finditer("\n", text)]
+        return bisect.bisect_left(breaks, at) + 1
+
+    def space(at: int) -> int:
+        return _JSON_SPACE.match(text, at).end()  # type: ignore[union-attr]  # (it matches the empty text)
+
+    def value(at: int) -> tuple[Any, int]:
+        try:
+            return decode(text, at)
+        except DuplicateKey:
+            pass
+        if text[at] == "[":
+            items: list[Any] = []
+            at = space(at + 1)
+            while text[at] != "]":
+                item, at = value(at)
+                items.append(item)
+                at = space(at)
+                at = space(at + 1) if text[at] == "," else at
+            return items, at + 1
+        members: dict[str, list[tuple[int, Any]]] = {}
+        at = space(at + 1)
+        while text[at] != "}":
+            start = at
+            key, at = json.decoder.scanstring(text, at + 1)  # type: ignore[attr-defined]
+            at = space(space(at) + 1)  # past the colon
+            item, at = value(at)
+            members.setdefault(key, []).append((line(start), item))
+            at = space(at)
+            at = space(at + 1) if text[at] == "," else at
+        for key, given in members.items():
+            if len(given) > 1:
+                found.append(Repeated(key, tuple(number for number, _ in given), tuple(item for _, item in given)))
+        # As JSON.parse (and ``dict``) takes it: the first place, the last value.
+        return {key: given[-1][1] for key, given in members.items()}, at + 1
+
+    value(space(0))
+    return found
 
 
 # A relative path already in its normal form, of names that do not start with a dot (so no

@@ -50,9 +50,14 @@ class Problem:
     def severity(self) -> str:
         return "warning" if self.warning else "error"
 
+    @property
+    def place(self) -> str:
+        """``path:line``, or the path alone."""
+        return f"{self.path}:{self.line}" if self.line else self.path
+
     def __str__(self) -> str:
         message = f"warning: {self.message}" if self.warning else self.message
-        return f"{self.path}:{self.line}: {message}" if self.line else f"{self.path}: {message}"
+        return f"{self.place}: {message}"
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,10 @@ class Report:
     snapshot: snap.Snapshot | None = None  # what the files hold, when they could be read
     layout: store.Layout | Literal["directus"] = "directus"
     format_version: int | None = None
+    # The warnings (among ``problems``) about how the file is written, which the snapshot read
+    # from it no longer shows (:func:`snapshot_warnings` cannot say them again): a key given
+    # twice in Directus's JSON export, read as the last.
+    written: tuple[Problem, ...] = ()
 
     @property
     def errors(self) -> list[Problem]:
@@ -265,6 +274,10 @@ class _Checker:
     # canonical form and let go before the next is read; what the checks across files need of
     # it is kept in this index (None: every entry is held until the end).
     streamed: _Index | None = None
+    # A lone file of Directus's own export, read as Directus reads it (``store.parse_export``),
+    # and the keys it gives twice (JSON.parse takes the last: a warning, not an error).
+    export: str | None = None
+    repeated: list[store.Repeated] = field(default_factory=list)
 
     def find(
         self, relpath: str, at: snap.Location | None, message: str, *, blocking: bool = True, cosmetic: bool = False
@@ -312,6 +325,10 @@ class _Checker:
                 ours, document = canonread.load_split(text, self.shared.pieces)
                 if ours:
                     return document
+        if relpath == self.export:
+            document, repeated = store.parse_export(data, relpath)
+            self.repeated.extend(repeated)
+            return document
         return store.parse_document(data, relpath)  # anything else, and every error message
 
     def text(self, relpath: str) -> str:
@@ -1199,13 +1216,36 @@ def _check_folder(root: Path, default_layout: store.Layout, *, streamed: bool) -
 
 
 def check_file(path: Path) -> Report:
-    """A lone snapshot file (Directus's own export): everything but canonical form."""
+    """A lone snapshot file (Directus's own export): everything but canonical form. It is read
+    as Directus reads it: a key a JSON file gives twice is a warning (``directus schema apply``
+    and ``POST /schema/diff`` read JSON with JSON.parse, which takes the last value)."""
     checker = _Checker(store.dir_reader(path.parent), {path.name}, lambda relpath: display(path.parent / relpath))
+    checker.export = path.name
     ok, document = checker.document(path.name)
     if ok:
         checker.snapshot = checker.snapshot_document(path.name, document)
     checker.check_entries()
-    return Report(path, checker.problems(), None, checker.snapshot)
+    written = tuple(
+        Problem(checker.shown(path.name), repeated.line, _given_twice(repeated), warning=True)
+        for repeated in checker.repeated
+    )
+    problems = sorted([*checker.problems(), *written], key=lambda p: (p.path, p.line or 0, p.message))
+    return Report(path, problems, None, checker.snapshot, written=written)
+
+
+def _given_twice(repeated: store.Repeated) -> str:
+    """A key given twice, as said to the user. Only a literal value is shown (true, null, a
+    number), never a text: a field's options may hold one that should not be printed."""
+    times = "twice" if len(repeated.lines) == 2 else f"{len(repeated.lines)} times"
+    texts = [json.dumps(value) for value in repeated.values]  # (1 and true differ, as they do to Directus)
+    last = repeated.values[-1]
+    shown = texts[-1] if last is None or type(last) in (bool, int, float) else None
+    said = f"key {repeated.key!r} given {times} ({repeated.also})"
+    reads = "Directus reads this file with JSON.parse, which takes the last"
+    if len(set(texts)) == 1:
+        each = "both times" if len(texts) == 2 else "each time"
+        return f"{said}, {shown or 'the same value'} {each}: {reads}"
+    return f"{said}, with different values: {reads}" + (f" ({shown})" if shown else "")
 
 
 def check_path(path: Path, default_layout: store.Layout, *, whole: bool = False) -> Report:
@@ -1230,7 +1270,8 @@ def _loaded(report: Report, source: str) -> store.Loaded:
         raise _refuse(report.errors, source)
     if report.snapshot is None:  # pragma: no cover - a snapshot that could not be read has errors
         raise _refuse([Problem(source, None, "no snapshot could be read")], source)
-    return store.Loaded(report.snapshot, report.layout, report.format_version)
+    written = tuple(f"{problem.place}: {problem.message}" for problem in report.written)
+    return store.Loaded(report.snapshot, report.layout, report.format_version, written)
 
 
 def load_tree(tree: store.Tree, shared: Shared | None = None) -> store.Loaded:
@@ -1266,7 +1307,7 @@ def load_path(path: Path) -> store.Loaded:
 def _is_manifest(path: Path) -> bool:
     try:
         store.check_size(path.stat().st_size, str(path))
-        document = store.parse_document(path.read_bytes(), str(path))
+        document = store.parse_export(path.read_bytes(), str(path))[0]
     except DocumentError:
         return False
     return isinstance(document, dict) and document.get("format") == store.FORMAT_NAME
