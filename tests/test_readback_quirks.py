@@ -384,6 +384,46 @@ def test_a_string_default_holding_a_quote_converges_without_doubling_it(
         assert "(doubled-quote-default): 1 × inbox.code" in planned.out
 
 
+MARIADB_QUOTE_RELEASES = ["11.17.4", "12.4.1"]
+
+
+@pytest.mark.parametrize("version", MARIADB_QUOTE_RELEASES)
+def test_a_string_default_holding_a_quote_stays_a_harmless_difference_on_mariadb(
+    project: Project, directus_pool: ServerPool, version: str
+) -> None:
+    """MariaDB reads `('P'` back doubled too, `(''P''`, but MySQL 8 would read that text as itself and
+    Directus calls both `mysql` (see the rule): the reading stays a difference. Every push sends the file's
+    value again, exits 4, and leaves the column's default right, never doubled again."""
+    with directus_pool.new_server(version, vendor="mariadb") as server:
+        project.configure(prod=server.url)
+        project.token("prod", server.token)
+        demo_model.create_collection(server.url, server.token, "inbox")
+        demo_model.add_field(server.url, server.token, "inbox", "code")
+        snapshot = demo_model.snapshot(server.url, server.token)
+        demo_model.delete_field(server.url, server.token, "inbox", "code")
+        find(snapshot, "fields", "inbox", "code")["schema"]["default_value"] = "('P'"
+        path = project.root / "model.yaml"
+        path.write_text(yamlio.dump(snapshot))
+        assert server.connection is not None
+        stored = (
+            "SELECT COLUMN_DEFAULT FROM information_schema.COLUMNS"
+            " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'inbox' AND COLUMN_NAME = 'code'"
+        )
+
+        for _ in range(2):
+            pushed = project.run("push", "--env", "prod", "--yes", "--no-backup", "--from", str(path))
+            assert pushed.code == 4, pushed.output
+            column = directus_pool.database_server("mariadb").execute(server.connection.database, stored)
+            assert column.strip() == "'(''P'''"  # the SQL literal of ('P': right
+            theirs = find(demo_model.snapshot(server.url, server.token), "fields", "inbox", "code")["schema"]
+            assert theirs["default_value"] == "(''P''"
+        planned = project.run("plan", "--env", "prod", "--exit-code", "--format", "json", "--from", str(path))
+        assert planned.code == 2, planned.output
+        document = json.loads(planned.out)
+        assert [change["name"] for change in document["changes"]] == ["inbox.code"]
+        assert "doubled-quote-default" not in {rule["rule"] for rule in document["translation"]}
+
+
 FUNCTION_DEFAULT_CELLS = [("10.13.4", "postgres"), ("12.4.1", "postgres")]
 
 

@@ -150,7 +150,9 @@ RULES: tuple[Rule, ...] = (
         "`'(''P'''`, which is right), and reads it back from SQLite and PostgreSQL without undoing that "
         "(`@directus/schema` only strips the outer quotes): `(''P''`. The target's reading is taken for the "
         "file's value when it is exactly that; sent back, it would be doubled again on every push. A field "
-        "the target alters anyway is sent the file's value.",
+        "the target alters anyway is sent the file's value. MariaDB reads it doubled too, but MySQL 8 reads the "
+        "value itself and Directus calls both `mysql`: there the doubled reading may be a real default, so it "
+        "stays a difference.",
         "target SQLite or PostgreSQL",
     ),
     Rule(
@@ -1115,8 +1117,12 @@ def _default_readback(run: _Run, target: Mapping[str, Any], origins: _Origins) -
 
 
 # Where @directus/schema reads a string default back with its quotes still doubled (SQLite's
-# table_info and PostgreSQL's column_default give the SQL literal). MariaDB's COLUMN_DEFAULT does too
-# (11.3.5 measured), MySQL 8's gives the value: Directus calls both "mysql", so neither is here.
+# table_info and PostgreSQL's column_default give the SQL literal), so that the doubled reading can
+# only be the file's value. MariaDB's COLUMN_DEFAULT is the literal too (9.26.0, 10.13.4, 11.3.5,
+# 11.17.4 and 12.4.1 on MariaDB 10.11 measured), MySQL 8's the value itself (its documentation): there
+# a doubled reading is a column that holds the doubled text, which pushing a file pulled from one of
+# the others writes, and a push of the file's value would fix. Directus calls both "mysql", so
+# neither is here.
 _DOUBLING_VENDORS = frozenset({"sqlite", "postgres"})
 
 
