@@ -526,3 +526,38 @@ def test_a_new_collection_with_flagged_fields_without_meta_converges(
             "sess": [flagged["sess"]] if "sess" in flagged else None,
             "expire": [flagged["expire"]] if "expire" in flagged else None,
         }
+
+        # 11.17+ lists the fields with a meta but not their table: read whole (a backup, a pull),
+        # the target was refused ("collection 'session' is not defined").
+        find(model, "fields", "tags", "name")["meta"]["note"] = "a change, so the push takes its backup"
+        path = project.root / "model.yaml"
+        path.write_text(yamlio.dump(model))
+        backed_up = project.run("push", "--env", "prod", "--yes", "--from", str(path))
+        assert backed_up.code == 0, backed_up.output
+        assert list((project.root / ".directus-gitops" / "backups").glob("*")), backed_up.output
+        pulled = project.run("pull", "--env", "prod")
+        assert pulled.code == 0, pulled.output
+        assert find(store.load_path(project.schema).snapshot, "collections", "session")["meta"] is None
+        project.git("add", "-A")
+        project.git("commit", "--quiet", "-m", "pulled")
+        planned = project.run("plan", "--env", "prod", "--exit-code")
+        assert planned.code == 0, planned.output
+
+
+def test_a_varchar_without_length_converges_on_postgresql(project: Project, directus_pool: ServerPool) -> None:
+    """Directus 10.13.4 reads PostgreSQL's `character varying` without a length as `max_length:
+    -5` (a public file's session table, louisotieno2001/Dockonekt-referral): pushed back, Directus
+    asked PostgreSQL for varchar(-5), and the apply failed (500, syntax error)."""
+    with directus_pool.new_server("10.13.4", seeded=True, vendor="postgres") as prod:
+        project.configure(prod=prod.url)
+        project.token("prod", prod.token)
+        model = demo_model.snapshot(prod.url, prod.token)
+        field = json.loads(json.dumps(find(model, "fields", "tags", "name")))
+        field["field"] = field["meta"]["field"] = field["schema"]["name"] = "legacy"
+        field["meta"].pop("id", None)
+        field["meta"]["required"] = False
+        field["schema"].update(max_length=-5, is_unique=False, is_nullable=True, default_value=None)
+        model["fields"].append(field)
+        out, used = pushed_from_file(project, model)
+        assert "unbounded-varchar" in out  # named before the apply
+        assert used["unbounded-varchar"] == {"tags.legacy"}

@@ -1008,3 +1008,19 @@ def test_a_json_field_gets_no_made_meta_from_a_release_before_11_16() -> None:
         "field": "at",
         "special": ["cast-timestamp"],
     }
+
+
+def test_a_negative_length_is_sent_as_none_and_the_targets_is_taken() -> None:
+    """Directus 10 and 11 read PostgreSQL's `character varying` without a length as
+    `max_length: -5` (louisotieno2001/Dockonekt-referral's session table); sent back, Directus asks
+    PostgreSQL for varchar(-5) and the apply fails."""
+    source, target = on("postgres", directus="10.13.4"), on("postgres", directus="10.13.4")
+    source["fields"].append(samples.field("authors", "sid", max_length=-5))
+    translation = translate.translate(source, target)
+    assert find(translation.snapshot, "fields", "authors", "sid")["schema"]["max_length"] is None
+    assert ("unbounded-varchar", "authors.sid") in {(n.rule, n.subject) for n in translation.notes}
+    target["fields"].append(samples.field("authors", "sid"))  # made by Directus: varchar(255)
+    assert not remaining(source, target)
+    find(target, "fields", "authors", "sid")["schema"]["max_length"] = -5  # the table made outside
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot) and not translation.notes

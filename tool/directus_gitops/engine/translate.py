@@ -171,6 +171,16 @@ RULES: tuple[Rule, ...] = (
         "target SQLite",
     ),
     Rule(
+        "unbounded-varchar",
+        "translated",
+        "A negative `max_length` (-5) is how Directus 10 and 11 read a PostgreSQL `character varying` without a "
+        "length (a table made outside Directus: its type modifier -1, less 4; 10.13.4 and 11.3.5 measured). "
+        "Directus cannot make such a column: sent back, it asks PostgreSQL for `varchar(-5)`, a syntax error that "
+        "stops the apply. A new field is sent without a length (Directus makes its default, 255), and for an "
+        "existing one the target's length is taken for the negative one. The plan names each such field.",
+        "any target",
+    ),
+    Rule(
         "column-representation",
         "translated",
         "For a field of the same type, how the database names and sizes its column (`schema.data_type`; "
@@ -929,6 +939,8 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
             item.take("sqlite-decimal", None, "type", theirs_type)
             for key in ("numeric_precision", "numeric_scale"):
                 item.take("sqlite-decimal", "schema", key, theirs_schema.get(key))
+    if _unbounded(item.data) and isinstance(theirs_schema, dict):
+        item.take("unbounded-varchar", "schema", "max_length", theirs_schema.get("max_length", ABSENT))
     if origins.target_vendor == "sqlite" and _big_increments(item.data) and _integer_key(other):
         item.take("sqlite-integer-keys", None, "type", theirs_type)
     if origins.target_vendor == "mysql" and _json_read_as_text(item.data, other):
@@ -1243,6 +1255,10 @@ def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None
             item = _Entry(run, entry)
             item.take("field-meta-made", None, "meta", _made_field_meta(entry, flag))
             entry = item.data
+        if entry_key(entry) not in theirs and _unbounded(entry):
+            item = _Entry(run, entry)
+            item.take("unbounded-varchar", "schema", "max_length", None)
+            entry = item.data
         if entry_key(entry) not in theirs and _default_not_written(entry, origins):
             item = _Entry(run, entry)
             item.take("function-defaults", "schema", "default_value", None)
@@ -1265,6 +1281,13 @@ def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None
                 entry = item.data
         fields.append(entry)
     run.snapshot["fields"] = fields
+
+
+def _unbounded(field: Mapping[str, Any]) -> bool:
+    """Whether the field's column is read as a negative length: see unbounded-varchar."""
+    schema = field.get("schema")
+    length = schema.get("max_length") if isinstance(schema, dict) else None
+    return type(length) is int and length < 0
 
 
 def _char_kind(data_type: Any) -> str | None:

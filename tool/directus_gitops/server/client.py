@@ -446,8 +446,9 @@ class DirectusClient:
         """The snapshot in ``response``, validated with ``check``'s own rules: no command
         writes, compares or sends what a server answers unless the files could hold it.
 
-        Untracked fields that relations name (see :meth:`_untracked_fields`) are validated with
-        the snapshot, and kept in it with ``untracked_fields`` (``pull`` writes them, as the
+        Untracked fields that relations name (see :meth:`_untracked_fields`), and untracked
+        collections that fields name (:func:`_untracked_collections`), are validated with the
+        snapshot, and kept in it with ``untracked_fields`` (``pull`` writes them, as the
         releases before 11.17 did); otherwise the snapshot is the one Directus compares (its
         diff does not know them either), which the rule ``untracked-fields`` matches.
         """
@@ -459,10 +460,16 @@ class DirectusClient:
         untracked = self._untracked_fields(data)
         if untracked:
             data = {**data, "fields": [*data["fields"], *untracked]}
+        tables = _untracked_collections(data.get("fields"), data["collections"])
+        if tables:
+            data = {**data, "collections": [*data["collections"], *tables]}
         snapshot, problems = validate.document_problems(data)
         if snapshot is not None and untracked and not untracked_fields:
             added = {(entry["collection"], entry["field"]) for entry in untracked}
             snapshot["fields"] = [f for f in snapshot["fields"] if (f.get("collection"), f.get("field")) not in added]
+        if snapshot is not None and tables and not untracked_fields:
+            names = {entry["collection"] for entry in tables}
+            snapshot["collections"] = [c for c in snapshot["collections"] if c.get("collection") not in names]
         if snapshot is None:
             raise self._refused_snapshot(problems)
         return snapshot
@@ -524,6 +531,8 @@ class DirectusClient:
             read.known.also = read.check.fields  # (the names of the fields the check counts are its own)
             for entry in self._fields_named(read.known, read.relations):
                 read.entry("fields", entry)  # checked with the snapshot; not in it (see snapshot_of)
+        for entry in _untracked_collections(read.tables, read.collections):
+            read.entry("collections", entry)  # (the same)
         problems = read.check.problems()
         if problems:
             raise self._refused_snapshot(problems)
@@ -711,6 +720,27 @@ class SnapshotSink(Protocol):
         """The next entry of the list ``key``, as :meth:`DirectusClient.snapshot` would hold it."""
 
 
+def _untracked_collections(fields: Any, collections: Any) -> list[dict[str, Any]]:
+    """The untracked collections (tables without ``meta``) that ``fields`` with a column name.
+
+    Directus 11.17 and 12 leave such a table out of their snapshots, and its fields without a
+    meta, but list its fields that have one: the snapshot read back names a collection it lacks.
+    Each is put back as the releases before 11.17 wrote it (``meta: null``)."""
+    if not isinstance(fields, list) or not isinstance(collections, list):
+        return []
+    listed = {entry.get("collection") for entry in collections if isinstance(entry, dict)}
+    named = dict.fromkeys(
+        entry["collection"]
+        for entry in fields
+        if isinstance(entry, dict)
+        and isinstance(entry.get("collection"), str)
+        and isinstance(entry.get("schema"), dict)
+        and not entry["collection"].startswith("directus_")
+        and entry["collection"] not in listed
+    )
+    return [{"collection": name, "meta": None, "schema": {"name": name}} for name in named]
+
+
 class _Known:
     """What :meth:`DirectusClient._fields_named` needs of a snapshot's fields: the names they
     list (with ``also``, those of the fields a check counts, not recorded again), and the
@@ -745,6 +775,8 @@ class _Streamed:
         self.counts: dict[str, int] = {}
         self.known = _Known()
         self.relations: list[Any] = []
+        self.collections: list[Any] = []  # the collections listed, by name alone
+        self.tables: list[Any] = []  # the fields with a column, by collection alone
 
     def member(self, key: str, value: Any) -> None:
         self.keys.add(key)
@@ -757,6 +789,10 @@ class _Streamed:
         index = self.counts[key] = self.counts.get(key, -1) + 1
         if key == "relations":
             self.relations.append(value)
+        elif key == "collections" and isinstance(value, dict):
+            self.collections.append({"collection": value.get("collection")})
+        elif key == "fields" and isinstance(value, dict) and isinstance(value.get("schema"), dict):
+            self.tables.append({"collection": value.get("collection"), "schema": {}})
         counted = self.check.entry(key, index, value)
         if key == "fields":
             self.known.field(value, counted=counted)
