@@ -356,6 +356,18 @@ def test_a_json_default_given_as_text_converges(project: Project, directus_pool:
 QUOTE_CELLS = [("9.26.0", "sqlite"), ("12.4.1", "sqlite"), ("12.4.1", "postgres")]
 
 
+def _with_inbox_code_unmade(project: Project, server: Any) -> Snapshot:
+    """``server`` as the environment `prod` with a collection `inbox`; its snapshot with a string
+    field `inbox.code` the server does not have (made and read, then deleted)."""
+    project.configure(prod=server.url)
+    project.token("prod", server.token)
+    demo_model.create_collection(server.url, server.token, "inbox")
+    demo_model.add_field(server.url, server.token, "inbox", "code")
+    snapshot = demo_model.snapshot(server.url, server.token)
+    demo_model.delete_field(server.url, server.token, "inbox", "code")
+    return snapshot
+
+
 @pytest.mark.parametrize("cell", QUOTE_CELLS, ids=[f"{v}-{d}" for v, d in QUOTE_CELLS])
 def test_a_string_default_holding_a_quote_converges_without_doubling_it(
     project: Project, directus_pool: ServerPool, cell: tuple[str, str]
@@ -365,12 +377,7 @@ def test_a_string_default_holding_a_quote_converges_without_doubling_it(
     the doubled value would be doubled again; an alter of the field must write the file's value."""
     version, vendor = cell
     with directus_pool.new_server(version, vendor=vendor) as server:
-        project.configure(prod=server.url)
-        project.token("prod", server.token)
-        demo_model.create_collection(server.url, server.token, "inbox")
-        demo_model.add_field(server.url, server.token, "inbox", "code")
-        snapshot = demo_model.snapshot(server.url, server.token)
-        demo_model.delete_field(server.url, server.token, "inbox", "code")
+        snapshot = _with_inbox_code_unmade(project, server)
         schema = find(snapshot, "fields", "inbox", "code")["schema"]
         schema.update(default_value="('P'", is_nullable=False)
 
@@ -395,12 +402,7 @@ def test_a_string_default_holding_a_quote_stays_a_harmless_difference_on_mariadb
     Directus calls both `mysql` (see the rule): the reading stays a difference. Every push sends the file's
     value again, exits 4, and leaves the column's default right, never doubled again."""
     with directus_pool.new_server(version, vendor="mariadb") as server:
-        project.configure(prod=server.url)
-        project.token("prod", server.token)
-        demo_model.create_collection(server.url, server.token, "inbox")
-        demo_model.add_field(server.url, server.token, "inbox", "code")
-        snapshot = demo_model.snapshot(server.url, server.token)
-        demo_model.delete_field(server.url, server.token, "inbox", "code")
+        snapshot = _with_inbox_code_unmade(project, server)
         find(snapshot, "fields", "inbox", "code")["schema"]["default_value"] = "('P'"
         path = project.root / "model.yaml"
         path.write_text(yamlio.dump(snapshot))
