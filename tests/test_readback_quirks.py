@@ -563,3 +563,38 @@ def test_a_varchar_without_length_converges_on_postgresql(project: Project, dire
         out, used = pushed_from_file(project, model)
         assert "unbounded-varchar" in out  # named before the apply
         assert used["unbounded-varchar"] == {"tags.legacy"}
+
+
+def test_a_pulled_string_default_holding_a_quote_reaches_another_server_as_stored(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """`pull` wrote the reading (`(''P''`, quotes doubled) of a default stored as `('P'`: pushed to a
+    new server (SQLite → PostgreSQL), the column then stored `(''P''`, and the plan said nothing,
+    since the new reading was the doubled form of the file's (doubled-quote-default)."""
+    with (
+        directus_pool.new_server("12.4.1", vendor="sqlite") as dev,
+        directus_pool.new_server("12.4.1", vendor="postgres") as prod,
+    ):
+        project.configure(dev=dev.url, prod=prod.url)
+        project.token("dev", dev.token)
+        project.token("prod", prod.token)
+        demo_model.create_collection(dev.url, dev.token, "inbox")
+        demo_model.add_field(dev.url, dev.token, "inbox", "code", schema={"default_value": "('P'"})
+        reading = find(demo_model.snapshot(dev.url, dev.token), "fields", "inbox", "code")["schema"]["default_value"]
+        assert reading == "(''P''"  # (the reader's doubling, which the test relies on)
+
+        assert project.run("pull", "--env", "dev").code == 0
+        assert (
+            find(store.load_path(project.schema).snapshot, "fields", "inbox", "code")["schema"]["default_value"]
+            == "('P'"
+        )  # as stored
+        again = project.run("pull", "--env", "dev")
+        assert again.code == 0 and "nothing changed" in again.err  # byte-stable
+        project.git("add", "-A")
+        project.git("commit", "--quiet", "-m", "inbox")
+        pushed = project.run("push", "--env", "prod", "--yes", "--no-backup")
+        assert pushed.code == 0, pushed.output
+        theirs = find(demo_model.snapshot(prod.url, prod.token), "fields", "inbox", "code")["schema"]
+        assert theirs["default_value"] == reading  # stored as on dev, read back alike
+        planned = project.run("plan", "--env", "prod", "--exit-code")
+        assert planned.code == 0, planned.output

@@ -1024,3 +1024,26 @@ def test_a_negative_length_is_sent_as_none_and_the_targets_is_taken() -> None:
     find(target, "fields", "authors", "sid")["schema"]["max_length"] = -5  # the table made outside
     translation = translate.translate(source, target)
     assert not changes.compare(target, translation.snapshot) and not translation.notes
+
+
+def test_a_pulled_default_is_written_as_the_column_stores_it() -> None:
+    """SQLite and PostgreSQL read a string default with its quotes doubled (`(''P''` for a column
+    storing `('P'`): `pull` writes the stored value, which pushes the same default anywhere, and
+    is the doubled-quote-default case on the server it came from."""
+    for vendor in ("sqlite", "postgres"):
+        server = on(vendor)
+        server["fields"] += [
+            samples.field("authors", "code", default_value="(''P''"),
+            samples.field("authors", "quote", default_value="''"),  # stores one quote
+            samples.field("authors", "expression", default_value="nextval('authors_id_seq'::regclass)"),
+            samples.field("authors", "odd", default_value="it'''s"),  # not every quote doubled: no literal
+        ]
+        pulled = translate.as_stored(server)
+        defaults = {f["field"]: f["schema"]["default_value"] for f in pulled["fields"] if f["collection"] == "authors"}
+        assert (defaults["code"], defaults["quote"]) == ("('P'", "'"), vendor
+        assert defaults["expression"] == "nextval('authors_id_seq'::regclass)" and defaults["odd"] == "it'''s"
+        assert find(server, "fields", "authors", "code")["schema"]["default_value"] == "(''P''"  # not changed
+        assert not remaining(pulled, server)  # the file pulled from it: no change there
+    mysql = on("mysql")
+    mysql["fields"].append(samples.field("authors", "code", default_value="(''P''"))
+    assert translate.as_stored(mysql) == mysql  # MariaDB doubles, MySQL 8 does not: left as read

@@ -127,6 +127,7 @@ def _run(
     disk = pullcache.on_disk(schema_dir) if remembered is not None else None
     # The allow list decides whether the files are written at all: a changed one pulls again.
     fingerprint = pullcache.fingerprint(layout, (target.ignore, config.secrets_allow))
+    from directus_gitops.engine import translate  # (loads while the request runs)
     from directus_gitops.model import validate  # noqa: F401 - the answer's validation, loaded while the request runs
     from directus_gitops.model.kinds import secrets  # loads while the request runs
 
@@ -146,7 +147,8 @@ def _run(
                 console.info(f"{shown} already matches '{target.name}' ({remembered.source}); nothing changed.")
                 return ExitCode.OK
             # As `check` validates the files, before anything is written.
-            pulled = client.snapshot_of(response, untracked_fields=True)
+            # As the columns store their defaults, not as Directus reads them back.
+            pulled = translate.as_stored(client.snapshot_of(response, untracked_fields=True))
             del response  # its body is decoded: let it go before the files are rendered
             # The configuration kinds directus-gitops.yaml enables (none: schema only).
             configured = (

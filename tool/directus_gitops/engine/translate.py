@@ -152,7 +152,9 @@ RULES: tuple[Rule, ...] = (
         "file's value when it is exactly that; sent back, it would be doubled again on every push. A field "
         "the target alters anyway is sent the file's value. MariaDB reads it doubled too, but MySQL 8 reads the "
         "value itself and Directus calls both `mysql`: there the doubled reading may be a real default, so it "
-        "stays a difference.",
+        "stays a difference. `pull` from SQLite or PostgreSQL writes the stored value (the reading un-doubled, "
+        "where every quote in it is doubled), which pushes the same default to any server; a file pulled "
+        "before holds the reading, which a new server stores doubled.",
         "target SQLite or PostgreSQL",
     ),
     Rule(
@@ -1136,6 +1138,25 @@ def _default_readback(run: _Run, target: Mapping[str, Any], origins: _Origins) -
 # the others writes, and a push of the file's value would fix. Directus calls both "mysql", so
 # neither is here.
 _DOUBLING_VENDORS = frozenset({"sqlite", "postgres"})
+
+
+def as_stored(snapshot: Snapshot) -> Snapshot:
+    """``snapshot``, as a server on SQLite or PostgreSQL reports it, with each string default as the
+    column stores it: the reading with its quotes un-doubled (see doubled-quote-default). ``pull``
+    writes that, so the file pushes the same default to any server; the reading it was (a default
+    whose every quote is doubled) is the rule's case on the server it came from. A MySQL/MariaDB
+    server's readings are written as they are (MariaDB's doubled, MySQL 8's not: the two are one
+    vendor to Directus)."""
+    if snapshot.get("vendor") not in _DOUBLING_VENDORS or not snapshot.get("fields"):
+        return snapshot
+    fields = []
+    for entry in snapshot["fields"]:
+        schema = entry.get("schema")
+        value = schema.get("default_value") if isinstance(schema, dict) else None
+        if isinstance(value, str) and "''" in value and "'" not in value.replace("''", ""):
+            entry = {**entry, "schema": {**schema, "default_value": value.replace("''", "'")}}
+        fields.append(entry)
+    return {**snapshot, "fields": fields}
 
 
 def _json_text(value: str) -> Any:

@@ -42,6 +42,9 @@ _RENDERING_MODULES = (
     "model/selection.py",
     "files/pullcache.py",
     "model/kinds/secrets.py",
+    "server/client.py",  # (what it puts back into a snapshot: untracked fields and collections)
+    "engine/translate.py",  # (as_stored: the defaults as the columns store them)
+    "commands/pull.py",
 )
 
 
