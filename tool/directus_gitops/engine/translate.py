@@ -727,6 +727,13 @@ class _Entry:
             self.run.note(rule, self.name, f"{path}: {_show(old)} → {_show(value)}")
 
 
+def _taken(run: _Run, entry: Mapping[str, Any], rule: str, section: str | None, key: str, value: Any) -> dict[str, Any]:
+    """A copy of ``entry`` with ``section.key`` set to ``value`` by ``rule`` (:meth:`_Entry.take`)."""
+    item = _Entry(run, entry)
+    item.take(rule, section, key, value)
+    return item.data
+
+
 def _show(value: Any) -> str:
     return "(absent)" if value is ABSENT else json.dumps(value, ensure_ascii=False)
 
@@ -1271,35 +1278,30 @@ def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None
     theirs = {entry_key(entry) for entry in target.get("fields") or []}
     fields = []
     for entry in run.snapshot["fields"] or []:
+        if entry_key(entry) in theirs:
+            fields.append(entry)
+            continue
         flag = _flag_made(entry.get("type"), origins)
-        if entry_key(entry) not in theirs and entry.get("meta") is None and flag is not None:
-            item = _Entry(run, entry)
-            item.take("field-meta-made", None, "meta", _made_field_meta(entry, flag))
-            entry = item.data
-        if entry_key(entry) not in theirs and _unbounded(entry):
-            item = _Entry(run, entry)
-            item.take("unbounded-varchar", "schema", "max_length", None)
-            entry = item.data
-        if entry_key(entry) not in theirs and _default_not_written(entry, origins):
-            item = _Entry(run, entry)
-            item.take("function-defaults", "schema", "default_value", None)
-            entry = item.data
-        if entry_key(entry) not in theirs and origins.target_vendor in ("mysql", "sqlite"):
-            if origins.target_vendor == "mysql" and _json_read_as_text(entry, None):
-                run.note("json-as-text", _name(entry), "json without cast-json: MariaDB will read it back as text")
-            if origins.target_vendor == "sqlite" and _big_increments(entry):
-                run.note("sqlite-integer-keys", _name(entry), "bigInteger auto-increment key: SQLite makes it integer")
-            schema = entry.get("schema")
-            if (
-                origins.target_indexes_unique
-                and isinstance(schema, dict)
-                and schema.get("is_unique")
-                and schema.get("is_indexed")
-                and not schema.get("is_primary_key")
-            ):
-                item = _Entry(run, entry)
-                item.take("sqlite-unique-indexed", "schema", "is_indexed", False)
-                entry = item.data
+        if entry.get("meta") is None and flag is not None:
+            entry = _taken(run, entry, "field-meta-made", None, "meta", _made_field_meta(entry, flag))
+        if _unbounded(entry):
+            entry = _taken(run, entry, "unbounded-varchar", "schema", "max_length", None)
+        if _default_not_written(entry, origins):
+            entry = _taken(run, entry, "function-defaults", "schema", "default_value", None)
+        if origins.target_vendor == "mysql" and _json_read_as_text(entry, None):
+            run.note("json-as-text", _name(entry), "json without cast-json: MariaDB will read it back as text")
+        if origins.target_vendor == "sqlite" and _big_increments(entry):
+            run.note("sqlite-integer-keys", _name(entry), "bigInteger auto-increment key: SQLite makes it integer")
+        schema = entry.get("schema")
+        if (
+            origins.target_vendor in ("mysql", "sqlite")
+            and origins.target_indexes_unique
+            and isinstance(schema, dict)
+            and schema.get("is_unique")
+            and schema.get("is_indexed")
+            and not schema.get("is_primary_key")
+        ):
+            entry = _taken(run, entry, "sqlite-unique-indexed", "schema", "is_indexed", False)
         fields.append(entry)
     run.snapshot["fields"] = fields
 
@@ -1431,8 +1433,9 @@ def _field_meta_made(item: _Entry, other: Mapping[str, Any]) -> None:
     flag = _FLAGS.get(str(item.data.get("type"))) or _FLAGS.get(str(other.get("type")))
     if item.data.get("meta") is not None or not isinstance(theirs, dict) or flag is None:
         return
-    made = {**_MADE_FIELD_DEFAULTS, **_made_field_meta(item.data, flag)}
-    if set(_made_field_meta(item.data, flag)) <= set(theirs) and all(
+    named = _made_field_meta(item.data, flag)
+    made = {**_MADE_FIELD_DEFAULTS, **named}
+    if set(named) <= set(theirs) and all(
         (value is None or type(value) is int) if key == "sort" else value == made.get(key)
         for key, value in theirs.items()
     ):

@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -460,7 +460,7 @@ class DirectusClient:
         untracked = self._untracked_fields(data)
         if untracked:
             data = {**data, "fields": [*data["fields"], *untracked]}
-        tables = _untracked_collections(data.get("fields"), data["collections"])
+        tables = _untracked_collections(_names(data.get("fields"), tables=True), set(_names(data["collections"])))
         if tables:
             data = {**data, "collections": [*data["collections"], *tables]}
         snapshot, problems = validate.document_problems(data)
@@ -720,25 +720,29 @@ class SnapshotSink(Protocol):
         """The next entry of the list ``key``, as :meth:`DirectusClient.snapshot` would hold it."""
 
 
-def _untracked_collections(fields: Any, collections: Any) -> list[dict[str, Any]]:
-    """The untracked collections (tables without ``meta``) that ``fields`` with a column name.
+def _untracked_collections(tables: Iterable[Any], listed: AbstractSet[Any]) -> list[dict[str, Any]]:
+    """The untracked collections (tables without ``meta``): those of ``tables`` (the collections
+    that fields with a column name) that are not ``listed``.
 
     Directus 11.17 and 12 leave such a table out of their snapshots, and its fields without a
     meta, but list its fields that have one: the snapshot read back names a collection it lacks.
     Each is put back as the releases before 11.17 wrote it (``meta: null``)."""
-    if not isinstance(fields, list) or not isinstance(collections, list):
-        return []
-    listed = {entry.get("collection") for entry in collections if isinstance(entry, dict)}
     named = dict.fromkeys(
-        entry["collection"]
-        for entry in fields
-        if isinstance(entry, dict)
-        and isinstance(entry.get("collection"), str)
-        and isinstance(entry.get("schema"), dict)
-        and not entry["collection"].startswith("directus_")
-        and entry["collection"] not in listed
+        name for name in tables if isinstance(name, str) and not name.startswith("directus_") and name not in listed
     )
     return [{"collection": name, "meta": None, "schema": {"name": name}} for name in named]
+
+
+def _names(entries: Any, *, tables: bool = False) -> list[Any]:
+    """The collections ``entries`` (a snapshot's list) name; with ``tables``, those of the
+    entries with a column (a ``schema``)."""
+    if not isinstance(entries, list):
+        return []
+    return [
+        entry.get("collection")
+        for entry in entries
+        if isinstance(entry, dict) and (not tables or isinstance(entry.get("schema"), dict))
+    ]
 
 
 class _Known:
@@ -775,8 +779,8 @@ class _Streamed:
         self.counts: dict[str, int] = {}
         self.known = _Known()
         self.relations: list[Any] = []
-        self.collections: list[Any] = []  # the collections listed, by name alone
-        self.tables: list[Any] = []  # the fields with a column, by collection alone
+        self.collections: set[Any] = set()  # the names of the collections listed
+        self.tables: set[Any] = set()  # the collections that fields with a column name
 
     def member(self, key: str, value: Any) -> None:
         self.keys.add(key)
@@ -790,9 +794,9 @@ class _Streamed:
         if key == "relations":
             self.relations.append(value)
         elif key == "collections" and isinstance(value, dict):
-            self.collections.append({"collection": value.get("collection")})
+            self.collections.add(value.get("collection"))
         elif key == "fields" and isinstance(value, dict) and isinstance(value.get("schema"), dict):
-            self.tables.append({"collection": value.get("collection"), "schema": {}})
+            self.tables.add(value.get("collection"))
         counted = self.check.entry(key, index, value)
         if key == "fields":
             self.known.field(value, counted=counted)
