@@ -75,12 +75,9 @@ def test_any_edit_is_found_as_reading_the_folder_whole_finds_it(
         document = yamlio.load(files[relpath].decode())
         if action == "copy":  # an entry of another file, again here: defined twice
             source = yamlio.load(files[data.draw(st.sampled_from(paths), label="from")].decode())
-            entries = [
-                item
-                for key in ("fields", "relations")
-                for item in (source.get(key) or [] if isinstance(source, dict) else [])
-                if isinstance(item, dict)
-            ]
+            lists = [source.get(key) for key in ("fields", "relations")] if isinstance(source, dict) else []
+            # (an earlier edit may have put anything there: a list of entries, or not)
+            entries = [item for items in lists if isinstance(items, list) for item in items if isinstance(item, dict)]
             if entries and isinstance(document, dict) and isinstance(document.get("fields"), list):
                 document["fields"].append(copy.deepcopy(data.draw(st.sampled_from(entries), label="entry")))
         elif action == "swap" and isinstance(document, dict) and len(document) > 1:  # not in canonical order
