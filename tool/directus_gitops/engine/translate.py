@@ -1294,8 +1294,7 @@ def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None
             run.note("sqlite-integer-keys", _name(entry), "bigInteger auto-increment key: SQLite makes it integer")
         schema = entry.get("schema")
         if (
-            origins.target_vendor in ("mysql", "sqlite")
-            and origins.target_indexes_unique
+            origins.target_indexes_unique  # (SQLite only)
             and isinstance(schema, dict)
             and schema.get("is_unique")
             and schema.get("is_indexed")
