@@ -571,3 +571,38 @@ def test_rows_are_counted_where_an_endpoint_counts_them(collection: str, release
     with client_for(handler) as client:
         counted = client.count_rows(collection, release)
     assert (counted, asked) == ((3, [path]) if path else (None, []))
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (httpx.Response(200, json={"data": {"type": "json", "schema": {"data_type": "longtext"}}}), True),
+        (httpx.Response(200, json={"data": {"type": "json", "schema": {"data_type": "json"}}}), False),
+        (httpx.Response(200, json={"data": {"type": "json", "schema": {"data_type": "jsonb"}}}), None),
+        (httpx.Response(200, json={"data": {"type": "json", "schema": None}}), None),
+        (httpx.Response(403, json={"errors": [{"message": "no", "extensions": {"code": "FORBIDDEN"}}]}), None),
+    ],
+)
+def test_a_mysql_server_says_whether_it_is_mariadb_by_its_own_json_column(
+    answer: httpx.Response, expected: bool | None
+) -> None:
+    """MariaDB's json is a longtext, MySQL's json: Directus's directus_fields.options tells them apart
+    (asked once per client)."""
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return answer
+
+    with client_for(handler) as client:
+        assert client.mariadb() is expected
+        assert client.mariadb() is expected
+    assert asked == ["/fields/directus_fields/options"]
+
+
+def test_a_server_error_while_asking_whether_it_is_mariadb_is_an_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, json={"errors": [{"message": "boom"}]})
+
+    with client_for(handler) as client, pytest.raises(ServerError):
+        client.mariadb()

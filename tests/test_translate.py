@@ -783,17 +783,49 @@ def test_a_string_default_read_back_with_its_quotes_doubled_is_the_files(vendor:
 
 
 @pytest.mark.parametrize("source_vendor", ["mysql", "postgres"])
-def test_a_doubled_reading_on_mysql_or_mariadb_is_a_default_a_push_sets(source_vendor: str) -> None:
+@pytest.mark.parametrize("mariadb", [None, False])
+def test_a_doubled_reading_on_mysql_is_a_default_a_push_sets(source_vendor: str, mariadb: bool | None) -> None:
     """MariaDB reads a quoted default doubled too (9.26.0 to 12.4.1 measured), but MySQL 8 reads the value
     itself, and Directus calls both `mysql`: there `(''P''` is a column holding that text (what a push of a
-    file pulled from PostgreSQL writes), which sending the file's value fixes. So the reading is not taken."""
+    file pulled from PostgreSQL writes), which sending the file's value fixes. So on a target that said it
+    is MySQL, or did not say, the reading is not taken."""
     source, target = on(source_vendor), on("mysql")
     source["fields"].append(samples.field("authors", "code", default_value="('P'"))
     target["fields"].append(samples.field("authors", "code", default_value="(''P''"))
-    translation = translate.translate(source, target)
+    translation = translate.translate(source, target, target_mariadb=mariadb)
     assert "doubled-quote-default" not in rules(translation)
     assert find(translation.snapshot, "fields", "authors", "code")["schema"]["default_value"] == "('P'"
     assert {c.name for c in changes.compare(target, translation.snapshot)} == {"authors.code"}
+    assert translation.target_mariadb is mariadb
+
+
+@pytest.mark.parametrize("source_vendor", ["mysql", "postgres", "sqlite"])
+def test_a_doubled_reading_on_a_target_that_said_it_is_mariadb_is_the_files(source_vendor: str) -> None:
+    """A `mysql` target whose server said it is MariaDB (its json column reads as longtext) reads a quoted
+    default doubled, as SQLite and PostgreSQL do: the reading is the file's value, named by the rule."""
+    source, target = on(source_vendor), on("mysql")
+    source["fields"].append(samples.field("authors", "code", default_value="('P'"))
+    target["fields"].append(samples.field("authors", "code", default_value="(''P''"))
+    translation = translate.translate(source, target, target_mariadb=True)
+    assert [(n.rule, n.subject) for n in translation.notes if n.rule == "doubled-quote-default"] == [
+        ("doubled-quote-default", "authors.code")
+    ]
+    assert not changes.compare(target, translation.snapshot)
+    assert translation.target_mariadb is True
+    # Any other reading is still a difference there.
+    find(target, "fields", "authors", "code")["schema"]["default_value"] = "(''P'"
+    assert {c.name for c in remaining(source, target, target_mariadb=True)} == {"authors.code"}
+    # What a non-mysql target is said to be does not matter: the vendor decides.
+    assert translate.translate(source, on("postgres"), target_mariadb=True).target_mariadb is None
+
+
+def test_a_new_json_field_is_named_as_read_back_as_text_unless_the_target_said_it_is_mysql() -> None:
+    """MariaDB's json is a longtext (json-as-text); MySQL's json is json."""
+    source = on("mysql")
+    source["fields"].append(samples.field("authors", "prefs", "json"))
+    for mariadb, named in ((None, True), (True, True), (False, False)):
+        translation = translate.translate(source, on("mysql"), target_mariadb=mariadb)
+        assert ("json-as-text" in rules(translation)) is named, mariadb
 
 
 def test_now_and_current_timestamp_are_one_default() -> None:
@@ -1046,4 +1078,9 @@ def test_a_pulled_default_is_written_as_the_column_stores_it() -> None:
         assert not remaining(pulled, server)  # the file pulled from it: no change there
     mysql = on("mysql")
     mysql["fields"].append(samples.field("authors", "code", default_value="(''P''"))
-    assert translate.as_stored(mysql) == mysql  # MariaDB doubles, MySQL 8 does not: left as read
+    # MariaDB doubles, MySQL 8 does not: left as read unless the server said it is MariaDB.
+    assert translate.as_stored(mysql) == mysql
+    assert translate.as_stored(mysql, mariadb=False) == mysql
+    stored = translate.as_stored(mysql, mariadb=True)
+    assert find(stored, "fields", "authors", "code")["schema"]["default_value"] == "('P'"
+    assert not remaining(stored, mysql, target_mariadb=True)

@@ -100,7 +100,8 @@ def _live(config: Config, name: str, groups: list[str]) -> tuple[Target, status.
                 )
             from directus_gitops.engine import status
 
-            return target, status.Live(snapshot, configured)
+            mariadb = client.mariadb() if snapshot.get("vendor") == "mysql" else None
+            return target, status.Live(snapshot, configured, mariadb)
     except GitOpsError as exc:
         return exc
 

@@ -43,7 +43,8 @@ def explain(config: Config, plan: Plan, warn: Callable[[str], None], *, limit: i
     folder = repo.relpath(config.schema_dir)
     infos = list(repo.history(folder, plan.source.ref, limit))
     history = status.history(repo, folder, infos, warn)
-    live = status.Live(plan.target_snapshot, config_plan.current if config_plan is not None else None)
+    mariadb = plan.translation.target_mariadb if plan.translation is not None else None
+    live = status.Live(plan.target_snapshot, config_plan.current if config_plan is not None else None, mariadb)
     rules, mode = plan.target.ignore, plan.mode
     found = status.locate(plan.target.name, plan.target.url, live, history, rules=rules, mode=mode)
     ref = plan.source.ref

@@ -48,6 +48,7 @@ class Live:
 
     snapshot: snap.Snapshot
     config: ConfigState | None = None
+    mariadb: bool | None = None  # for a "mysql" server: MariaDB or MySQL, if it said (DirectusClient.mariadb)
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,14 @@ def drift_against(
     rules: selection.Rules,
     mode: selection.Mode,
     recorded: Sequence[renames.Rename] = (),
+    *,
+    mariadb: bool | None = None,
 ) -> changes.ChangeSet:
     """What was changed on the target relative to ``committed`` (empty: it matches exactly);
     a drop and an add that a rename ``recorded`` with the commit explains are that rename, not
     done on the target (``plan`` shows it the same way)."""
     filtered, left_out = selection.apply(committed, rules)
-    translated = translate.translate(filtered, live).snapshot
+    translated = translate.translate(filtered, live, target_mariadb=mariadb).snapshot
     wanted, _ = selection.keep_on_target(translated, live, rules, mode, left_out)
     found = changes.compare(wanted, live)
     return renames.fold_pending(found, recorded) if recorded else found
@@ -155,7 +158,7 @@ def locate(
         if commit.snapshot is None:
             continue
         searched += 1
-        drift = drift_against(commit.snapshot, live.snapshot, rules, mode, commit.renames)
+        drift = drift_against(commit.snapshot, live.snapshot, rules, mode, commit.renames, mariadb=live.mariadb)
         configured = config_drift(commit.config, live.config, rules)
         if not drift and not configured:
             state: State = "current" if position == 0 else "behind"
@@ -221,7 +224,7 @@ def on_other_branch(
         commit = load(sha)
         if commit.snapshot is None:
             continue
-        if not drift_against(commit.snapshot, live.snapshot, rules, mode) and not config_drift(
+        if not drift_against(commit.snapshot, live.snapshot, rules, mode, mariadb=live.mariadb) and not config_drift(
             commit.config, live.config, rules
         ):
             return branch, commit

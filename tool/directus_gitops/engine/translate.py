@@ -148,14 +148,16 @@ RULES: tuple[Rule, ...] = (
         "translated",
         "Directus writes a string default as an SQL literal, each `'` doubled (`('P'` is stored as "
         "`'(''P'''`, which is right), and reads it back from SQLite and PostgreSQL without undoing that "
-        "(`@directus/schema` only strips the outer quotes): `(''P''`. The target's reading is taken for the "
-        "file's value when it is exactly that; sent back, it would be doubled again on every push. A field "
-        "the target alters anyway is sent the file's value. MariaDB reads it doubled too, but MySQL 8 reads the "
-        "value itself and Directus calls both `mysql`: there the doubled reading may be a real default, so it "
-        "stays a difference. `pull` from SQLite or PostgreSQL writes the stored value (the reading un-doubled, "
-        "where every quote in it is doubled), which pushes the same default to any server; a file pulled "
-        "before holds the reading, which a new server stores doubled.",
-        "target SQLite or PostgreSQL",
+        "(`@directus/schema` only strips the outer quotes): `(''P''`. MariaDB reads it doubled too, MySQL 8 "
+        "reads the value itself, and Directus calls both `mysql`: a `mysql` target is taken for MariaDB when "
+        "Directus's own json column `directus_fields.options` reads back as `longtext` (MySQL reads `json`). "
+        "The target's reading is taken for the file's value when it is exactly that; sent back, it would be "
+        "doubled again on every push. A field the target alters anyway is sent the file's value. On MySQL, or "
+        "a `mysql` target that does not say which it is, the doubled reading may be a real default, so it "
+        "stays a difference. `pull` from SQLite, PostgreSQL or MariaDB writes the stored value (the reading "
+        "un-doubled, where every quote in it is doubled), which pushes the same default to any server; a file "
+        "pulled before holds the reading, which a new server stores doubled.",
+        "target SQLite, PostgreSQL or MariaDB",
     ),
     Rule(
         "sqlite-decimal",
@@ -245,7 +247,8 @@ RULES: tuple[Rule, ...] = (
         "translated",
         "MariaDB stores a json column as `longtext`, which Directus reads back as type `text` unless "
         "`meta.special` holds `cast-json`: a `json` field without it becomes `text` there, and no apply changes "
-        "that. The target's `text` is taken for such a field; a new one is named in the plan before the apply.",
+        "that. The target's `text` is taken for such a field; a new one is named in the plan before the apply, "
+        "unless the target said it is MySQL, whose json is json.",
         "target MySQL/MariaDB",
     ),
     Rule(
@@ -382,6 +385,7 @@ class Note:
 class Translation:
     snapshot: Snapshot
     notes: tuple[Note, ...] = ()
+    target_mariadb: bool | None = None  # what it took the target to be, when Directus said "mysql"
 
     def __bool__(self) -> bool:
         return bool(self.notes)
@@ -518,6 +522,7 @@ def translate(
     target_release: str | None = None,
     system_index_changes: bool = False,
     target_has_field: Callable[[str, str], bool] | None = None,
+    target_mariadb: bool | None = None,
 ) -> Translation:
     """``source`` as it should be compared with, or sent to, the project ``target`` holds.
 
@@ -525,6 +530,8 @@ def translate(
     server reports it (a snapshot may carry an internal package version instead).
     ``target_has_field`` answers whether a field exists on the target, when a server can
     say; without it, system indexes for fields unknown to the target are kept.
+    ``target_mariadb`` says whether a target Directus calls ``mysql`` is MariaDB (True) or
+    MySQL (False), when its server could tell (``DirectusClient.mariadb``).
     """
     if source.get("version", 1) != 1 and (release(target_release or target.get("directus")) or (0, 0, 0)) < (12, 0, 0):
         raise SnapshotError(
@@ -543,6 +550,7 @@ def translate(
         target_sorts_lists=theirs is not None and theirs < _KEEPS_LIST_ORDER_SINCE,
         target_indexes_unique=_vendor(target) == "sqlite" and (theirs is None or theirs < _UNIQUE_NOT_INDEXED_SINCE),
         target_release=theirs,
+        target_mariadb=target_mariadb if _vendor(target) == "mysql" else None,
     )
     _expression_defaults(run, target, origins)
     _align(run, target, origins)
@@ -553,7 +561,7 @@ def translate(
     _default_readback(run, target, origins)
     _default_keys(run, target)
     _foreign_keys(run, target)
-    return Translation(run.snapshot, tuple(run.notes))
+    return Translation(run.snapshot, tuple(run.notes), origins.target_mariadb)
 
 
 def _collection_schema(run: _Run) -> None:
@@ -659,6 +667,12 @@ class _Origins:
     target_sorts_lists: bool = False
     target_indexes_unique: bool = False
     target_release: tuple[int, int, int] | None = None
+    target_mariadb: bool | None = None  # a "mysql" target: MariaDB, MySQL, or not known
+
+    @property
+    def target_doubles_quotes(self) -> bool:
+        """Whether the target reads a string default with its quotes doubled (_DOUBLING_VENDORS)."""
+        return self.target_vendor in _DOUBLING_VENDORS or bool(self.target_mariadb)
 
     @property
     def vendors_differ(self) -> bool:
@@ -1125,7 +1139,7 @@ def _default_readback(run: _Run, target: Mapping[str, Any], origins: _Origins) -
         ):
             item.take("json-default-parsed", "schema", "default_value", parsed)
         elif (
-            origins.target_vendor in _DOUBLING_VENDORS
+            origins.target_doubles_quotes
             and "'" in value
             and theirs_value == value.replace("'", "''")
             and other is not None
@@ -1143,18 +1157,20 @@ def _default_readback(run: _Run, target: Mapping[str, Any], origins: _Origins) -
 # 11.17.4 and 12.4.1 on MariaDB 10.11 measured), MySQL 8's the value itself (its documentation): there
 # a doubled reading is a column that holds the doubled text, which pushing a file pulled from one of
 # the others writes, and a push of the file's value would fix. Directus calls both "mysql", so
-# neither is here.
+# MariaDB doubles only where its server said which it is (DirectusClient.mariadb).
 _DOUBLING_VENDORS = frozenset({"sqlite", "postgres"})
 
 
-def as_stored(snapshot: Snapshot) -> Snapshot:
-    """``snapshot``, as a server on SQLite or PostgreSQL reports it, with each string default as the
-    column stores it: the reading with its quotes un-doubled (see doubled-quote-default). ``pull``
-    writes that, so the file pushes the same default to any server; the reading it was (a default
-    whose every quote is doubled) is the rule's case on the server it came from. A MySQL/MariaDB
-    server's readings are written as they are (MariaDB's doubled, MySQL 8's not: the two are one
-    vendor to Directus)."""
-    if snapshot.get("vendor") not in _DOUBLING_VENDORS or not snapshot.get("fields"):
+def as_stored(snapshot: Snapshot, *, mariadb: bool | None = None) -> Snapshot:
+    """``snapshot``, as a server on SQLite, PostgreSQL or MariaDB (``mariadb``: what its server
+    said) reports it, with each string default as the column stores it: the reading with its quotes
+    un-doubled (see doubled-quote-default). ``pull`` writes that, so the file pushes the same default
+    to any server; the reading it was (a default whose every quote is doubled) is the rule's case on
+    the server it came from. A MySQL server's readings, and those of a "mysql" server that could not
+    say which it is, are written as they are (MySQL 8 reads the value itself)."""
+    vendor = snapshot.get("vendor")
+    doubles = vendor in _DOUBLING_VENDORS or (vendor == "mysql" and mariadb is True)
+    if not doubles or not snapshot.get("fields"):
         return snapshot
     fields = []
     for entry in snapshot["fields"]:
@@ -1288,7 +1304,7 @@ def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None
             entry = _taken(run, entry, "unbounded-varchar", "schema", "max_length", None)
         if _default_not_written(entry, origins):
             entry = _taken(run, entry, "function-defaults", "schema", "default_value", None)
-        if origins.target_vendor == "mysql" and _json_read_as_text(entry, None):
+        if origins.target_vendor == "mysql" and origins.target_mariadb is not False and _json_read_as_text(entry, None):
             run.note("json-as-text", _name(entry), "json without cast-json: MariaDB will read it back as text")
         if origins.target_vendor == "sqlite" and _big_increments(entry):
             run.note("sqlite-integer-keys", _name(entry), "bigInteger auto-increment key: SQLite makes it integer")

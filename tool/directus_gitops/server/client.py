@@ -162,6 +162,7 @@ class DirectusClient:
         # The target's release, once GET /server/info said it (or the caller did): which
         # endpoints take a multipart body depends on it (UPLOADS_SINCE).
         self.release: tuple[int, int, int] | None = None
+        self._mariadb: tuple[bool | None] | None = None  # (the answer,) once asked: see mariadb()
 
     def __enter__(self) -> DirectusClient:
         return self
@@ -616,6 +617,23 @@ class DirectusClient:
                 return False
             raise
         return True
+
+    def mariadb(self) -> bool | None:
+        """Whether a target Directus calls ``mysql`` is MariaDB (True) or MySQL (False); None where
+        it cannot say. Directus names both alike, but they read columns differently: MariaDB's
+        ``json`` is a ``longtext`` (and its string defaults are SQL literals, quotes doubled), so
+        Directus's own json column ``directus_fields.options`` tells (9.26.0 to 12.4.1 measured)."""
+        if self._mariadb is None:
+            try:
+                entry = self._data("GET /fields", self._request("GET", "/fields/directus_fields/options"))
+            except ServerError as exc:
+                if exc.status not in (403, 404):
+                    raise
+                entry = None
+            schema = entry.get("schema") if isinstance(entry, dict) else None
+            data_type = str(schema.get("data_type") or "").lower() if isinstance(schema, dict) else ""
+            self._mariadb = ({"longtext": True, "json": False}.get(data_type),)
+        return self._mariadb[0]
 
     def licence(self) -> dict[str, Any] | None:
         """Directus 12's licence: entitlements (limits) and usage; None where there is none."""
