@@ -8,13 +8,17 @@ ids are read from each release's bundle (scripts/builtin_extensions.py).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 
 from directus_gitops.engine import predict
+from directus_gitops.model import changes as model_changes
 from directus_gitops.model.changes import Change, ChangeSet
 from directus_gitops.model.kinds.change import ConfigChange, ConfigChangeSet
+from tests import samples
+from tests.samples import find
 
 
 def _field(collection: str, name: str, *, meta: dict[str, Any] | None = None, **schema: Any) -> dict[str, Any]:
@@ -242,3 +246,67 @@ def test_columns_differing_only_in_case_are_refused_where_the_database_takes_the
     )
     # Twins the target holds already are no change of this plan.
     assert predict.case_twins(ChangeSet(()), desired, vendor) == []
+
+
+def _mysql_table(*fields: dict[str, Any]) -> dict[str, Any]:
+    desired = samples.base()
+    desired["vendor"] = "mysql"
+    desired["collections"].append({"collection": "pages", "meta": {}, "schema": {"name": "pages"}})
+    desired["fields"] += [samples.field("pages", "id", "integer"), *fields]
+    return desired
+
+
+def _made(desired: dict[str, Any]) -> ChangeSet:
+    return model_changes.compare(samples.base(), desired)
+
+
+@pytest.mark.parametrize(
+    ("lengths", "refused", "noted"),
+    [
+        ([65535], True, False),  # no charset holds it (varchar(65535) + its length bytes)
+        ([30000, 30000, 6000], True, False),  # a row over 65,535 bytes at one byte a character
+        ([16384], False, True),  # utf8mb4 holds 16,383 characters a varchar (measured on MariaDB)
+        ([16383], False, True),  # beside the integer key, over a utf8mb4 row (measured)
+        ([5000] * 4, False, True),  # measured: Row size too large
+        ([4000] * 4, False, False),  # measured: made
+        ([None] * 60, False, False),  # varchar(255) each
+    ],
+)
+def test_tables_over_what_mysql_holds_in_a_row_are_refused_or_named(
+    lengths: list[int | None], refused: bool, noted: bool
+) -> None:
+    fields = [samples.field("pages", f"f{i}", max_length=length) for i, length in enumerate(lengths)]
+    desired = _mysql_table(*fields)
+    found = _made(desired)
+    problem = predict.row_size_problem(found, desired, "mysql", "prod")
+    note = predict.row_size_note(found, desired, "mysql")
+    assert (problem is not None) is refused, problem
+    assert (note is not None) is noted, note
+    if problem is not None:
+        assert "pages (" in problem and "in any charset" in problem
+    if note is not None:
+        assert "pages (" in note and "utf8mb4" in note
+    # Other databases hold long varchars (PostgreSQL up to 10,485,760 characters; SQLite any).
+    for vendor in ("postgres", "sqlite"):
+        assert predict.row_size_problem(found, desired, vendor, "prod") is None
+        assert predict.row_size_note(found, desired, vendor) is None
+
+
+def test_text_json_and_alias_fields_take_no_row_bytes_and_only_changed_tables_are_checked() -> None:
+    fields = [samples.field("pages", f"t{i}", "text") for i in range(40)]
+    fields += [samples.field("pages", "long", max_length=16000), samples.field("pages", "data", "json")]
+    alias = samples.field("pages", "items", "alias")
+    alias["schema"] = None
+    desired = _mysql_table(*fields, alias)
+    assert predict.row_size_note(_made(desired), desired, "mysql") is None
+    # A table the push does not make or widen is not checked, whatever it holds.
+    wide = _mysql_table(samples.field("pages", "a", max_length=20000))
+    untouched = model_changes.compare(wide, {**wide, "fields": [*wide["fields"], samples.field("other", "x")]})
+    assert predict.row_size(untouched, wide, "mysql", 4) == {}
+    # A field whose note changes leaves the column alone; one made longer is checked.
+    noted = copy.deepcopy(wide)
+    find(noted, "fields", "pages", "a")["meta"]["note"] = "long"
+    assert predict.row_size(model_changes.compare(wide, noted), noted, "mysql", 4) == {}
+    longer = copy.deepcopy(wide)
+    find(longer, "fields", "pages", "a")["schema"]["max_length"] = 30000
+    assert set(predict.row_size(model_changes.compare(wide, longer), longer, "mysql", 4)) == {"pages"}

@@ -207,3 +207,36 @@ def test_a_new_field_of_a_type_directus_does_not_know_is_refused(project: Projec
             assert http.post("/schema/apply", json=http.post("/schema/diff", json=enum).json()["data"]).is_success
             again = http.post("/schema/diff", json=enum)
         assert again.status_code == 200 and "kind" in again.text  # still a difference
+
+
+def test_a_table_over_what_mariadb_holds_in_a_row_is_refused_or_named(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """A PostgreSQL file's `varchar(65535)` (Nugraha-Xcode/sipulau) pushed to MariaDB: Directus stopped at
+    `CREATE TABLE` (500, `Column length too big`) with the rest of the apply done or not, as MySQL/MariaDB
+    have no transactional DDL (exit 5). No charset holds it: refused before the backup. One a single-byte
+    charset could hold, but utf8mb4 cannot, is named before the apply (no endpoint reports the charset)."""
+    with _prod(project, directus_pool, "mariadb") as prod:
+        before = demo_model.snapshot(prod.url, prod.token)
+        certain = _with_field(before, "body", lambda f: f["schema"].update(max_length=65535))
+        utf8mb4 = _with_field(before, "summary", lambda f: f["schema"].update(max_length=16384))
+        for wide in (certain, utf8mb4):
+            # What the prediction is about: MariaDB (utf8mb4 here) refuses such a column.
+            with httpx.Client(base_url=prod.url, headers={"Authorization": f"Bearer {prod.token}"}, timeout=60) as http:
+                diff = http.post("/schema/diff", json=wide).json()["data"]
+                applied = http.post("/schema/apply", json=diff)
+            assert applied.status_code == 500 and "Column length too big" in applied.text, applied.text
+            assert demo_model.snapshot(prod.url, prod.token) == before
+
+        result = _push_file(project, certain)
+        assert result.code == 3, result.output
+        assert "1 table(s) would be over the 65,535 bytes MySQL/MariaDB hold in a varchar or a row" in result.err
+        assert "in any charset (tags (a varchar of 65,535 characters))" in result.err
+        assert "lower schema.max_length" in result.err
+        _unchanged(project, prod.url, prod.token, before)
+
+        (project.root / "model.yaml").write_text(yamlio.dump(utf8mb4))
+        planned = _plan_file(project)
+        assert planned.code == 0, planned.output
+        assert "if the target's tables are utf8mb4" in planned.output
+        assert "tags (a varchar of 16,384 characters)" in planned.output

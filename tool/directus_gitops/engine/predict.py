@@ -15,11 +15,9 @@ measurements behind each rule).
 - An interface, display, layout, panel or operation neither built into the target's release
   nor installed there (``GET /extensions``): Directus stores it, and its app shows the field
   or item without it.
-- A new collection holding a field without ``meta`` whose type Directus flags (``json`` on any
-  database, ``timestamp`` on SQLite): every release from 9.26.0 to 12.4.1 gives such a field a
-  ``meta`` of its own flag alone, without the collection's name, and fails creating the
-  collection (400 'Value for field "collection" in collection "directus_fields" can't be null').
-  Snapshots list such fields for tables made outside Directus (a session store, say).
+- A table over what MySQL/MariaDB hold in a varchar or a row (65,535 bytes): refused when no
+  charset could hold it; ``row_size_note`` says so before the apply when utf8mb4 could not,
+  since no endpoint reports the charset.
 - A new field of ``type: unknown`` with a column (a database type Directus does not know, such
   as a PostgreSQL enum): Directus stores its ``meta`` and makes no column, so it stays a
   difference after every push.
@@ -236,6 +234,96 @@ def case_problem(changes: ChangeSet, desired: Mapping[str, Any], vendor: str | N
     return (
         f"{len(found)} set(s) of fields differ only in case, which {vendor} on '{target}' takes for one column "
         f"({listed(found)}): Directus would stop the apply (duplicate column name)"
+    )
+
+
+# ------------------------------------------------------------------ row size on MySQL/MariaDB
+
+# MySQL and MariaDB hold at most 65,535 bytes in a varchar, and in a row's columns other than
+# TEXT and BLOB; a varchar(n) takes n characters at up to 4 bytes each in utf8mb4 (MySQL 8's
+# default charset), one in latin1. Directus makes string fields varchar(max_length, else 255),
+# hash fields varchar(255) and uuid fields char(36) there. Measured on 9.26.0 and 12.4.1 with
+# MariaDB 10.11 (utf8mb4): varchar(16384) and varchar(65535) fail ("Column length too big ...
+# max = 16383"), so does varchar(16383) beside the integer key and 4 x varchar(5000) ("Row size
+# too large"); 4 x varchar(4000) is made. MySQL/MariaDB have no transactional DDL: the apply
+# stops part-way.
+ROW_BYTES = 65535
+_FIXED_BYTES = {"integer": 4, "bigInteger": 8, "float": 4, "boolean": 1, "date": 3, "time": 3, "timestamp": 4}
+ROW_SIZE_HINT = (
+    "lower schema.max_length of those string fields (at most 16,383 characters each in utf8mb4, and 65,535 "
+    "bytes in a row), or make long ones type text"
+)
+
+
+def _row_bytes(entries: Iterable[Mapping[str, Any]], per_character: int) -> tuple[int, int]:
+    """The fewest bytes a row of these columns takes at ``per_character`` bytes per character, and
+    the most characters one varchar of them holds (TEXT and BLOB columns count nothing)."""
+    total = widest = 0
+    for entry in entries:
+        schema = entry.get("schema")
+        if not isinstance(schema, dict):
+            continue  # no column
+        kind = entry.get("type")
+        if kind in ("string", "hash"):
+            length = schema.get("max_length") if kind == "string" else None
+            characters = length if isinstance(length, int) and not isinstance(length, bool) and length > 0 else 255
+            widest = max(widest, characters)
+            size = characters * per_character
+            total += size + (1 if size <= 255 else 2)
+        elif kind == "uuid":
+            total += 36 * per_character
+        else:
+            total += _FIXED_BYTES.get(str(kind), 0)
+    return total, widest
+
+
+def row_size(changes: ChangeSet, desired: Mapping[str, Any], vendor: str | None, per_character: int) -> dict[str, str]:
+    """The tables ``changes`` make or alter whose columns, at ``per_character`` bytes per
+    character, would be over what MySQL/MariaDB hold in a varchar or a row: why, by table."""
+    if vendor != "mysql":
+        return {}
+    touched = _created_collections(changes) | {
+        c.collection
+        for c in changes
+        if c.kind == "field"
+        and (c.action == "create" or any(p.path in ("type", "schema.max_length") for p in c.properties))
+    }
+    columns: dict[str, list[Mapping[str, Any]]] = {}
+    for entry in desired.get("fields") or ():
+        if entry.get("collection") in touched:
+            columns.setdefault(str(entry.get("collection")), []).append(entry)
+    found = {}
+    for collection, entries in columns.items():
+        total, widest = _row_bytes(entries, per_character)
+        if widest * per_character + 2 > ROW_BYTES:  # (a long varchar's length takes 2 bytes)
+            found[collection] = f"{collection} (a varchar of {widest:,} characters)"
+        elif total > ROW_BYTES:
+            found[collection] = f"{collection} (at least {total:,} bytes a row)"
+    return found
+
+
+def row_size_problem(changes: ChangeSet, desired: Mapping[str, Any], vendor: str | None, target: str) -> str | None:
+    """Tables no MySQL/MariaDB charset can hold (one byte a character)."""
+    found = list(row_size(changes, desired, vendor, 1).values())
+    if not found:
+        return None
+    return (
+        f"{len(found)} table(s) would be over the {ROW_BYTES:,} bytes MySQL/MariaDB hold in a varchar or a row on "
+        f"'{target}', in any charset ({listed(found)}): Directus would stop the apply part-way"
+    )
+
+
+def row_size_note(changes: ChangeSet, desired: Mapping[str, Any], vendor: str | None) -> str | None:
+    """Tables a utf8mb4 charset cannot hold, that a single-byte one can (no endpoint says which
+    the target's tables have)."""
+    certain = row_size(changes, desired, vendor, 1)
+    found = [why for table, why in row_size(changes, desired, vendor, 4).items() if table not in certain]
+    if not found:
+        return None
+    return (
+        f"{len(found)} table(s) would be over the {ROW_BYTES:,} bytes MySQL/MariaDB hold in a varchar or a row if "
+        f"the target's tables are utf8mb4, MySQL 8's default, which Directus does not report ({listed(found)}): "
+        f"there the apply would stop part-way, as MySQL/MariaDB cannot roll back DDL ({ROW_SIZE_HINT})"
     )
 
 

@@ -164,7 +164,8 @@ def predicted_refusals(
     """What Directus would refuse or get wrong part-way (engine.predict): required fields
     without a default on tables with rows, names too long for the database, column names
     differing only in case where the database takes them for one, columns of types Directus
-    does not know, extensions the target lacks (unless ``allow_missing_extensions``)."""
+    does not know, tables over MySQL/MariaDB's row size, extensions the target lacks (unless
+    ``allow_missing_extensions``)."""
     desired = plan.sent or plan.source.snapshot
     vendor, target = plan.target_vendor, plan.target.name
 
@@ -176,6 +177,7 @@ def predicted_refusals(
         (predict.identifier_problem(plan.changes, vendor, target), predict.IDENTIFIER_HINT),
         (predict.unknown_columns_problem(plan.changes, target), predict.UNKNOWN_TYPE_HINT),
         (predict.case_problem(plan.changes, desired, vendor, target), predict.CASE_HINT),
+        (predict.row_size_problem(plan.changes, desired, vendor, target), predict.ROW_SIZE_HINT),
     ]
     if not allow_missing_extensions:
         configured = config_plan.changes if config_plan is not None else None
@@ -192,10 +194,12 @@ def predicted_refusals(
 
 def predicted_notes(plan: planning.Plan) -> list[str]:
     """What may still stop the apply that no endpoint lets the tool check before it."""
-    note = predict.geometry_note(
-        plan.changes, plan.sent or plan.source.snapshot, plan.target_snapshot, plan.target_vendor
+    desired, vendor = plan.sent or plan.source.snapshot, plan.target_vendor
+    notes = (
+        predict.geometry_note(plan.changes, desired, plan.target_snapshot, vendor),
+        predict.row_size_note(plan.changes, desired, vendor),
     )
-    return [note] if note is not None else []
+    return [note for note in notes if note is not None]
 
 
 def as_warning(refusal: GitOpsError) -> str:
