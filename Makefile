@@ -23,7 +23,7 @@ export DIRECTUS_CELLS DIRECTUS_MATRIX_CELLS DIRECTUS_VERSIONS DIRECTUS_DATABASES
 CELL_VERSIONS = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(firstword $(subst :, ,$(cell)))) $(DIRECTUS_VERSIONS) 11.17.4 11.3.5)
 CELL_DATABASES = $(sort $(foreach cell,$(DIRECTUS_MATRIX_CELLS),$(word 2,$(subst :, ,$(cell)))) $(DIRECTUS_DATABASES))
 
-.PHONY: install directus databases test test-fast test-config-kinds test-data test-renames test-downgrades race lint format docs demo schema bench matrix release-check clean
+.PHONY: install directus databases test test-fast test-properties test-config-kinds test-data test-renames test-downgrades race lint format docs demo schema bench matrix release-check clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ format: install
 
 test: lint directus databases  ## the whole suite, real Directus servers included (the CI part of the matrix)
 	$(BIN)/pytest
+
+test-properties: install  ## the property tests (Hypothesis) with new random examples each run; make test draws the same ones every time
+	HYPOTHESIS_PROFILE=explore $(BIN)/pytest -m "not directus" tests/test_canonread.py tests/test_check_streamed.py tests/test_backup_streamed.py tests/test_config_validation.py tests/test_yamlio.py tests/test_client.py
 
 test-config-kinds: directus  ## the configuration kinds' acceptance on 9.26.0, 10.13.4, 11.17.4 and 12.4.1 (make test runs 12.4.1)
 	DIRECTUS_CONFIG_VERSIONS="9.26.0 10.13.4 11.17.4 12.4.1" $(BIN)/pytest tests/test_config_kinds.py

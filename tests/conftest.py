@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import settings
 
 from directus_gitops.cli import main as cli_main
 from tests.directus_harness import ServerPool, cells_under_test, directus_pool
@@ -21,6 +23,13 @@ if TYPE_CHECKING:
     from directus_server import DirectusServer
 
 __all__ = ["directus_pool"]  # the fixture, registered for every test module
+
+# The property tests draw the same examples on every run (derived from each test), so a run of the
+# suite, CI's above all, passes or fails by the code alone. `make test-properties` draws new ones
+# (HYPOTHESIS_PROFILE=explore); a case it finds goes into the test as an @example.
+settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
