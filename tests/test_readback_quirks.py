@@ -608,3 +608,42 @@ def test_a_pulled_string_default_holding_a_quote_reaches_another_server_as_store
         assert theirs["default_value"] == reading  # stored as on dev, read back alike
         planned = project.run("plan", "--env", "prod", "--exit-code")
         assert planned.code == 0, planned.output
+
+
+def test_a_current_time_default_pulled_from_mariadb_reaches_any_database(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """MariaDB reads Directus's `now()` back as `current_timestamp()`, which `pull` writes. Directus writes
+    the current time as a call only for `now()` and `CURRENT_TIMESTAMP` and quotes any other spelling: the
+    pulled file failed on a new MariaDB (500 `Invalid default value`, part-way: no transactional DDL) and
+    on PostgreSQL, and gave SQLite a text default. Sent as `now()` (now-default), it converges on all three,
+    each keeping the current time as the default (before, another database had it left out)."""
+    with contextlib.ExitStack() as servers:
+        dev = servers.enter_context(directus_pool.new_server("12.4.1", vendor="mariadb"))
+        targets = {
+            vendor: servers.enter_context(directus_pool.new_server("12.4.1", vendor=vendor))
+            for vendor in ("mariadb", "sqlite", "postgres")
+        }
+        project.configure(dev=dev.url, **{f"prod_{vendor}": server.url for vendor, server in targets.items()})
+        project.token("dev", dev.token)
+        for vendor, server in targets.items():
+            project.token(f"prod_{vendor}", server.token)
+        demo_model.create_collection(dev.url, dev.token, "inbox")
+        for name, kind in (("seen", "timestamp"), ("made", "dateTime")):
+            demo_model.add_field(dev.url, dev.token, "inbox", name, kind, schema={"default_value": "now()"})
+        assert project.run("pull", "--env", "dev").code == 0
+        pulled = store.load_path(project.schema).snapshot
+        assert find(pulled, "fields", "inbox", "seen")["schema"]["default_value"] == "current_timestamp()"
+        project.git("add", "-A")
+        project.git("commit", "--quiet", "-m", "inbox")
+
+        for vendor, server in targets.items():
+            pushed = project.run("push", "--env", f"prod_{vendor}", "--yes", "--no-backup")
+            assert pushed.code == 0, (vendor, pushed.output)
+            assert "(now-default)" in pushed.output, vendor
+            theirs = demo_model.snapshot(server.url, server.token)
+            for name in ("seen", "made"):
+                default = find(theirs, "fields", "inbox", name)["schema"]["default_value"]
+                assert default in ("CURRENT_TIMESTAMP", "current_timestamp()"), (vendor, name, default)
+            planned = project.run("plan", "--env", f"prod_{vendor}", "--exit-code")
+            assert planned.code == 0, (vendor, planned.output)

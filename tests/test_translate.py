@@ -842,6 +842,51 @@ def test_now_and_current_timestamp_are_one_default() -> None:
     assert {c.name for c in remaining(source, target)} == {"authors.created"}
 
 
+@pytest.mark.parametrize("source_vendor", ["postgres", "sqlite", "mysql"])
+@pytest.mark.parametrize("target_vendor", ["postgres", "sqlite", "mysql"])
+def test_the_current_time_crosses_databases_as_a_call_directus_writes(source_vendor: str, target_vendor: str) -> None:
+    """Directus writes `now()` and `CURRENT_TIMESTAMP` as the current time on every database (9.26.0 and
+    12.4.1 measured), and quotes any other spelling: MariaDB's reading `current_timestamp()` failed on
+    PostgreSQL and MariaDB (500) and became a text default on SQLite. Such a default used to be left out
+    across databases; it is sent as `now()`."""
+    source = on(source_vendor)
+    source["fields"] += [
+        samples.field("authors", "seen", "timestamp", default_value="now()"),
+        samples.field("authors", "made", "dateTime", default_value="current_timestamp()"),
+        samples.field("authors", "day", "date", default_value="CURRENT_TIMESTAMP"),
+    ]
+    for mariadb in (None, True) if target_vendor == "mysql" else (None,):
+        translation = translate.translate(source, on(target_vendor), target_mariadb=mariadb)
+        sent = {
+            f["field"]: f["schema"]["default_value"]
+            for f in translation.snapshot["fields"]
+            if f["collection"] == "authors"
+        }
+        assert sent["seen"] == "now()" and sent["made"] == "now()", (target_vendor, mariadb)
+        assert {n.subject for n in translation.notes if n.rule == "now-default"} == {"authors.made"}
+        # MySQL takes the current time for timestamp and datetime columns only (MariaDB for any).
+        dropped = target_vendor == "mysql" and source_vendor != "mysql" and mariadb is None
+        assert sent["day"] == (None if dropped else "CURRENT_TIMESTAMP"), (target_vendor, mariadb)
+
+
+def test_a_field_the_target_alters_anyway_is_sent_the_current_time_as_a_call() -> None:
+    """MariaDB reads Directus's `now()` back as `current_timestamp()`; taken for the file's `now()`, it would
+    be sent back when the field is altered for another reason, and Directus would quote it (500 on MariaDB,
+    part-way). Then `now()` is sent; with nothing else changed, the target's reading stands."""
+    source, target = on("mysql"), on("mysql")
+    source["fields"].append(samples.field("authors", "seen", "timestamp", default_value="now()"))
+    target["fields"].append(samples.field("authors", "seen", "timestamp", default_value="current_timestamp()"))
+    assert not remaining(source, target, target_mariadb=True)
+    find(source, "fields", "authors", "seen")["schema"]["is_nullable"] = False
+    sent = find(translate.translate(source, target, target_mariadb=True).snapshot, "fields", "authors", "seen")
+    assert sent["schema"]["default_value"] == "now()"
+    # A file pulled from MariaDB holds its reading; sent to a new MariaDB, it is `now()`.
+    pulled = on("mysql")
+    pulled["fields"].append(samples.field("authors", "seen", "timestamp", default_value="current_timestamp()"))
+    made = find(translate.translate(pulled, on("mysql"), target_mariadb=True).snapshot, "fields", "authors", "seen")
+    assert made["schema"]["default_value"] == "now()"
+
+
 def test_a_mysql_expression_default_is_the_value_it_holds() -> None:
     """MySQL 8 reports a json column's `DEFAULT (_utf8mb4'{}')` as `_utf8mb4\\'{}\\'`, flagged generated
     (a public snapshot file from 11.5.1 MySQL): sent as it was, SQLite and MariaDB stored that text and

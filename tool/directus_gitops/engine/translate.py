@@ -108,10 +108,12 @@ RULES: tuple[Rule, ...] = (
         "`nextval('…')`, `uuid_generate_v4()`) is not sent to another database, where Directus would write it "
         "into `CREATE TABLE` and fail (SQLite answers 500), nor to a PostgreSQL where Directus writes it as a "
         "quoted string (`default 'gen_random_uuid()'`: 500 'invalid input syntax for type uuid' on a uuid "
-        "column, a constant text on another): Directus writes only `now()` and `CURRENT_TIMESTAMP` as calls "
-        "there, and `gen_random_uuid()` from 11.1 on (10.13.4 and 11.0.1 quote it; `uuid_generate_v4()` every "
-        "release). A new field gets no default, and a field the target has keeps its own. Directus fills uuid "
-        "and auto-increment keys itself.",
+        "column, a constant text on another): Directus writes only the current time (`now()`, `CURRENT_TIMESTAMP`, "
+        "`CURRENT_TIMESTAMP(3)`) as calls there, and `gen_random_uuid()` from 11.1 on (10.13.4 and 11.0.1 quote "
+        "it; `uuid_generate_v4()` every release). The current time crosses databases (see now-default), except a "
+        "precision (`CURRENT_TIMESTAMP(3)`: SQLite refuses it) and a date or time field's on MySQL. A new field "
+        "gets no default, and a field the target has keeps its own. Directus fills uuid and auto-increment keys "
+        "itself.",
         "databases differ; target PostgreSQL (`gen_random_uuid()`: before 11.1)",
     ),
     Rule(
@@ -130,8 +132,14 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "now-default",
         "translated",
-        "`now()` and `CURRENT_TIMESTAMP` are one column default: Directus writes either as the database's current "
-        "time (PostgreSQL reads a `now()` Directus made back as `CURRENT_TIMESTAMP`), so one is taken for the other.",
+        "`now()`, `CURRENT_TIMESTAMP` and `current_timestamp()` are one column default, the database's current "
+        "time: SQLite and PostgreSQL read a `now()` Directus made back as `CURRENT_TIMESTAMP`, MariaDB as "
+        "`current_timestamp()`, so one is taken for the other. Directus writes the current time as a call only "
+        "when given `now()` (any case) or `CURRENT_TIMESTAMP`, and quotes any other spelling (`current_timestamp()` "
+        "from a MariaDB file: 500 on PostgreSQL and MariaDB, a text default on SQLite), so a new field, or one "
+        "the target alters anyway, is sent `now()`. Directus writes it on every database, so it crosses "
+        "databases; MySQL takes it for timestamp and datetime columns only (MariaDB for date and time too), so "
+        "a date or time field's is left out on a MySQL target from another database (function-defaults).",
         "any target",
     ),
     Rule(
@@ -1053,6 +1061,14 @@ _RAW_DEFAULT_FUNCTIONS_SINCE = (11, 1, 0)
 
 def _default_not_written(entry: Mapping[str, Any], origins: _Origins) -> bool:
     """Whether Directus cannot write the field's function default on the target: see the rule."""
+    schema = entry.get("schema")
+    if isinstance(schema, dict) and _is_now(schema.get("default_value")):  # (now-default sends it)
+        return (
+            origins.vendors_differ
+            and origins.target_vendor == "mysql"
+            and origins.target_mariadb is not True
+            and entry.get("type") not in _NOW_COLUMNS_ON_MYSQL
+        )
     if not _function_default(entry):
         return False
     if origins.vendors_differ:
@@ -1063,7 +1079,7 @@ def _default_not_written(entry: Mapping[str, Any], origins: _Origins) -> bool:
         return False  # on the same SQLite or MySQL: not measured, so sent as it is
     if schema.get("has_auto_increment"):
         return False  # Directus makes a serial, which reads back its own sequence's nextval()
-    if _is_now(value) or ("CURRENT_TIMESTAMP(" in value and value.endswith(")")):
+    if "CURRENT_TIMESTAMP(" in value and value.endswith(")"):
         return False
     if value in _RAW_DEFAULT_FUNCTIONS:
         return origins.target_release is not None and origins.target_release < _RAW_DEFAULT_FUNCTIONS_SINCE
@@ -1147,6 +1163,13 @@ def _default_readback(run: _Run, target: Mapping[str, Any], origins: _Origins) -
             and _without_default(schema) == _without_default(other_schema)
         ):
             item.take("doubled-quote-default", "schema", "default_value", theirs_value)
+        elif (
+            _is_now(value)
+            and not _written_as_now(value)
+            and (other is None or _without_default(schema) != _without_default(other_schema))
+        ):
+            # A new field, or one the target alters anyway (Directus writes its default again).
+            item.take("now-default", "schema", "default_value", "now()")
         fields.append(item.data)
     run.snapshot["fields"] = fields
 
@@ -1199,12 +1222,23 @@ def _without_default(schema: Any) -> Any:
     return {k: v for k, v in schema.items() if k != "default_value"} if isinstance(schema, dict) else schema
 
 
-# The database's current time, as Directus writes it (knex.fn.now()) and as databases read it back.
-_NOW = frozenset({"now()", "current_timestamp"})
+# The database's current time, as Directus writes it (knex.fn.now()) and as databases read it back
+# (SQLite and PostgreSQL `CURRENT_TIMESTAMP`, MariaDB `current_timestamp()`: 9.26.0 and 12.4.1 measured).
+_NOW = frozenset({"now()", "current_timestamp", "current_timestamp()"})
+# MySQL takes the current time as the default of a timestamp or datetime column only (its
+# documentation; MariaDB 10.11 takes it for date and time too: measured).
+_NOW_COLUMNS_ON_MYSQL = frozenset({"timestamp", "dateTime"})
 
 
 def _is_now(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower() in _NOW
+
+
+def _written_as_now(value: str) -> bool:
+    """Whether Directus writes ``value`` as the current time, not as a quoted string: for `now()` in
+    any case and `CURRENT_TIMESTAMP` only (its fields service; `current_timestamp()`, MariaDB's
+    reading, is quoted: 500 on PostgreSQL and MariaDB, a text default on SQLite, 12.4.1 measured)."""
+    return value.strip().lower() == "now()" or value.strip() == "CURRENT_TIMESTAMP"
 
 
 def _default_keys(run: _Run, target: Mapping[str, Any]) -> None:
