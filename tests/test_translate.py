@@ -887,6 +887,65 @@ def test_a_field_the_target_alters_anyway_is_sent_the_current_time_as_a_call() -
     assert made["schema"]["default_value"] == "now()"
 
 
+def test_a_json_default_read_back_as_its_text_is_the_files() -> None:
+    """Directus 9.26.0 on MariaDB reads a json default `{a: 1}` back as the text `{"a":1}` (exit 4 on every
+    push from a SQLite or PostgreSQL file); the text of the file's value is that value."""
+    source, target = on("postgres", directus="9.26.0"), on("mysql", directus="9.26.0")
+    source["fields"].append(samples.field("authors", "prefs", "json", default_value={"a": 1}))
+    target["fields"].append(samples.field("authors", "prefs", "json", default_value='{"a":1}'))
+    translation = translate.translate(source, target)
+    assert not changes.compare(target, translation.snapshot)
+    assert [(n.rule, n.subject) for n in translation.notes if n.rule == "json-default-parsed"] == [
+        ("json-default-parsed", "authors.prefs")
+    ]
+    # Another value is a difference; so is the text of another one.
+    for theirs in ('{"a":2}', "not json", None):
+        find(target, "fields", "authors", "prefs")["schema"]["default_value"] = theirs
+        assert {c.name for c in remaining(source, target)} == {"authors.prefs"}, theirs
+    # A field the target alters anyway is sent the file's value.
+    find(target, "fields", "authors", "prefs")["schema"].update(default_value='{"a":1}', is_nullable=False)
+    sent = find(translate.translate(source, target).snapshot, "fields", "authors", "prefs")
+    assert sent["schema"]["default_value"] == {"a": 1}
+
+
+def test_a_text_default_is_not_sent_to_mysql_where_directus_never_writes_it() -> None:
+    """knex leaves out a TEXT column's default on MySQL/MariaDB (knex/knex#2649): a text field's, and a csv
+    field's from 10.7 (a TEXT column there), read back null on 12.4.1 MariaDB, exit 4 on every push."""
+    source = on("sqlite")
+    source["fields"] += [
+        samples.field("authors", "bio", "text", default_value="long text"),
+        samples.field("authors", "tags", "csv", default_value="a,b"),
+        samples.field("authors", "code", default_value="abc"),
+        samples.field("authors", "prefs", "json", default_value={"a": 1}),
+    ]
+    added = {"bio", "tags", "code", "prefs"}
+
+    def sent(target: dict[str, Any]) -> dict[str, Any]:
+        translation = translate.translate(source, target)
+        authors = [f for f in translation.snapshot["fields"] if f["collection"] == "authors" and f["field"] in added]
+        return {f["field"]: f["schema"]["default_value"] for f in authors} | {
+            "noted": {n.subject for n in translation.notes if n.rule == "mysql-text-default"}
+        }
+
+    assert sent(on("mysql")) == {
+        "bio": None,
+        "tags": None,
+        "code": "abc",
+        "prefs": {"a": 1},
+        "noted": {"authors.bio", "authors.tags"},
+    }
+    # A csv field is a varchar(255) up to 10.6, whose default is written.
+    older = sent(on("mysql", directus="10.6.4"))
+    assert (older["bio"], older["tags"], older["noted"]) == (None, "a,b", {"authors.bio"})
+    # Other databases write it.
+    for vendor in ("sqlite", "postgres"):
+        assert sent(on(vendor))["noted"] == set()
+    # A field the target has keeps its own (null there): no change.
+    target = on("mysql")
+    target["fields"].append(samples.field("authors", "bio", "text", default_value=None))
+    assert "authors.bio" not in {c.name for c in remaining(source, target)}
+
+
 def test_a_mysql_expression_default_is_the_value_it_holds() -> None:
     """MySQL 8 reports a json column's `DEFAULT (_utf8mb4'{}')` as `_utf8mb4\\'{}\\'`, flagged generated
     (a public snapshot file from 11.5.1 MySQL): sent as it was, SQLite and MariaDB stored that text and

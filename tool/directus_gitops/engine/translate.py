@@ -117,6 +117,16 @@ RULES: tuple[Rule, ...] = (
         "databases differ; target PostgreSQL (`gen_random_uuid()`: before 11.1)",
     ),
     Rule(
+        "mysql-text-default",
+        "left out",
+        "Directus makes a text field, and a csv field from 10.7, a TEXT column, and on MySQL/MariaDB its query "
+        "builder (knex) leaves out a TEXT or BLOB column's default (knex/knex#2649; MySQL before 8.0.13 refuses "
+        "one): the column gets none, and reads back without one (12.4.1 MariaDB measured: exit 4 on every "
+        "push). So the file's default is not sent there: a new field gets none, a field the target has keeps "
+        "its own. A json field's default is written.",
+        "target MySQL/MariaDB",
+    ),
+    Rule(
         "mysql-expression-default",
         "translated",
         "MySQL 8 reports a default written as an expression (`DEFAULT (_utf8mb4'{}')`, the only kind a json or text "
@@ -146,9 +156,10 @@ RULES: tuple[Rule, ...] = (
         "json-default-parsed",
         "translated",
         "Directus reads a json field's column default back as the JSON it holds, on every release and "
-        'database: a default written as the text of a JSON object or array (`"{}"`) is stored as that text '
-        "and reads back as the object (`{}`), so it is compared and sent as the object. A target that reads the "
-        "same string back (its column holds a JSON string) keeps it.",
+        'database but one: a default written as the text of a JSON object or array (`"{}"`) is stored as that '
+        "text and reads back as the object (`{}`), so it is compared and sent as the object. A target that reads "
+        "the same string back (its column holds a JSON string) keeps it. Directus 9.26.0 on MariaDB reads the "
+        "text back as it is (`'{\"a\":1}'` for `{a: 1}`, measured): there that text is taken for the file's value.",
         "json fields the target reads as json",
     ),
     Rule(
@@ -652,6 +663,7 @@ def _system_fields(
 # is varchar(255), a csv varchar(255) (``table.string`` without a length, 10.6.3 and before) or text
 # (10.7.1 on); neither reads the snapshot's max_length.
 _SIZED_TYPES = frozenset({"string"})
+_CSV_TEXT_SINCE = (10, 7, 0)
 _NO_NATIVE_UUID = frozenset({"sqlite", "mysql"})
 _SAME_AS_RESTRICT = frozenset({"RESTRICT", "NO ACTION"})
 
@@ -978,6 +990,8 @@ def _align_field(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any], 
         item.take("json-as-text", None, "type", "text")
     if isinstance(theirs_schema, dict) and _default_not_written(item.data, origins):
         item.take("function-defaults", "schema", "default_value", theirs_schema.get("default_value"))
+    if isinstance(theirs_schema, dict) and _text_default_dropped(item.data, origins):
+        item.take("mysql-text-default", "schema", "default_value", theirs_schema.get("default_value"))
     ours_default = item.data["schema"].get("default_value") if isinstance(item.data.get("schema"), dict) else None
     if isinstance(theirs_schema, dict) and _is_now(theirs_schema.get("default_value")) and _is_now(ours_default):
         item.take("now-default", "schema", "default_value", theirs_schema["default_value"])
@@ -1086,6 +1100,16 @@ def _default_not_written(entry: Mapping[str, Any], origins: _Origins) -> bool:
     return True
 
 
+def _text_default_dropped(entry: Mapping[str, Any], origins: _Origins) -> bool:
+    """Whether the field's default is one the target never writes: see the rule mysql-text-default."""
+    schema = entry.get("schema")
+    if origins.target_vendor != "mysql" or not isinstance(schema, dict) or schema.get("default_value") is None:
+        return False
+    kind = entry.get("type")
+    newer = origins.target_release is None or origins.target_release >= _CSV_TEXT_SINCE
+    return kind == "text" or (kind == "csv" and newer)
+
+
 # A MySQL 8 expression default that is one string literal with a charset introducer.
 _EXPRESSION_LITERAL = re.compile(r"_[A-Za-z0-9]+'((?:[^'\\]|\\.|'')*)'", re.DOTALL)
 
@@ -1139,6 +1163,9 @@ def _default_readback(run: _Run, target: Mapping[str, Any], origins: _Origins) -
     for entry in run.snapshot["fields"] or []:
         schema = entry.get("schema")
         value = schema.get("default_value") if isinstance(schema, dict) else None
+        if isinstance(value, dict | list) and entry.get("type") == "json":
+            fields.append(_json_default_as_text(run, entry, theirs.get(entry_key(entry))))
+            continue
         if not isinstance(value, str):
             fields.append(entry)
             continue
@@ -1182,6 +1209,20 @@ def _default_readback(run: _Run, target: Mapping[str, Any], origins: _Origins) -
 # the others writes, and a push of the file's value would fix. Directus calls both "mysql", so
 # MariaDB doubles only where its server said which it is (DirectusClient.mariadb).
 _DOUBLING_VENDORS = frozenset({"sqlite", "postgres"})
+
+
+def _json_default_as_text(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """``entry``, a json field whose default is a JSON value, with the target's reading when that is
+    the value's text (Directus 9.26.0 on MariaDB): see json-default-parsed."""
+    other_schema = other.get("schema") if other is not None else None
+    theirs = other_schema.get("default_value") if isinstance(other_schema, dict) else None
+    if not isinstance(theirs, str) or _json_text(theirs) != entry["schema"]["default_value"]:
+        return entry
+    if _without_default(entry["schema"]) != _without_default(other_schema):
+        return entry  # altered anyway: Directus writes the default again from the file's value
+    item = _Entry(run, entry)
+    item.take("json-default-parsed", "schema", "default_value", theirs)
+    return item.data
 
 
 def as_stored(snapshot: Snapshot, *, mariadb: bool | None = None) -> Snapshot:
@@ -1338,6 +1379,8 @@ def _new_fields(run: _Run, target: Mapping[str, Any], origins: _Origins) -> None
             entry = _taken(run, entry, "unbounded-varchar", "schema", "max_length", None)
         if _default_not_written(entry, origins):
             entry = _taken(run, entry, "function-defaults", "schema", "default_value", None)
+        if _text_default_dropped(entry, origins):
+            entry = _taken(run, entry, "mysql-text-default", "schema", "default_value", None)
         if origins.target_vendor == "mysql" and origins.target_mariadb is not False and _json_read_as_text(entry, None):
             run.note("json-as-text", _name(entry), "json without cast-json: MariaDB will read it back as text")
         if origins.target_vendor == "sqlite" and _big_increments(entry):
