@@ -11,16 +11,18 @@ those rules explain: every remaining server diff entry belongs to something a ru
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 from collections.abc import Iterator
 from typing import Any
 
+import demo_model
 import httpx
 import pytest
 
 from directus_gitops.engine import translate
-from directus_gitops.files import store
+from directus_gitops.files import store, yamlio
 from directus_gitops.model import changes
 from tests.conftest import Project
 from tests.directus_harness import ServerPool
@@ -324,3 +326,44 @@ def test_a_setting_an_older_release_lacks_is_not_sent(project: Project, directus
         # The target really has no such setting, what the rule relies on.
         read = httpx.get(f"{prod.url}/settings", headers={"Authorization": f"Bearer {prod.token}"}, timeout=60)
         assert "visual_editor_urls" not in read.json()["data"] and "project_name" in read.json()["data"]
+
+
+NO_VENDOR_CELLS = [("sqlite", "postgres"), ("postgres", "postgres")]
+
+
+@pytest.mark.parametrize("cell", NO_VENDOR_CELLS, ids=["sqlite-postgres", "postgres"])
+def test_a_snapshot_without_vendor_is_pushed_without_force(
+    project: Project, directus_pool: ServerPool, cell: tuple[str, str]
+) -> None:
+    """Older 9.x releases wrote no `vendor` (25 of 184 public files), and Directus refuses such a snapshot
+    without force. Its column types name the database (rule vendor-inferred): with the release accepted,
+    the push converges without --force, the plan saying what it read the file as."""
+    made_on, target = cell
+    with (
+        directus_pool.new_server("9.26.0", seeded=True, vendor=made_on) as dev,
+        directus_pool.new_server("9.26.0", vendor=target) as prod,
+    ):
+        snapshot = demo_model.snapshot(dev.url, dev.token)
+        del snapshot["vendor"]
+        snapshot["directus"] = "9.22.4"
+        path = project.root / "model.yaml"
+        path.write_text(yamlio.dump(snapshot))
+        (project.root / "directus-gitops.yaml").write_text(
+            f"environments:\n  prod: {{url: '{prod.url}', accept_releases: ['9.22.*']}}\n"
+        )
+        project.token("prod", prod.token)
+
+        pushed = project.run("push", "--env", "prod", "--yes", "--no-backup", "--from", str(path))
+        assert pushed.code == 0, pushed.output
+        name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[made_on]
+        assert f"the snapshot does not record its database vendor; its column types are {name}'s" in pushed.output
+        planned = project.run("plan", "--env", "prod", "--exit-code", "--from", str(path))
+        assert planned.code == 0, planned.output
+
+        # Types of two databases still need --force, as Directus itself asks.
+        mixed = copy.deepcopy(snapshot)
+        mixed["fields"][0]["schema"]["data_type"] = "int unsigned" if made_on == "postgres" else "character varying"
+        mixed["fields"][1]["schema"]["data_type"] = "character varying" if made_on == "postgres" else "int unsigned"
+        path.write_text(yamlio.dump(mixed))
+        refused = project.run("plan", "--env", "prod", "--from", str(path))
+        assert refused.code == 1 and "does not record its database vendor" in refused.err, refused.output

@@ -142,7 +142,10 @@ def test_directus_before_10_11_makes_every_foreign_key_without_its_on_update() -
     find(target, "relations", "articles", "author")["schema"]["on_update"] = "NO ACTION"
     translation = translate.translate(source, target, target_release="9.26.0")
     assert not changes.compare(target, translation.snapshot)
-    assert [(n.rule, n.subject) for n in translation.notes] == [("on-update-ignored", "articles.author")]
+    assert [(n.rule, n.subject) for n in translation.notes] == [
+        ("vendor-inferred", "vendor"),  # (no column type of one database: the target's)
+        ("on-update-ignored", "articles.author"),
+    ]
     find(source, "relations", "articles", "author")["schema"]["on_update"] = "CASCADE"
     assert not remaining(source, target, target_release="9.26.0")
 
@@ -673,8 +676,54 @@ def test_which_origin_differences_the_rules_carry_across() -> None:
     assert not translate.covered(origins["release"], source, ())
     assert translate.covered(origins["release"], source, ("10.*",))
     assert not translate.covered(origins["release"], source, ("11.*",))
-    [unknown] = translate.compatibility({"directus": "12.4.1"}, {"directus": "12.4.1", "vendor": "sqlite"})
-    assert unknown.kind == "unknown vendor" and not translate.covered(unknown, {"directus": "12.4.1"}, ("*",))
+    # A snapshot without vendor whose column types belong to two databases: --force only.
+    mixed = {"directus": "12.4.1", "fields": [_typed("character varying"), _typed("int unsigned")]}
+    [unknown] = translate.compatibility(mixed, {"directus": "12.4.1", "vendor": "sqlite"})
+    assert unknown.kind == "unknown vendor" and not translate.covered(unknown, mixed, ("*",))
+
+
+def _typed(data_type: str | None) -> dict[str, Any]:
+    return {"collection": "c", "field": f"f{data_type}", "type": "string", "schema": {"data_type": data_type}}
+
+
+@pytest.mark.parametrize(
+    ("types", "read_as"),
+    [
+        (["character varying", "integer", "text"], "postgres"),  # a 9.x PostgreSQL file
+        (["uuid", "timestamp with time zone"], "postgres"),
+        (["varchar", "int unsigned", "timestamp"], "mysql"),  # a 9.x MySQL file
+        (["longtext", "text"], "mysql"),
+        (["varchar", "char", "integer", "datetime", "text"], "sqlite"),  # a 9.x SQLite file
+        (["integer", "text", "boolean"], "target"),  # every database reads these alike
+        ([None, None], "target"),  # a hand-written file without schema details
+        (["varchar", "text"], None),  # SQLite or MySQL: no integer column tells
+        (["character varying", "varchar"], None),  # two databases (a file edited by hand)
+        (["uuid", "tinyint"], None),
+    ],
+)
+def test_a_snapshot_without_vendor_is_read_as_the_database_its_column_types_name(
+    types: list[str | None], read_as: str | None
+) -> None:
+    """Directus refuses a snapshot without `vendor` unless forced (older 9.x wrote none; 25 of 184 public
+    files): its column types tell the database (rule vendor-inferred), and the plan says so."""
+    source = {"directus": "9.22.4", "collections": [], "fields": [_typed(t) for t in types], "relations": []}
+    for target_vendor in ("sqlite", "postgres", "mysql"):
+        target = {"directus": "9.22.4", "vendor": target_vendor}
+        wanted = target_vendor if read_as == "target" else read_as
+        found = translate.inferred_vendor(source, target)
+        assert (found[0] if found else None) == wanted, (types, target_vendor)
+        origins = {o.kind: o for o in translate.compatibility(source, target)}
+        if wanted is None:
+            assert set(origins) == {"unknown vendor"}
+            continue
+        assert "vendor-inferred" in origins and translate.covered(origins["vendor-inferred"], source, ())
+        assert ("vendor" in origins) is (wanted != target_vendor)
+        translation = translate.translate(source, target)
+        assert translation.snapshot["vendor"] == wanted and "vendor" not in source
+        assert [n.subject for n in translation.notes if n.rule == "vendor-inferred"] == ["vendor"]
+    # A snapshot that records its vendor is never inferred.
+    said = {**source, "vendor": "sqlite"}
+    assert "vendor-inferred" not in rules(translate.translate(said, {"directus": "9.22.4", "vendor": "sqlite"}))
 
 
 def test_a_function_default_of_another_database_is_not_sent_and_not_a_difference() -> None:

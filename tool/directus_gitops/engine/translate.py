@@ -117,6 +117,20 @@ RULES: tuple[Rule, ...] = (
         "databases differ; target PostgreSQL (`gen_random_uuid()`: before 11.1)",
     ),
     Rule(
+        "vendor-inferred",
+        "translated",
+        "A snapshot that does not record its database (`vendor`: older 9.x releases wrote none, 9.26.0 does, and "
+        "hand-written files) is read as coming from the database its column types belong to "
+        "(`schema.data_type`): PostgreSQL for `character varying`, `timestamp with time zone`, `uuid` and the "
+        "like; MySQL for `int`, `tinyint`, `longtext`, a bare `timestamp`; SQLite for `varchar`, `char` or "
+        "`datetime` beside `integer`. One that "
+        "names no type of a single database is read as coming from the target's, whose types the rules then "
+        "take where they differ. Directus refuses such a snapshot without force, so it is sent with that "
+        "database as its `vendor`, and the plan names the types. A snapshot naming types of two databases, or "
+        "`varchar` without any integer column (SQLite or MySQL), is still refused without --force.",
+        "the snapshot does not record its database",
+    ),
+    Rule(
         "mysql-text-default",
         "left out",
         "Directus makes a text field, and a csv field from 10.7, a TEXT column, and on MySQL/MariaDB its query "
@@ -454,10 +468,65 @@ def recommended_permissions() -> list[dict[str, Any]]:
 @dataclass(frozen=True)
 class Origin:
     """One way a snapshot's origin differs from its target's, which Directus's own check
-    refuses without force: ``release``, ``vendor`` or ``unknown vendor``."""
+    refuses without force: ``release``, ``vendor``, ``vendor-inferred`` (rule vendor-inferred: no
+    vendor, but column types that tell) or ``unknown vendor``."""
 
     kind: str
     message: str
+
+
+# Column types (schema.data_type, lower case) only one database reports, as Directus reads them
+# (9.26.0 to 12.4.1 measured: SQLite reads a uuid field as char, a timestamp as datetime).
+_POSTGRES_TYPES = frozenset(
+    {
+        "character varying",
+        "character",
+        "timestamp with time zone",
+        "timestamp without time zone",
+        "time with time zone",
+        "time without time zone",
+        "double precision",
+        "jsonb",
+        "uuid",
+        "bytea",
+    }
+)
+_MYSQL_TYPES = frozenset(
+    {"int", "int unsigned", "tinyint", "smallint unsigned", "bigint unsigned", "mediumint", "longtext", "mediumtext"}
+    | {"tinytext", "timestamp", "year", "enum", "set", "longblob", "mediumblob"}
+)
+# SQLite's and MySQL's alike; beside "integer" (MySQL reads "int") they are SQLite's.
+_SQLITE_OR_MYSQL_TYPES = frozenset({"varchar", "char", "datetime"})
+_VENDOR_NAMES = {"postgres": "PostgreSQL", "mysql": "MySQL", "sqlite": "SQLite"}
+
+
+def inferred_vendor(source: Mapping[str, Any], target: Mapping[str, Any]) -> tuple[str, str] | None:
+    """For a snapshot that does not record its database: the one it is read as coming from, and
+    why (rule vendor-inferred); None when its column types belong to two databases, or to SQLite
+    or MySQL alike."""
+    types = set()
+    for entry in source.get("fields") or ():
+        schema = entry.get("schema") if isinstance(entry, dict) else None
+        data_type = schema.get("data_type") if isinstance(schema, dict) else None
+        if isinstance(data_type, str):
+            types.add(data_type.strip().lower())
+    postgres, mysql = sorted(types & _POSTGRES_TYPES), sorted(types & _MYSQL_TYPES)
+    either = sorted(types & _SQLITE_OR_MYSQL_TYPES)
+    if postgres and (mysql or either):
+        return None
+    if postgres or mysql:
+        vendor, named = ("postgres", postgres) if postgres else ("mysql", mysql)
+    elif either and "integer" in types:
+        vendor, named = "sqlite", [*either, "integer"]
+    elif either:
+        return None
+    else:
+        theirs = _vendor(target)
+        if theirs is None:
+            return None
+        return theirs, f"no column type of a single database: read as the target's, {_VENDOR_NAMES.get(theirs, theirs)}"
+    shown = ", ".join(f"`{name}`" for name in named[:3])
+    return vendor, f"its column types are {_VENDOR_NAMES[vendor]}'s ({shown})"
 
 
 def compatibility(source: Mapping[str, Any], target: Mapping[str, Any]) -> list[Origin]:
@@ -471,12 +540,15 @@ def compatibility(source: Mapping[str, Any], target: Mapping[str, Any]) -> list[
                 f"the target reports {target.get('directus')}",
             )
         )
-    if not source.get("vendor"):
+    vendor = source.get("vendor")
+    inferred = inferred_vendor(source, target) if not vendor else None
+    if not vendor and inferred is None:
         problems.append(Origin("unknown vendor", "the snapshot does not record its database vendor"))
-    elif target.get("vendor") and source.get("vendor") != target.get("vendor"):
-        problems.append(
-            Origin("vendor", f"the snapshot comes from {source.get('vendor')}, the target uses {target.get('vendor')}")
-        )
+    elif inferred is not None:
+        vendor = inferred[0]
+        problems.append(Origin("vendor-inferred", f"the snapshot does not record its database vendor; {inferred[1]}"))
+    if vendor and target.get("vendor") and vendor != target.get("vendor"):
+        problems.append(Origin("vendor", f"the snapshot comes from {vendor}, the target uses {target.get('vendor')}"))
     return problems
 
 
@@ -485,7 +557,7 @@ def covered(origin: Origin, source: Mapping[str, Any], accept_releases: Sequence
     another database always (the rules align what databases read back differently); another
     release when the environment accepts the snapshot's (``accept_releases``); a snapshot that
     does not say its database never."""
-    if origin.kind == "vendor":
+    if origin.kind in ("vendor", "vendor-inferred"):
         return True
     if origin.kind == "release":
         return any(fnmatch.fnmatchcase(str(source.get("directus")), pattern) for pattern in accept_releases)
@@ -558,12 +630,15 @@ def translate(
             "take a full snapshot to push it to this target"
         )
     run = _Run(source)
+    if not source.get("vendor") and (inferred := inferred_vendor(source, target)) is not None:
+        run.snapshot["vendor"] = inferred[0]
+        run.note("vendor-inferred", "vendor", inferred[1])
     _collection_schema(run)
     _system_collections(run, target_release or target.get("directus"))
     _system_fields(run, target, system_index_changes=system_index_changes, target_has_field=target_has_field)
     theirs = release(target_release) or release(target.get("directus"))
     origins = _Origins(
-        source_vendor=_vendor(source),
+        source_vendor=_vendor(run.snapshot),
         target_vendor=_vendor(target),
         releases_differ=_releases_differ(source, target, target_release),
         target_sorts_lists=theirs is not None and theirs < _KEEPS_LIST_ORDER_SINCE,
