@@ -6,20 +6,22 @@ folder of snapshot files (``*.yaml``/``*.json``, as ``directus schema snapshot``
 
     python scripts/acceptance.py /path/to/snapshots [--jobs 2] [--only own-major own-db 12.4.1]
 
-Each file is pushed (``push --from FILE --force --yes``) into an empty server of:
+Each file is pushed (``push --from FILE --yes``, the target's ``accept_releases`` naming the
+file's release, as the tool's hint for another release says) into an empty server of:
 
 - **own-major**: the supported release of the file's own major version, on SQLite;
 - **own-db**: the same release on the file's own database (MySQL files on MariaDB);
 - **12.4.1**: Directus 12.4.1 on SQLite.
 
-then planned again (``plan --from FILE --force --exit-code``). A case *converges* when the push
+then planned again (``plan --from FILE --exit-code``). A case *converges* when the push
 exits 0 and the plan is empty; otherwise the table shows the exit code and the tool's one-line
 error, and whether the target was left unchanged. It prints a table and writes Markdown.
 
-A push refused for safety (exit 3, target unchanged) whose hint names an opt-in (``--allow-…``)
-is then pushed again with it into the same server, as a user following the hint would, and
-planned again: those runs are counted apart ("converged after the named opt-in"), never as
-converged.
+A push refused for safety (exit 3, target unchanged) whose hint names an opt-in (``--allow-…``),
+or refused because Directus would not compare the snapshot unforced (exit 1: a snapshot whose
+database cannot be told), whose hint names ``--force``, is then pushed again with it into the same
+server, as a user following the hint would, and planned again: those runs are counted apart
+("converged after the named opt-in"), never as converged.
 
 ``--install-extensions`` takes the refusal's first way out instead, for a push refused because
 the model uses extensions the target lacks: each extension id it names is looked up on the npm
@@ -273,8 +275,12 @@ def run_case(case: Case, path: Path, pool: ServerPool, scratch: Path, install_fr
                 # table spatial_ref_sys is one Directus leaves out by default: DB_EXCLUDE_TABLES).
                 pool.execute_sql(server, "CREATE EXTENSION IF NOT EXISTS postgis")
 
+            claimed = json.dumps(str(load(path).get("directus")))
+
             def configure() -> None:  # again after a restart, which picks another port
-                (project / "directus-gitops.yaml").write_text(f"environments:\n  t: {{url: '{server.url}'}}\n")
+                (project / "directus-gitops.yaml").write_text(
+                    f"environments:\n  t: {{url: '{server.url}', accept_releases: [{claimed}]}}\n"
+                )
 
             configure()
             env = {**os.environ, "DIRECTUS_T_TOKEN": server.token, "NO_COLOR": "1"}
@@ -287,22 +293,25 @@ def run_case(case: Case, path: Path, pool: ServerPool, scratch: Path, install_fr
                 command = [sys.executable, "-m", "directus_gitops", *arguments]
                 return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=900)
 
-            pushed = tool("push", "--from", str(path), "--env", "t", "--yes", "--force", "--no-backup")
+            pushed = tool("push", "--from", str(path), "--env", "t", "--yes", "--no-backup")
             (project / "push.log").write_text(pushed.stdout + pushed.stderr)
             case.push_code = pushed.returncode
             errors = [line for line in pushed.stderr.splitlines() if line.startswith("error:")]
             case.error = errors[-1][7:] if errors else ""
-            if case.push_code == 3:
+            hints = [line for line in pushed.stderr.splitlines() if line.startswith("hint:")]
+            unforced = case.push_code == 1 and "would refuse this snapshot" in case.error
+            if case.push_code == 3 or unforced:
                 case.unchanged = demo_model.snapshot(server.url, server.token) == before
-            planned = tool("plan", "--from", str(path), "--env", "t", "--force", "--exit-code", "--format", "json")
+            planned = tool("plan", "--from", str(path), "--env", "t", "--exit-code", "--format", "json")
             (project / "plan.log").write_text(planned.stdout + planned.stderr)
             case.plan_code = planned.returncode
             if planned.stdout.strip():
                 document = json.loads(planned.stdout)
                 case.left = len(document["changes"])
                 case.rules = [rule["rule"] for rule in document["translation"]]
-            hints = [line for line in pushed.stderr.splitlines() if line.startswith("hint:")]
             case.opt_in = list(dict.fromkeys(OPT_IN.findall("\n".join(hints)))) if case.push_code == 3 else []
+            if unforced and any("--force" in hint for hint in hints):
+                case.opt_in = ["--force"]
             names = missing_extension_names(case.error) if install_from_npm and case.unchanged else []
             if names and (translate.release(case.release) or (0, 0, 0)) < FOLDER_EXTENSIONS_SINCE:
                 reason = f"Directus {case.release} loads extensions otherwise; not done by this script"
@@ -314,21 +323,20 @@ def run_case(case: Case, path: Path, pool: ServerPool, scratch: Path, install_fr
                 server.stop()
                 server.start()
                 configure()
-                pushed = tool("push", "--from", str(path), "--env", "t", "--yes", "--force", "--no-backup")
+                pushed = tool("push", "--from", str(path), "--env", "t", "--yes", "--no-backup")
                 (project / "push-installed.log").write_text(pushed.stdout + pushed.stderr)
                 case.install_push_code = pushed.returncode
-                planned = tool("plan", "--from", str(path), "--env", "t", "--force", "--exit-code")
+                planned = tool("plan", "--from", str(path), "--env", "t", "--exit-code")
                 (project / "plan-installed.log").write_text(planned.stdout + planned.stderr)
                 case.install_plan_code = planned.returncode
             elif case.opt_in and case.unchanged:
-                pushed = tool(
-                    "push", "--from", str(path), "--env", "t", "--yes", "--force", "--no-backup", *case.opt_in
-                )
+                pushed = tool("push", "--from", str(path), "--env", "t", "--yes", "--no-backup", *case.opt_in)
                 (project / "push-opt-in.log").write_text(pushed.stdout + pushed.stderr)
                 case.opt_in_push_code = pushed.returncode
                 errors = [line for line in pushed.stderr.splitlines() if line.startswith("error:")]
                 case.opt_in_error = errors[-1][7:] if errors else ""
-                planned = tool("plan", "--from", str(path), "--env", "t", "--force", "--exit-code")
+                forced = ["--force"] if "--force" in case.opt_in else []
+                planned = tool("plan", "--from", str(path), "--env", "t", "--exit-code", *forced)
                 (project / "plan-opt-in.log").write_text(planned.stdout + planned.stderr)
                 case.opt_in_plan_code = planned.returncode
     except Exception as error:  # a server that does not start is a result too
