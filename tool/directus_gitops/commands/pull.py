@@ -149,8 +149,7 @@ def _run(
             # As `check` validates the files, before anything is written.
             # As the columns store their defaults, not as Directus reads them back.
             pulled = client.snapshot_of(response, untracked_fields=True)
-            mariadb = client.mariadb() if pulled.get("vendor") == "mysql" else None
-            pulled = translate.as_stored(pulled, mariadb=mariadb)
+            pulled = translate.as_stored(pulled, mariadb=client.mariadb(pulled.get("vendor")))
             del response  # its body is decoded: let it go before the files are rendered
             # The configuration kinds directus-gitops.yaml enables (none: schema only).
             configured = (

@@ -100,8 +100,7 @@ def _live(config: Config, name: str, groups: list[str]) -> tuple[Target, status.
                 )
             from directus_gitops.engine import status
 
-            mariadb = client.mariadb() if snapshot.get("vendor") == "mysql" else None
-            return target, status.Live(snapshot, configured, mariadb)
+            return target, status.Live(snapshot, configured, client.mariadb(snapshot.get("vendor")))
     except GitOpsError as exc:
         return exc
 

@@ -216,7 +216,7 @@ def translation_for(
         target_release=target_release,
         system_index_changes=system_index_changes,
         target_has_field=has_field,
-        target_mariadb=client.mariadb() if target_snapshot.get("vendor") == "mysql" else None,
+        target_mariadb=client.mariadb(target_snapshot.get("vendor")),
     )
 
 

@@ -766,8 +766,7 @@ class _Origins:
 
     @property
     def target_doubles_quotes(self) -> bool:
-        """Whether the target reads a string default with its quotes doubled (_DOUBLING_VENDORS)."""
-        return self.target_vendor in _DOUBLING_VENDORS or bool(self.target_mariadb)
+        return _doubles_quotes(self.target_vendor, self.target_mariadb)
 
     @property
     def vendors_differ(self) -> bool:
@@ -1286,6 +1285,12 @@ def _default_readback(run: _Run, target: Mapping[str, Any], origins: _Origins) -
 _DOUBLING_VENDORS = frozenset({"sqlite", "postgres"})
 
 
+def _doubles_quotes(vendor: Any, mariadb: bool | None) -> bool:
+    """Whether a server on ``vendor`` (a "mysql" one MariaDB when ``mariadb``) reads a string
+    default with its quotes doubled."""
+    return vendor in _DOUBLING_VENDORS or (vendor == "mysql" and mariadb is True)
+
+
 def _json_default_as_text(run: _Run, entry: Mapping[str, Any], other: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """``entry``, a json field whose default is a JSON value, with the target's reading when that is
     the value's text (Directus 9.26.0 on MariaDB): see json-default-parsed."""
@@ -1307,9 +1312,7 @@ def as_stored(snapshot: Snapshot, *, mariadb: bool | None = None) -> Snapshot:
     to any server; the reading it was (a default whose every quote is doubled) is the rule's case on
     the server it came from. A MySQL server's readings, and those of a "mysql" server that could not
     say which it is, are written as they are (MySQL 8 reads the value itself)."""
-    vendor = snapshot.get("vendor")
-    doubles = vendor in _DOUBLING_VENDORS or (vendor == "mysql" and mariadb is True)
-    if not doubles or not snapshot.get("fields"):
+    if not _doubles_quotes(snapshot.get("vendor"), mariadb) or not snapshot.get("fields"):
         return snapshot
     fields = []
     for entry in snapshot["fields"]:

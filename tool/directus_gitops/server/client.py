@@ -618,11 +618,14 @@ class DirectusClient:
             raise
         return True
 
-    def mariadb(self) -> bool | None:
+    def mariadb(self, vendor: Any = "mysql") -> bool | None:
         """Whether a target Directus calls ``mysql`` is MariaDB (True) or MySQL (False); None where
-        it cannot say. Directus names both alike, but they read columns differently: MariaDB's
-        ``json`` is a ``longtext`` (and its string defaults are SQL literals, quotes doubled), so
-        Directus's own json column ``directus_fields.options`` tells (9.26.0 to 12.4.1 measured)."""
+        it cannot say, and without asking for another ``vendor`` (its snapshot's). Directus names
+        both alike, but they read columns differently: MariaDB's ``json`` is a ``longtext`` (and its
+        string defaults are SQL literals, quotes doubled), so Directus's own json column
+        ``directus_fields.options`` tells (9.26.0 to 12.4.1 measured)."""
+        if vendor != "mysql":
+            return None
         if self._mariadb is None:
             try:
                 entry = self._data("GET /fields", self._request("GET", "/fields/directus_fields/options"))
