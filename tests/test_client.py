@@ -195,6 +195,28 @@ def test_directus_9_takes_a_large_diff_as_json_and_says_when_it_is_over_its_limi
     assert error.hint is not None and "raise MAX_PAYLOAD_SIZE" in error.hint
 
 
+def test_a_json_body_over_a_lower_limit_goes_again_as_an_upload_where_the_endpoint_takes_one() -> None:
+    limit, sent = 64 * 1024, []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        if request.url.path == "/server/info":
+            return httpx.Response(200, json={"data": {"directus": {"version": "9.26.0"}}})
+        sent.append((request.url.path, multipart(request)))
+        if len(body) > limit and not multipart(request):
+            return directus_error(400, "request entity too large", "INVALID_PAYLOAD")
+        return httpx.Response(200, json={"data": {"hash": "h", "diff": {}}})
+
+    snapshot = {"collections": [], "fields": [], "relations": [], "note": "x" * (2 * limit)}
+    with client_for(handler) as client:
+        client.server_info()
+        assert client.diff(snapshot) is not None  # every release's /schema/diff takes an upload
+        with pytest.raises(ServerError, match="MAX_PAYLOAD_SIZE"):  # 9.x's /schema/apply does not
+            client.apply(Diff("h", {"note": "x" * (2 * limit)}))
+        assert client.json_fits(limit // 2) is True and client.json_fits(2 * limit) is False
+    assert sent[:3] == [("/schema/diff", False), ("/schema/diff", True), ("/schema/apply", False)]
+
+
 @pytest.mark.parametrize("message", ["request entity too large", "Invalid payload. request entity too large."])
 def test_any_json_body_over_the_limit_names_max_payload_size(message: str) -> None:
     # 9.x says express's words; 10.x and later wrap them in "Invalid payload. …".

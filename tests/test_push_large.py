@@ -9,6 +9,7 @@ with the limit named. Directus 12 cuts an upload over IMPORT_MAX_FILE_SIZE off t
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -25,11 +26,11 @@ RELEASE = "9.26.0"
 FIELDS = 12
 
 
-def with_long_notes(snapshot: dict[str, object], note: int) -> dict[str, object]:
-    """``snapshot`` plus one collection of FIELDS text fields, each with a note of ``note`` characters."""
+def with_long_notes(snapshot: dict[str, object], note: int, count: int = FIELDS) -> dict[str, object]:
+    """``snapshot`` plus one collection of ``count`` text fields, each with a note of ``note`` characters."""
     name = "long_notes"
     fields = [synthetic.key_field(name)]
-    fields += [synthetic.field(name, f"field_{n:02d}", "text", "text", None, n + 2) for n in range(FIELDS)]
+    fields += [synthetic.field(name, f"field_{n:02d}", "text", "text", None, n + 2) for n in range(count)]
     for entry in fields[1:]:
         entry["meta"]["note"] = f"{entry['field']}: " + "n" * note
     table = synthetic.collection(name, None)
@@ -60,13 +61,15 @@ def test_a_large_diff_is_applied_on_directus_9_or_refused_whole_with_the_limit_n
         empty = store.load_path(project.schema).snapshot
         limit = 1024 * 1024  # MAX_PAYLOAD_SIZE's default, 1mb
 
-        # Over the server's JSON limit: refused before anything changed, with the way out.
-        commit(project, with_long_notes(empty, limit // FIELDS), "notes too long for one JSON body")
+        # One field over the server's JSON limit on its own: no part can hold it. The target is
+        # asked first (POST /utils/hash/generate, which changes nothing), so the push is refused
+        # before anything changed, with the way out.
+        commit(project, with_long_notes(empty, limit + 1024, count=1), "a note too long for one JSON body")
         refused = project.run("push", "--env", "prod", "--yes")
         assert refused.code == 1, refused.output
         assert "over the target's MAX_PAYLOAD_SIZE" in refused.err and "only as JSON" in refused.err
-        assert "nothing reached the target" in refused.err and "raise MAX_PAYLOAD_SIZE" in refused.err
-        assert '"hash" is required' not in refused.err
+        assert "cannot be cut smaller" in refused.err and "raise MAX_PAYLOAD_SIZE" in refused.err
+        assert "nothing reached the target" in refused.err and '"hash" is required' not in refused.err
         assert project.run("pull", "--env", "prod").code == 0
         assert store.load_path(project.schema).snapshot["collections"] == empty["collections"]
 
@@ -103,3 +106,61 @@ def test_an_upload_over_import_max_file_size_is_refused_whole_with_the_limit_nam
         assert "hint: raise IMPORT_MAX_FILE_SIZE" in refused.err and "Traceback" not in refused.output
         assert project.run("pull", "--env", "prod").code == 0
         assert store.load_path(project.schema).snapshot["collections"] == empty["collections"]
+
+
+def in_release(snapshot: dict[str, Any], release: str, vendor: object) -> dict[str, object]:
+    """The generated ``snapshot`` as a ``release`` server on ``vendor`` would write it: no
+    property it lacks, a key on each many-to-one field, and no decimal or timestamp fields
+    (which this generator writes as 12.x on SQLite does, not as 9.x: those have tests of their
+    own in test_readback_quirks.py)."""
+    result = {**snapshot, "directus": release, "vendor": vendor}
+    for entry in result["fields"]:
+        if entry["type"] in ("decimal", "timestamp"):
+            integer = synthetic.field(entry["collection"], entry["field"], "integer", "integer", None, 1)
+            entry.update(type="integer", schema=integer["schema"])
+    fields = {(f["collection"], f["field"]): f for f in result["fields"]}
+    for relation in result["relations"]:
+        schema = fields[relation["collection"], relation["field"]]["schema"]
+        schema.update(foreign_key_table=relation["related_collection"], foreign_key_column="id")
+    result.pop("systemFields", None)  # (11.17 and later)
+    for prop in translate.unknown_to(release):
+        for entry in result.get(prop.entries, []):  # type: ignore[attr-defined]
+            (entry.get(prop.section) or {}).pop(prop.key, None)
+    return result
+
+
+@pytest.mark.parametrize("vendor", ["sqlite", "postgres", "mariadb"])
+def test_a_diff_over_max_payload_size_is_applied_in_parts_and_removed_in_parts(
+    project: Project, directus_pool: ServerPool, vendor: str
+) -> None:
+    # 60 collections in 5 folders, 10 fields each, every third with a relation: about 0.6 MB of
+    # diff to create, and as much to remove, against a MAX_PAYLOAD_SIZE of 128kb. The model is
+    # SQLite's, pushed to each database as from development.
+    with directus_pool.new_server(RELEASE, vendor=vendor, max_payload_size="128kb") as prod:
+        project.configure(prod=prod.url)
+        project.token("prod", prod.token)
+        assert project.run("pull", "--env", "prod", "--commit").code == 0
+        empty = store.load_path(project.schema).snapshot
+        generated = synthetic.model(collections=60, fields=10)
+        assert not empty["collections"]  # (a new server: the model is all there is)
+        model = in_release(generated, RELEASE, "sqlite")  # made on SQLite, as in development
+        assert len(json.dumps(generated)) > 4 * 128 * 1024
+        commit(project, model, "60 collections")
+        pushed = project.run("push", "--env", "prod", "--yes")
+        assert pushed.code == 0, pushed.output
+        assert "for its MAX_PAYLOAD_SIZE: applying it in" in pushed.err and "part 1 of " in pushed.err
+        assert project.run("plan", "--env", "prod", "--exit-code").code == 0
+        assert project.run("pull", "--env", "prod").code == 0
+        pulled = store.load_path(project.schema).snapshot
+        assert {c["collection"] for c in pulled["collections"]} == {c["collection"] for c in generated["collections"]}
+        assert len(pulled["relations"]) == len(generated["relations"])
+
+        # Most fields removed again, the many-to-one ones with their relations: each deletion
+        # carries the field it removes, as large a diff again. (A removed collection's entry
+        # alone removes its fields: that diff is small.)
+        kept = [f for f in model["fields"] if f["field"] in ("id", "field_01")]  # type: ignore[attr-defined]
+        commit(project, {**model, "fields": kept, "relations": []}, "remove most fields")
+        removed = project.run("push", "--env", "prod", "--yes", "--allow-data-loss")
+        assert removed.code == 0, removed.output
+        assert "applying it in" in removed.err
+        assert project.run("plan", "--env", "prod", "--exit-code").code == 0

@@ -132,6 +132,10 @@ class StaleHashError(ServerError):
     exit_code = ExitCode.REFUSED
 
 
+class PayloadTooLargeError(ServerError):
+    """A JSON body over the target's MAX_PAYLOAD_SIZE, refused whole before the endpoint ran."""
+
+
 class RefusedError(GitOpsError):
     """The tool refuses to go on for safety; nothing was changed."""
 

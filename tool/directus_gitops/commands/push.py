@@ -255,7 +255,7 @@ def run(
             console.info(f"Applying {plan.changes.summary()} to '{target.name}' …")
             try:
                 with console.progress(f"Applying {plan.changes.summary()} to '{target.name}'"):
-                    pushing.apply_schema(client, plan)
+                    pushing.apply_schema(client, plan, say=console.info)
             except ServerError as exc:
                 if exc.exit_code == ExitCode.REFUSED:  # a stale hash: nothing was applied
                     raise

@@ -437,21 +437,30 @@ def extensions_problem(
 # ------------------------------------------------------------------ geometry
 
 
-def geometry_note(
+def geometry_fields(
     changes: ChangeSet, desired: Mapping[str, Any], current: Mapping[str, Any], vendor: str | None
-) -> str | None:
-    """What to know before geometry fields reach a PostgreSQL that may lack PostGIS (no endpoint
-    tells): None unless the target is PostgreSQL and holds no geometry field already."""
+) -> list[str]:
+    """The new geometry fields (``collection.field``) that reach a PostgreSQL which may lack
+    PostGIS (no endpoint tells): none unless the target is PostgreSQL and holds no geometry
+    field already."""
     if vendor not in ("postgres", "postgresql"):
-        return None
+        return []
     if any(str(f.get("type") or "").startswith("geometry") for f in current.get("fields") or ()):
-        return None  # its database has geometry columns, so it has PostGIS
+        return []  # its database has geometry columns, so it has PostGIS
     fields, field = [], _fields(desired)
     for change in changes:
         if change.kind == "field" and change.action == "create":
             entry = change.entry or field(change.collection, change.field)
             if str(entry.get("type") or "").startswith("geometry"):
                 fields.append(change.name)
+    return fields
+
+
+def geometry_note(
+    changes: ChangeSet, desired: Mapping[str, Any], current: Mapping[str, Any], vendor: str | None
+) -> str | None:
+    """What to know before :func:`geometry_fields` reach the target."""
+    fields = geometry_fields(changes, desired, current, vendor)
     if not fields:
         return None
     return (

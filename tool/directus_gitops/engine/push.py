@@ -9,15 +9,22 @@ verify. Nothing is written when any step before the backup fails.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from directus_gitops.base.console import Console
-from directus_gitops.base.errors import GitOpsError, PartialApplyError, RefusedError, ServerError, StaleHashError
+from directus_gitops.base.errors import (
+    GitOpsError,
+    PartialApplyError,
+    PayloadTooLargeError,
+    RefusedError,
+    ServerError,
+    StaleHashError,
+)
+from directus_gitops.engine import parts, predict, preflight, translate
 from directus_gitops.engine import plan as planning
-from directus_gitops.engine import predict, preflight, translate
 from directus_gitops.engine.backup import Staged, of_snapshot
 from directus_gitops.files import snapshot as snap
 from directus_gitops.model import changes, renames
@@ -208,17 +215,102 @@ def as_warning(refusal: GitOpsError) -> str:
     return said if said.startswith("a push would") else f"a push would stop: {said}"
 
 
-def apply_schema(client: DirectusClient, plan: planning.Plan) -> None:
-    """Send the plan's diff with its hash: a target changed since the plan refuses it whole."""
+def apply_schema(client: DirectusClient, plan: planning.Plan, say: Callable[[str], None] | None = None) -> None:
+    """Send the plan's diff with its hash: a target changed since the plan refuses it whole.
+    A diff the target refuses for its size goes in parts (:func:`apply_in_parts`)."""
     assert plan.diff is not None
     client.knows_release(plan.target_version)  # (the body /schema/apply takes depends on it)
+    whole = translate.diff_for_apply(plan.diff.diff, plan.target_snapshot)
     try:
-        client.apply(Diff(plan.diff.hash, translate.diff_for_apply(plan.diff.diff, plan.target_snapshot)))
+        client.apply(Diff(plan.diff.hash, whole))
     except StaleHashError as exc:
-        raise StaleHashError(
-            f"'{plan.target.name}' changed after this plan was made, so nothing was applied ({exc.message})",
-            hint="run plan or push again to diff against the target as it is now",
-        ) from None
+        raise _stale(plan, exc) from None
+    except PayloadTooLargeError as exc:
+        apply_in_parts(client, plan, whole, exc, say or (lambda _: None))
+
+
+def _stale(plan: planning.Plan, exc: StaleHashError) -> StaleHashError:
+    return StaleHashError(
+        f"'{plan.target.name}' changed after this plan was made, so nothing was applied ({exc.message})",
+        hint="run plan or push again to diff against the target as it is now",
+    )
+
+
+# The largest part sent first: half of Directus's default MAX_PAYLOAD_SIZE (1mb); a part the
+# target still refuses is cut in halves again (its limit was set lower).
+PART_BUDGET = 512 * 1024
+
+
+def apply_in_parts(
+    client: DirectusClient,
+    plan: planning.Plan,
+    whole: Mapping[str, Any],
+    refused: PayloadTooLargeError,
+    say: Callable[[str], None],
+) -> None:
+    """Apply ``whole``, refused for its size, as consecutive parts (engine.parts), each under
+    the target's hash as it is then: the plan's for the first, a new diff's for the next ones.
+    A failure after the first part leaves the earlier ones applied (an error the push reports
+    as partial, with the backup); nothing is applied when no part fits."""
+    assert plan.diff is not None
+    desired = plan.sent or plan.source.snapshot
+    risky = predict.geometry_fields(plan.changes, desired, plan.target_snapshot, plan.target_vendor)
+    pending = parts.units(whole, first=set(risky))
+    total = sum(unit.size for unit in pending)
+    # What no part can make smaller must fit, or nothing is applied: the target is asked first.
+    largest = max(piece.size for unit in pending for piece in parts.cut(unit)) + parts.OVERHEAD
+    if client.json_fits(largest) is False:
+        raise PayloadTooLargeError(
+            f"{refused.message}; a part that cannot be cut smaller ({largest / 1024:.0f} KB) is over it too",
+            hint=refused.hint,
+        )
+    budget = min(PART_BUDGET, total // 2 + parts.OVERHEAD)
+    guard: str | None = plan.diff.hash
+    done, told = 0, 0
+    name = plan.target.name
+    while pending:
+        grouped = parts.pack(pending, budget)
+        count = done + len(grouped)
+        if count != told:
+            say(
+                f"'{name}' refuses the diff's {total / (1024 * 1024):.1f} MB of JSON for its MAX_PAYLOAD_SIZE: "
+                f"applying it in {count} parts, each checked against the target's hash"
+                if not told
+                else f"'{name}' refuses a part of {budget // 1024} KB too: {count} parts in all"
+            )
+            told = count
+        part = parts.joined(grouped[0])
+        if guard is None:  # (the target changed with the last part: ask for its hash now)
+            fresh = client.diff(plan.sent or plan.source.snapshot, force=plan.forced)
+            if fresh is None:  # nothing left to apply
+                return
+            guard = fresh.hash
+        try:
+            client.apply(Diff(guard, part.diff(whole)))
+        except PayloadTooLargeError as exc:
+            if len(grouped[0]) > 1:
+                budget //= 2
+                continue
+            smaller = parts.cut(grouped[0][0])
+            if len(smaller) > 1:
+                pending = [*smaller, *pending[1:]]
+                continue
+            reason = f"a part that cannot be cut smaller is over it too ({exc.message})"
+            if not done:
+                raise PayloadTooLargeError(f"{refused.message}; {reason}", hint=refused.hint) from None
+            raise ServerError(f"after {done} of {count} parts: {reason}", hint=refused.hint) from None
+        except StaleHashError as exc:
+            if not done:
+                raise _stale(plan, exc) from None
+            raise ServerError(f"'{name}' changed between part {done} and part {done + 1}: {exc.message}") from None
+        except ServerError as exc:
+            if done:
+                exc.message = f"part {done + 1} of {count}: {exc.message}"
+            raise
+        done += 1
+        pending = pending[len(grouped[0]) :]
+        guard = None
+        say(f"  part {done} of {count} applied: {changes.from_server(part.diff(whole)).summary()}")
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from directus_gitops import __version__
 from directus_gitops.base.console import one_line
-from directus_gitops.base.errors import ServerError, StaleHashError
+from directus_gitops.base.errors import PayloadTooLargeError, ServerError, StaleHashError
 from directus_gitops.files import snapshot as snap
 from directus_gitops.model import system
 
@@ -135,6 +135,7 @@ class _Call:
     params: Mapping[str, str] | None
     body: Any
     consume: Callable[[httpx.Response], None] | None
+    upload: bool = False  # send the body as a multipart upload whatever its size
 
 
 class DirectusClient:
@@ -206,6 +207,17 @@ class DirectusClient:
         ``consume``, a successful answer's body is not read into the response: ``consume``
         reads it as it arrives (``iter_bytes``), under the same deadline, each try anew."""
         call = _Call(method, path, params, body, consume)
+        try:
+            return self._tried(call, retry=retry)
+        except PayloadTooLargeError:
+            # A JSON body under MULTIPART_THRESHOLD, over a MAX_PAYLOAD_SIZE set lower than it:
+            # an endpoint that takes an upload takes it that way (refused before it ran).
+            if body is None or not self.uploads(path):
+                raise
+            return self._tried(replace(call, upload=True), retry=retry)
+
+    def _tried(self, call: _Call, *, retry: bool) -> httpx.Response:
+        method, path = call.method, call.path
         start = time.monotonic()
         for delay in (*RETRY_DELAYS, None) if retry else (None,):
             try:
@@ -257,7 +269,7 @@ class DirectusClient:
         kwargs: dict[str, Any] = {"params": call.params}
         if body is not None:
             encoded = json_body(body)
-            if encoded.size > MULTIPART_THRESHOLD and self.uploads(path):
+            if call.upload or (encoded.size > MULTIPART_THRESHOLD and self.uploads(path)):
                 kwargs["files"] = {"file": ("snapshot.json", encoded, "application/json")}
             else:
                 kwargs["content"] = encoded.getvalue()
@@ -370,14 +382,14 @@ class DirectusClient:
         detail = f": {message}" if message else ""
         return ServerError(f"{where} failed ({status}){detail}", hint=known_cause(message), status=status, code=code)
 
-    def _too_large(self, where: str, path: str, response: httpx.Response) -> ServerError:
+    def _too_large(self, where: str, path: str, response: httpx.Response) -> PayloadTooLargeError:
         """A JSON body over the target's MAX_PAYLOAD_SIZE: refused whole, before the endpoint saw it."""
         size = _sent_size(response, "the JSON body", " of JSON")
         only_json = ""
         if path in UPLOADS_SINCE and self.release is not None and not self.uploads(path):
             release = ".".join(map(str, self.release))
             only_json = f"; Directus {release} takes {path} only as JSON (multipart from {UPLOADS_SINCE[path][0]}.0)"
-        return ServerError(
+        return PayloadTooLargeError(
             f"{where}: {size} is over the target's MAX_PAYLOAD_SIZE (1mb by default){only_json}",
             hint="raise MAX_PAYLOAD_SIZE in the target's environment (e.g. MAX_PAYLOAD_SIZE=10mb) and restart it",
             status=response.status_code,
@@ -616,6 +628,19 @@ class DirectusClient:
             if exc.status in (403, 404):  # 12.x answers 403 for what does not exist
                 return False
             raise
+        return True
+
+    def json_fits(self, size: int) -> bool | None:
+        """Whether the target takes a JSON body of ``size`` bytes (its MAX_PAYLOAD_SIZE holds
+        for every endpoint): asked of ``POST /utils/hash/generate``, which changes nothing.
+        None when the answer tells neither."""
+        padding = max(size - len(b'{"string":""}'), 1)
+        try:
+            self._request("POST", "/utils/hash/generate", body={"string": "x" * padding})
+        except PayloadTooLargeError:
+            return False
+        except ServerError:
+            return None
         return True
 
     def mariadb(self, vendor: Any = "mysql") -> bool | None:

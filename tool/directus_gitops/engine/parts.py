@@ -1,0 +1,211 @@
+"""A schema diff cut into parts that Directus applies one after another, each as it would the
+whole.
+
+Only for a diff whose JSON body the target refuses for its size (``MAX_PAYLOAD_SIZE``, 1mb by
+default; Directus 9.x takes ``/schema/apply`` only as JSON). Directus applies a diff in one
+order: new collections (a group's members after it, each with every field entry of its own),
+deleted collections (their members, the relations on them and to them), edited collections,
+fields (a deleted field takes its relation along), relations. A part holds whole *units*, the
+entries Directus handles together, in that order:
+
+- a new collection with its new members (``meta.group``) and all their field entries;
+- a deleted collection with its deleted members, their field entries and every relation entry
+  on them or pointing at them;
+- an edited collection;
+- the field entries of one collection that is neither new nor deleted, each deleted field with
+  the relation entries on it;
+- a relation entry; the 11.17+ ``systemFields`` go with the last part.
+
+So each part is a diff Directus could have computed, and runs as the whole would have, in its
+own transaction where the database has them: a failure part-way leaves the earlier parts applied.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from typing import Any
+
+Entry = Mapping[str, Any]
+
+# Bytes around the entries in an apply's body: {"hash":"…","diff":{"collections":[],…}}.
+OVERHEAD = 256
+
+
+@dataclass
+class Unit:
+    """Entries applied together, never split across parts."""
+
+    collections: list[Entry] = field(default_factory=list)
+    fields: list[Entry] = field(default_factory=list)
+    relations: list[Entry] = field(default_factory=list)
+    system_fields: list[Entry] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        entries = (*self.collections, *self.fields, *self.relations, *self.system_fields)
+        return sum(_size(entry) + 1 for entry in entries)
+
+    def add(self, other: Unit) -> None:
+        self.collections += other.collections
+        self.fields += other.fields
+        self.relations += other.relations
+        self.system_fields += other.system_fields
+
+    def diff(self, template: Mapping[str, Any]) -> dict[str, Any]:
+        """This unit as an apply's ``diff``, with ``template``'s other members."""
+        result = {**template, "collections": self.collections, "fields": self.fields, "relations": self.relations}
+        if "systemFields" in template:
+            result["systemFields"] = self.system_fields
+        return result
+
+
+def _size(entry: Entry) -> int:
+    return len(json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _kind(entry: Entry) -> str | None:
+    records = entry.get("diff") or []
+    first = records[0] if records and isinstance(records[0], Mapping) else {}
+    return None if first.get("path") else first.get("kind")
+
+
+def _whole(entry: Entry, side: str) -> Mapping[str, Any]:
+    """The entry's whole value on one side (``rhs``: new, ``lhs``: deleted), else empty."""
+    records = entry.get("diff") or [{}]
+    whole = records[0].get(side) if isinstance(records[0], Mapping) else None
+    return whole if isinstance(whole, Mapping) else {}
+
+
+def _group(entry: Entry, side: str) -> Any:
+    meta = _whole(entry, side).get("meta")
+    return meta.get("group") if isinstance(meta, Mapping) else None
+
+
+def units(diff: Mapping[str, Any], first: AbstractSet[str] = frozenset()) -> list[Unit]:
+    """The diff's entries as units, in the order Directus applies them (see the module). Units
+    that create a field named in ``first`` (``collection.field``: one the apply may fail on)
+    come before the others that create, which depend on none of them: a failure there is in
+    the first part, before anything else is applied."""
+    collections = [c for c in diff.get("collections") or [] if isinstance(c, Mapping)]
+    fields = [f for f in diff.get("fields") or [] if isinstance(f, Mapping)]
+    relations = [r for r in diff.get("relations") or [] if isinstance(r, Mapping)]
+    kind = {c.get("collection"): _kind(c) for c in collections}
+
+    def trees(wanted: str, side: str) -> list[list[Entry]]:
+        """The collections of kind ``wanted``, each group with its members of that kind."""
+        chosen = [c for c in collections if kind[c.get("collection")] == wanted]
+        names = {c.get("collection") for c in chosen}
+        members: dict[Any, list[Entry]] = {}
+        for entry in chosen:
+            parent = _group(entry, side)
+            if parent in names and parent != entry.get("collection"):
+                members.setdefault(parent, []).append(entry)
+        result = []
+        placed: set[Any] = set()
+        for root in chosen:
+            if root.get("collection") in placed or _group(root, side) in names:
+                continue
+            tree, todo = [], [root]
+            while todo:
+                entry = todo.pop(0)
+                if entry.get("collection") in placed:
+                    continue
+                placed.add(entry.get("collection"))
+                tree.append(entry)
+                todo += members.get(entry.get("collection"), [])
+            result.append(tree)
+        # (A cycle of groups has no root: its collections go together.)
+        rest = [c for c in chosen if c.get("collection") not in placed]
+        return result + ([rest] if rest else [])
+
+    taken: set[int] = set()
+
+    def take(entries: Iterable[Entry], names: set[Any], *keys: str) -> list[Entry]:
+        """The entries not taken yet whose ``keys`` name one of ``names``; taken now."""
+        chosen = [e for e in entries if id(e) not in taken and any(e.get(key) in names for key in keys)]
+        taken.update(id(e) for e in chosen)
+        return chosen
+
+    created, deleted = trees("N", "rhs"), trees("D", "lhs")
+    result: list[Unit] = []
+    for tree in created:
+        result.append(Unit(tree, take(fields, {c.get("collection") for c in tree}, "collection")))
+    for tree in deleted:
+        names = {c.get("collection") for c in tree}
+        result.append(
+            Unit(tree, take(fields, names, "collection"), take(relations, names, "collection", "related_collection"))
+        )
+    grouped = {id(c) for tree in (*created, *deleted) for c in tree}
+    result += [Unit([c]) for c in collections if id(c) not in grouped]
+    for entry in fields:
+        if id(entry) in taken:
+            continue
+        taken.add(id(entry))
+        unit = Unit(fields=[entry])
+        if _kind(entry) == "D":  # (the relation on a deleted field goes with it)
+            on_field = [r for r in relations if r.get("collection") == entry.get("collection")]
+            unit.relations = take(on_field, {entry.get("field")}, "field")
+        result.append(unit)
+    result += [Unit(relations=[r]) for r in relations if id(r) not in taken]
+    system = [s for s in diff.get("systemFields") or [] if isinstance(s, Mapping)]
+    if system:
+        result.append(Unit(system_fields=system))
+    if first:
+        result.sort(key=lambda unit: not _creates(unit, first))  # (stable: the rest keep their order)
+    return result
+
+
+def _creates(unit: Unit, names: AbstractSet[str]) -> bool:
+    """Whether ``unit`` creates one of the fields ``names`` (and depends on no other unit)."""
+    independent = all(_kind(c) == "N" for c in unit.collections) and not unit.relations and not unit.system_fields
+    return independent and any(
+        _kind(f) == "N" and f"{f.get('collection')}.{f.get('field')}" in names for f in unit.fields
+    )
+
+
+def pack(pieces: list[Unit], budget: int) -> list[list[Unit]]:
+    """Consecutive units grouped into parts of at most ``budget`` bytes of JSON (a unit larger
+    than that alone is a part of its own)."""
+    parts: list[list[Unit]] = []
+    size = 0
+    for unit in pieces:
+        if not parts or size + unit.size > budget - OVERHEAD:
+            parts.append([])
+            size = 0
+        parts[-1].append(unit)
+        size += unit.size
+    return parts
+
+
+def cut(unit: Unit) -> list[Unit]:
+    """A unit of new collections too large for a part on its own, as smaller units: the
+    collections with their primary keys (Directus makes no table without one), then each other
+    field as a field of a collection that exists by then. Any other unit cannot be cut."""
+    keys = [f for f in unit.fields if _is_key(f)]
+    names = {c.get("collection") for c in unit.collections}
+    new = unit.collections and all(_kind(c) == "N" for c in unit.collections)
+    if not new or len(unit.fields) <= len(keys) or {f.get("collection") for f in keys} != names - _folders(unit):
+        return [unit]
+    head = Unit(unit.collections, keys)
+    return [head, *(Unit(fields=[f]) for f in unit.fields if not _is_key(f))]
+
+
+def _is_key(entry: Entry) -> bool:
+    schema = _whole(entry, "rhs").get("schema")
+    return isinstance(schema, Mapping) and schema.get("is_primary_key") is True
+
+
+def _folders(unit: Unit) -> set[Any]:
+    """The unit's collections without a table (folders: ``schema`` null)."""
+    return {c.get("collection") for c in unit.collections if _whole(c, "rhs").get("schema") is None}
+
+
+def joined(pieces: Iterable[Unit]) -> Unit:
+    """One unit holding the entries of ``pieces``, in their order."""
+    result = Unit()
+    for unit in pieces:
+        result.add(unit)
+    return result
