@@ -258,7 +258,7 @@ def apply_in_parts(
     pending = parts.units(whole, first=set(risky))
     total = sum(unit.size for unit in pending)
     # What no part can make smaller must fit, or nothing is applied: the target is asked first.
-    largest = max(piece.size for unit in pending for piece in parts.cut(unit)) + parts.OVERHEAD
+    largest = max((piece.size for unit in pending for piece in parts.cut(unit)), default=0) + parts.OVERHEAD
     if client.json_fits(largest) is False:
         raise PayloadTooLargeError(
             f"{refused.message}; a part that cannot be cut smaller ({largest / 1024:.0f} KB) is over it too",
@@ -281,7 +281,7 @@ def apply_in_parts(
             told = count
         part = parts.joined(grouped[0])
         if guard is None:  # (the target changed with the last part: ask for its hash now)
-            fresh = client.diff(plan.sent or plan.source.snapshot, force=plan.forced)
+            fresh = client.diff(desired, force=plan.forced)
             if fresh is None:  # nothing left to apply
                 return
             guard = fresh.hash
