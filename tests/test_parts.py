@@ -90,7 +90,7 @@ def test_units_follow_the_order_directus_applies_and_keep_what_it_handles_togeth
 def test_units_that_create_a_field_the_apply_may_fail_on_come_first() -> None:
     diff = mixed_diff()
     diff["fields"].append(new(samples.field("authors", "place", "geometry.Point")))
-    order = [names(u)[0] for u in parts.units(diff, first={"authors.place", "tags.id", "authors.email"})]
+    order = [names(u)[0] for u in parts.units(diff, leading={"authors.place", "tags.id", "authors.email"})]
     assert order[:3] == ["c:tags", "f:authors.email", "f:authors.place"]  # in their own order
     assert order[3:] == [
         "c:shop",
@@ -100,8 +100,19 @@ def test_units_that_create_a_field_the_apply_may_fail_on_come_first() -> None:
         "r:orders.tag",
         "s:directus_activity.timestamp",
     ]
-    unmoved = parts.units(diff, first={"legacy.id", "orders.tag"})  # a deletion, a relation: not moved
+    unmoved = parts.units(diff, leading={"legacy.id", "orders.tag"})  # a deletion, a relation: not moved
     assert names(unmoved[0])[0] == "c:shop"
+
+
+def test_what_the_apply_may_fail_on_comes_first_with_its_new_groups_in_any_diff() -> None:
+    diff = mixed_diff()
+    diff["collections"].insert(0, new(samples.collection("aaa")))
+    diff["fields"].append(new(samples.field("orders", "summary")))
+    ordered = parts.first(diff, {"orders.summary"})
+    assert [c["collection"] for c in ordered["collections"]] == ["shop", "orders", "aaa", "tags", "legacy", "authors"]
+    assert ordered["fields"][0]["field"] == "summary" and len(ordered["fields"]) == len(diff["fields"])
+    assert parts.first(diff, {"authors"})["collections"][0]["collection"] == "authors"  # an existing table too
+    assert parts.first(diff, set()) == diff
 
 
 def test_a_member_listed_before_its_group_still_follows_it() -> None:

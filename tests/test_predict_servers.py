@@ -240,3 +240,48 @@ def test_a_table_over_what_mariadb_holds_in_a_row_is_refused_or_named(
         assert planned.code == 0, planned.output
         assert "if the target's tables are utf8mb4" in planned.output
         assert "tags (a varchar of 16,384 characters)" in planned.output
+
+
+def _new_table(snapshot: dict[str, Any], name: str, length: int) -> dict[str, Any]:
+    """``snapshot`` plus a collection ``name`` made like ``tags`` (its key and ``name`` field, a
+    varchar of ``length`` characters)."""
+    result = copy.deepcopy(snapshot)
+    table = copy.deepcopy(next(c for c in snapshot["collections"] if c["collection"] == "tags"))
+    table["collection"] = table["meta"]["collection"] = table["schema"]["name"] = name
+    table["meta"].update(group=None, sort=None)
+    result["collections"].append(table)
+    for field in snapshot["fields"]:
+        if field["collection"] == "tags" and field["field"] in ("id", "name"):
+            field = copy.deepcopy(field)
+            field["collection"] = field["meta"]["collection"] = field["schema"]["table"] = name
+            field["meta"].pop("id", None)
+            if field["field"] == "name":
+                field["schema"].update(max_length=length, is_unique=False, is_indexed=False)
+            result["fields"].append(field)
+    return result
+
+
+def test_a_new_table_mariadb_may_not_hold_is_created_first_so_its_failure_makes_nothing_else(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """A table only a single-byte charset holds cannot be refused (no endpoint reports the
+    charset), and MySQL/MariaDB keep what an apply made before it failed. The push puts it first
+    in the diff, so the failure comes before anything else is made."""
+    with _prod(project, directus_pool, "mariadb") as prod:
+        before = demo_model.snapshot(prod.url, prod.token)
+        model = _new_table(_new_table(before, "aaa_notes", 255), "zzz_wide", 16384)
+
+        result = _push_file(project, model)
+        assert result.code == 1, result.output
+        assert "if the target's tables are utf8mb4" in result.err and "zzz_wide (a varchar of 16,384" in result.err
+        assert "nothing reached the target" in result.err and "Column length too big" in result.err
+        assert demo_model.snapshot(prod.url, prod.token) == before
+
+        # Directus alone, in its diff's order (aaa_notes first): aaa_notes is made, then the apply fails.
+        with httpx.Client(base_url=prod.url, headers={"Authorization": f"Bearer {prod.token}"}, timeout=60) as http:
+            diff = http.post("/schema/diff", json=model).json()["data"]
+            assert [c["collection"] for c in diff["diff"]["collections"]] == ["aaa_notes", "zzz_wide"]
+            applied = http.post("/schema/apply", json=diff)
+        assert applied.status_code == 500 and "Column length too big" in applied.text, applied.text
+        after = demo_model.snapshot(prod.url, prod.token)
+        assert "aaa_notes" in {c["collection"] for c in after["collections"]}

@@ -18,6 +18,8 @@ entries Directus handles together, in that order:
 
 So each part is a diff Directus could have computed, and runs as the whole would have, in its
 own transaction where the database has them: a failure part-way leaves the earlier parts applied.
+
+:func:`first` orders any diff, whole or in parts, so that what the apply may fail on comes first.
 """
 
 from __future__ import annotations
@@ -84,9 +86,10 @@ def _group(entry: Entry, side: str) -> Any:
     return meta.get("group") if isinstance(meta, Mapping) else None
 
 
-def units(diff: Mapping[str, Any], first: AbstractSet[str] = frozenset()) -> list[Unit]:
+def units(diff: Mapping[str, Any], leading: AbstractSet[str] = frozenset()) -> list[Unit]:
     """The diff's entries as units, in the order Directus applies them (see the module). Units
-    that create a field named in ``first`` (``collection.field``: one the apply may fail on)
+    that create what ``leading`` names (``collection`` or ``collection.field``: what the apply
+    may fail on, see :func:`first`)
     come before the others that create, which depend on none of them: a failure there is in
     the first part, before anything else is applied."""
     collections = [c for c in diff.get("collections") or [] if isinstance(c, Mapping)]
@@ -153,17 +156,21 @@ def units(diff: Mapping[str, Any], first: AbstractSet[str] = frozenset()) -> lis
     system = [s for s in diff.get("systemFields") or [] if isinstance(s, Mapping)]
     if system:
         result.append(Unit(system_fields=system))
-    if first:
-        result.sort(key=lambda unit: not _creates(unit, first))  # (stable: the rest keep their order)
+    if leading:
+        result.sort(key=lambda unit: not _creates(unit, leading))  # (stable: the rest keep their order)
     return result
 
 
 def _creates(unit: Unit, names: AbstractSet[str]) -> bool:
-    """Whether ``unit`` creates one of the fields ``names`` (and depends on no other unit)."""
+    """Whether ``unit`` creates one of ``names`` (and depends on no other unit)."""
     independent = all(_kind(c) == "N" for c in unit.collections) and not unit.relations and not unit.system_fields
-    return independent and any(
-        _kind(f) == "N" and f"{f.get('collection')}.{f.get('field')}" in names for f in unit.fields
-    )
+    return independent and any(_named(entry, names) for entry in (*unit.collections, *unit.fields))
+
+
+def _named(entry: Entry, names: AbstractSet[str]) -> bool:
+    """Whether ``names`` holds the entry's collection or its ``collection.field``."""
+    collection = entry.get("collection")
+    return collection in names or ("field" in entry and f"{collection}.{entry.get('field')}" in names)
 
 
 def pack(pieces: list[Unit], budget: int) -> list[list[Unit]]:
@@ -208,4 +215,32 @@ def joined(pieces: Iterable[Unit]) -> Unit:
     result = Unit()
     for unit in pieces:
         result.add(unit)
+    return result
+
+
+def first(diff: Mapping[str, Any], names: AbstractSet[str]) -> dict[str, Any]:
+    """``diff`` with the collections and fields ``names`` names (``collection`` or
+    ``collection.field``: what the apply may fail on) first in their lists, a new collection
+    holding such a field with them, and a new collection's new groups before it. Directus
+    creates collections, then applies fields, in their lists' order, so a failure there comes
+    before what else the apply would make: on MySQL/MariaDB, whose DDL is not rolled back,
+    nothing else is made."""
+    result = dict(diff)
+    fields = list(diff.get("fields") or [])
+    collections = [c for c in diff.get("collections") or [] if isinstance(c, Mapping)]
+    wanted = set(names) | {f.get("collection") for f in fields if isinstance(f, Mapping) and _named(f, names)}
+    new = {c.get("collection"): c for c in collections if _kind(c) == "N"}
+    leading: list[Any] = []
+    for entry in collections:
+        if entry.get("collection") not in wanted:
+            continue
+        chain = [entry.get("collection")]
+        parent = _group(entry, "rhs")
+        while parent in new and parent not in chain:
+            chain.append(parent)
+            parent = _group(new[parent], "rhs")
+        leading += [name for name in reversed(chain) if name not in leading]
+    order = {name: index for index, name in enumerate(leading)}
+    result["collections"] = sorted(collections, key=lambda c: order.get(c.get("collection"), len(order)))
+    result["fields"] = sorted(fields, key=lambda f: not (isinstance(f, Mapping) and _named(f, names)))
     return result

@@ -323,7 +323,8 @@ def row_size_note(changes: ChangeSet, desired: Mapping[str, Any], vendor: str | 
     return (
         f"{len(found)} table(s) would be over the {ROW_BYTES:,} bytes MySQL/MariaDB hold in a varchar or a row if "
         f"the target's tables are utf8mb4, MySQL 8's default, which Directus does not report ({listed(found)}): "
-        f"there the apply would stop part-way, as MySQL/MariaDB cannot roll back DDL ({ROW_SIZE_HINT})"
+        f"there the apply would fail at them: push applies them first, as MySQL/MariaDB cannot roll back what came "
+        f"before ({ROW_SIZE_HINT})"
     )
 
 
