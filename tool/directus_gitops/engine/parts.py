@@ -226,6 +226,8 @@ def first(diff: Mapping[str, Any], names: AbstractSet[str]) -> dict[str, Any]:
     before what else the apply would make: on MySQL/MariaDB, whose DDL is not rolled back,
     nothing else is made."""
     result = dict(diff)
+    if not names:
+        return result
     fields = list(diff.get("fields") or [])
     collections = [c for c in diff.get("collections") or [] if isinstance(c, Mapping)]
     wanted = set(names) | {f.get("collection") for f in fields if isinstance(f, Mapping) and _named(f, names)}
