@@ -16,6 +16,9 @@ entries Directus handles together, in that order:
   the relation entries on it;
 - a relation entry; the 11.17+ ``systemFields`` go with the last part.
 
+A new collection too large for a part on its own is the one unit :func:`cut` makes smaller: its
+table with its primary key, then a field at a time (fields of a table that exists by then).
+
 So each part is a diff Directus could have computed, and runs as the whole would have, in its
 own transaction where the database has them: a failure part-way leaves the earlier parts applied.
 
@@ -38,7 +41,7 @@ OVERHEAD = 256
 
 @dataclass
 class Unit:
-    """Entries applied together, never split across parts."""
+    """Entries applied together, never split across parts (but see :func:`cut`)."""
 
     collections: list[Entry] = field(default_factory=list)
     fields: list[Entry] = field(default_factory=list)
