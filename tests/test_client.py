@@ -628,3 +628,47 @@ def test_a_server_error_while_asking_whether_it_is_mariadb_is_an_error() -> None
 
     with client_for(handler) as client, pytest.raises(ServerError):
         client.mariadb()
+
+
+def rows_server(limit: int, fail_after: int | None = None) -> tuple[Handler, list[int]]:
+    """A batch items endpoint behind a MAX_PAYLOAD_SIZE of ``limit`` bytes: each accepted
+    request's row count is kept; with ``fail_after``, the request after that many rows fails."""
+    accepted: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        if len(body) > limit:
+            return directus_error(400, "request entity too large", "INVALID_PAYLOAD")
+        rows = json.loads(body)
+        if fail_after is not None and sum(accepted) >= fail_after:
+            return directus_error(500, "database error", "INTERNAL_SERVER_ERROR")
+        accepted.append(len(rows))
+        return httpx.Response(200, json={"data": [{"id": row["code"]} for row in rows]})
+
+    return handler, accepted
+
+
+def test_rows_go_in_batches_that_fit_the_targets_limit_in_their_order() -> None:
+    rows = [{"code": f"r{n:03d}", "body": "x" * 10_000} for n in range(150)]  # 1.5 MB of JSON
+    handler, accepted = rows_server(limit=1024 * 1024)
+    with client_for(handler) as client:
+        answers = client.write_rows("POST", "/items/notes", rows)
+    assert [a["id"] for a in answers] == [row["code"] for row in rows]
+    assert sum(accepted) == 150 and accepted == [52, 52, 46]  # at most 512 KB of about 10 KB rows each
+    handler, accepted = rows_server(limit=100 * 1024)  # a lower MAX_PAYLOAD_SIZE: halved until they fit
+    with client_for(handler) as client:
+        assert len(client.write_rows("POST", "/items/notes", rows)) == 150
+    assert sum(accepted) == 150 and max(accepted) <= 10
+
+
+def test_a_row_over_the_limit_alone_and_a_failure_after_some_rows_say_what_reached_the_target() -> None:
+    handler, accepted = rows_server(limit=5 * 1024)
+    with client_for(handler) as client, pytest.raises(ServerError) as refused:
+        client.write_rows("PATCH", "/items/notes", [{"code": "big", "body": "x" * 10_000}])
+    assert "over the target's MAX_PAYLOAD_SIZE" in refused.value.message and not accepted
+    assert "reached the target" not in refused.value.message
+    handler, accepted = rows_server(limit=1024 * 1024, fail_after=52)
+    rows = [{"code": f"r{n:03d}", "body": "x" * 10_000} for n in range(150)]
+    with client_for(handler) as client, pytest.raises(ServerError) as failed:
+        client.write_rows("POST", "/items/notes", rows)
+    assert failed.value.message.startswith("after 52 of 150 rows reached the target:") and accepted == [52]

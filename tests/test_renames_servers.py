@@ -362,3 +362,37 @@ def test_a_renamed_singleton_collection_and_self_reference_keep_rows(project: Pr
         assert nested.is_success and nested.json()["data"][1]["category"]["parent"]["name"] == "Top", nested.text
     again = project.run("plan", "--env", "prod")
     assert again.code == 0 and "No changes." in again.out, again.output
+
+
+def test_renames_copy_values_larger_than_one_request_holds(project: Project, directus_pool: ServerPool) -> None:
+    """150 rows of 12 KB (1.8 MB of JSON) copied by a field rename, then by a collection rename:
+    Directus's items endpoints take at most MAX_PAYLOAD_SIZE (1mb by default) a request. A page
+    of 200 rows in one request was refused whole, and every push stopped at the same page."""
+    rows = [{"code": f"note-{n:03d}", "body": f"{n} " + "x" * 12_000} for n in range(150)]
+    code = {"field": "code", "type": "string", "schema": {"is_primary_key": True, "length": 16}, "meta": {}}
+    body = {"field": "body", "type": "text", "schema": {}, "meta": {}}
+    with directus_pool.new_server("12.4.1") as server, _http(server) as http:
+        made = http.post("/collections", json={"collection": "notes", "schema": {}, "meta": {}, "fields": [code, body]})
+        assert made.is_success, made.text
+        for start in range(0, len(rows), 40):  # (about 480 KB a request)
+            assert http.post("/items/notes", json=rows[start : start + 40]).is_success
+        project.configure(prod=server.url)
+        project.token("prod", server.token)
+        assert project.run("pull", "--env", "prod", "--commit").code == 0
+
+        assert project.run("rename", "notes.body", "notes.content").code == 0
+        project.git("commit", "--quiet", "-am", "Rename notes.body")
+        pushed = project.run("push", "--env", "prod", "--yes")
+        assert pushed.code == 0, pushed.output
+        assert "renamed notes.body → notes.content: 150 row(s)" in pushed.err, pushed.err
+
+        assert project.run("rename", "notes", "memos").code == 0
+        project.git("add", "--all", "schema")
+        project.git("commit", "--quiet", "-m", "Rename notes")
+        moved = project.run("push", "--env", "prod", "--yes")
+        assert moved.code == 0, moved.output
+        copied = http.get("/items/memos", params={"limit": "-1", "fields": "code,content", "sort": "code"})
+        assert copied.is_success and [(r["code"], r["content"]) for r in copied.json()["data"]] == [
+            (r["code"], r["body"]) for r in rows
+        ]
+        assert project.run("plan", "--env", "prod", "--exit-code").code == 0

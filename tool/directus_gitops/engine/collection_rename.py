@@ -190,9 +190,9 @@ def _copy(
             row for row in rows if json.dumps(row.get(primary)) in there and row != there[json.dumps(row.get(primary))]
         ]
         if missing:
-            client.write("POST", field_rename.items_path(new), missing)
+            client.write_rows("POST", field_rename.items_path(new), missing)
         if differing:
-            client.write("PATCH", field_rename.items_path(new), differing)
+            client.write_rows("PATCH", field_rename.items_path(new), differing)
         copied += len(rows)
         if copied and copied % (BATCH * 10) == 0:
             progress(f"copying {old} → {new}: {copied} row(s)")

@@ -255,7 +255,7 @@ def _copy(
         if batch and singleton:
             client.write("PATCH", items_path(rename.collection), {rename.new: batch[0][rename.new]})
         elif batch:
-            client.write("PATCH", items_path(rename.collection), batch)
+            client.write_rows("PATCH", items_path(rename.collection), batch)
         copied.rows += len(rows)
         copied.written += len(batch)
         if copied.rows and copied.rows % (BATCH * 10) == 0:

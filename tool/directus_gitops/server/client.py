@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -39,6 +39,10 @@ MULTIPART_THRESHOLD = 512 * 1024
 # only the JSON parser's body there, and a multipart one arrives empty: 400 '"hash" is
 # required'). Every other endpoint, and an older release, takes JSON only.
 UPLOADS_SINCE: Mapping[str, tuple[int, int, int]] = {"/schema/diff": (9, 0, 0), "/schema/apply": (10, 0, 0)}
+
+# The most JSON a batch of rows takes in one request: half of Directus's default MAX_PAYLOAD_SIZE
+# (1mb), which holds for the items endpoints on every release (they take no upload).
+ROWS_BYTES = 512 * 1024
 
 # Reads that change nothing (GET /server/info, /schema/snapshot) are retried briefly when the
 # connection is reset or Directus answers 503 "under pressure" (its load limiter): waits of
@@ -748,6 +752,28 @@ class DirectusClient:
             return None
         return self._data(f"{method} {path}", response)
 
+    def write_rows(self, method: str, path: str, rows: Sequence[Any]) -> list[Any]:
+        """``rows``, a batch endpoint's list body (items to create, change or delete), in as
+        few requests as fit: at most ROWS_BYTES of JSON each, halved again while the target
+        refuses one for its MAX_PAYLOAD_SIZE (nothing of a refused request was applied). The
+        answers' ``data`` in the rows' order. A row over the limit on its own is refused as any
+        body is; a failure after some rows reached the target says how many did."""
+        pending, answers, sent = _batches(rows, ROWS_BYTES), [], 0
+        while pending:
+            batch = pending.pop(0)
+            try:
+                answer = self.write(method, path, batch)
+            except ServerError as exc:
+                if isinstance(exc, PayloadTooLargeError) and len(batch) > 1:
+                    pending[:0] = [batch[: len(batch) // 2], batch[len(batch) // 2 :]]
+                    continue
+                if sent:
+                    exc.message = f"after {sent} of {len(rows)} rows reached the target: {exc.message}"
+                raise
+            answers += answer if isinstance(answer, list) else []
+            sent += len(batch)
+        return answers
+
     def apply(self, diff: Diff) -> None:
         # Never send force here: on 11.17+ it turns off the hash check, our only guard.
         self._request("POST", "/schema/apply", body={"hash": diff.hash, "diff": diff.diff})
@@ -852,6 +878,21 @@ class _Streamed:
 # How far down :func:`json_body` writes a body's mappings piece by piece, to its lists (a
 # snapshot's, an apply's diff's), whose items are written each whole.
 _STREAMED_LEVELS = 3
+
+
+def _batches(rows: Sequence[Any], budget: int) -> list[list[Any]]:
+    """Consecutive ``rows`` in lists of at most ``budget`` bytes of JSON (a row larger than that
+    alone in its own)."""
+    batches: list[list[Any]] = []
+    size = budget
+    for row in rows:
+        bytes_ = len(json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode()) + 1
+        if size + bytes_ > budget:
+            batches.append([])
+            size = 0
+        batches[-1].append(row)
+        size += bytes_
+    return batches
 
 
 def json_body(body: Any) -> JsonBody:

@@ -90,7 +90,11 @@ def run(
     for index, step in enumerate(plan):
         try:
             body = secrets.substitute(_resolved(step.body, values, step)) if step.body is not None else None
-            _created(step, client.write(step.method, step.path, body), values)
+            if isinstance(body, list):  # a batch of rows: in as many requests as the target's limit needs
+                answer = client.write_rows(step.method, step.path, body)
+            else:
+                answer = client.write(step.method, step.path, body)
+            _created(step, answer, values)
         except ServerError as exc:
             if not done:
                 raise ServerError(
