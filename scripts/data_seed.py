@@ -180,3 +180,16 @@ def demo_rows(http: httpx.Client) -> None:
     ml = _send(http, "POST", "/items/categories", {"name": "Machine learning", "sort": 2})
     ai = _send(http, "POST", "/items/categories", {"name": "AI", "sort": 1})
     _send(http, "PATCH", f"/items/categories/{ml['id']}", {"parent": ai["id"]})
+
+
+def large_notes(http: httpx.Client, count: int = 150, size: int = 12_000) -> list[dict[str, Any]]:
+    """A collection ``notes`` (a string key ``code``, a text ``body``) of ``count`` rows of about
+    ``size`` characters each: with the defaults 1.8 MB of JSON, more than Directus's default
+    MAX_PAYLOAD_SIZE (1mb) takes in one request. Sent 40 rows a request (about 480 KB); the rows."""
+    code = _field("code", "string", is_primary_key=True, length=16)
+    _send(http, "POST", "/collections", {"collection": "notes", "schema": {}, "meta": {}, "fields": [code]})
+    _send(http, "POST", "/fields/notes", _field("body", "text"))
+    notes = [{"code": f"note-{n:03d}", "body": f"{n} " + "x" * size} for n in range(count)]
+    for start in range(0, count, 40):
+        _send(http, "POST", "/items/notes", notes[start : start + 40])
+    return notes

@@ -45,10 +45,10 @@ def _rows(server: DirectusServer, collection: str) -> list[dict[str, Any]]:
         return list(response.json()["data"])
 
 
-def _configure(project: Project, source: DirectusServer, target: DirectusServer) -> None:
+def _configure(project: Project, source: DirectusServer, target: DirectusServer, data: str = data_seed.DATA) -> None:
     project.configure(dev=source.url, prod=target.url)
     with (project.root / "directus-gitops.yaml").open("a") as config:
-        config.write(data_seed.DATA)
+        config.write(data)
     project.git("commit", "--quiet", "-am", "sync reference data")
     project.token("dev", source.token)
     project.token("prod", target.token)
@@ -144,20 +144,9 @@ def test_rows_larger_than_one_request_holds_go_in_batches_that_fit(project: Proj
     default) a request on its items endpoints (no upload there). 100 rows a request were refused
     whole (400 `request entity too large`) after the schema was applied: exit 5."""
     source, target = pair
-    rows = [{"code": f"note-{n:03d}", "body": f"{n} " + "x" * 12_000} for n in range(150)]
-    code = {"field": "code", "type": "string", "schema": {"is_primary_key": True, "length": 16}, "meta": {}}
-    body = {"field": "body", "type": "text", "schema": {}, "meta": {}}
     with _http(source) as http:
-        made = http.post("/collections", json={"collection": "notes", "schema": {}, "meta": {}, "fields": [code, body]})
-        assert made.is_success, made.text
-        for start in range(0, len(rows), 40):  # (about 480 KB a request)
-            assert http.post("/items/notes", json=rows[start : start + 40]).is_success
-    project.configure(dev=source.url, prod=target.url)
-    with (project.root / "directus-gitops.yaml").open("a") as config:
-        config.write("data:\n  notes: {}\n")
-    project.git("commit", "--quiet", "-am", "sync notes")
-    project.token("dev", source.token)
-    project.token("prod", target.token)
+        rows = data_seed.large_notes(http)
+    _configure(project, source, target, "data:\n  notes: {}\n")
 
     assert project.run("pull", "--env", "dev", "--commit").code == 0
     pushed = project.run("push", "--env", "prod", "--yes")

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import data_seed
 import httpx
 import pytest
 
@@ -368,14 +369,8 @@ def test_renames_copy_values_larger_than_one_request_holds(project: Project, dir
     """150 rows of 12 KB (1.8 MB of JSON) copied by a field rename, then by a collection rename:
     Directus's items endpoints take at most MAX_PAYLOAD_SIZE (1mb by default) a request. A page
     of 200 rows in one request was refused whole, and every push stopped at the same page."""
-    rows = [{"code": f"note-{n:03d}", "body": f"{n} " + "x" * 12_000} for n in range(150)]
-    code = {"field": "code", "type": "string", "schema": {"is_primary_key": True, "length": 16}, "meta": {}}
-    body = {"field": "body", "type": "text", "schema": {}, "meta": {}}
     with directus_pool.new_server("12.4.1") as server, _http(server) as http:
-        made = http.post("/collections", json={"collection": "notes", "schema": {}, "meta": {}, "fields": [code, body]})
-        assert made.is_success, made.text
-        for start in range(0, len(rows), 40):  # (about 480 KB a request)
-            assert http.post("/items/notes", json=rows[start : start + 40]).is_success
+        rows = data_seed.large_notes(http)
         project.configure(prod=server.url)
         project.token("prod", server.token)
         assert project.run("pull", "--env", "prod", "--commit").code == 0
