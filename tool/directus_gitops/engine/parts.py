@@ -27,11 +27,12 @@ own transaction where the database has them: a failure part-way leaves the earli
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
+
+from directus_gitops.base import batching
 
 Entry = Mapping[str, Any]
 
@@ -51,7 +52,7 @@ class Unit:
     @property
     def size(self) -> int:
         entries = (*self.collections, *self.fields, *self.relations, *self.system_fields)
-        return sum(_size(entry) + 1 for entry in entries)
+        return sum(batching.json_size(entry) + 1 for entry in entries)
 
     def add(self, other: Unit) -> None:
         self.collections += other.collections
@@ -65,10 +66,6 @@ class Unit:
         if "systemFields" in template:
             result["systemFields"] = self.system_fields
         return result
-
-
-def _size(entry: Entry) -> int:
-    return len(json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def _kind(entry: Entry) -> str | None:
@@ -177,17 +174,9 @@ def _named(entry: Entry, names: AbstractSet[str]) -> bool:
 
 
 def pack(pieces: list[Unit], budget: int) -> list[list[Unit]]:
-    """Consecutive units grouped into parts of at most ``budget`` bytes of JSON (a unit larger
-    than that alone is a part of its own)."""
-    parts: list[list[Unit]] = []
-    size = 0
-    for unit in pieces:
-        if not parts or size + unit.size > budget - OVERHEAD:
-            parts.append([])
-            size = 0
-        parts[-1].append(unit)
-        size += unit.size
-    return parts
+    """Consecutive units grouped into parts of at most ``budget`` bytes of JSON, the body's own
+    included (a unit larger than that alone is a part of its own)."""
+    return batching.pack(pieces, budget - OVERHEAD, lambda unit: unit.size)
 
 
 def cut(unit: Unit) -> list[Unit]:

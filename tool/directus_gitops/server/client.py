@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from directus_gitops import __version__
+from directus_gitops.base import batching
 from directus_gitops.base.console import one_line
 from directus_gitops.base.errors import PayloadTooLargeError, ServerError, StaleHashError
 from directus_gitops.files import snapshot as snap
@@ -758,7 +759,7 @@ class DirectusClient:
         refuses one for its MAX_PAYLOAD_SIZE (nothing of a refused request was applied). The
         answers' ``data`` in the rows' order. A row over the limit on its own is refused as any
         body is; a failure after some rows reached the target says how many did."""
-        pending, answers, sent = _batches(rows, ROWS_BYTES), [], 0
+        pending, answers, sent = batching.pack(rows, ROWS_BYTES), [], 0
         while pending:
             batch = pending.pop(0)
             try:
@@ -878,21 +879,6 @@ class _Streamed:
 # How far down :func:`json_body` writes a body's mappings piece by piece, to its lists (a
 # snapshot's, an apply's diff's), whose items are written each whole.
 _STREAMED_LEVELS = 3
-
-
-def _batches(rows: Sequence[Any], budget: int) -> list[list[Any]]:
-    """Consecutive ``rows`` in lists of at most ``budget`` bytes of JSON (a row larger than that
-    alone in its own)."""
-    batches: list[list[Any]] = []
-    size = budget
-    for row in rows:
-        bytes_ = len(json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode()) + 1
-        if size + bytes_ > budget:
-            batches.append([])
-            size = 0
-        batches[-1].append(row)
-        size += bytes_
-    return batches
 
 
 def json_body(body: Any) -> JsonBody:
