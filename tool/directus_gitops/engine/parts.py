@@ -89,9 +89,8 @@ def _group(entry: Entry, side: str) -> Any:
 def units(diff: Mapping[str, Any], leading: AbstractSet[str] = frozenset()) -> list[Unit]:
     """The diff's entries as units, in the order Directus applies them (see the module). Units
     that create what ``leading`` names (``collection`` or ``collection.field``: what the apply
-    may fail on, see :func:`first`)
-    come before the others that create, which depend on none of them: a failure there is in
-    the first part, before anything else is applied."""
+    may fail on, see :func:`first`) come before the others that create, which depend on none of
+    them: a failure there is in the first part, before anything else is applied."""
     collections = [c for c in diff.get("collections") or [] if isinstance(c, Mapping)]
     fields = [f for f in diff.get("fields") or [] if isinstance(f, Mapping)]
     relations = [r for r in diff.get("relations") or [] if isinstance(r, Mapping)]

@@ -292,14 +292,14 @@ def apply_in_parts(
                 else f"'{name}' refuses a part of {budget // 1024} KB too: {count} parts in all"
             )
             told = count
-        part = parts.joined(grouped[0])
+        part = parts.joined(grouped[0]).diff(whole)
         if guard is None:  # (the target changed with the last part: ask for its hash now)
             fresh = client.diff(desired, force=plan.forced)
             if fresh is None:  # nothing left to apply
                 return
             guard = fresh.hash
         try:
-            client.apply(Diff(guard, part.diff(whole)))
+            client.apply(Diff(guard, part))
         except PayloadTooLargeError as exc:
             if len(grouped[0]) > 1:
                 budget //= 2
@@ -323,7 +323,7 @@ def apply_in_parts(
         done += 1
         pending = pending[len(grouped[0]) :]
         guard = None
-        say(f"  part {done} of {count} applied: {changes.from_server(part.diff(whole)).summary()}")
+        say(f"  part {done} of {count} applied: {changes.from_server(part).summary()}")
 
 
 @dataclass(frozen=True)
