@@ -20,8 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from directus_gitops.base.errors import ServerError, StaleHashError
+from directus_gitops.base.errors import ExitCode, PartialApplyError, ServerError, StaleHashError
 from directus_gitops.model.config import Target
+from directus_gitops.model.kinds.kind import Step
+from directus_gitops.server import config_apply
 from directus_gitops.server.client import MULTIPART_THRESHOLD, Diff, DirectusClient, json_body, known_cause
 from tests.conftest import Project
 
@@ -672,3 +674,23 @@ def test_a_row_over_the_limit_alone_and_a_failure_after_some_rows_say_what_reach
     with client_for(handler) as client, pytest.raises(ServerError) as failed:
         client.write_rows("POST", "/items/notes", rows)
     assert failed.value.message.startswith("after 52 of 150 rows reached the target:") and accepted == [52]
+    assert failed.value.reached == "52 of 150 rows"
+
+
+def test_a_configuration_step_whose_first_rows_reached_the_target_is_reported_as_partial() -> None:
+    """A step sent in several requests that fails after the first: its rows that went through
+    are a partial apply (exit 5), never "nothing reached the target", even as the first step."""
+    rows = [{"code": f"r{n:03d}", "body": "x" * 10_000} for n in range(150)]
+    steps = [Step("+ 150 notes", "POST", "/items/notes", rows), Step("+ role Editor", "POST", "/roles", {})]
+    handler, accepted = rows_server(limit=1024 * 1024, fail_after=52)
+    with client_for(handler) as client, pytest.raises(PartialApplyError) as partial:
+        config_apply.run(client, steps, None)
+    message = partial.value.message
+    assert partial.value.exit_code == ExitCode.PARTIAL and accepted == [52]
+    reached, missing = message.split("did not:")
+    assert "+ 150 notes (52 of 150 rows)" in reached.split("reached the target:\n")[1]
+    assert "+ 150 notes (the rest of its rows)" in missing and "+ role Editor" in missing
+    handler, accepted = rows_server(limit=1024 * 1024, fail_after=0)  # the first request fails
+    with client_for(handler) as client, pytest.raises(ServerError) as failed:
+        config_apply.run(client, steps, None)
+    assert not isinstance(failed.value, PartialApplyError) and "nothing reached the target" in failed.value.message

@@ -124,6 +124,9 @@ class ServerError(GitOpsError):
         self.status = status
         self.code = code
         self.transient = transient  # the connection broke; the same read may well succeed again
+        # What of the failing call reached the target before it failed (a call sent in several
+        # requests, e.g. "52 of 150 rows"); None when nothing of it did.
+        self.reached: str | None = None
 
 
 class StaleHashError(ServerError):

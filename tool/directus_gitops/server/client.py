@@ -769,7 +769,8 @@ class DirectusClient:
                     pending[:0] = [batch[: len(batch) // 2], batch[len(batch) // 2 :]]
                     continue
                 if sent:
-                    exc.message = f"after {sent} of {len(rows)} rows reached the target: {exc.message}"
+                    exc.reached = f"{sent} of {len(rows)} rows"
+                    exc.message = f"after {exc.reached} reached the target: {exc.message}"
                 raise
             answers += answer if isinstance(answer, list) else []
             sent += len(batch)

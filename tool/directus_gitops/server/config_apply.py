@@ -96,7 +96,7 @@ def run(
                 answer = client.write(step.method, step.path, body)
             _created(step, answer, values)
         except ServerError as exc:
-            if not done:
+            if not done and not exc.reached:
                 raise ServerError(
                     f"the configuration push failed at its first call '{step.what}', so nothing reached the "
                     f"target: {exc.message}",
@@ -105,6 +105,9 @@ def run(
                     code=exc.code,
                 ) from None
             left = [s.what for s in plan[index:]]
+            if exc.reached:  # (a step sent in several requests: its first ones went through)
+                done.append(f"{step.what} ({exc.reached})")
+                left[0] = f"{step.what} (the rest of its rows)"
             reached = "\n".join(f"    {what}" for what in done) or "    (nothing)"
             missing = "\n".join(f"    {what}" for what in left)
             where = f"\n  backup of the configuration from before the push: {backup}" if backup else ""
