@@ -216,11 +216,23 @@ def large_diff(collections: int = 30, note: int = 2000) -> dict[str, Any]:
     return diff
 
 
-def pushed(client: StandIn, diff: dict[str, Any], said: list[str] | None = None) -> None:
+def pushed(
+    client: StandIn,
+    diff: dict[str, Any],
+    said: list[str] | None = None,
+    target_snapshot: dict[str, Any] | None = None,
+    desired: dict[str, Any] | None = None,
+) -> None:
     target = Target("prod", "http://directus.test", "DIRECTUS_PROD_TOKEN", "t", 5)
     snapshot = {"directus": "9.26.0", "vendor": "sqlite", "collections": [], "fields": [], "relations": []}
+    desired = desired or snapshot
     plan = planning.Plan(
-        planning.Source(snapshot, "HEAD"), target, snapshot, "9.26.0", Diff("hash-0", diff), sent=snapshot
+        planning.Source(desired, "HEAD"),
+        target,
+        target_snapshot or snapshot,
+        "9.26.0",
+        Diff("hash-0", diff),
+        sent=desired,
     )
     say: Callable[[str], None] = said.append if said is not None else lambda _: None
     push.apply_schema(cast(DirectusClient, client), plan, say=say)
@@ -293,3 +305,59 @@ def test_a_target_changed_before_the_first_part_is_a_stale_plan() -> None:
     with pytest.raises(StaleHashError) as stale:
         pushed(client, large_diff())
     assert "nothing was applied" in stale.value.message and not client.applied
+
+
+def widened() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A MySQL/MariaDB target with a table ``notes``, the model that widens its ``body`` past
+    what utf8mb4 holds and adds a collection ``aaa_new``, and Directus's diff between them."""
+    body = samples.field("notes", "body")
+    target = {
+        "directus": "9.26.0",
+        "vendor": "mysql",
+        "collections": [samples.collection("notes")],
+        "fields": [samples.pk("notes"), body],
+        "relations": [],
+    }
+    wide = {**body, "schema": {**body["schema"], "max_length": 16384}}
+    desired = {
+        **target,
+        "collections": [samples.collection("aaa_new"), samples.collection("notes")],
+        "fields": [samples.pk("aaa_new"), samples.pk("notes"), wide],
+    }
+    diff = {
+        "collections": [new(samples.collection("aaa_new"))],
+        "fields": [new(samples.pk("aaa_new")), edited(body, ["schema", "max_length"], 255, 16384)],
+        "relations": [],
+    }
+    return target, desired, diff
+
+
+def test_a_table_that_exists_and_may_fail_goes_alone_before_what_directus_would_make_first() -> None:
+    _, _, diff = widened()
+    assert parts.alone(diff, {"notes"}) == 1  # Directus would make aaa_new before it alters notes
+    assert parts.alone(diff, set()) == 0
+    assert parts.alone({**diff, "collections": []}, {"notes"}) == 0  # nothing made before it
+    created = {**diff, "fields": [diff["fields"][0]]}
+    assert parts.alone(created, {"aaa_new"}) == 0  # a new table may fail: first among collections
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_on_mysql_an_altered_table_that_may_fail_is_applied_alone_first(fails: bool) -> None:
+    target, desired, diff = widened()
+    client, said = StandIn(limit=10 * 1024 * 1024, fail_on=1 if fails else None), []
+    if fails:
+        with pytest.raises(ServerError) as failed:
+            pushed(client, diff, said, target, desired)
+        assert "database error" in failed.value.message and not failed.value.message.startswith("part")
+        assert not client.applied  # aaa_new was never made
+    else:
+        pushed(client, diff, said, target, desired)
+        assert [names(parts.joined(parts.units(part))) for part in client.applied] == [
+            ["f:notes.body"],
+            ["c:aaa_new", "f:aaa_new.id"],
+        ]
+        assert client.hashes == ["hash-0", "hash-1"] and client.diffs == 1
+    assert said[0].startswith("applying first, on its own, what 'prod' may fail on")
+    client = StandIn(limit=10 * 1024 * 1024)
+    pushed(client, diff, [], {**target, "vendor": "postgres"}, {**desired, "vendor": "postgres"})
+    assert len(client.applied) == 1  # (PostgreSQL rolls a failed apply back whole)

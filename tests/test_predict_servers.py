@@ -285,3 +285,30 @@ def test_a_new_table_mariadb_may_not_hold_is_created_first_so_its_failure_makes_
         assert applied.status_code == 500 and "Column length too big" in applied.text, applied.text
         after = demo_model.snapshot(prod.url, prod.token)
         assert "aaa_notes" in {c["collection"] for c in after["collections"]}
+
+
+def test_a_table_that_exists_mariadb_may_not_hold_is_altered_alone_first_so_its_failure_makes_nothing_else(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """Directus applies every collection entry before it alters a table that exists, and
+    MySQL/MariaDB keep what an apply made before it failed: the push alters such a table in an
+    apply of its own, before the rest."""
+    with _prod(project, directus_pool, "mariadb") as prod:
+        before = demo_model.snapshot(prod.url, prod.token)
+        wide = _with_field(before, "summary", lambda f: f["schema"].update(max_length=16384))
+        model = _new_table(wide, "aaa_notes", 255)
+
+        result = _push_file(project, model)
+        assert result.code == 1, result.output
+        assert "applying first, on its own, what 'prod' may fail on" in result.output + result.err
+        assert "nothing reached the target" in result.err and "Column length too big" in result.err
+        assert demo_model.snapshot(prod.url, prod.token) == before
+
+        # Directus alone, with the field first in the diff's list: aaa_notes is made, then the apply fails.
+        with httpx.Client(base_url=prod.url, headers={"Authorization": f"Bearer {prod.token}"}, timeout=60) as http:
+            diff = http.post("/schema/diff", json=model).json()["data"]
+            diff["diff"]["fields"].sort(key=lambda f: f["field"] != "summary")
+            applied = http.post("/schema/apply", json=diff)
+        assert applied.status_code == 500 and "Column length too big" in applied.text, applied.text
+        after = demo_model.snapshot(prod.url, prod.token)
+        assert "aaa_notes" in {c["collection"] for c in after["collections"]}

@@ -22,7 +22,8 @@ table with its primary key, then a field at a time (fields of a table that exist
 So each part is a diff Directus could have computed, and runs as the whole would have, in its
 own transaction where the database has them: a failure part-way leaves the earlier parts applied.
 
-:func:`first` orders any diff, whole or in parts, so that what the apply may fail on comes first.
+:func:`first` orders any diff, whole or in parts, so that what the apply may fail on comes first;
+:func:`alone` says when that takes an apply of its own (a table that exists, on MySQL/MariaDB).
 """
 
 from __future__ import annotations
@@ -158,6 +159,22 @@ def units(diff: Mapping[str, Any], leading: AbstractSet[str] = frozenset()) -> l
     if leading:
         result.sort(key=lambda unit: not _creates(unit, leading))  # (stable: the rest keep their order)
     return result
+
+
+def alone(diff: Mapping[str, Any], names: AbstractSet[str]) -> int:
+    """How many of the first units of ``units(diff, leading=names)`` go in an apply of their own,
+    before the rest, so that a failure there comes before anything else is made: those leading
+    units, when they change a table that exists and the rest of the diff holds collections
+    (Directus applies every collection entry before any field of a table that exists, whatever
+    the order of the lists). 0 when one apply already meets the failure first."""
+    pieces = units(diff, leading=names)
+    lead = 0
+    while lead < len(pieces) and _creates(pieces[lead], names):
+        lead += 1
+    new = {c.get("collection") for unit in pieces[:lead] for c in unit.collections}
+    alters = any(f.get("collection") not in new for unit in pieces[:lead] for f in unit.fields)
+    behind = any(unit.collections for unit in pieces[lead:])
+    return lead if alters and behind else 0
 
 
 def _creates(unit: Unit, names: AbstractSet[str]) -> bool:

@@ -217,18 +217,29 @@ def as_warning(refusal: GitOpsError) -> str:
 
 def apply_schema(client: DirectusClient, plan: planning.Plan, say: Callable[[str], None] | None = None) -> None:
     """Send the plan's diff with its hash: a target changed since the plan refuses it whole.
-    What the apply may fail on (:func:`may_fail`) comes first in it (engine.parts.first); a diff
-    the target refuses for its size goes in parts (:func:`apply_in_parts`)."""
+    What the apply may fail on (:func:`may_fail`) comes first in it (engine.parts.first), in an
+    apply of its own on MySQL/MariaDB when Directus would make something else first
+    (engine.parts.alone: they keep what an apply made before a failure); a diff the target
+    refuses for its size goes in parts (:func:`apply_in_parts`)."""
     assert plan.diff is not None
     client.knows_release(plan.target_version)  # (the body /schema/apply takes depends on it)
     risky = may_fail(plan)
     whole = parts.first(translate.diff_for_apply(plan.diff.diff, plan.target_snapshot), risky)
+    say = say or (lambda _: None)
+    alone = parts.alone(whole, risky) if plan.target_vendor == "mysql" else 0
+    if alone:
+        say(
+            f"applying first, on its own, what '{plan.target.name}' may fail on (MySQL/MariaDB keep what an "
+            "apply made before a failure), then the rest"
+        )
+        apply_in_parts(client, plan, whole, None, say, risky, alone=alone)
+        return
     try:
         client.apply(Diff(plan.diff.hash, whole))
     except StaleHashError as exc:
         raise _stale(plan, exc) from None
     except PayloadTooLargeError as exc:
-        apply_in_parts(client, plan, whole, exc, say or (lambda _: None), risky)
+        apply_in_parts(client, plan, whole, exc, say, risky)
 
 
 def may_fail(plan: planning.Plan) -> set[str]:
@@ -257,40 +268,48 @@ def apply_in_parts(
     client: DirectusClient,
     plan: planning.Plan,
     whole: Mapping[str, Any],
-    refused: PayloadTooLargeError,
+    refused: PayloadTooLargeError | None,
     say: Callable[[str], None],
     risky: set[str],
+    alone: int = 0,
 ) -> None:
-    """Apply ``whole``, refused for its size, as consecutive parts (engine.parts), each under
-    the target's hash as it is then: the plan's for the first, a new diff's for the next ones.
-    A failure after the first part leaves the earlier ones applied (an error the push reports
-    as partial, with the backup); nothing is applied when no part fits. What the apply may
-    fail on (``risky``, :func:`may_fail`) goes in the first parts."""
+    """Apply ``whole`` as consecutive parts (engine.parts), each under the target's hash as it
+    is then: the plan's for the first, a new diff's for the next ones. A failure after the
+    first part leaves the earlier ones applied (an error the push reports as partial, with the
+    backup). What the apply may fail on (``risky``, :func:`may_fail`) goes in the first parts,
+    its first ``alone`` units in parts of their own.
+
+    ``refused``: why ``whole`` did not go in one apply, its size (parts under a budget, and
+    nothing applied when a piece that cannot be cut does not fit), or None (``alone``: the rest
+    goes in one part, unless the target refuses it for its size too)."""
     assert plan.diff is not None
     desired = plan.sent or plan.source.snapshot
     pending = parts.units(whole, leading=risky)
     total = sum(unit.size for unit in pending)
-    # What no part can make smaller must fit, or nothing is applied: the target is asked first.
-    largest = max((piece.size for unit in pending for piece in parts.cut(unit)), default=0) + parts.OVERHEAD
-    if client.json_fits(largest) is False:
-        raise PayloadTooLargeError(
-            f"{refused.message}; a part that cannot be cut smaller ({largest / 1024:.0f} KB) is over it too",
-            hint=refused.hint,
-        )
-    budget = min(PART_BUDGET, total // 2 + parts.OVERHEAD)
+    budget = total + parts.OVERHEAD
+    if refused is not None:
+        # What no part can make smaller must fit, or nothing is applied: the target is asked first.
+        largest = max((piece.size for unit in pending for piece in parts.cut(unit)), default=0) + parts.OVERHEAD
+        if client.json_fits(largest) is False:
+            raise PayloadTooLargeError(
+                f"{refused.message}; a part that cannot be cut smaller ({largest / 1024:.0f} KB) is over it too",
+                hint=refused.hint,
+            )
+        budget = min(PART_BUDGET, total // 2 + parts.OVERHEAD)
     guard: str | None = plan.diff.hash
     done, told = 0, 0
     name = plan.target.name
     while pending:
-        grouped = parts.pack(pending, budget)
+        grouped = parts.pack(pending[:alone], budget) + parts.pack(pending[alone:], budget)
         count = done + len(grouped)
         if count != told:
-            say(
-                f"'{name}' refuses the diff's {total / (1024 * 1024):.1f} MB of JSON for its MAX_PAYLOAD_SIZE: "
-                f"applying it in {count} parts, each checked against the target's hash"
-                if not told
-                else f"'{name}' refuses a part of {budget // 1024} KB too: {count} parts in all"
-            )
+            if refused is not None and not told:
+                say(
+                    f"'{name}' refuses the diff's {total / (1024 * 1024):.1f} MB of JSON for its "
+                    f"MAX_PAYLOAD_SIZE: applying it in {count} parts, each checked against the target's hash"
+                )
+            elif told:
+                say(f"'{name}' refuses a part of {budget // 1024} KB too: {count} parts in all")
             told = count
         part = parts.joined(grouped[0]).diff(whole)
         if guard is None:  # (the target changed with the last part: ask for its hash now)
@@ -307,11 +326,13 @@ def apply_in_parts(
             smaller = parts.cut(grouped[0][0])
             if len(smaller) > 1:
                 pending = [*smaller, *pending[1:]]
+                alone += len(smaller) - 1 if alone else 0
                 continue
             reason = f"a part that cannot be cut smaller is over it too ({exc.message})"
+            why = f"{refused.message}; {reason}" if refused else reason
             if not done:
-                raise PayloadTooLargeError(f"{refused.message}; {reason}", hint=refused.hint) from None
-            raise ServerError(f"after {done} of {count} parts: {reason}", hint=refused.hint) from None
+                raise PayloadTooLargeError(why, hint=exc.hint) from None
+            raise ServerError(f"after {done} of {count} parts: {reason}", hint=exc.hint) from None
         except StaleHashError as exc:
             if not done:
                 raise _stale(plan, exc) from None
@@ -322,6 +343,7 @@ def apply_in_parts(
             raise
         done += 1
         pending = pending[len(grouped[0]) :]
+        alone = max(0, alone - len(grouped[0]))
         guard = None
         say(f"  part {done} of {count} applied: {changes.from_server(part).summary()}")
 
