@@ -378,24 +378,6 @@ def test_a_first_config_call_that_fails_after_the_schema_is_a_partial_apply() ->
     assert "schema: 1 to add" in reached and plan[0].what in missing
 
 
-@pytest.mark.parametrize(("files_model", "target"), [("roles", "12.4.1"), ("policies", "10.13.4")])
-def test_access_of_the_other_model_is_refused(files_model: str, target: str) -> None:
-    desired = {**marked(), "model": files_model}
-
-    class Client:
-        def read(self, path: str, params: Any = None) -> Any:  # pragma: no cover - never reached
-            raise AssertionError("nothing is read once the models differ")
-
-    with pytest.raises(RefusedError, match="access model") as raised:
-        sync.plan(Client(), desired, target)  # type: ignore[arg-type]
-    assert raised.value.exit_code == 3 and "\n" not in raised.value.message
-    # Without access in the files, the other kinds still go.
-    assert (
-        sync.refuse_model({"model": files_model, "flows": []}, "policies" if files_model == "roles" else "roles")
-        is None
-    )
-
-
 def test_ignore_rules_leave_configuration_items_out() -> None:
     from directus_gitops.model.kinds import ignore
     from directus_gitops.model.selection import Rules

@@ -15,7 +15,7 @@ from directus_gitops.base.errors import ConfigError, InvalidSnapshotError, Refus
 from directus_gitops.files import snapshot as snap
 from directus_gitops.files import store
 from directus_gitops.model import collection_renames
-from directus_gitops.model.kinds import compare, files, identity, ignore, model, secrets
+from directus_gitops.model.kinds import access_models, compare, files, identity, ignore, model, secrets
 from directus_gitops.model.kinds import data as rows_kind
 from directus_gitops.model.kinds import settings as settings_kind
 from directus_gitops.model.kinds import validate as checks
@@ -172,17 +172,28 @@ def plan(
     rules: Rules | None = None,
     mode: Mode = "mirror",
     renamed: Sequence[tuple[str, str]] = (),
+    files_release: Any = None,
 ) -> Plan:
     """What turns the target's configuration into ``desired``; what ``rules`` ignore is left
     out of both sides, so it is neither created, changed nor removed on the target; in merge
     ``mode`` nothing only the target has is removed. ``renamed``: the collections a push
     renames on the target before this plan applies (``(old, new)``): what names them moves
-    with them, and is compared under the new name."""
-    refuse_model(desired, server.model_for(release))
+    with them, and is compared under the new name. ``files_release``: the Directus the files
+    were pulled from (the snapshot's), against the target's ``release``."""
     current = live(client, files.groups_of(desired), release, rules, specs_of(desired))
+    desired, converted = access_models.convert(desired, server.model_for(release), current)
+    desired, newer = settings_kind.kept_from_newer(desired, current, files_release, release)
+    notes = [converted] if converted else []
+    if newer:
+        notes.append(
+            f"{len(newer)} setting(s) the files of Directus {files_release} do not hold are left as the target "
+            f"holds them (rule release-only-properties): {', '.join(newer)}"
+        )
     for old, new in renamed:
         current = collection_renames.rename_config(current, old, new)
     planned = plan_against(desired, current, rules, environ, mode=mode)
+    if notes:
+        planned.changes = ConfigChangeSet(planned.changes.changes, (*notes, *planned.changes.warnings))
     if rows.group in planned.desired and planned.changes:
         lacking = rows_kind.missing_references(client.read, planned.desired[rows.group])
         if lacking:
@@ -241,9 +252,12 @@ def kept_in_merge(changes: ConfigChangeSet, mode: Mode) -> ConfigChangeSet:
 def drift(committed: State, current: State, rules: Rules | None = None) -> ConfigChangeSet:
     """What was changed on a target (its configuration ``current``, read by :func:`live`)
     relative to ``committed``: the plan's changes seen the other way round. Only the groups
-    ``committed`` holds are compared, and only when both have the same access model."""
-    if committed.get("model") != current.get("model"):
-        return ConfigChangeSet()
+    ``committed`` holds are compared; access of the other model as the target would hold it
+    (model/kinds/access_models.py)."""
+    try:
+        committed, _ = access_models.convert(committed, current.get("model", model.POLICIES), current)
+    except RefusedError as exc:  # (what the target's model cannot hold is no drift: a push refuses it)
+        return ConfigChangeSet((), (exc.message,))
     groups = files.groups_of(committed)
     kept: State = {"model": current["model"]} if "model" in current else {}
     for kind in KINDS:
@@ -296,30 +310,17 @@ def from_saved(
     target_name: str,
     rules: Rules | None = None,
     mode: Mode = "mirror",
+    files_release: Any = None,
 ) -> Plan:
     """The configuration plan of a saved plan, made again against the target; refused when the
     target's configuration changed since (as the schema's hash guard refuses a changed schema)."""
-    again = plan(client, saved_state(document, where), release, rules=rules, mode=mode)
+    again = plan(client, saved_state(document, where), release, rules=rules, mode=mode, files_release=files_release)
     if fingerprint(again.current) != document.get("target"):
         raise RefusedError(
             f"the configuration of '{target_name}' changed after {where} was made; nothing was applied",
             hint="run plan again to plan against the target as it is now",
         )
     return again
-
-
-def refuse_model(desired: State, target_model: str) -> None:
-    """Roles and permissions of one access model are never pushed into the other: Directus
-    9.x/10.x keep permissions on roles, 11+ on policies, and converting is no implicit step."""
-    files_model = desired.get("model", model.POLICIES)
-    if "roles" in desired and files_model != target_model:
-        names = {model.ROLES: "9.x/10.x (permissions on roles)", model.POLICIES: "11+ (permissions on policies)"}
-        raise RefusedError(
-            f"refusing to push: the files hold the Directus {names[files_model]} access model and the target "
-            f"has the {names[target_model]} one; nothing was applied",
-            hint="pull from an instance of the target's major version, or leave `access` out of `sync:` "
-            "to push the other kinds",
-        )
 
 
 def lockout(client: DirectusClient, config_plan: Plan) -> str | None:

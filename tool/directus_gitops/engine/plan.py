@@ -653,4 +653,5 @@ def plan_config(client: DirectusClient, plan: Plan) -> sync.Plan | None:
         rules=plan.target.ignore,
         mode=plan.mode,
         renamed=collection_renames.renamed_collections(plan.changes),
+        files_release=plan.source.snapshot.get("directus"),
     )

@@ -90,7 +90,14 @@ def saved_config(
 
     target = plan.target
     return sync.from_saved(
-        client, document, plan.target_version, f"{plan_file}", target.name, rules=target.ignore, mode=plan.mode
+        client,
+        document,
+        plan.target_version,
+        f"{plan_file}",
+        target.name,
+        rules=target.ignore,
+        mode=plan.mode,
+        files_release=plan.source.snapshot.get("directus"),
     )
 
 

@@ -397,8 +397,27 @@ RULES: tuple[Rule, ...] = (
         "value where the snapshot lacks them, and are left out where the target's release lacks them: by the "
         "table of the releases that added them (below), also from new entries sent to an empty target, and "
         "otherwise by the properties the target's own entries have. A project setting the target's settings lack "
-        "is not sent either (the configuration plan warns).",
+        "is not sent either (the configuration plan warns); one the target holds a value of and files of an older "
+        "release lack is left as the target holds it, not emptied (11.17 added `mcp_enabled`, which cannot be null: "
+        "files from 10.x stopped the configuration push there), and the configuration plan names it.",
         "releases differ",
+    ),
+    Rule(
+        "access-model",
+        "translated",
+        "Roles and permissions pulled from 9.x/10.x (permissions and access on roles, `config/public.yaml`) go into "
+        "an 11+ target as Directus's own upgrade to 11 makes them (its migration `20240806A-permissions-policies`): "
+        "each role's permissions, admin, app, IP and 2FA access on a policy of the same id, name, icon and "
+        "description, linked to the role; the public role's permissions on the public policy. The administrator and "
+        "public policies every 11+ instance bootstraps keep the target's own texts where the files hold Directus's "
+        "bootstrap ones. Files pulled from 11+ go into a 9.x/10.x target as Directus's downgrade makes them: each "
+        "role gets the access of the policies it and its parents link to (any of them granting admin, app or 2FA; "
+        "their IP lists joined) and their permissions, the public role those of the policies linked to the public. "
+        "A policy linked to nothing is not sent (the configuration plan names it). Refused, exit 3 before anything "
+        "is applied: two of a role's policies giving one collection and action different rules, a public policy "
+        "with admin or app access. A target Directus upgraded itself plans empty against the files of before, and "
+        "`status` compares across the models (model/kinds/access_models.py).",
+        "the access models differ",
     ),
 )
 

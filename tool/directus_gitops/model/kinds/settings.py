@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from directus_gitops.files.snapshot import release
 from directus_gitops.model.changes import ABSENT
 from directus_gitops.model.kinds import secrets
 from directus_gitops.model.kinds.change import ConfigChange, _props
@@ -166,6 +167,26 @@ class Settings(ConfigKind):
 
 
 SETTINGS = Settings()
+
+
+def kept_from_newer(
+    desired: Mapping[str, Any], current: Mapping[str, Any], files_release: Any, target_release: Any
+) -> tuple[dict[str, Any], list[str]]:
+    """``desired`` with the settings the target holds a value of and the files lack, when the
+    files come from an older release than the target, and their names. That release may not
+    have them (11.17 added ``mcp_enabled``, which cannot be null; 11.x the ``ai_*`` model
+    lists), so they are left as the target holds them instead of emptied (rule
+    release-only-properties). A setting the files' own release emptied is no different in the
+    files, so it is kept too."""
+    older, newer = release(files_release), release(target_release)
+    ours, theirs = SETTINGS.section(desired), SETTINGS.section(current)
+    result = dict(desired)
+    if older is None or newer is None or older >= newer or not isinstance(ours, dict) or not isinstance(theirs, dict):
+        return result, []
+    kept = sorted(key for key, item in theirs.items() if key not in ours and item not in (None, "", [], {}))
+    if kept:
+        SETTINGS.place(result, {**ours, **{key: theirs[key] for key in kept}})
+    return result, kept
 
 
 def without_unknown(desired: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
