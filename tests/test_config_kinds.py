@@ -476,6 +476,43 @@ def test_access_crosses_the_10x_11x_model_boundary_as_directus_upgrade_does(
         assert (public_now.read_text() if public_now.exists() else None) == public
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("11.17.4", "10.13.4"), ("9.26.0", "12.4.1")],
+    ids=["11-policies-into-10", "9-roles-into-12"],
+)
+def test_a_whole_configuration_crosses_the_model_boundary_and_plans_empty(
+    project: Project, directus_pool: ServerPool, old: str, new: str
+) -> None:
+    """Configuration seeded natively on one side of the access-model boundary (11.17.4: roles
+    linked to policies of other names; 9.26.0: permissions on roles, translations in the
+    settings) pushed into the other side converges: the next plan holds no change."""
+    with directus_pool.new_server(old, seeded=True) as source, directus_pool.new_server(new, seeded=True) as target:
+        with _http(source) as http:
+            config_seed.seed(
+                http, policies=_major(old) >= 11, filtered=_major(new) < 12, legacy_translations=_major(old) < 10
+            )
+        _configure(project, dev=source.url, prod=target.url)
+        project.token("dev", source.token)
+        project.token("prod", target.token)
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        pushed = project.run("push", "--env", "prod", "--force", "--yes")
+        assert pushed.code == 0, pushed.output + pushed.err
+        assert "rule access-model" in pushed.output, pushed.output
+        again = project.run("plan", "--env", "prod", "--force")
+        assert "No configuration changes." in again.output, again.output
+        with _http(target) as http:
+            roles = {r["name"]: r for r in http.get("/roles").json()["data"]}
+            assert {"Editor", "Viewer"} <= set(roles)
+            if _major(new) < 11:  # the Editor role holds the Editors policy's permissions and access
+                held = http.get("/permissions", params={"filter[role][_eq]": roles["Editor"]["id"]}).json()["data"]
+                assert sorted(p["action"] for p in held) == ["create", "delete", "read", "update"]
+                assert roles["Editor"]["app_access"] is True and roles["Viewer"]["app_access"] is False
+            else:  # each role linked to a policy of its own id holding its permissions
+                links = http.get("/access", params={"filter[role][_eq]": roles["Editor"]["id"]}).json()["data"]
+                assert [link["policy"] for link in links] == [roles["Editor"]["id"]]
+
+
 def test_broken_configuration_is_refused_by_push_and_by_pull(project: Project, directus_pool: ServerPool) -> None:
     """The measured failure: a flow operation whose ``resolve`` names a missing operation
     passed ``check`` and ``push`` cut the flow on the server. Now push refuses the files before
