@@ -186,3 +186,11 @@ def test_settings_a_newer_target_holds_are_kept_from_files_of_an_older_release()
     for older, newer in (("11.17.4", "11.17.4"), ("12.4.1", "11.17.4"), (None, "11.17.4")):
         same, names = settings_kind.kept_from_newer(files, target, older, newer)
         assert same == files and names == []  # the same or a newer release, or unknown: as the files say
+
+
+def test_status_sees_no_drift_in_the_settings_a_newer_target_holds() -> None:
+    files = {**roles_state(), "settings": {"project_name": "Demo"}}
+    target, _ = access_models.convert(files, "policies", target_policies())
+    target["settings"] = {"project_name": "Demo", "mcp_enabled": False}
+    assert not sync.drift(files, target, releases=("10.13.4", "11.17.4"))
+    assert [c.label for c in sync.drift(files, target)] == ["settings project settings"]  # releases unknown

@@ -451,7 +451,8 @@ def test_access_crosses_the_10x_11x_model_boundary_as_directus_upgrade_does(
         assert pushed.code == 0, pushed.output
         again = project.run("plan", "--env", "prod", "--force")
         assert "No configuration changes." in again.output, again.output
-        assert project.run("status").code == 0
+        status = project.run("status")  # the same rules: no drift (the access model, the settings 11.17 added)
+        assert status.code == 0 and re.search(r"prod +matches ", status.output), status.output
         with _http(target) as http:
             links = http.get("/access", params={"filter[role][_eq]": config_seed.EDITOR_ROLE}).json()["data"]
             assert [link["policy"] for link in links] == [config_seed.EDITOR_ROLE]

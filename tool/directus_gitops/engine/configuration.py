@@ -249,15 +249,19 @@ def kept_in_merge(changes: ConfigChangeSet, mode: Mode) -> ConfigChangeSet:
     return ConfigChangeSet(tuple(c for c in changes if c.action != "delete"), (*changes.warnings, note))
 
 
-def drift(committed: State, current: State, rules: Rules | None = None) -> ConfigChangeSet:
+def drift(
+    committed: State, current: State, rules: Rules | None = None, releases: tuple[Any, Any] = (None, None)
+) -> ConfigChangeSet:
     """What was changed on a target (its configuration ``current``, read by :func:`live`)
     relative to ``committed``: the plan's changes seen the other way round. Only the groups
     ``committed`` holds are compared; access of the other model as the target would hold it
-    (model/kinds/access_models.py)."""
+    (model/kinds/access_models.py), and settings as a push of files of the first of
+    ``releases`` (the files', the target's) leaves them (settings.kept_from_newer)."""
     try:
         committed, _ = access_models.convert(committed, current.get("model", model.POLICIES), current)
     except RefusedError as exc:  # (what the target's model cannot hold is no drift: a push refuses it)
         return ConfigChangeSet((), (exc.message,))
+    committed, _ = settings_kind.kept_from_newer(committed, current, *releases)
     groups = files.groups_of(committed)
     kept: State = {"model": current["model"]} if "model" in current else {}
     for kind in KINDS:

@@ -129,16 +129,15 @@ def drift_against(
     return renames.fold_pending(found, recorded) if recorded else found
 
 
-def config_drift(
-    committed: ConfigState | None, live: ConfigState | None, rules: selection.Rules
-) -> ConfigChangeSet | None:
-    """What was changed in the target's configuration relative to ``committed`` (None: the
+def config_drift(commit: Commit, live: Live, rules: selection.Rules) -> ConfigChangeSet | None:
+    """What was changed in the target's configuration relative to the commit's (None: the
     commit holds no configuration, or the environment's was not read)."""
-    if committed is None or live is None:
+    if commit.config is None or live.config is None:
         return None
     from directus_gitops.engine import configuration as sync
 
-    return sync.drift(committed, live, rules)
+    releases = ((commit.snapshot or {}).get("directus"), live.snapshot.get("directus"))
+    return sync.drift(commit.config, live.config, rules, releases)
 
 
 def locate(
@@ -159,7 +158,7 @@ def locate(
             continue
         searched += 1
         drift = drift_against(commit.snapshot, live.snapshot, rules, mode, commit.renames, mariadb=live.mariadb)
-        configured = config_drift(commit.config, live.config, rules)
+        configured = config_drift(commit, live, rules)
         if not drift and not configured:
             state: State = "current" if position == 0 else "behind"
             return EnvironmentStatus(env, url, state, commit.info, position, searched=searched)
@@ -224,9 +223,8 @@ def on_other_branch(
         commit = load(sha)
         if commit.snapshot is None:
             continue
-        if not drift_against(commit.snapshot, live.snapshot, rules, mode, mariadb=live.mariadb) and not config_drift(
-            commit.config, live.config, rules
-        ):
+        drifted = drift_against(commit.snapshot, live.snapshot, rules, mode, mariadb=live.mariadb)
+        if not drifted and not config_drift(commit, live, rules):
             return branch, commit
     return None
 
