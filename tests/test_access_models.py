@@ -194,3 +194,12 @@ def test_status_sees_no_drift_in_the_settings_a_newer_target_holds() -> None:
     target["settings"] = {"project_name": "Demo", "mcp_enabled": False}
     assert not sync.drift(files, target, releases=("10.13.4", "11.17.4"))
     assert [c.label for c in sync.drift(files, target)] == ["settings project settings"]  # releases unknown
+
+
+def test_a_diff_across_the_models_shows_what_an_upgrade_did_not_make() -> None:
+    upgraded, _ = access_models.convert(roles_state(), "policies")
+    same = sync.diff(roles_state(), upgraded)
+    assert same is not None and not same and "rule access-model" in same.warnings[0]
+    next(p for p in upgraded["policies"] if p["id"] == "r-editor")["app_access"] = False
+    changed = sync.diff(roles_state(), upgraded)
+    assert changed is not None and [c.label for c in changed] == ["policy Editor"]

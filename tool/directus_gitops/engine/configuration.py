@@ -150,7 +150,12 @@ def diff(old: State | None, new: State | None, rules: Rules | None = None) -> Co
     empty: State = {"model": (new or old or {}).get("model", model.POLICIES)}
     before, _ = ignore.apply(old or empty, rules or Rules())
     after, _ = ignore.apply(new or empty, rules or Rules())
-    return compare.compare(before, after)
+    try:  # (a commit of the other access model, before an upgrade: as a push would convert it)
+        before, converted = access_models.convert(before, after.get("model", model.POLICIES))
+    except RefusedError:
+        converted = None  # compare warns that access is not compared
+    found = compare.compare(before, after)
+    return ConfigChangeSet(found.changes, (converted, *found.warnings)) if converted else found
 
 
 @dataclass

@@ -37,7 +37,7 @@ def compare(old: State, new: State) -> ConfigChangeSet:
     if old.get("model", model.POLICIES) != new.get("model", model.POLICIES) and ("roles" in new):
         warnings.append(
             f"the files hold the {new.get('model')} access model and the target the {old.get('model')} one: "
-            "roles, policies and permissions are not compared (converting between them is a separate step)"
+            "roles, policies and permissions are not compared (what the one model holds cannot be said in the other)"
         )
         new = {k: v for k, v in new.items() if k not in ("roles", "policies", "public")}
     context = Context(model=new.get("model", model.POLICIES), old=old, new=new)
