@@ -514,6 +514,33 @@ def test_a_whole_configuration_crosses_the_model_boundary_and_plans_empty(
                 assert [link["policy"] for link in links] == [roles["Editor"]["id"]]
 
 
+def test_converted_permissions_an_unlicensed_12x_restricts_are_refused_before_anything(
+    project: Project, directus_pool: ServerPool
+) -> None:
+    """10.x permissions with field lists and filters, converted for 12.4.1 without a licence:
+    the licence check sees the converted permissions and refuses the push before any change."""
+    with (
+        directus_pool.new_server("10.13.4", seeded=True) as source,
+        directus_pool.new_server(PARTIAL_VERSION, seeded=True) as target,
+    ):
+        with _http(source) as http:
+            config_seed.seed(http, policies=False)
+        _configure(project, dev=source.url, prod=target.url)
+        project.token("dev", source.token)
+        project.token("prod", target.token)
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        with _http(target) as http:
+            before = http.get("/schema/snapshot").json()["data"]
+        refused = project.run("push", "--env", "prod", "--force", "--yes")
+        assert refused.code == 3, refused.output + refused.err
+        assert "permission(s) with custom rules (policy Editor: articles." in refused.err, refused.err
+        assert "nothing was applied" in refused.err and "Traceback" not in refused.output + refused.err
+        with _http(target) as http:
+            assert http.get("/flows").json()["data"] == []
+            assert http.get(f"/policies/{config_seed.EDITOR_ROLE}").status_code in (403, 404)
+            assert http.get("/schema/snapshot").json()["data"] == before  # the schema was not applied either
+
+
 def test_broken_configuration_is_refused_by_push_and_by_pull(project: Project, directus_pool: ServerPool) -> None:
     """The measured failure: a flow operation whose ``resolve`` names a missing operation
     passed ``check`` and ``push`` cut the flow on the server. Now push refuses the files before
