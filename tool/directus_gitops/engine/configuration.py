@@ -151,7 +151,8 @@ def diff(old: State | None, new: State | None, rules: Rules | None = None) -> Co
     before, _ = ignore.apply(old or empty, rules or Rules())
     after, _ = ignore.apply(new or empty, rules or Rules())
     try:  # (a commit of the other access model, before an upgrade: as a push would convert it)
-        before, converted = access_models.convert(before, after.get("model", model.POLICIES))
+        sides = ("older commit's files", "newer commit's")
+        before, converted = access_models.convert(before, after.get("model", model.POLICIES), sides=sides)
     except RefusedError:
         converted = None  # compare warns that access is not compared
     found = compare.compare(before, after)

@@ -39,27 +39,31 @@ _SYMBOLIC_ADMIN, _SYMBOLIC_PUBLIC = "admin-policy", "public-policy"
 _ACCESS = ("ip_access", "enforce_tfa", "admin_access", "app_access")
 
 
-def convert(desired: State, target_model: str, current: State | None = None) -> tuple[State, str | None]:
+def convert(
+    desired: State, target_model: str, current: State | None = None, sides: tuple[str, str] = ("files", "target")
+) -> tuple[State, str | None]:
     """``desired`` in ``target_model``, and the note a plan shows of it (None: nothing to do).
     ``current``: the target's configuration, whose bootstrapped policies keep their texts.
+    ``sides``: what the note calls the two (a diff: the older commit and the newer).
     Raises :class:`RefusedError` for what the target's model cannot hold."""
     files_model = desired.get("model", POLICIES)
     if "roles" not in desired or files_model == target_model:
         return desired, None
+    ours, theirs = sides
     if target_model == POLICIES:
         return _to_policies(desired, current or {}), (
-            f"rule {RULE}: the files hold the 9.x/10.x access model and the target the 11+ one: each role's "
-            "permissions and access are sent on a policy of the same id and name linked to it, the public role's "
-            "on the public policy, as Directus's own upgrade to 11 does"
+            f"rule {RULE}: the {ours} hold the 9.x/10.x access model and the {theirs} the 11+ one: each role's "
+            "permissions and access are taken as on a policy of the same id and name linked to it, the public "
+            "role's as on the public policy, as Directus's own upgrade to 11 does"
         )
     converted, unlinked = _to_roles(desired)
     note = (
-        f"rule {RULE}: the files hold the 11+ access model and the target the 9.x/10.x one: each role is sent "
+        f"rule {RULE}: the {ours} hold the 11+ access model and the {theirs} the 9.x/10.x one: each role is taken "
         "with the access and permissions of the policies it and its parents link to, the public role with those "
         "linked to the public, as Directus's own downgrade from 11 does"
     )
     if unlinked:
-        note += f"; {len(unlinked)} policy(ies) linked to no role have no place there and are not sent: "
+        note += f"; {len(unlinked)} policy(ies) linked to no role have no place there and are left out: "
         note += ", ".join(sorted(unlinked))
     return converted, note
 
