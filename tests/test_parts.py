@@ -222,6 +222,7 @@ def pushed(
     said: list[str] | None = None,
     target_snapshot: dict[str, Any] | None = None,
     desired: dict[str, Any] | None = None,
+    version: str = "9.26.0",
 ) -> None:
     target = Target("prod", "http://directus.test", "DIRECTUS_PROD_TOKEN", "t", 5)
     snapshot = {"directus": "9.26.0", "vendor": "sqlite", "collections": [], "fields": [], "relations": []}
@@ -230,7 +231,7 @@ def pushed(
         planning.Source(desired, "HEAD"),
         target,
         target_snapshot or snapshot,
-        "9.26.0",
+        version,
         Diff("hash-0", diff),
         sent=desired,
     )
@@ -361,3 +362,47 @@ def test_on_mysql_an_altered_table_that_may_fail_is_applied_alone_first(fails: b
     client = StandIn(limit=10 * 1024 * 1024)
     pushed(client, diff, [], {**target, "vendor": "postgres"}, {**desired, "vendor": "postgres"})
     assert len(client.applied) == 1  # (PostgreSQL rolls a failed apply back whole)
+
+
+class Restoring(StandIn):
+    """9.x/10.x after an apply that edited a NOT NULL field's meta: a new diff holds the
+    column's ``is_nullable`` (made true by Directus) and another difference."""
+
+    def __init__(self) -> None:
+        super().__init__(limit=10 * 1024 * 1024)
+        self.fresh: dict[str, Any] = {"collections": [], "fields": [], "relations": []}
+
+    def diff(self, snapshot: Any, *, force: bool = False) -> Diff:
+        self.diffs += 1
+        return Diff(self.hash, self.fresh)
+
+
+def test_a_not_null_column_directus_made_nullable_is_restored_alone() -> None:
+    price = samples.field("products", "price", "float", is_nullable=False)
+    edit = edited(price, ["meta", "note"], None, "In euros")
+    client = Restoring()
+    client.fresh["fields"] = [
+        {
+            "collection": "products",
+            "field": "price",
+            "diff": [
+                {"kind": "E", "path": ["schema", "is_nullable"], "lhs": True, "rhs": False},
+                {"kind": "E", "path": ["meta", "width"], "lhs": "full", "rhs": "half"},
+            ],
+        },
+        {"collection": "products", "field": "name", "diff": [{"kind": "E", "path": ["schema", "is_nullable"]}]},
+    ]
+    target = {"directus": "10.13.4", "vendor": "sqlite", "collections": [], "fields": [price], "relations": []}
+    said: list[str] = []
+    pushed(client, {"collections": [], "fields": [edit], "relations": []}, said, target, target)
+    assert len(client.applied) == 2 and client.hashes == ["hash-0", "hash-1"]
+    assert client.applied[1]["fields"] == [
+        {"collection": "products", "field": "price", "diff": [client.fresh["fields"][0]["diff"][0]]}
+    ]
+    assert said[-1].startswith("restored NOT NULL on 1 column(s) Directus 9.26.0") and said[-1].endswith(
+        "products.price"
+    )
+    # 11+ keeps the column as it is: nothing more is asked.
+    client = Restoring()
+    pushed(client, {"collections": [], "fields": [edit], "relations": []}, [], target, target, version="11.3.5")
+    assert len(client.applied) == 1 and client.diffs == 0

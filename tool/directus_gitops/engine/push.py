@@ -240,13 +240,58 @@ def apply_schema(client: DirectusClient, plan: planning.Plan, say: Callable[[str
             "apply made before a failure), then the rest"
         )
         apply_in_parts(client, plan, whole, None, say, risky, alone=alone)
+    else:
+        try:
+            client.apply(Diff(plan.diff.hash, whole))
+        except StaleHashError as exc:
+            raise _stale(plan, exc) from None
+        except PayloadTooLargeError as exc:
+            apply_in_parts(client, plan, whole, exc, say, risky)
+    restore_not_null(client, plan, say)
+
+
+def restore_not_null(client: DirectusClient, plan: planning.Plan, say: Callable[[str], None]) -> None:
+    """Rule not-null-restored (engine.translate): make NOT NULL again the columns Directus
+    9.x/10.x made nullable while the apply edited their fields, from a new diff of the target,
+    under its hash. Asks nothing unless the plan edited a field whose column is NOT NULL."""
+    known = snap.release(plan.target_version)
+    if known is None or known >= (11, 0, 0) or plan.diff is None:
         return
-    try:
-        client.apply(Diff(plan.diff.hash, whole))
-    except StaleHashError as exc:
-        raise _stale(plan, exc) from None
-    except PayloadTooLargeError as exc:
-        apply_in_parts(client, plan, whole, exc, say, risky)
+    required = {
+        (f.get("collection"), f.get("field"))
+        for f in plan.target_snapshot.get("fields") or []
+        if isinstance(f.get("schema"), Mapping) and f["schema"].get("is_nullable") is False
+    }
+    edited = {
+        (e.get("collection"), e.get("field"))
+        for e in plan.diff.diff.get("fields") or []
+        if any(isinstance(r, Mapping) and r.get("kind") == "E" for r in e.get("diff") or [])
+    }
+    if not required & edited:
+        return
+    fresh = client.diff(plan.sent or plan.source.snapshot, force=plan.forced)
+    if fresh is None:
+        return
+    entries = []
+    for entry in fresh.diff.get("fields") or []:
+        if (entry.get("collection"), entry.get("field")) not in required & edited:
+            continue
+        records = [
+            r
+            for r in entry.get("diff") or []
+            if r.get("path") == ["schema", "is_nullable"] and r.get("lhs") is True and r.get("rhs") is False
+        ]
+        if records:
+            entries.append({**entry, "diff": records})
+    if not entries:
+        return
+    only: dict[str, Any] = {key: [] for key in fresh.diff if isinstance(fresh.diff[key], list)}  # (systemFields too)
+    client.apply(Diff(fresh.hash, {**fresh.diff, **only, "fields": entries}))
+    names = ", ".join(f"{e.get('collection')}.{e.get('field')}" for e in entries)
+    say(
+        f"restored NOT NULL on {len(entries)} column(s) Directus {plan.target_version} made nullable while it "
+        f"applied their fields (rule not-null-restored): {names}"
+    )
 
 
 def may_fail(plan: planning.Plan) -> set[str]:

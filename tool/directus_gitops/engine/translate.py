@@ -31,7 +31,7 @@ from directus_gitops.model import system
 from directus_gitops.model.changes import ABSENT, Kind, ignored
 
 Snapshot = dict[str, Any]
-Action = Literal["translated", "left out", "kept"]
+Action = Literal["translated", "left out", "kept", "repaired"]
 
 
 @dataclass(frozen=True)
@@ -401,6 +401,18 @@ RULES: tuple[Rule, ...] = (
         "release lack is left as the target holds it, not emptied (11.17 added `mcp_enabled`, which cannot be null: "
         "files from 10.x stopped the configuration push there), and the configuration plan names it.",
         "releases differ",
+    ),
+    Rule(
+        "not-null-restored",
+        "repaired",
+        "Directus 9.x and 10.x drop a column's NOT NULL when an apply edits only its field's `meta` and the "
+        "column has a numeric or boolean default (measured on 9.26.0 and 10.13.4, SQLite, PostgreSQL and "
+        "MariaDB: a new `meta.note` on `price`, `float NOT NULL DEFAULT 0`, left it nullable; the alter the "
+        "field's update makes omits NOT NULL when it did not change). After such an apply, `push` asks the target "
+        "for a new diff and applies its `schema.is_nullable` entries for those columns alone, under its hash, "
+        "and says so: the column is NOT NULL again before the push reads the target back (before, the push ended "
+        "in exit 4 and the next plan called making the column required again data loss).",
+        "target before 11, a field edited whose column is NOT NULL",
     ),
     Rule(
         "access-model",
