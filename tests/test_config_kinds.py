@@ -479,8 +479,8 @@ def test_access_crosses_the_10x_11x_model_boundary_as_directus_upgrade_does(
 
 @pytest.mark.parametrize(
     ("old", "new"),
-    [("11.17.4", "10.13.4"), ("9.26.0", "12.4.1")],
-    ids=["11-policies-into-10", "9-roles-into-12"],
+    [("11.17.4", "10.13.4"), ("9.26.0", "12.4.1"), ("12.4.1", "9.26.0")],
+    ids=["11-policies-into-10", "9-roles-into-12", "12-policies-into-9"],
 )
 def test_a_whole_configuration_crosses_the_model_boundary_and_plans_empty(
     project: Project, directus_pool: ServerPool, old: str, new: str
@@ -491,7 +491,10 @@ def test_a_whole_configuration_crosses_the_model_boundary_and_plans_empty(
     with directus_pool.new_server(old, seeded=True) as source, directus_pool.new_server(new, seeded=True) as target:
         with _http(source) as http:
             config_seed.seed(
-                http, policies=_major(old) >= 11, filtered=_major(new) < 12, legacy_translations=_major(old) < 10
+                http,
+                policies=_major(old) >= 11,
+                filtered=max(_major(old), _major(new)) < 12,
+                legacy_translations=_major(old) < 10,
             )
         _configure(project, dev=source.url, prod=target.url)
         project.token("dev", source.token)
