@@ -267,14 +267,15 @@ def restore_not_null(client: DirectusClient, plan: planning.Plan, say: Callable[
         for e in plan.diff.diff.get("fields") or []
         if any(isinstance(r, Mapping) and r.get("kind") == "E" for r in e.get("diff") or [])
     }
-    if not required & edited:
+    touched = required & edited
+    if not touched:
         return
     fresh = client.diff(plan.sent or plan.source.snapshot, force=plan.forced)
     if fresh is None:
         return
     entries = []
     for entry in fresh.diff.get("fields") or []:
-        if (entry.get("collection"), entry.get("field")) not in required & edited:
+        if (entry.get("collection"), entry.get("field")) not in touched:
             continue
         records = [
             r
