@@ -28,14 +28,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from directus_gitops.base.errors import RefusedError
+from directus_gitops.model.kinds import identity
 from directus_gitops.model.kinds.access import permission_key
 from directus_gitops.model.kinds.items import ADMINISTRATOR, POLICIES, PUBLIC, ROLES, Item, State
 
 RULE = "access-model"
-_BOOTSTRAP = "$t:admin_description"
 # What Directus's upgrade gives the public policy (11+ bootstraps the same).
 _PUBLIC_POLICY = {"name": "$t:public_label", "icon": "public", "description": "$t:public_description"}
-_SYMBOLIC_ADMIN, _SYMBOLIC_PUBLIC = "admin-policy", "public-policy"
+# The ids the files give the bootstrapped policies (identity.py maps them to the target's).
+_SYMBOLIC_ADMIN = identity.SYMBOLIC[("policies", ADMINISTRATOR)]
+_SYMBOLIC_PUBLIC = identity.SYMBOLIC[("policies", PUBLIC)]
 _ACCESS = ("ip_access", "enforce_tfa", "admin_access", "app_access")
 
 
@@ -81,7 +83,7 @@ def _to_policies(desired: State, current: State) -> State:
             **{key: role[key] for key in _ACCESS if key in role},
             "permissions": list(role.get("permissions") or []),
         }
-        if admin and role.get("description") == _BOOTSTRAP:
+        if admin and role.get("description") == identity.BOOTSTRAP_DESCRIPTION:
             own = bootstrapped.get(ADMINISTRATOR, {})
             policy["description"] = own.get("description", "$t:admin_policy_description")
         policies.append(policy)

@@ -25,11 +25,11 @@ from typing import Any
 
 from directus_gitops.model.kinds.items import ADMINISTRATOR, POLICIES, PUBLIC, Item, State
 
-_BOOTSTRAP_DESCRIPTION = "$t:admin_description"
+BOOTSTRAP_DESCRIPTION = "$t:admin_description"
 
 
 def _rank(item: Mapping[str, Any]) -> tuple[bool, bool, str]:
-    return (item.get("description") != _BOOTSTRAP_DESCRIPTION, item.get("name") != "Administrator", str(item["id"]))
+    return (item.get("description") != BOOTSTRAP_DESCRIPTION, item.get("name") != "Administrator", str(item["id"]))
 
 
 def mark(state: State) -> None:
