@@ -14,6 +14,7 @@ import pytest
 from directus_gitops.base.errors import PayloadTooLargeError, ServerError, StaleHashError
 from directus_gitops.engine import parts, push
 from directus_gitops.engine import plan as planning
+from directus_gitops.model import changes
 from directus_gitops.model.config import Target
 from directus_gitops.server.client import Diff, DirectusClient
 from tests import samples
@@ -406,3 +407,33 @@ def test_a_not_null_column_directus_made_nullable_is_restored_alone() -> None:
     client = Restoring()
     pushed(client, {"collections": [], "fields": [edit], "relations": []}, [], target, target, version="11.3.5")
     assert len(client.applied) == 1 and client.diffs == 0
+
+
+def test_residue_tells_what_the_plan_asked_for_from_what_the_apply_changed_unasked() -> None:
+    price = samples.field("products", "price", "float", is_nullable=False)
+    asked = {"collections": [], "fields": [edited(price, ["meta", "note"], None, "In euros")], "relations": []}
+    plan = planning.Plan(
+        planning.Source({}, "HEAD"),
+        Target("prod", "http://directus.test", "DIRECTUS_PROD_TOKEN", "t", 5),
+        {},
+        "10.13.4",
+        Diff("hash-0", asked),
+        changes=changes.from_server(asked),
+    )
+
+    def left(*records: tuple[str, list[str]]) -> changes.ChangeSet:
+        fields = [edited(samples.field("products", name, "float"), path, 1, 2) for name, path in records]
+        return changes.from_server({"collections": [], "fields": fields, "relations": []})
+
+    # Stored otherwise: the same property the plan changed (or one inside it).
+    error = push.residue(plan, left(("price", ["meta", "note"])))
+    assert str(error) == "applied, but 'prod' reads back differently from HEAD in 1 place(s) (~1 field)"
+    assert error.hint is not None and error.hint.endswith(": a push sends the same again")
+    # Changed unasked: another property of the field, or a field the plan did not touch.
+    error = push.residue(plan, left(("price", ["schema", "is_nullable"]), ("name", ["meta", "note"])))
+    assert error.hint == (
+        "the apply also changed 2 place(s) the plan did not ask for (products.price, products.name): the next "
+        "plan proposes to change them back"
+    )
+    error = push.residue(plan, left(("price", ["meta", "note"]), ("name", ["meta", "note"])))
+    assert error.hint is not None and "(products.name)" in error.hint and "; for the rest, Directus stored" in error.hint

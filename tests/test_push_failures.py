@@ -253,6 +253,8 @@ def test_residue_after_a_successful_apply_is_reported_not_hidden(project: Projec
     last = result.err.strip().splitlines()[-2]
     assert last == "error: applied, but 'prod' reads back differently from HEAD (" + last.split("(", 1)[1]
     assert "in 1 place(s) (~1 field)" in result.err
+    # The plan made the collection; the field's unique flag is a change it did not ask for.
+    assert "hint: the apply also changed 1 place(s) the plan did not ask for (authors.name)" in result.err
 
 
 def _bad_default_model(snapshot: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from directus_gitops.base.console import Console
-from directus_gitops.base.errors import ExitCode, GitOpsError, RefusedError, ResidueError, ServerError
+from directus_gitops.base.errors import ExitCode, GitOpsError, RefusedError, ServerError
 from directus_gitops.base.formats import Format
 from directus_gitops.engine import origin, records
 from directus_gitops.engine import plan as planning
@@ -269,12 +269,7 @@ def run(
     if remaining is not None:
         left = changes.from_server(remaining.diff)
         _report(console, fmt, render.text(left, title=f"Read back differently on '{target.name}' after the apply:"))
-        raise ResidueError(
-            f"applied, but '{target.name}' reads back differently from {plan.source.label} in "
-            f"{len(left)} place(s) ({left.summary()})",
-            hint="Directus could not apply these or stores them differently (see the list above); "
-            "pushing again will not change them",
-        )
+        raise pushing.residue(plan, left)
     console.info(f"Done: '{target.name}' now matches {plan.source.label} ({plan.changes.summary()}).")
     record.result = "applied"
     return ExitCode.OK

@@ -20,6 +20,7 @@ from directus_gitops.base.errors import (
     PartialApplyError,
     PayloadTooLargeError,
     RefusedError,
+    ResidueError,
     ServerError,
     StaleHashError,
 )
@@ -293,6 +294,49 @@ def restore_not_null(client: DirectusClient, plan: planning.Plan, say: Callable[
         f"restored NOT NULL on {len(entries)} column(s) Directus {plan.target_version} made nullable while it "
         f"applied their fields (rule not-null-restored): {names}"
     )
+
+
+def residue(plan: planning.Plan, left: changes.ChangeSet) -> ResidueError:
+    """The error for what reads back differently after the apply of ``plan``. What the plan
+    asked for and Directus stored otherwise comes back the same at every push; what the apply
+    changed though the plan did not ask is different: the next plan proposes to change it back."""
+    unasked = [change.name for change in left if not _asked(plan.changes, change)]
+    stored = "Directus stored what was sent otherwise (see the list above and docs/compatibility.md)"
+    if not unasked:
+        hint = f"{stored}: a push sends the same again"
+    else:
+        shown = ", ".join(unasked[:3]) + (f" and {len(unasked) - 3} more" if len(unasked) > 3 else "")
+        hint = (
+            f"the apply also changed {len(unasked)} place(s) the plan did not ask for ({shown}): the next plan "
+            "proposes to change them back"
+        )
+        if len(unasked) < len(left):
+            hint += f"; for the rest, {stored}"
+    return ResidueError(
+        f"applied, but '{plan.target.name}' reads back differently from {plan.source.label} in "
+        f"{len(left)} place(s) ({left.summary()})",
+        hint=hint,
+    )
+
+
+def _asked(asked: changes.ChangeSet, change: changes.Change) -> bool:
+    """Whether the plan asked to change what ``change`` names: its entry made or removed, or one
+    of its properties (or a property holding it, or held in it) changed."""
+    key = (change.kind, change.collection, change.field)
+    for planned in asked:
+        for one in (planned, *planned.within):
+            if (one.kind, one.collection, one.field) != key:
+                continue
+            if one.action != "update" or change.action != "update":
+                return True
+            paths = [p.path for p in one.properties]
+            if any(_nested(p.path, q) for p in change.properties for q in paths):
+                return True
+    return False
+
+
+def _nested(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
 def may_fail(plan: planning.Plan) -> set[str]:
