@@ -68,6 +68,10 @@ test-renames: directus databases  ## renames keeping their values on 12.4.1 (SQL
 	DIRECTUS_RENAME_RULE_CELLS="12.4.1:sqlite 12.4.1:postgres 11.17.4:sqlite 11.17.4:postgres 10.13.4:sqlite" \
 	$(BIN)/pytest tests/test_renames_servers.py
 
+test-not-null: directus databases  ## rule not-null-restored on 11.0.1 and 11.1.0 (SQLite) besides make test's 10.13.4 (SQLite) and 9.26.0 (PostgreSQL); installs 11.0.1 and 11.1.0
+	$(BIN)/python scripts/directus_server.py install 11.0.1 11.1.0
+	DIRECTUS_NOT_NULL_CELLS="10.13.4:sqlite 9.26.0:postgres 11.0.1:sqlite 11.1.0:sqlite" $(BIN)/pytest tests/test_not_null_servers.py
+
 test-downgrades: directus databases  ## pushes from 11.7.2 into 11.3.5 (SQLite, MariaDB) and 11.7.2; installs 11.7.2 (make test runs 11.17.4 into 11.3.5)
 	$(BIN)/python scripts/directus_server.py install 11.7.2
 	DIRECTUS_DOWNGRADE_SOURCES="11.7.2" $(BIN)/pytest tests/test_cross_origin.py -k "11.7.2"

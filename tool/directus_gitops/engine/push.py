@@ -253,10 +253,10 @@ def apply_schema(client: DirectusClient, plan: planning.Plan, say: Callable[[str
 
 def restore_not_null(client: DirectusClient, plan: planning.Plan, say: Callable[[str], None]) -> None:
     """Rule not-null-restored (engine.translate): make NOT NULL again the columns Directus
-    9.x/10.x made nullable while the apply edited their fields, from a new diff of the target,
+    9.x to 11.0 made nullable while the apply edited their fields, from a new diff of the target,
     under its hash. Asks nothing unless the plan edited a field whose column is NOT NULL."""
     known = snap.release(plan.target_version)
-    if known is None or known >= (11, 0, 0) or plan.diff is None:
+    if known is None or known >= (11, 1, 0) or plan.diff is None:
         return
     required = {
         (f.get("collection"), f.get("field"))

@@ -405,14 +405,15 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "not-null-restored",
         "repaired",
-        "Directus 9.x and 10.x drop a column's NOT NULL when an apply edits only its field's `meta` and the "
+        "Directus 9.x, 10.x and 11.0 drop a column's NOT NULL when an apply edits only its field's `meta` and the "
         "column has a numeric or boolean default (measured on 9.26.0 and 10.13.4, SQLite, PostgreSQL and "
-        "MariaDB: a new `meta.note` on `price`, `float NOT NULL DEFAULT 0`, left it nullable; the alter the "
-        "field's update makes omits NOT NULL when it did not change). After such an apply, `push` asks the target "
+        "MariaDB, and 11.0.1 on SQLite: a new `meta.note` on `price`, `float NOT NULL DEFAULT 0`, left it "
+        "nullable; the alter the field's update makes omits NOT NULL when it did not change; 11.1.0, whose "
+        "`@directus/api` 22.2.0 rewrote it, keeps it). After such an apply, `push` asks the target "
         "for a new diff and applies its `schema.is_nullable` entries for those columns alone, under its hash, "
         "and says so: the column is NOT NULL again before the push reads the target back (before, the push ended "
         "in exit 4 and the next plan called making the column required again data loss).",
-        "target before 11, a field edited whose column is NOT NULL",
+        "target before 11.1, a field edited whose column is NOT NULL",
     ),
     Rule(
         "access-model",
