@@ -610,3 +610,68 @@ def test_broken_configuration_is_refused_by_push_and_by_pull(project: Project, d
         assert manifest["config"]["ignored"] == expected
         assert not (project.schema / "collections" / "settings.yaml").exists()
         assert project.run("check").code == 0
+
+
+def test_a_users_own_policies_travel_as_access_links_of_their_own(project: Project, directus_pool: ServerPool) -> None:
+    """On 11+ a user may hold a policy directly (not through its role): with ``users`` synced
+    it is pulled into the user's ``policies``, pushed as an access link to the user's id on the
+    target (a user the same push creates included), and taken away only with
+    ``--allow-config-removal``."""
+    version = PARTIAL_VERSION
+    if _major(version) < 11:
+        pytest.skip("9.x/10.x give policies to no user")  # (DIRECTUS_PARTIAL_VERSION below 11 only)
+    with (
+        directus_pool.new_server(version, seeded=True) as source,
+        directus_pool.new_server(version, seeded=True) as target,
+    ):
+        with _http(source) as http:
+            config_seed.seed(http, policies=True, filtered=False)
+            made = http.post("/users", json={"email": "bob@example.com", "role": config_seed.VIEWER_ROLE})
+            assert made.is_success, made.text
+            bob = made.json()["data"]["id"]
+            link = http.post("/access", json={"user": bob, "policy": config_seed.EDITOR_POLICY})
+            assert link.is_success, link.text
+        (project.root / "directus-gitops.yaml").write_text(
+            f"environments:\n  dev: {{url: '{source.url}'}}\n  prod: {{url: '{target.url}'}}\n"
+            + SYNC.replace("folders]", "folders, users]")
+        )
+        project.git("add", "directus-gitops.yaml")
+        project.git("commit", "--quiet", "-m", "sync users")
+        project.token("dev", source.token)
+        project.token("prod", target.token)
+
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        users = yamlio.load((project.schema / "config" / "users.yaml").read_text())
+        held = {u["email"]: u.get("policies") for u in users["items"]}
+        assert held["bob@example.com"] == [config_seed.EDITOR_POLICY], held
+
+        pushed = project.run("push", "--env", "prod", "--yes")
+        assert pushed.code == 0, pushed.output
+        assert "+ user bob@example.com" in pushed.out
+        assert "+ access bob@example.com → policy Editors" in pushed.out, pushed.out
+
+        def links_of_bob() -> list[str]:
+            with _http(target) as http:
+                found = http.get("/users", params={"filter[email][_eq]": "bob@example.com"}).json()["data"]
+                assert len(found) == 1
+                rows = http.get("/access", params={"filter[user][_eq]": found[0]["id"], "limit": "-1"}).json()
+                return [row["policy"] for row in rows["data"]]
+
+        assert links_of_bob() == [config_seed.EDITOR_POLICY]
+        assert project.run("status", "--env", "prod", "--exit-code").code == 0
+        again = project.run("push", "--env", "prod", "--yes")
+        assert again.code == 0 and "No configuration changes." in again.output, again.output
+
+        with _http(source) as http:  # taken away on dev
+            rows = http.get("/access", params={"filter[user][_eq]": bob}).json()["data"]
+            assert http.delete(f"/access/{rows[0]['id']}").is_success
+        assert project.run("pull", "--env", "dev", "--commit").code == 0
+        drifted = project.run("status", "--env", "prod", "--exit-code")
+        assert drifted.code != 0, drifted.output
+        refused = project.run("push", "--env", "prod", "--yes")
+        assert refused.code == 3 and "--allow-config-removal" in refused.err, refused.output
+        assert links_of_bob() == [config_seed.EDITOR_POLICY]
+        removed = project.run("push", "--env", "prod", "--yes", "--allow-config-removal")
+        assert removed.code == 0 and "- access bob@example.com → policy Editors" in removed.out, removed.output
+        assert links_of_bob() == []
+        assert project.run("status", "--env", "prod", "--exit-code").code == 0

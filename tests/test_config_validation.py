@@ -129,6 +129,7 @@ def full_state(kind_model: str = model.POLICIES) -> dict[str, Any]:
             {"id": "p-editors", "name": "Editors", "icon": "edit", "ip_access": None, "enforce_tfa": False,
              "admin_access": False, "app_access": True, "permissions": _permissions()},
         ]  # fmt: skip
+        state["users"][0]["policies"] = ["p-editors"]  # (11+: a policy of the user's own)
     else:
         state["roles"] = [
             {"id": "admin-role", "builtin": "administrator", "name": "Administrator", "icon": "verified",
@@ -322,6 +323,12 @@ RULES: dict[str, tuple[Callable[[dict[str, bytes]], None], str, str, str]] = {
         "config/roles/editor.yaml",
         "- p-gone",
         "role \"Editor\": policy 'p-gone' is not defined",
+    ),
+    "a user's missing policy": (
+        _edit("config/users.yaml", lambda d: d["items"][0].update(policies=["p-gone"])),
+        "config/users.yaml",
+        "- p-gone",
+        "user ed@example.org: policy 'p-gone' is not defined",
     ),
     "a role's missing parent": (
         _edit("config/roles/junior.yaml", lambda d: d.update(parent="r-gone")),

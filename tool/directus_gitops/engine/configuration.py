@@ -359,7 +359,9 @@ def lockout(client: DirectusClient, config_plan: Plan) -> str | None:
         return None
     admin = {p["id"] for p in desired.get("policies", []) if p.get("admin_access")}
     own: list[Any] = []
-    if me.get("id"):
+    if mine_in_files is not None and "policies" in mine_in_files:  # the push sets the user's own policies
+        own = list(mine_in_files["policies"])
+    elif me.get("id"):
         links = client.read("/access", {"limit": "-1", "filter[user][_eq]": str(me["id"])})
         own = [link.get("policy") for link in links or [] if isinstance(link, dict)]
     held, role, seen = set(own), me.get("role"), set()

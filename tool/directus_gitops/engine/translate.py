@@ -426,7 +426,8 @@ RULES: tuple[Rule, ...] = (
         "bootstrap ones. Files pulled from 11+ go into a 9.x/10.x target as Directus's downgrade makes them: each "
         "role gets the access of the policies it and its parents link to (any of them granting admin, app or 2FA; "
         "their IP lists joined) and their permissions, the public role those of the policies linked to the public. "
-        "A policy linked to nothing is not sent (the configuration plan names it). Refused, exit 3 before anything "
+        "A policy linked to no role is not sent, nor are the policies a synced user holds of its own (the "
+        "configuration plan names both). Refused, exit 3 before anything "
         "is applied: two of a role's policies giving one collection and action different rules, a public policy "
         "with admin or app access. A target Directus upgraded itself plans empty against the files of before, and "
         "`status` compares across the models (model/kinds/access_models.py).",

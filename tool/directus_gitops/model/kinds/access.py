@@ -288,8 +288,9 @@ class Access(ConfigKind):
             *_POLICY.writes(changes, desired.get("policies", [])),
             *role.writes(changes, desired.get("roles", [])),
         ]
-        for change in changes:
-            if change.kind == "access" and change.action == "create":
+        ours = [c for c in changes if c.kind == "access" and c.parent is None]  # (users' links: users.py)
+        for change in ours:
+            if change.action == "create":
                 out.append(
                     Step(f"+ {change.label}", "POST", "/access", {"role": change.key[0], "policy": change.key[1]})
                 )
@@ -297,8 +298,8 @@ class Access(ConfigKind):
         out.extend(permission.writes(changes, [], "permissions"))
         out.extend(permission.removals(changes, [], "-access"))
         access_ids: Mapping[tuple[Any, Any], str] = current.get("_access", {})
-        for change in changes:
-            if change.kind == "access" and change.action == "delete":
+        for change in ours:
+            if change.action == "delete":
                 ident = access_ids.get((change.key[0], change.key[1]))
                 if ident is not None:
                     out.append(Step(f"- {change.label}", "DELETE", path("access", ident), stage="-access"))
@@ -413,6 +414,8 @@ def _references(check: Checks, roles: list[Placed], policies: list[Placed]) -> N
     check.parents(roles, "role", check.ignored["roles"])
     if synced:  # else the roles are not in the files: references to them cannot be checked
         check.context.defined["role"] = defined
+        if check.kind_model == POLICIES:  # (what users' own policies may name)
+            check.context.defined["policy"] = known
 
 
 def _builtin(item: Mapping[str, Any]) -> Any:

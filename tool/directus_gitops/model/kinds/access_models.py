@@ -49,9 +49,15 @@ def convert(
     ``sides``: what the note calls the two (a diff: the older commit and the newer).
     Raises :class:`RefusedError` for what the target's model cannot hold."""
     files_model = desired.get("model", POLICIES)
-    if "roles" not in desired or files_model == target_model:
+    if files_model == target_model:
         return desired, None
     ours, theirs = sides
+    if "roles" not in desired:
+        if target_model == POLICIES:
+            return desired, None
+        converted, words = _users_to_roles(desired)
+        note = f"rule {RULE}: the {ours} hold the 11+ access model and the {theirs} the 9.x/10.x one: {words}"
+        return converted, (note if words else None)
     if target_model == POLICIES:
         return _to_policies(desired, current or {}), (
             f"rule {RULE}: the {ours} hold the 9.x/10.x access model and the {theirs} the 11+ one: each role's "
@@ -59,6 +65,7 @@ def convert(
             "role's as on the public policy, as Directus's own upgrade to 11 does"
         )
     converted, unlinked = _to_roles(desired)
+    converted, words = _users_to_roles(converted)
     note = (
         f"rule {RULE}: the {ours} hold the 11+ access model and the {theirs} the 9.x/10.x one: each role is taken "
         "with the access and permissions of the policies it and its parents link to, the public role with those "
@@ -67,7 +74,21 @@ def convert(
     if unlinked:
         note += f"; {len(unlinked)} policy(ies) linked to no role have no place there and are left out: "
         note += ", ".join(sorted(unlinked))
+    if words:
+        note += f"; {words}"
     return converted, note
+
+
+def _users_to_roles(desired: State) -> tuple[State, str | None]:
+    """Users without the policies of their own (11+), which the 9.x/10.x model has no place for,
+    and the note's words for them (None: no user held one)."""
+    users = desired.get("users")
+    if users is None or not any("policies" in u for u in users):
+        return desired, None
+    holding = sorted(str(u.get("email")) for u in users if u.get("policies"))
+    kept = [{key: value for key, value in user.items() if key not in ("policies", "_access")} for user in users]
+    words = f"the policies {len(holding)} user(s) hold of their own have no place there and are left out: "
+    return {**desired, "users": kept}, (words + ", ".join(holding) if holding else None)
 
 
 def _to_policies(desired: State, current: State) -> State:

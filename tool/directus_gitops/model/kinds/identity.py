@@ -114,7 +114,15 @@ def rename(state: State, mapping: Mapping[str, str]) -> State:
     if "presets" in state:
         result["presets"] = [{**preset, "role": swap(preset.get("role"))} for preset in state["presets"]]
     if "users" in state:
-        result["users"] = [{**user, "role": swap(user.get("role"))} for user in state["users"]]
+        result["users"] = [
+            {
+                **user,
+                "role": swap(user.get("role")),
+                **({"policies": [swap(p) for p in user["policies"]]} if "policies" in user else {}),
+                **({"_access": {swap(p): ident for p, ident in user["_access"].items()}} if "_access" in user else {}),
+            }
+            for user in state["users"]
+        ]
     settings = state.get("settings")
     if isinstance(settings, dict) and "public_registration_role" in settings:
         result["settings"] = {**settings, "public_registration_role": swap(settings["public_registration_role"])}

@@ -43,6 +43,7 @@ STAGES = (
     "-translations",
     "-dashboards",
     "-flows",
+    "-users",  # users' access links, before the policies they name
     "-access",  # permissions, access links, roles (children first), policies
     "-folders",
     "data",
