@@ -623,6 +623,7 @@ def test_a_users_own_policies_travel_as_access_links_of_their_own(project: Proje
     with (
         directus_pool.new_server(version, seeded=True) as source,
         directus_pool.new_server(version, seeded=True) as target,
+        directus_pool.new_server("10.13.4", seeded=True) as older,
     ):
         with _http(source) as http:
             config_seed.seed(http, policies=True, filtered=False)
@@ -633,12 +634,13 @@ def test_a_users_own_policies_travel_as_access_links_of_their_own(project: Proje
             assert link.is_success, link.text
         (project.root / "directus-gitops.yaml").write_text(
             f"environments:\n  dev: {{url: '{source.url}'}}\n  prod: {{url: '{target.url}'}}\n"
-            + SYNC.replace("folders]", "folders, users]")
+            f"  older: {{url: '{older.url}'}}\n" + SYNC.replace("folders]", "folders, users]")
         )
         project.git("add", "directus-gitops.yaml")
         project.git("commit", "--quiet", "-m", "sync users")
         project.token("dev", source.token)
         project.token("prod", target.token)
+        project.token("older", older.token)
 
         assert project.run("pull", "--env", "dev", "--commit").code == 0
         users = yamlio.load((project.schema / "config" / "users.yaml").read_text())
@@ -661,6 +663,16 @@ def test_a_users_own_policies_travel_as_access_links_of_their_own(project: Proje
         assert project.run("status", "--env", "prod", "--exit-code").code == 0
         again = project.run("push", "--env", "prod", "--yes")
         assert again.code == 0 and "No configuration changes." in again.output, again.output
+
+        # 10.x has no such links: the user goes without, and the plan says so.
+        crossed = project.run("push", "--env", "older", "--yes", "--force")
+        assert crossed.code == 0, crossed.output + crossed.err
+        said = "the policies 1 user(s) hold of their own have no place there and are left out: bob@example.com"
+        assert said in crossed.output, crossed.output
+        with _http(older) as http:
+            found = http.get("/users", params={"filter[email][_eq]": "bob@example.com"}).json()["data"]
+            assert [u["role"] for u in found] == [config_seed.VIEWER_ROLE]
+        assert "No configuration changes." in project.run("plan", "--env", "older", "--force").output
 
         with _http(source) as http:  # taken away on dev
             rows = http.get("/access", params={"filter[user][_eq]": bob}).json()["data"]
