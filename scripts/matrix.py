@@ -56,7 +56,7 @@ log = logging.getLogger("matrix")
 
 ROOT = Path(__file__).resolve().parent.parent
 # The supported Directus releases the matrix covers; adding one is one line.
-VERSIONS = ("9.26.0", "10.13.4", "11.3.5", "11.17.4", "12.4.1")
+VERSIONS = ("9.26.0", "10.13.4", "11.0.1", "11.3.5", "11.17.4", "12.4.1")
 DATABASES = ("sqlite", "postgres", "mariadb")
 STEPS = ("pull", "push", "round trip", "change", "rollback")
 
