@@ -80,9 +80,12 @@ class Users(ListedKind):
             if u.get("email")
         ]
         if (context or Context()).model == POLICIES:
-            links = [a for a in every(fetch, "/access") if a.get("user") is not None]
+            links: dict[Any, dict[str, Any]] = {}  # user id → {policy: the link's id}
+            for link in every(fetch, "/access"):
+                if link.get("user") is not None:
+                    links.setdefault(link["user"], {})[link["policy"]] = link["id"]
             for user in users:
-                own = {a["policy"]: a["id"] for a in links if a.get("user") == user["_id"]}
+                own = links.get(user["_id"], {})
                 user["policies"] = sorted(own)
                 user["_access"] = own
         return users
